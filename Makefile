@@ -1,0 +1,135 @@
+# Picket - plain Makefile.  Objects go under $(BUILD) (default build/).
+#
+#   make            build/picketd
+#   make check      install deps, build, unit tests (plain, ASan+UBSan,
+#                   mingw under wine), integration tests, 30 s of each fuzzer
+#   make run        install deps, build, run the agent live, indicators on stdout
+#   make fuzz       run each fuzzer for FUZZ_SECONDS (default 300)
+#   make docs       regenerate docs/configuration.md from the option tables
+
+VERSION		:= 0.1.0
+BUILD		?= build
+CC		?= cc
+OPT		?= -O2 -g
+SAN		?=
+PKG_CONFIG	?= pkg-config
+FUZZ_SECONDS	?= 300
+
+WARN	:= -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	   -Wformat=2 -Wpointer-arith -Wvla -Werror
+CSTD	:= -std=gnu11
+CPPFLAGS_ALL := -I. -DPICKET_VERSION=\"$(VERSION)\"
+CFLAGS_ALL := $(CSTD) $(OPT) $(WARN) $(SAN) $(CFLAGS)
+LDFLAGS_ALL := $(SAN) $(LDFLAGS)
+
+# Portable core: no OS calls, builds with mingw and runs under wine.
+CORE_SRCS := \
+	common/log.c common/util.c common/json.c common/netaddr.c common/pktime.c \
+	collectors/pcap/decode.c collectors/pcap/reasm.c collectors/pcap/app.c \
+	collectors/pcap/flow.c collectors/pcap/scan.c \
+	agent/indicator.c agent/engine.c agent/detectors.c agent/config.c
+# Platform layer for POSIX hosts.
+UNIX_SRCS := common/log_unix.c common/pktime_unix.c
+WIN_SRCS  := common/log_win32.c common/pktime_win32.c
+# The agent program (libpcap, inih).
+AGENT_SRCS := agent/main.c agent/config_ini.c agent/output.c \
+	collectors/collector.c collectors/pcap/capture.c
+
+LIBS	:= -lpcap -linih
+
+CORE_OBJS  := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+UNIX_OBJS  := $(UNIX_SRCS:%.c=$(BUILD)/%.o)
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
+CORE_LIB   := $(BUILD)/libpicketcore.a
+
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Unit tests that need more than the portable core.
+UNIT_EXTRA_test_config := $(BUILD)/agent/config_ini.o -linih
+
+FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: all deps check check-unit check-asan check-wine check-integration \
+	check-fuzz fuzz run docs clean unit
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/picketd
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJS) $(UNIX_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/picketd: $(AGENT_OBJS) $(CORE_LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(AGENT_OBJS) $(CORE_LIB) $(LIBS) -lm
+
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_LIB) $(BUILD)/agent/config_ini.o
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP $(LDFLAGS_ALL) -o $@ $< \
+		$(UNIT_EXTRA_$*) $(CORE_LIB) -lcmocka -lm
+
+unit: $(UNIT_BINS)
+
+deps:
+	@sh packaging/deps.sh
+
+check-unit: unit
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+check-asan:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+		check-unit build/asan/picketd
+
+check-wine:
+	@sh tests/wine/run.sh
+
+check-integration: all check-asan
+	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKETD_ASAN=$(CURDIR)/build/asan/picketd \
+		/usr/bin/python3 -m pytest -q tests/integration
+
+# libFuzzer targets: clang, one binary per tests/fuzz/fuzz_*.c
+FUZZ_BUILD := build/fuzz
+FUZZ_CFLAGS := $(CSTD) -O1 -g $(WARN) -fsanitize=fuzzer,address,undefined
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_LIBSRC := $(CORE_SRCS) $(UNIX_SRCS) agent/config_ini.c
+
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
+	@mkdir -p $(@D)
+	clang $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC) -linih -lm
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+check-fuzz: fuzz-build
+	@sh tests/fuzz/run.sh 30 $(FUZZ_BINS)
+
+check: deps
+	$(MAKE) all
+	$(MAKE) check-unit
+	$(MAKE) check-asan
+	$(MAKE) check-integration
+	$(MAKE) check-wine
+	$(MAKE) check-fuzz
+	@echo "make check: all suites passed"
+
+run: deps all
+	sh packaging/run.sh $(BUILD)/picketd
+
+docs: $(BUILD)/picketd
+	$(BUILD)/picketd --config-doc > docs/configuration.md
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Print a variable for scripts: make -s print-CORE_SRCS
+print-%:
+	@echo $($*)

@@ -1,0 +1,106 @@
+/*
+ * config.h - the agent's configuration: one INI file, one option table per
+ * section.  The table (config.c) drives parsing, defaults, bounds checking,
+ * the normalised print of `picketd -nv` and docs/configuration.md, so a new
+ * option is one table row and one struct field.
+ *
+ * config.c is portable (defaults, setting, validation, printing);
+ * config_ini.c reads files with inih.
+ */
+#ifndef PICKET_CONFIG_H
+#define PICKET_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/netaddr.h"
+
+#define PK_CFG_STR_MAX	256
+#define PK_CFG_PATH_MAX	1024
+
+/* A set of ports, e.g. "135,139,445" or "1000-2000". */
+struct pk_portset {
+	uint32_t n;		/* number of ports in the set */
+	uint8_t  bits[65536 / 8];
+};
+int pk_portset_has(const struct pk_portset *s, uint16_t port);
+int pk_portset_parse(const char *s, struct pk_portset *out, char *err,
+    size_t errlen);
+void pk_portset_format(const struct pk_portset *s, char *out, size_t len);
+
+struct pk_config {
+	struct {
+		char		host_name[PK_CFG_STR_MAX];	/* "" = system */
+		char		host_id[PK_CFG_STR_MAX];	/* "" = derived */
+		int		log_level;			/* LOG_LVL_* */
+		char		tlp[32];
+	} agent;
+	struct {
+		struct pk_cidrset home_net;	/* empty = local addresses */
+	} network;
+	struct {
+		char		interfaces[PK_CFG_STR_MAX]; /* "any" */
+		uint64_t	snaplen;
+		int		promiscuous;
+		uint64_t	buffer_size;
+		char		filter[PK_CFG_PATH_MAX];	/* BPF */
+	} capture;
+	struct {
+		uint64_t	frag_memory;
+		uint64_t	frag_timeout;		/* seconds */
+		uint64_t	frag_max_datagrams;
+	} decode;
+	struct {
+		uint64_t	max_flows;
+		uint64_t	tcp_attempt_timeout;	/* seconds */
+		uint64_t	tcp_timeout;
+		uint64_t	tcp_closed_timeout;
+		uint64_t	udp_timeout;
+		uint64_t	other_timeout;
+	} flows;
+	struct {
+		int		enabled;
+		uint64_t	max_sources;
+		double		trw_benign_success;	/* theta0 = 0.8 */
+		double		trw_scanner_success;	/* theta1 = 0.2 */
+		double		trw_detection;		/* P_D = 0.99 */
+		double		trw_false_alarm;	/* P_F = 0.01 */
+		uint64_t	address_scan_hosts;	/* 25 */
+		uint64_t	address_scan_window;	/* 300 s */
+		uint64_t	port_scan_ports;	/* 15 */
+		uint64_t	port_scan_window;	/* 300 s */
+		struct pk_portset worm_tcp_ports;	/* 135,139,445 */
+		uint64_t	worm_tcp_rate;		/* 70 SYNs */
+		struct pk_portset worm_udp_ports;	/* 1434 */
+		uint64_t	worm_udp_rate;		/* 40 */
+		uint64_t	worm_window;		/* 60 s */
+		uint64_t	idle_timeout;		/* close indicator, s */
+	} scan;
+	struct {
+		char		file[PK_CFG_PATH_MAX];	/* "", "-" = stdout */
+		uint64_t	update_interval;	/* s, 0 = start+end */
+	} output;
+};
+
+void pk_config_defaults(struct pk_config *c);
+/*
+ * Set one option from text.  Returns 0, or -1 with a message in err
+ * ("unknown section", "unknown key", "value out of range 1..10", ...).
+ */
+int pk_config_set(struct pk_config *c, const char *section, const char *key,
+    const char *value, char *err, size_t errlen);
+/* Cross-option checks after loading; prints "name: message" lines. */
+int pk_config_validate(const struct pk_config *c, const char *name, FILE *errfp);
+/* Normalised configuration, every option, defaults filled in (-nv). */
+void pk_config_print(const struct pk_config *c, FILE *fp);
+/* Markdown reference generated from the tables (docs/configuration.md). */
+void pk_config_doc(FILE *fp);
+
+/* config_ini.c: load a file / a string.  Returns the number of problems,
+ * each printed to errfp as "NAME:LINE: message". */
+int pk_config_load(struct pk_config *c, const char *path, FILE *errfp);
+int pk_config_load_string(struct pk_config *c, const char *text,
+    const char *name, FILE *errfp);
+
+#endif

@@ -1,0 +1,410 @@
+/*
+ * engine.c - the detection engine shared by live capture and offline
+ * analysis (see engine.h).  For each frame: decode, follow the flow, parse
+ * the application fields the detectors want, then give the packet to every
+ * enabled detector.  Time comes from the packets, so a capture file replays
+ * exactly as the live traffic was seen.  Indicators are serialised once
+ * here and handed to every output.  Portable.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/config.h"
+#include "agent/engine.h"
+#include "common/log.h"
+#include "common/pktime.h"
+#include "common/util.h"
+
+#define ENGINE_MAX_OUTPUTS	8
+#define ENGINE_MAX_DETECTORS	16
+#define ENGINE_LINE_MAX		8192	/* one indicator as JSON */
+#define ENGINE_TICK_US		PK_USEC
+
+struct engine_output {
+	pk_output_fn	 fn;
+	void		*arg;
+};
+
+struct engine_detector {
+	const struct pk_detector_ops	*ops;
+	void				*st;
+};
+
+struct pk_engine {
+	const struct pk_config	*cfg;
+	struct pk_decoder	*dec;
+	struct pk_flow_table	*flows;
+	struct pk_cidrset	 home;
+	struct engine_detector	 det[ENGINE_MAX_DETECTORS];
+	size_t			 ndet;
+	struct engine_output	 out[ENGINE_MAX_OUTPUTS];
+	size_t			 nout;
+	struct pk_engine_stats	 stats;
+	uint64_t		 seq;
+	uint64_t		 now_us;	/* latest packet or tick time */
+	uint64_t		 last_tick_us;
+	int			 offline;
+	char			 host_id[PK_CFG_STR_MAX];
+	char			 host_name[PK_CFG_STR_MAX];
+	char			 agent_id[PK_CFG_STR_MAX];
+	char			 line[ENGINE_LINE_MAX];
+};
+
+static void
+engine_flow_event(void *arg, const struct pk_flow *f, int event,
+    uint64_t now_us)
+{
+	struct pk_engine *e = arg;
+	size_t i;
+
+	for (i = 0; i < e->ndet; i++)
+		if (e->det[i].ops->flow_event != NULL)
+			e->det[i].ops->flow_event(e->det[i].st, f, event,
+			    now_us);
+}
+
+struct pk_engine *
+pk_engine_new(const struct pk_config *cfg)
+{
+	struct pk_engine *e;
+	struct pk_decode_cfg dc;
+	struct pk_flow_cfg fc;
+	size_t i;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->cfg = cfg;
+	e->home = cfg->network.home_net;
+
+	memset(&dc, 0, sizeof(dc));
+	dc.frag_mem_max = cfg->decode.frag_memory;
+	dc.frag_timeout_s = (uint32_t)cfg->decode.frag_timeout;
+	dc.frag_max_datagrams = (uint32_t)cfg->decode.frag_max_datagrams;
+	memset(&fc, 0, sizeof(fc));
+	fc.max_flows = (uint32_t)cfg->flows.max_flows;
+	fc.tcp_attempt_timeout_s = (uint32_t)cfg->flows.tcp_attempt_timeout;
+	fc.tcp_established_timeout_s = (uint32_t)cfg->flows.tcp_timeout;
+	fc.tcp_closed_timeout_s = (uint32_t)cfg->flows.tcp_closed_timeout;
+	fc.udp_timeout_s = (uint32_t)cfg->flows.udp_timeout;
+	fc.other_timeout_s = (uint32_t)cfg->flows.other_timeout;
+	if ((e->dec = pk_decoder_new(&dc)) == NULL ||
+	    (e->flows = pk_flow_table_new(&fc, engine_flow_event, e)) == NULL)
+		goto fail;
+
+	for (i = 0; pk_detectors[i] != NULL && e->ndet < ENGINE_MAX_DETECTORS;
+	    i++) {
+		const struct pk_detector_ops *ops = pk_detectors[i];
+		void *st;
+
+		if (ops->enabled != NULL && !ops->enabled(cfg)) {
+			log_info("detector %s disabled by configuration",
+			    ops->name);
+			continue;
+		}
+		if ((st = ops->init(e, cfg)) == NULL) {
+			log_warnx("detector %s failed to start", ops->name);
+			goto fail;
+		}
+		e->det[e->ndet].ops = ops;
+		e->det[e->ndet].st = st;
+		e->ndet++;
+	}
+	return e;
+fail:
+	pk_engine_free(e);
+	return NULL;
+}
+
+void
+pk_engine_free(struct pk_engine *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return;
+	for (i = 0; i < e->ndet; i++)
+		e->det[i].ops->free(e->det[i].st);
+	if (e->flows != NULL)
+		pk_flow_table_free(e->flows);
+	if (e->dec != NULL)
+		pk_decoder_free(e->dec);
+	free(e);
+}
+
+void
+pk_engine_set_identity(struct pk_engine *e, const char *host_id,
+    const char *host_name, const char *agent_id)
+{
+	pk_strlcpy(e->host_id, host_id ? host_id : "", sizeof(e->host_id));
+	pk_strlcpy(e->host_name, host_name ? host_name : "",
+	    sizeof(e->host_name));
+	pk_strlcpy(e->agent_id, agent_id ? agent_id : "",
+	    sizeof(e->agent_id));
+}
+
+int
+pk_engine_add_output(struct pk_engine *e, pk_output_fn fn, void *arg)
+{
+	if (e->nout >= ENGINE_MAX_OUTPUTS)
+		return -1;
+	e->out[e->nout].fn = fn;
+	e->out[e->nout].arg = arg;
+	e->nout++;
+	return 0;
+}
+
+void
+pk_engine_set_offline(struct pk_engine *e, int offline)
+{
+	e->offline = offline;
+}
+
+int
+pk_engine_offline(const struct pk_engine *e)
+{
+	return e->offline;
+}
+
+const struct pk_config *
+pk_engine_config(const struct pk_engine *e)
+{
+	return e->cfg;
+}
+
+uint64_t
+pk_engine_now(const struct pk_engine *e)
+{
+	return e->now_us;
+}
+
+int
+pk_engine_add_home(struct pk_engine *e, const struct pk_cidr *c)
+{
+	size_t i;
+
+	for (i = 0; i < e->home.n; i++)
+		if (e->home.c[i].plen == c->plen &&
+		    pk_addr_eq(&e->home.c[i].net, &c->net))
+			return 0;
+	if (e->home.n >= PK_CIDRSET_MAX)
+		return -1;
+	e->home.c[e->home.n++] = *c;
+	return 0;
+}
+
+int
+pk_engine_is_home(const struct pk_engine *e, const struct pk_addr *a)
+{
+	return pk_cidrset_contains(&e->home, a);
+}
+
+enum pk_direction
+pk_engine_direction(const struct pk_engine *e, const struct pk_addr *src,
+    const struct pk_addr *dst)
+{
+	int s, d;
+
+	if (e->home.n == 0)
+		return PK_DIRN_UNKNOWN;
+	s = pk_engine_is_home(e, src);
+	d = dst != NULL && dst->family != 0 ? pk_engine_is_home(e, dst) : 0;
+	if (s && d)
+		return PK_DIRN_INTERNAL;
+	if (s)
+		return PK_DIRN_OUTBOUND;
+	if (d)
+		return PK_DIRN_INBOUND;
+	return PK_DIRN_EXTERNAL;
+}
+
+void
+pk_engine_emit(struct pk_engine *e, struct pk_indicator *ind)
+{
+	long n;
+	size_t i;
+
+	ind->seq = ++e->seq;
+	ind->ts_us = e->now_us;
+	ind->host_id = e->host_id;
+	ind->host_name = e->host_name;
+	ind->agent_id = e->agent_id;
+	ind->agent_version = PICKET_VERSION;
+	if (ind->tlp == NULL)
+		ind->tlp = e->cfg->agent.tlp;
+	n = pk_indicator_json(ind, e->line, sizeof(e->line));
+	if (n < 0) {
+		/* Only a detector bug can get here: every field is bounded
+		 * well under the line size.  Count it rather than lose it
+		 * silently. */
+		e->stats.indicators_dropped++;
+		log_warnx("indicator %s could not be serialised", ind->rule_id);
+		return;
+	}
+	e->stats.indicators++;
+	for (i = 0; i < e->nout; i++)
+		e->out[i].fn(e->out[i].arg, e->line, (size_t)n, ind);
+}
+
+/*
+ * Parse the application fields a detector may want.  Cheap checks on the
+ * port and first byte come first so ordinary bulk traffic costs nothing.
+ */
+static void
+engine_app(struct pk_engine *e, struct pk_pktctx *c, struct pk_dns *dns,
+    char *sni, size_t snilen, struct pk_http_req *http)
+{
+	const struct pk_packet *p = c->pkt;
+	int r;
+
+	if (p->payload_len == 0)
+		return;
+	if (p->proto == PK_PROTO_UDP && (p->sport == 53 || p->dport == 53 ||
+	    p->sport == 5353 || p->dport == 5353)) {
+		r = pk_dns_parse(p->payload, p->payload_len, dns);
+		if (r == 0) {
+			c->dns = dns;
+			e->stats.dns++;
+		} else if (r == PK_APP_EMALFORMED)
+			e->stats.app_errors++;
+		return;
+	}
+	if (p->proto != PK_PROTO_TCP || c->dir != PK_DIR_FWD)
+		return;
+	if (p->payload[0] == 0x16) {
+		r = pk_tls_sni(p->payload, p->payload_len, sni, snilen);
+		if (r == 0) {
+			c->sni = sni;
+			e->stats.tls_sni++;
+		} else if (r == PK_APP_EMALFORMED)
+			e->stats.app_errors++;
+	} else if (p->payload[0] >= 'A' && p->payload[0] <= 'Z') {
+		r = pk_http_request(p->payload, p->payload_len, http);
+		if (r == 0) {
+			c->http = http;
+			e->stats.http++;
+		} else if (r == PK_APP_EMALFORMED)
+			e->stats.app_errors++;
+	}
+}
+
+int
+pk_engine_frame(struct pk_engine *e, int linktype, const uint8_t *frame,
+    uint32_t caplen, uint32_t wirelen, uint64_t ts_us)
+{
+	struct pk_packet pkt;
+	struct pk_pktctx ctx;
+	struct pk_dns dns;
+	struct pk_http_req http;
+	char sni[PK_SNI_MAX + 1];
+	size_t i;
+	int r;
+
+	/* Packet time drives timeouts; a capture may go backwards a little
+	 * (multiple interfaces), so time only moves forward. */
+	if (ts_us > e->now_us)
+		e->now_us = ts_us;
+	if (e->now_us - e->last_tick_us >= ENGINE_TICK_US)
+		pk_engine_tick(e, e->now_us);
+
+	r = pk_decode(e->dec, linktype, frame, caplen, wirelen, ts_us, &pkt);
+	if (r != 1)
+		return r;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.pkt = &pkt;
+	ctx.flow = pk_flow_update(e->flows, &pkt, &ctx.dir, &ctx.flow_new);
+	ctx.src_home = pk_engine_is_home(e, &pkt.src);
+	ctx.dst_home = pk_engine_is_home(e, &pkt.dst);
+	engine_app(e, &ctx, &dns, sni, sizeof(sni), &http);
+
+	for (i = 0; i < e->ndet; i++)
+		if (e->det[i].ops->packet != NULL)
+			e->det[i].ops->packet(e->det[i].st, &ctx);
+	return 1;
+}
+
+void
+pk_engine_tick(struct pk_engine *e, uint64_t now_us)
+{
+	size_t i;
+
+	if (now_us > e->now_us)
+		e->now_us = now_us;
+	e->last_tick_us = e->now_us;
+	pk_decoder_expire(e->dec, e->now_us);
+	pk_flow_expire(e->flows, e->now_us);
+	for (i = 0; i < e->ndet; i++)
+		if (e->det[i].ops->tick != NULL)
+			e->det[i].ops->tick(e->det[i].st, e->now_us);
+}
+
+void
+pk_engine_flush(struct pk_engine *e, uint64_t now_us)
+{
+	size_t i;
+
+	if (now_us > e->now_us)
+		e->now_us = now_us;
+	/* Flows first: their final attempt outcomes feed the detectors. */
+	pk_flow_flush(e->flows, e->now_us);
+	for (i = 0; i < e->ndet; i++)
+		if (e->det[i].ops->flush != NULL)
+			e->det[i].ops->flush(e->det[i].st, e->now_us);
+}
+
+const struct pk_engine_stats *
+pk_engine_stats(const struct pk_engine *e)
+{
+	return &e->stats;
+}
+
+const struct pk_decoder *
+pk_engine_decoder(const struct pk_engine *e)
+{
+	return e->dec;
+}
+
+const struct pk_flow_table *
+pk_engine_flows(const struct pk_engine *e)
+{
+	return e->flows;
+}
+
+void
+pk_engine_report(struct pk_engine *e, FILE *fp)
+{
+	const struct pk_decode_stats *ds = pk_decoder_stats(e->dec);
+	const struct pk_flow_stats *fs = pk_flow_stats(e->flows);
+	size_t i;
+	int k;
+
+	fprintf(fp, "packets %llu\n", (unsigned long long)ds->packets);
+	fprintf(fp, "bytes %llu\n", (unsigned long long)ds->bytes);
+	fprintf(fp, "packets_decoded %llu\n", (unsigned long long)ds->decoded);
+	fprintf(fp, "fragments %llu\n", (unsigned long long)ds->fragments);
+	fprintf(fp, "fragments_reassembled %llu\n",
+	    (unsigned long long)ds->reassembled);
+	fprintf(fp, "decode_errors %llu\n",
+	    (unsigned long long)pk_decoder_errors(e->dec));
+	for (k = 0; k < PK_DE__COUNT; k++)
+		if (ds->err[k] != 0)
+			fprintf(fp, "decode.%s %llu\n", pk_decode_err_name(k),
+			    (unsigned long long)ds->err[k]);
+	fprintf(fp, "flows_created %llu\n", (unsigned long long)fs->created);
+	fprintf(fp, "flows_active %llu\n", (unsigned long long)fs->active);
+	fprintf(fp, "flows_expired %llu\n", (unsigned long long)fs->expired);
+	fprintf(fp, "flows_evicted %llu\n", (unsigned long long)fs->evicted);
+	fprintf(fp, "attempts_ok %llu\n", (unsigned long long)fs->attempts_ok);
+	fprintf(fp, "attempts_failed %llu\n",
+	    (unsigned long long)fs->attempts_fail);
+	fprintf(fp, "app.dns %llu\n", (unsigned long long)e->stats.dns);
+	fprintf(fp, "app.tls_sni %llu\n", (unsigned long long)e->stats.tls_sni);
+	fprintf(fp, "app.http %llu\n", (unsigned long long)e->stats.http);
+	fprintf(fp, "app.errors %llu\n", (unsigned long long)e->stats.app_errors);
+	for (i = 0; i < e->ndet; i++)
+		if (e->det[i].ops->stats != NULL)
+			e->det[i].ops->stats(e->det[i].st, fp);
+	fprintf(fp, "indicators %llu\n", (unsigned long long)e->stats.indicators);
+	fprintf(fp, "indicators_dropped %llu\n",
+	    (unsigned long long)e->stats.indicators_dropped);
+}

@@ -1,0 +1,53 @@
+/*
+ * collector.h - the collector plugin interface.  A collector turns one
+ * source of host activity (packets through libpcap; later eBPF ring
+ * buffers, ETW sessions) into calls on the engine.  Each one is a struct of
+ * callbacks and names the configuration section (option table in config.c)
+ * that governs it, as Fluent Bit's inputs do.  The agent's main loop knows
+ * only this interface: it opens every available collector, polls their
+ * descriptors and calls poll() when one is ready, or at least once a second.
+ */
+#ifndef PICKET_COLLECTOR_H
+#define PICKET_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct pk_config;
+struct pk_engine;
+
+#define PK_COLL_MAX_FDS 16
+
+/* poll() results */
+#define PK_COLL_EOF	-2	/* offline source finished */
+#define PK_COLL_ERROR	-1
+
+struct pk_collector_ops {
+	const char	*name;		/* "pcap" */
+	const char	*description;
+	const char	*section;	/* its configuration section */
+	/*
+	 * Can it run here (kernel features, privileges)?  0 if yes; -1 with
+	 * a one-line reason in why, which the agent logs before going on
+	 * without it.
+	 */
+	int		(*available)(const struct pk_config *cfg, int offline,
+			    char *why, size_t whylen);
+	/* Open live (source NULL) or on an offline source (a file). */
+	void		*(*open)(struct pk_engine *e, const struct pk_config *cfg,
+			    const char *source, char *err, size_t errlen);
+	/* Descriptors to wait on; returns how many were written. */
+	int		(*fds)(void *st, int *fds, int max);
+	/* Handle up to budget events; returns events handled, 0 when idle,
+	 * PK_COLL_EOF or PK_COLL_ERROR (message already logged). */
+	int		(*poll)(void *st, int budget);
+	/* name value lines for the statistics report */
+	void		(*stats)(void *st, FILE *fp);
+	void		(*close)(void *st);
+};
+
+/* Registered collectors (collector.c), NULL-terminated. */
+extern const struct pk_collector_ops *const pk_collectors[];
+const struct pk_collector_ops *pk_collector_find(const char *name);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * util.h - small portable helpers: bounded string copy, strict number
+ * parsing (we never use atoi), hashing, and the array-size macro.
+ * No platform calls here; time lives in time.h.  Any file may call these.
+ */
+#ifndef PICKET_UTIL_H
+#define PICKET_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PK_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define PK_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define PK_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Copy at most size-1 bytes, always NUL-terminate; returns strlen(src). */
+size_t pk_strlcpy(char *dst, const char *src, size_t size);
+
+/*
+ * Parse a whole string as an unsigned/signed decimal (or 0x hex) number in
+ * [min, max].  Leading/trailing spaces are refused.  0 on success, -1 on
+ * error with *err set to a static message ("not a number", "out of range").
+ */
+int pk_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out,
+    const char **err);
+/* "10s", "5m", "2h", "1d" or plain seconds -> seconds. */
+int pk_parse_duration(const char *s, uint64_t min, uint64_t max,
+    uint64_t *out, const char **err);
+/* "64k", "10M", "1G" or plain bytes -> bytes. */
+int pk_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
+    const char **err);
+/* yes/no/true/false/on/off/1/0 */
+int pk_parse_bool(const char *s, int *out, const char **err);
+
+/* 64-bit FNV-1a, for hash tables and fingerprints (not for security). */
+uint64_t pk_fnv1a64(const void *data, size_t len, uint64_t seed);
+#define PK_FNV_SEED 0xcbf29ce484222325ULL
+
+/* Lowercase hex of len bytes into out (2*len+1 bytes). */
+void pk_hex(const uint8_t *in, size_t len, char *out);
+
+#endif
