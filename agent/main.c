@@ -192,9 +192,11 @@ open_collectors(struct pk_engine *e, const struct pk_config *cfg,
 		}
 		if ((run[n].st = ops->open(e, cfg, readfile, why,
 		    sizeof(why))) == NULL) {
-			log_warnx("collector %s: %s", ops->name, why);
-			if (readfile != NULL)
+			if (readfile != NULL) {
+				log_warnx("cannot read %s: %s", readfile, why);
 				return -1;
+			}
+			log_warnx("collector %s: %s", ops->name, why);
 			continue;
 		}
 		run[n].ops = ops;

@@ -120,8 +120,12 @@ pk_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out,
 {
 	uint64_t v;
 
-	if (s == NULL || parse_num(s, strlen(s), &v, err) == -1)
-		return s == NULL ? (set_err(err, ERR_NAN), -1) : -1;
+	if (s == NULL) {
+		set_err(err, ERR_NAN);
+		return -1;
+	}
+	if (parse_num(s, strlen(s), &v, err) == -1)
+		return -1;
 	return check_range(v, min, max, out, err);
 }
 
@@ -146,8 +150,8 @@ parse_scaled(const char *s, const char *units, const uint64_t *mult,
 	    !(s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))) {
 		u = strchr(units, s[n - 1]);
 		if (u == NULL) {
-			set_err(err, is_xdigit((unsigned char)s[n - 1]) ||
-			    !is_digit((unsigned char)s[0]) ? ERR_NAN : ERR_UNIT);
+			set_err(err, is_digit((unsigned char)s[0]) ?
+			    ERR_UNIT : ERR_NAN);
 			return -1;
 		}
 		m = mult[u - units];

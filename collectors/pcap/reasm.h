@@ -62,7 +62,7 @@ struct pk_reasm;
 
 struct pk_frag {
 	uint8_t		 ipver;		/* 4 or 6 */
-	uint8_t		 proto;		/* v4: IP proto; v6: frag hdr's next */
+	uint8_t		 proto;		/* v4: IP proto; v6: pass 0 (key) */
 	uint32_t	 id;		/* v4: 16-bit id; v6: 32-bit id */
 	const uint8_t	*src, *dst;	/* 4 or 16 bytes */
 	/*
@@ -87,7 +87,7 @@ void pk_reasm_free(struct pk_reasm *r);
 
 /*
  * Take one fragment at time now_us.  Returns 1 when it completed a
- * datagram: *dgram/*dgramlen then hold the whole datagram (header + data),
+ * datagram: *dgram and *dgramlen then hold the whole datagram (header + data),
  * in a buffer the reassembler owns until pk_reasm_release().  Returns 0
  * when the fragment was held (an overlap may have been counted), -1 when it
  * was refused (one counter incremented).

@@ -1,0 +1,1095 @@
+/*
+ * config.c - the agent's option tables and everything they drive: defaults,
+ * setting one option from text, cross-option validation, the normalised
+ * print of `picketd -nv` and the Markdown reference in docs/configuration.md.
+ * One row per option (after Fluent Bit's config_map), so the default the
+ * documentation shows is the text pk_config_defaults() parses.  Portable C
+ * only; config_ini.c feeds it from a file.  Callers: main, config_ini.c,
+ * tests.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/config.h"
+#include "common/log.h"
+#include "common/netaddr.h"
+#include "common/util.h"
+
+enum opt_type {
+	OT_STRING,
+	OT_BOOL,
+	OT_UINT,
+	OT_DURATION,
+	OT_SIZE,
+	OT_DOUBLE,
+	OT_CIDRSET,
+	OT_PORTSET,
+	OT_LOGLEVEL,
+	OT_TLP
+};
+
+struct opt {
+	const char	*name;
+	enum opt_type	 type;
+	size_t		 off;		/* offsetof(struct pk_config, ...) */
+	size_t		 size;		/* OT_STRING: field size */
+	const char	*def;		/* default, as a user would write it */
+	uint64_t	 min, max;	/* UINT, DURATION, SIZE */
+	double		 dmin, dmax;	/* DOUBLE, both bounds exclusive */
+	const char	*unit;
+	const char	*help;
+};
+
+struct section {
+	const char	*name;
+	const char	*help;
+	const struct opt *opts;
+	size_t		 nopts;
+};
+
+/*
+ * Field offset with a compile-time type check: comparing pointers of
+ * distinct types is a warning (an error with -Werror), and sizeof keeps
+ * the comparison unevaluated.  A row whose type does not match its field
+ * therefore does not build.
+ */
+#define CFG_FIELD(sec, f, T) (offsetof(struct pk_config, sec.f) + \
+	0 * sizeof((T *)0 == &((struct pk_config *)0)->sec.f))
+#define CFG_STRFIELD(sec, f) (offsetof(struct pk_config, sec.f) + \
+	0 * sizeof((char *)0 == ((struct pk_config *)0)->sec.f))
+#define CFG_SIZEOF(sec, f) sizeof(((struct pk_config *)0)->sec.f)
+
+#define O_STR(sec, f, def, help) \
+	{ #f, OT_STRING, CFG_STRFIELD(sec, f), CFG_SIZEOF(sec, f), def, \
+	  0, 0, 0, 0, NULL, help }
+#define O_BOOL(sec, f, def, help) \
+	{ #f, OT_BOOL, CFG_FIELD(sec, f, int), 0, def, 0, 0, 0, 0, NULL, help }
+#define O_UINT(sec, f, def, lo, hi, unit, help) \
+	{ #f, OT_UINT, CFG_FIELD(sec, f, uint64_t), 0, def, lo, hi, 0, 0, \
+	  unit, help }
+#define O_DUR(sec, f, def, lo, hi, help) \
+	{ #f, OT_DURATION, CFG_FIELD(sec, f, uint64_t), 0, def, lo, hi, 0, 0, \
+	  "seconds", help }
+#define O_SIZE(sec, f, def, lo, hi, help) \
+	{ #f, OT_SIZE, CFG_FIELD(sec, f, uint64_t), 0, def, lo, hi, 0, 0, \
+	  "bytes", help }
+#define O_PROB(sec, f, def, help) \
+	{ #f, OT_DOUBLE, CFG_FIELD(sec, f, double), 0, def, 0, 0, 0.0, 1.0, \
+	  "probability", help }
+#define O_CIDRS(sec, f, def, help) \
+	{ #f, OT_CIDRSET, CFG_FIELD(sec, f, struct pk_cidrset), 0, def, \
+	  0, 0, 0, 0, NULL, help }
+#define O_PORTS(sec, f, def, help) \
+	{ #f, OT_PORTSET, CFG_FIELD(sec, f, struct pk_portset), 0, def, \
+	  0, 0, 0, 0, NULL, help }
+#define O_LOGLVL(sec, f, def, help) \
+	{ #f, OT_LOGLEVEL, CFG_FIELD(sec, f, int), 0, def, 0, 0, 0, 0, NULL, \
+	  help }
+#define O_TLP(sec, f, def, help) \
+	{ #f, OT_TLP, CFG_STRFIELD(sec, f), CFG_SIZEOF(sec, f), def, \
+	  0, 0, 0, 0, NULL, help }
+
+#define KIB	1024ULL
+#define MIB	(1024ULL * 1024)
+#define GIB	(1024ULL * 1024 * 1024)
+#define MINUTE	60ULL
+#define HOUR	3600ULL
+#define DAY	86400ULL
+
+static const struct opt agent_opts[] = {
+	O_STR(agent, host_name, "",
+	    "Host name reported with every indicator; empty means the name "
+	    "the operating system reports."),
+	O_STR(agent, host_id, "",
+	    "Stable host identifier reported with every indicator; empty "
+	    "means the agent derives one, so set it only to override that."),
+	O_LOGLVL(agent, log_level, "info",
+	    "Least severe message written to the log (err, warn, info or "
+	    "debug); debug is verbose and meant for troubleshooting."),
+	O_TLP(agent, tlp, "TLP:AMBER",
+	    "Traffic Light Protocol marking put on every indicator, which "
+	    "limits how far the hub may share it with peers."),
+};
+
+static const struct opt network_opts[] = {
+	O_CIDRS(network, home_net, "",
+	    "Addresses and prefixes of the networks you protect, comma "
+	    "separated (at most 64); empty means the addresses of the "
+	    "capture interfaces."),
+};
+
+static const struct opt capture_opts[] = {
+	O_STR(capture, interfaces, "any",
+	    "Comma-separated interfaces to capture on; \"any\" captures on "
+	    "every interface the system offers."),
+	O_UINT(capture, snaplen, "4096", 64, 262144, "bytes",
+	    "Bytes kept of each packet; application fields beyond this "
+	    "length are not seen by the detectors."),
+	O_BOOL(capture, promiscuous, "no",
+	    "Put the interfaces in promiscuous mode to see traffic not "
+	    "addressed to this host; leave off on ordinary hosts."),
+	O_SIZE(capture, buffer_size, "4M", 64 * KIB, GIB,
+	    "Kernel capture buffer per interface; packets that arrive while "
+	    "it is full are dropped and counted."),
+	O_STR(capture, filter, "",
+	    "BPF filter expression (tcpdump syntax) applied in the kernel; "
+	    "empty captures all traffic."),
+};
+
+static const struct opt decode_opts[] = {
+	O_SIZE(decode, frag_memory, "4M", 64 * KIB, GIB,
+	    "Memory for IP fragments awaiting reassembly; when it is used "
+	    "up, new fragments are dropped and counted."),
+	O_DUR(decode, frag_timeout, "30s", 1, 300,
+	    "How long an incomplete fragmented datagram is kept before it is "
+	    "discarded."),
+	O_UINT(decode, frag_max_datagrams, "1024", 16, 1000000, "datagrams",
+	    "Fragmented datagrams reassembled at once; fragments of further "
+	    "datagrams are dropped and counted."),
+};
+
+static const struct opt flows_opts[] = {
+	O_UINT(flows, max_flows, "65536", 64, 10000000, "flows",
+	    "Connections tracked at once; when the table is full, new "
+	    "connections are not tracked and are counted as dropped."),
+	O_DUR(flows, tcp_attempt_timeout, "10s", 1, 300,
+	    "How long an unanswered TCP connection attempt is tracked."),
+	O_DUR(flows, tcp_timeout, "600s", 10, DAY,
+	    "How long an idle established TCP connection is tracked."),
+	O_DUR(flows, tcp_closed_timeout, "10s", 1, 600,
+	    "How long a TCP connection is kept after FIN or RST, to absorb "
+	    "late packets."),
+	O_DUR(flows, udp_timeout, "60s", 1, DAY,
+	    "How long an idle UDP flow is tracked."),
+	O_DUR(flows, other_timeout, "30s", 1, DAY,
+	    "How long an idle flow of any other protocol (ICMP, ...) is "
+	    "tracked."),
+};
+
+static const struct opt scan_opts[] = {
+	O_BOOL(scan, enabled, "yes",
+	    "Run the scan and worm detectors."),
+	O_UINT(scan, max_sources, "8192", 16, 1000000, "sources",
+	    "Source addresses whose scanning state is kept at once; when "
+	    "full, new sources are not followed and are counted as dropped."),
+	O_PROB(scan, trw_benign_success, "0.8",
+	    "Threshold random walk: probability that a connection attempt "
+	    "of a benign host succeeds; must exceed trw_scanner_success."),
+	O_PROB(scan, trw_scanner_success, "0.2",
+	    "Threshold random walk: probability that a connection attempt "
+	    "of a scanner succeeds."),
+	O_PROB(scan, trw_detection, "0.99",
+	    "Threshold random walk: wanted probability of detecting a "
+	    "scanner; higher needs more failed attempts before a report."),
+	O_PROB(scan, trw_false_alarm, "0.01",
+	    "Threshold random walk: tolerated probability of reporting a "
+	    "benign host; must be below trw_detection."),
+	O_UINT(scan, address_scan_hosts, "25", 2, 100000, "hosts",
+	    "Distinct destination hosts one source must try within "
+	    "address_scan_window to be reported as an address scan."),
+	O_DUR(scan, address_scan_window, "300s", 1, DAY,
+	    "Time window for address_scan_hosts."),
+	O_UINT(scan, port_scan_ports, "15", 2, 65536, "ports",
+	    "Distinct ports of one host a source must try within "
+	    "port_scan_window to be reported as a port scan."),
+	O_DUR(scan, port_scan_window, "300s", 1, DAY,
+	    "Time window for port_scan_ports."),
+	O_PORTS(scan, worm_tcp_ports, "135,139,445",
+	    "TCP ports (list and ranges, e.g. 135,139,445 or 1000-2000) "
+	    "watched for worm-like connection rates; empty turns this off."),
+	O_UINT(scan, worm_tcp_rate, "70", 1, 1000000, "SYNs",
+	    "TCP connection attempts to worm_tcp_ports within worm_window "
+	    "that report a source as worm-like."),
+	O_PORTS(scan, worm_udp_ports, "1434",
+	    "UDP ports watched for worm-like packet rates; empty turns this "
+	    "off."),
+	O_UINT(scan, worm_udp_rate, "40", 1, 1000000, "packets",
+	    "UDP packets to distinct hosts on worm_udp_ports within "
+	    "worm_window that report a source as worm-like."),
+	O_DUR(scan, worm_window, "60s", 1, HOUR,
+	    "Time window for worm_tcp_rate and worm_udp_rate."),
+	O_DUR(scan, idle_timeout, "600s", 1, DAY,
+	    "An open indicator with no new activity for this long is closed "
+	    "and reported a last time."),
+};
+
+static const struct opt output_opts[] = {
+	O_STR(output, file, "",
+	    "File the indicators are appended to, one JSON object per line; "
+	    "empty or \"-\" writes them to standard output."),
+	O_DUR(output, update_interval, "60s", 0, DAY,
+	    "How often an open indicator is written again with its new "
+	    "counts; 0 writes it only when it opens and when it closes."),
+};
+
+#define SECTION(n, h) { #n, h, n##_opts, PK_NELEM(n##_opts) }
+
+static const struct section sections[] = {
+	SECTION(agent, "Who this agent is and how it logs."),
+	SECTION(network, "What the agent considers the local network."),
+	SECTION(capture, "Packet capture (libpcap or Npcap)."),
+	SECTION(decode, "Packet decoding and IP fragment reassembly."),
+	SECTION(flows, "The connection (flow) table."),
+	SECTION(scan, "Scan and worm detection: threshold random walk "
+	    "(Jung et al., 2004), address and port scan counts, and "
+	    "connection rates to ports worms are known to use."),
+	SECTION(output, "Where indicators are written."),
+};
+
+static const char *const tlp_names[] = {
+	"TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED"
+};
+
+static const char *const log_names[] = { "err", "warn", "info", "debug" };
+
+/* ASCII only: the C library's versions depend on the locale. */
+static int
+cfg_tolower(int ch)
+{
+	return (ch >= 'A' && ch <= 'Z') ? ch - 'A' + 'a' : ch;
+}
+
+static int
+cfg_strcaseeq(const char *a, const char *b)
+{
+	while (*a != '\0' && cfg_tolower((unsigned char)*a) ==
+	    cfg_tolower((unsigned char)*b)) {
+		a++;
+		b++;
+	}
+	return *a == '\0' && *b == '\0';
+}
+
+static void
+cfg_err(char *err, size_t errlen, const char *fmt, ...) PK_PRINTF(3, 4);
+
+static void
+cfg_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void *
+opt_ptr(struct pk_config *c, const struct opt *o)
+{
+	return (char *)c + o->off;
+}
+
+static const void *
+opt_cptr(const struct pk_config *c, const struct opt *o)
+{
+	return (const char *)c + o->off;
+}
+
+static const struct section *
+find_section(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < PK_NELEM(sections); i++)
+		if (cfg_strcaseeq(sections[i].name, name))
+			return &sections[i];
+	return NULL;
+}
+
+static const struct opt *
+find_opt(const struct section *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->nopts; i++)
+		if (cfg_strcaseeq(s->opts[i].name, name))
+			return &s->opts[i];
+	return NULL;
+}
+
+/*
+ * Numbers in their normal form: durations in seconds with an "s", sizes
+ * in the largest binary unit that divides them exactly.  Both parse back
+ * to the same value, so -nv output can be fed to picketd again.
+ */
+static void
+fmt_duration(uint64_t v, char *out, size_t len)
+{
+	snprintf(out, len, "%llus", (unsigned long long)v);
+}
+
+static void
+fmt_size(uint64_t v, char *out, size_t len)
+{
+	if (v != 0 && v % GIB == 0)
+		snprintf(out, len, "%lluG", (unsigned long long)(v / GIB));
+	else if (v != 0 && v % MIB == 0)
+		snprintf(out, len, "%lluM", (unsigned long long)(v / MIB));
+	else if (v != 0 && v % KIB == 0)
+		snprintf(out, len, "%lluk", (unsigned long long)(v / KIB));
+	else
+		snprintf(out, len, "%llu", (unsigned long long)v);
+}
+
+static void
+fmt_number(enum opt_type t, uint64_t v, char *out, size_t len)
+{
+	if (t == OT_DURATION)
+		fmt_duration(v, out, len);
+	else if (t == OT_SIZE)
+		fmt_size(v, out, len);
+	else
+		snprintf(out, len, "%llu", (unsigned long long)v);
+}
+
+/* Shortest "%g" text that reads back as the same double. */
+static void
+fmt_double(double v, char *out, size_t len)
+{
+	int prec;
+
+	for (prec = 6; prec < 17; prec++) {
+		snprintf(out, len, "%.*g", prec, v);
+		if (strtod(out, NULL) == v)
+			return;
+	}
+	snprintf(out, len, "%.17g", v);
+}
+
+/* --- port sets ------------------------------------------------------- */
+
+int
+pk_portset_has(const struct pk_portset *s, uint16_t port)
+{
+	return (s->bits[port >> 3] >> (port & 7)) & 1;
+}
+
+static void
+portset_add(struct pk_portset *s, uint32_t port)
+{
+	uint8_t m = (uint8_t)(1u << (port & 7));
+
+	if ((s->bits[port >> 3] & m) == 0) {
+		s->bits[port >> 3] |= m;
+		s->n++;
+	}
+}
+
+/* One port number "0".."65535"; decimal only, no sign, no spaces. */
+static int
+portset_num(const char *s, size_t len, uint32_t *out)
+{
+	uint32_t v = 0;
+	size_t i;
+
+	if (len == 0 || len > 5)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint32_t)(s[i] - '0');
+	}
+	if (v > 65535)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* One element "p" or "lo-hi" of length len (not NUL-terminated). */
+static int
+portset_elem(const char *s, size_t len, struct pk_portset *out, char *err,
+    size_t errlen)
+{
+	const char *dash = memchr(s, '-', len);
+	uint32_t lo, hi, p;
+	int shown = len > 32 ? 32 : (int)len;
+
+	if (dash == NULL) {
+		if (portset_num(s, len, &lo) != 0)
+			goto bad;
+		portset_add(out, lo);
+		return 0;
+	}
+	if (portset_num(s, (size_t)(dash - s), &lo) != 0 ||
+	    portset_num(dash + 1, len - (size_t)(dash - s) - 1, &hi) != 0)
+		goto bad;
+	if (lo > hi) {
+		cfg_err(err, errlen, "bad port range \"%.*s\": start above end",
+		    shown, s);
+		return -1;
+	}
+	for (p = lo; p <= hi; p++)	/* at most 65536 iterations */
+		portset_add(out, p);
+	return 0;
+bad:
+	cfg_err(err, errlen, "bad port \"%.*s%s\": want 0-65535 or a range "
+	    "like 1000-2000", shown, s, len > 32 ? "..." : "");
+	return -1;
+}
+
+/*
+ * "135,139,445", "1000-2000", elements separated by commas and/or
+ * spaces; an empty string is the empty set.  On error *out is the empty
+ * set and err names the bad element.
+ */
+int
+pk_portset_parse(const char *s, struct pk_portset *out, char *err,
+    size_t errlen)
+{
+	const char *p = s, *start;
+
+	memset(out, 0, sizeof(*out));
+	for (;;) {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return 0;
+		start = p;
+		while (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t')
+			p++;
+		if (portset_elem(start, (size_t)(p - start), out, err,
+		    errlen) != 0) {
+			memset(out, 0, sizeof(*out));
+			return -1;
+		}
+	}
+}
+
+/* Next run of consecutive ports at or after *from; 0 when none is left. */
+static int
+portset_next_run(const struct pk_portset *s, uint32_t *from, uint32_t *lo,
+    uint32_t *hi)
+{
+	uint32_t p = *from;
+
+	while (p < 65536 && !pk_portset_has(s, (uint16_t)p))
+		p++;
+	if (p >= 65536)
+		return 0;
+	*lo = p;
+	while (p < 65536 && pk_portset_has(s, (uint16_t)p))
+		p++;
+	*hi = p - 1;
+	*from = p;
+	return 1;
+}
+
+/* Runs of three or more ports are written as a range. */
+static int
+portset_run_text(uint32_t lo, uint32_t hi, int first, char *out, size_t len)
+{
+	const char *sep = first ? "" : ",";
+
+	if (lo == hi)
+		return snprintf(out, len, "%s%u", sep, lo);
+	if (hi == lo + 1)
+		return snprintf(out, len, "%s%u,%u", sep, lo, hi);
+	return snprintf(out, len, "%s%u-%u", sep, lo, hi);
+}
+
+/*
+ * Normal form: ascending, ranges merged.  If out is too small the text
+ * ends after the last element that fit, followed by "..." when room.
+ */
+void
+pk_portset_format(const struct pk_portset *s, char *out, size_t len)
+{
+	uint32_t from = 0, lo, hi;
+	size_t used = 0;
+	char elem[16];
+	int n;
+
+	if (len == 0)
+		return;
+	out[0] = '\0';
+	while (portset_next_run(s, &from, &lo, &hi)) {
+		n = portset_run_text(lo, hi, used == 0, elem, sizeof(elem));
+		if (n < 0 || used + (size_t)n + 1 > len) {
+			if (used + 4 <= len)
+				memcpy(out + used, "...", 4);
+			return;
+		}
+		memcpy(out + used, elem, (size_t)n + 1);
+		used += (size_t)n;
+	}
+}
+
+static void
+portset_print(const struct pk_portset *s, FILE *fp)
+{
+	uint32_t from = 0, lo, hi;
+	char elem[16];
+	int first = 1;
+
+	while (portset_next_run(s, &from, &lo, &hi)) {
+		portset_run_text(lo, hi, first, elem, sizeof(elem));
+		fputs(elem, fp);
+		first = 0;
+	}
+}
+
+/* --- setting one option --------------------------------------------- */
+
+static int
+set_string(struct pk_config *c, const struct opt *o, const char *v,
+    const char *qual, char *err, size_t errlen)
+{
+	size_t n = strlen(v), i;
+
+	if (n >= o->size) {
+		cfg_err(err, errlen, "value for %s too long (%zu bytes, at most "
+		    "%zu)", qual, n, o->size - 1);
+		return -1;
+	}
+	/* Strings end up in logs and JSON; control bytes are never meant. */
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+			cfg_err(err, errlen, "value for %s contains a control "
+			    "character", qual);
+			return -1;
+		}
+	}
+	memcpy(opt_ptr(c, o), v, n + 1);
+	return 0;
+}
+
+static int
+set_number(struct pk_config *c, const struct opt *o, const char *v,
+    const char *qual, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	char lo[32], hi[32];
+	uint64_t x;
+	int r;
+
+	if (o->type == OT_DURATION)
+		r = pk_parse_duration(v, 0, UINT64_MAX, &x, &why);
+	else if (o->type == OT_SIZE)
+		r = pk_parse_size(v, 0, UINT64_MAX, &x, &why);
+	else
+		r = pk_parse_u64(v, 0, UINT64_MAX, &x, &why);
+	if (r != 0) {
+		cfg_err(err, errlen, "value \"%s\" for %s: %s", v, qual,
+		    why != NULL ? why : "not a number");
+		return -1;
+	}
+	if (x < o->min || x > o->max) {
+		fmt_number(o->type, o->min, lo, sizeof(lo));
+		fmt_number(o->type, o->max, hi, sizeof(hi));
+		cfg_err(err, errlen, "value %s for %s out of range %s..%s", v,
+		    qual, lo, hi);
+		return -1;
+	}
+	*(uint64_t *)opt_ptr(c, o) = x;
+	return 0;
+}
+
+/*
+ * strtod() alone would take "nan", "inf", hex floats and leading spaces;
+ * a probability is written as a plain decimal.
+ */
+static int
+set_double(struct pk_config *c, const struct opt *o, const char *v,
+    const char *qual, char *err, size_t errlen)
+{
+	const char *p;
+	char *end;
+	double x;
+
+	for (p = v; *p != '\0'; p++)
+		if (!((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' ||
+		    *p == 'E' || *p == '-' || *p == '+'))
+			break;
+	if (*v == '\0' || *p != '\0' || !((*v >= '0' && *v <= '9') ||
+	    *v == '.')) {
+		cfg_err(err, errlen, "value \"%s\" for %s: not a decimal "
+		    "number", v, qual);
+		return -1;
+	}
+	x = strtod(v, &end);
+	if (*end != '\0' || !isfinite(x)) {
+		cfg_err(err, errlen, "value \"%s\" for %s: not a decimal "
+		    "number", v, qual);
+		return -1;
+	}
+	if (!(x > o->dmin && x < o->dmax)) {
+		cfg_err(err, errlen, "value %s for %s out of range: must be "
+		    "above %g and below %g", v, qual, o->dmin, o->dmax);
+		return -1;
+	}
+	*(double *)opt_ptr(c, o) = x;
+	return 0;
+}
+
+static int
+set_bool(struct pk_config *c, const struct opt *o, const char *v,
+    const char *qual, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	int b;
+
+	if (pk_parse_bool(v, &b, &why) != 0) {
+		cfg_err(err, errlen, "value \"%s\" for %s: not yes or no", v,
+		    qual);
+		return -1;
+	}
+	*(int *)opt_ptr(c, o) = b ? 1 : 0;
+	return 0;
+}
+
+static int
+set_loglevel(struct pk_config *c, const struct opt *o, const char *v,
+    const char *qual, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < PK_NELEM(log_names); i++) {
+		if (cfg_strcaseeq(v, log_names[i])) {
+			*(int *)opt_ptr(c, o) = LOG_LVL_ERR + (int)i;
+			return 0;
+		}
+	}
+	/* The spellings people also type. */
+	if (cfg_strcaseeq(v, "error")) {
+		*(int *)opt_ptr(c, o) = LOG_LVL_ERR;
+		return 0;
+	}
+	if (cfg_strcaseeq(v, "warning")) {
+		*(int *)opt_ptr(c, o) = LOG_LVL_WARN;
+		return 0;
+	}
+	cfg_err(err, errlen, "value \"%s\" for %s: not a log level (err, "
+	    "warn, info, debug)", v, qual);
+	return -1;
+}
+
+/*
+ * TLP 2.0 names, case-insensitive, "TLP:" optional; TLP 1.0's WHITE is
+ * taken as its successor CLEAR.  Stored in canonical spelling.
+ */
+static int
+set_tlp(struct pk_config *c, const struct opt *o, const char *v,
+    const char *qual, char *err, size_t errlen)
+{
+	const char *bare = v;
+	size_t i;
+
+	if (strlen(v) > 4 && cfg_tolower((unsigned char)v[0]) == 't' &&
+	    cfg_tolower((unsigned char)v[1]) == 'l' &&
+	    cfg_tolower((unsigned char)v[2]) == 'p' && v[3] == ':')
+		bare = v + 4;
+	for (i = 0; i < PK_NELEM(tlp_names); i++) {
+		if (cfg_strcaseeq(bare, tlp_names[i] + 4)) {
+			pk_strlcpy(opt_ptr(c, o), tlp_names[i], o->size);
+			return 0;
+		}
+	}
+	if (cfg_strcaseeq(bare, "WHITE")) {
+		pk_strlcpy(opt_ptr(c, o), "TLP:CLEAR", o->size);
+		return 0;
+	}
+	cfg_err(err, errlen, "value \"%s\" for %s: not a TLP marking "
+	    "(TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED)",
+	    v, qual);
+	return -1;
+}
+
+static int
+set_cidrset(struct pk_config *c, const struct opt *o, const char *v,
+    const char *qual, char *err, size_t errlen)
+{
+	struct pk_cidrset *set = opt_ptr(c, o), tmp;
+	char why[160];
+	const char *p;
+
+	for (p = v; *p == ' ' || *p == '\t' || *p == ','; p++)
+		;
+	if (*p == '\0') {
+		memset(set, 0, sizeof(*set));
+		return 0;
+	}
+	why[0] = '\0';
+	if (pk_cidrset_parse(v, &tmp, why, sizeof(why)) != 0) {
+		cfg_err(err, errlen, "value for %s: %s", qual,
+		    why[0] != '\0' ? why : "not a list of addresses");
+		return -1;
+	}
+	*set = tmp;
+	return 0;
+}
+
+static int
+set_portset(struct pk_config *c, const struct opt *o, const char *v,
+    const char *qual, char *err, size_t errlen)
+{
+	struct pk_portset tmp;	/* 8 KiB: a bad value changes nothing */
+	char why[160];
+
+	if (pk_portset_parse(v, &tmp, why, sizeof(why)) != 0) {
+		cfg_err(err, errlen, "value for %s: %s", qual, why);
+		return -1;
+	}
+	memcpy(opt_ptr(c, o), &tmp, sizeof(tmp));
+	return 0;
+}
+
+/* One pair of surrounding double quotes is taken off: `name = ""`. */
+static const char *
+unquote(const char *v, char *buf, size_t len)
+{
+	size_t n = strlen(v);
+
+	if (n < 2 || v[0] != '"' || v[n - 1] != '"' || n - 2 >= len)
+		return v;
+	memcpy(buf, v + 1, n - 2);
+	buf[n - 2] = '\0';
+	return buf;
+}
+
+int
+pk_config_set(struct pk_config *c, const char *section, const char *key,
+    const char *value, char *err, size_t errlen)
+{
+	const struct section *s;
+	const struct opt *o;
+	char qual[128], buf[PK_CFG_PATH_MAX + 8];
+	const char *v;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (section == NULL || section[0] == '\0') {
+		cfg_err(err, errlen, "key \"%s\" is not in any section", key);
+		return -1;
+	}
+	if ((s = find_section(section)) == NULL) {
+		cfg_err(err, errlen, "unknown section [%s]", section);
+		return -1;
+	}
+	/* key NULL only asks whether the section exists (config_ini.c). */
+	if (key == NULL)
+		return 0;
+	if ((o = find_opt(s, key)) == NULL) {
+		cfg_err(err, errlen, "unknown key \"%s\" in section [%s]", key,
+		    s->name);
+		return -1;
+	}
+	if (value == NULL) {
+		cfg_err(err, errlen, "no value for %s.%s", s->name, o->name);
+		return -1;
+	}
+	snprintf(qual, sizeof(qual), "%s.%s", s->name, o->name);
+	/* Too long to unquote means too long for any field: set_string says. */
+	v = unquote(value, buf, sizeof(buf));
+
+	switch (o->type) {
+	case OT_STRING:
+		return set_string(c, o, v, qual, err, errlen);
+	case OT_BOOL:
+		return set_bool(c, o, v, qual, err, errlen);
+	case OT_UINT:
+	case OT_DURATION:
+	case OT_SIZE:
+		return set_number(c, o, v, qual, err, errlen);
+	case OT_DOUBLE:
+		return set_double(c, o, v, qual, err, errlen);
+	case OT_CIDRSET:
+		return set_cidrset(c, o, v, qual, err, errlen);
+	case OT_PORTSET:
+		return set_portset(c, o, v, qual, err, errlen);
+	case OT_LOGLEVEL:
+		return set_loglevel(c, o, v, qual, err, errlen);
+	case OT_TLP:
+		return set_tlp(c, o, v, qual, err, errlen);
+	}
+	cfg_err(err, errlen, "%s: option of unknown type", qual);
+	return -1;
+}
+
+/*
+ * Every option from its row's default text, through the same parser a
+ * file goes through.  A default that does not parse is a bug in the
+ * table; the unit tests compare every default with its expected value.
+ */
+void
+pk_config_defaults(struct pk_config *c)
+{
+	char err[256];
+	size_t i, j;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < PK_NELEM(sections); i++)
+		for (j = 0; j < sections[i].nopts; j++)
+			if (pk_config_set(c, sections[i].name,
+			    sections[i].opts[j].name, sections[i].opts[j].def,
+			    err, sizeof(err)) != 0)
+				log_warnx("bad default: %s", err);
+}
+
+/* --- validation ----------------------------------------------------- */
+
+static int
+interfaces_empty(const char *list)
+{
+	for (; *list != '\0'; list++)
+		if (*list != ',' && *list != ' ' && *list != '\t')
+			return 0;
+	return 1;
+}
+
+int
+pk_config_validate(const struct pk_config *c, const char *name, FILE *errfp)
+{
+	int n = 0;
+
+	if (name == NULL)
+		name = "config";
+	/*
+	 * The SPRT's log-likelihood steps only point the right way when a
+	 * scanner succeeds less often than a benign host, and when the
+	 * detection probability exceeds the false alarm probability.
+	 */
+	if (!(c->scan.trw_scanner_success < c->scan.trw_benign_success)) {
+		fprintf(errfp, "%s: scan.trw_scanner_success (%g) must be "
+		    "below scan.trw_benign_success (%g)\n", name,
+		    c->scan.trw_scanner_success, c->scan.trw_benign_success);
+		n++;
+	}
+	if (!(c->scan.trw_false_alarm < c->scan.trw_detection)) {
+		fprintf(errfp, "%s: scan.trw_false_alarm (%g) must be below "
+		    "scan.trw_detection (%g)\n", name,
+		    c->scan.trw_false_alarm, c->scan.trw_detection);
+		n++;
+	}
+	/* An attempt that outlives the established timeout makes no sense. */
+	if (c->flows.tcp_attempt_timeout > c->flows.tcp_timeout) {
+		fprintf(errfp, "%s: flows.tcp_attempt_timeout (%llus) must not "
+		    "exceed flows.tcp_timeout (%llus)\n", name,
+		    (unsigned long long)c->flows.tcp_attempt_timeout,
+		    (unsigned long long)c->flows.tcp_timeout);
+		n++;
+	}
+	if (interfaces_empty(c->capture.interfaces)) {
+		fprintf(errfp, "%s: capture.interfaces names no interface "
+		    "(use \"any\" for all)\n", name);
+		n++;
+	}
+	return n;
+}
+
+/* --- printing ------------------------------------------------------- */
+
+static void
+opt_print_value(const struct pk_config *c, const struct opt *o, FILE *fp)
+{
+	const void *p = opt_cptr(c, o);
+	char buf[PK_CIDRSET_MAX * (PK_ADDRSTRLEN + 5) + 16];
+	int lvl;
+
+	switch (o->type) {
+	case OT_STRING:
+		fprintf(fp, "\"%s\"", (const char *)p);
+		return;
+	case OT_TLP:
+		fputs((const char *)p, fp);
+		return;
+	case OT_BOOL:
+		fputs(*(const int *)p ? "yes" : "no", fp);
+		return;
+	case OT_UINT:
+	case OT_DURATION:
+	case OT_SIZE:
+		fmt_number(o->type, *(const uint64_t *)p, buf, sizeof(buf));
+		fputs(buf, fp);
+		return;
+	case OT_DOUBLE:
+		fmt_double(*(const double *)p, buf, sizeof(buf));
+		fputs(buf, fp);
+		return;
+	case OT_CIDRSET:
+		if (((const struct pk_cidrset *)p)->n == 0) {
+			fputs("\"\"", fp);
+			return;
+		}
+		buf[0] = '\0';
+		pk_cidrset_format(p, buf, sizeof(buf));
+		fputs(buf, fp);
+		return;
+	case OT_PORTSET:
+		if (((const struct pk_portset *)p)->n == 0)
+			fputs("\"\"", fp);
+		else
+			portset_print(p, fp);
+		return;
+	case OT_LOGLEVEL:
+		lvl = *(const int *)p;
+		if (lvl >= 0 && (size_t)lvl < PK_NELEM(log_names))
+			fputs(log_names[lvl], fp);
+		else
+			fprintf(fp, "%d", lvl);
+		return;
+	}
+}
+
+void
+pk_config_print(const struct pk_config *c, FILE *fp)
+{
+	size_t i, j;
+
+	for (i = 0; i < PK_NELEM(sections); i++) {
+		fprintf(fp, "%s[%s]\n", i > 0 ? "\n" : "", sections[i].name);
+		for (j = 0; j < sections[i].nopts; j++) {
+			fprintf(fp, "%s = ", sections[i].opts[j].name);
+			opt_print_value(c, &sections[i].opts[j], fp);
+			fputc('\n', fp);
+		}
+	}
+}
+
+/* --- documentation -------------------------------------------------- */
+
+static const char *
+type_name(enum opt_type t)
+{
+	switch (t) {
+	case OT_STRING:		return "string";
+	case OT_BOOL:		return "boolean";
+	case OT_UINT:		return "integer";
+	case OT_DURATION:	return "duration";
+	case OT_SIZE:		return "size";
+	case OT_DOUBLE:		return "decimal";
+	case OT_CIDRSET:	return "address list";
+	case OT_PORTSET:	return "port list";
+	case OT_LOGLEVEL:	return "log level";
+	case OT_TLP:		return "TLP";
+	}
+	return "?";
+}
+
+static void
+doc_range(const struct opt *o, FILE *fp)
+{
+	char lo[32], hi[32];
+
+	switch (o->type) {
+	case OT_STRING:
+		fprintf(fp, "up to %zu bytes", o->size - 1);
+		return;
+	case OT_BOOL:
+		fputs("yes, no", fp);
+		return;
+	case OT_UINT:
+	case OT_DURATION:
+	case OT_SIZE:
+		fmt_number(o->type, o->min, lo, sizeof(lo));
+		fmt_number(o->type, o->max, hi, sizeof(hi));
+		fprintf(fp, "%s..%s", lo, hi);
+		if (o->unit != NULL && o->type == OT_UINT)
+			fprintf(fp, " %s", o->unit);
+		return;
+	case OT_DOUBLE:
+		fprintf(fp, "above %g, below %g", o->dmin, o->dmax);
+		return;
+	case OT_CIDRSET:
+		fprintf(fp, "up to %d prefixes", PK_CIDRSET_MAX);
+		return;
+	case OT_PORTSET:
+		fputs("ports 0-65535", fp);
+		return;
+	case OT_LOGLEVEL:
+		fputs("err, warn, info, debug", fp);
+		return;
+	case OT_TLP:
+		fputs("TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, "
+		    "TLP:RED", fp);
+		return;
+	}
+}
+
+static const char doc_intro[] =
+"# picketd configuration\n"
+"\n"
+"<!-- Generated by `picketd --config-doc` from the option tables in\n"
+"     agent/config.c; edit those, not this file. -->\n"
+"\n"
+"picketd reads one INI file, by default `/etc/picket/agent.ini`\n"
+"(`-c FILE` names another).  Every option has a default, so an empty\n"
+"file is a valid configuration.\n"
+"\n"
+"- `picketd -n -c FILE` checks the file, prints each problem as\n"
+"  `FILE:LINE: message` and exits non-zero if there is any.\n"
+"- `picketd -nv -c FILE` also prints the whole configuration as the\n"
+"  agent will use it: every option, defaults filled in, values in\n"
+"  normal form.\n"
+"\n"
+"## Syntax\n"
+"\n"
+"- `[section]` starts a section; `name = value` sets an option in it\n"
+"  (`name: value` works too).  Section and option names are\n"
+"  case-insensitive.\n"
+"- Lines starting with `;` or `#` are comments, and so is anything\n"
+"  after ` ;` or ` #` (a space, then `;` or `#`) on a line.\n"
+"- Space around names and values is ignored.  One pair of double quotes\n"
+"  around a value is removed: `host_name = \"\"` is the empty string.\n"
+"- Lines may be up to 2000 characters long.\n"
+"- Each option may be set only once: setting it again is an error\n"
+"  (`duplicate key`), because with two values in one file it is\n"
+"  not obvious which one the agent uses.\n"
+"- Unknown sections and options are errors, so a typo cannot silently\n"
+"  leave an option at its default.\n"
+"\n"
+"## Values\n"
+"\n"
+"| type | written as |\n"
+"| --- | --- |\n"
+"| boolean | `yes`/`no`, `true`/`false`, `on`/`off`, `1`/`0` |\n"
+"| integer | decimal digits (or `0x` hex) |\n"
+"| duration | seconds, or a number followed by `s`, `m`, `h` or `d`: `90s`, `5m`, `1h`, `1d`; printed in seconds (`300s`) |\n"
+"| size | bytes, or a number followed by `k`, `M` or `G` (powers of 1024): `64k`, `4M`, `1G` |\n"
+"| decimal | a decimal number such as `0.8` |\n"
+"| address list | addresses and CIDR prefixes separated by commas: `10.0.0.0/8, 192.168.1.0/24, 2001:db8::/32` |\n"
+"| port list | ports and ranges separated by commas: `135,139,445`, `1000-2000` |\n"
+"| log level | `err`, `warn`, `info` or `debug` |\n"
+"| TLP | `TLP:CLEAR`, `TLP:GREEN`, `TLP:AMBER`, `TLP:AMBER+STRICT` or `TLP:RED` (any case; `TLP:WHITE` means `TLP:CLEAR`) |\n"
+"\n"
+"After loading, some options are checked against each other:\n"
+"`scan.trw_scanner_success` must be below `scan.trw_benign_success`,\n"
+"`scan.trw_false_alarm` below `scan.trw_detection`,\n"
+"`flows.tcp_attempt_timeout` at most `flows.tcp_timeout`, and\n"
+"`capture.interfaces` must name at least one interface.\n";
+
+void
+pk_config_doc(FILE *fp)
+{
+	struct pk_config *def;
+	size_t i, j;
+
+	/* The defaults shown are the ones pk_config_defaults() applies. */
+	if ((def = malloc(sizeof(*def))) == NULL)
+		return;
+	pk_config_defaults(def);
+	fputs(doc_intro, fp);
+	for (i = 0; i < PK_NELEM(sections); i++) {
+		fprintf(fp, "\n## [%s]\n\n%s\n\n", sections[i].name,
+		    sections[i].help);
+		fputs("| option | type | default | range | description |\n"
+		    "| --- | --- | --- | --- | --- |\n", fp);
+		for (j = 0; j < sections[i].nopts; j++) {
+			const struct opt *o = &sections[i].opts[j];
+
+			fprintf(fp, "| `%s` | %s | `", o->name,
+			    type_name(o->type));
+			opt_print_value(def, o, fp);
+			fputs("` | ", fp);
+			doc_range(o, fp);
+			fprintf(fp, " | %s |\n", o->help);
+		}
+	}
+	free(def);
+}

@@ -1,0 +1,201 @@
+#!/bin/sh
+# Cross-build the portable core's unit tests for Windows and run them under
+# wine.  Called by `make check-wine` (and so by `make check`); it is the proof
+# that the core really is portable C, not just that it compiles with mingw.
+#
+# Steps, each cached so that a second run only rebuilds what changed:
+#   1. cmocka for mingw, built from Debian's own cmocka source package into
+#      $CACHE/cmocka-mingw-<version> (Debian ships no mingw cmocka).
+#   2. a 64-bit wine prefix, $CACHE/wineprefix-<wine version>, created once
+#      headless and non-interactive (no Mono/Gecko installers, no display).
+#   3. the core (CORE_SRCS + WIN_SRCS) and tests/unit/test_*.c built into
+#      build/win/ by the top-level Makefile's rules (tests/wine/win.mk).
+#   4. each build/win/tests/test_X.exe run under wine; exit 1 if any fails.
+#
+# CACHE is /var/cache/picket, or ~/.cache/picket when that is not writable.
+# Building cmocka the first time needs root (deb-src line, apt-get update).
+# Env: PICKET_PCAPS (sample captures; default ../shared/data/pcaps from the
+# repo), WINE_TEST_TIMEOUT (seconds per test binary, default 300).
+set -eu
+
+say() { printf 'wine: %s\n' "$*"; }
+die() { printf 'wine: error: %s\n' "$*" >&2; exit 1; }
+
+cd "$(dirname "$0")/../.."
+REPO=$(pwd)
+CROSS=x86_64-w64-mingw32
+BUILD=build/win
+TIMEOUT=${WINE_TEST_TIMEOUT:-300}
+
+for tool in $CROSS-gcc $CROSS-ar wine wineboot wineserver make; do
+	command -v "$tool" >/dev/null 2>&1 ||
+	    die "$tool not found; run 'sh packaging/deps.sh' as root"
+done
+
+# --- cache directory and lock ---------------------------------------------
+CACHE=${PICKET_CACHE:-/var/cache/picket}
+if ! mkdir -p "$CACHE" 2>/dev/null || [ ! -w "$CACHE" ]; then
+	CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/picket
+	mkdir -p "$CACHE"
+fi
+# Two runs at once would race building the cache and share one wineserver.
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"$CACHE/.lock"
+	flock 9
+fi
+
+# --- 1. cmocka for mingw --------------------------------------------------
+have_deb_src() {
+	grep -Eqs '^[[:space:]]*(deb-src[[:space:]]|Types:.*deb-src)' \
+	    /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+	    /etc/apt/sources.list.d/*.sources
+}
+
+add_deb_src() {
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+	say "adding deb-src for $codename: /etc/apt/sources.list.d/picket-deb-src.sources"
+	cat > /etc/apt/sources.list.d/picket-deb-src.sources <<EOF
+# Added by Picket (tests/wine/run.sh): Debian source packages, used to
+# cross-build cmocka for mingw from Debian's own cmocka source.
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: $codename $codename-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+}
+
+# apt-get source as root warns that _apt cannot read the target directory.
+fetch_cmocka_src() {
+	apt-get source -q -o APT::Sandbox::User=root "cmocka=$1" ||
+	    apt-get source -q -o APT::Sandbox::User=root cmocka
+}
+
+build_cmocka() {
+	ver=$1 dest=$2
+	command -v dpkg-source >/dev/null 2>&1 ||
+	    die "dpkg-source not found; run 'sh packaging/deps.sh' as root"
+	tmp=$dest.tmp.$$
+	rm -rf "$tmp"
+	mkdir -p "$tmp/src" "$tmp/include" "$tmp/lib" "$tmp/obj"
+	if ! (cd "$tmp/src" && fetch_cmocka_src "$ver") >"$tmp/apt.log" 2>&1; then
+		[ "$(id -u)" = 0 ] || {
+			rm -rf "$tmp"
+			die "cannot fetch cmocka source; as root run: sh tests/wine/run.sh (adds a deb-src line, apt-get update)"
+		}
+		have_deb_src || add_deb_src
+		say "apt-get update (source indexes)"
+		apt-get update -q >"$tmp/apt.log" 2>&1 ||
+		    { cat "$tmp/apt.log" >&2; die "apt-get update failed"; }
+		(cd "$tmp/src" && fetch_cmocka_src "$ver") >"$tmp/apt.log" 2>&1 ||
+		    { cat "$tmp/apt.log" >&2; die "apt-get source cmocka failed"; }
+	fi
+	srcdir=$(find "$tmp/src" -mindepth 1 -maxdepth 1 -type d -name 'cmocka-*' | head -n 1)
+	[ -n "$srcdir" ] && [ -f "$srcdir/src/cmocka.c" ] ||
+	    die "unexpected cmocka source layout in $tmp/src"
+	# Upstream makes config.h with cmake; ours holds the same answers.
+	cp tests/wine/cmocka_config.h "$tmp/obj/config.h"
+	# -Wno-format: cmocka prints %zu through a printf-attributed function,
+	# which gcc checks as MS printf; mingw's ANSI stdio does handle %zu.
+	$CROSS-gcc -std=gnu99 -O2 -g -Wno-format -DHAVE_CONFIG_H \
+	    -I"$tmp/obj" -I"$srcdir/include" \
+	    -c "$srcdir/src/cmocka.c" -o "$tmp/obj/cmocka.o"
+	$CROSS-ar rcs "$tmp/lib/libcmocka.a" "$tmp/obj/cmocka.o"
+	cp "$srcdir/include/cmocka.h" "$srcdir/include/cmocka_pbc.h" "$tmp/include/"
+	rm -rf "$dest"
+	mv "$tmp" "$dest"
+}
+
+cm_ver=$(dpkg-query -W -f='${source:Version}' libcmocka-dev 2>/dev/null || true)
+[ -n "$cm_ver" ] ||
+    die "libcmocka-dev is not installed; run 'sh packaging/deps.sh' as root"
+CMOCKA_WIN=$CACHE/cmocka-mingw-$cm_ver
+if [ -f "$CMOCKA_WIN/lib/libcmocka.a" ] && [ -f "$CMOCKA_WIN/include/cmocka.h" ]; then
+	say "cmocka $cm_ver for mingw: cached in $CMOCKA_WIN"
+else
+	say "cmocka $cm_ver for mingw: building from Debian source into $CMOCKA_WIN"
+	build_cmocka "$cm_ver" "$CMOCKA_WIN"
+fi
+
+# --- 2. wine prefix --------------------------------------------------------
+# Headless: no display to open; no Mono/Gecko install prompts; no menu
+# entries; no 32-bit hint (WINEDEBUG=-all also silences Debian's wine32 nag).
+unset DISPLAY WAYLAND_DISPLAY
+WINEDEBUG=-all
+WINEDLLOVERRIDES='mscoree,mshtml=;winemenubuilder.exe=d'
+WINEARCH=win64
+export WINEDEBUG WINEDLLOVERRIDES WINEARCH
+
+wine_ver=$(wine --version 2>/dev/null | sed 's/^wine-//; s/[^A-Za-z0-9.+-][^A-Za-z0-9.+-]*/_/g; s/_$//')
+[ -n "$wine_ver" ] || die "'wine --version' printed nothing"
+WINEPREFIX=$CACHE/wineprefix-$wine_ver
+if [ -f "$WINEPREFIX/.picket-ready" ]; then
+	say "wine prefix: cached in $WINEPREFIX"
+else
+	say "wine prefix: creating $WINEPREFIX (once; takes a while)"
+	tmp=$WINEPREFIX.tmp.$$
+	rm -rf "$tmp" "$WINEPREFIX"
+	# A prefix holds no absolute path to itself, so it can be moved into
+	# place once complete; wineserver -w waits until the registry is saved.
+	WINEPREFIX=$tmp wineboot -i >"$CACHE/wineboot.log" 2>&1 ||
+	    { cat "$CACHE/wineboot.log" >&2; die "wineboot -i failed"; }
+	WINEPREFIX=$tmp wineserver -w
+	[ -f "$tmp/system.reg" ] || die "wineboot made no registry in $tmp"
+	touch "$tmp/.picket-ready"
+	mv "$tmp" "$WINEPREFIX"
+fi
+export WINEPREFIX
+
+# --- 3. cross-build --------------------------------------------------------
+# Explicit overrides: flags such as SAN or CFLAGS given to a parent make are
+# for the native build and would break mingw.
+winmake() {
+	make --no-print-directory -f Makefile -f tests/wine/win.mk \
+	    BUILD=$BUILD CC=$CROSS-gcc AR=$CROSS-ar OPT='-O2 -g' SAN= \
+	    CFLAGS= LDFLAGS= CMOCKA_WIN="$CMOCKA_WIN" "$@"
+}
+skipped=$(winmake -s wine-skipped)
+[ -z "$skipped" ] || say "not run under wine (need more than the core): $skipped"
+exes=$(winmake -s wine-list)
+[ -n "$exes" ] || die "no unit tests to run (tests/unit/test_*.c)"
+say "building $BUILD with $CROSS-gcc"
+winmake wine-build
+
+# --- 4. run ----------------------------------------------------------------
+# Absolute Windows path: wine maps / to drive Z:.
+pcaps=${PICKET_PCAPS:-$REPO/../shared/data/pcaps}
+if [ -d "$pcaps" ]; then
+	pcaps=$(cd "$pcaps" && pwd -P)
+	PICKET_PCAPS="Z:$(printf '%s' "$pcaps" | tr '/' '\\')"
+	export PICKET_PCAPS
+else
+	say "warning: no sample captures at $pcaps"
+fi
+
+log=$BUILD/wine-test.log
+passed=0 failed=0 bad=""
+for exe in $exes; do
+	echo "== $exe (wine)"
+	rc=0
+	timeout "$TIMEOUT" wine "$exe" >"$log" 2>&1 || rc=$?
+	cat "$log"
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	if [ "$rc" -ne 0 ]; then
+		[ "$rc" -ne 124 ] || echo "wine: $exe timed out after ${TIMEOUT}s"
+		# A crash before cmocka's summary still counts as a failure.
+		[ -n "$f" ] && [ "$f" -gt 0 ] || failed=$((failed + 1))
+		bad="$bad $exe"
+	fi
+done
+rm -f "$log"
+wineserver -k 2>/dev/null || true
+
+if [ -n "$bad" ]; then
+	say "FAILED:$bad"
+	echo "wine: $passed passed, $failed failed"
+	exit 1
+fi
+echo "wine: $passed passed, $failed failed"
