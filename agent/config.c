@@ -155,8 +155,8 @@ static const struct opt decode_opts[] = {
 
 static const struct opt flows_opts[] = {
 	O_UINT(flows, max_flows, "65536", 64, 10000000, "flows",
-	    "Connections tracked at once; when the table is full, new "
-	    "connections are not tracked and are counted as dropped."),
+	    "Connections tracked at once; when the table is full, the least "
+	    "recently used connection is evicted and counted."),
 	O_DUR(flows, tcp_attempt_timeout, "10s", 1, 300,
 	    "How long an unanswered TCP connection attempt is tracked."),
 	O_DUR(flows, tcp_timeout, "600s", 10, DAY,
@@ -175,8 +175,9 @@ static const struct opt scan_opts[] = {
 	O_BOOL(scan, enabled, "yes",
 	    "Run the scan and worm detectors."),
 	O_UINT(scan, max_sources, "8192", 16, 1000000, "sources",
-	    "Source addresses whose scanning state is kept at once; when "
-	    "full, new sources are not followed and are counted as dropped."),
+	    "Source addresses (and each of the detector's per-source tables) "
+	    "tracked at once; when full, the least recently used entry is "
+	    "evicted, its indicator reported first, and counted."),
 	O_PROB(scan, trw_benign_success, "0.8",
 	    "Threshold random walk: probability that a connection attempt "
 	    "of a benign host succeeds; must exceed trw_scanner_success."),
@@ -265,6 +266,10 @@ cfg_strcaseeq(const char *a, const char *b)
 	return *a == '\0' && *b == '\0';
 }
 
+/*
+ * Messages echo a refused value as at most 80 bytes ("%.80s"): enough to
+ * recognise it, short enough that the reason after it is not cut off.
+ */
 static void
 cfg_err(char *err, size_t errlen, const char *fmt, ...) PK_PRINTF(3, 4);
 
@@ -469,13 +474,14 @@ portset_next_run(const struct pk_portset *s, uint32_t *from, uint32_t *lo,
 {
 	uint32_t p = *from;
 
+	/* Whole empty or full bytes at a time: sets are sparse or ranges. */
 	while (p < 65536 && !pk_portset_has(s, (uint16_t)p))
-		p++;
+		p += (p & 7) == 0 && s->bits[p >> 3] == 0 ? 8 : 1;
 	if (p >= 65536)
 		return 0;
 	*lo = p;
 	while (p < 65536 && pk_portset_has(s, (uint16_t)p))
-		p++;
+		p += (p & 7) == 0 && s->bits[p >> 3] == 0xff ? 8 : 1;
 	*hi = p - 1;
 	*from = p;
 	return 1;
@@ -544,8 +550,8 @@ set_string(struct pk_config *c, const struct opt *o, const char *v,
 	size_t n = strlen(v), i;
 
 	if (n >= o->size) {
-		cfg_err(err, errlen, "value for %s too long (%zu bytes, at most "
-		    "%zu)", qual, n, o->size - 1);
+		cfg_err(err, errlen, "value for %s too long (%lu bytes, at most "
+		    "%lu)", qual, (unsigned long)n, (unsigned long)(o->size - 1));
 		return -1;
 	}
 	/* Strings end up in logs and JSON; control bytes are never meant. */
@@ -575,15 +581,16 @@ set_number(struct pk_config *c, const struct opt *o, const char *v,
 		r = pk_parse_size(v, 0, UINT64_MAX, &x, &why);
 	else
 		r = pk_parse_u64(v, 0, UINT64_MAX, &x, &why);
-	if (r != 0) {
-		cfg_err(err, errlen, "value \"%s\" for %s: %s", v, qual,
+	if (r != 0 && (why == NULL || strstr(why, "range") == NULL)) {
+		cfg_err(err, errlen, "value \"%.80s\" for %s: %s", v, qual,
 		    why != NULL ? why : "not a number");
 		return -1;
 	}
-	if (x < o->min || x > o->max) {
+	/* Too big for 64 bits is out of range too: say what the range is. */
+	if (r != 0 || x < o->min || x > o->max) {
 		fmt_number(o->type, o->min, lo, sizeof(lo));
 		fmt_number(o->type, o->max, hi, sizeof(hi));
-		cfg_err(err, errlen, "value %s for %s out of range %s..%s", v,
+		cfg_err(err, errlen, "value %.80s for %s out of range %s..%s", v,
 		    qual, lo, hi);
 		return -1;
 	}
@@ -609,18 +616,18 @@ set_double(struct pk_config *c, const struct opt *o, const char *v,
 			break;
 	if (*v == '\0' || *p != '\0' || !((*v >= '0' && *v <= '9') ||
 	    *v == '.')) {
-		cfg_err(err, errlen, "value \"%s\" for %s: not a decimal "
+		cfg_err(err, errlen, "value \"%.80s\" for %s: not a decimal "
 		    "number", v, qual);
 		return -1;
 	}
 	x = strtod(v, &end);
 	if (*end != '\0' || !isfinite(x)) {
-		cfg_err(err, errlen, "value \"%s\" for %s: not a decimal "
+		cfg_err(err, errlen, "value \"%.80s\" for %s: not a decimal "
 		    "number", v, qual);
 		return -1;
 	}
 	if (!(x > o->dmin && x < o->dmax)) {
-		cfg_err(err, errlen, "value %s for %s out of range: must be "
+		cfg_err(err, errlen, "value %.80s for %s out of range: must be "
 		    "above %g and below %g", v, qual, o->dmin, o->dmax);
 		return -1;
 	}
@@ -636,7 +643,7 @@ set_bool(struct pk_config *c, const struct opt *o, const char *v,
 	int b;
 
 	if (pk_parse_bool(v, &b, &why) != 0) {
-		cfg_err(err, errlen, "value \"%s\" for %s: not yes or no", v,
+		cfg_err(err, errlen, "value \"%.80s\" for %s: not yes or no", v,
 		    qual);
 		return -1;
 	}
@@ -665,7 +672,7 @@ set_loglevel(struct pk_config *c, const struct opt *o, const char *v,
 		*(int *)opt_ptr(c, o) = LOG_LVL_WARN;
 		return 0;
 	}
-	cfg_err(err, errlen, "value \"%s\" for %s: not a log level (err, "
+	cfg_err(err, errlen, "value \"%.80s\" for %s: not a log level (err, "
 	    "warn, info, debug)", v, qual);
 	return -1;
 }
@@ -695,7 +702,7 @@ set_tlp(struct pk_config *c, const struct opt *o, const char *v,
 		pk_strlcpy(opt_ptr(c, o), "TLP:CLEAR", o->size);
 		return 0;
 	}
-	cfg_err(err, errlen, "value \"%s\" for %s: not a TLP marking "
+	cfg_err(err, errlen, "value \"%.80s\" for %s: not a TLP marking "
 	    "(TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED)",
 	    v, qual);
 	return -1;
@@ -765,19 +772,23 @@ pk_config_set(struct pk_config *c, const char *section, const char *key,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (section == NULL || section[0] == '\0') {
-		cfg_err(err, errlen, "key \"%s\" is not in any section", key);
+		if (key == NULL)
+			cfg_err(err, errlen, "empty section name");
+		else
+			cfg_err(err, errlen, "key \"%.64s\" is not in any "
+			    "section", key);
 		return -1;
 	}
 	if ((s = find_section(section)) == NULL) {
-		cfg_err(err, errlen, "unknown section [%s]", section);
+		cfg_err(err, errlen, "unknown section [%.64s]", section);
 		return -1;
 	}
 	/* key NULL only asks whether the section exists (config_ini.c). */
 	if (key == NULL)
 		return 0;
 	if ((o = find_opt(s, key)) == NULL) {
-		cfg_err(err, errlen, "unknown key \"%s\" in section [%s]", key,
-		    s->name);
+		cfg_err(err, errlen, "unknown key \"%.64s\" in section [%s]",
+		    key, s->name);
 		return -1;
 	}
 	if (value == NULL) {
@@ -979,7 +990,7 @@ doc_range(const struct opt *o, FILE *fp)
 
 	switch (o->type) {
 	case OT_STRING:
-		fprintf(fp, "up to %zu bytes", o->size - 1);
+		fprintf(fp, "up to %lu bytes", (unsigned long)(o->size - 1));
 		return;
 	case OT_BOOL:
 		fputs("yes, no", fp);
@@ -1056,7 +1067,7 @@ static const char doc_intro[] =
 "| address list | addresses and CIDR prefixes separated by commas: `10.0.0.0/8, 192.168.1.0/24, 2001:db8::/32` |\n"
 "| port list | ports and ranges separated by commas: `135,139,445`, `1000-2000` |\n"
 "| log level | `err`, `warn`, `info` or `debug` |\n"
-"| TLP | `TLP:CLEAR`, `TLP:GREEN`, `TLP:AMBER`, `TLP:AMBER+STRICT` or `TLP:RED` (any case; `TLP:WHITE` means `TLP:CLEAR`) |\n"
+"| TLP | `TLP:CLEAR`, `TLP:GREEN`, `TLP:AMBER`, `TLP:AMBER+STRICT` or `TLP:RED` (any case, `TLP:` may be left out; `TLP:WHITE` means `TLP:CLEAR`) |\n"
 "\n"
 "After loading, some options are checked against each other:\n"
 "`scan.trw_scanner_success` must be below `scan.trw_benign_success`,\n"

@@ -165,11 +165,11 @@ ini_section_line(struct ini_ctx *x, char *s, char *out, size_t outlen)
  * line count stays equal to ours.
  */
 static char *
-ini_reader(char *out, int num, void *stream)
+cfg_ini_reader(char *out, int num, void *stream)
 {
 	struct ini_ctx *x = stream;
-	char line[INI_LINE_MAX + 2], msg[96], *s;
-	size_t limit;
+	char line[INI_LINE_MAX + 8], msg[96], *s;
+	size_t limit, n;
 	long len;
 	int nul;
 
@@ -183,11 +183,13 @@ ini_reader(char *out, int num, void *stream)
 	memcpy(out, "\n", 2);
 
 	s = line;
-	if (x->lineno == 1 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+	if (x->lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
 		s += 3;		/* UTF-8 byte order mark */
-	if ((size_t)len - (size_t)(s - line) > limit + 1 ||
-	    ((size_t)len - (size_t)(s - line) == limit + 1 &&
-	    s[limit] != '\r')) {
+	/* The CR of a CRLF line end does not count. */
+	n = (size_t)len - (size_t)(s - line);
+	if (n == limit + 1 && s[limit] == '\r')
+		n--;
+	if (n > limit) {
 		snprintf(msg, sizeof(msg), "line too long (more than %zu "
 		    "characters)", limit);
 		ini_problem(x, x->lineno, msg);
@@ -239,14 +241,15 @@ ini_lower(char *dst, const char *src, size_t size)
 }
 
 static int
-ini_handler(void *user, const char *section, const char *key,
+cfg_ini_handler(void *user, const char *section, const char *key,
     const char *value)
 {
 	struct ini_ctx *x = user;
 	struct ini_seen *seen;
 	char err[PK_CFG_STR_MAX + 160], sec[16], k[32];
 
-	if (x->bad_section)
+	/* key NULL: inih built to announce each new section; nothing to do. */
+	if (x->bad_section || key == NULL || value == NULL)
 		return 1;
 	/* Longer names are no option of ours: pk_config_set will say so. */
 	ini_lower(sec, section, sizeof(sec));
@@ -280,7 +283,7 @@ ini_run(struct ini_ctx *x)
 	pk_config_defaults(x->c);
 	if (&ini_max_line != NULL)
 		ini_max_line = INI_LINE_MAX + 3;
-	r = ini_parse_stream(ini_reader, x, ini_handler, x);
+	r = ini_parse_stream(cfg_ini_reader, x, cfg_ini_handler, x);
 	if (r > 0) {
 		/* The reader lets no malformed line through; belt and braces. */
 		ini_problem(x, (unsigned long)r, "syntax error");

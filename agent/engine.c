@@ -272,14 +272,16 @@ engine_app(struct pk_engine *e, struct pk_pktctx *c, struct pk_dns *dns,
 		return;
 	if (p->payload[0] == 0x16) {
 		r = pk_tls_sni(p->payload, p->payload_len, sni, snilen);
-		if (r == 0) {
+		if (r == 0 && sni[0] != '\0') {
 			c->sni = sni;
 			e->stats.tls_sni++;
 		} else if (r == PK_APP_EMALFORMED)
 			e->stats.app_errors++;
 	} else if (p->payload[0] >= 'A' && p->payload[0] <= 'Z') {
+		/* Headers may span segments: a cut request still has its
+		 * request line and every header that arrived whole. */
 		r = pk_http_request(p->payload, p->payload_len, http);
-		if (r == 0) {
+		if (r == 0 || (r == PK_APP_ETRUNC && http->method[0] != '\0')) {
 			c->http = http;
 			e->stats.http++;
 		} else if (r == PK_APP_EMALFORMED)

@@ -55,6 +55,9 @@ log_set_sink(log_sink_fn sink)
 	log_sink = sink;
 }
 
+static void vlog(int, const char *, va_list, const char *)
+    PK_PRINTF(2, 0);
+
 static void
 vlog(int level, const char *fmt, va_list ap, const char *suffix)
 {

@@ -11,7 +11,12 @@
 
 #include <stdarg.h>
 
+/* mingw checks "printf" as Microsoft's; its own macro names the C99 one. */
+#ifdef __MINGW_PRINTF_FORMAT
+#define PK_PRINTF(a, b) __attribute__((format(__MINGW_PRINTF_FORMAT, a, b)))
+#else
 #define PK_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#endif
 #define PK_NORETURN __attribute__((noreturn))
 
 enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };

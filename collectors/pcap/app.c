@@ -41,17 +41,6 @@ rd_u16(struct rd *r, uint16_t *v)
 }
 
 static int
-rd_u24(struct rd *r, uint32_t *v)
-{
-	if (r->len - r->off < 3)
-		return -1;
-	*v = (uint32_t)r->p[r->off] << 16 | (uint32_t)r->p[r->off + 1] << 8 |
-	    r->p[r->off + 2];
-	r->off += 3;
-	return 0;
-}
-
-static int
 rd_u32(struct rd *r, uint32_t *v)
 {
 	if (r->len - r->off < 4)
@@ -391,8 +380,8 @@ tls_hello(struct rd *h, char *out, size_t outlen)
 		return PK_APP_ETRUNC;
 	/* Each pass consumes at least 4 bytes, so the payload bounds it. */
 	while (h->len - h->off >= 4 && extlen >= 4) {
-		rd_u16(h, &etype);
-		rd_u16(h, &elen);
+		if (rd_u16(h, &etype) == -1 || rd_u16(h, &elen) == -1)
+			return PK_APP_ETRUNC;	/* not reached: 4 bytes checked */
 		extlen -= 4;
 		if (elen > extlen)
 			return PK_APP_EMALFORMED;
@@ -554,7 +543,6 @@ http_host(const uint8_t *v, size_t n, struct pk_http_req *out)
 {
 	char tmp[PK_HTTP_HOST_MAX + 1];
 	size_t i, hl;
-	const char *rb;
 
 	while (n > 0 && is_space(v[0])) {
 		v++;
@@ -583,6 +571,8 @@ http_host(const uint8_t *v, size_t n, struct pk_http_req *out)
 		if (hl == 1 || hl >= n || tmp[hl] != ']')
 			return;
 		hl++;
+		if (hl < n && tmp[hl] != ':')
+			return;
 	} else {
 		for (hl = 0; hl < n && tmp[hl] != ':' && tmp[hl] != '[' &&
 		    tmp[hl] != ']'; hl++)

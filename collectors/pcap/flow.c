@@ -388,6 +388,7 @@ flow_create(struct pk_flow_table *t, const struct pk_packet *p, uint64_t h)
 	f->first_us = f->last_us = p->ts_us;
 	f->pkts[PK_DIR_FWD] = 1;
 	f->bytes[PK_DIR_FWD] = p->ip_len ? p->ip_len : p->wirelen;
+	f->payload[PK_DIR_FWD] = p->payload_len;
 	f->hash = h;
 	f->state = PK_FS_NEW;
 	if (p->proto == PK_PROTO_TCP) {
@@ -460,6 +461,7 @@ flow_account(struct pk_flow_table *t, struct pk_flow *f,
 {
 	f->pkts[dir]++;
 	f->bytes[dir] += p->ip_len ? p->ip_len : p->wirelen;
+	f->payload[dir] += p->payload_len;
 	if (p->ts_us > f->last_us)
 		f->last_us = p->ts_us;
 	lru_unlink(t, f);

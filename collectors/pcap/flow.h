@@ -54,7 +54,8 @@ struct pk_flow {
 	uint8_t		 first_flags;	/* TCP flags of the first packet */
 
 	uint64_t	 first_us, last_us;
-	uint64_t	 pkts[2], bytes[2];	/* per direction */
+	uint64_t	 pkts[2], bytes[2];	/* per direction, IP bytes */
+	uint64_t	 payload[2];	/* transport payload bytes */
 
 	void		*user;		/* reserved for detectors/engine */
 

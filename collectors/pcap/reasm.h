@@ -16,7 +16,9 @@
  * flood cannot flush datagrams already being assembled (it can only keep
  * new ones out, which the counter makes visible).  Incomplete datagrams
  * expire frag_timeout_s after their first fragment (PK_DE_FRAG_TIMEOUT);
- * expiry runs on every fragment and on pk_reasm_expire().
+ * expiry runs on every fragment and on pk_reasm_expire().  The one
+ * completed datagram handed to the decoder (at most 64 KiB, freed at the
+ * next pk_reasm_release) is outside the bound.
  *
  * Overlap policy: FIRST FRAGMENT WINS.  Bytes already held are kept; a later
  * fragment only fills holes.  If its bytes in the overlapping range differ

@@ -39,6 +39,8 @@ if ! mkdir -p "$CACHE" 2>/dev/null || [ ! -w "$CACHE" ]; then
 	mkdir -p "$CACHE"
 fi
 # Two runs at once would race building the cache and share one wineserver.
+# (fd 9 is closed for wine commands: a lingering wineserver must not keep
+# the lock.)
 if command -v flock >/dev/null 2>&1; then
 	exec 9>"$CACHE/.lock"
 	flock 9
@@ -52,6 +54,7 @@ have_deb_src() {
 }
 
 add_deb_src() {
+	# shellcheck disable=SC1091
 	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 	say "adding deb-src for $codename: /etc/apt/sources.list.d/picket-deb-src.sources"
 	cat > /etc/apt/sources.list.d/picket-deb-src.sources <<EOF
@@ -91,17 +94,28 @@ build_cmocka() {
 		    { cat "$tmp/apt.log" >&2; die "apt-get source cmocka failed"; }
 	fi
 	srcdir=$(find "$tmp/src" -mindepth 1 -maxdepth 1 -type d -name 'cmocka-*' | head -n 1)
-	[ -n "$srcdir" ] && [ -f "$srcdir/src/cmocka.c" ] ||
-	    die "unexpected cmocka source layout in $tmp/src"
+	if [ -z "$srcdir" ] || [ ! -f "$srcdir/src/cmocka.c" ]; then
+		die "unexpected cmocka source layout in $tmp/src"
+	fi
 	# Upstream makes config.h with cmake; ours holds the same answers.
 	cp tests/wine/cmocka_config.h "$tmp/obj/config.h"
-	# -Wno-format: cmocka prints %zu through a printf-attributed function,
-	# which gcc checks as MS printf; mingw's ANSI stdio does handle %zu.
-	$CROSS-gcc -std=gnu99 -O2 -g -Wno-format -DHAVE_CONFIG_H \
-	    -I"$tmp/obj" -I"$srcdir/include" \
+	# Under mingw, format(printf) means the MS printf dialect, which has no
+	# %zu; but with __USE_MINGW_ANSI_STDIO (the default for gnu99/gnu11)
+	# printf is mingw's C99 one.  So cmocka's print_error() and fail_msg()
+	# are declared gnu_printf in the installed header, else every test that
+	# says fail_msg("%zu", n) fails -Wformat -Werror.  cmocka.c itself
+	# still formats with MS-style %I64x, which mingw's printf also accepts:
+	# hence -Wno-format for it alone.
+	$CROSS-gcc -std=gnu99 -O2 -g -Wno-format -D__USE_MINGW_ANSI_STDIO=1 \
+	    -DHAVE_CONFIG_H -I"$tmp/obj" -I"$srcdir/include" \
 	    -c "$srcdir/src/cmocka.c" -o "$tmp/obj/cmocka.o"
 	$CROSS-ar rcs "$tmp/lib/libcmocka.a" "$tmp/obj/cmocka.o"
-	cp "$srcdir/include/cmocka.h" "$srcdir/include/cmocka_pbc.h" "$tmp/include/"
+	cp "$srcdir/include/cmocka_pbc.h" "$tmp/include/"
+	sed 's/__format__ (__printf__, a, b)/__format__ (gnu_printf, a, b)/' \
+	    "$srcdir/include/cmocka.h" >"$tmp/include/cmocka.h"
+	grep -q 'gnu_printf' "$tmp/include/cmocka.h" ||
+	    die "cmocka.h: CMOCKA_PRINTF_ATTRIBUTE not found to patch"
+	echo "$CMOCKA_RECIPE" >"$tmp/.recipe"
 	rm -rf "$dest"
 	mv "$tmp" "$dest"
 }
@@ -110,7 +124,10 @@ cm_ver=$(dpkg-query -W -f='${source:Version}' libcmocka-dev 2>/dev/null || true)
 [ -n "$cm_ver" ] ||
     die "libcmocka-dev is not installed; run 'sh packaging/deps.sh' as root"
 CMOCKA_WIN=$CACHE/cmocka-mingw-$cm_ver
-if [ -f "$CMOCKA_WIN/lib/libcmocka.a" ] && [ -f "$CMOCKA_WIN/include/cmocka.h" ]; then
+# Bump when build_cmocka changes, so caches made by an older recipe rebuild.
+CMOCKA_RECIPE=2
+if [ -f "$CMOCKA_WIN/lib/libcmocka.a" ] && [ -f "$CMOCKA_WIN/include/cmocka.h" ] &&
+    [ "$(cat "$CMOCKA_WIN/.recipe" 2>/dev/null)" = "$CMOCKA_RECIPE" ]; then
 	say "cmocka $cm_ver for mingw: cached in $CMOCKA_WIN"
 else
 	say "cmocka $cm_ver for mingw: building from Debian source into $CMOCKA_WIN"
@@ -134,12 +151,13 @@ if [ -f "$WINEPREFIX/.picket-ready" ]; then
 else
 	say "wine prefix: creating $WINEPREFIX (once; takes a while)"
 	tmp=$WINEPREFIX.tmp.$$
-	rm -rf "$tmp" "$WINEPREFIX"
+	# A prefix is ~700 MB: drop those of other wine versions.
+	rm -rf "$CACHE"/wineprefix-*
 	# A prefix holds no absolute path to itself, so it can be moved into
 	# place once complete; wineserver -w waits until the registry is saved.
-	WINEPREFIX=$tmp wineboot -i >"$CACHE/wineboot.log" 2>&1 ||
+	WINEPREFIX=$tmp wineboot -i >"$CACHE/wineboot.log" 2>&1 9>&- ||
 	    { cat "$CACHE/wineboot.log" >&2; die "wineboot -i failed"; }
-	WINEPREFIX=$tmp wineserver -w
+	WINEPREFIX=$tmp wineserver -w 9>&-
 	[ -f "$tmp/system.reg" ] || die "wineboot made no registry in $tmp"
 	touch "$tmp/.picket-ready"
 	mv "$tmp" "$WINEPREFIX"
@@ -159,13 +177,17 @@ skipped=$(winmake -s wine-skipped)
 exes=$(winmake -s wine-list)
 [ -n "$exes" ] || die "no unit tests to run (tests/unit/test_*.c)"
 say "building $BUILD with $CROSS-gcc"
-winmake wine-build
+# -k: build every test that can be built and run those; a test that did
+# not build still fails the suite below.
+build_rc=0
+winmake -k -j"$(nproc 2>/dev/null || echo 2)" wine-build || build_rc=$?
 
 # --- 4. run ----------------------------------------------------------------
 # Absolute Windows path: wine maps / to drive Z:.
 pcaps=${PICKET_PCAPS:-$REPO/../shared/data/pcaps}
 if [ -d "$pcaps" ]; then
 	pcaps=$(cd "$pcaps" && pwd -P)
+	# shellcheck disable=SC1003
 	PICKET_PCAPS="Z:$(printf '%s' "$pcaps" | tr '/' '\\')"
 	export PICKET_PCAPS
 else
@@ -175,9 +197,15 @@ fi
 log=$BUILD/wine-test.log
 passed=0 failed=0 bad=""
 for exe in $exes; do
+	if [ ! -f "$exe" ]; then
+		echo "== $exe: not built (compile error above)"
+		failed=$((failed + 1))
+		bad="$bad $exe"
+		continue
+	fi
 	echo "== $exe (wine)"
 	rc=0
-	timeout "$TIMEOUT" wine "$exe" >"$log" 2>&1 || rc=$?
+	timeout "$TIMEOUT" wine "$exe" >"$log" 2>&1 9>&- || rc=$?
 	cat "$log"
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$log" | tail -n 1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$log" | tail -n 1)
@@ -193,7 +221,8 @@ done
 rm -f "$log"
 wineserver -k 2>/dev/null || true
 
-if [ -n "$bad" ]; then
+[ "$build_rc" -eq 0 ] || say "the cross-build failed (make exit $build_rc)"
+if [ -n "$bad" ] || [ "$build_rc" -ne 0 ]; then
 	say "FAILED:$bad"
 	echo "wine: $passed passed, $failed failed"
 	exit 1

@@ -1,0 +1,78 @@
+#!/bin/sh
+# Install the Debian 12 (bookworm) packages that building, testing and
+# running Picket need.  Called by `make deps` (and so by `make check` and
+# `make run`); safe to run any number of times.  When everything is present
+# it only asks dpkg and returns in well under a second; otherwise, as root,
+# it runs apt-get update and installs what is missing.  Not root and
+# something missing: it names the packages and exits 1.
+#
+# Why each group is here:
+#   build-essential pkg-config libpcap-dev libinih-dev zlib1g-dev libssl-dev
+#                              build picketd
+#   libcmocka-dev              unit tests
+#   clang libclang-rt-14-dev   libFuzzer (-fsanitize=fuzzer needs the rt lib)
+#   gcc-mingw-w64-x86-64 wine wine64
+#                              cross-build the portable core and run its unit
+#                              tests; wine64 is the 64-bit loader (bookworm's
+#                              `wine` accepts wine32 or wine64: say which)
+#   dpkg-dev                   apt-get source cmocka (mingw cmocka is built
+#                              from Debian's source by tests/wine/run.sh)
+#   python3 python3-pytest python3-jsonschema python3-scapy tcpdump iproute2
+#   curl dnsutils procps       integration tests (captures, namespaces, traffic)
+# --no-install-recommends: wine's recommends are fonts, GL, sound and
+# GStreamer plugins; the headless console tests need none of them.
+set -eu
+
+PKGS="build-essential pkg-config libpcap-dev libinih-dev zlib1g-dev libssl-dev
+libcmocka-dev clang libclang-rt-14-dev gcc-mingw-w64-x86-64 wine wine64
+dpkg-dev python3 python3-pytest python3-jsonschema python3-scapy tcpdump
+iproute2 curl dnsutils procps"
+
+say() { printf 'deps: %s\n' "$*"; }
+
+command -v dpkg-query >/dev/null 2>&1 || {
+	say "dpkg-query not found: this script is for Debian 12 (bookworm)"
+	exit 1
+}
+
+# One dpkg-query for all; packages it has never heard of print nothing.
+# shellcheck disable=SC2086
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' $PKGS 2>/dev/null |
+    awk '$2 == "ii" { print $1 }') || true
+missing=""
+n=0 nmissing=0
+for p in $PKGS; do
+	n=$((n + 1))
+	printf '%s\n' "$installed" | grep -qx "$p" && continue
+	missing="$missing $p"
+	nmissing=$((nmissing + 1))
+done
+
+if [ -z "$missing" ]; then
+	say "all $n packages present"
+	exit 0
+fi
+missing=${missing# }
+say "missing: $missing"
+
+if [ "$(id -u)" != 0 ]; then
+	say "not root; as root run: apt-get update && apt-get install --no-install-recommends $missing"
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+say "apt-get update"
+apt-get update -q -o DPkg::Lock::Timeout=300 >/tmp/picket-deps-update.log 2>&1 || {
+	cat /tmp/picket-deps-update.log >&2
+	say "apt-get update failed"
+	exit 1
+}
+say "apt-get install $missing"
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 $missing \
+    >/tmp/picket-deps-install.log 2>&1 || {
+	tail -n 30 /tmp/picket-deps-install.log >&2
+	say "apt-get install failed (full log: /tmp/picket-deps-install.log)"
+	exit 1
+}
+say "installed $nmissing packages"
