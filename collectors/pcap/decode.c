@@ -664,18 +664,20 @@ decode_link(struct pk_decoder *d, int linktype, struct span s,
 			return -1;
 		return decode_ethertype(d, be16(p), advance(s, 20), out);
 	case PK_LINK_NULL:
+	case PK_LINK_LOOP:
 		if (need(d, &s, 4, PK_DE_LINK_SHORT) == -1)
 			return -1;
-		/* Host order of the capturing machine: try both. */
+		/*
+		 * NULL is in the capturing machine's byte order, LOOP in
+		 * network order, but writers get LOOP wrong too (tcpdump
+		 * reads both): an address family is small, so whichever
+		 * order gives a value under 65536 is the right one.
+		 */
 		le = (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
 		    (uint32_t)p[1] << 8 | p[0];
 		be = be32(p);
 		return decode_af(d, (le >> 16) == 0 ? le : be, advance(s, 4),
 		    out);
-	case PK_LINK_LOOP:
-		if (need(d, &s, 4, PK_DE_LINK_SHORT) == -1)
-			return -1;
-		return decode_af(d, be32(p), advance(s, 4), out);
 	case PK_LINK_RAW:
 	case PK_LINK_RAW_DLT:
 	case PK_LINK_RAW_DLT14:

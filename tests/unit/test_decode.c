@@ -529,17 +529,19 @@ test_null_loop(void **state)
 			assert_int_equal(run(d, PK_LINK_NULL, &f, &p), 1);
 			assert_int_equal(p.ipver, afs[i] == 2 ? 4 : 6);
 			assert_int_equal(p.dport, 9);
-			/* LOOP is always network order. */
-			assert_int_equal(run(d, PK_LINK_LOOP, &f, &p),
-			    order == 1 ? 1 : 0);
+			/* LOOP should be network order, but writers such
+			 * as scapy use host order; both are read, as
+			 * tcpdump does. */
+			assert_int_equal(run(d, PK_LINK_LOOP, &f, &p), 1);
+			assert_int_equal(p.dport, 9);
 		}
 	}
-	assert_int_equal(errc(d, PK_DE_ETHERTYPE), 4);
+	assert_int_equal(errc(d, PK_DE_ETHERTYPE), 0);
 	/* AF 7 (not IP) is "not for us", not an error. */
 	f.b[0] = 7;
 	f.b[3] = 0;
 	assert_int_equal(run(d, PK_LINK_NULL, &f, &p), 0);
-	assert_int_equal(errc(d, PK_DE_ETHERTYPE), 5);
+	assert_int_equal(errc(d, PK_DE_ETHERTYPE), 1);
 	assert_int_equal(pk_decoder_errors(d), 0);
 	pk_decoder_free(d);
 }
