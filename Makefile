@@ -49,7 +49,7 @@ UNIT_EXTRA_test_config := $(BUILD)/agent/config_ini.o -linih
 
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all deps check check-unit check-asan check-wine check-integration \
+.PHONY: all deps check check-unit check-asan check-wine check-integration asan-picketd \
 	check-fuzz fuzz run docs clean unit
 .DEFAULT_GOAL := all
 
@@ -80,15 +80,19 @@ deps:
 check-unit: unit
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
+ASAN_MAKE = $(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
+
 check-asan:
-	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
-		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
-		check-unit build/asan/picketd
+	$(ASAN_MAKE) check-unit build/asan/picketd
+
+asan-picketd:
+	$(ASAN_MAKE) build/asan/picketd
 
 check-wine:
 	@sh tests/wine/run.sh
 
-check-integration: all check-asan
+check-integration: all asan-picketd
 	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKETD_ASAN=$(CURDIR)/build/asan/picketd \
 		/usr/bin/python3 -m pytest -q tests/integration
 
