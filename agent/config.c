@@ -123,20 +123,23 @@ static const struct opt network_opts[] = {
 	    "capture interfaces."),
 };
 
-static const struct opt capture_opts[] = {
-	O_STR(capture, interfaces, "any",
+static const struct opt pcap_opts[] = {
+	O_STR(pcap, interfaces, "any",
 	    "Comma-separated interfaces to capture on; \"any\" captures on "
 	    "every interface the system offers."),
-	O_UINT(capture, snaplen, "4096", 64, 262144, "bytes",
+	O_UINT(pcap, snaplen, "4096", 64, 262144, "bytes",
 	    "Bytes kept of each packet; application fields beyond this "
 	    "length are not seen by the detectors."),
-	O_BOOL(capture, promiscuous, "no",
+	O_BOOL(pcap, promiscuous, "no",
 	    "Put the interfaces in promiscuous mode to see traffic not "
 	    "addressed to this host; leave off on ordinary hosts."),
-	O_SIZE(capture, buffer_size, "4M", 64 * KIB, GIB,
+	O_BOOL(pcap, immediate, "yes",
+	    "Hand each packet to the agent as soon as it arrives instead of "
+	    "in kernel-buffered batches; lower latency, slightly more CPU."),
+	O_SIZE(pcap, buffer_size, "4M", 64 * KIB, GIB,
 	    "Kernel capture buffer per interface; packets that arrive while "
 	    "it is full are dropped and counted."),
-	O_STR(capture, filter, "",
+	O_STR(pcap, filter, "",
 	    "BPF filter expression (tcpdump syntax) applied in the kernel; "
 	    "empty captures all traffic."),
 };
@@ -219,6 +222,70 @@ static const struct opt scan_opts[] = {
 	    "and reported a last time."),
 };
 
+static const struct opt stream_opts[] = {
+	O_SIZE(stream, depth, "64k", 1 * KIB, 16 * MIB,
+	    "Bytes of each TCP direction reassembled in order for content "
+	    "rules; data past this depth is not inspected as a stream."),
+	O_SIZE(stream, memcap, "64M", 1 * MIB, 4 * GIB,
+	    "Memory for all TCP streams together; streams that would exceed "
+	    "it are not reassembled, and that is counted."),
+	O_UINT(stream, max_segments, "32", 0, 4096, "segments",
+	    "Out-of-order segments held per direction while waiting for a "
+	    "gap to fill; more are dropped and counted."),
+};
+
+static const struct opt rules_opts[] = {
+	O_BOOL(rules, enabled, "yes",
+	    "Match content rules (the Suricata-compatible subset) against "
+	    "packets and reassembled TCP streams."),
+	O_STR(rules, paths, "/usr/share/picket/rules,/etc/picket/rules",
+	    "Comma-separated rule files and directories (every *.rules file "
+	    "in a directory); a missing default directory is skipped."),
+	O_UINT(rules, max_rules, "100000", 1, 10000000, "rules",
+	    "Rules loaded at most; rules past the limit are reported and "
+	    "skipped."),
+	O_UINT(rules, max_threshold_entries, "65536", 16, 10000000,
+	    "entries",
+	    "Addresses tracked at once for threshold and detection_filter "
+	    "counting; the least recently used is evicted and counted."),
+};
+
+static const struct opt ioc_opts[] = {
+	O_BOOL(ioc, enabled, "yes",
+	    "Match indicator-of-compromise lists against addresses, DNS "
+	    "names, TLS server names, HTTP hosts and URLs."),
+	O_STR(ioc, paths, "/usr/share/picket/ioc,/etc/picket/ioc",
+	    "Comma-separated IOC list files and directories (every *.txt "
+	    "file in a directory); a missing default directory is skipped."),
+	O_UINT(ioc, max_entries, "10000000", 1, 100000000, "entries",
+	    "Entries loaded at most over all lists; further entries are "
+	    "reported and skipped."),
+};
+
+static const struct opt fingerprint_opts[] = {
+	O_BOOL(fingerprint, enabled, "yes",
+	    "Look for the same payload sent by this host to many "
+	    "destinations: an unknown worm spreading (after EarlyBird, "
+	    "Singh et al. 2004)."),
+	O_UINT(fingerprint, substring, "40", 8, 256, "bytes",
+	    "Length of the payload substrings that are fingerprinted."),
+	O_UINT(fingerprint, sample, "64", 1, 4096, NULL,
+	    "Keep one substring fingerprint in this many (value sampling), "
+	    "which bounds the work per payload byte."),
+	O_UINT(fingerprint, min_destinations, "20", 2, 1000000, "hosts",
+	    "Distinct destinations one fingerprint must reach within the "
+	    "window before it is reported."),
+	O_DUR(fingerprint, window, "600s", 10, DAY,
+	    "Time over which destinations of a fingerprint are counted."),
+	O_UINT(fingerprint, max_fingerprints, "65536", 64, 10000000,
+	    "fingerprints",
+	    "Fingerprints tracked at once; the least recently seen is "
+	    "evicted and counted."),
+	O_UINT(fingerprint, excerpt, "64", 0, 512, "bytes",
+	    "Payload bytes reported with a fingerprint indicator so an "
+	    "analyst can see what was sent (escaped, never more)."),
+};
+
 static const struct opt output_opts[] = {
 	O_STR(output, file, "",
 	    "File the indicators are appended to, one JSON object per line; "
@@ -233,12 +300,18 @@ static const struct opt output_opts[] = {
 static const struct section sections[] = {
 	SECTION(agent, "Who this agent is and how it logs."),
 	SECTION(network, "What the agent considers the local network."),
-	SECTION(capture, "Packet capture (libpcap or Npcap)."),
+	SECTION(pcap, "Packet capture (libpcap or Npcap)."),
 	SECTION(decode, "Packet decoding and IP fragment reassembly."),
 	SECTION(flows, "The connection (flow) table."),
 	SECTION(scan, "Scan and worm detection: threshold random walk "
 	    "(Jung et al., 2004), address and port scan counts, and "
 	    "connection rates to ports worms are known to use."),
+	SECTION(stream, "TCP stream reassembly for content rules."),
+	SECTION(rules, "Content rules: the Suricata-compatible subset "
+	    "(see docs/rules.md)."),
+	SECTION(ioc, "Indicator-of-compromise lists (see docs/ioc.md)."),
+	SECTION(fingerprint, "Worm fingerprinting: content prevalence and "
+	    "address dispersion."),
 	SECTION(output, "Where indicators are written."),
 };
 
@@ -760,6 +833,80 @@ unquote(const char *v, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * [vars] is the one free-form section: any NAME = value defines the rule
+ * variable $NAME (an address or port list, as Suricata's vars).  Names are
+ * the shell-like [A-Za-z_][A-Za-z0-9_]*; values are checked by the rule
+ * loader, which knows whether a variable is used as addresses or ports.
+ */
+static int
+var_name_ok(const char *n)
+{
+	size_t i;
+
+	if (n[0] == '\0' || (n[0] >= '0' && n[0] <= '9'))
+		return 0;
+	for (i = 0; n[i] != '\0'; i++)
+		if (!((n[i] >= 'A' && n[i] <= 'Z') ||
+		    (n[i] >= 'a' && n[i] <= 'z') ||
+		    (n[i] >= '0' && n[i] <= '9') || n[i] == '_'))
+			return 0;
+	return i < PK_CFG_VAR_NAME_MAX;
+}
+
+static int
+set_var(struct pk_config *c, const char *key, const char *value, char *err,
+    size_t errlen)
+{
+	char buf[PK_CFG_PATH_MAX + 8];
+	const char *v;
+	size_t i;
+
+	if (key == NULL)
+		return 0;
+	if (!var_name_ok(key)) {
+		cfg_err(err, errlen, "bad variable name \"%.64s\" in [vars] "
+		    "(letters, digits and _, at most %d)", key,
+		    PK_CFG_VAR_NAME_MAX - 1);
+		return -1;
+	}
+	if (value == NULL) {
+		cfg_err(err, errlen, "no value for vars.%s", key);
+		return -1;
+	}
+	v = unquote(value, buf, sizeof(buf));
+	if (strlen(v) >= PK_CFG_STR_MAX) {
+		cfg_err(err, errlen, "value for vars.%s longer than %d bytes",
+		    key, PK_CFG_STR_MAX - 1);
+		return -1;
+	}
+	for (i = 0; i < c->vars.n; i++)
+		if (strcmp(c->vars.v[i].name, key) == 0)
+			break;
+	if (i == c->vars.n) {
+		if (c->vars.n >= PK_CFG_VARS_MAX) {
+			cfg_err(err, errlen, "more than %d variables in [vars]",
+			    PK_CFG_VARS_MAX);
+			return -1;
+		}
+		c->vars.n++;
+	}
+	pk_strlcpy(c->vars.v[i].name, key, sizeof(c->vars.v[i].name));
+	pk_strlcpy(c->vars.v[i].value, v, sizeof(c->vars.v[i].value));
+	return 0;
+}
+
+const char *
+pk_config_var(const struct pk_config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->vars.n; i++)
+		if (strcmp(c->vars.v[i].name, name) == 0)
+			return c->vars.v[i].value;
+	return NULL;
+}
+
 int
 pk_config_set(struct pk_config *c, const char *section, const char *key,
     const char *value, char *err, size_t errlen)
@@ -779,6 +926,8 @@ pk_config_set(struct pk_config *c, const char *section, const char *key,
 			    "section", key);
 		return -1;
 	}
+	if (cfg_strcaseeq(section, "vars"))
+		return set_var(c, key, value, err, errlen);
 	if ((s = find_section(section)) == NULL) {
 		cfg_err(err, errlen, "unknown section [%.64s]", section);
 		return -1;
@@ -886,8 +1035,8 @@ pk_config_validate(const struct pk_config *c, const char *name, FILE *errfp)
 		    (unsigned long long)c->flows.tcp_timeout);
 		n++;
 	}
-	if (interfaces_empty(c->capture.interfaces)) {
-		fprintf(errfp, "%s: capture.interfaces names no interface "
+	if (interfaces_empty(c->pcap.interfaces)) {
+		fprintf(errfp, "%s: pcap.interfaces names no interface "
 		    "(use \"any\" for all)\n", name);
 		n++;
 	}
@@ -961,6 +1110,10 @@ pk_config_print(const struct pk_config *c, FILE *fp)
 			fputc('\n', fp);
 		}
 	}
+	fputs("\n[vars]\n", fp);
+	for (i = 0; i < c->vars.n; i++)
+		fprintf(fp, "%s = \"%s\"\n", c->vars.v[i].name,
+		    c->vars.v[i].value);
 }
 
 /* --- documentation -------------------------------------------------- */
@@ -1073,7 +1226,19 @@ static const char doc_intro[] =
 "`scan.trw_scanner_success` must be below `scan.trw_benign_success`,\n"
 "`scan.trw_false_alarm` below `scan.trw_detection`,\n"
 "`flows.tcp_attempt_timeout` at most `flows.tcp_timeout`, and\n"
-"`capture.interfaces` must name at least one interface.\n";
+"`pcap.interfaces` must name at least one interface.\n";
+
+static const char doc_vars[] =
+"\n## [vars]\n"
+"\n"
+"Variables for content rules, as Suricata's `vars`: each `NAME = value`\n"
+"defines `$NAME` for the rules' address and port fields, for example\n"
+"`HTTP_SERVERS = \"10.1.0.0/16\"` or `HTTP_PORTS = \"[80,8080]\"`.\n"
+"Names are letters, digits and `_`; at most 64 variables.  Values are\n"
+"checked when the rules are loaded.  `$HOME_NET` defaults to\n"
+"`[network] home_net` (or the interfaces' addresses) and\n"
+"`$EXTERNAL_NET` to everything else; docs/rules.md lists the other\n"
+"built-in defaults.\n";
 
 void
 pk_config_doc(FILE *fp)
@@ -1102,5 +1267,6 @@ pk_config_doc(FILE *fp)
 			fprintf(fp, " | %s |\n", o->help);
 		}
 	}
+	fputs(doc_vars, fp);
 	free(def);
 }

@@ -18,6 +18,8 @@
 
 #define PK_CFG_STR_MAX	256
 #define PK_CFG_PATH_MAX	1024
+#define PK_CFG_VARS_MAX	64
+#define PK_CFG_VAR_NAME_MAX 48
 
 /* A set of ports, e.g. "135,139,445" or "1000-2000". */
 struct pk_portset {
@@ -43,9 +45,10 @@ struct pk_config {
 		char		interfaces[PK_CFG_STR_MAX]; /* "any" */
 		uint64_t	snaplen;
 		int		promiscuous;
+		int		immediate;	/* deliver each packet at once */
 		uint64_t	buffer_size;
 		char		filter[PK_CFG_PATH_MAX];	/* BPF */
-	} capture;
+	} pcap;
 	struct {
 		uint64_t	frag_memory;
 		uint64_t	frag_timeout;		/* seconds */
@@ -78,10 +81,46 @@ struct pk_config {
 		uint64_t	idle_timeout;		/* close indicator, s */
 	} scan;
 	struct {
+		uint64_t	depth;		/* bytes kept per direction */
+		uint64_t	memcap;		/* all streams together */
+		uint64_t	max_segments;	/* out-of-order, per direction */
+	} stream;
+	struct {
+		int		enabled;
+		char		paths[PK_CFG_PATH_MAX];	/* files and dirs */
+		uint64_t	max_rules;
+		uint64_t	max_threshold_entries;
+	} rules;
+	struct {
+		int		enabled;
+		char		paths[PK_CFG_PATH_MAX];	/* files and dirs */
+		uint64_t	max_entries;
+	} ioc;
+	struct {
+		int		enabled;
+		uint64_t	substring;	/* bytes hashed per window */
+		uint64_t	sample;		/* keep 1 fingerprint in N */
+		uint64_t	min_destinations;
+		uint64_t	window;		/* seconds */
+		uint64_t	max_fingerprints;
+		uint64_t	excerpt;	/* payload bytes reported */
+	} fingerprint;
+	struct {
 		char		file[PK_CFG_PATH_MAX];	/* "", "-" = stdout */
 		uint64_t	update_interval;	/* s, 0 = start+end */
 	} output;
+	/* [vars]: rule variables ($NAME) for Suricata-syntax rules */
+	struct {
+		size_t		n;
+		struct {
+			char	name[PK_CFG_VAR_NAME_MAX];
+			char	value[PK_CFG_STR_MAX];
+		} v[PK_CFG_VARS_MAX];
+	} vars;
 };
+
+/* Value of a [vars] variable (name without '$'), or NULL. */
+const char *pk_config_var(const struct pk_config *c, const char *name);
 
 void pk_config_defaults(struct pk_config *c);
 /*

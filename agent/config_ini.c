@@ -24,7 +24,7 @@
 
 /*
  * Longest line, newline not counted; docs/configuration.md promises this
- * (doc_intro in config.c).  Room for a full capture.filter and its name.
+ * (doc_intro in config.c).  Room for a full pcap.filter and its name.
  */
 #define INI_LINE_MAX	2000
 #define INI_SEEN_MAX	128	/* options set so far; there are fewer */

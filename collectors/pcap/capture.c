@@ -144,10 +144,10 @@ cap_open_live_one(struct capture *c, const struct pk_config *cfg,
 		snprintf(err, errlen, "%s: %s", ifname, perr);
 		return -1;
 	}
-	pcap_set_snaplen(p, (int)cfg->capture.snaplen);
-	pcap_set_promisc(p, cfg->capture.promiscuous);
-	pcap_set_buffer_size(p, (int)cfg->capture.buffer_size);
-	pcap_set_immediate_mode(p, 1);
+	pcap_set_snaplen(p, (int)cfg->pcap.snaplen);
+	pcap_set_promisc(p, cfg->pcap.promiscuous);
+	pcap_set_buffer_size(p, (int)cfg->pcap.buffer_size);
+	pcap_set_immediate_mode(p, cfg->pcap.immediate);
 	pcap_set_timeout(p, 100);
 	if ((r = pcap_activate(p)) < 0) {
 		snprintf(err, errlen, "%s: %s%s", ifname, pcap_geterr(p),
@@ -164,10 +164,10 @@ cap_open_live_one(struct capture *c, const struct pk_config *cfg,
 		pcap_close(p);
 		return -1;
 	}
-	if (cfg->capture.filter[0] != '\0') {
-		if (pcap_compile(p, &prog, cfg->capture.filter, 1,
+	if (cfg->pcap.filter[0] != '\0') {
+		if (pcap_compile(p, &prog, cfg->pcap.filter, 1,
 		    PCAP_NETMASK_UNKNOWN) != 0 || pcap_setfilter(p, &prog) != 0) {
-			snprintf(err, errlen, "%s: capture.filter: %s", ifname,
+			snprintf(err, errlen, "%s: pcap.filter: %s", ifname,
 			    pcap_geterr(p));
 			pcap_close(p);
 			return -1;
@@ -227,7 +227,7 @@ cap_open(struct pk_engine *e, const struct pk_config *cfg, const char *source,
 
 	if (cfg->network.home_net.n == 0)
 		cap_learn_home(e);
-	pk_strlcpy(list, cfg->capture.interfaces, sizeof(list));
+	pk_strlcpy(list, cfg->pcap.interfaces, sizeof(list));
 	for (name = list; name != NULL; name = next) {
 		next = strchr(name, ',');
 		if (next != NULL)
@@ -240,7 +240,7 @@ cap_open(struct pk_engine *e, const struct pk_config *cfg, const char *source,
 			goto fail;
 	}
 	if (c->nh == 0) {
-		snprintf(err, errlen, "capture.interfaces names no interface");
+		snprintf(err, errlen, "pcap.interfaces names no interface");
 		goto fail;
 	}
 	return c;
@@ -352,7 +352,7 @@ cap_close(void *st)
 const struct pk_collector_ops pk_collector_pcap = {
 	.name = "pcap",
 	.description = "packets from the host's interfaces or a capture file",
-	.section = "capture",
+	.section = "pcap",
 	.available = cap_available,
 	.open = cap_open,
 	.fds = cap_fds,

@@ -172,11 +172,11 @@ test_defaults(void **state)
 	assert_int_equal(cfg.agent.log_level, LOG_LVL_INFO);
 	assert_string_equal(cfg.agent.tlp, "TLP:AMBER");
 	assert_int_equal(cfg.network.home_net.n, 0);
-	assert_string_equal(cfg.capture.interfaces, "any");
-	assert_int_equal(cfg.capture.snaplen, 4096);
-	assert_int_equal(cfg.capture.promiscuous, 0);
-	assert_int_equal(cfg.capture.buffer_size, 4 << 20);
-	assert_string_equal(cfg.capture.filter, "");
+	assert_string_equal(cfg.pcap.interfaces, "any");
+	assert_int_equal(cfg.pcap.snaplen, 4096);
+	assert_int_equal(cfg.pcap.promiscuous, 0);
+	assert_int_equal(cfg.pcap.buffer_size, 4 << 20);
+	assert_string_equal(cfg.pcap.filter, "");
 	assert_int_equal(cfg.decode.frag_memory, 4 << 20);
 	assert_int_equal(cfg.decode.frag_timeout, 30);
 	assert_int_equal(cfg.decode.frag_max_datagrams, 1024);
@@ -280,7 +280,7 @@ test_bom_crlf_file(void **state)
 	assert_string_equal(r.err, "");
 	assert_int_equal(r.n, 0);
 	assert_string_equal(cfg.agent.host_name, "win-host");
-	assert_int_equal(cfg.capture.snaplen, 1500);
+	assert_int_equal(cfg.pcap.snaplen, 1500);
 	got = print_str(&cfg);
 	assert_string_equal(got, want);
 	free(got);
@@ -311,7 +311,7 @@ test_bad_file(void **state)
 	assert_string_equal(r.err, want);
 	assert_int_equal(r.n, count_lines(want));
 	/* A refused value leaves the default; the first of a duplicate wins. */
-	assert_int_equal(cfg.capture.snaplen, 4096);
+	assert_int_equal(cfg.pcap.snaplen, 4096);
 	assert_int_equal(cfg.decode.frag_timeout, 30);
 	assert_int_equal(cfg.scan.max_sources, 16);
 	assert_string_equal(cfg.output.file, "ok.json");
@@ -391,7 +391,7 @@ test_missing_file(void **state)
 	assert_int_equal(n, 1);
 	assert_non_null(strstr(err, "/nonexistent/picket.ini: "));
 	/* Still a usable (default) configuration. */
-	assert_int_equal(cfg.capture.snaplen, 4096);
+	assert_int_equal(cfg.pcap.snaplen, 4096);
 	free(err);
 }
 
@@ -404,22 +404,22 @@ test_syntax_errors(void **state)
 
 	(void)state;
 	/* Every malformed line is reported, not only inih's first. */
-	load_str(&r, "[capture]\nsnaplen 100\nbuffer_size = 1M\n[scan\n"
+	load_str(&r, "[pcap]\nsnaplen 100\nbuffer_size = 1M\n[scan\n"
 	    "port_scan_ports = 20\nnothing here\n", "t.ini");
 	/* Lines after an error still count; a bad "[scan" changes nothing. */
 	assert_string_equal(r.err,
 	    "t.ini:2: syntax error\n"
 	    "t.ini:4: syntax error\n"
-	    "t.ini:5: unknown key \"port_scan_ports\" in section [capture]\n"
+	    "t.ini:5: unknown key \"port_scan_ports\" in section [pcap]\n"
 	    "t.ini:6: syntax error\n");
 	assert_int_equal(r.n, 4);
-	assert_int_equal(cfg.capture.buffer_size, 1 << 20);
+	assert_int_equal(cfg.pcap.buffer_size, 1 << 20);
 	free(r.err);
 	/* A value with no name, a name with no value. */
-	load_str(&r, "[capture]\n= 5\nsnaplen =\n", "t.ini");
+	load_str(&r, "[pcap]\n= 5\nsnaplen =\n", "t.ini");
 	assert_string_equal(r.err,
-	    "t.ini:2: unknown key \"\" in section [capture]\n"
-	    "t.ini:3: value \"\" for capture.snaplen: not a number\n");
+	    "t.ini:2: unknown key \"\" in section [pcap]\n"
+	    "t.ini:3: value \"\" for pcap.snaplen: not a number\n");
 	free(r.err);
 }
 
@@ -447,14 +447,14 @@ test_comments_and_case(void **state)
 	struct loadres r;
 
 	(void)state;
-	load_str(&r, "# c\n ; c\n[CAPTURE]\nSnapLen = 100 ; c\n"
+	load_str(&r, "# c\n ; c\n[PCAP]\nSnapLen = 100 ; c\n"
 	    "filter = port 80 # c\ninterfaces = eth0;x\n"
 	    "[ output ]\nfile : \"/tmp/a b\"  \n", "t.ini");
 	assert_string_equal(r.err, "");
-	assert_int_equal(cfg.capture.snaplen, 100);
-	assert_string_equal(cfg.capture.filter, "port 80");
+	assert_int_equal(cfg.pcap.snaplen, 100);
+	assert_string_equal(cfg.pcap.filter, "port 80");
 	/* A comment needs a space before it. */
-	assert_string_equal(cfg.capture.interfaces, "eth0;x");
+	assert_string_equal(cfg.pcap.interfaces, "eth0;x");
 	assert_string_equal(cfg.output.file, "/tmp/a b");
 	free(r.err);
 	/* Duplicates are found whatever the case. */
@@ -508,19 +508,19 @@ test_long_lines(void **state)
 	free(r.err);
 
 	/* One more is too long, and its tail is not read as a new line. */
-	text = make_line("[capture]\nfilter = ", 10 + 2001, 'x', "\n");
-	memcpy(text + 10 + 1500, "snaplen=100", 11);
+	text = make_line("[pcap]\nfilter = ", 7 + 2001, 'x', "\n");
+	memcpy(text + 7 + 1500, "snaplen=100", 11);
 	load_str(&r, text, "t.ini");
 	assert_string_equal(r.err,
 	    "t.ini:2: line too long (more than 2000 characters)\n");
 	assert_int_equal(r.n, 1);
-	assert_int_equal(cfg.capture.snaplen, 4096);
-	assert_string_equal(cfg.capture.filter, "");
+	assert_int_equal(cfg.pcap.snaplen, 4096);
+	assert_string_equal(cfg.pcap.filter, "");
 	free(text);
 	free(r.err);
 
 	/* A very long line: 1 MB, no newline at the end. */
-	text = make_line("[capture]\nfilter = ", 1 << 20, 'y', "");
+	text = make_line("[pcap]\nfilter = ", 1 << 20, 'y', "");
 	load_str(&r, text, "t.ini");
 	assert_string_equal(r.err,
 	    "t.ini:2: line too long (more than 2000 characters)\n");
@@ -528,9 +528,9 @@ test_long_lines(void **state)
 	free(r.err);
 
 	/* A line that fits but a value too long for its field. */
-	text = make_line("[capture]\nfilter = ", 10 + 9 + 1024, 'z', "\n");
+	text = make_line("[pcap]\nfilter = ", 7 + 9 + 1024, 'z', "\n");
 	load_str(&r, text, "t.ini");
-	assert_string_equal(r.err, "t.ini:2: value for capture.filter too "
+	assert_string_equal(r.err, "t.ini:2: value for pcap.filter too "
 	    "long (1024 bytes, at most 1023)\n");
 	free(text);
 	free(r.err);
@@ -540,7 +540,7 @@ static void
 test_nul_byte(void **state)
 {
 	char path[] = "/tmp/picket-test-config-XXXXXX", *err = NULL;
-	static const char text[] = "[capture]\nsnaplen = 1\0002\nsnaplen=99\n";
+	static const char text[] = "[pcap]\nsnaplen = 1\0002\nsnaplen=99\n";
 	size_t len = 0;
 	FILE *efp;
 	int fd, n;
@@ -557,7 +557,7 @@ test_nul_byte(void **state)
 	unlink(path);
 	assert_int_equal(n, 1);
 	assert_non_null(strstr(err, ":2: NUL byte in line\n"));
-	assert_int_equal(cfg.capture.snaplen, 99);
+	assert_int_equal(cfg.pcap.snaplen, 99);
 	free(err);
 }
 
@@ -614,34 +614,34 @@ static void
 test_type_bool(void **state)
 {
 	(void)state;
-	set_ok("capture", "promiscuous", "yes");
-	assert_int_equal(cfg.capture.promiscuous, 1);
-	assert_printed("capture", "promiscuous", "yes");
-	set_ok("capture", "promiscuous", "Off");
-	assert_int_equal(cfg.capture.promiscuous, 0);
-	set_ok("capture", "promiscuous", "1");
-	assert_int_equal(cfg.capture.promiscuous, 1);
-	set_ok("capture", "promiscuous", "false");
-	assert_int_equal(cfg.capture.promiscuous, 0);
-	set_bad("capture", "promiscuous", "2",
-	    "value \"2\" for capture.promiscuous: not yes or no");
-	set_bad("capture", "promiscuous", "",
-	    "value \"\" for capture.promiscuous: not yes or no");
+	set_ok("pcap", "promiscuous", "yes");
+	assert_int_equal(cfg.pcap.promiscuous, 1);
+	assert_printed("pcap", "promiscuous", "yes");
+	set_ok("pcap", "promiscuous", "Off");
+	assert_int_equal(cfg.pcap.promiscuous, 0);
+	set_ok("pcap", "promiscuous", "1");
+	assert_int_equal(cfg.pcap.promiscuous, 1);
+	set_ok("pcap", "promiscuous", "false");
+	assert_int_equal(cfg.pcap.promiscuous, 0);
+	set_bad("pcap", "promiscuous", "2",
+	    "value \"2\" for pcap.promiscuous: not yes or no");
+	set_bad("pcap", "promiscuous", "",
+	    "value \"\" for pcap.promiscuous: not yes or no");
 }
 
 static void
 test_type_uint(void **state)
 {
 	(void)state;
-	set_ok("capture", "snaplen", "64");
-	assert_int_equal(cfg.capture.snaplen, 64);
-	set_ok("capture", "snaplen", "262144");
-	assert_int_equal(cfg.capture.snaplen, 262144);
-	set_bad("capture", "snaplen", "63",
-	    "value 63 for capture.snaplen out of range 64..262144");
-	set_bad("capture", "snaplen", "262145",
-	    "value 262145 for capture.snaplen out of range 64..262144");
-	assert_int_equal(cfg.capture.snaplen, 262144);
+	set_ok("pcap", "snaplen", "64");
+	assert_int_equal(cfg.pcap.snaplen, 64);
+	set_ok("pcap", "snaplen", "262144");
+	assert_int_equal(cfg.pcap.snaplen, 262144);
+	set_bad("pcap", "snaplen", "63",
+	    "value 63 for pcap.snaplen out of range 64..262144");
+	set_bad("pcap", "snaplen", "262145",
+	    "value 262145 for pcap.snaplen out of range 64..262144");
+	assert_int_equal(cfg.pcap.snaplen, 262144);
 	set_ok("flows", "max_flows", "10000000");
 	set_bad("flows", "max_flows", "10000001",
 	    "value 10000001 for flows.max_flows out of range 64..10000000");
@@ -693,20 +693,20 @@ static void
 test_type_size(void **state)
 {
 	(void)state;
-	set_ok("capture", "buffer_size", "64k");
-	assert_int_equal(cfg.capture.buffer_size, 65536);
-	assert_printed("capture", "buffer_size", "64k");
-	set_ok("capture", "buffer_size", "1G");
-	assert_int_equal(cfg.capture.buffer_size, 1 << 30);
-	assert_printed("capture", "buffer_size", "1G");
-	set_ok("capture", "buffer_size", "1048577");
-	assert_printed("capture", "buffer_size", "1048577");
-	set_ok("capture", "buffer_size", "3072k");
-	assert_printed("capture", "buffer_size", "3M");
-	set_bad("capture", "buffer_size", "65535",
-	    "value 65535 for capture.buffer_size out of range 64k..1G");
-	set_bad("capture", "buffer_size", "1073741825",
-	    "value 1073741825 for capture.buffer_size out of range 64k..1G");
+	set_ok("pcap", "buffer_size", "64k");
+	assert_int_equal(cfg.pcap.buffer_size, 65536);
+	assert_printed("pcap", "buffer_size", "64k");
+	set_ok("pcap", "buffer_size", "1G");
+	assert_int_equal(cfg.pcap.buffer_size, 1 << 30);
+	assert_printed("pcap", "buffer_size", "1G");
+	set_ok("pcap", "buffer_size", "1048577");
+	assert_printed("pcap", "buffer_size", "1048577");
+	set_ok("pcap", "buffer_size", "3072k");
+	assert_printed("pcap", "buffer_size", "3M");
+	set_bad("pcap", "buffer_size", "65535",
+	    "value 65535 for pcap.buffer_size out of range 64k..1G");
+	set_bad("pcap", "buffer_size", "1073741825",
+	    "value 1073741825 for pcap.buffer_size out of range 64k..1G");
 	set_bad("decode", "frag_memory", "2G",
 	    "value 2G for decode.frag_memory out of range 64k..1G");
 	set_bad("decode", "frag_memory", "4T",
@@ -890,6 +890,38 @@ test_doc(void **state)
 	free(doc);
 }
 
+static void
+test_vars(void **state)
+{
+	char err[256], name[16];
+	int i;
+
+	(void)state;
+	assert_int_equal(cfg.vars.n, 0);
+	assert_null(pk_config_var(&cfg, "HTTP_PORTS"));
+	assert_int_equal(pk_config_set(&cfg, "vars", "HTTP_PORTS",
+	    "\"[80,8080]\"", err, sizeof(err)), 0);
+	assert_string_equal(pk_config_var(&cfg, "HTTP_PORTS"), "[80,8080]");
+	/* setting again replaces, not adds */
+	assert_int_equal(pk_config_set(&cfg, "VARS", "HTTP_PORTS", "81", err,
+	    sizeof(err)), 0);
+	assert_string_equal(pk_config_var(&cfg, "HTTP_PORTS"), "81");
+	assert_int_equal(cfg.vars.n, 1);
+	assert_int_equal(pk_config_set(&cfg, "vars", "9LIVES", "1", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad variable name \"9LIVES\""));
+	assert_int_equal(pk_config_set(&cfg, "vars", "A-B", "1", err,
+	    sizeof(err)), -1);
+	for (i = 1; i < PK_CFG_VARS_MAX; i++) {
+		snprintf(name, sizeof(name), "V%d", i);
+		assert_int_equal(pk_config_set(&cfg, "vars", name, "1", err,
+		    sizeof(err)), 0);
+	}
+	assert_int_equal(pk_config_set(&cfg, "vars", "ONE_TOO_MANY", "1", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "more than 64 variables"));
+}
+
 int
 main(void)
 {
@@ -919,6 +951,7 @@ main(void)
 		cmocka_unit_test_setup(test_type_loglevel, setup),
 		cmocka_unit_test_setup(test_type_tlp, setup),
 		cmocka_unit_test_setup(test_doc, setup),
+		cmocka_unit_test_setup(test_vars, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
