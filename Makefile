@@ -28,9 +28,14 @@ CORE_SRCS := \
 	collectors/pcap/decode.c collectors/pcap/reasm.c collectors/pcap/app.c \
 	collectors/pcap/flow.c collectors/pcap/scan.c \
 	agent/indicator.c agent/engine.c agent/detectors.c agent/config.c
+# Issue-3 subsystems, taken in as their files appear.
+CORE_SRCS += $(wildcard collectors/pcap/stream.c collectors/pcap/ac.c \
+	collectors/pcap/rules_parse.c collectors/pcap/rules_match.c \
+	collectors/pcap/sigdet.c collectors/pcap/fingerprint.c \
+	agent/ioc.c collectors/pcap/iocdet.c)
 # Platform layer for POSIX hosts.
-UNIX_SRCS := common/log_unix.c common/pktime_unix.c
-WIN_SRCS  := common/log_win32.c common/pktime_win32.c
+UNIX_SRCS := common/log_unix.c common/pktime_unix.c common/dir_unix.c
+WIN_SRCS  := common/log_win32.c common/pktime_win32.c common/dir_win32.c
 # The agent program (libpcap, inih).
 AGENT_SRCS := agent/main.c agent/config_ini.c agent/output.c \
 	collectors/collector.c collectors/pcap/capture.c

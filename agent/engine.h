@@ -18,6 +18,7 @@
 #include "collectors/pcap/app.h"
 #include "collectors/pcap/decode.h"
 #include "collectors/pcap/flow.h"
+#include "collectors/pcap/stream.h"
 
 struct pk_config;
 struct pk_engine;
@@ -32,6 +33,11 @@ struct pk_pktctx {
 	const struct pk_dns	*dns;		/* parsed when port 53 */
 	const char		*sni;		/* TLS ClientHello */
 	const struct pk_http_req *http;		/* HTTP request */
+	/*
+	 * TCP: the in-order bytes of this packet's direction, when this
+	 * packet added some (stream.h); NULL otherwise.
+	 */
+	const struct pk_stream_view *stream;
 };
 
 struct pk_detector_ops {

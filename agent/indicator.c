@@ -151,6 +151,38 @@ write_network(struct json *j, const struct pk_indicator *ind)
 	}
 }
 
+static void
+write_rule(struct json *j, const struct pk_indicator *ind)
+{
+	json_obj_begin(j, "rule");
+	json_str(j, "id", ind->rule_id ? ind->rule_id : "", NAME_MAX_);
+	json_str(j, "name", ind->rule_name ? ind->rule_name : "", FIELD_MAX);
+	json_str(j, "ruleset", ind->ruleset ? ind->ruleset : "", NAME_MAX_);
+	if (ind->rule_category != NULL)
+		json_str(j, "category", ind->rule_category, NAME_MAX_);
+	if (ind->rule_reference != NULL)
+		json_str(j, "reference", ind->rule_reference, FIELD_MAX);
+	if (ind->rule_version != NULL)
+		json_str(j, "version", ind->rule_version, NAME_MAX_);
+	json_obj_end(j);
+}
+
+static void
+write_threat(struct json *j, const struct pk_indicator *ind)
+{
+	if (ind->threat_type == NULL)
+		return;
+	json_obj_begin(j, "threat");
+	json_obj_begin(j, "indicator");
+	json_str(j, "type", ind->threat_type, NAME_MAX_);
+	if (ind->threat_name != NULL)
+		json_str(j, "name", ind->threat_name, FIELD_MAX);
+	if (ind->threat_provider != NULL)
+		json_str(j, "provider", ind->threat_provider, NAME_MAX_);
+	json_obj_end(j);
+	json_obj_end(j);
+}
+
 long
 pk_indicator_json(const struct pk_indicator *ind, char *buf, size_t cap)
 {
@@ -161,14 +193,11 @@ pk_indicator_json(const struct pk_indicator *ind, char *buf, size_t cap)
 	write_time(&j, "@timestamp", ind->ts_us);
 	write_event(&j, ind);
 	write_identity(&j, ind);
-	json_obj_begin(&j, "rule");
-	json_str(&j, "id", ind->rule_id ? ind->rule_id : "", NAME_MAX_);
-	json_str(&j, "name", ind->rule_name ? ind->rule_name : "", FIELD_MAX);
-	json_str(&j, "ruleset", ind->ruleset ? ind->ruleset : "", NAME_MAX_);
-	json_obj_end(&j);
+	write_rule(&j, ind);
 	if (ind->message != NULL)
 		json_str(&j, "message", ind->message, FIELD_MAX);
 	write_network(&j, ind);
+	write_threat(&j, ind);
 
 	json_obj_begin(&j, "picket");
 	json_u64(&j, "seq", ind->seq);

@@ -55,7 +55,10 @@ struct pk_indicator {
 	const char	*category;	/* event.category[0]: "network", ... */
 	const char	*rule_id;	/* "picket.scan.port" / sid */
 	const char	*rule_name;
-	const char	*ruleset;	/* "picket-builtin" */
+	const char	*ruleset;	/* "picket-builtin" / rule file name */
+	const char	*rule_category;	/* rule.category: classtype */
+	const char	*rule_reference; /* rule.reference: first reference */
+	const char	*rule_version;	/* rule.version: rev */
 	const char	*message;	/* human summary, optional */
 
 	uint64_t	 first_seen_us, last_seen_us;
@@ -71,6 +74,12 @@ struct pk_indicator {
 	const char	*dns_name;	/* dns.question.name */
 	const char	*sni;		/* tls.client.server_name */
 	const char	*url_domain, *url_path;
+
+	/* threat.indicator.* for IOC matches */
+	const char	*threat_type;	/* "ipv4-addr", "ipv6-addr",
+					   "domain-name", "url", "file" */
+	const char	*threat_name;	/* the listed value that matched */
+	const char	*threat_provider; /* the list it came from */
 
 	/*
 	 * picket.details: written by the detector into the open object.
