@@ -26,7 +26,7 @@ LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 CORE_SRCS := \
 	common/log.c common/util.c common/json.c common/netaddr.c common/pktime.c \
 	collectors/pcap/decode.c collectors/pcap/reasm.c collectors/pcap/app.c \
-	collectors/pcap/flow.c collectors/pcap/scan.c \
+	collectors/pcap/flow.c collectors/pcap/scan.c collectors/pcap/ring.c \
 	agent/indicator.c agent/engine.c agent/detectors.c agent/config.c
 # Issue-3 subsystems, taken in as their files appear.
 CORE_SRCS += $(wildcard collectors/pcap/stream.c collectors/pcap/ac.c \
@@ -40,7 +40,7 @@ WIN_SRCS  := common/log_win32.c common/pktime_win32.c common/dir_win32.c
 AGENT_SRCS := agent/main.c agent/config_ini.c agent/output.c \
 	collectors/collector.c collectors/pcap/capture.c
 
-LIBS	:= -lpcap -linih
+LIBS	:= -lpcap -linih -lpthread
 
 CORE_OBJS  := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 UNIX_OBJS  := $(UNIX_SRCS:%.c=$(BUILD)/%.o)
@@ -75,7 +75,7 @@ $(BUILD)/picketd: $(AGENT_OBJS) $(CORE_LIB)
 $(BUILD)/tests/%: tests/unit/%.c $(CORE_LIB) $(BUILD)/agent/config_ini.o
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP $(LDFLAGS_ALL) -o $@ $< \
-		$(UNIT_EXTRA_$*) $(CORE_LIB) -lcmocka -lm
+		$(UNIT_EXTRA_$*) $(CORE_LIB) -lcmocka -lpthread -lm
 
 unit: $(UNIT_BINS)
 

@@ -139,6 +139,14 @@ static const struct opt pcap_opts[] = {
 	O_SIZE(pcap, buffer_size, "4M", 64 * KIB, GIB,
 	    "Kernel capture buffer per interface; packets that arrive while "
 	    "it is full are dropped and counted."),
+	O_SIZE(pcap, ring_size, "4M", 256 * KIB, GIB,
+	    "Buffer between each interface's capture thread and detection; "
+	    "when detection falls behind and it fills, packets are dropped "
+	    "and counted as the agent's own drops."),
+	O_DUR(pcap, health_interval, "300s", 0, DAY,
+	    "How often capture health (packets received, dropped by the "
+	    "kernel, dropped by the agent) is reported as an indicator; 0 "
+	    "never."),
 	O_STR(pcap, filter, "",
 	    "BPF filter expression (tcpdump syntax) applied in the kernel; "
 	    "empty captures all traffic."),

@@ -47,6 +47,8 @@ struct pk_config {
 		int		promiscuous;
 		int		immediate;	/* deliver each packet at once */
 		uint64_t	buffer_size;
+		uint64_t	ring_size;	/* capture thread -> engine */
+		uint64_t	health_interval; /* s, 0 = never */
 		char		filter[PK_CFG_PATH_MAX];	/* BPF */
 	} pcap;
 	struct {

@@ -80,15 +80,19 @@ write_endpoint(struct json *j, const char *key, int has_ip,
 static void
 write_event(struct json *j, const struct pk_indicator *ind)
 {
+	int alert = ind->kind == NULL;
+
 	json_obj_begin(j, "event");
-	json_str(j, "kind", "alert", 0);
+	json_str(j, "kind", alert ? "alert" : ind->kind, 0);
 	json_arr_begin(j, "category");
 	json_str(j, NULL, ind->category ? ind->category : "network", 0);
-	json_str(j, NULL, "intrusion_detection", 0);
+	if (alert)
+		json_str(j, NULL, "intrusion_detection", 0);
 	json_arr_end(j);
 	json_arr_begin(j, "type");
-	json_str(j, NULL, pk_phase_name(ind->phase), 0);
-	json_str(j, NULL, "indicator", 0);
+	json_str(j, NULL, alert ? pk_phase_name(ind->phase) : "info", 0);
+	if (alert)
+		json_str(j, NULL, "indicator", 0);
 	json_arr_end(j);
 	json_str(j, "module", ind->module ? ind->module : "network", 0);
 	json_str(j, "dataset", ind->dataset ? ind->dataset : "picket", 0);

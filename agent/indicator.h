@@ -50,6 +50,8 @@ struct pk_indicator {
 	uint8_t		 phase;		/* enum pk_ind_phase */
 	uint8_t		 direction;	/* enum pk_direction */
 	uint8_t		 severity;	/* PK_SEV_* */
+	const char	*kind;		/* event.kind: NULL = "alert";
+					   "metric" for health reports */
 	const char	*module;	/* event.module: "network", "process" */
 	const char	*dataset;	/* event.dataset: "picket.scan" */
 	const char	*category;	/* event.category[0]: "network", ... */

@@ -23,7 +23,7 @@
 #include "common/util.h"
 
 #define MAIN_POLL_MS		1000
-#define MAIN_BUDGET		256	/* frames per collector per wakeup */
+#define MAIN_BUDGET		1024	/* frames per collector per wakeup */
 #define MAX_COLLECTORS		8
 
 struct opts {
@@ -253,7 +253,8 @@ run_live(struct pk_engine *e, struct running *run, int nrun)
 {
 	struct pollfd pfd[PK_COLL_MAX_FDS * MAX_COLLECTORS];
 	int fds[PK_COLL_MAX_FDS], owner[PK_COLL_MAX_FDS * MAX_COLLECTORS];
-	int i, k, n, npfd = 0;
+	int pending[PK_COLL_MAX_FDS * MAX_COLLECTORS];
+	int i, k, n, r, busy = 0, npfd = 0;
 	uint64_t last_tick = 0;
 
 	for (i = 0; i < nrun; i++) {
@@ -261,20 +262,40 @@ run_live(struct pk_engine *e, struct running *run, int nrun)
 		for (k = 0; k < n; k++) {
 			pfd[npfd].fd = fds[k];
 			pfd[npfd].events = POLLIN;
+			pending[npfd] = 0;
 			owner[npfd++] = i;
 		}
 	}
 	while (!quit) {
-		if (poll(pfd, (nfds_t)npfd, MAIN_POLL_MS) < 0 && errno != EINTR)
+		/* A collector that used its whole budget has more waiting:
+		 * come straight back instead of sleeping. */
+		if (poll(pfd, (nfds_t)npfd, busy ? 0 : MAIN_POLL_MS) < 0 &&
+		    errno != EINTR)
 			fatal("poll");
-		for (k = 0; k < npfd; k++)
-			if (pfd[k].revents & (POLLIN | POLLERR | POLLHUP))
-				if (run[owner[k]].ops->poll(run[owner[k]].st,
-				    MAIN_BUDGET) == PK_COLL_ERROR)
-					quit = 1;
+		busy = 0;
+		for (k = 0; k < npfd; k++) {
+			if (!(pfd[k].revents & (POLLIN | POLLERR | POLLHUP)) &&
+			    !pending[k])
+				continue;
+			r = run[owner[k]].ops->poll(run[owner[k]].st,
+			    MAIN_BUDGET);
+			if (r == PK_COLL_ERROR)
+				quit = 1;
+			pending[k] = r >= MAIN_BUDGET;
+			busy |= pending[k];
+		}
 		if (pk_mono_us() - last_tick >= PK_USEC) {
 			last_tick = pk_mono_us();
+			/* Look at every collector once a second even without
+			 * a wakeup: a safety net, and cheap. */
+			for (k = 0; k < npfd; k++)
+				pending[k] = 1;
+			busy = 1;
 			pk_engine_tick(e, pk_now_us());
+			for (i = 0; i < nrun; i++)
+				if (run[i].ops->tick != NULL)
+					run[i].ops->tick(run[i].st,
+					    pk_now_us());
 		}
 		if (report) {
 			report = 0;
@@ -282,6 +303,10 @@ run_live(struct pk_engine *e, struct running *run, int nrun)
 		}
 	}
 	log_info("shutting down");
+	/* What was captured before the stop is analysed before the flush. */
+	for (i = 0; i < nrun; i++)
+		while (run[i].ops->poll(run[i].st, MAIN_BUDGET) >= MAIN_BUDGET)
+			;
 	pk_engine_flush(e, pk_now_us());
 	report_to_log(e, run, nrun);
 	return 0;

@@ -11,6 +11,7 @@
 #define PICKET_COLLECTOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct pk_config;
@@ -41,6 +42,8 @@ struct pk_collector_ops {
 	/* Handle up to budget events; returns events handled, 0 when idle,
 	 * PK_COLL_EOF or PK_COLL_ERROR (message already logged). */
 	int		(*poll)(void *st, int budget);
+	/* About once a second (wall time, live only); may be NULL. */
+	void		(*tick)(void *st, uint64_t now_us);
 	/* name value lines for the statistics report */
 	void		(*stats)(void *st, FILE *fp);
 	void		(*close)(void *st);

@@ -19,6 +19,9 @@
 #                              from Debian's source by tests/wine/run.sh)
 #   python3 python3-pytest python3-jsonschema python3-scapy tcpdump iproute2
 #   curl dnsutils procps       integration tests (captures, namespaces, traffic)
+#   tcpreplay                  replays captures onto a veth for the live tests
+#   suricata                   the reference the rule engine's alerts are
+#                              compared with on the same captures
 # --no-install-recommends: wine's recommends are fonts, GL, sound and
 # GStreamer plugins; the headless console tests need none of them.
 set -eu
@@ -26,7 +29,7 @@ set -eu
 PKGS="build-essential pkg-config libpcap-dev libinih-dev zlib1g-dev libssl-dev
 libcmocka-dev clang libclang-rt-14-dev gcc-mingw-w64-x86-64 wine wine64
 dpkg-dev python3 python3-pytest python3-jsonschema python3-scapy tcpdump
-iproute2 curl dnsutils procps"
+iproute2 curl dnsutils procps tcpreplay suricata"
 
 say() { printf 'deps: %s\n' "$*"; }
 

@@ -1,30 +1,58 @@
 /*
- * capture.c - the libpcap collector.  Live: one pcap handle per configured
- * interface ("any" by default), non-blocking, immediate mode, with the
- * kernel's drop counters reported.  Offline: one file (pcap or pcapng)
- * read to the end; a truncated last record is counted, not fatal.  The
- * interfaces' own addresses become home_net when none is configured, so
- * the direction of a scan (the host scanning others, or being scanned) is
- * known without configuration.  libpcap is also Npcap's API, so this file
- * serves Windows too.
+ * capture.c - the libpcap collector.
+ *
+ * Live: one pcap handle per configured interface ("any" by default), each
+ * read by its own capture thread that copies frames into a ring
+ * (ring.h); the engine's thread drains the rings.  Capture therefore never
+ * waits for detection: if detection falls behind, the ring fills and the
+ * agent drops and counts, while the kernel's buffer keeps draining.  A
+ * pipe wakes the engine's thread when a ring goes from empty to not empty.
+ * Kernel drops, interface drops and the agent's own drops are reported in
+ * the statistics and, every [pcap] health_interval, as a health indicator.
+ *
+ * Offline: one file (pcap or pcapng) read to the end on the caller's
+ * thread; a truncated last record is counted, not fatal.
+ *
+ * The interfaces' own addresses become home_net when none is configured,
+ * so the direction of a scan (the host scanning others, or being scanned)
+ * is known without configuration.  libpcap is also Npcap's API, so this
+ * file serves Windows too (the wake pipe becomes an event there).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/config.h"
 #include "agent/engine.h"
 #include "collectors/pcap/capture.h"
 #include "collectors/pcap/decode.h"
+#include "collectors/pcap/ring.h"
 #include "common/log.h"
 #include "common/util.h"
 
-#define CAP_MAX_HANDLES PK_COLL_MAX_FDS
+#define CAP_MAX_HANDLES	PK_COLL_MAX_FDS
+#define CAP_TIMEOUT_MS	100	/* capture thread checks its stop flag */
+#define CAP_BATCH	256	/* frames per pcap_dispatch in the thread */
+
+struct capture;
 
 struct cap_handle {
-	pcap_t		*p;
-	int		 linktype;
-	char		 name[64];
+	pcap_t			*p;
+	int			 linktype;
+	char			 name[64];
+	/* live only */
+	struct capture		*c;
+	struct pk_ring		 ring;
+	pthread_t		 thread;
+	int			 running;
+	_Atomic int		 failed;	/* thread hit a read error */
+	struct pcap_stat	 last;		/* at the last health report */
+	uint64_t		 last_agent_drops;
 };
 
 struct capture {
@@ -32,10 +60,14 @@ struct capture {
 	struct cap_handle	 h[CAP_MAX_HANDLES];
 	int			 nh;
 	int			 offline;
+	_Atomic int		 stop;
+	int			 wake[2];	/* pipe: [0] read, [1] write */
+	uint64_t		 health_us;	/* 0 = no health reports */
+	uint64_t		 next_health;
 	uint64_t		 frames;
 	uint64_t		 truncated_records;
-	uint64_t		 bad_linktype;
 	uint64_t		 read_errors;
+	uint64_t		 health_reports;
 };
 
 static int
@@ -57,7 +89,9 @@ linktype_supported(int lt)
 	return 0;
 }
 
-/* pcap_dispatch callback context: the capture and which handle. */
+static void cap_close(void *st);
+
+/* Offline: pcap_dispatch hands frames straight to the engine. */
 struct cap_ctx {
 	struct capture	*c;
 	int		 linktype;
@@ -73,6 +107,41 @@ cap_cb(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
 	x->c->frames++;
 	pk_engine_frame(x->c->engine, x->linktype, bytes, h->caplen, h->len,
 	    ts);
+}
+
+/* Live, on the capture thread: copy the frame into the ring. */
+static void
+cap_push(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct cap_handle *ch = (struct cap_handle *)arg;
+	uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000ULL +
+	    (uint64_t)h->ts.tv_usec;
+	char one = 1;
+
+	if (pk_ring_push(&ch->ring, ts, bytes, h->caplen, h->len) == 1 &&
+	    write(ch->c->wake[1], &one, 1) < 0 && errno != EAGAIN)
+		atomic_store(&ch->failed, 1);
+}
+
+static void *
+cap_thread(void *arg)
+{
+	struct cap_handle *ch = arg;
+	char one = 1;
+	int r;
+
+	while (!atomic_load(&ch->c->stop)) {
+		r = pcap_dispatch(ch->p, CAP_BATCH, cap_push, (u_char *)ch);
+		if (r == PCAP_ERROR_BREAK)
+			continue;
+		if (r < 0) {
+			atomic_store(&ch->failed, 1);
+			/* The engine's thread logs it on its next wakeup. */
+			(void)write(ch->c->wake[1], &one, 1);
+			break;
+		}
+	}
+	return NULL;
 }
 
 static int
@@ -148,7 +217,7 @@ cap_open_live_one(struct capture *c, const struct pk_config *cfg,
 	pcap_set_promisc(p, cfg->pcap.promiscuous);
 	pcap_set_buffer_size(p, (int)cfg->pcap.buffer_size);
 	pcap_set_immediate_mode(p, cfg->pcap.immediate);
-	pcap_set_timeout(p, 100);
+	pcap_set_timeout(p, CAP_TIMEOUT_MS);
 	if ((r = pcap_activate(p)) < 0) {
 		snprintf(err, errlen, "%s: %s%s", ifname, pcap_geterr(p),
 		    r == PCAP_ERROR_PERM_DENIED ?
@@ -174,12 +243,15 @@ cap_open_live_one(struct capture *c, const struct pk_config *cfg,
 		}
 		pcap_freecode(&prog);
 	}
-	if (pcap_setnonblock(p, 1, perr) != 0) {
-		snprintf(err, errlen, "%s: %s", ifname, perr);
+	ch = &c->h[c->nh];
+	if (pk_ring_init(&ch->ring, cfg->pcap.ring_size) != 0) {
+		snprintf(err, errlen, "%s: no memory for the capture ring",
+		    ifname);
 		pcap_close(p);
 		return -1;
 	}
-	ch = &c->h[c->nh++];
+	c->nh++;
+	ch->c = c;
 	ch->p = p;
 	ch->linktype = pcap_datalink(p);
 	pk_strlcpy(ch->name, ifname, sizeof(ch->name));
@@ -195,12 +267,14 @@ cap_open(struct pk_engine *e, const struct pk_config *cfg, const char *source,
 	char perr[PCAP_ERRBUF_SIZE], list[PK_CFG_STR_MAX], *name, *next;
 	struct capture *c;
 	pcap_t *p;
+	int i;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	c->engine = e;
+	c->wake[0] = c->wake[1] = -1;
 	if (source != NULL) {
 		c->offline = 1;
 		p = pcap_open_offline_with_tstamp_precision(source,
@@ -225,6 +299,14 @@ cap_open(struct pk_engine *e, const struct pk_config *cfg, const char *source,
 		return c;
 	}
 
+	if (pipe(c->wake) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		free(c);
+		return NULL;
+	}
+	fcntl(c->wake[0], F_SETFL, O_NONBLOCK);
+	fcntl(c->wake[1], F_SETFL, O_NONBLOCK);
+	c->health_us = cfg->pcap.health_interval * 1000000ULL;
 	if (cfg->network.home_net.n == 0)
 		cap_learn_home(e);
 	pk_strlcpy(list, cfg->pcap.interfaces, sizeof(list));
@@ -243,11 +325,17 @@ cap_open(struct pk_engine *e, const struct pk_config *cfg, const char *source,
 		snprintf(err, errlen, "pcap.interfaces names no interface");
 		goto fail;
 	}
+	for (i = 0; i < c->nh; i++) {
+		if (pthread_create(&c->h[i].thread, NULL, cap_thread,
+		    &c->h[i]) != 0) {
+			snprintf(err, errlen, "cannot start a capture thread");
+			goto fail;
+		}
+		c->h[i].running = 1;
+	}
 	return c;
 fail:
-	while (c->nh > 0)
-		pcap_close(c->h[--c->nh].p);
-	free(c);
+	cap_close(c);
 	return NULL;
 }
 
@@ -255,15 +343,11 @@ static int
 cap_fds(void *st, int *fds, int max)
 {
 	struct capture *c = st;
-	int i, n = 0;
 
-	for (i = 0; i < c->nh && n < max; i++) {
-		int fd = pcap_get_selectable_fd(c->h[i].p);
-
-		if (fd >= 0)
-			fds[n++] = fd;
-	}
-	return n;
+	if (c->offline || max < 1)
+		return 0;
+	fds[0] = c->wake[0];
+	return 1;
 }
 
 static int
@@ -292,27 +376,115 @@ cap_poll_offline(struct capture *c, int budget)
 	return PK_COLL_ERROR;
 }
 
+/* Live: drain the rings, round robin, up to budget frames. */
 static int
 cap_poll(void *st, int budget)
 {
 	struct capture *c = st;
-	int i, r, total = 0;
+	struct pk_ring_frame f;
+	char drain[64];
+	int i, n, total = 0, more = 1;
 
 	if (c->offline)
 		return cap_poll_offline(c, budget);
+	while (read(c->wake[0], drain, sizeof(drain)) > 0)
+		;
+	while (more && total < budget) {
+		more = 0;
+		for (i = 0; i < c->nh; i++) {
+			for (n = 0; n < 64 &&
+			    pk_ring_peek(&c->h[i].ring, &f) == 0; n++) {
+				c->frames++;
+				pk_engine_frame(c->engine, c->h[i].linktype,
+				    f.data, f.caplen, f.wirelen, f.ts_us);
+				pk_ring_pop(&c->h[i].ring);
+			}
+			total += n;
+			more |= n == 64;
+		}
+	}
 	for (i = 0; i < c->nh; i++) {
-		struct cap_ctx x = { c, c->h[i].linktype };
-
-		r = pcap_dispatch(c->h[i].p, budget, cap_cb, (u_char *)&x);
-		if (r < 0) {
+		if (atomic_load(&c->h[i].failed) && c->h[i].running) {
 			c->read_errors++;
 			log_warnx("capture on %s: %s", c->h[i].name,
 			    pcap_geterr(c->h[i].p));
 			return PK_COLL_ERROR;
 		}
-		total += r;
 	}
 	return total;
+}
+
+static void
+health_details(struct json *j, const void *arg)
+{
+	const uint64_t *v = arg;
+
+	json_u64(j, "received", v[0]);
+	json_u64(j, "kernel_dropped", v[1]);
+	json_u64(j, "interface_dropped", v[2]);
+	json_u64(j, "agent_dropped", v[3]);
+}
+
+/*
+ * One health report per interface: what was received and dropped since
+ * the last report.  Drops raise the severity so they stand out.
+ */
+static void
+cap_health(struct capture *c, struct cap_handle *ch)
+{
+	struct pk_indicator ind;
+	struct pcap_stat ps;
+	uint64_t v[4], agent = atomic_load(&ch->ring.dropped);
+	char msg[256];
+
+	if (pcap_stats(ch->p, &ps) != 0)
+		return;
+	v[0] = ps.ps_recv - ch->last.ps_recv;
+	v[1] = ps.ps_drop - ch->last.ps_drop;
+	v[2] = ps.ps_ifdrop - ch->last.ps_ifdrop;
+	v[3] = agent - ch->last_agent_drops;
+	ch->last = ps;
+	ch->last_agent_drops = agent;
+	memset(&ind, 0, sizeof(ind));
+	ind.kind = "metric";
+	ind.category = "host";
+	ind.module = "network";
+	ind.dataset = "picket.health";
+	ind.rule_id = "picket.health.capture";
+	ind.rule_name = "Capture health";
+	ind.ruleset = "picket-builtin";
+	ind.severity = v[1] + v[2] + v[3] > 0 ? PK_SEV_MEDIUM : PK_SEV_LOW;
+	snprintf(msg, sizeof(msg), "%s: %llu packets, %llu dropped by the "
+	    "kernel, %llu by the interface, %llu by the agent", ch->name,
+	    (unsigned long long)v[0], (unsigned long long)v[1],
+	    (unsigned long long)v[2], (unsigned long long)v[3]);
+	ind.message = msg;
+	ind.first_seen_us = ind.last_seen_us = pk_engine_now(c->engine);
+	ind.count = v[0] > 0 ? v[0] : 1;
+	pk_indicator_fingerprint(&ind, ch->name, strlen(ch->name));
+	ind.write_details = health_details;
+	ind.details_arg = v;
+	pk_engine_emit(c->engine, &ind);
+	c->health_reports++;
+}
+
+static void
+cap_tick(void *st, uint64_t now_us)
+{
+	struct capture *c = st;
+	int i;
+
+	if (c->offline || c->health_us == 0)
+		return;
+	if (c->next_health == 0) {
+		c->next_health = now_us + c->health_us;
+		return;
+	}
+	if (now_us < c->next_health)
+		return;
+	c->next_health = now_us + c->health_us;
+	for (i = 0; i < c->nh; i++)
+		cap_health(c, &c->h[i]);
 }
 
 static void
@@ -329,7 +501,11 @@ cap_stats(void *st, FILE *fp)
 	    (unsigned long long)c->read_errors);
 	if (c->offline)
 		return;
+	fprintf(fp, "pcap.health_reports %llu\n",
+	    (unsigned long long)c->health_reports);
 	for (i = 0; i < c->nh; i++) {
+		fprintf(fp, "pcap.%s.agent_dropped %llu\n", c->h[i].name,
+		    (unsigned long long)atomic_load(&c->h[i].ring.dropped));
 		if (pcap_stats(c->h[i].p, &ps) != 0)
 			continue;
 		fprintf(fp, "pcap.%s.received %u\n", c->h[i].name, ps.ps_recv);
@@ -343,9 +519,27 @@ static void
 cap_close(void *st)
 {
 	struct capture *c = st;
+	int i;
 
-	while (c->nh > 0)
-		pcap_close(c->h[--c->nh].p);
+	atomic_store(&c->stop, 1);
+	for (i = 0; i < c->nh; i++)
+		if (c->h[i].running)
+			pcap_breakloop(c->h[i].p);
+	for (i = 0; i < c->nh; i++)
+		if (c->h[i].running) {
+			pthread_join(c->h[i].thread, NULL);
+			c->h[i].running = 0;
+		}
+	while (c->nh > 0) {
+		c->nh--;
+		pcap_close(c->h[c->nh].p);
+		if (!c->offline)
+			pk_ring_destroy(&c->h[c->nh].ring);
+	}
+	if (c->wake[0] >= 0)
+		close(c->wake[0]);
+	if (c->wake[1] >= 0)
+		close(c->wake[1]);
 	free(c);
 }
 
@@ -357,6 +551,7 @@ const struct pk_collector_ops pk_collector_pcap = {
 	.open = cap_open,
 	.fds = cap_fds,
 	.poll = cap_poll,
+	.tick = cap_tick,
 	.stats = cap_stats,
 	.close = cap_close,
 };

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "collectors/pcap/flow.h"
+#include "common/dlist.h"
 #include "common/util.h"
 
 #define FLOW_MIN_BUCKETS	64u
@@ -23,18 +24,14 @@
 enum { AL_NONE = 0, AL_TCP, AL_UDP, AL__COUNT };
 
 /*
- * The public struct pk_flow comes first so a struct pk_flow * handed out
- * by this file can be turned back into its node.
+ * The node around each public struct pk_flow; node_of() turns a struct
+ * pk_flow * handed out by this file back into it.
  */
 struct flow_node {
 	struct pk_flow		 f;
-	struct flow_node	*aprev, *anext;	/* attempt list */
+	struct pk_dlink		 alink;		/* attempt list */
 	uint8_t			 alist;		/* AL_* it is on */
 	uint8_t			 attempt;	/* an attempt in TRW's sense */
-};
-
-struct attempt_list {
-	struct flow_node	*head, *tail;
 };
 
 struct pk_flow_table {
@@ -43,9 +40,8 @@ struct pk_flow_table {
 	void			*arg;
 	struct pk_flow		**buckets;
 	size_t			 mask;
-	struct pk_flow		*lru_head;	/* least recently used */
-	struct pk_flow		*lru_tail;	/* most recently used */
-	struct attempt_list	 al[AL__COUNT];
+	struct pk_dlist		 lru;	/* head = least recently used */
+	struct pk_dlist		 al[AL__COUNT];	/* attempt lists, FIFO */
 	uint64_t		 seed;
 	struct pk_flow_stats	 st;
 };
@@ -53,7 +49,21 @@ struct pk_flow_table {
 static struct flow_node *
 node_of(struct pk_flow *f)
 {
-	return (struct flow_node *)(void *)f;
+	return PK_CONTAINER_OF(f, struct flow_node, f);
+}
+
+/* The least recently used flow, or NULL. */
+static struct pk_flow *
+lru_oldest(struct pk_flow_table *t)
+{
+	return PK_DLIST_FIRST(&t->lru, struct pk_flow, lru);
+}
+
+/* The oldest attempt still waiting on list `which`, or NULL. */
+static struct flow_node *
+al_oldest(struct pk_flow_table *t, int which)
+{
+	return PK_DLIST_FIRST(&t->al[which], struct flow_node, alink);
 }
 
 static int
@@ -134,63 +144,18 @@ flow_lookup(struct pk_flow_table *t, uint64_t h, const struct pk_addr *s,
 }
 
 static void
-lru_unlink(struct pk_flow_table *t, struct pk_flow *f)
-{
-	if (f->lru_prev != NULL)
-		f->lru_prev->lru_next = f->lru_next;
-	else
-		t->lru_head = f->lru_next;
-	if (f->lru_next != NULL)
-		f->lru_next->lru_prev = f->lru_prev;
-	else
-		t->lru_tail = f->lru_prev;
-	f->lru_prev = f->lru_next = NULL;
-}
-
-static void
-lru_append(struct pk_flow_table *t, struct pk_flow *f)
-{
-	f->lru_next = NULL;
-	f->lru_prev = t->lru_tail;
-	if (t->lru_tail != NULL)
-		t->lru_tail->lru_next = f;
-	else
-		t->lru_head = f;
-	t->lru_tail = f;
-}
-
-static void
 al_append(struct pk_flow_table *t, struct flow_node *n, int which)
 {
-	struct attempt_list *l = &t->al[which];
-
 	n->alist = (uint8_t)which;
-	n->anext = NULL;
-	n->aprev = l->tail;
-	if (l->tail != NULL)
-		l->tail->anext = n;
-	else
-		l->head = n;
-	l->tail = n;
+	pk_dlist_append(&t->al[which], &n->alink);
 }
 
 static void
 al_unlink(struct pk_flow_table *t, struct flow_node *n)
 {
-	struct attempt_list *l;
-
 	if (n->alist == AL_NONE)
 		return;
-	l = &t->al[n->alist];
-	if (n->aprev != NULL)
-		n->aprev->anext = n->anext;
-	else
-		l->head = n->anext;
-	if (n->anext != NULL)
-		n->anext->aprev = n->aprev;
-	else
-		l->tail = n->aprev;
-	n->aprev = n->anext = NULL;
+	pk_dlist_unlink(&t->al[n->alist], &n->alink);
 	n->alist = AL_NONE;
 }
 
@@ -238,7 +203,7 @@ flow_end(struct pk_flow_table *t, struct pk_flow *f, uint64_t now, int why)
 	attempt_done(t, f, PK_FE_ATTEMPT_FAIL, now);
 	t->cb(t->arg, f, PK_FE_END, now);
 	hash_unlink(t, f);
-	lru_unlink(t, f);
+	pk_dlist_unlink(&t->lru, &f->lru);
 	al_unlink(t, n);
 	t->st.active--;
 	if (why == END_EXPIRED)
@@ -333,14 +298,12 @@ pk_flow_table_new(const struct pk_flow_cfg *cfg, pk_flow_cb cb, void *arg)
 void
 pk_flow_table_free(struct pk_flow_table *t)
 {
-	struct pk_flow *f, *next;
+	struct pk_dlink *l;
 
 	if (t == NULL)
 		return;
-	for (f = t->lru_head; f != NULL; f = next) {
-		next = f->lru_next;
-		free(node_of(f));
-	}
+	while ((l = pk_dlist_pop_head(&t->lru)) != NULL)
+		free(node_of(PK_CONTAINER_OF(l, struct pk_flow, lru)));
 	free(t->buckets);
 	free(t);
 }
@@ -370,13 +333,13 @@ flow_create(struct pk_flow_table *t, const struct pk_packet *p, uint64_t h)
 	struct flow_node *n;
 	struct pk_flow *f;
 
-	if (t->st.active >= t->cfg.max_flows && t->lru_head != NULL)
-		flow_end(t, t->lru_head, p->ts_us, END_EVICTED);
+	if (t->st.active >= t->cfg.max_flows && (f = lru_oldest(t)) != NULL)
+		flow_end(t, f, p->ts_us, END_EVICTED);
 	if ((n = calloc(1, sizeof(*n))) == NULL) {
 		/* Out of memory: give up the oldest flow for this one. */
-		if (t->lru_head == NULL)
+		if ((f = lru_oldest(t)) == NULL)
 			return NULL;
-		flow_end(t, t->lru_head, p->ts_us, END_EVICTED);
+		flow_end(t, f, p->ts_us, END_EVICTED);
 		if ((n = calloc(1, sizeof(*n))) == NULL)
 			return NULL;
 	}
@@ -409,7 +372,7 @@ flow_create(struct pk_flow_table *t, const struct pk_packet *p, uint64_t h)
 	}
 	f->hnext = t->buckets[h & t->mask];
 	t->buckets[h & t->mask] = f;
-	lru_append(t, f);
+	pk_dlist_append(&t->lru, &f->lru);
 	t->st.created++;
 	t->st.active++;
 	return f;
@@ -464,8 +427,7 @@ flow_account(struct pk_flow_table *t, struct pk_flow *f,
 	f->payload[dir] += p->payload_len;
 	if (p->ts_us > f->last_us)
 		f->last_us = p->ts_us;
-	lru_unlink(t, f);
-	lru_append(t, f);
+	pk_dlist_move_tail(&t->lru, &f->lru);
 	if (p->proto == PK_PROTO_TCP) {
 		f->tcp_flags[dir] |= p->tcp_flags;
 		tcp_step(t, f, p->tcp_flags, dir, p->ts_us);
@@ -556,17 +518,17 @@ pk_flow_expire(struct pk_flow_table *t, uint64_t now_us)
 
 	/* Unanswered SYNs: FAIL and END (the attempt is all they were). */
 	to = (uint64_t)t->cfg.tcp_attempt_timeout_s * USEC;
-	while ((n = t->al[AL_TCP].head) != NULL &&
+	while ((n = al_oldest(t, AL_TCP)) != NULL &&
 	    expired(n->f.first_us, to, now_us))
 		flow_end(t, &n->f, now_us, END_EXPIRED);
 	/* Unanswered datagrams: FAIL; the flow lives on until idle. */
 	to = (uint64_t)t->cfg.udp_timeout_s * USEC;
-	while ((n = t->al[AL_UDP].head) != NULL &&
+	while ((n = al_oldest(t, AL_UDP)) != NULL &&
 	    expired(n->f.first_us, to, now_us))
 		attempt_done(t, &n->f, PK_FE_ATTEMPT_FAIL, now_us);
 	/* Idle flows, oldest first; stop at the first one still alive so
 	 * the work is proportional to what leaves the table. */
-	while ((f = t->lru_head) != NULL &&
+	while ((f = lru_oldest(t)) != NULL &&
 	    expired(f->last_us, flow_timeout_us(t, f), now_us))
 		flow_end(t, f, now_us, END_EXPIRED);
 }
@@ -574,8 +536,10 @@ pk_flow_expire(struct pk_flow_table *t, uint64_t now_us)
 void
 pk_flow_flush(struct pk_flow_table *t, uint64_t now_us)
 {
-	while (t->lru_head != NULL)
-		flow_end(t, t->lru_head, now_us, END_FLUSHED);
+	struct pk_flow *f;
+
+	while ((f = lru_oldest(t)) != NULL)
+		flow_end(t, f, now_us, END_FLUSHED);
 }
 
 const struct pk_flow_stats *

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "collectors/pcap/decode.h"
+#include "common/dlist.h"
 
 enum pk_flow_state {
 	PK_FS_NEW = 0,		/* one packet, not TCP-SYN (midstream, UDP) */
@@ -61,7 +62,7 @@ struct pk_flow {
 
 	/* table internals */
 	struct pk_flow	*hnext;
-	struct pk_flow	*lru_prev, *lru_next;
+	struct pk_dlink	 lru;		/* table-wide LRU list */
 	uint64_t	 hash;
 };
 

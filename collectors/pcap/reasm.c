@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "collectors/pcap/reasm.h"
+#include "common/dlist.h"
 #include "common/util.h"
 
 #define BLK		8u
@@ -24,7 +25,7 @@
 
 struct dgram {
 	struct dgram	*hnext;		/* hash chain */
-	struct dgram	*older, *newer;	/* age list */
+	struct pk_dlink	 age;		/* age list */
 	uint64_t	 created_us;
 	uint32_t	 bucket;
 
@@ -57,9 +58,16 @@ struct pk_reasm {
 	uint32_t		 nbucket;	/* power of two */
 	uint32_t		 count;
 	size_t			 mem;
-	struct dgram		*oldest, *newest;
+	struct pk_dlist		 age;		/* head = oldest */
 	uint8_t			*out;		/* last completed datagram */
 };
+
+/* The datagram that has waited longest, or NULL. */
+static struct dgram *
+oldest(struct pk_reasm *r)
+{
+	return PK_DLIST_FIRST(&r->age, struct dgram, age);
+}
 
 static size_t
 dgram_mem(const struct dgram *g)
@@ -106,14 +114,7 @@ unlink_dgram(struct pk_reasm *r, struct dgram *g)
 			break;
 		}
 	}
-	if (g->older != NULL)
-		g->older->newer = g->newer;
-	else
-		r->oldest = g->newer;
-	if (g->newer != NULL)
-		g->newer->older = g->older;
-	else
-		r->newest = g->older;
+	pk_dlist_unlink(&r->age, &g->age);
 	r->mem -= dgram_mem(g);
 	r->count--;
 }
@@ -138,10 +139,12 @@ pk_reasm_release(struct pk_reasm *r)
 void
 pk_reasm_free(struct pk_reasm *r)
 {
+	struct dgram *g;
+
 	if (r == NULL)
 		return;
-	while (r->oldest != NULL)
-		drop_dgram(r, r->oldest);
+	while ((g = oldest(r)) != NULL)
+		drop_dgram(r, g);
 	pk_reasm_release(r);
 	free(r->bucket);
 	free(r);
@@ -158,7 +161,7 @@ pk_reasm_expire(struct pk_reasm *r, uint64_t now_us)
 	 * The list is in arrival order.  Packet time may step backwards
 	 * (merged captures); a head "from the future" just waits.
 	 */
-	while ((g = r->oldest) != NULL && now_us >= g->created_us &&
+	while ((g = oldest(r)) != NULL && now_us >= g->created_us &&
 	    now_us - g->created_us >= tmo) {
 		drop_dgram(r, g);
 		r->err[PK_DE_FRAG_TIMEOUT]++;
@@ -231,12 +234,7 @@ create(struct pk_reasm *r, const struct pk_frag *f, uint32_t b,
 	memcpy(g->dst, f->dst, alen);
 	g->hnext = r->bucket[b];
 	r->bucket[b] = g;
-	g->older = r->newest;
-	if (r->newest != NULL)
-		r->newest->newer = g;
-	else
-		r->oldest = g;
-	r->newest = g;
+	pk_dlist_append(&r->age, &g->age);
 	r->mem += sizeof(*g);
 	r->count++;
 	return g;

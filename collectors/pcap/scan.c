@@ -39,6 +39,7 @@
 #include "agent/engine.h"
 #include "agent/indicator.h"
 #include "collectors/pcap/scan.h"
+#include "common/dlist.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/netaddr.h"
@@ -57,7 +58,8 @@
 /* ---- bounded LRU hash tables ---------------------------------------- */
 
 struct node {
-	struct node	*hnext, *prev, *next;
+	struct node	*hnext;
+	struct pk_dlink	 lru;
 	uint64_t	 hash;
 	uint64_t	 touch_us;	/* detector clock at last use */
 };
@@ -65,7 +67,7 @@ struct node {
 struct ltab {
 	struct node	**b;
 	size_t		 mask;
-	struct node	*head, *tail;	/* head = least recently used */
+	struct pk_dlist	 lru;		/* head = least recently used */
 	uint64_t	 n, cap, evicted;
 };
 
@@ -94,7 +96,7 @@ enum ikind { IK_PORT = 0, IK_ADDR, IK_WORM, IK__REPORTED,
 	IK_ADDR_TRK = IK__REPORTED };	/* per-port part of IK_ADDR: silent */
 
 struct ind {
-	struct ind	*prev, *next;	/* list of active indicators */
+	struct pk_dlink	 act;		/* list of active indicators */
 	void		*owner;
 	uint8_t		 kind, active, started, direction;
 	/* fingerprint key fixed at the first report, so every report of
@@ -174,7 +176,7 @@ struct scan {
 	uint64_t		 idle, update;
 	struct ltab		 sources;
 	struct ltab		 tk[TK__COUNT];
-	struct ind		*act_head, *act_tail;
+	struct pk_dlist		 act;	/* head = least recently grown */
 	uint64_t		 nbitmaps, bitmaps_denied;
 	uint64_t		 reports, detections[IK__REPORTED];
 	uint64_t		 trw_verdicts;	/* sources found scanning by TRW */
@@ -251,13 +253,7 @@ ltab_link(struct ltab *t, struct node *n, uint64_t h, uint64_t now)
 	n->touch_us = now;
 	n->hnext = *bp;
 	*bp = n;
-	n->next = NULL;
-	n->prev = t->tail;
-	if (t->tail != NULL)
-		t->tail->next = n;
-	else
-		t->head = n;
-	t->tail = n;
+	pk_dlist_append(&t->lru, &n->lru);
 	t->n++;
 }
 
@@ -271,15 +267,8 @@ ltab_unlink(struct ltab *t, struct node *n)
 			*pp = n->hnext;
 			break;
 		}
-	if (n->prev != NULL)
-		n->prev->next = n->next;
-	else
-		t->head = n->next;
-	if (n->next != NULL)
-		n->next->prev = n->prev;
-	else
-		t->tail = n->prev;
-	n->prev = n->next = n->hnext = NULL;
+	pk_dlist_unlink(&t->lru, &n->lru);
+	n->hnext = NULL;
 	t->n--;
 }
 
@@ -287,17 +276,14 @@ static void
 ltab_touch(struct ltab *t, struct node *n, uint64_t now)
 {
 	n->touch_us = now;
-	if (t->tail == n)
-		return;
-	if (n->prev != NULL)
-		n->prev->next = n->next;
-	else
-		t->head = n->next;
-	n->next->prev = n->prev;
-	n->next = NULL;
-	n->prev = t->tail;
-	t->tail->next = n;
-	t->tail = n;
+	pk_dlist_move_tail(&t->lru, &n->lru);
+}
+
+/* The least recently used node, or NULL. */
+static struct node *
+ltab_oldest(struct ltab *t)
+{
+	return PK_DLIST_FIRST(&t->lru, struct node, lru);
 }
 
 /* ---- dset ------------------------------------------------------------ */
@@ -628,31 +614,11 @@ emit(struct scan *s, struct ind *in, int phase)
 
 /* ---- indicator lifecycle ---------------------------------------------- */
 
-static void
-act_unlink(struct scan *s, struct ind *in)
+/* The active indicator that has gone longest without growing, or NULL. */
+static struct ind *
+act_oldest(struct scan *s)
 {
-	if (in->prev != NULL)
-		in->prev->next = in->next;
-	else
-		s->act_head = in->next;
-	if (in->next != NULL)
-		in->next->prev = in->prev;
-	else
-		s->act_tail = in->prev;
-	in->prev = in->next = NULL;
-}
-
-static void
-act_append(struct scan *s, struct ind *in)
-{
-	in->next = NULL;
-	in->prev = s->act_tail;
-	if (s->act_tail != NULL)
-		s->act_tail->next = in;
-	else
-		s->act_head = in;
-	s->act_tail = in;
-	in->touch_us = s->now;
+	return PK_DLIST_FIRST(&s->act, struct ind, act);
 }
 
 static void
@@ -668,7 +634,8 @@ ind_activate(struct scan *s, struct ind *in, int kind, void *owner,
 	in->first_us = PK_MIN(first, last);
 	in->last_us = PK_MAX(first, last);
 	in->count = count;
-	act_append(s, in);
+	pk_dlist_append(&s->act, &in->act);
+	in->touch_us = s->now;
 	if (kind >= IK__REPORTED)
 		return;
 	s->detections[kind]++;
@@ -686,8 +653,8 @@ ind_grow(struct scan *s, struct ind *in, uint64_t ts, uint64_t add)
 		in->first_us = ts;
 	if (ts > in->last_us)
 		in->last_us = ts;
-	act_unlink(s, in);
-	act_append(s, in);
+	pk_dlist_move_tail(&s->act, &in->act);
+	in->touch_us = s->now;
 	if (in->kind < IK__REPORTED && s->update > 0 && in->started &&
 	    in->count != in->reported_count &&
 	    age(s->now, in->reported_us) >= s->update &&
@@ -723,7 +690,7 @@ ind_end(struct scan *s, struct ind *in)
 	if (!in->active)
 		return;
 	emit(s, in, PK_PHASE_END);
-	act_unlink(s, in);
+	pk_dlist_unlink(&s->act, &in->act);
 	in->active = 0;
 	switch (in->kind) {
 	case IK_ADDR:
@@ -766,6 +733,7 @@ src_find(struct scan *s, const struct pk_addr *a, uint64_t *hp)
 static struct src *
 src_get(struct scan *s, const struct pk_addr *a)
 {
+	struct node *n;
 	struct src *sr;
 	uint64_t h;
 
@@ -773,9 +741,10 @@ src_get(struct scan *s, const struct pk_addr *a)
 		ltab_touch(&s->sources, &sr->n, s->now);
 		return sr;
 	}
-	if (s->sources.n >= s->sources.cap && s->sources.head != NULL) {
+	if (s->sources.n >= s->sources.cap &&
+	    (n = ltab_oldest(&s->sources)) != NULL) {
 		s->sources.evicted++;
-		src_remove(s, (struct src *)(void *)s->sources.head);
+		src_remove(s, (struct src *)(void *)n);
 	}
 	if ((sr = calloc(1, sizeof(*sr))) == NULL)
 		return NULL;
@@ -823,9 +792,9 @@ trk_get(struct scan *s, int kind, const struct pk_addr *sa,
 			return t;
 		}
 	}
-	if (tab->n >= tab->cap && tab->head != NULL) {
+	if (tab->n >= tab->cap && (n = ltab_oldest(tab)) != NULL) {
 		tab->evicted++;
-		trk_remove(s, (struct trk *)(void *)tab->head);
+		trk_remove(s, (struct trk *)(void *)n);
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
@@ -1294,16 +1263,17 @@ static void
 sweep(struct scan *s)
 {
 	struct node *n;
+	struct ind *in;
 	int i;
 
-	while (s->act_head != NULL &&
-	    age(s->now, s->act_head->touch_us) >= s->idle)
-		ind_end(s, s->act_head);
-	while ((n = s->sources.head) != NULL &&
+	while ((in = act_oldest(s)) != NULL &&
+	    age(s->now, in->touch_us) >= s->idle)
+		ind_end(s, in);
+	while ((n = ltab_oldest(&s->sources)) != NULL &&
 	    age(s->now, n->touch_us) >= s->idle)
 		src_remove(s, (struct src *)(void *)n);
 	for (i = 0; i < TK__COUNT; i++)
-		while ((n = s->tk[i].head) != NULL &&
+		while ((n = ltab_oldest(&s->tk[i])) != NULL &&
 		    age(s->now, n->touch_us) >= s->idle)
 			trk_remove(s, (struct trk *)(void *)n);
 }
@@ -1321,10 +1291,11 @@ static void
 scan_flush(void *st, uint64_t now_us)
 {
 	struct scan *s = st;
+	struct ind *in;
 
 	scan_clock(s, now_us);
-	while (s->act_head != NULL)
-		ind_end(s, s->act_head);
+	while ((in = act_oldest(s)) != NULL)
+		ind_end(s, in);
 }
 
 static void
@@ -1360,20 +1331,18 @@ static void
 scan_free(void *st)
 {
 	struct scan *s = st;
-	struct node *n, *next;
+	struct pk_dlink *l;
 	struct trk *t;
 	int i;
 
 	if (s == NULL)
 		return;
-	for (n = s->sources.head; n != NULL; n = next) {
-		next = n->next;
-		free(n);
-	}
+	while ((l = pk_dlist_pop_head(&s->sources.lru)) != NULL)
+		free(PK_CONTAINER_OF(l, struct node, lru));
 	for (i = 0; i < TK__COUNT; i++)
-		for (n = s->tk[i].head; n != NULL; n = next) {
-			next = n->next;
-			t = (struct trk *)(void *)n;
+		while ((l = pk_dlist_pop_head(&s->tk[i].lru)) != NULL) {
+			t = (struct trk *)(void *)PK_CONTAINER_OF(l,
+			    struct node, lru);
 			free(t->ds.bits);
 			free(t);
 		}

@@ -3,7 +3,7 @@
  * every TCP state transition, attempt outcomes (SYN-ACK, RST, ICMP
  * unreachable, timeouts), UDP replies and silence, LRU eviction at
  * max_flows, expiry order and flush.  Packets are built by hand as struct
- * pk_packet, so no decoder is involved.
+ * pk_packet (tests/unit/pktbuild.h), so no decoder is involved.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "collectors/pcap/flow.h"
+#include "tests/unit/pktbuild.h"
 
 #define SEC 1000000ULL
 #define T0 (1700000000ULL * SEC)
@@ -56,85 +57,6 @@ static const struct pk_flow_cfg cfg_default = {
 	.udp_timeout_s = 60,
 	.other_timeout_s = 60,
 };
-
-static struct pk_addr
-v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-	struct pk_addr x;
-
-	memset(&x, 0, sizeof(x));
-	x.family = 4;
-	x.a[0] = a;
-	x.a[1] = b;
-	x.a[2] = c;
-	x.a[3] = d;
-	return x;
-}
-
-static struct pk_packet
-tcp(struct pk_addr s, uint16_t sp, struct pk_addr d, uint16_t dp,
-    uint8_t flags, uint64_t ts)
-{
-	struct pk_packet p;
-
-	memset(&p, 0, sizeof(p));
-	p.ts_us = ts;
-	p.ipver = s.family;
-	p.proto = PK_PROTO_TCP;
-	p.src = s;
-	p.dst = d;
-	p.sport = sp;
-	p.dport = dp;
-	p.tcp_flags = flags;
-	p.ip_len = 40;
-	p.wirelen = p.caplen = 54;
-	return p;
-}
-
-static struct pk_packet
-udp(struct pk_addr s, uint16_t sp, struct pk_addr d, uint16_t dp,
-    uint64_t ts)
-{
-	struct pk_packet p;
-
-	memset(&p, 0, sizeof(p));
-	p.ts_us = ts;
-	p.ipver = s.family;
-	p.proto = PK_PROTO_UDP;
-	p.src = s;
-	p.dst = d;
-	p.sport = sp;
-	p.dport = dp;
-	p.ip_len = 60;
-	p.wirelen = p.caplen = 74;
-	return p;
-}
-
-/* ICMPv4 unreachable from `from` quoting a packet inner_s -> inner_d. */
-static struct pk_packet
-unreach(struct pk_addr from, struct pk_addr to, uint8_t code, uint8_t proto,
-    struct pk_addr is, uint16_t isp, struct pk_addr id, uint16_t idp,
-    uint64_t ts)
-{
-	struct pk_packet p;
-
-	memset(&p, 0, sizeof(p));
-	p.ts_us = ts;
-	p.ipver = 4;
-	p.proto = PK_PROTO_ICMP;
-	p.src = from;
-	p.dst = to;
-	p.flags = PK_PF_ICMP_ERR;
-	p.icmp_type = 3;
-	p.icmp_code = code;
-	p.inner_proto = proto;
-	p.inner_src = is;
-	p.inner_dst = id;
-	p.inner_sport = isp;
-	p.inner_dport = idp;
-	p.ip_len = 56;
-	return p;
-}
 
 static struct pk_flow *
 feed(struct pk_flow_table *t, struct pk_packet p, int *dir, int *is_new)

@@ -25,6 +25,7 @@
 #include "collectors/pcap/flow.h"
 #include "collectors/pcap/scan.h"
 #include "common/json.h"
+#include "tests/unit/pktbuild.h"
 
 #define SEC 1000000ULL
 #define MS 1000ULL
@@ -266,40 +267,7 @@ detail_num(const struct rec *r, const char *key)
 	return strtoll(p + strlen(pat), NULL, 10);
 }
 
-/* ---- packets ------------------------------------------------------------- */
-
-static struct pk_addr
-v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-	struct pk_addr x;
-
-	memset(&x, 0, sizeof(x));
-	x.family = 4;
-	x.a[0] = a;
-	x.a[1] = b;
-	x.a[2] = c;
-	x.a[3] = d;
-	return x;
-}
-
-static struct pk_packet
-tcp(struct pk_addr s, uint16_t sp, struct pk_addr d, uint16_t dp,
-    uint8_t flags, uint64_t ts)
-{
-	struct pk_packet p;
-
-	memset(&p, 0, sizeof(p));
-	p.ts_us = ts;
-	p.ipver = 4;
-	p.proto = PK_PROTO_TCP;
-	p.src = s;
-	p.dst = d;
-	p.sport = sp;
-	p.dport = dp;
-	p.tcp_flags = flags;
-	p.ip_len = 40;
-	return p;
-}
+/* ---- packets (built by tests/unit/pktbuild.h) ---------------------------- */
 
 /* A whole ordinary connection: handshake, request, response, close. */
 static void h_pkt(struct harness *h, struct pk_packet p);
@@ -323,50 +291,6 @@ talk(struct harness *h, struct pk_addr c, uint16_t cp, struct pk_addr s,
 	h_pkt(h, p);
 	h_pkt(h, tcp(c, cp, s, sp, PK_TH_ACK | PK_TH_FIN, t + 5));
 	h_pkt(h, tcp(s, sp, c, cp, PK_TH_ACK | PK_TH_FIN, t + 6));
-}
-
-static struct pk_packet
-udp(struct pk_addr s, uint16_t sp, struct pk_addr d, uint16_t dp,
-    uint64_t ts)
-{
-	static const uint8_t payload[4] = { 1, 2, 3, 4 };
-	struct pk_packet p;
-
-	memset(&p, 0, sizeof(p));
-	p.ts_us = ts;
-	p.ipver = 4;
-	p.proto = PK_PROTO_UDP;
-	p.src = s;
-	p.dst = d;
-	p.sport = sp;
-	p.dport = dp;
-	p.payload = payload;
-	p.payload_len = sizeof(payload);
-	p.ip_len = 32;
-	return p;
-}
-
-static struct pk_packet
-port_unreach(struct pk_addr from, struct pk_addr to, uint16_t isp,
-    uint16_t idp, uint64_t ts)
-{
-	struct pk_packet p;
-
-	memset(&p, 0, sizeof(p));
-	p.ts_us = ts;
-	p.ipver = 4;
-	p.proto = PK_PROTO_ICMP;
-	p.flags = PK_PF_ICMP_ERR;
-	p.src = from;
-	p.dst = to;
-	p.icmp_type = 3;
-	p.icmp_code = 3;
-	p.inner_proto = PK_PROTO_UDP;
-	p.inner_src = to;
-	p.inner_dst = from;
-	p.inner_sport = isp;
-	p.inner_dport = idp;
-	return p;
 }
 
 /* SYN to each port of dst, answered by RST: what nmap -sS sees closed. */
@@ -864,8 +788,8 @@ test_stealth_and_udp_port_scans(void **state)
 		uint16_t port = (uint16_t)(2000 + i);
 
 		h_pkt(h, udp(attacker, 53533, victim, port, T0 + i * MS));
-		h_pkt(h, port_unreach(victim, attacker, 53533, port,
-		    T0 + i * MS + 10));
+		h_pkt(h, unreach(victim, attacker, 3, PK_PROTO_UDP, attacker,
+		    53533, victim, port, T0 + i * MS + 10));
 	}
 	h_finish(h, T0 + SEC);
 	assert_int_equal(h->eng.n, 1);
