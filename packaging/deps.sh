@@ -20,8 +20,10 @@
 #   python3 python3-pytest python3-jsonschema python3-scapy tcpdump iproute2
 #   curl dnsutils procps       integration tests (captures, namespaces, traffic)
 #   tcpreplay                  replays captures onto a veth for the live tests
-#   suricata                   the reference the rule engine's alerts are
-#                              compared with on the same captures
+#   suricata (bookworm-backports: bookworm itself has none)
+#                              the reference the rule engine's alerts are
+#                              compared with on the same captures; its
+#                              service is disabled, the tests run it by hand
 # --no-install-recommends: wine's recommends are fonts, GL, sound and
 # GStreamer plugins; the headless console tests need none of them.
 set -eu
@@ -29,7 +31,8 @@ set -eu
 PKGS="build-essential pkg-config libpcap-dev libinih-dev zlib1g-dev libssl-dev
 libcmocka-dev clang libclang-rt-14-dev gcc-mingw-w64-x86-64 wine wine64
 dpkg-dev python3 python3-pytest python3-jsonschema python3-scapy tcpdump
-iproute2 curl dnsutils procps tcpreplay suricata"
+iproute2 curl dnsutils procps tcpreplay"
+BACKPORTS_PKGS="suricata"
 
 say() { printf 'deps: %s\n' "$*"; }
 
@@ -50,17 +53,39 @@ for p in $PKGS; do
 	missing="$missing $p"
 	nmissing=$((nmissing + 1))
 done
+# shellcheck disable=SC2086
+bp_installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' $BACKPORTS_PKGS 2>/dev/null |
+    awk '$2 == "ii" { print $1 }') || true
+bp_missing=""
+for p in $BACKPORTS_PKGS; do
+	n=$((n + 1))
+	printf '%s\n' "$bp_installed" | grep -qx "$p" && continue
+	bp_missing="$bp_missing $p"
+done
 
-if [ -z "$missing" ]; then
+if [ -z "$missing" ] && [ -z "$bp_missing" ]; then
 	say "all $n packages present"
 	exit 0
 fi
 missing=${missing# }
-say "missing: $missing"
+bp_missing=${bp_missing# }
+say "missing: $missing${bp_missing:+ (backports: $bp_missing)}"
 
 if [ "$(id -u)" != 0 ]; then
-	say "not root; as root run: apt-get update && apt-get install --no-install-recommends $missing"
+	say "not root; as root run: apt-get update && apt-get install --no-install-recommends $missing${bp_missing:+ && apt-get install -t bookworm-backports $bp_missing}"
 	exit 1
+fi
+
+if [ -n "$bp_missing" ] &&
+    ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d; then
+	say "adding bookworm-backports to apt sources"
+	cat >/etc/apt/sources.list.d/picket-backports.sources <<'EOF'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
 fi
 
 export DEBIAN_FRONTEND=noninteractive
@@ -70,12 +95,25 @@ apt-get update -q -o DPkg::Lock::Timeout=300 >/tmp/picket-deps-update.log 2>&1 |
 	say "apt-get update failed"
 	exit 1
 }
-say "apt-get install $missing"
-# shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 $missing \
-    >/tmp/picket-deps-install.log 2>&1 || {
-	tail -n 30 /tmp/picket-deps-install.log >&2
-	say "apt-get install failed (full log: /tmp/picket-deps-install.log)"
-	exit 1
+install() {
+	say "apt-get install $*"
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends \
+	    -o DPkg::Lock::Timeout=300 "$@" >/tmp/picket-deps-install.log 2>&1 || {
+		tail -n 30 /tmp/picket-deps-install.log >&2
+		say "apt-get install failed (full log: /tmp/picket-deps-install.log)"
+		exit 1
+	}
 }
-say "installed $nmissing packages"
+# shellcheck disable=SC2086
+[ -z "$missing" ] || install $missing
+if [ -n "$bp_missing" ]; then
+	# shellcheck disable=SC2086
+	install -t bookworm-backports $bp_missing
+	# Suricata is the tests' reference, run by hand on files: its
+	# service must not sniff this machine's interfaces.
+	if command -v systemctl >/dev/null 2>&1; then
+		systemctl disable --now suricata >/dev/null 2>&1 || true
+	fi
+fi
+say "installed the missing packages"
