@@ -41,6 +41,9 @@ AGENT_SRCS := agent/main.c agent/config_ini.c agent/output.c \
 	collectors/collector.c collectors/pcap/capture.c
 
 LIBS	:= -lpcap -linih -lpthread
+# The eBPF process collector (Linux) adds its sources to AGENT_SRCS, its
+# libraries to LIBS, and the rules that build BPF objects and skeletons.
+-include mk/ebpf.mk
 
 CORE_OBJS  := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 UNIX_OBJS  := $(UNIX_SRCS:%.c=$(BUILD)/%.o)

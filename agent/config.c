@@ -133,9 +133,11 @@ static const struct opt pcap_opts[] = {
 	O_BOOL(pcap, promiscuous, "no",
 	    "Put the interfaces in promiscuous mode to see traffic not "
 	    "addressed to this host; leave off on ordinary hosts."),
-	O_BOOL(pcap, immediate, "yes",
+	O_BOOL(pcap, immediate, "no",
 	    "Hand each packet to the agent as soon as it arrives instead of "
-	    "in kernel-buffered batches; lower latency, slightly more CPU."),
+	    "in batches the kernel delivers at least every 100 ms; costs a "
+	    "wakeup per packet (about 40 times the CPU at 10,000 packets a "
+	    "second, see docs/performance.md)."),
 	O_SIZE(pcap, buffer_size, "4M", 64 * KIB, GIB,
 	    "Kernel capture buffer per interface; packets that arrive while "
 	    "it is full are dropped and counted."),
@@ -294,6 +296,44 @@ static const struct opt fingerprint_opts[] = {
 	    "analyst can see what was sent (escaped, never more)."),
 };
 
+static const struct opt process_opts[] = {
+	O_BOOL(process, enabled, "yes",
+	    "Watch processes with eBPF (Linux) or ETW (Windows): exec, "
+	    "network connections by process, persistence writes, module "
+	    "loads; off, or unavailable, leaves packet detection running."),
+	O_STR(process, persistence_paths,
+	    "/etc/cron,/var/spool/cron,/etc/systemd/system,/etc/init.d,"
+	    "/etc/rc.local,/etc/ld.so.preload,/etc/profile.d,/etc/profile,"
+	    "/etc/bash.bashrc,/root/.bashrc,/root/.ssh/authorized_keys,"
+	    "/home/*/.ssh/authorized_keys,/home/*/.config/systemd,"
+	    "/home/*/.bashrc",
+	    "Comma-separated path prefixes (\"*\" matches one path "
+	    "component) whose creation or opening for write is reported as "
+	    "a persistence write."),
+	O_STR(process, exec_paths, "/tmp/,/var/tmp/,/dev/shm/,/run/shm/",
+	    "Comma-separated world-writable or memory-backed path prefixes "
+	    "from which running a program is reported (memfd and deleted "
+	    "files always are)."),
+	O_PORTS(process, listen_allow, "22,53,80,443",
+	    "Ports on which a new listener is expected; a listener on any "
+	    "other port is reported."),
+	O_UINT(process, max_processes, "32768", 256, 4194304, "processes",
+	    "Processes tracked at once; the least recently active is evicted "
+	    "and counted."),
+	O_SIZE(process, argv_bytes, "1k", 64, 16 * KIB,
+	    "Bytes of a new program's arguments that are recorded."),
+	O_SIZE(process, hash_max_size, "64M", 1 * MIB, 4 * GIB,
+	    "Largest executable whose SHA-256 is computed; larger ones are "
+	    "reported without a hash and counted."),
+	O_DUR(process, recent_write, "600s", 1, DAY,
+	    "A program run within this long after its file was written is "
+	    "reported as a freshly dropped program."),
+	O_UINT(process, rate_limit, "1000", 10, 1000000, "events/s",
+	    "Events one process may send per second before the kernel side "
+	    "drops (and counts) the rest, so a fork bomb cannot flood the "
+	    "agent."),
+};
+
 static const struct opt output_opts[] = {
 	O_STR(output, file, "",
 	    "File the indicators are appended to, one JSON object per line; "
@@ -320,6 +360,8 @@ static const struct section sections[] = {
 	SECTION(ioc, "Indicator-of-compromise lists (see docs/ioc.md)."),
 	SECTION(fingerprint, "Worm fingerprinting: content prevalence and "
 	    "address dispersion."),
+	SECTION(process, "Process and host activity (eBPF on Linux, ETW on "
+	    "Windows; see docs/process.md)."),
 	SECTION(output, "Where indicators are written."),
 };
 

@@ -108,6 +108,17 @@ struct pk_config {
 		uint64_t	excerpt;	/* payload bytes reported */
 	} fingerprint;
 	struct {
+		int		enabled;
+		char		persistence_paths[PK_CFG_PATH_MAX];
+		char		exec_paths[PK_CFG_PATH_MAX];
+		struct pk_portset listen_allow;
+		uint64_t	max_processes;
+		uint64_t	argv_bytes;
+		uint64_t	hash_max_size;
+		uint64_t	recent_write;		/* seconds */
+		uint64_t	rate_limit;		/* events/s per process */
+	} process;
+	struct {
 		char		file[PK_CFG_PATH_MAX];	/* "", "-" = stdout */
 		uint64_t	update_interval;	/* s, 0 = start+end */
 	} output;

@@ -5,9 +5,11 @@
 #include <stddef.h>
 
 #include "agent/engine.h"
+#include "collectors/pcap/fingerprint.h"
 #include "collectors/pcap/scan.h"
 
 const struct pk_detector_ops *const pk_detectors[] = {
 	&pk_detector_scan,
+	&pk_detector_fingerprint,
 	NULL,
 };
