@@ -34,6 +34,7 @@ struct pk_engine {
 	const struct pk_config	*cfg;
 	struct pk_decoder	*dec;
 	struct pk_flow_table	*flows;
+	struct pk_streams	*streams;
 	struct pk_cidrset	 home;
 	struct engine_detector	 det[ENGINE_MAX_DETECTORS];
 	size_t			 ndet;
@@ -61,6 +62,19 @@ engine_flow_event(void *arg, const struct pk_flow *f, int event,
 		if (e->det[i].ops->flow_event != NULL)
 			e->det[i].ops->flow_event(e->det[i].st, f, event,
 			    now_us);
+	/* The engine keeps a flow's stream state in its user pointer. */
+	if (event == PK_FE_END && f->user != NULL)
+		pk_stream_release(e->streams, f->user);
+}
+
+static void
+engine_release_stream(void *arg, struct pk_flow *f)
+{
+	struct pk_engine *e = arg;
+
+	if (f->user != NULL)
+		pk_stream_release(e->streams, f->user);
+	f->user = NULL;
 }
 
 struct pk_engine *
@@ -69,6 +83,7 @@ pk_engine_new(const struct pk_config *cfg)
 	struct pk_engine *e;
 	struct pk_decode_cfg dc;
 	struct pk_flow_cfg fc;
+	struct pk_stream_cfg sc;
 	size_t i;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
@@ -87,8 +102,13 @@ pk_engine_new(const struct pk_config *cfg)
 	fc.tcp_closed_timeout_s = (uint32_t)cfg->flows.tcp_closed_timeout;
 	fc.udp_timeout_s = (uint32_t)cfg->flows.udp_timeout;
 	fc.other_timeout_s = (uint32_t)cfg->flows.other_timeout;
+	memset(&sc, 0, sizeof(sc));
+	sc.depth = (uint32_t)cfg->stream.depth;
+	sc.memcap = cfg->stream.memcap;
+	sc.max_segments = (uint32_t)cfg->stream.max_segments;
 	if ((e->dec = pk_decoder_new(&dc)) == NULL ||
-	    (e->flows = pk_flow_table_new(&fc, engine_flow_event, e)) == NULL)
+	    (e->flows = pk_flow_table_new(&fc, engine_flow_event, e)) == NULL ||
+	    (e->streams = pk_streams_new(&sc)) == NULL)
 		goto fail;
 
 	for (i = 0; pk_detectors[i] != NULL && e->ndet < ENGINE_MAX_DETECTORS;
@@ -124,8 +144,12 @@ pk_engine_free(struct pk_engine *e)
 		return;
 	for (i = 0; i < e->ndet; i++)
 		e->det[i].ops->free(e->det[i].st);
+	/* Flows first: freeing the table releases no streams (no END
+	 * events), so release what the remaining flows hold ourselves. */
 	if (e->flows != NULL)
-		pk_flow_table_free(e->flows);
+		pk_flow_table_free_each(e->flows, engine_release_stream, e);
+	if (e->streams != NULL)
+		pk_streams_free(e->streams);
 	if (e->dec != NULL)
 		pk_decoder_free(e->dec);
 	free(e);
@@ -298,6 +322,7 @@ pk_engine_frame(struct pk_engine *e, int linktype, const uint8_t *frame,
 	struct pk_dns dns;
 	struct pk_http_req http;
 	char sni[PK_SNI_MAX + 1];
+	struct pk_stream_view view;
 	size_t i;
 	int r;
 
@@ -315,6 +340,10 @@ pk_engine_frame(struct pk_engine *e, int linktype, const uint8_t *frame,
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.pkt = &pkt;
 	ctx.flow = pk_flow_update(e->flows, &pkt, &ctx.dir, &ctx.flow_new);
+	if (ctx.flow != NULL && pkt.proto == PK_PROTO_TCP &&
+	    pk_stream_packet(e->streams, &ctx.flow->user, ctx.dir, &pkt,
+	    &view) == 1)
+		ctx.stream = &view;
 	ctx.src_home = pk_engine_is_home(e, &pkt.src);
 	ctx.dst_home = pk_engine_is_home(e, &pkt.dst);
 	engine_app(e, &ctx, &dns, sni, sizeof(sni), &http);
@@ -372,6 +401,26 @@ pk_engine_flows(const struct pk_engine *e)
 	return e->flows;
 }
 
+static void
+engine_report_streams(struct pk_engine *e, FILE *fp)
+{
+	const struct pk_stream_stats *ss = pk_streams_stats(e->streams);
+
+	fprintf(fp, "stream.streams %llu\n", (unsigned long long)ss->streams);
+	fprintf(fp, "stream.bytes %llu\n", (unsigned long long)ss->bytes);
+	fprintf(fp, "stream.segments_ooo %llu\n",
+	    (unsigned long long)ss->segments_ooo);
+	fprintf(fp, "stream.ooo_dropped %llu\n",
+	    (unsigned long long)ss->ooo_dropped);
+	fprintf(fp, "stream.overlaps_differ %llu\n",
+	    (unsigned long long)ss->overlaps_differ);
+	fprintf(fp, "stream.gaps %llu\n", (unsigned long long)ss->gaps);
+	fprintf(fp, "stream.depth_reached %llu\n",
+	    (unsigned long long)ss->depth_reached);
+	fprintf(fp, "stream.memcap_refused %llu\n",
+	    (unsigned long long)ss->memcap_refused);
+}
+
 void
 pk_engine_report(struct pk_engine *e, FILE *fp)
 {
@@ -399,6 +448,7 @@ pk_engine_report(struct pk_engine *e, FILE *fp)
 	fprintf(fp, "attempts_ok %llu\n", (unsigned long long)fs->attempts_ok);
 	fprintf(fp, "attempts_failed %llu\n",
 	    (unsigned long long)fs->attempts_fail);
+	engine_report_streams(e, fp);
 	fprintf(fp, "app.dns %llu\n", (unsigned long long)e->stats.dns);
 	fprintf(fp, "app.tls_sni %llu\n", (unsigned long long)e->stats.tls_sni);
 	fprintf(fp, "app.http %llu\n", (unsigned long long)e->stats.http);

@@ -16,8 +16,10 @@
 
 #include "agent/config.h"
 #include "agent/engine.h"
+#include "agent/ioc.h"
 #include "agent/output.h"
 #include "collectors/collector.h"
+#include "collectors/pcap/sigdet.h"
 #include "common/log.h"
 #include "common/pktime.h"
 #include "common/util.h"
@@ -31,6 +33,7 @@ struct opts {
 	const char	*readfile;
 	const char	*output;
 	const char	*home_net;
+	const char	*rulefile;	/* -S: only this rule file */
 	int		 check;
 	int		 verbose;
 	int		 foreground;
@@ -48,7 +51,8 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: picketd [-dfhnvV] [-c file] [-o file|-] [-r capture] [--home-net cidrs]\n"
+"usage: picketd [-dfhnvV] [-c file] [-o file|-] [-r capture] [-S rules]\n"
+"               [--home-net cidrs]\n"
 "  -c file        configuration file (INI); built-in defaults without it\n"
 "  -n             check the configuration and exit; with -v print it\n"
 "  -v             verbose: with -n print the normalised configuration\n"
@@ -56,6 +60,7 @@ usage(FILE *fp)
 "  -d             debug logging (implies -f)\n"
 "  -o file|-      also write every indicator as NDJSON to file (- = stdout)\n"
 "  -r capture     analyse a pcap/pcapng file, print indicators, exit\n"
+"  -S rules       load exactly this rule file instead of [rules] paths\n"
 "  --home-net L   the monitored addresses (CIDR list), as [network] home_net\n"
 "  --config-doc   print the configuration reference (Markdown)\n"
 "  -V             print the version\n"
@@ -83,7 +88,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "c:dfhno:r:vV", longopts,
+	while ((ch = getopt_long(argc, argv, "c:dfhno:r:S:vV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c': o->config = optarg; break;
@@ -92,6 +97,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'n': o->check = 1; break;
 		case 'o': o->output = optarg; break;
 		case 'r': o->readfile = optarg; break;
+		case 'S': o->rulefile = optarg; break;
 		case 'v': o->verbose = 1; break;
 		case 'H': o->home_net = optarg; break;
 		case 'D':
@@ -169,6 +175,31 @@ derive_identity(const struct pk_config *cfg, char *host_id, size_t idlen,
 	memset(&tmp, 0, sizeof(tmp));
 	pk_indicator_fingerprint(&tmp, mid, strlen(mid));
 	pk_strlcpy(host_id, tmp.fingerprint, idlen);
+}
+
+/*
+ * -n: the file is already checked; also load what the agent would load
+ * (IOC lists, rules) and say what it found, so an operator learns of a bad
+ * list before a restart.
+ */
+static int
+check_config(const struct pk_config *cfg, const struct opts *o)
+{
+	int problems = 0;
+
+	if (o->verbose)
+		pk_config_print(cfg, stdout);
+	if (cfg->ioc.enabled)
+		problems += pk_ioc_check(cfg, stderr);
+	if (cfg->rules.enabled || o->rulefile != NULL)
+		problems += pk_rules_check(cfg, o->rulefile, stderr);
+	if (problems != 0) {
+		fprintf(stderr, "configuration has %d problem%s\n", problems,
+		    problems == 1 ? "" : "s");
+		return 1;
+	}
+	fprintf(stderr, "configuration OK\n");
+	return 0;
 }
 
 static int
@@ -345,12 +376,8 @@ main(int argc, char **argv)
 	log_init(1, LOG_LVL_INFO, "picketd");
 	if (load_config(&cfg, &o) != 0)
 		return 1;
-	if (o.check) {
-		if (o.verbose)
-			pk_config_print(&cfg, stdout);
-		fprintf(stderr, "configuration OK\n");
-		return 0;
-	}
+	if (o.check)
+		return check_config(&cfg, &o);
 	/* Offline runs and foreground runs log to stderr. */
 	if (o.readfile == NULL && !o.foreground) {
 		if (daemon(0, 0) != 0)
@@ -360,6 +387,17 @@ main(int argc, char **argv)
 	    o.debug ? LOG_LVL_DEBUG : cfg.agent.log_level, "picketd");
 	setup_signals();
 
+	if (o.rulefile != NULL) {
+		FILE *fp;
+
+		/* -S: that file and no other, even if [rules] is off; asked
+		 * for by name, so its absence is an error, not a warning. */
+		if ((fp = fopen(o.rulefile, "r")) == NULL)
+			fatal("cannot read rule file %s", o.rulefile);
+		fclose(fp);
+		cfg.rules.enabled = 1;
+		pk_sigdet_set_rule_file(o.rulefile);
+	}
 	if ((e = pk_engine_new(&cfg)) == NULL)
 		fatalx("cannot start the detection engine");
 	derive_identity(&cfg, host_id, sizeof(host_id), host_name,

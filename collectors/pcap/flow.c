@@ -296,16 +296,28 @@ pk_flow_table_new(const struct pk_flow_cfg *cfg, pk_flow_cb cb, void *arg)
 }
 
 void
-pk_flow_table_free(struct pk_flow_table *t)
+pk_flow_table_free_each(struct pk_flow_table *t,
+    void (*fn)(void *, struct pk_flow *), void *arg)
 {
 	struct pk_dlink *l;
+	struct pk_flow *f;
 
 	if (t == NULL)
 		return;
-	while ((l = pk_dlist_pop_head(&t->lru)) != NULL)
-		free(node_of(PK_CONTAINER_OF(l, struct pk_flow, lru)));
+	while ((l = pk_dlist_pop_head(&t->lru)) != NULL) {
+		f = PK_CONTAINER_OF(l, struct pk_flow, lru);
+		if (fn != NULL)
+			fn(arg, f);
+		free(node_of(f));
+	}
 	free(t->buckets);
 	free(t);
+}
+
+void
+pk_flow_table_free(struct pk_flow_table *t)
+{
+	pk_flow_table_free_each(t, NULL, NULL);
 }
 
 static int

@@ -91,6 +91,9 @@ struct pk_flow_table;
 struct pk_flow_table *pk_flow_table_new(const struct pk_flow_cfg *cfg,
     pk_flow_cb cb, void *arg);
 void pk_flow_table_free(struct pk_flow_table *t); /* no END events */
+/* Free, calling fn for each flow still held first (no events either). */
+void pk_flow_table_free_each(struct pk_flow_table *t,
+    void (*fn)(void *, struct pk_flow *), void *arg);
 /*
  * Account one decoded packet.  Returns its flow (created if new) and the
  * packet's direction in *dir, or NULL for packets that carry no flow (ICMP

@@ -49,7 +49,7 @@
 #define SCAN_CONTACTS		64	/* first-contact memory per source */
 #define SCAN_TARGETS		8	/* addresses kept for the details */
 #define SCAN_TOP_PORTS		10
-#define DSET_INLINE		24	/* exact distinct keys before a bitmap */
+#define DSET_INLINE		64	/* exact distinct keys before a bitmap */
 #define DSET_BITS		65536u	/* 8 KiB bitmap */
 #define SCAN_MAX_BITMAPS	256	/* 2 MiB of bitmaps in all */
 #define SCAN_MIN_BUCKETS	64u

@@ -50,7 +50,8 @@ struct pk_stream_stats {
 struct pk_streams;
 
 struct pk_streams *pk_streams_new(const struct pk_stream_cfg *cfg);
-void pk_streams_free(struct pk_streams *s);	/* after every release */
+/* Also frees every state not released yet (NULL is fine). */
+void pk_streams_free(struct pk_streams *s);
 /*
  * Account one TCP packet of a flow; *state is the flow's stream pointer
  * (NULL at first, kept by the caller).  dir is PK_DIR_FWD or PK_DIR_REV.
