@@ -202,6 +202,8 @@ pk_indicator_json(const struct pk_indicator *ind, char *buf, size_t cap)
 		json_str(&j, "message", ind->message, FIELD_MAX);
 	write_network(&j, ind);
 	write_threat(&j, ind);
+	if (ind->write_ecs != NULL)
+		ind->write_ecs(&j, ind->ecs_arg);
 
 	json_obj_begin(&j, "picket");
 	json_u64(&j, "seq", ind->seq);

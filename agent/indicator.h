@@ -84,6 +84,14 @@ struct pk_indicator {
 	const char	*threat_provider; /* the list it came from */
 
 	/*
+	 * Further top-level ECS objects (process.*, user.*, file.*) written
+	 * by the collector that knows them; called once per serialisation
+	 * with the JSON writer at the top level.  Optional.
+	 */
+	void		(*write_ecs)(struct json *j, const void *arg);
+	const void	*ecs_arg;
+
+	/*
 	 * picket.details: written by the detector into the open object.
 	 * Called once per serialisation; must not fail.
 	 */

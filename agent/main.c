@@ -20,6 +20,9 @@
 #include "agent/output.h"
 #include "collectors/collector.h"
 #include "collectors/pcap/sigdet.h"
+#ifdef PICKET_HAVE_EBPF
+#include "collectors/ebpf/ebpf.h"
+#endif
 #include "common/log.h"
 #include "common/pktime.h"
 #include "common/util.h"
@@ -193,6 +196,12 @@ check_config(const struct pk_config *cfg, const struct opts *o)
 		problems += pk_ioc_check(cfg, stderr);
 	if (cfg->rules.enabled || o->rulefile != NULL)
 		problems += pk_rules_check(cfg, o->rulefile, stderr);
+#ifdef PICKET_HAVE_EBPF
+	/* Which process hooks would load here: information, not a problem
+	 * (the agent runs on packets alone where eBPF cannot). */
+	if (cfg->process.enabled)
+		(void)pk_ebpf_check(stderr);
+#endif
 	if (problems != 0) {
 		fprintf(stderr, "configuration has %d problem%s\n", problems,
 		    problems == 1 ? "" : "s");

@@ -7,9 +7,15 @@
 
 #include "collectors/collector.h"
 #include "collectors/pcap/capture.h"
+#ifdef PICKET_HAVE_EBPF
+#include "collectors/ebpf/ebpf.h"
+#endif
 
 const struct pk_collector_ops *const pk_collectors[] = {
 	&pk_collector_pcap,
+#ifdef PICKET_HAVE_EBPF
+	&pk_collector_ebpf,
+#endif
 	NULL,
 };
 

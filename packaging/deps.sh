@@ -20,6 +20,9 @@
 #   python3 python3-pytest python3-jsonschema python3-scapy tcpdump iproute2
 #   curl dnsutils procps       integration tests (captures, namespaces, traffic)
 #   tcpreplay                  replays captures onto a veth for the live tests
+#   libbpf-dev libelf-dev bpftool
+#                              the eBPF process collector: libbpf and its ELF
+#                              library; vmlinux.h and skeleton generation
 #   suricata (bookworm-backports: bookworm itself has none)
 #                              the reference the rule engine's alerts are
 #                              compared with on the same captures; its
@@ -31,7 +34,7 @@ set -eu
 PKGS="build-essential pkg-config libpcap-dev libinih-dev zlib1g-dev libssl-dev
 libcmocka-dev clang libclang-rt-14-dev gcc-mingw-w64-x86-64 wine wine64
 dpkg-dev python3 python3-pytest python3-jsonschema python3-scapy tcpdump
-iproute2 curl dnsutils procps tcpreplay"
+iproute2 curl dnsutils procps tcpreplay libbpf-dev libelf-dev bpftool"
 BACKPORTS_PKGS="suricata"
 
 say() { printf 'deps: %s\n' "$*"; }

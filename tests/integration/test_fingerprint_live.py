@@ -45,7 +45,7 @@ def novel_payload():
 
 def run_agent(pair, tmp_path, action):
     cfg = tmp_path / "agent.ini"
-    cfg.write_text("[pcap]\ninterfaces = veth-pkb\n")
+    cfg.write_text("[pcap]\ninterfaces = veth-pkb\n[process]\nenabled = no\n")
     out = tmp_path / "out.ndjson"
     for h in HOSTS:
         pair.run(pair.a, "ip", "addr", "add", f"{h}/24", "dev", "veth-pka")

@@ -20,8 +20,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def start_agent(pair, out, extra=()):
-    p = pair.popen(pair.b, binary(), "-f", "-o", str(out), *extra,
-                   text=True)
+    # Packets only: the process collector watches the whole machine, and
+    # these tests are about the traffic between the two test hosts.
+    cfg = out.parent / "packets-only.ini"
+    cfg.write_text("[process]\nenabled = no\n")
+    p = pair.popen(pair.b, binary(), "-f", "-c", str(cfg), "-o", str(out),
+                   *extra, text=True)
     # Wait for the capture to be open before making traffic.
     lines = []
 

@@ -24,6 +24,8 @@ home_net = 10.201.0.0/24
 [pcap]
 promiscuous = yes
 health_interval = 1s
+[process]
+enabled = no
 """
 
 # 20,000 packets a second is far above an ordinary host's rate; the

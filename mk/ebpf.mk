@@ -1,0 +1,55 @@
+# mk/ebpf.mk - the eBPF process collector (Linux), included by the top
+# Makefile after LIBS.  It adds the collector's sources to the agent, its
+# libraries to LIBS, and the rules that build the kernel side:
+#
+#   build/ebpf/vmlinux.h     from the running kernel's BTF (never committed)
+#   build/ebpf/proc.bpf.o    clang -target bpf, CO-RE
+#   build/ebpf/proc.skel.h   bpftool gen skeleton (never committed)
+#
+# The decoder (evdecode.c) is plain C: its unit test and fuzzer link it
+# without libbpf.  Tests listed in UNIT_EXTRA_* are skipped by the wine run,
+# which is right for this Linux-only code.
+
+EBPF_BUILD	:= $(BUILD)/ebpf
+BPFTOOL		?= bpftool
+BPF_CLANG	?= clang
+VMLINUX_BTF	?= /sys/kernel/btf/vmlinux
+BPF_ARCH	?= x86
+
+EBPF_SRCS := collectors/ebpf/ebpf.c collectors/ebpf/evdecode.c \
+	collectors/ebpf/proctable.c collectors/ebpf/hash.c \
+	collectors/ebpf/procdet.c
+AGENT_SRCS += $(EBPF_SRCS)
+LIBS += -lbpf -lelf -lz -lcrypto
+
+$(EBPF_BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp
+	mv $@.tmp $@
+
+$(EBPF_BUILD)/proc.bpf.o: collectors/ebpf/proc.bpf.c collectors/ebpf/proc.h \
+    $(EBPF_BUILD)/vmlinux.h
+	$(BPF_CLANG) -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
+		-I $(EBPF_BUILD) -I. -c $< -o $@
+
+$(EBPF_BUILD)/proc.skel.h: $(EBPF_BUILD)/proc.bpf.o
+	$(BPFTOOL) gen skeleton $< name proc_bpf > $@.tmp
+	mv $@.tmp $@
+
+# Every collector object waits for the skeleton; ebpf.c includes it.
+$(EBPF_SRCS:%.c=$(BUILD)/%.o): $(EBPF_BUILD)/proc.skel.h
+$(BUILD)/collectors/ebpf/ebpf.o: CPPFLAGS_ALL += -I$(EBPF_BUILD)
+$(BUILD)/collectors/collector.o: CPPFLAGS_ALL += -DPICKET_HAVE_EBPF
+
+# Unit test: the decoder and the detections on recorded events.
+EBPF_UNIT_OBJS := $(BUILD)/collectors/ebpf/evdecode.o \
+	$(BUILD)/collectors/ebpf/procdet.o $(BUILD)/collectors/ebpf/proctable.o
+UNIT_EXTRA_test_ebpf_decode := $(EBPF_UNIT_OBJS)
+$(BUILD)/tests/test_ebpf_decode: $(EBPF_UNIT_OBJS)
+
+# Fuzzer: the decoder is outside FUZZ_LIBSRC (the portable core).
+build/fuzz/fuzz_ebpf_event: collectors/ebpf/evdecode.c
+build/fuzz/fuzz_ebpf_event: FUZZ_LIBSRC += collectors/ebpf/evdecode.c
+
+# main.c may call pk_ebpf_check() for `picketd -n` under this define.
+$(BUILD)/agent/main.o: CPPFLAGS_ALL += -DPICKET_HAVE_EBPF
