@@ -33,14 +33,19 @@ CORE_SRCS += $(wildcard collectors/pcap/stream.c collectors/pcap/ac.c \
 	collectors/pcap/rules_parse.c collectors/pcap/rules_match.c \
 	collectors/pcap/sigdet.c collectors/pcap/fingerprint.c \
 	agent/ioc.c collectors/pcap/iocdet.c)
+# Reporting (issue 5): the portable parts of the transport.
+CORE_SRCS += $(wildcard common/crc32c.c transport/frame.c transport/batch.c \
+	transport/spool.c)
 # Platform layer for POSIX hosts.
-UNIX_SRCS := common/log_unix.c common/pktime_unix.c common/dir_unix.c
-WIN_SRCS  := common/log_win32.c common/pktime_win32.c common/dir_win32.c
+UNIX_SRCS := common/log_unix.c common/pktime_unix.c common/dir_unix.c \
+	$(wildcard transport/spool_unix.c)
+WIN_SRCS  := common/log_win32.c common/pktime_win32.c common/dir_win32.c \
+	$(wildcard transport/spool_win32.c)
 # The agent program (libpcap, inih).
 AGENT_SRCS := agent/main.c agent/config_ini.c agent/output.c \
 	collectors/collector.c collectors/pcap/capture.c
 
-LIBS	:= -lpcap -linih -lpthread
+LIBS	:= -lpcap -linih -lpthread -lz
 # The eBPF process collector (Linux) adds its sources to AGENT_SRCS, its
 # libraries to LIBS, and the rules that build BPF objects and skeletons.
 -include mk/ebpf.mk
@@ -78,7 +83,7 @@ $(BUILD)/picketd: $(AGENT_OBJS) $(CORE_LIB)
 $(BUILD)/tests/%: tests/unit/%.c $(CORE_LIB) $(BUILD)/agent/config_ini.o
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP $(LDFLAGS_ALL) -o $@ $< \
-		$(UNIT_EXTRA_$*) $(CORE_LIB) -lcmocka -lpthread -lm
+		$(UNIT_EXTRA_$*) $(CORE_LIB) -lcmocka -lpthread -lz -lm
 
 unit: $(UNIT_BINS)
 
@@ -112,7 +117,7 @@ FUZZ_LIBSRC := $(CORE_SRCS) $(UNIX_SRCS) agent/config_ini.c
 
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
 	@mkdir -p $(@D)
-	clang $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC) -linih -lm
+	clang $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC) -linih -lz -lm
 
 fuzz-build: $(FUZZ_BINS)
 

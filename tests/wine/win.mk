@@ -28,7 +28,7 @@ $(WIN_LIB): $(WIN_OBJS)
 $(BUILD)/tests/%.exe: tests/unit/%.c $(WIN_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -I$(CMOCKA_WIN)/include $(CFLAGS_ALL) -MMD -MP \
-		-static -o $@ $< $(WIN_LIB) $(CMOCKA_WIN)/lib/libcmocka.a -lpthread -lm
+		-static -o $@ $< $(WIN_LIB) $(CMOCKA_WIN)/lib/libcmocka.a -lpthread -lz -lm
 
 wine-build: $(WIN_EXES)
 
