@@ -1,14 +1,18 @@
-"""Live capture gives what offline analysis gives: the sample captures are
-replayed with tcpreplay into one end of a veth pair while the agent
-captures on the other end (in its own network namespace); the indicators
-it reports when stopped must match `picketd -r` on the same files."""
+"""Live capture gives what offline analysis gives: the sample captures and
+generated worm traffic are replayed with tcpreplay into one end of a veth
+pair while the agent captures on the other end (in its own network
+namespace), with the default ruleset loaded; the indicators it reports
+when stopped must match `picketd -r` on the same files."""
 import os
+import re
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
-from conftest import analyse, binary, parse_indicators
+from conftest import REPO, analyse, binary, parse_indicators
 from netns import Pair, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
@@ -40,17 +44,33 @@ def key(ind):
             ind["picket"]["details"].get("distinct_ports"))
 
 
+def worm_captures(tmp_path):
+    """Triggers from the worm generator: content rules on live traffic."""
+    out = tmp_path / "worms"
+    out.mkdir()
+    subprocess.run([sys.executable, str(REPO / "tests/integration/wormgen.py"),
+                    str(out), "slammer", "codered2", "blaster",
+                    "conficker"], check=True, capture_output=True)
+    return sorted(out.glob("*-trigger.pcap"))
+
+
 def test_live_capture_matches_offline(pcaps, tmp_path):
     cfg = tmp_path / "agent.ini"
-    cfg.write_text(CONFIG)
+    cfg.write_text(CONFIG + f"[rules]\npaths = {REPO / 'rules'}\n")
+    files = [pcaps / name for name in CAPTURES] + worm_captures(tmp_path)
     expected = set()
-    for name in CAPTURES:
-        inds, _, _ = analyse(pcaps / name, "-c", str(cfg))
+    for path in files:
+        inds, _, _ = analyse(path, "-c", str(cfg))
         expected |= {key(i) for i in inds}
     assert len(expected) >= len(CAPTURES)
+    assert any(k[0].startswith("90000") for k in expected), expected
 
     out = tmp_path / "live.ndjson"
     with Pair() as pair:
+        # The generator writes some worm requests as one large segment,
+        # as a capture with segmentation offload shows them.
+        for ns, dev in ((pair.a, "veth-pka"), (pair.b, "veth-pkb")):
+            pair.run(ns, "ip", "link", "set", dev, "mtu", "9000")
         agent = pair.popen(pair.b, binary(), "-f", "-c", str(cfg), "-o",
                            str(out), text=True)
         lines = []
@@ -59,10 +79,11 @@ def test_live_capture_matches_offline(pcaps, tmp_path):
             lines.append(agent.stderr.readline())
             return "running" in lines[-1] or agent.poll() is not None
         assert wait_for(ready, timeout=20), lines
-        for name in CAPTURES:
-            r = pair.run(pair.a, "tcpreplay", "-q", RATE,
-                         "-i", "veth-pka", str(pcaps / name), timeout=120)
+        for path in files:
+            r = pair.run(pair.a, "tcpreplay", RATE,
+                         "-i", "veth-pka", str(path), timeout=120)
             assert r.returncode == 0, r.stderr
+            assert re.search(r"Failed packets:\s+0\n", r.stdout), r.stdout
         time.sleep(1.5)	# the last frames reach the engine; one health tick
         agent.send_signal(signal.SIGTERM)
         _, err = agent.communicate(timeout=30)
