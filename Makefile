@@ -63,6 +63,7 @@ UNIT_EXTRA_test_config := $(BUILD)/agent/config_ini.o -linih
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all deps check check-unit check-asan check-wine check-integration asan-picketd \
+	check-bench-smoke \
 	check-fuzz fuzz run docs clean unit
 .DEFAULT_GOAL := all
 
@@ -127,12 +128,25 @@ fuzz: fuzz-build
 check-fuzz: fuzz-build
 	@sh tests/fuzz/run.sh 30 $(FUZZ_BINS)
 
+# Benchmarks: full runs print figures (docs/performance.md); the smoke
+# runs in make check only prove each script still runs and prints.
+$(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(CORE_LIB) \
+		-lpthread -lz -lm
+
+check-bench-smoke: all $(BUILD)/bench/batch_bench
+	$(BUILD)/bench/batch_bench --smoke tests/bench/indicators-sample.ndjson
+	PICKETD=$(CURDIR)/$(BUILD)/picketd /usr/bin/python3 \
+		tests/bench/capture_bench.py --smoke
+
 check: deps
 	$(MAKE) all
 	$(MAKE) check-unit
 	$(MAKE) check-asan
 	$(MAKE) check-integration
 	$(MAKE) check-wine
+	$(MAKE) check-bench-smoke
 	$(MAKE) check-fuzz
 	@echo "make check: all suites passed"
 

@@ -1,0 +1,215 @@
+/*
+ * frame.h - the agent <-> hub wire format (docs/protocol.md is the
+ * contract; keep the two in step).  A frame is a 6-byte header (payload
+ * length, big-endian u32; type byte; flags byte) and a payload of at most
+ * PK_FRAME_MAX_PAYLOAD bytes.  This file offers an incremental decoder that
+ * takes bytes as a non-blocking socket delivers them and yields whole
+ * frames or an error, one encoder and one strict decoder per frame type
+ * (every length checked exactly, every field range checked), and the
+ * version negotiation rule.  Portable: no I/O, no allocation.  Called by
+ * the agent's shipper, the hub's listener, the tests and the fuzzers.
+ */
+#ifndef PICKET_FRAME_H
+#define PICKET_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Protocol versions this code speaks. */
+#define PK_PROTO_MIN		1
+#define PK_PROTO_MAX		1
+
+#define PK_FRAME_HDR		6		/* u32 len, u8 type, u8 flags */
+#define PK_FRAME_MAX_PAYLOAD	(1024u * 1024u)	/* hard cap, both sides */
+
+/* Frame types.  0 is never valid; TASK/RESULT/CONFIG are reserved (v1
+ * peers decode their header but have no decoder for their payload). */
+enum pk_frame_type {
+	PK_FT_HELLO	= 1,	/* agent -> hub, first frame */
+	PK_FT_WELCOME	= 2,	/* hub -> agent, answer to HELLO */
+	PK_FT_BATCH	= 3,	/* agent -> hub */
+	PK_FT_ACK	= 4,	/* hub -> agent */
+	PK_FT_HEARTBEAT	= 5,	/* either way */
+	PK_FT_ERROR	= 6,	/* either way, then close */
+	PK_FT_TASK	= 7,	/* hub -> agent (reserved) */
+	PK_FT_RESULT	= 8,	/* agent -> hub (reserved) */
+	PK_FT_CONFIG	= 9,	/* hub -> agent (reserved) */
+};
+#define PK_FT_LAST	PK_FT_CONFIG
+
+/* Flags.  Only BATCH defines one; every other bit of every type must be 0. */
+#define PK_FF_BATCH_DEFLATE	0x01	/* payload is a zlib stream */
+
+/* Who may send a type (for the state machines): bit mask. */
+#define PK_FDIR_AGENT	0x1
+#define PK_FDIR_HUB	0x2
+
+/* Decode errors: each malformed case has its own code. */
+enum pk_frame_err {
+	PK_FE_OK = 0,
+	PK_FE_TOOLARGE,		/* length over the maximum payload */
+	PK_FE_TYPE,		/* type 0 or above PK_FT_LAST */
+	PK_FE_FLAGS,		/* a flag bit this type does not define */
+	PK_FE_TRUNCATED,	/* connection closed inside a frame */
+	PK_FE_SHORT,		/* payload shorter than the type's fixed part */
+	PK_FE_TRAILING,		/* bytes left after the last field */
+	PK_FE_STRLEN,		/* a string runs past the frame or its max */
+	PK_FE_STRING,		/* a string is empty or has control bytes */
+	PK_FE_VALUE,		/* a field out of its range */
+	PK_FE_RESERVED,		/* reserved type: no payload decoder in v1 */
+	PK_FE_ARG,		/* caller error (encoder input, small buffer) */
+	PK_FE_NERR
+};
+
+/* Codes carried in ERROR frames (u16 on the wire). */
+enum pk_wire_err {
+	PK_WE_PROTOCOL	= 1,	/* malformed frame */
+	PK_WE_TOOLARGE	= 2,	/* frame over the maximum size */
+	PK_WE_TYPE	= 3,	/* unknown or unsupported frame type */
+	PK_WE_VERSION	= 4,	/* no common protocol version */
+	PK_WE_STATE	= 5,	/* frame not valid now or from this side */
+	PK_WE_BATCH	= 6,	/* batch payload rejected (deflate, count...) */
+	PK_WE_LIMIT	= 7,	/* a negotiated limit exceeded */
+	PK_WE_AUTH	= 8,	/* identity does not match the certificate */
+	PK_WE_TIMEOUT	= 9,	/* peer silent past the timeout */
+	PK_WE_INTERNAL	= 10,	/* sender's fault (store down): retry later */
+	PK_WE_SHUTDOWN	= 11,	/* sender is going away: retry later */
+};
+
+/* String limits (bytes, without the terminating NUL we add). */
+#define PK_AGENT_VERSION_MAX	64
+#define PK_AGENT_ID_MAX		64
+#define PK_HOST_NAME_MAX	255
+#define PK_HUB_ID_MAX		64
+#define PK_ERROR_MSG_MAX	512
+
+/* Smallest payload of each type: its fixed fields plus the u16 length of
+ * each string (strings empty).  ACK and HEARTBEAT have exactly this size. */
+#define PK_HELLO_MIN		38
+#define PK_WELCOME_MIN		42
+#define PK_BATCH_FIXED		17	/* then the data, >= 1 byte */
+#define PK_ACK_SIZE		8
+#define PK_HEARTBEAT_SIZE	8
+#define PK_ERROR_MIN		4
+
+/* A whole frame as the decoder yields it; payload points into the
+ * decoder's buffer and stays valid until the next pk_frame_dec_next(). */
+struct pk_frame {
+	uint8_t		 type;
+	uint8_t		 flags;
+	uint32_t	 len;
+	const uint8_t	*payload;
+};
+
+struct pk_hello {
+	uint16_t	ver_min, ver_max;
+	uint64_t	next_seq;	/* seq the agent will give next (>= 1) */
+	uint64_t	oldest_seq;	/* oldest seq still spooled (<= next_seq) */
+	uint64_t	dropped;	/* records the spool dropped, ever */
+	uint32_t	dicts;		/* bit i: preset dictionary id i known */
+	char		agent_version[PK_AGENT_VERSION_MAX + 1];
+	char		agent_id[PK_AGENT_ID_MAX + 1];
+	char		host_name[PK_HOST_NAME_MAX + 1];
+};
+
+struct pk_welcome {
+	uint16_t	version;	/* chosen */
+	uint32_t	dicts;		/* dictionary ids the hub accepts */
+	uint64_t	stored_seq;	/* highest seq settled for this agent */
+	uint64_t	server_time_us;	/* µs since 1970 UTC */
+	uint32_t	max_frame;	/* payload bytes the hub accepts */
+	uint32_t	max_batch_records;
+	uint32_t	max_batch_bytes;	/* inflated NDJSON bytes */
+	uint32_t	max_inflight;	/* BATCH frames sent but not ACKed */
+	uint16_t	heartbeat_s;	/* interval; timeout is 3 x this */
+	char		hub_id[PK_HUB_ID_MAX + 1];
+};
+
+struct pk_batch_hdr {
+	uint8_t		flags;		/* PK_FF_BATCH_DEFLATE or 0 */
+	uint64_t	first_seq;	/* >= 1 */
+	uint32_t	count;		/* records, >= 1 */
+	uint32_t	raw_len;	/* NDJSON bytes after inflate */
+	uint8_t		dict_id;	/* 0 = none; must be 0 if not deflated */
+};
+
+struct pk_error {
+	uint16_t	code;		/* enum pk_wire_err */
+	char		msg[PK_ERROR_MSG_MAX + 1];
+};
+
+/* ---- incremental decoder ---- */
+
+struct pk_frame_dec {
+	uint8_t		*buf;		/* caller's, holds one payload */
+	uint32_t	 max;		/* payload limit (<= cap, <= hard max) */
+	uint8_t		 hdr[PK_FRAME_HDR];
+	size_t		 hdr_have;
+	uint32_t	 need;		/* payload length of current frame */
+	uint32_t	 have;
+	int		 err;		/* sticky enum pk_frame_err */
+	uint64_t	 frames;	/* frames yielded */
+};
+
+/* buf must hold max bytes; max is clamped to PK_FRAME_MAX_PAYLOAD. */
+void pk_frame_dec_init(struct pk_frame_dec *d, uint8_t *buf, uint32_t max);
+/*
+ * Consume bytes from *in (advancing *in and *len).  Returns 1 when a whole
+ * frame is in *f (more input may remain: call again), 0 when all input was
+ * consumed without completing a frame, -1 on error (d->err says which; the
+ * decoder stays failed: send ERROR and close).
+ */
+int pk_frame_dec_next(struct pk_frame_dec *d, const uint8_t **in,
+    size_t *len, struct pk_frame *f);
+/* The peer closed: 0 if between frames, -1 (PK_FE_TRUNCATED) inside one. */
+int pk_frame_dec_eof(struct pk_frame_dec *d);
+
+/* Header checks alone (length limit, type, flags, fixed-size lengths). */
+int pk_frame_check_header(uint8_t type, uint8_t flags, uint32_t len,
+    uint32_t max);
+
+/* ---- per-type payload decoders: 0 or a pk_frame_err ---- */
+
+int pk_hello_decode(const struct pk_frame *f, struct pk_hello *h);
+int pk_welcome_decode(const struct pk_frame *f, struct pk_welcome *w);
+/* data, dlen: the batch payload (deflated or plain NDJSON). */
+int pk_batch_decode_hdr(const struct pk_frame *f, struct pk_batch_hdr *b,
+    const uint8_t **data, size_t *dlen);
+int pk_ack_decode(const struct pk_frame *f, uint64_t *seq);
+int pk_heartbeat_decode(const struct pk_frame *f, uint64_t *time_us);
+int pk_error_decode(const struct pk_frame *f, struct pk_error *e);
+/* Run f through its type's decoder, discarding the fields: PK_FE_RESERVED
+ * for TASK/RESULT/CONFIG, which v1 does not parse. */
+int pk_frame_validate(const struct pk_frame *f);
+
+/* ---- encoders: write header + payload into out; 0 or a pk_frame_err ---- */
+
+int pk_hello_encode(const struct pk_hello *h, uint8_t *out, size_t cap,
+    size_t *outlen);
+int pk_welcome_encode(const struct pk_welcome *w, uint8_t *out, size_t cap,
+    size_t *outlen);
+int pk_batch_encode_frame(const struct pk_batch_hdr *b, const uint8_t *data,
+    size_t dlen, uint8_t *out, size_t cap, size_t *outlen);
+/* Header and fixed part only (PK_FRAME_HDR + PK_BATCH_FIXED bytes), for a
+ * caller that writes the data from its own buffer right after. */
+int pk_batch_encode_head(const struct pk_batch_hdr *b, size_t dlen,
+    uint8_t *out, size_t cap, size_t *outlen);
+int pk_ack_encode(uint64_t seq, uint8_t *out, size_t cap, size_t *outlen);
+int pk_heartbeat_encode(uint64_t time_us, uint8_t *out, size_t cap,
+    size_t *outlen);
+int pk_error_encode(uint16_t code, const char *msg, uint8_t *out, size_t cap,
+    size_t *outlen);
+
+/* ---- helpers ---- */
+
+/* Highest version in both ranges, or 0 when they do not meet. */
+uint16_t pk_proto_pick(uint16_t amin, uint16_t amax, uint16_t hmin,
+    uint16_t hmax);
+/* PK_FDIR_* mask of the sides that may send type (0 if unknown). */
+int pk_frame_dir(uint8_t type);
+const char *pk_frame_type_name(uint8_t type);
+const char *pk_frame_strerror(int err);
+/* The ERROR code to send for a decode error. */
+uint16_t pk_frame_err_wire(int err);
+
+#endif
