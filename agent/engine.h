@@ -15,6 +15,8 @@
 #include <stdio.h>
 
 #include "agent/indicator.h"
+#include "common/json.h"
+#include "common/netaddr.h"
 #include "collectors/pcap/app.h"
 #include "collectors/pcap/decode.h"
 #include "collectors/pcap/flow.h"
@@ -98,6 +100,73 @@ const struct pk_config *pk_engine_config(const struct pk_engine *e);
 /* For detectors: report one indicator (engine stamps seq, identity, time). */
 void pk_engine_emit(struct pk_engine *e, struct pk_indicator *ind);
 uint64_t pk_engine_now(const struct pk_engine *e);	/* last packet time */
+
+/*
+ * Process attribution: which process owns a local endpoint.  A process
+ * collector (eBPF on Linux, later ETW on Windows) records each outbound
+ * connection attempt it sees: the local endpoint (protocol, address,
+ * port) and the remote one, owned by a pid whose compact reference it
+ * recorded too.  Detectors that work from packets look up a probe's local
+ * endpoint to name the process behind it.  Bounded: an LRU of endpoints
+ * and one of process references, each with a cap and an eviction
+ * counter; an endpoint expires flows.tcp_attempt_timeout plus
+ * PK_ATTR_MARGIN_S after it was recorded.  All times are wall-clock
+ * microseconds, as packets and process events carry them.
+ */
+#define PK_ATTR_EXE_MAX		512	/* longer paths are cut */
+#define PK_ATTR_MARGIN_S	30
+#define PK_ATTR_MAX_ENDPOINTS	8192
+#define PK_ATTR_MAX_PROCS	1024
+
+struct pk_proc_ref {
+	uint32_t	 pid, ppid, uid;
+	uint8_t		 has_hash;
+	uint8_t		 sha256[32];
+	char		 name[17];			/* comm */
+	char		 exe[PK_ATTR_EXE_MAX + 1];
+	char		 parent_exe[PK_ATTR_EXE_MAX + 1];	/* "" unknown */
+};
+
+/* Add or refresh the reference for ref->pid (a new image, a hash). */
+void pk_engine_attrib_process(struct pk_engine *e,
+    const struct pk_proc_ref *ref, uint64_t now_us);
+/*
+ * pid made an attempt from laddr:lport (an unset laddr matches any local
+ * address) to raddr:rport; proto is the IP protocol number.  Returns 0, or
+ * -1 when pid has no reference or lport is 0.
+ */
+int pk_engine_attrib_record(struct pk_engine *e, uint8_t proto,
+    const struct pk_addr *laddr, uint16_t lport, const struct pk_addr *raddr,
+    uint16_t rport, uint32_t pid, uint64_t now_us);
+/* The process behind a local endpoint: 1 and *out filled, or 0. */
+int pk_engine_attribute(struct pk_engine *e, uint8_t proto,
+    const struct pk_addr *laddr, uint16_t lport, struct pk_proc_ref *out);
+/* The current reference of a pid (e.g. its hash arrived): 1 or 0. */
+int pk_engine_attribute_pid(struct pk_engine *e, uint32_t pid,
+    struct pk_proc_ref *out);
+/* Has a process collector recorded anything?  Detectors wait for an
+ * attribution only when one has. */
+int pk_engine_attrib_active(const struct pk_engine *e);
+/* write_ecs callback for an indicator (arg: const struct pk_proc_ref *):
+ * ECS process.* and user.* in the shape the process collector writes. */
+void pk_proc_ref_write_ecs(struct json *j, const void *arg);
+
+/*
+ * One scan, one indicator.  A scan by one process on one port may be seen
+ * by the packet scan detector and by the process collector; whichever
+ * reports it first claims (pid, port, proto) and the other stays silent
+ * for it (docs/detection.md).  pk_engine_scan_claim() takes or refreshes
+ * the claim for owner and returns owner, or returns the other owner when
+ * that one holds it.  A claim lapses scan.idle_timeout after its last
+ * refresh, or when its owner releases it.  Bounded (PK_SCAN_CLAIMS).
+ */
+enum pk_claim_owner { PK_CLAIM_NONE = 0, PK_CLAIM_PACKET, PK_CLAIM_PROCESS };
+#define PK_SCAN_CLAIMS	256
+
+int pk_engine_scan_claim(struct pk_engine *e, uint32_t pid, uint16_t port,
+    uint8_t proto, int owner, uint64_t now_us);
+void pk_engine_scan_release(struct pk_engine *e, uint32_t pid,
+    uint16_t port, uint8_t proto, int owner);
 
 const struct pk_engine_stats *pk_engine_stats(const struct pk_engine *e);
 const struct pk_decoder *pk_engine_decoder(const struct pk_engine *e);

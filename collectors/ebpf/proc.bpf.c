@@ -100,13 +100,20 @@ struct {
 	__type(value, struct pbuf);
 } scratch_path SEC(".maps");
 
-/* connect(): what a thread asked for, until the syscall returns. */
+/*
+ * connect(): what a thread asked for, until the syscall returns.  A TCP
+ * socket reaches SYN_SENT before the kernel picks its local port, so the
+ * attempt (with that port, which names the process to the packet side's
+ * attribution lookups) is reported when connect() returns: sk is set then.
+ */
 struct pconn {
 	__u16	family;
 	__u16	dport;
 	__u8	tcp;		/* the socket reached SYN_SENT */
 	__u8	pad[3];
 	__u8	daddr[16];
+	__u8	saddr[16];	/* with sk: the socket's local address */
+	__u64	sk;		/* attempt to report at sys_exit_connect */
 };
 
 struct {
@@ -535,6 +542,28 @@ emit_conn(__u32 tgid, __u8 phase, __u8 proto, const struct pconn *pc,
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* The deferred TCP attempt: the port is bound now (tcp_v4_connect). */
+static __always_inline void
+emit_tcp_attempt(__u32 tgid, const struct pconn *pc)
+{
+	struct sock *s = (struct sock *)pc->sk;
+	struct pk_ev_connect *e;
+
+	if ((e = reserve(PK_EV_CONNECT, sizeof(*e))) == NULL)
+		return;
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_hdr(&e->h, PK_EV_CONNECT, sizeof(*e), tgid);
+	e->sock = pc->sk;
+	e->phase = PK_CONN_ATTEMPT;
+	e->proto = IPPROTO_TCP;
+	e->family = pc->family;
+	e->sport = BPF_CORE_READ(s, __sk_common.skc_num);
+	e->dport = pc->dport;
+	__builtin_memcpy(e->saddr, pc->saddr, 16);
+	__builtin_memcpy(e->daddr, pc->daddr, 16);
+	bpf_ringbuf_submit(e, 0);
+}
+
 SEC("tracepoint/syscalls/sys_enter_connect")
 int
 handle_connect_enter(struct trace_event_raw_sys_enter *ctx)
@@ -565,6 +594,8 @@ handle_connect_exit(struct trace_event_raw_sys_exit *ctx)
 
 	if (pc == NULL)
 		return 0;
+	if (pc->tcp && pc->sk != 0)
+		emit_tcp_attempt(tgid, pc);
 	if (!pc->tcp && ret != -EINPROGRESS && allow(tgid, PK_EV_CONNECT)) {
 		if (ret == 0)
 			emit_conn(tgid, PK_CONN_ATTEMPT, IPPROTO_UDP, pc, 0);
@@ -647,6 +678,16 @@ handle_sock_state(struct trace_event_raw_inet_sock_set_state *tp)
 		o.pad = 0;
 		bpf_map_update_elem(&conns, &sk, &o, BPF_ANY);
 		phase = PK_CONN_ATTEMPT;
+		if (ctx->sport == 0 && pc != NULL &&
+		    ctx->family == pc->family) {
+			/* no local port yet: sys_exit_connect reports it */
+			pc->sk = sk;
+			if (ctx->family == AF_INET)
+				__builtin_memcpy(pc->saddr, ctx->saddr, 4);
+			else
+				__builtin_memcpy(pc->saddr, ctx->saddr_v6, 16);
+			return 0;
+		}
 	} else if (ctx->oldstate == TCP_SYN_SENT &&
 	    (ctx->newstate == TCP_ESTABLISHED || ctx->newstate == TCP_CLOSE)) {
 		if ((op = bpf_map_lookup_elem(&conns, &sk)) == NULL)

@@ -8,7 +8,10 @@
  * in a bounded table (PK_PROCDET_MAX_IND): when it is full the least
  * recently grown one is closed (END) and counted.  The per-process scan
  * state (distinct addresses per port) hangs off the process entry, is
- * created only for processes that connect, and is bounded too.
+ * created only for processes that connect, and is bounded too.  TCP
+ * attempts also feed the engine's attribution service (engine.h), and the
+ * process-level scan claims its (pid, port) there so that a scan the
+ * packet detector already reported is not reported twice (docs/process.md).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +104,7 @@ struct pind {
 	uint32_t	 target_pid;			/* ptrace */
 	char		 target_exe[PK_PROC_EXE_MAX + 1];
 	uint64_t	 hosts, ok, failed;		/* scan */
+	uint32_t	 claim_pid;
 	struct pk_addr	 src;
 	struct pk_addr	 targets[TARGETS];
 	uint8_t		 ntargets;
@@ -118,6 +122,7 @@ struct scanport {
 	uint64_t	 ok, failed;
 	struct pk_addr	 targets[TARGETS];
 	uint8_t		 ntargets;
+	uint8_t		 deferred;	/* the packet side reports it */
 	struct pind	*ind;
 };
 
@@ -125,6 +130,9 @@ struct pscan {
 	struct pk_procdet *d;
 	struct pk_addr	 src;
 	struct scanport	 p[SCAN_PORTS];
+	/* this image's reference is in the engine's attribution service
+	 * (with its hash once hash_pub) */
+	uint8_t		 ref_pub, hash_pub;
 };
 
 struct pk_procdet {
@@ -143,6 +151,7 @@ struct pk_procdet {
 	/* counters */
 	uint64_t		 events[PK_EV__MAX];
 	uint64_t		 unknown_pid, ind_evicted, trackers_denied;
+	uint64_t		 attr_records, scan_deferred;
 	uint64_t		 detections[K__N], reports;
 };
 
@@ -480,6 +489,9 @@ ind_close(struct pk_procdet *d, struct pind *in)
 
 	if (in->started)
 		report(d, in, PK_PHASE_END);
+	if (in->kind == K_SCAN)
+		pk_engine_scan_release(d->e, in->claim_pid, in->port,
+		    in->proto, PK_CLAIM_PROCESS);
 	/* a scan tracker may still point at it */
 	if (in->kind == K_SCAN && (p = pk_proc_find(d->pt, in->ps.pid)) &&
 	    p->det != NULL) {
@@ -863,6 +875,56 @@ scan_add(struct scanport *sp, const struct pk_addr *a)
 	return 1;
 }
 
+/*
+ * Process attribution (engine.h): the process's reference, once per image
+ * and again when its hash is known, then each TCP attempt's local
+ * endpoint, so the packet scan detector can name the process behind the
+ * probes it sees.
+ */
+static void
+attr_publish(struct pk_procdet *d, const struct pk_proc *p)
+{
+	const struct pk_proc *pp;
+	struct pk_proc_ref r;
+	struct pscan *ps = p->det;
+
+	memset(&r, 0, sizeof(r));
+	r.pid = p->pid;
+	r.ppid = p->ppid;
+	r.uid = p->uid;
+	pk_strlcpy(r.name, p->comm, sizeof(r.name));
+	pk_strlcpy(r.exe, p->exe != NULL ? p->exe : "", sizeof(r.exe));
+	if (p->ppid > 0 && (pp = pk_proc_find(d->pt, p->ppid)) != NULL &&
+	    pp->exe != NULL)
+		pk_strlcpy(r.parent_exe, pp->exe, sizeof(r.parent_exe));
+	if (p->hash_state == PK_HASH_DONE) {
+		r.has_hash = 1;
+		memcpy(r.sha256, p->sha256, sizeof(r.sha256));
+	}
+	pk_engine_attrib_process(d->e, &r, d->now);
+	if (ps != NULL) {
+		ps->ref_pub = 1;
+		ps->hash_pub = r.has_hash;
+	}
+}
+
+static void
+attr_connect(struct pk_procdet *d, const struct pk_proc *p,
+    const struct pk_pev *ev)
+{
+	const struct pscan *ps = p->det;
+
+	if (ev->u.conn.proto != 6 || ev->u.conn.sport == 0)
+		return;		/* no local port known yet */
+	if (ps == NULL || !ps->ref_pub ||
+	    (p->hash_state == PK_HASH_DONE && !ps->hash_pub))
+		attr_publish(d, p);
+	if (pk_engine_attrib_record(d->e, 6, &ev->u.conn.src,
+	    ev->u.conn.sport, &ev->u.conn.dst, ev->u.conn.dport, p->pid,
+	    d->now) == 0)
+		d->attr_records++;
+}
+
 static void
 on_connect(struct pk_procdet *d, const struct pk_pev *ev, uint64_t ts)
 {
@@ -874,7 +936,9 @@ on_connect(struct pk_procdet *d, const struct pk_pev *ev, uint64_t ts)
 
 	if ((p = owner(d, ev, ts)) == NULL)
 		return;
-	if ((sp = scan_port(d, p, ev->u.conn.dport, proto)) == NULL)
+	sp = scan_port(d, p, ev->u.conn.dport, proto);
+	attr_connect(d, p, ev);
+	if (sp == NULL)
 		return;
 	if (ev->u.conn.phase == PK_CONN_OK) {
 		sp->ok++;
@@ -904,9 +968,19 @@ on_connect(struct pk_procdet *d, const struct pk_pev *ev, uint64_t ts)
 	snprintf(port, sizeof(port), "%s/%u", proto == 17 ? "udp" : "tcp",
 	    sp->port);
 	if (sp->ind == NULL) {
+		/* One scan, one indicator: the packet side named this
+		 * process first (docs/process.md). */
+		if (pk_engine_scan_claim(d->e, p->pid, sp->port, proto,
+		    PK_CLAIM_PROCESS, d->now) == PK_CLAIM_PACKET) {
+			if (!sp->deferred)
+				d->scan_deferred++;
+			sp->deferred = 1;
+			return;
+		}
 		if ((in = ind_get(d, K_SCAN, p->exe != NULL ? p->exe : p->comm,
 		    port, p, ts)) == NULL)
 			return;
+		in->claim_pid = p->pid;
 		sp->ind = in;
 	} else {
 		in = sp->ind;
@@ -916,6 +990,9 @@ on_connect(struct pk_procdet *d, const struct pk_pev *ev, uint64_t ts)
 		in->touch_us = d->now;
 		if (p->hash_state == PK_HASH_DONE && !in->ps.has_hash)
 			snap(d, p, &in->ps);
+		if (in->claim_pid == p->pid)
+			(void)pk_engine_scan_claim(d->e, p->pid, sp->port,
+			    proto, PK_CLAIM_PROCESS, d->now);
 	}
 	in->port = sp->port;
 	in->proto = proto;
@@ -993,6 +1070,9 @@ hash_one(struct pk_proc *p, void *arg)
 	if (h->state != PK_HASH_DONE)
 		return;
 	memcpy(p->sha256, h->sha, 32);
+	/* the packet side may be naming this process: give it the hash */
+	if (p->det != NULL && ((struct pscan *)p->det)->ref_pub)
+		attr_publish(h->d, p);
 	/* open indicators about this process learn the hash */
 	for (l = h->d->inds.head; l != NULL; l = l->next) {
 		in = PK_CONTAINER_OF(l, struct pind, lru);
@@ -1091,6 +1171,10 @@ pk_procdet_stats(struct pk_procdet *d, FILE *fp)
 	    (unsigned long long)d->ind_evicted);
 	fprintf(fp, "process.scan_trackers_denied %llu\n",
 	    (unsigned long long)d->trackers_denied);
+	fprintf(fp, "process.attribution_records %llu\n",
+	    (unsigned long long)d->attr_records);
+	fprintf(fp, "process.scan_deferred_to_packet %llu\n",
+	    (unsigned long long)d->scan_deferred);
 	fprintf(fp, "process.reports %llu\n", (unsigned long long)d->reports);
 	for (i = 0; i < K__N; i++)
 		fprintf(fp, "process.detections.%s %llu\n",

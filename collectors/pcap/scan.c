@@ -27,8 +27,13 @@
  * worm-port trackers live in LRU tables capped by scan.max_sources, each
  * with its own eviction counter, and large distinct-count bitmaps come
  * from a fixed budget.  docs/detection.md describes the figures.
+ * Outbound indicators name the process behind their probes through the
+ * engine's attribution service, and share one claim per (process, port)
+ * with the process collector so one scan is one indicator
+ * (docs/detection.md, "The process behind an outbound scan").
  * Portable.  The engine calls it through struct pk_detector_ops; it calls
- * back pk_engine_emit(), pk_engine_direction() and pk_engine_offline().
+ * back pk_engine_emit(), pk_engine_direction(), pk_engine_offline() and
+ * the attribution functions (pk_engine_attribute*, pk_engine_scan_*).
  */
 #include <math.h>
 #include <stdio.h>
@@ -54,6 +59,8 @@
 #define SCAN_MAX_BITMAPS	256	/* 2 MiB of bitmaps in all */
 #define SCAN_MIN_BUCKETS	64u
 #define SCAN_MAX_BUCKETS	(1u << 20)
+#define SCAN_RECENT		8	/* recent probes kept per home source */
+#define ATTR_WAIT_US		(2 * USEC)	/* for the process collector */
 
 /* ---- bounded LRU hash tables ---------------------------------------- */
 
@@ -107,7 +114,21 @@ struct ind {
 	uint64_t	 touch_us;	/* detector clock at last growth */
 	uint64_t	 count;
 	uint64_t	 reported_us, reported_count;
+	/*
+	 * The process behind an outbound indicator (engine attribution), a
+	 * copy the indicator owns; claim_* is the (port, proto) it claimed
+	 * for that process.  deferred: the process collector reported this
+	 * scan first, so this indicator stays silent.
+	 */
+	struct pk_proc_ref *proc;
+	uint8_t		 attr;		/* ATTR_* */
+	uint8_t		 deferred;
+	uint8_t		 claim_proto;
+	uint16_t	 claim_port;
+	uint64_t	 attr_until;	/* detector clock: stop waiting */
 };
+
+enum { ATTR_NONE = 0, ATTR_WAIT, ATTR_DONE };
 
 enum { TK_PORT = 0, TK_ADDR, TK_WORM, TK__COUNT };
 
@@ -140,6 +161,12 @@ struct addrport {
 
 enum { TRW_TESTING = 0, TRW_SCANNER, TRW_BENIGN };
 
+/* A probe's local end: what the attribution service is asked about. */
+struct probe {
+	uint16_t	 sport, dport;
+	uint8_t		 proto;
+};
+
 struct src {
 	struct node	 n;
 	struct pk_addr	 addr;
@@ -164,6 +191,9 @@ struct src {
 	struct pk_addr	 addr_targets[SCAN_TARGETS];
 	uint8_t		 nports;
 	struct addrport	 ports[SCAN_TOP_PORTS];
+	/* a home source's latest probes, newest at recent_next - 1 */
+	uint8_t		 nrecent, recent_next;
+	struct probe	 recent[SCAN_RECENT];
 };
 
 struct scan {
@@ -180,6 +210,7 @@ struct scan {
 	uint64_t		 nbitmaps, bitmaps_denied;
 	uint64_t		 reports, detections[IK__REPORTED];
 	uint64_t		 trw_verdicts;	/* sources found scanning by TRW */
+	uint64_t		 attributed, unattributed, deferred;
 	uint64_t		 now;	/* latest packet/tick time seen */
 	uint64_t		 seed;
 };
@@ -187,6 +218,7 @@ struct scan {
 struct details {
 	const char		*method;
 	int			 has_ports, has_hosts, has_attempts;
+	int			 attributed;
 	uint64_t		 distinct_ports, distinct_hosts;
 	uint64_t		 ok, failed;
 	size_t			 ntop;
@@ -427,6 +459,8 @@ write_details(struct json *j, const void *arg)
 		json_u64(j, "attempts_ok", d->ok);
 		json_u64(j, "attempts_failed", d->failed);
 	}
+	if (d->attributed)
+		json_bool(j, "attributed", 1);
 }
 
 static const char *
@@ -554,6 +588,33 @@ fill_worm(const struct trk *t, uint64_t count, struct pk_indicator *pi,
 	    proto_name(t->proto), t->ds.n);
 }
 
+/* " by /path (pid N)" after the summary. */
+static void
+proc_suffix(const struct pk_proc_ref *r, char *msg, size_t len)
+{
+	size_t n = strlen(msg);
+
+	/* cut like the rest of the summary: the full path is in process.* */
+	if (n + 1 < len && snprintf(msg + n, len - n, " by %s (pid %u)",
+	    r->exe[0] != '\0' ? r->exe : r->name, (unsigned)r->pid) < 0)
+		msg[n] = '\0';
+}
+
+/* What the process collector learnt since (its hash): 1 if news. */
+static int
+attr_refresh(struct scan *s, struct ind *in)
+{
+	struct pk_proc_ref now;
+
+	if (in->proc == NULL || in->proc->has_hash ||
+	    !pk_engine_attribute_pid(s->e, in->proc->pid, &now) ||
+	    !now.has_hash || strcmp(now.exe, in->proc->exe) != 0)
+		return 0;
+	in->proc->has_hash = 1;
+	memcpy(in->proc->sha256, now.sha256, sizeof(now.sha256));
+	return 1;
+}
+
 static void
 emit(struct scan *s, struct ind *in, int phase)
 {
@@ -561,7 +622,7 @@ emit(struct scan *s, struct ind *in, int phase)
 	struct details d;
 	char msg[256], key[96];
 
-	if (in->kind >= IK__REPORTED)
+	if (in->kind >= IK__REPORTED || in->deferred)
 		return;
 	memset(&pi, 0, sizeof(pi));
 	memset(&d, 0, sizeof(d));
@@ -604,12 +665,189 @@ emit(struct scan *s, struct ind *in, int phase)
 		snprintf(key, sizeof(key), "%s|%s", pi.rule_id,
 		    pk_direction_name(pi.direction));
 	pk_indicator_fingerprint(&pi, key, strlen(key));
+	if (in->proc != NULL) {
+		attr_refresh(s, in);
+		pi.write_ecs = pk_proc_ref_write_ecs;
+		pi.ecs_arg = in->proc;
+		d.attributed = 1;
+		proc_suffix(in->proc, msg, sizeof(msg));
+	}
 	pi.write_details = write_details;
 	pi.details_arg = &d;
 	pk_engine_emit(s->e, &pi);
 	s->reports++;
 	in->reported_us = s->now;
 	in->reported_count = in->count;
+}
+
+/* ---- process attribution ---------------------------------------------- */
+
+/*
+ * An outbound indicator names the process behind its probes: the engine's
+ * attribution service (fed by the process collector) is asked about the
+ * source's latest probes, newest first, those to the indicator's port
+ * first.  Process events and packets reach the agent on separate paths,
+ * so an answer missing at the first report is waited for ATTR_WAIT_US,
+ * START held meanwhile, but only while a process collector is feeding
+ * the service.  Then the claim: if the process collector already reported
+ * this process's scan of that port, this indicator stays silent
+ * (deferred) and the analyst has the one that names the process.
+ */
+static struct src *src_find(struct scan *, const struct pk_addr *,
+    uint64_t *);
+static struct src *src_get(struct scan *, const struct pk_addr *);
+static void ind_start(struct scan *, struct ind *);
+
+static struct src *
+ind_source(struct scan *s, struct ind *in, uint16_t *port, uint8_t *proto)
+{
+	const struct trk *t;
+	struct src *sr;
+	uint64_t h;
+
+	*port = 0;
+	*proto = 0;
+	if (in->kind == IK_ADDR) {
+		sr = in->owner;
+		if (sr->nports > 0) {
+			*port = sr->addr_port;
+			*proto = sr->addr_proto;
+		}
+		return sr;
+	}
+	t = in->owner;
+	if (in->kind == IK_WORM) {
+		*port = t->port;
+		*proto = t->proto;
+	}
+	return src_find(s, &t->src, &h);
+}
+
+static int
+attr_lookup(struct scan *s, struct ind *in)
+{
+	struct pk_proc_ref ref;
+	const struct probe *pr;
+	struct src *sr;
+	uint16_t port;
+	uint8_t proto;
+	int pass, k;
+
+	if ((sr = ind_source(s, in, &port, &proto)) == NULL)
+		return 0;
+	for (pass = port != 0 ? 0 : 1; pass < 2; pass++)
+		for (k = 0; k < sr->nrecent; k++) {
+			pr = &sr->recent[(sr->recent_next + SCAN_RECENT - 1 -
+			    k) % SCAN_RECENT];
+			if (pass == 0 && (pr->dport != port ||
+			    pr->proto != proto))
+				continue;
+			if (!pk_engine_attribute(s->e, pr->proto, &sr->addr,
+			    pr->sport, &ref))
+				continue;
+			if ((in->proc = malloc(sizeof(*in->proc))) == NULL)
+				return 0;
+			*in->proc = ref;
+			in->claim_port = pr->dport;
+			in->claim_proto = pr->proto;
+			return 1;
+		}
+	return 0;
+}
+
+/* Found (or given up): leave ATTR_WAIT and settle the claim. */
+static void
+attr_settle(struct scan *s, struct ind *in)
+{
+	in->attr = ATTR_DONE;
+	if (in->proc == NULL) {
+		s->unattributed++;
+		return;
+	}
+	s->attributed++;
+	/* a port scan is not what the process collector reports */
+	if (in->kind != IK_PORT && pk_engine_scan_claim(s->e, in->proc->pid,
+	    in->claim_port, in->claim_proto, PK_CLAIM_PACKET, s->now) ==
+	    PK_CLAIM_PROCESS) {
+		in->deferred = 1;
+		s->deferred++;
+	}
+}
+
+static void
+attr_begin(struct scan *s, struct ind *in)
+{
+	if (in->direction != PK_DIRN_OUTBOUND &&
+	    in->direction != PK_DIRN_INTERNAL)
+		return;		/* not a probe from this host */
+	if (!pk_engine_attrib_active(s->e))
+		return;		/* no process collector: nothing to wait for */
+	if (attr_lookup(s, in)) {
+		attr_settle(s, in);
+		return;
+	}
+	in->attr = ATTR_WAIT;
+	in->attr_until = s->now + ATTR_WAIT_US;
+}
+
+static void
+attr_poll(struct scan *s, struct ind *in)
+{
+	if (in->attr != ATTR_WAIT)
+		return;
+	if (attr_lookup(s, in) || s->now >= in->attr_until)
+		attr_settle(s, in);
+}
+
+/* Housekeeping: answers that arrived, hashes computed since. */
+static void
+attr_tick(struct scan *s)
+{
+	struct pk_dlink *l;
+	struct ind *in;
+
+	if (!pk_engine_attrib_active(s->e))
+		return;
+	for (l = s->act.head; l != NULL; l = l->next) {
+		in = PK_CONTAINER_OF(l, struct ind, act);
+		if (in->attr == ATTR_WAIT) {
+			attr_poll(s, in);
+			ind_start(s, in);
+		} else if (in->started && !in->deferred && attr_refresh(s, in) &&
+		    !pk_engine_offline(s->e))
+			emit(s, in, PK_PHASE_CHANGE);	/* the hash is news */
+	}
+}
+
+static void
+attr_drop(struct scan *s, struct ind *in)
+{
+	if (in->proc != NULL && !in->deferred && in->kind != IK_PORT)
+		pk_engine_scan_release(s->e, in->proc->pid, in->claim_port,
+		    in->claim_proto, PK_CLAIM_PACKET);
+	free(in->proc);
+	in->proc = NULL;
+	in->attr = ATTR_NONE;
+	in->deferred = 0;
+}
+
+/* Remember a home source's probe: its local port names the process. */
+static void
+note_probe(struct scan *s, const struct pk_flow *f)
+{
+	struct probe *pr;
+	struct src *sr;
+
+	if ((f->proto != PK_PROTO_TCP && f->proto != PK_PROTO_UDP) ||
+	    (sr = src_get(s, &f->src)) == NULL)
+		return;
+	pr = &sr->recent[sr->recent_next];
+	pr->sport = f->sport;
+	pr->dport = f->dport;
+	pr->proto = f->proto;
+	sr->recent_next = (uint8_t)((sr->recent_next + 1) % SCAN_RECENT);
+	if (sr->nrecent < SCAN_RECENT)
+		sr->nrecent++;
 }
 
 /* ---- indicator lifecycle ---------------------------------------------- */
@@ -634,15 +872,25 @@ ind_activate(struct scan *s, struct ind *in, int kind, void *owner,
 	in->first_us = PK_MIN(first, last);
 	in->last_us = PK_MAX(first, last);
 	in->count = count;
+	in->attr = ATTR_NONE;
+	in->deferred = 0;
 	pk_dlist_append(&s->act, &in->act);
 	in->touch_us = s->now;
 	if (kind >= IK__REPORTED)
 		return;
 	s->detections[kind]++;
-	if (!pk_engine_offline(s->e)) {
-		emit(s, in, PK_PHASE_START);
-		in->started = 1;
-	}
+	attr_begin(s, in);
+	ind_start(s, in);
+}
+
+/* START, live, once the process behind it is known or not waited for. */
+static void
+ind_start(struct scan *s, struct ind *in)
+{
+	if (in->started || in->attr == ATTR_WAIT || pk_engine_offline(s->e))
+		return;
+	emit(s, in, PK_PHASE_START);
+	in->started = 1;
 }
 
 static void
@@ -655,6 +903,12 @@ ind_grow(struct scan *s, struct ind *in, uint64_t ts, uint64_t add)
 		in->last_us = ts;
 	pk_dlist_move_tail(&s->act, &in->act);
 	in->touch_us = s->now;
+	if (in->attr == ATTR_WAIT) {
+		attr_poll(s, in);
+		ind_start(s, in);
+	} else if (in->proc != NULL && !in->deferred && in->kind != IK_PORT)
+		(void)pk_engine_scan_claim(s->e, in->proc->pid, in->claim_port,
+		    in->claim_proto, PK_CLAIM_PACKET, s->now);
 	if (in->kind < IK__REPORTED && s->update > 0 && in->started &&
 	    in->count != in->reported_count &&
 	    age(s->now, in->reported_us) >= s->update &&
@@ -689,9 +943,15 @@ ind_end(struct scan *s, struct ind *in)
 
 	if (!in->active)
 		return;
+	if (in->attr == ATTR_WAIT) {
+		in->attr_until = 0;	/* a last look, then report */
+		attr_poll(s, in);
+		ind_start(s, in);
+	}
 	emit(s, in, PK_PHASE_END);
 	pk_dlist_unlink(&s->act, &in->act);
 	in->active = 0;
+	attr_drop(s, in);
 	switch (in->kind) {
 	case IK_ADDR:
 		sr = in->owner;
@@ -1206,6 +1466,8 @@ scan_packet(void *st, const struct pk_pktctx *c)
 		worm_probe(s, p, c->flow_new, s->worm_udp_rate);
 	if (!c->flow_new || addr_is_group(&f->dst) || !is_probe(p))
 		return;
+	if (c->src_home)
+		note_probe(s, f);
 	if (f->saw_syn || f->proto == PK_PROTO_UDP) {
 		/* an attempt: fan-out counts it if it fails (flow_event) */
 		trw_contact(s, f);
@@ -1284,6 +1546,7 @@ scan_tick(void *st, uint64_t now_us)
 	struct scan *s = st;
 
 	scan_clock(s, now_us);
+	attr_tick(s);
 	sweep(s);
 }
 
@@ -1324,6 +1587,12 @@ scan_stats(void *st, FILE *fp)
 		    (unsigned long long)s->detections[i]);
 	fprintf(fp, "scan.trw_verdicts %llu\n",
 	    (unsigned long long)s->trw_verdicts);
+	fprintf(fp, "scan.attributed %llu\n",
+	    (unsigned long long)s->attributed);
+	fprintf(fp, "scan.unattributed %llu\n",
+	    (unsigned long long)s->unattributed);
+	fprintf(fp, "scan.deferred_to_process %llu\n",
+	    (unsigned long long)s->deferred);
 	fprintf(fp, "scan.indicators %llu\n", (unsigned long long)s->reports);
 }
 
@@ -1333,16 +1602,22 @@ scan_free(void *st)
 	struct scan *s = st;
 	struct pk_dlink *l;
 	struct trk *t;
+	struct src *sr;
 	int i;
 
 	if (s == NULL)
 		return;
-	while ((l = pk_dlist_pop_head(&s->sources.lru)) != NULL)
-		free(PK_CONTAINER_OF(l, struct node, lru));
+	while ((l = pk_dlist_pop_head(&s->sources.lru)) != NULL) {
+		sr = (struct src *)(void *)PK_CONTAINER_OF(l, struct node,
+		    lru);
+		free(sr->aind.proc);
+		free(sr);
+	}
 	for (i = 0; i < TK__COUNT; i++)
 		while ((l = pk_dlist_pop_head(&s->tk[i].lru)) != NULL) {
 			t = (struct trk *)(void *)PK_CONTAINER_OF(l,
 			    struct node, lru);
+			free(t->ind.proc);
 			free(t->ds.bits);
 			free(t);
 		}

@@ -143,6 +143,86 @@ def test_process_scan_names_the_process(live):
                for t in o["picket"]["details"]["targets"])
 
 
+SCAN_RULES = ("picket.scan.address", "picket.scan.worm_port",
+              "picket.scan.port", "picket.process.scan")
+
+
+@pytest.mark.parametrize("hosts", [None, 100])
+def test_one_scan_indicator_names_the_process(tmp_path, hosts):
+    """Packets and process events both see one scan: the analyst gets one
+    indicator, and it names the scanner's pid, executable and hash.
+
+    Process events usually reach the agent before the packets, so the
+    process collector reports first and the packet side defers to it.
+    With address_scan_hosts above the scanner's 60 hosts, only the packet
+    side's sequential test finds the scan, and its indicator must name the
+    process through the attribution service.
+
+    The agent runs inside the scanner's namespace (ip netns exec), so its
+    packet collector sees the SYNs on the veth; the BPF tracepoints are
+    global, so its process collector sees the scanner too.  The targets
+    are 10.202.0.0/24, routed to the peer namespace, which takes the whole
+    /24 as local and refuses every SYN: each probe fails at once."""
+    scanner = tmp_path / "ebpf_scanner"
+    subprocess.run(["cc", "-O2", "-o", str(scanner),
+                    str(REPO / "tests/integration/ebpf_scanner.c")],
+                   check=True)
+    with Pair() as net:
+        net.run(net.a, "ip", "route", "add", "10.202.0.0/24", "via",
+                net.ip_b)
+        net.run(net.b, "ip", "route", "add", "local", "10.202.0.0/24",
+                "dev", "lo")
+        agent = Agent(tmp_path, f"""
+[network]
+home_net = 10.201.0.0/24
+[pcap]
+interfaces = veth-pka
+[scan]
+address_scan_hosts = {hosts or 25}
+""", prefix=["ip", "netns", "exec", net.a])
+        try:
+            ok = wait_for(lambda: "hooks attached" in agent.log() and
+                          "capturing on veth-pka" in agent.log(),
+                          timeout=30)
+            assert ok, agent.log()
+            r = net.run(net.a, str(scanner), "10.202.0", "3", "62", "445",
+                        "1500")
+            pid = int(r.stdout.split()[0])
+            want = sha256(scanner)
+
+            def named(o):
+                p = proc_of(o)
+                return (o["rule"]["id"] in SCAN_RULES and
+                        p.get("pid") == pid and
+                        p.get("hash", {}).get("sha256") == want)
+            found = []
+
+            def look():
+                found[:] = [o for o in agent.lines() if named(o)]
+                return bool(found)
+            assert wait_for(look, timeout=20), agent.lines()
+        finally:
+            assert agent.stop() == 0
+        lines = agent.lines()
+    scans = [o for o in lines if o["rule"]["id"] in SCAN_RULES]
+    ids = {(o["rule"]["id"], o["picket"]["fingerprint"]) for o in scans}
+    assert len(ids) == 1, scans
+    # every report of it names the process; the last one has the hash
+    assert all(proc_of(o).get("pid") == pid for o in scans), scans
+    last = scans[-1]
+    assert last["event"]["type"][0] == "end"
+    assert proc_of(last)["executable"] == str(scanner)
+    assert proc_of(last)["hash"]["sha256"] == want
+    assert last["source"]["ip"] == "10.201.0.1"
+    if hosts is None:
+        assert last["destination"]["port"] == 445
+    else:
+        # the sequential test alone: no fan-out, so no single port
+        assert last["rule"]["id"] == "picket.scan.address"
+        assert last["picket"]["details"]["attributed"] is True
+        assert last["network"]["direction"] == "outbound"
+
+
 def test_binary_run_from_tmp(live):
     agent, *_ = live
     d = pathlib.Path(tempfile.mkdtemp(prefix="pkx", dir="/tmp"))

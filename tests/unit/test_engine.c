@@ -267,6 +267,215 @@ test_direction(void **state)
 	pk_engine_free(e);
 }
 
+/* ---- process attribution ---------------------------------------------- */
+
+static void
+scanner_ref(struct pk_proc_ref *r, uint32_t pid)
+{
+	memset(r, 0, sizeof(*r));
+	r->pid = pid;
+	r->ppid = 4000;
+	r->uid = 1000;
+	snprintf(r->name, sizeof(r->name), "scanner");
+	snprintf(r->exe, sizeof(r->exe), "/tmp/.x/scanner");
+	snprintf(r->parent_exe, sizeof(r->parent_exe), "/bin/sh");
+	r->has_hash = 1;
+	memset(r->sha256, 0xab, sizeof(r->sha256));
+}
+
+/* The host sends SYNs to 445 on n outside hosts from ports 30000..; each
+ * is refused.  If attribute, the process collector saw each attempt. */
+static uint64_t
+address_scan(struct pk_engine *e, unsigned n, int attribute)
+{
+	struct pk_addr la, ra;
+	uint8_t f[128], dst[4] = { 192, 0, 2, 0 };
+	uint64_t t = T0;
+	unsigned i;
+	size_t len;
+
+	pk_addr_v4(&la, inside);
+	for (i = 0; i < n; i++, t += 10 * MS) {
+		uint16_t sp = (uint16_t)(30000 + i);
+
+		dst[3] = (uint8_t)(1 + i);
+		pk_addr_v4(&ra, dst);
+		if (attribute)
+			assert_int_equal(pk_engine_attrib_record(e, 6, &la, sp,
+			    &ra, 445, 4242, t), 0);
+		len = tcp_frame(f, inside, sp, dst, 445, 0x02);
+		assert_int_equal(pk_engine_frame(e, 1, f, (uint32_t)len,
+		    (uint32_t)len, t), 1);
+		len = tcp_frame(f, dst, 445, inside, sp, 0x14);
+		assert_int_equal(pk_engine_frame(e, 1, f, (uint32_t)len,
+		    (uint32_t)len, t + MS), 1);
+	}
+	return t;
+}
+
+static void
+test_scan_names_the_process(void **state)
+{
+	static struct pk_config cfg;
+	static struct sink s;
+	struct pk_proc_ref ref;
+	struct pk_engine *e;
+	uint64_t t;
+	size_t i;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	e = engine(&cfg, &s, 0);
+	scanner_ref(&ref, 4242);
+	pk_engine_attrib_process(e, &ref, T0);
+	assert_true(pk_engine_attrib_active(e));
+	t = address_scan(e, 30, 1);
+	pk_engine_flush(e, t + SEC);
+	/* one indicator, START and END, each naming the process */
+	assert_int_equal(s.n, 2);
+	for (i = 0; i < s.n; i++) {
+		assert_non_null(strstr(s.line[i],
+		    "\"rule\":{\"id\":\"picket.scan.address\""));
+		assert_non_null(strstr(s.line[i], "\"process\":{\"pid\":4242,"
+		    "\"executable\":\"/tmp/.x/scanner\",\"name\":\"scanner\","
+		    "\"parent\":{\"pid\":4000,\"executable\":\"/bin/sh\"},"
+		    "\"hash\":{\"sha256\":\"abababab"));
+		assert_non_null(strstr(s.line[i], "\"user\":{\"id\":\"1000\"}"));
+		assert_non_null(strstr(s.line[i], "\"attributed\":true"));
+		assert_non_null(strstr(s.line[i], "\"direction\":\"outbound\""));
+	}
+	assert_memory_equal(strstr(s.line[0], "\"fingerprint\""),
+	    strstr(s.line[1], "\"fingerprint\""), 48);
+	pk_engine_free(e);
+
+	/* the same scan without attribution: as before, no process */
+	memset(&s, 0, sizeof(s));
+	e = engine(&cfg, &s, 0);
+	t = address_scan(e, 30, 0);
+	pk_engine_flush(e, t + SEC);
+	assert_int_equal(s.n, 2);
+	for (i = 0; i < s.n; i++) {
+		assert_non_null(strstr(s.line[i], "picket.scan.address"));
+		assert_null(strstr(s.line[i], "\"process\""));
+		assert_null(strstr(s.line[i], "attributed"));
+	}
+	pk_engine_free(e);
+}
+
+static void
+test_attribution_table(void **state)
+{
+	static struct pk_config cfg;
+	static struct sink s;
+	struct pk_proc_ref ref, got;
+	struct pk_addr la, other, none;
+	struct pk_engine *e;
+	char report[8192];
+	FILE *fp;
+	unsigned i;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	memset(&none, 0, sizeof(none));
+	e = engine(&cfg, &s, 0);
+	pk_addr_v4(&la, inside);
+	pk_addr_v4(&other, outside);
+	assert_false(pk_engine_attrib_active(e));
+	/* a pid nobody described, a port not yet bound: refused */
+	assert_int_equal(pk_engine_attrib_record(e, 6, &la, 1, NULL, 0, 7,
+	    T0), -1);
+	scanner_ref(&ref, 7);
+	pk_engine_attrib_process(e, &ref, T0);
+	assert_int_equal(pk_engine_attrib_record(e, 6, &la, 0, NULL, 0, 7,
+	    T0), -1);
+	assert_int_equal(pk_engine_attrib_record(e, 6, &la, 1, NULL, 0, 7,
+	    T0), 0);
+	assert_int_equal(pk_engine_attribute(e, 6, &la, 1, &got), 1);
+	assert_int_equal(got.pid, 7);
+	assert_string_equal(got.exe, "/tmp/.x/scanner");
+	/* protocol and local address are part of the key */
+	assert_int_equal(pk_engine_attribute(e, 17, &la, 1, &got), 0);
+	assert_int_equal(pk_engine_attribute(e, 6, &other, 1, &got), 0);
+	/* an unknown local address matches any */
+	assert_int_equal(pk_engine_attrib_record(e, 6, &none, 2, NULL, 0, 7,
+	    T0), 0);
+	assert_int_equal(pk_engine_attribute(e, 6, &other, 2, &got), 1);
+
+	/* the LRU cap: the oldest endpoints go, counted */
+	for (i = 0; i < PK_ATTR_MAX_ENDPOINTS + 10; i++)
+		assert_int_equal(pk_engine_attrib_record(e, 6, &la,
+		    (uint16_t)(1000 + i), NULL, 0, 7, T0), 0);
+	assert_int_equal(pk_engine_attribute(e, 6, &la, 1000, &got), 0);
+	assert_int_equal(pk_engine_attribute(e, 6, &la,
+	    (uint16_t)(1000 + PK_ATTR_MAX_ENDPOINTS + 9), &got), 1);
+	fp = tmpfile();
+	assert_non_null(fp);
+	pk_engine_report(e, fp);
+	rewind(fp);
+	report[fread(report, 1, sizeof(report) - 1, fp)] = '\0';
+	fclose(fp);
+	assert_non_null(strstr(report, "attrib.endpoints 8192\n"));
+	assert_non_null(strstr(report, "attrib.endpoints_evicted 12\n"));
+
+	/* expiry: tcp_attempt_timeout + PK_ATTR_MARGIN_S after recording */
+	pk_engine_tick(e, T0 + (cfg.flows.tcp_attempt_timeout +
+	    PK_ATTR_MARGIN_S - 1) * SEC);
+	assert_int_equal(pk_engine_attribute(e, 6, &la, 1020, &got), 1);
+	pk_engine_tick(e, T0 + (cfg.flows.tcp_attempt_timeout +
+	    PK_ATTR_MARGIN_S + 1) * SEC);
+	assert_int_equal(pk_engine_attribute(e, 6, &la, 1020, &got), 0);
+	assert_int_equal(pk_engine_attrib_record(e, 6, &la, 1020, NULL, 0, 7,
+	    T0 + 100 * SEC), 0);
+	assert_int_equal(pk_engine_attribute(e, 6, &la, 1020, &got), 1);
+
+	/* the process cap: the least recently used reference goes */
+	for (i = 0; i < PK_ATTR_MAX_PROCS + 1; i++) {
+		scanner_ref(&ref, 10000 + i);
+		pk_engine_attrib_process(e, &ref, T0);
+	}
+	assert_int_equal(pk_engine_attribute_pid(e, 7, &got), 0);
+	assert_int_equal(pk_engine_attribute_pid(e, 10000 + PK_ATTR_MAX_PROCS,
+	    &got), 1);
+	pk_engine_free(e);
+}
+
+static void
+test_scan_claims(void **state)
+{
+	static struct pk_config cfg;
+	static struct sink s;
+	struct pk_engine *e;
+	unsigned i;
+
+	(void)state;
+	e = engine(&cfg, &s, 0);
+	/* first come owns it; the other is told who */
+	assert_int_equal(pk_engine_scan_claim(e, 5, 445, 6, PK_CLAIM_PROCESS,
+	    T0), PK_CLAIM_PROCESS);
+	assert_int_equal(pk_engine_scan_claim(e, 5, 445, 6, PK_CLAIM_PACKET,
+	    T0), PK_CLAIM_PROCESS);
+	assert_int_equal(pk_engine_scan_claim(e, 5, 139, 6, PK_CLAIM_PACKET,
+	    T0), PK_CLAIM_PACKET);
+	/* only the owner releases */
+	pk_engine_scan_release(e, 5, 445, 6, PK_CLAIM_PACKET);
+	assert_int_equal(pk_engine_scan_claim(e, 5, 445, 6, PK_CLAIM_PACKET,
+	    T0), PK_CLAIM_PROCESS);
+	pk_engine_scan_release(e, 5, 445, 6, PK_CLAIM_PROCESS);
+	assert_int_equal(pk_engine_scan_claim(e, 5, 445, 6, PK_CLAIM_PACKET,
+	    T0), PK_CLAIM_PACKET);
+	/* a claim lapses scan.idle_timeout after its last refresh */
+	assert_int_equal(pk_engine_scan_claim(e, 5, 445, 6, PK_CLAIM_PROCESS,
+	    T0 + (cfg.scan.idle_timeout - 1) * SEC), PK_CLAIM_PACKET);
+	assert_int_equal(pk_engine_scan_claim(e, 5, 445, 6, PK_CLAIM_PROCESS,
+	    T0 + (cfg.scan.idle_timeout + 1) * SEC), PK_CLAIM_PROCESS);
+	/* bounded: more claims than slots push the oldest out */
+	for (i = 0; i < PK_SCAN_CLAIMS + 1; i++)
+		assert_int_equal(pk_engine_scan_claim(e, 100 + i, 445, 6,
+		    PK_CLAIM_PACKET, T0 + (cfg.scan.idle_timeout + 2 + i) *
+		    SEC), PK_CLAIM_PACKET);
+	pk_engine_free(e);
+}
+
 int
 main(void)
 {
@@ -276,6 +485,9 @@ main(void)
 		cmocka_unit_test(test_malformed_and_foreign_frames),
 		cmocka_unit_test(test_dns_is_parsed),
 		cmocka_unit_test(test_direction),
+		cmocka_unit_test(test_scan_names_the_process),
+		cmocka_unit_test(test_attribution_table),
+		cmocka_unit_test(test_scan_claims),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,9 +4,10 @@
  * real flow table, whose attempt events and the packets reach the
  * detector through its struct pk_detector_ops.
  *
- * The detector calls back three engine functions: pk_engine_emit,
- * pk_engine_direction and pk_engine_offline.  This file defines them as
- * test doubles (recording every indicator, home net 10.0.0.0/8), so the
+ * The detector calls back the engine: pk_engine_emit, pk_engine_direction,
+ * pk_engine_offline, and the process attribution service (lookups and
+ * scan claims).  This file defines them as test doubles (recording every
+ * indicator, home net 10.0.0.0/8, a fake attribution table), so the
  * binary links against the core library without engine.o being pulled in.
  */
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include "collectors/pcap/flow.h"
 #include "collectors/pcap/scan.h"
 #include "common/json.h"
+#include "common/util.h"
 #include "tests/unit/pktbuild.h"
 
 #define SEC 1000000ULL
@@ -45,12 +47,38 @@ struct rec {
 	int		 has_dst, has_dport;
 	uint16_t	 dport;
 	uint8_t		 transport;
+	char		 ecs[1024];	/* write_ecs output, "" if none */
+};
+
+#define FAKE_EPS	64
+#define FAKE_CLAIMS	8
+
+struct fake_ep {
+	uint8_t		 proto;
+	uint16_t	 sport;
+	struct pk_addr	 laddr;
+	uint32_t	 pid;
+};
+
+struct fake_claim {
+	uint32_t	 pid;
+	uint16_t	 port;
+	uint8_t		 proto;
+	int		 owner;
 };
 
 struct pk_engine {
 	int		 offline;
 	struct rec	 rec[MAXREC];
 	size_t		 n;
+	/* attribution double */
+	int		 attrib_active;
+	struct fake_ep	 ep[FAKE_EPS];
+	size_t		 nep;
+	struct pk_proc_ref proc;	/* one process */
+	uint64_t	 lookups;
+	struct fake_claim claim[FAKE_CLAIMS];
+	size_t		 nclaim;
 };
 
 void
@@ -86,6 +114,13 @@ pk_engine_emit(struct pk_engine *e, struct pk_indicator *ind)
 	assert_int_equal(strlen(ind->fingerprint), 32);
 	assert_true(ind->first_seen_us <= ind->last_seen_us);
 
+	if (ind->write_ecs != NULL) {
+		json_init(&j, r->ecs, sizeof(r->ecs));
+		json_obj_begin(&j, NULL);
+		ind->write_ecs(&j, ind->ecs_arg);
+		json_obj_end(&j);
+		assert_true(json_finish(&j) > 0);
+	}
 	json_init(&j, r->details, sizeof(r->details));
 	json_obj_begin(&j, NULL);
 	ind->write_details(&j, ind->details_arg);
@@ -117,6 +152,97 @@ int
 pk_engine_offline(const struct pk_engine *e)
 {
 	return e->offline;
+}
+
+int
+pk_engine_attribute(struct pk_engine *e, uint8_t proto,
+    const struct pk_addr *laddr, uint16_t lport, struct pk_proc_ref *out)
+{
+	size_t i;
+
+	e->lookups++;
+	for (i = 0; i < e->nep; i++)
+		if (e->ep[i].proto == proto && e->ep[i].sport == lport &&
+		    pk_addr_eq(&e->ep[i].laddr, laddr) &&
+		    e->ep[i].pid == e->proc.pid) {
+			*out = e->proc;
+			return 1;
+		}
+	return 0;
+}
+
+int
+pk_engine_attribute_pid(struct pk_engine *e, uint32_t pid,
+    struct pk_proc_ref *out)
+{
+	if (e->proc.pid == 0 || e->proc.pid != pid)
+		return 0;
+	*out = e->proc;
+	return 1;
+}
+
+int
+pk_engine_attrib_active(const struct pk_engine *e)
+{
+	return e->attrib_active;
+}
+
+/* The real writer is the engine's; this one writes what the tests read. */
+void
+pk_proc_ref_write_ecs(struct json *j, const void *arg)
+{
+	const struct pk_proc_ref *r = arg;
+	char hex[65];
+
+	json_obj_begin(j, "process");
+	json_u64(j, "pid", r->pid);
+	json_str(j, "executable", r->exe, 0);
+	if (r->has_hash) {
+		pk_hex(r->sha256, 32, hex);
+		json_str(j, "sha256", hex, 0);
+	}
+	json_obj_end(j);
+}
+
+static struct fake_claim *
+claim_find(struct pk_engine *e, uint32_t pid, uint16_t port, uint8_t proto)
+{
+	size_t i;
+
+	for (i = 0; i < e->nclaim; i++)
+		if (e->claim[i].pid == pid && e->claim[i].port == port &&
+		    e->claim[i].proto == proto &&
+		    e->claim[i].owner != PK_CLAIM_NONE)
+			return &e->claim[i];
+	return NULL;
+}
+
+int
+pk_engine_scan_claim(struct pk_engine *e, uint32_t pid, uint16_t port,
+    uint8_t proto, int owner, uint64_t now_us)
+{
+	struct fake_claim *c = claim_find(e, pid, port, proto);
+
+	(void)now_us;
+	if (c != NULL)
+		return c->owner;
+	assert_true(e->nclaim < FAKE_CLAIMS);
+	c = &e->claim[e->nclaim++];
+	c->pid = pid;
+	c->port = port;
+	c->proto = proto;
+	c->owner = owner;
+	return owner;
+}
+
+void
+pk_engine_scan_release(struct pk_engine *e, uint32_t pid, uint16_t port,
+    uint8_t proto, int owner)
+{
+	struct fake_claim *c = claim_find(e, pid, port, proto);
+
+	if (c != NULL && c->owner == owner)
+		c->owner = PK_CLAIM_NONE;
 }
 
 /* ---- a tiny engine: flow table + the detector ---------------------------- */
@@ -197,6 +323,9 @@ h_pkt(struct harness *h, struct pk_packet p)
 	memset(&c, 0, sizeof(c));
 	c.pkt = &p;
 	c.flow = pk_flow_update(h->ft, &p, &c.dir, &c.flow_new);
+	/* home net 10.0.0.0/8, as pk_engine_direction says */
+	c.src_home = p.src.family == 4 && p.src.a[0] == 10;
+	c.dst_home = p.dst.family == 4 && p.dst.a[0] == 10;
 	pk_detector_scan.packet(h->st, &c);
 }
 
@@ -855,6 +984,233 @@ test_source_eviction(void **state)
 	h_free(h);
 }
 
+/* ---- process attribution -------------------------------------------------- */
+
+/* n outbound SYNs to 445 from ports sport0.., each refused at once. */
+static uint64_t
+refused445(struct harness *h, struct pk_addr src, uint16_t sport0,
+    unsigned n, uint64_t t)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		struct pk_addr dst = v4(198, 51, 100, (uint8_t)(1 + i));
+		uint16_t sp = (uint16_t)(sport0 + i);
+
+		h_pkt(h, tcp(src, sp, dst, 445, PK_TH_SYN, t));
+		h_pkt(h, tcp(dst, 445, src, sp, PK_TH_RST | PK_TH_ACK,
+		    t + MS));
+		t += 10 * MS;
+	}
+	return t;
+}
+
+/* What a process collector would have recorded for those probes. */
+static void
+fake_process(struct harness *h, uint32_t pid, int hashed)
+{
+	struct pk_proc_ref *r = &h->eng.proc;
+
+	memset(r, 0, sizeof(*r));
+	r->pid = pid;
+	r->ppid = 1;
+	r->uid = 1000;
+	snprintf(r->exe, sizeof(r->exe), "/tmp/.x/scanner");
+	snprintf(r->name, sizeof(r->name), "scanner");
+	if (hashed) {
+		r->has_hash = 1;
+		memset(r->sha256, 0xab, sizeof(r->sha256));
+	}
+	h->eng.attrib_active = 1;
+}
+
+static void
+fake_endpoints(struct harness *h, struct pk_addr src, uint16_t sport0,
+    unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n && h->eng.nep < FAKE_EPS; i++) {
+		struct fake_ep *x = &h->eng.ep[h->eng.nep++];
+
+		x->proto = PK_PROTO_TCP;
+		x->sport = (uint16_t)(sport0 + i);
+		x->laddr = src;
+		x->pid = h->eng.proc.pid;
+	}
+}
+
+/* Distinct reported scan indicators (rule + fingerprint). */
+static size_t
+h_indicators(const struct harness *h)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < h->eng.n; i++) {
+		for (k = 0; k < i; k++)
+			if (strcmp(h->eng.rec[k].rule, h->eng.rec[i].rule) == 0 &&
+			    strcmp(h->eng.rec[k].fp, h->eng.rec[i].fp) == 0)
+				break;
+		if (k == i)
+			n++;
+	}
+	return n;
+}
+
+static void
+test_outbound_scan_names_the_process(void **state)
+{
+	struct harness *h = h_new(0, NULL);
+	const struct rec *r;
+	uint64_t t;
+
+	(void)state;
+	fake_process(h, 4242, 1);
+	fake_endpoints(h, inside, 30000, 40);
+	t = refused445(h, inside, 30000, 40, T0);
+	r = h_find(h, "picket.scan.address", PK_PHASE_START);
+	assert_non_null(r);
+	assert_int_equal(r->direction, PK_DIRN_OUTBOUND);
+	assert_non_null(strstr(r->ecs, "\"pid\":4242"));
+	assert_non_null(strstr(r->ecs, "\"executable\":\"/tmp/.x/scanner\""));
+	assert_non_null(strstr(r->ecs, "abababab"));
+	assert_true(has_detail(r, "\"attributed\":true"));
+	assert_true(has_msg(r, "by /tmp/.x/scanner (pid 4242)"));
+	/* the packet side named it: it holds the claim on the scan */
+	assert_int_equal(pk_engine_scan_claim(&h->eng, 4242, 445,
+	    PK_PROTO_TCP, PK_CLAIM_PROCESS, t), PK_CLAIM_PACKET);
+	h_finish(h, t + SEC);
+	assert_int_equal(h_indicators(h), 1);
+	r = h_find(h, "picket.scan.address", PK_PHASE_END);
+	assert_non_null(r);
+	assert_non_null(strstr(r->ecs, "\"pid\":4242"));
+	/* closed: the claim is released */
+	assert_int_equal(pk_engine_scan_claim(&h->eng, 4242, 445,
+	    PK_PROTO_TCP, PK_CLAIM_PROCESS, t), PK_CLAIM_PROCESS);
+	h_free(h);
+}
+
+static void
+test_unattributed_scan_as_before(void **state)
+{
+	struct harness *h = h_new(0, NULL);
+	const struct rec *r;
+	uint64_t t;
+
+	(void)state;
+	/* no process collector: reported at once, no process */
+	t = refused445(h, inside, 30000, 40, T0);
+	r = h_find(h, "picket.scan.address", PK_PHASE_START);
+	assert_non_null(r);
+	assert_string_equal(r->ecs, "");
+	assert_false(has_detail(r, "attributed"));
+	assert_int_equal(h->eng.lookups, 0);
+	h_finish(h, t + SEC);
+	assert_int_equal(h_indicators(h), 1);
+	h_free(h);
+
+	/* a process collector that never saw these ports: START waits
+	 * ATTR_WAIT (2 s), then goes out without a process */
+	h = h_new(0, NULL);
+	fake_process(h, 4242, 1);
+	fake_endpoints(h, inside, 50000, 4);	/* other ports */
+	t = refused445(h, inside, 30000, 40, T0);
+	assert_null(h_find(h, "picket.scan.address", PK_PHASE_START));
+	assert_true(h->eng.lookups > 0);
+	h_tick(h, t + 3 * SEC);
+	r = h_find(h, "picket.scan.address", PK_PHASE_START);
+	assert_non_null(r);
+	assert_string_equal(r->ecs, "");
+	assert_int_equal(h->eng.nclaim, 0);
+	h_finish(h, t + 4 * SEC);
+	assert_int_equal(h_indicators(h), 1);
+	h_free(h);
+}
+
+static void
+test_late_attribution_and_hash(void **state)
+{
+	struct harness *h = h_new(0, NULL);
+	const struct rec *r;
+	uint64_t t;
+
+	(void)state;
+	/* the process events lag the packets: START waits for them */
+	fake_process(h, 77, 0);
+	t = refused445(h, inside, 30000, 30, T0);
+	assert_null(h_find(h, "picket.scan.address", PK_PHASE_START));
+	fake_endpoints(h, inside, 30000, 30);
+	h_tick(h, t + 500 * MS);
+	r = h_find(h, "picket.scan.address", PK_PHASE_START);
+	assert_non_null(r);
+	assert_non_null(strstr(r->ecs, "\"pid\":77"));
+	assert_null(strstr(r->ecs, "sha256"));
+	/* the hash is computed later: one CHANGE says it */
+	h->eng.proc.has_hash = 1;
+	memset(h->eng.proc.sha256, 0xcd, sizeof(h->eng.proc.sha256));
+	h_tick(h, t + 1500 * MS);
+	r = h_find(h, "picket.scan.address", PK_PHASE_CHANGE);
+	assert_non_null(r);
+	assert_non_null(strstr(r->ecs, "cdcdcdcd"));
+	h_tick(h, t + 2500 * MS);
+	assert_int_equal(h_count(h, "picket.scan.address", PK_PHASE_CHANGE),
+	    1);
+	h_finish(h, t + 3 * SEC);
+	assert_int_equal(h_indicators(h), 1);
+	h_free(h);
+}
+
+static void
+test_process_indicator_owns_the_scan(void **state)
+{
+	struct harness *h = h_new(0, NULL);
+	uint64_t t;
+
+	(void)state;
+	/* the process collector reported this scan first */
+	fake_process(h, 4242, 1);
+	fake_endpoints(h, inside, 30000, 40);
+	assert_int_equal(pk_engine_scan_claim(&h->eng, 4242, 445,
+	    PK_PROTO_TCP, PK_CLAIM_PROCESS, T0), PK_CLAIM_PROCESS);
+	t = refused445(h, inside, 30000, 40, T0);
+	h_finish(h, t + SEC);
+	assert_int_equal(h_count(h, "picket.scan.address", -1), 0);
+	assert_int_equal(h->eng.n, 0);
+	h_free(h);
+
+	/* another process's claim does not silence this one */
+	h = h_new(0, NULL);
+	fake_process(h, 4242, 1);
+	fake_endpoints(h, inside, 30000, 40);
+	assert_int_equal(pk_engine_scan_claim(&h->eng, 999, 445,
+	    PK_PROTO_TCP, PK_CLAIM_PROCESS, T0), PK_CLAIM_PROCESS);
+	t = refused445(h, inside, 30000, 40, T0);
+	h_finish(h, t + SEC);
+	assert_int_equal(h_count(h, "picket.scan.address", PK_PHASE_START),
+	    1);
+	h_free(h);
+}
+
+static void
+test_inbound_scan_not_attributed(void **state)
+{
+	struct harness *h = h_new(0, NULL);
+	const struct rec *r;
+	uint64_t t;
+
+	(void)state;
+	/* a remote scanner: nothing on this host to name, no waiting */
+	fake_process(h, 4242, 1);
+	fake_endpoints(h, attacker, 40000, 1);
+	t = syn_port_scan(h, attacker, victim, 20, T0);
+	r = h_find(h, "picket.scan.port", PK_PHASE_START);
+	assert_non_null(r);
+	assert_string_equal(r->ecs, "");
+	assert_int_equal(h->eng.lookups, 0);
+	h_finish(h, t + SEC);
+	h_free(h);
+}
+
 int
 main(void)
 {
@@ -871,6 +1227,13 @@ main(void)
 		cmocka_unit_test_setup(test_trw_walk, setup),
 		cmocka_unit_test_setup(test_stealth_and_udp_port_scans, setup),
 		cmocka_unit_test_setup(test_source_eviction, setup),
+		cmocka_unit_test_setup(test_outbound_scan_names_the_process,
+		    setup),
+		cmocka_unit_test_setup(test_unattributed_scan_as_before, setup),
+		cmocka_unit_test_setup(test_late_attribution_and_hash, setup),
+		cmocka_unit_test_setup(test_process_indicator_owns_the_scan,
+		    setup),
+		cmocka_unit_test_setup(test_inbound_scan_not_attributed, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
