@@ -128,6 +128,20 @@ fuzz: fuzz-build
 check-fuzz: fuzz-build
 	@sh tests/fuzz/run.sh 30 $(FUZZ_BINS)
 
+# The hub (issue 5 onwards): built once its sources exist.  tls.c is the
+# only file that includes OpenSSL headers.
+HUB_SRCS := $(wildcard hub/*.c)
+HUB_OBJS := $(HUB_SRCS:%.c=$(BUILD)/%.o) \
+	$(patsubst %.c,$(BUILD)/%.o,$(wildcard transport/tls.c transport/conn.c))
+HUB_LIBS := -lssl -lcrypto -lsqlite3 -lz -lpthread -lm
+ifneq ($(HUB_SRCS),)
+all: $(BUILD)/picket-hub
+endif
+$(BUILD)/picket-hub: $(HUB_OBJS) $(CORE_LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(HUB_OBJS) $(CORE_LIB) $(HUB_LIBS)
+# Unit-test wiring for the TLS layer and the hub (UNIT_EXTRA_* entries).
+-include mk/tls.mk mk/hub.mk
+
 # Benchmarks: full runs print figures (docs/performance.md); the smoke
 # runs in make check only prove each script still runs and prints.
 $(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB)
