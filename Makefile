@@ -133,7 +133,7 @@ check-fuzz: fuzz-build
 HUB_SRCS := $(wildcard hub/*.c)
 HUB_OBJS := $(HUB_SRCS:%.c=$(BUILD)/%.o) \
 	$(patsubst %.c,$(BUILD)/%.o,$(wildcard transport/tls.c transport/conn.c))
-HUB_LIBS := -lssl -lcrypto -lsqlite3 -lz -lpthread -lm
+HUB_LIBS := -lssl -lcrypto -lsqlite3 -linih -lz -lpthread -lm
 ifneq ($(HUB_SRCS),)
 all: $(BUILD)/picket-hub
 endif

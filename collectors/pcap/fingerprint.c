@@ -33,6 +33,7 @@
 #include "collectors/pcap/fingerprint.h"
 #include "common/dlist.h"
 #include "common/json.h"
+#include "common/lrutab.h"
 #include "common/netaddr.h"
 #include "common/util.h"
 
@@ -44,7 +45,6 @@
 #define FP_MAX_BITMAPS		1024	/* 1 MiB of bitmaps in all */
 #define FP_TARGETS		8	/* addresses kept for the details */
 #define FP_TOP_PORTS		8
-#define FP_MIN_BUCKETS		64u
 #define FP_MAX_BUCKETS		(1u << 22)
 /* Fixed on purpose: every host must compute the same fingerprints. */
 #define FP_TABLE_SEED		0x7069636b65742d66ULL	/* "picket-f" */
@@ -99,11 +99,7 @@ struct find {
 };
 
 struct fent {
-	/* table links */
-	struct fent	*hnext;
-	struct pk_dlink	 lru;		/* head = least recently used */
-	uint64_t	 hash;
-	uint64_t	 touch_us;
+	struct pk_lrunode n;		/* table links: hash, LRU, touch */
 	/* key */
 	uint64_t	 fp;
 	struct pk_addr	 sender;	/* zero for ROLE_IN */
@@ -130,10 +126,7 @@ struct fpd {
 	size_t			 excerpt;
 	uint64_t		 t[256], tout[256];	/* buzhash tables */
 	/* the table */
-	struct fent		**b;
-	size_t			 bmask;
-	struct pk_dlist		 lru;
-	uint64_t		 n, cap, evicted;
+	struct pk_lrutab	 tab;
 	struct pk_dlist		 act;
 	uint64_t		 seed;		/* table hashing only */
 	uint64_t		 now;
@@ -482,13 +475,16 @@ static struct fent *
 ent_find(const struct fpd *d, uint64_t h, uint64_t fp, uint8_t role,
     uint8_t proto, const struct pk_addr *sender)
 {
+	struct pk_lrunode *n;
 	struct fent *en;
 
-	for (en = d->b[h & d->bmask]; en != NULL; en = en->hnext)
-		if (en->hash == h && en->fp == fp && en->role == role &&
+	for (n = pk_lrutab_chain(&d->tab, h); n != NULL; n = n->hnext) {
+		en = PK_CONTAINER_OF(n, struct fent, n);
+		if (n->hash == h && en->fp == fp && en->role == role &&
 		    en->proto == proto &&
 		    memcmp(&en->sender, sender, sizeof(*sender)) == 0)
 			return en;
+	}
 	return NULL;
 }
 
@@ -498,16 +494,8 @@ static void ind_end(struct fpd *, struct fent *);
 static void
 ent_detach(struct fpd *d, struct fent *en)
 {
-	struct fent **pp;
-
 	ind_end(d, en);
-	for (pp = &d->b[en->hash & d->bmask]; *pp != NULL; pp = &(*pp)->hnext)
-		if (*pp == en) {
-			*pp = en->hnext;
-			break;
-		}
-	pk_dlist_unlink(&d->lru, &en->lru);
-	d->n--;
+	pk_lrutab_unlink(&d->tab, &en->n);
 	spread_free(d, en);
 }
 
@@ -523,20 +511,19 @@ ent_get(struct fpd *d, uint64_t fp, uint64_t sh, uint8_t role, uint8_t proto,
     const struct pk_addr *sender)
 {
 	uint64_t h = key_hash(fp, sh);
-	struct fent *en, **bp;
+	struct pk_lrunode *n;
+	struct fent *en;
 
 	if ((en = ent_find(d, h, fp, role, proto, sender)) != NULL) {
-		en->touch_us = d->now;
-		pk_dlist_move_tail(&d->lru, &en->lru);
+		pk_lrutab_touch(&d->tab, &en->n, d->now);
 		return en;
 	}
 	/*
 	 * Full: the least recently used entry makes room, and its memory is
 	 * reused, since a busy host replaces entries at its packet rate.
 	 */
-	if (d->n >= d->cap &&
-	    (en = PK_DLIST_FIRST(&d->lru, struct fent, lru)) != NULL) {
-		d->evicted++;
+	if ((n = pk_lrutab_victim(&d->tab)) != NULL) {
+		en = PK_CONTAINER_OF(n, struct fent, n);
 		ent_detach(d, en);
 		memset(en, 0, sizeof(*en));
 	} else if ((en = calloc(1, sizeof(*en))) == NULL) {
@@ -547,13 +534,7 @@ ent_get(struct fpd *d, uint64_t fp, uint64_t sh, uint8_t role, uint8_t proto,
 	en->role = role;
 	en->proto = proto;
 	en->sender = *sender;
-	en->hash = h;
-	en->touch_us = d->now;
-	bp = &d->b[h & d->bmask];
-	en->hnext = *bp;
-	*bp = en;
-	pk_dlist_append(&d->lru, &en->lru);
-	d->n++;
+	pk_lrutab_link(&d->tab, &en->n, h, d->now);
 	return en;
 }
 
@@ -936,7 +917,6 @@ static void *
 fp_init(struct pk_engine *e, const struct pk_config *cfg)
 {
 	struct fpd *d;
-	size_t nb = FP_MIN_BUCKETS;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return NULL;
@@ -951,14 +931,11 @@ fp_init(struct pk_engine *e, const struct pk_config *cfg)
 	d->update = cfg->output.update_interval * USEC;
 	d->excerpt = (size_t)PK_MIN(cfg->fingerprint.excerpt, 4096);
 	/* see fp_packet: a packet's entries must all fit */
-	d->cap = PK_MAX(cfg->fingerprint.max_fingerprints, FP_PKT_MAX);
-	while (nb < d->cap && nb < FP_MAX_BUCKETS)
-		nb <<= 1;
-	if ((d->b = calloc(nb, sizeof(*d->b))) == NULL) {
+	if (pk_lrutab_init(&d->tab, PK_MAX(cfg->fingerprint.max_fingerprints,
+	    FP_PKT_MAX), FP_MAX_BUCKETS) == -1) {
 		fp_free(d);
 		return NULL;
 	}
-	d->bmask = nb - 1;
 	tables_init(d);
 	return d;
 }
@@ -968,14 +945,14 @@ static void
 sweep(struct fpd *d)
 {
 	struct find *in;
-	struct fent *en;
+	struct pk_lrunode *n;
 
 	while ((in = PK_DLIST_FIRST(&d->act, struct find, act)) != NULL &&
 	    age(d->now, in->touch_us) >= d->window)
 		ind_end(d, in->owner);
-	while ((en = PK_DLIST_FIRST(&d->lru, struct fent, lru)) != NULL &&
-	    age(d->now, en->touch_us) >= d->window)
-		ent_remove(d, en);
+	while ((n = pk_lrutab_oldest(&d->tab)) != NULL &&
+	    age(d->now, n->touch_us) >= d->window)
+		ent_remove(d, PK_CONTAINER_OF(n, struct fent, n));
 }
 
 static void
@@ -1006,8 +983,8 @@ fp_stats(void *st, FILE *fp)
 		const char	*name;
 		uint64_t	 v;
 	} c[] = {
-		{ "tracked", d->n },
-		{ "evicted", d->evicted },
+		{ "tracked", d->tab.n },
+		{ "evicted", d->tab.evicted },
 		{ "payloads", d->payloads },
 		{ "windows_hashed", d->windows },
 		{ "sampled", d->sampled },
@@ -1029,22 +1006,25 @@ fp_stats(void *st, FILE *fp)
 		    (unsigned long long)c[i].v);
 }
 
+/* Frees an entry without reporting: the detector is going away. */
+static void
+ent_release(struct pk_lrunode *n, void *arg)
+{
+	struct fent *en = PK_CONTAINER_OF(n, struct fent, n);
+
+	spread_free(arg, en);
+	free(en->ind);
+	free(en);
+}
+
 static void
 fp_free(void *st)
 {
 	struct fpd *d = st;
-	struct pk_dlink *l;
-	struct fent *en;
 
 	if (d == NULL)
 		return;
-	while ((l = pk_dlist_pop_head(&d->lru)) != NULL) {
-		en = PK_CONTAINER_OF(l, struct fent, lru);
-		spread_free(d, en);
-		free(en->ind);
-		free(en);
-	}
-	free(d->b);
+	pk_lrutab_clear(&d->tab, ent_release, d);
 	free(d);
 }
 

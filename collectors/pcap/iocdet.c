@@ -33,6 +33,7 @@
 #include "common/dlist.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/lrutab.h"
 #include "common/netaddr.h"
 #include "common/util.h"
 
@@ -43,9 +44,7 @@
 #define IOCDET_OBS_MAX		1024	/* observed strings kept */
 
 struct iind {
-	struct iind	*hnext;
-	struct pk_dlink	 lru;		/* head = least recently grown */
-	uint64_t	 hash;
+	struct pk_lrunode n;		/* LRU head = least recently grown */
 	uint8_t		 type;		/* PK_IOC_* */
 	uint8_t		 family;	/* PK_IOC_ADDR: 4 or 6 */
 	uint8_t		 direction, severity, started;
@@ -59,7 +58,7 @@ struct iind {
 	uint32_t	 line;
 	char		*dns_name, *sni, *url_domain, *url_path;
 	uint64_t	 first_us, last_us, count;
-	uint64_t	 touch_us, reported_us, reported_count;
+	uint64_t	 reported_us, reported_count;
 	uint64_t	 last_pkt;	/* one count per packet */
 };
 
@@ -67,10 +66,8 @@ struct iocdet {
 	struct pk_engine	*e;
 	struct pk_iocset	*set;
 	uint64_t		 idle, update, now, pktno;
-	struct iind		*b[IOCDET_BUCKETS];
-	struct pk_dlist		 lru;
-	uint64_t		 n;
-	uint64_t		 lookups, hits, reports, opened, evicted;
+	struct pk_lrutab	 tab;		/* cap IOCDET_MAX_INDICATORS */
+	uint64_t		 lookups, hits, reports, opened;
 	uint64_t		 seed;
 };
 
@@ -219,21 +216,20 @@ ind_free(struct iind *in)
 	free(in);
 }
 
+/* Frees an indicator without reporting: the detector is going away. */
+static void
+ind_release(struct pk_lrunode *n, void *arg)
+{
+	(void)arg;
+	ind_free(PK_CONTAINER_OF(n, struct iind, n));
+}
+
 /* END (in every mode), then forget it. */
 static void
 ind_end(struct iocdet *s, struct iind *in)
 {
-	struct iind **pp;
-
 	emit(s, in, PK_PHASE_END);
-	for (pp = &s->b[in->hash % IOCDET_BUCKETS]; *pp != NULL;
-	    pp = &(*pp)->hnext)
-		if (*pp == in) {
-			*pp = in->hnext;
-			break;
-		}
-	pk_dlist_unlink(&s->lru, &in->lru);
-	s->n--;
+	pk_lrutab_unlink(&s->tab, &in->n);
 	ind_free(in);
 }
 
@@ -250,13 +246,16 @@ static struct iind *
 ind_find(struct iocdet *s, uint64_t h, int type, const char *value,
     const struct pk_addr *local)
 {
+	struct pk_lrunode *n;
 	struct iind *in;
 
-	for (in = s->b[h % IOCDET_BUCKETS]; in != NULL; in = in->hnext)
-		if (in->hash == h && in->type == type &&
+	for (n = pk_lrutab_chain(&s->tab, h); n != NULL; n = n->hnext) {
+		in = PK_CONTAINER_OF(n, struct iind, n);
+		if (n->hash == h && in->type == type &&
 		    strcmp(in->value, value) == 0 &&
 		    memcmp(&in->local, local, sizeof(*local)) == 0)
 			return in;
+	}
 	return NULL;
 }
 
@@ -265,13 +264,10 @@ ind_new(struct iocdet *s, uint64_t h, const struct obs *o)
 {
 	const struct pk_ioc_match *m = o->m;
 	struct iind *in;
-	struct pk_dlink *l;
+	struct pk_lrunode *n;
 
-	if (s->n >= IOCDET_MAX_INDICATORS &&
-	    (l = s->lru.head) != NULL) {
-		s->evicted++;
-		ind_end(s, PK_CONTAINER_OF(l, struct iind, lru));
-	}
+	if ((n = pk_lrutab_victim(&s->tab)) != NULL)
+		ind_end(s, PK_CONTAINER_OF(n, struct iind, n));
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return NULL;
 	in->value = dupstr(m->value);
@@ -285,7 +281,6 @@ ind_new(struct iocdet *s, uint64_t h, const struct obs *o)
 	in->sni = dupstr(o->sni);
 	in->url_domain = dupstr(o->url_domain);
 	in->url_path = dupstr(o->url_path);
-	in->hash = h;
 	in->type = (uint8_t)m->type;
 	in->family = strchr(m->value, ':') != NULL ? 6 : 4;
 	in->line = m->line;
@@ -300,10 +295,7 @@ ind_new(struct iocdet *s, uint64_t h, const struct obs *o)
 	/* our host reaching out to a listed value is the stronger sign */
 	in->severity = o->local_home ? PK_SEV_HIGH : PK_SEV_MEDIUM;
 	in->first_us = in->last_us = o->ts;
-	in->hnext = s->b[h % IOCDET_BUCKETS];
-	s->b[h % IOCDET_BUCKETS] = in;
-	pk_dlist_append(&s->lru, &in->lru);
-	s->n++;
+	pk_lrutab_link(&s->tab, &in->n, h, s->now);
 	s->opened++;
 	return in;
 }
@@ -319,7 +311,6 @@ observe(struct iocdet *s, const struct obs *o)
 			return;
 		in->count = 1;
 		in->last_pkt = s->pktno;
-		in->touch_us = s->now;
 		if (!pk_engine_offline(s->e)) {
 			emit(s, in, PK_PHASE_START);
 			in->started = 1;
@@ -334,8 +325,7 @@ observe(struct iocdet *s, const struct obs *o)
 		in->first_us = o->ts;
 	if (o->ts > in->last_us)
 		in->last_us = o->ts;
-	in->touch_us = s->now;
-	pk_dlist_move_tail(&s->lru, &in->lru);
+	pk_lrutab_touch(&s->tab, &in->n, s->now);
 	if (s->update > 0 && in->started && in->count != in->reported_count &&
 	    age(s->now, in->reported_us) >= s->update &&
 	    !pk_engine_offline(s->e))
@@ -544,6 +534,11 @@ ioc_init(struct pk_engine *e, const struct pk_config *cfg)
 	s->seed = PK_FNV_SEED ^ (uint64_t)(uintptr_t)s;
 	s->idle = IOCDET_IDLE_S * USEC;
 	s->update = cfg->output.update_interval * USEC;
+	if (pk_lrutab_init(&s->tab, IOCDET_MAX_INDICATORS, IOCDET_BUCKETS) ==
+	    -1) {
+		ioc_free(s);
+		return NULL;
+	}
 	/* bad lines go to the log; the lists that loaded are used */
 	if ((s->set = pk_ioc_load(cfg, NULL, &problems)) == NULL) {
 		ioc_free(s);
@@ -586,16 +581,14 @@ static void
 ioc_tick(void *st, uint64_t now_us)
 {
 	struct iocdet *s = st;
-	struct pk_dlink *l;
-	struct iind *in;
+	struct pk_lrunode *n;
 
 	if (now_us > s->now)
 		s->now = now_us;
-	while ((l = s->lru.head) != NULL) {
-		in = PK_CONTAINER_OF(l, struct iind, lru);
-		if (age(s->now, in->touch_us) < s->idle)
+	while ((n = pk_lrutab_oldest(&s->tab)) != NULL) {
+		if (age(s->now, n->touch_us) < s->idle)
 			break;
-		ind_end(s, in);
+		ind_end(s, PK_CONTAINER_OF(n, struct iind, n));
 	}
 }
 
@@ -603,12 +596,12 @@ static void
 ioc_flush(void *st, uint64_t now_us)
 {
 	struct iocdet *s = st;
-	struct pk_dlink *l;
+	struct pk_lrunode *n;
 
 	if (now_us > s->now)
 		s->now = now_us;
-	while ((l = s->lru.head) != NULL)
-		ind_end(s, PK_CONTAINER_OF(l, struct iind, lru));
+	while ((n = pk_lrutab_oldest(&s->tab)) != NULL)
+		ind_end(s, PK_CONTAINER_OF(n, struct iind, n));
 }
 
 static void
@@ -620,11 +613,11 @@ ioc_stats(void *st, FILE *fp)
 	    (unsigned long long)pk_iocset_size(s->set));
 	fprintf(fp, "ioc.lookups %llu\n", (unsigned long long)s->lookups);
 	fprintf(fp, "ioc.hits %llu\n", (unsigned long long)s->hits);
-	fprintf(fp, "ioc.indicators_open %llu\n", (unsigned long long)s->n);
+	fprintf(fp, "ioc.indicators_open %llu\n", (unsigned long long)s->tab.n);
 	fprintf(fp, "ioc.indicators_opened %llu\n",
 	    (unsigned long long)s->opened);
 	fprintf(fp, "ioc.indicators_evicted %llu\n",
-	    (unsigned long long)s->evicted);
+	    (unsigned long long)s->tab.evicted);
 	fprintf(fp, "ioc.indicators %llu\n", (unsigned long long)s->reports);
 }
 
@@ -632,12 +625,10 @@ static void
 ioc_free(void *st)
 {
 	struct iocdet *s = st;
-	struct pk_dlink *l;
 
 	if (s == NULL)
 		return;
-	while ((l = pk_dlist_pop_head(&s->lru)) != NULL)
-		ind_free(PK_CONTAINER_OF(l, struct iind, lru));
+	pk_lrutab_clear(&s->tab, ind_release, NULL);
 	pk_iocset_free(s->set);
 	free(s);
 }

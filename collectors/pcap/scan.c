@@ -47,6 +47,7 @@
 #include "common/dlist.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/lrutab.h"
 #include "common/netaddr.h"
 #include "common/util.h"
 
@@ -57,26 +58,9 @@
 #define DSET_INLINE		64	/* exact distinct keys before a bitmap */
 #define DSET_BITS		65536u	/* 8 KiB bitmap */
 #define SCAN_MAX_BITMAPS	256	/* 2 MiB of bitmaps in all */
-#define SCAN_MIN_BUCKETS	64u
 #define SCAN_MAX_BUCKETS	(1u << 20)
 #define SCAN_RECENT		8	/* recent probes kept per home source */
 #define ATTR_WAIT_US		(2 * USEC)	/* for the process collector */
-
-/* ---- bounded LRU hash tables ---------------------------------------- */
-
-struct node {
-	struct node	*hnext;
-	struct pk_dlink	 lru;
-	uint64_t	 hash;
-	uint64_t	 touch_us;	/* detector clock at last use */
-};
-
-struct ltab {
-	struct node	**b;
-	size_t		 mask;
-	struct pk_dlist	 lru;		/* head = least recently used */
-	uint64_t	 n, cap, evicted;
-};
 
 /* ---- distinct counters ---------------------------------------------- */
 
@@ -137,7 +121,7 @@ enum { TK_PORT = 0, TK_ADDR, TK_WORM, TK__COUNT };
  * proto), distinct hosts.  TK_WORM: (src, port, proto), SYN rate.
  */
 struct trk {
-	struct node	 n;
+	struct pk_lrunode n;
 	uint8_t		 kind, proto;
 	uint8_t		 stealth;	/* TK_PORT: an impossible-flags probe */
 	uint16_t	 port;
@@ -168,7 +152,7 @@ struct probe {
 };
 
 struct src {
-	struct node	 n;
+	struct pk_lrunode n;
 	struct pk_addr	 addr;
 	/* TRW: hashes of contacted hosts; pending bit = outcome awaited */
 	uint32_t	 contact[SCAN_CONTACTS];
@@ -204,8 +188,8 @@ struct scan {
 	struct pk_portset	 worm_tcp, worm_udp;
 	uint64_t		 worm_tcp_rate, worm_udp_rate, worm_win;
 	uint64_t		 idle, update;
-	struct ltab		 sources;
-	struct ltab		 tk[TK__COUNT];
+	struct pk_lrutab	 sources;
+	struct pk_lrutab	 tk[TK__COUNT];
 	struct pk_dlist		 act;	/* head = least recently grown */
 	uint64_t		 nbitmaps, bitmaps_denied;
 	uint64_t		 reports, detections[IK__REPORTED];
@@ -257,65 +241,6 @@ host32(const struct scan *s, const struct pk_addr *a)
 	uint64_t h = pk_fnv1a64(a, sizeof(*a), s->seed);
 
 	return (uint32_t)(h ^ (h >> 32));
-}
-
-/* ---- ltab ------------------------------------------------------------ */
-
-static int
-ltab_init(struct ltab *t, uint64_t cap)
-{
-	size_t nb = SCAN_MIN_BUCKETS;
-
-	memset(t, 0, sizeof(*t));
-	t->cap = cap ? cap : 1;
-	while (nb < t->cap && nb < SCAN_MAX_BUCKETS)
-		nb <<= 1;
-	if ((t->b = calloc(nb, sizeof(*t->b))) == NULL)
-		return -1;
-	t->mask = nb - 1;
-	return 0;
-}
-
-static void
-ltab_link(struct ltab *t, struct node *n, uint64_t h, uint64_t now)
-{
-	struct node **bp = &t->b[h & t->mask];
-
-	n->hash = h;
-	n->touch_us = now;
-	n->hnext = *bp;
-	*bp = n;
-	pk_dlist_append(&t->lru, &n->lru);
-	t->n++;
-}
-
-static void
-ltab_unlink(struct ltab *t, struct node *n)
-{
-	struct node **pp;
-
-	for (pp = &t->b[n->hash & t->mask]; *pp != NULL; pp = &(*pp)->hnext)
-		if (*pp == n) {
-			*pp = n->hnext;
-			break;
-		}
-	pk_dlist_unlink(&t->lru, &n->lru);
-	n->hnext = NULL;
-	t->n--;
-}
-
-static void
-ltab_touch(struct ltab *t, struct node *n, uint64_t now)
-{
-	n->touch_us = now;
-	pk_dlist_move_tail(&t->lru, &n->lru);
-}
-
-/* The least recently used node, or NULL. */
-static struct node *
-ltab_oldest(struct ltab *t)
-{
-	return PK_DLIST_FIRST(&t->lru, struct node, lru);
 }
 
 /* ---- dset ------------------------------------------------------------ */
@@ -972,7 +897,7 @@ static void
 src_remove(struct scan *s, struct src *sr)
 {
 	ind_end(s, &sr->aind);
-	ltab_unlink(&s->sources, &sr->n);
+	pk_lrutab_unlink(&s->sources, &sr->n);
 	free(sr);
 }
 
@@ -980,10 +905,10 @@ static struct src *
 src_find(struct scan *s, const struct pk_addr *a, uint64_t *hp)
 {
 	uint64_t h = pk_fnv1a64(a, sizeof(*a), s->seed);
-	struct node *n;
+	struct pk_lrunode *n;
 
 	*hp = h;
-	for (n = s->sources.b[h & s->sources.mask]; n != NULL; n = n->hnext)
+	for (n = pk_lrutab_chain(&s->sources, h); n != NULL; n = n->hnext)
 		if (n->hash == h &&
 		    memcmp(&((struct src *)(void *)n)->addr, a, sizeof(*a)) == 0)
 			return (struct src *)(void *)n;
@@ -993,23 +918,20 @@ src_find(struct scan *s, const struct pk_addr *a, uint64_t *hp)
 static struct src *
 src_get(struct scan *s, const struct pk_addr *a)
 {
-	struct node *n;
+	struct pk_lrunode *n;
 	struct src *sr;
 	uint64_t h;
 
 	if ((sr = src_find(s, a, &h)) != NULL) {
-		ltab_touch(&s->sources, &sr->n, s->now);
+		pk_lrutab_touch(&s->sources, &sr->n, s->now);
 		return sr;
 	}
-	if (s->sources.n >= s->sources.cap &&
-	    (n = ltab_oldest(&s->sources)) != NULL) {
-		s->sources.evicted++;
+	if ((n = pk_lrutab_victim(&s->sources)) != NULL)
 		src_remove(s, (struct src *)(void *)n);
-	}
 	if ((sr = calloc(1, sizeof(*sr))) == NULL)
 		return NULL;
 	sr->addr = *a;
-	ltab_link(&s->sources, &sr->n, h, s->now);
+	pk_lrutab_link(&s->sources, &sr->n, h, s->now);
 	return sr;
 }
 
@@ -1018,7 +940,7 @@ trk_remove(struct scan *s, struct trk *t)
 {
 	ind_end(s, &t->ind);
 	dset_reset(s, &t->ds);
-	ltab_unlink(&s->tk[t->kind], &t->n);
+	pk_lrutab_unlink(&s->tk[t->kind], &t->n);
 	free(t);
 }
 
@@ -1026,10 +948,10 @@ static struct trk *
 trk_get(struct scan *s, int kind, const struct pk_addr *sa,
     const struct pk_addr *da, uint16_t port, uint8_t proto)
 {
-	struct ltab *tab = &s->tk[kind];
+	struct pk_lrutab *tab = &s->tk[kind];
 	struct pk_addr none;
 	uint8_t key[4 + 2 * sizeof(struct pk_addr)];
-	struct node *n;
+	struct pk_lrunode *n;
 	struct trk *t;
 	uint64_t h;
 
@@ -1043,19 +965,17 @@ trk_get(struct scan *s, int kind, const struct pk_addr *sa,
 	memcpy(key + 4, sa, sizeof(*sa));
 	memcpy(key + 4 + sizeof(*sa), da, sizeof(*da));
 	h = pk_fnv1a64(key, sizeof(key), s->seed);
-	for (n = tab->b[h & tab->mask]; n != NULL; n = n->hnext) {
+	for (n = pk_lrutab_chain(tab, h); n != NULL; n = n->hnext) {
 		t = (struct trk *)(void *)n;
 		if (n->hash == h && t->proto == proto && t->port == port &&
 		    memcmp(&t->src, sa, sizeof(*sa)) == 0 &&
 		    memcmp(&t->dst, da, sizeof(*da)) == 0) {
-			ltab_touch(tab, n, s->now);
+			pk_lrutab_touch(tab, n, s->now);
 			return t;
 		}
 	}
-	if (tab->n >= tab->cap && (n = ltab_oldest(tab)) != NULL) {
-		tab->evicted++;
+	if ((n = pk_lrutab_victim(tab)) != NULL)
 		trk_remove(s, (struct trk *)(void *)n);
-	}
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->kind = (uint8_t)kind;
@@ -1064,7 +984,7 @@ trk_get(struct scan *s, int kind, const struct pk_addr *sa,
 	t->src = *sa;
 	t->dst = *da;
 	t->ds.hashed = kind != TK_PORT;
-	ltab_link(tab, &t->n, h, s->now);
+	pk_lrutab_link(tab, &t->n, h, s->now);
 	return t;
 }
 
@@ -1309,7 +1229,7 @@ trw_outcome(struct scan *s, struct src *sr, const struct pk_flow *f, int ok)
 	if (i < 0 || !(sr->pending & (1ULL << i)))
 		return;		/* not a first contact, or already counted */
 	sr->pending &= ~(1ULL << i);
-	ltab_touch(&s->sources, &sr->n, s->now);
+	pk_lrutab_touch(&s->sources, &sr->n, s->now);
 	if (!s->trw_on)
 		return;
 	if (sr->trw_state == TRW_BENIGN) {
@@ -1411,10 +1331,12 @@ scan_init(struct pk_engine *e, const struct pk_config *cfg)
 	s->worm_win = PK_MAX(cfg->scan.worm_window, 1) * USEC;
 	s->idle = PK_MAX(cfg->scan.idle_timeout, 1) * USEC;
 	s->update = cfg->output.update_interval * USEC;
-	if (ltab_init(&s->sources, cfg->scan.max_sources) == -1)
+	if (pk_lrutab_init(&s->sources, cfg->scan.max_sources,
+	    SCAN_MAX_BUCKETS) == -1)
 		goto fail;
 	for (i = 0; i < TK__COUNT; i++)
-		if (ltab_init(&s->tk[i], cfg->scan.max_sources) == -1)
+		if (pk_lrutab_init(&s->tk[i], cfg->scan.max_sources,
+		    SCAN_MAX_BUCKETS) == -1)
 			goto fail;
 	return s;
 fail:
@@ -1524,18 +1446,18 @@ scan_flow_event(void *st, const struct pk_flow *f, int event,
 static void
 sweep(struct scan *s)
 {
-	struct node *n;
+	struct pk_lrunode *n;
 	struct ind *in;
 	int i;
 
 	while ((in = act_oldest(s)) != NULL &&
 	    age(s->now, in->touch_us) >= s->idle)
 		ind_end(s, in);
-	while ((n = ltab_oldest(&s->sources)) != NULL &&
+	while ((n = pk_lrutab_oldest(&s->sources)) != NULL &&
 	    age(s->now, n->touch_us) >= s->idle)
 		src_remove(s, (struct src *)(void *)n);
 	for (i = 0; i < TK__COUNT; i++)
-		while ((n = ltab_oldest(&s->tk[i])) != NULL &&
+		while ((n = pk_lrutab_oldest(&s->tk[i])) != NULL &&
 		    age(s->now, n->touch_us) >= s->idle)
 			trk_remove(s, (struct trk *)(void *)n);
 }
@@ -1596,34 +1518,39 @@ scan_stats(void *st, FILE *fp)
 	fprintf(fp, "scan.indicators %llu\n", (unsigned long long)s->reports);
 }
 
+/* Frees a source without reporting: the detector is going away. */
+static void
+src_release(struct pk_lrunode *n, void *arg)
+{
+	struct src *sr = (struct src *)(void *)n;
+
+	(void)arg;
+	free(sr->aind.proc);
+	free(sr);
+}
+
+static void
+trk_release(struct pk_lrunode *n, void *arg)
+{
+	struct trk *t = (struct trk *)(void *)n;
+
+	(void)arg;
+	free(t->ind.proc);
+	free(t->ds.bits);
+	free(t);
+}
+
 static void
 scan_free(void *st)
 {
 	struct scan *s = st;
-	struct pk_dlink *l;
-	struct trk *t;
-	struct src *sr;
 	int i;
 
 	if (s == NULL)
 		return;
-	while ((l = pk_dlist_pop_head(&s->sources.lru)) != NULL) {
-		sr = (struct src *)(void *)PK_CONTAINER_OF(l, struct node,
-		    lru);
-		free(sr->aind.proc);
-		free(sr);
-	}
+	pk_lrutab_clear(&s->sources, src_release, NULL);
 	for (i = 0; i < TK__COUNT; i++)
-		while ((l = pk_dlist_pop_head(&s->tk[i].lru)) != NULL) {
-			t = (struct trk *)(void *)PK_CONTAINER_OF(l,
-			    struct node, lru);
-			free(t->ind.proc);
-			free(t->ds.bits);
-			free(t);
-		}
-	free(s->sources.b);
-	for (i = 0; i < TK__COUNT; i++)
-		free(s->tk[i].b);
+		pk_lrutab_clear(&s->tk[i], trk_release, NULL);
 	free(s);
 }
 

@@ -29,9 +29,9 @@
 #include "collectors/pcap/rules.h"
 #include "collectors/pcap/sigdet.h"
 #include "common/dir.h"
-#include "common/dlist.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/lrutab.h"
 #include "common/netaddr.h"
 #include "common/util.h"
 
@@ -46,89 +46,46 @@ static const char *const default_paths[] = {
 	"/usr/share/picket/rules", "/etc/picket/rules",
 };
 
-/* ---- bounded LRU hash table with fixed-size keys ----------------------- */
+/* ---- bounded LRU tables with fixed-size keys ---------------------------- */
 
-struct lnode {
-	struct lnode	*hnext;
-	struct pk_dlink	 lru;
-	uint64_t	 hash;
-	uint64_t	 touch;
+/*
+ * Both tables key their nodes by a fixed-size struct right after the
+ * node; the key is hashed and compared as bytes (keys are memset first).
+ */
+struct ltab {
+	struct pk_lrutab	 t;
+	size_t			 keyoff, keylen;
 };
 
-struct ltab {
-	struct lnode	**b;
-	size_t		 mask, keyoff, keylen;
-	struct pk_dlist	 lru;		/* head = least recently used */
-	uint64_t	 n, cap, evicted;
+struct ltab_key {
+	const struct ltab	*lt;
+	const void		*key;
 };
 
 static int
-ltab_init(struct ltab *t, uint64_t cap, size_t keyoff, size_t keylen)
+ltab_init(struct ltab *lt, uint64_t cap, size_t keyoff, size_t keylen)
 {
-	size_t nb = 64;
-
-	memset(t, 0, sizeof(*t));
-	t->cap = cap ? cap : 1;
-	t->keyoff = keyoff;
-	t->keylen = keylen;
-	while (nb < t->cap && nb < (1u << 22))
-		nb <<= 1;
-	if ((t->b = calloc(nb, sizeof(*t->b))) == NULL)
-		return -1;
-	t->mask = nb - 1;
-	return 0;
+	lt->keyoff = keyoff;
+	lt->keylen = keylen;
+	return pk_lrutab_init(&lt->t, cap, 1u << 22);
 }
 
-static struct lnode *
-ltab_find(struct ltab *t, const void *key, uint64_t *hp)
+static int
+ltab_eq(const struct pk_lrunode *n, const void *arg)
 {
-	uint64_t h = pk_fnv1a64(key, t->keylen, PK_FNV_SEED);
-	struct lnode *n;
+	const struct ltab_key *k = arg;
 
-	*hp = h;
-	for (n = t->b[h & t->mask]; n != NULL; n = n->hnext)
-		if (n->hash == h && memcmp((char *)n + t->keyoff, key,
-		    t->keylen) == 0)
-			return n;
-	return NULL;
+	return memcmp((const char *)n + k->lt->keyoff, k->key,
+	    k->lt->keylen) == 0;
 }
 
-static void
-ltab_link(struct ltab *t, struct lnode *n, uint64_t h, uint64_t now)
+static struct pk_lrunode *
+ltab_find(struct ltab *lt, const void *key, uint64_t *hp)
 {
-	n->hash = h;
-	n->touch = now;
-	n->hnext = t->b[h & t->mask];
-	t->b[h & t->mask] = n;
-	pk_dlist_append(&t->lru, &n->lru);
-	t->n++;
-}
+	struct ltab_key k = { lt, key };
 
-static void
-ltab_unlink(struct ltab *t, struct lnode *n)
-{
-	struct lnode **pp;
-
-	for (pp = &t->b[n->hash & t->mask]; *pp != NULL; pp = &(*pp)->hnext)
-		if (*pp == n) {
-			*pp = n->hnext;
-			break;
-		}
-	pk_dlist_unlink(&t->lru, &n->lru);
-	t->n--;
-}
-
-static void
-ltab_touch(struct ltab *t, struct lnode *n, uint64_t now)
-{
-	n->touch = now;
-	pk_dlist_move_tail(&t->lru, &n->lru);
-}
-
-static struct lnode *
-ltab_oldest(struct ltab *t)
-{
-	return PK_DLIST_FIRST(&t->lru, struct lnode, lru);
+	*hp = pk_fnv1a64(key, lt->keylen, PK_FNV_SEED);
+	return pk_lrutab_find(&lt->t, *hp, ltab_eq, &k);
 }
 
 /* ---- state -------------------------------------------------------------- */
@@ -141,7 +98,7 @@ struct fkey {			/* one (flow, direction, rule) reported */
 };
 
 struct fired {
-	struct lnode	 n;
+	struct pk_lrunode n;
 	struct fkey	 k;
 };
 
@@ -151,7 +108,7 @@ struct ikey {
 };
 
 struct sind {
-	struct lnode	 n;
+	struct pk_lrunode n;
 	struct ikey	 k;
 	uint8_t		 started, direction, severity, transport, on_stream;
 	uint8_t		 has_ports;
@@ -407,7 +364,7 @@ static void
 ind_end(struct sig *s, struct sind *in)
 {
 	emit(s, in, PK_PHASE_END);
-	ltab_unlink(&s->inds, &in->n);
+	pk_lrutab_unlink(&s->inds.t, &in->n);
 	free(in);
 }
 
@@ -418,7 +375,7 @@ alert(struct sig *s, const struct pk_rule *r, int on_stream)
 	const struct pk_packet *p = c->pkt;
 	struct ikey k;
 	struct sind *in;
-	struct lnode *n;
+	struct pk_lrunode *n;
 	uint64_t h;
 
 	memset(&k, 0, sizeof(k));
@@ -433,7 +390,7 @@ alert(struct sig *s, const struct pk_rule *r, int on_stream)
 			in->first_us = p->ts_us;
 		if (p->ts_us > in->last_us)
 			in->last_us = p->ts_us;
-		ltab_touch(&s->inds, n, s->now);
+		pk_lrutab_touch(&s->inds.t, n, s->now);
 		if (in->started && s->update > 0 &&
 		    in->count != in->reported_count &&
 		    age(s->now, in->reported_us) >= s->update &&
@@ -441,10 +398,8 @@ alert(struct sig *s, const struct pk_rule *r, int on_stream)
 			emit(s, in, PK_PHASE_CHANGE);
 		return;
 	}
-	if (s->inds.n >= s->inds.cap && (n = ltab_oldest(&s->inds)) != NULL) {
-		s->inds.evicted++;
+	if ((n = pk_lrutab_victim(&s->inds.t)) != NULL)
 		ind_end(s, (struct sind *)(void *)n);
-	}
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return;
 	in->k = k;
@@ -459,7 +414,7 @@ alert(struct sig *s, const struct pk_rule *r, int on_stream)
 	}
 	in->first_us = in->last_us = p->ts_us;
 	in->count = 1;
-	ltab_link(&s->inds, &in->n, h, s->now);
+	pk_lrutab_link(&s->inds.t, &in->n, h, s->now);
 	s->opened++;
 	if (!pk_engine_offline(s->e)) {
 		emit(s, in, PK_PHASE_START);
@@ -474,7 +429,7 @@ already_fired(struct sig *s, const struct pk_rule *r)
 	const struct pk_pktctx *c = s->ctx;
 	struct fkey k;
 	struct fired *f;
-	struct lnode *n;
+	struct pk_lrunode *n;
 	uint64_t h;
 
 	memset(&k, 0, sizeof(k));
@@ -483,19 +438,17 @@ already_fired(struct sig *s, const struct pk_rule *r)
 	k.rule = r->idx;
 	k.dir = (uint32_t)c->dir;
 	if ((n = ltab_find(&s->fired, &k, &h)) != NULL) {
-		ltab_touch(&s->fired, n, s->now);
+		pk_lrutab_touch(&s->fired.t, n, s->now);
 		return 1;
 	}
-	if (s->fired.n >= s->fired.cap &&
-	    (n = ltab_oldest(&s->fired)) != NULL) {
-		s->fired.evicted++;
-		ltab_unlink(&s->fired, n);
+	if ((n = pk_lrutab_victim(&s->fired.t)) != NULL) {
+		pk_lrutab_unlink(&s->fired.t, n);
 		free(n);
 	}
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return 0;
 	f->k = k;
-	ltab_link(&s->fired, &f->n, h, s->now);
+	pk_lrutab_link(&s->fired.t, &f->n, h, s->now);
 	return 0;
 }
 
@@ -619,12 +572,12 @@ static void
 sig_tick(void *st, uint64_t now_us)
 {
 	struct sig *s = st;
-	struct lnode *n;
+	struct pk_lrunode *n;
 
 	if (now_us > s->now)
 		s->now = now_us;
-	while ((n = ltab_oldest(&s->inds)) != NULL &&
-	    age(s->now, n->touch) >= s->idle)
+	while ((n = pk_lrutab_oldest(&s->inds.t)) != NULL &&
+	    age(s->now, n->touch_us) >= s->idle)
 		ind_end(s, (struct sind *)(void *)n);
 }
 
@@ -632,11 +585,11 @@ static void
 sig_flush(void *st, uint64_t now_us)
 {
 	struct sig *s = st;
-	struct lnode *n;
+	struct pk_lrunode *n;
 
 	if (now_us > s->now)
 		s->now = now_us;
-	while ((n = ltab_oldest(&s->inds)) != NULL)
+	while ((n = pk_lrutab_oldest(&s->inds.t)) != NULL)
 		ind_end(s, (struct sind *)(void *)n);
 }
 
@@ -657,28 +610,25 @@ sig_stats(void *st, FILE *fp)
 	P("matches", rs->matches);
 	P("inspect_limit", rs->inspect_limit);
 	P("fired_suppressed", s->fired_suppressed);
-	P("fired_tracked", s->fired.n);
-	P("fired_evicted", s->fired.evicted);
+	P("fired_tracked", s->fired.t.n);
+	P("fired_evicted", s->fired.t.evicted);
 	P("threshold_suppressed", s->thresh_suppressed);
 	P("threshold_tracked", pk_rule_thresh_entries(s->th));
 	P("threshold_evicted", pk_rule_thresh_evicted(s->th));
 	P("alerts", s->alerts);
-	P("indicators_open", s->inds.n);
+	P("indicators_open", s->inds.t.n);
 	P("indicators_opened", s->opened);
-	P("indicators_evicted", s->inds.evicted);
+	P("indicators_evicted", s->inds.t.evicted);
 	P("indicators", s->reports);
 #undef P
 }
 
+/* The tables' nodes are the first member of what was allocated. */
 static void
-ltab_clear(struct ltab *t)
+node_free(struct pk_lrunode *n, void *arg)
 {
-	struct pk_dlink *l;
-
-	while ((l = pk_dlist_pop_head(&t->lru)) != NULL)
-		free(PK_CONTAINER_OF(l, struct lnode, lru));
-	free(t->b);
-	t->b = NULL;
+	(void)arg;
+	free(n);
 }
 
 static void
@@ -688,8 +638,8 @@ sig_free(void *st)
 
 	if (s == NULL)
 		return;
-	ltab_clear(&s->fired);
-	ltab_clear(&s->inds);
+	pk_lrutab_clear(&s->fired.t, node_free, NULL);
+	pk_lrutab_clear(&s->inds.t, node_free, NULL);
 	pk_rule_thresh_free(s->th);
 	pk_ruleset_free(s->rs);
 	free(s);

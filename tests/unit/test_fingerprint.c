@@ -43,33 +43,11 @@ struct rec {
 	uint8_t		 transport;
 };
 
-struct pk_engine {
-	int		 offline;
-	struct rec	 rec[MAXREC];
-	size_t		 n;
-};
+#include "tests/unit/engine_double.h"
 
-static int
-is_home(const struct pk_addr *a)
+static void
+ed_record(struct rec *r, struct pk_indicator *ind)
 {
-	return a != NULL && a->family == 4 && a->a[0] == 10;
-}
-
-void
-pk_engine_emit(struct pk_engine *e, struct pk_indicator *ind)
-{
-	struct rec *r;
-	struct json j;
-	char line[8192];
-
-	assert_true(e->n < MAXREC);
-	r = &e->rec[e->n++];
-	memset(r, 0, sizeof(*r));
-	r->phase = ind->phase;
-	r->direction = ind->direction;
-	r->severity = ind->severity;
-	r->count = ind->count;
-	memcpy(r->fp, ind->fingerprint, sizeof(r->fp));
 	r->src = ind->src;
 	assert_true(ind->has_dport);
 	r->dport = ind->dport;
@@ -84,37 +62,6 @@ pk_engine_emit(struct pk_engine *e, struct pk_indicator *ind)
 	assert_int_equal(strlen(ind->fingerprint), 32);
 	assert_true(ind->first_seen_us <= ind->last_seen_us);
 	assert_true(ind->count > 0);
-
-	json_init(&j, r->details, sizeof(r->details));
-	json_obj_begin(&j, NULL);
-	ind->write_details(&j, ind->details_arg);
-	json_obj_end(&j);
-	assert_true(json_finish(&j) > 0);
-	/* the whole record must serialise too */
-	ind->ts_us = ind->last_seen_us;
-	assert_true(pk_indicator_json(ind, line, sizeof(line)) > 0);
-}
-
-enum pk_direction
-pk_engine_direction(const struct pk_engine *e, const struct pk_addr *src,
-    const struct pk_addr *dst)
-{
-	int s = is_home(src), d = is_home(dst);
-
-	(void)e;
-	if (s && d)
-		return PK_DIRN_INTERNAL;
-	if (s)
-		return PK_DIRN_OUTBOUND;
-	if (d)
-		return PK_DIRN_INBOUND;
-	return PK_DIRN_EXTERNAL;
-}
-
-int
-pk_engine_offline(const struct pk_engine *e)
-{
-	return e->offline;
 }
 
 /* ---- harness ----------------------------------------------------------- */
@@ -181,8 +128,8 @@ h_send(struct harness *h, uint8_t proto, struct pk_addr s, struct pk_addr d,
 	c.pkt = &p;
 	c.flow = &h->flow;
 	c.dir = dir;
-	c.src_home = !h->no_home && is_home(&s);
-	c.dst_home = !h->no_home && is_home(&d);
+	c.src_home = !h->no_home && ed_home(&s);
+	c.dst_home = !h->no_home && ed_home(&d);
 	c.http = http;
 	pk_detector_fingerprint.packet(h->st, &c);
 }

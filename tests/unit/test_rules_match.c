@@ -573,22 +573,11 @@ struct rec {
 	char		 ruleset[64], ref[64], cat[64], ver[16], name[128];
 };
 
-struct pk_engine {
-	int		 offline;
-	struct rec	 rec[MAXREC];
-	size_t		 n;
-};
+#include "tests/unit/engine_double.h"
 
-void
-pk_engine_emit(struct pk_engine *e, struct pk_indicator *ind)
+static void
+ed_record(struct rec *r, struct pk_indicator *ind)
 {
-	struct rec *r;
-	struct json j;
-	char line[8192];
-
-	assert_true(e->n < MAXREC);
-	r = &e->rec[e->n++];
-	memset(r, 0, sizeof(*r));
 	snprintf(r->rule_id, sizeof(r->rule_id), "%s", ind->rule_id);
 	snprintf(r->ruleset, sizeof(r->ruleset), "%s", ind->ruleset);
 	snprintf(r->ref, sizeof(r->ref), "%s", ind->rule_reference ?
@@ -597,42 +586,7 @@ pk_engine_emit(struct pk_engine *e, struct pk_indicator *ind)
 	    ind->rule_category : "");
 	snprintf(r->ver, sizeof(r->ver), "%s", ind->rule_version);
 	snprintf(r->name, sizeof(r->name), "%s", ind->rule_name);
-	r->phase = ind->phase;
-	r->severity = ind->severity;
-	r->direction = ind->direction;
-	r->count = ind->count;
-	memcpy(r->fp, ind->fingerprint, sizeof(r->fp));
 	assert_string_equal(ind->dataset, "picket.rules");
-	json_init(&j, r->details, sizeof(r->details));
-	json_obj_begin(&j, NULL);
-	ind->write_details(&j, ind->details_arg);
-	json_obj_end(&j);
-	assert_true(json_finish(&j) > 0);
-	ind->ts_us = ind->last_seen_us;
-	assert_true(pk_indicator_json(ind, line, sizeof(line)) > 0);
-}
-
-enum pk_direction
-pk_engine_direction(const struct pk_engine *e, const struct pk_addr *src,
-    const struct pk_addr *dst)
-{
-	int s = src->family == 4 && src->a[0] == 10;
-	int d = dst != NULL && dst->family == 4 && dst->a[0] == 10;
-
-	(void)e;
-	if (s && d)
-		return PK_DIRN_INTERNAL;
-	if (s)
-		return PK_DIRN_OUTBOUND;
-	if (d)
-		return PK_DIRN_INBOUND;
-	return PK_DIRN_EXTERNAL;
-}
-
-int
-pk_engine_offline(const struct pk_engine *e)
-{
-	return e->offline;
 }
 
 static const char detector_rules[] =

@@ -67,38 +67,25 @@ struct fake_claim {
 	int		 owner;
 };
 
-struct pk_engine {
-	int		 offline;
-	struct rec	 rec[MAXREC];
-	size_t		 n;
-	/* attribution double */
-	int		 attrib_active;
-	struct fake_ep	 ep[FAKE_EPS];
-	size_t		 nep;
-	struct pk_proc_ref proc;	/* one process */
-	uint64_t	 lookups;
-	struct fake_claim claim[FAKE_CLAIMS];
+#define ENGINE_DOUBLE_FIELDS						\
+	/* attribution double */					\
+	int		 attrib_active;					\
+	struct fake_ep	 ep[FAKE_EPS];					\
+	size_t		 nep;						\
+	struct pk_proc_ref proc;	/* one process */		\
+	uint64_t	 lookups;					\
+	struct fake_claim claim[FAKE_CLAIMS];				\
 	size_t		 nclaim;
-};
+#include "tests/unit/engine_double.h"
 
-void
-pk_engine_emit(struct pk_engine *e, struct pk_indicator *ind)
+static void
+ed_record(struct rec *r, struct pk_indicator *ind)
 {
-	struct rec *r;
 	struct json j;
-	char line[8192];
 
-	assert_true(e->n < MAXREC);
-	r = &e->rec[e->n++];
-	memset(r, 0, sizeof(*r));
 	snprintf(r->rule, sizeof(r->rule), "%s", ind->rule_id);
-	r->phase = ind->phase;
-	r->direction = ind->direction;
-	r->severity = ind->severity;
-	r->count = ind->count;
 	r->first = ind->first_seen_us;
 	r->last = ind->last_seen_us;
-	memcpy(r->fp, ind->fingerprint, sizeof(r->fp));
 	snprintf(r->msg, sizeof(r->msg), "%s", ind->message);
 	r->src = ind->src;
 	r->dst = ind->dst;
@@ -121,37 +108,6 @@ pk_engine_emit(struct pk_engine *e, struct pk_indicator *ind)
 		json_obj_end(&j);
 		assert_true(json_finish(&j) > 0);
 	}
-	json_init(&j, r->details, sizeof(r->details));
-	json_obj_begin(&j, NULL);
-	ind->write_details(&j, ind->details_arg);
-	json_obj_end(&j);
-	assert_true(json_finish(&j) > 0);
-	/* the whole record must serialise too */
-	ind->ts_us = ind->last_seen_us;
-	assert_true(pk_indicator_json(ind, line, sizeof(line)) > 0);
-}
-
-enum pk_direction
-pk_engine_direction(const struct pk_engine *e, const struct pk_addr *src,
-    const struct pk_addr *dst)
-{
-	int s = src->family == 4 && src->a[0] == 10;
-	int d = dst != NULL && dst->family == 4 && dst->a[0] == 10;
-
-	(void)e;
-	if (s && d)
-		return PK_DIRN_INTERNAL;
-	if (s)
-		return PK_DIRN_OUTBOUND;
-	if (d)
-		return PK_DIRN_INBOUND;
-	return PK_DIRN_EXTERNAL;
-}
-
-int
-pk_engine_offline(const struct pk_engine *e)
-{
-	return e->offline;
 }
 
 int
