@@ -1,0 +1,126 @@
+/*
+ * config.c - hub.ini (see config.h).  One table names every option, its
+ * section, type, bounds and default; loading applies the defaults and then
+ * each name = value inih hands over, and refuses unknown names, bad
+ * numbers and values too long for their field.  Called by hub/main.c.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "common/util.h"
+#include "hub/config.h"
+
+enum { HT_STR, HT_UINT };
+
+struct hub_opt {
+	const char	*section;
+	const char	*name;
+	int		 type;
+	size_t		 off;
+	size_t		 size;		/* strings: the field's size */
+	const char	*def;
+	uint64_t	 lo, hi;
+};
+
+#define HS(sec, n, f, def) { sec, n, HT_STR, offsetof(struct hub_config, f), \
+	sizeof(((struct hub_config *)0)->f), def, 0, 0 }
+#define HU(sec, n, f, def, lo, hi) { sec, n, HT_UINT, \
+	offsetof(struct hub_config, f), sizeof(uint64_t), def, lo, hi }
+
+static const struct hub_opt hub_opts[] = {
+	HS("hub", "data_dir", data_dir, "/var/lib/picket-hub"),
+	HS("hub", "listen", listen, "0.0.0.0:7443"),
+	HU("hub", "retention_days", retention_days, "90", 0, 36500),
+	HU("hub", "max_connections", max_connections, "10000", 1, 1000000),
+	HS("tls", "ca", tls_ca, ""),
+	HS("tls", "cert", tls_cert, ""),
+	HS("tls", "key", tls_key, ""),
+	HS("tls", "crl", tls_crl, ""),
+};
+
+static int
+opt_apply(struct hub_config *c, const struct hub_opt *o, const char *value,
+    const char **err)
+{
+	char *field = (char *)c + o->off;
+	uint64_t v;
+
+	if (o->type == HT_STR) {
+		if (pk_strlcpy(field, value, o->size) >= o->size) {
+			*err = "value too long";
+			return -1;
+		}
+		return 0;
+	}
+	if (pk_parse_u64(value, o->lo, o->hi, &v, err) == -1)
+		return -1;
+	memcpy(field, &v, sizeof(v));
+	return 0;
+}
+
+void
+hub_config_defaults(struct hub_config *c)
+{
+	const char *err;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < PK_NELEM(hub_opts); i++)
+		(void)opt_apply(c, &hub_opts[i], hub_opts[i].def, &err);
+}
+
+int
+hub_config_set(struct hub_config *c, const char *section, const char *name,
+    const char *value, const char **err)
+{
+	size_t i;
+
+	for (i = 0; i < PK_NELEM(hub_opts); i++)
+		if (strcmp(hub_opts[i].section, section) == 0 &&
+		    strcmp(hub_opts[i].name, name) == 0)
+			return opt_apply(c, &hub_opts[i], value, err);
+	*err = "unknown option";
+	return -1;
+}
+
+struct load_ctx {
+	struct hub_config	*c;
+	const char		*path;
+	FILE			*errfp;
+	int			 problems;
+};
+
+static int
+load_one(void *arg, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *x = arg;
+	const char *err = NULL;
+
+	if (hub_config_set(x->c, section, name, value, &err) == -1) {
+		fprintf(x->errfp, "%s: [%s] %s: %s\n", x->path, section, name,
+		    err != NULL ? err : "invalid");
+		x->problems++;
+	}
+	return 1;	/* keep going: report every problem at once */
+}
+
+int
+hub_config_load(struct hub_config *c, const char *path, FILE *errfp)
+{
+	struct load_ctx x = { c, path, errfp, 0 };
+	int rc;
+
+	hub_config_defaults(c);
+	rc = ini_parse(path, load_one, &x);
+	if (rc < 0) {
+		fprintf(errfp, "%s: cannot open\n", path);
+		return -1;
+	}
+	if (rc > 0) {
+		fprintf(errfp, "%s:%d: syntax error\n", path, rc);
+		return -1;
+	}
+	return x.problems == 0 ? 0 : -1;
+}

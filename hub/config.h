@@ -1,0 +1,33 @@
+/*
+ * config.h - picket-hub's configuration (hub.ini): a handful of options in
+ * [hub] and [tls], read with inih through one option table (config.c), so
+ * an option is one table row and one field.  Called by hub/main.c and the
+ * listener.
+ */
+#ifndef PICKET_HUB_CONFIG_H
+#define PICKET_HUB_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define HUB_PATH_MAX	1024
+
+struct hub_config {
+	char		data_dir[HUB_PATH_MAX];	/* hub.db lives here */
+	char		listen[256];		/* host:port for agents */
+	uint64_t	retention_days;		/* 0 = keep for ever */
+	uint64_t	max_connections;
+	char		tls_ca[HUB_PATH_MAX];
+	char		tls_cert[HUB_PATH_MAX];
+	char		tls_key[HUB_PATH_MAX];
+	char		tls_crl[HUB_PATH_MAX];	/* "" = no CRL */
+};
+
+void hub_config_defaults(struct hub_config *c);
+/* Read path over the defaults; problems to errfp.  0 or -1. */
+int hub_config_load(struct hub_config *c, const char *path, FILE *errfp);
+/* Set one option ("hub", "retention_days", "30"): 0 or -1 with *err. */
+int hub_config_set(struct hub_config *c, const char *section,
+    const char *name, const char *value, const char **err);
+
+#endif

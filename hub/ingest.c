@@ -1,0 +1,314 @@
+/*
+ * ingest.c - turns BATCH frames into stored indicators (see ingest.h).
+ * Pure logic: the caller owns the socket and the clock.  The order of
+ * events is the exactly-once rule of docs/protocol.md: open the whole
+ * batch first (a corrupt batch stores nothing), insert every record with
+ * INSERT OR IGNORE in one transaction, raise the host's settled seq in the
+ * same transaction, commit, and only then hand back the ACK.  Called by
+ * hub/main.c (import, later the listener) and the unit tests.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "hub/ingest.h"
+#include "hub/jsonread.h"
+
+int
+hub_ingest_init(struct hub_ingest *in, struct hub_store *st,
+    const struct pk_batch_limits *lim)
+{
+	memset(in, 0, sizeof(*in));
+	in->st = st;
+	in->lim.max_records = PK_BATCH_MAX_RECORDS;
+	in->lim.max_raw = PK_BATCH_MAX_RAW;
+	if (lim != NULL) {
+		in->lim.max_records = PK_MIN(lim->max_records,
+		    PK_BATCH_MAX_RECORDS);
+		in->lim.max_raw = PK_MIN(lim->max_raw, PK_BATCH_MAX_RAW);
+	}
+	if (in->lim.max_records == 0 || in->lim.max_raw == 0)
+		return -1;
+	in->raw = malloc(in->lim.max_raw);
+	in->recs = calloc(in->lim.max_records, sizeof(*in->recs));
+	if (in->raw == NULL || in->recs == NULL) {
+		hub_ingest_free(in);
+		return -1;
+	}
+	return 0;
+}
+
+void
+hub_ingest_free(struct hub_ingest *in)
+{
+	free(in->raw);
+	free(in->recs);
+	in->raw = NULL;
+	in->recs = NULL;
+}
+
+int
+hub_ingest_hello(struct hub_ingest *in, const char *agent_id,
+    const char *host_name, uint64_t dropped, int64_t now_us,
+    uint64_t *stored_seq)
+{
+	struct hub_host h;
+	int found;
+
+	*stored_seq = 0;
+	if (in->st->ops->host_seen(in->st, agent_id, host_name, dropped,
+	    now_us) == -1 ||
+	    in->st->ops->host_get(in->st, agent_id, &h, &found) == -1)
+		return -1;
+	if (found)
+		*stored_seq = h.last_seq;
+	return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* n decimal digits at s: the value, or -1. */
+static int
+num(const char *s, int n)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int
+hub_parse_time(const char *s, int64_t *us)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	int y, mo, d, h, mi, sec, i;
+	int64_t frac = 0, scale = 1000000;
+
+	for (i = 0; shape[i] != '\0'; i++)
+		if (s[i] == '\0' || (shape[i] != 'd' && s[i] != shape[i]))
+			return -1;
+	y = num(s, 4);
+	mo = num(s + 5, 2);
+	d = num(s + 8, 2);
+	h = num(s + 11, 2);
+	mi = num(s + 14, 2);
+	sec = num(s + 17, 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
+	    h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
+		return -1;
+	s += 19;
+	if (*s == '.') {
+		for (i = 1; i <= 9 && s[i] >= '0' && s[i] <= '9'; i++) {
+			scale /= 10;
+			frac += (s[i] - '0') * (scale > 0 ? scale : 0);
+		}
+		if (i == 1)
+			return -1;
+		s += i;
+	}
+	if (s[0] != 'Z' || s[1] != '\0')
+		return -1;
+	*us = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
+	    h * 3600 + mi * 60 + sec) * 1000000) + frac;
+	return 0;
+}
+
+/* A required or optional string field; 0 found, 1 absent, -1 bad. */
+static int
+get_str(const char *s, size_t len, const char *path, char *out, size_t cap)
+{
+	struct pk_jr_val v;
+	int rc;
+
+	out[0] = '\0';
+	rc = pk_jr_find(s, len, path, &v);
+	if (rc <= 0)
+		return rc == 0 ? 1 : -1;
+	return pk_jr_string(&v, out, cap) == 0 ? 0 : -1;
+}
+
+static int
+get_int(const char *s, size_t len, const char *path, int64_t min,
+    int64_t max, int64_t *out)
+{
+	struct pk_jr_val v;
+	int rc;
+
+	rc = pk_jr_find(s, len, path, &v);
+	if (rc <= 0)
+		return rc == 0 ? 1 : -1;
+	return pk_jr_int(&v, min, max, out);
+}
+
+int
+hub_extract(const char *s, size_t len, struct hub_indicator *d)
+{
+	static const struct {
+		const char	*path;
+		size_t		 off;
+		size_t		 cap;
+	} req[] = {
+#define F(p, f) { p, offsetof(struct hub_indicator, f), \
+	sizeof(((struct hub_indicator *)0)->f) }
+		F("@timestamp", timestamp),
+		F("event.kind", event_kind),
+		F("rule.id", rule_id),
+		F("rule.name", rule_name),
+		F("rule.ruleset", ruleset),
+		F("network.direction", direction),
+		F("picket.fingerprint", fingerprint),
+		F("picket.first_seen", first_seen),
+		F("picket.last_seen", last_seen),
+	}, opt[] = {
+		F("source.ip", source_ip),
+		F("destination.ip", destination_ip),
+		F("network.transport", transport),
+#undef F
+	};
+	int64_t v;
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	d->destination_port = -1;
+	if (len == 0 || s[0] != '{' || pk_jr_validate(s, len) == -1)
+		return -1;
+	for (i = 0; i < PK_NELEM(req); i++)
+		if (get_str(s, len, req[i].path, (char *)d + req[i].off,
+		    req[i].cap) != 0 || ((char *)d)[req[i].off] == '\0')
+			return -1;
+	for (i = 0; i < PK_NELEM(opt); i++)
+		if (get_str(s, len, opt[i].path, (char *)d + opt[i].off,
+		    opt[i].cap) == -1)
+			return -1;
+	if (hub_parse_time(d->timestamp, &d->ts_us) == -1)
+		return -1;
+	if (get_int(s, len, "event.severity", 0, 100, &v) != 0)
+		return -1;
+	d->severity = (int)v;
+	if (get_int(s, len, "picket.count", 1, INT64_MAX, &v) != 0)
+		return -1;
+	d->count = (uint64_t)v;
+	switch (get_int(s, len, "destination.port", 0, 65535, &v)) {
+	case 0:
+		d->destination_port = (int)v;
+		break;
+	case 1:
+		break;
+	default:
+		return -1;
+	}
+	d->json = s;
+	d->json_len = len;
+	return 0;
+}
+
+/* Store the opened records of one batch in one transaction. */
+static int
+store_batch(struct hub_ingest *in, const char *agent_id, uint32_t n,
+    int64_t now_us, uint64_t last, uint32_t *added, uint32_t *dups,
+    uint32_t *rejected)
+{
+	struct hub_store *st = in->st;
+	struct hub_indicator d;
+	uint32_t i;
+	int is_new;
+
+	if (st->ops->begin(st) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (hub_extract(in->recs[i].data, in->recs[i].len, &d) == -1) {
+			(*rejected)++;
+			continue;
+		}
+		pk_strlcpy(d.agent_id, agent_id, sizeof(d.agent_id));
+		d.seq = in->recs[i].seq;
+		d.ingest_us = now_us;
+		if (st->ops->insert(st, &d, &is_new) == -1)
+			goto fail;
+		if (is_new)
+			(*added)++;
+		else
+			(*dups)++;
+	}
+	if (st->ops->host_settle(st, agent_id, last, *rejected, now_us) == -1)
+		goto fail;
+	if (st->ops->commit(st) == -1)
+		goto fail;
+	return 0;
+fail:
+	st->ops->rollback(st);
+	return -1;
+}
+
+int
+hub_ingest_batch(struct hub_ingest *in, const char *agent_id,
+    const struct pk_frame *f, int64_t now_us, uint64_t *ack,
+    uint32_t *added, uint16_t *wire_err)
+{
+	struct pk_batch_hdr hdr;
+	struct hub_host h;
+	const uint8_t *data;
+	size_t dlen;
+	uint32_t dups = 0, rejected = 0;
+	uint64_t last;
+	int rc, found;
+
+	*ack = 0;
+	*added = 0;
+	*wire_err = 0;
+	if (f->type != PK_FT_BATCH) {
+		*wire_err = PK_WE_STATE;
+		in->stats.bad_frames++;
+		return -1;
+	}
+	if ((rc = pk_batch_decode_hdr(f, &hdr, &data, &dlen)) != PK_FE_OK) {
+		*wire_err = pk_frame_err_wire(rc);
+		in->stats.bad_frames++;
+		return -1;
+	}
+	rc = pk_batch_open(&hdr, data, dlen, &in->lim, in->raw,
+	    in->lim.max_raw, in->recs, in->lim.max_records, &in->stats.batch);
+	if (rc != PK_BE_OK) {
+		*wire_err = rc == PK_BE_LIMIT ? PK_WE_LIMIT : PK_WE_BATCH;
+		log_debug("ingest: %s: batch at seq %llu: %s", agent_id,
+		    (unsigned long long)hdr.first_seq, pk_batch_strerror(rc));
+		return -1;
+	}
+	last = hdr.first_seq + hdr.count - 1;
+	if (store_batch(in, agent_id, hdr.count, now_us, last, added, &dups,
+	    &rejected) == -1) {
+		*added = 0;
+		*wire_err = PK_WE_INTERNAL;
+		in->stats.store_errors++;
+		return -1;
+	}
+	in->stats.batches++;
+	in->stats.records += hdr.count;
+	in->stats.stored += *added;
+	in->stats.duplicates += dups;
+	in->stats.rejected += rejected;
+	/* A resent old batch must not move the ACK backwards. */
+	*ack = last;
+	if (in->st->ops->host_get(in->st, agent_id, &h, &found) == 0 &&
+	    found && h.last_seq > last)
+		*ack = h.last_seq;
+	return 0;
+}

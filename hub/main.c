@@ -1,0 +1,450 @@
+/*
+ * main.c - picket-hub's command line.  Subcommands:
+ *   serve -c hub.ini        open the store, apply retention; the agent
+ *                           listener arrives with the TLS layer
+ *   indicators [filters]    print stored indicators (table or NDJSON)
+ *   import FILE --agent ID  feed an NDJSON file (as `picketd -r` prints)
+ *                           through the BATCH path the network uses
+ *   version
+ * The store is data_dir/hub.db from -c hub.ini, or --db PATH.  Only the
+ * user (and tests) call this.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+#include "common/pktime.h"
+#include "common/util.h"
+#include "hub/config.h"
+#include "hub/ingest.h"
+#include "hub/store.h"
+#include "transport/batch.h"
+#include "transport/frame.h"
+
+#ifndef PICKET_VERSION
+#define PICKET_VERSION "0.0.0"
+#endif
+
+#define HUB_DEFAULT_CONF	"/etc/picket/hub.ini"
+#define HUB_DB_NAME		"hub.db"
+#define IMPORT_FILE_MAX		(512u * 1024u * 1024u)
+#define IMPORT_BATCH_RECORDS	1000u
+#define IMPORT_BATCH_RAW	(512u * 1024u)	/* deflated fits a frame */
+#define RETENTION_CHUNK		5000u
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: picket-hub serve [-c hub.ini]\n"
+	    "       picket-hub indicators [-c hub.ini | --db PATH] "
+	    "[--host H] [--since DURATION]\n"
+	    "                  [--kind K] [--rule R] [--limit N] [--json]\n"
+	    "       picket-hub import FILE --agent ID [-c hub.ini | --db PATH] "
+	    "[--host-name NAME]\n"
+	    "                  [--first-seq N]\n"
+	    "       picket-hub version\n");
+}
+
+/* The database path: --db wins, else data_dir/hub.db of the config. */
+static int
+db_path(const char *conf, const char *db, char *out, size_t cap,
+    struct hub_config *c)
+{
+	int n;
+
+	if (conf == NULL && db != NULL) {
+		hub_config_defaults(c);
+	} else if (hub_config_load(c, conf != NULL ? conf : HUB_DEFAULT_CONF,
+	    stderr) == -1)
+		return -1;
+	if (db != NULL)
+		n = snprintf(out, cap, "%s", db);
+	else
+		n = snprintf(out, cap, "%s/%s", c->data_dir, HUB_DB_NAME);
+	if (n < 0 || (size_t)n >= cap) {
+		fprintf(stderr, "picket-hub: database path too long\n");
+		return -1;
+	}
+	return 0;
+}
+
+static struct hub_store *
+store_open(const char *path)
+{
+	struct hub_store *st;
+
+	if (hub_store_sqlite.open(&st, path) == -1) {
+		fprintf(stderr, "picket-hub: cannot open store %s\n", path);
+		return NULL;
+	}
+	return st;
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	struct hub_config c;
+	struct hub_store *st;
+	const char *conf = NULL;
+	char path[HUB_PATH_MAX + 16];
+	uint64_t deleted = 0;
+	int ch;
+
+	while ((ch = getopt(argc, argv, "c:")) != -1) {
+		if (ch != 'c') {
+			usage(stderr);
+			return 2;
+		}
+		conf = optarg;
+	}
+	if (db_path(conf, NULL, path, sizeof(path), &c) == -1)
+		return 1;
+	if (mkdir(c.data_dir, 0750) == -1 && errno != EEXIST) {
+		fprintf(stderr, "picket-hub: %s: %s\n", c.data_dir,
+		    strerror(errno));
+		return 1;
+	}
+	if ((st = store_open(path)) == NULL)
+		return 1;
+	if (c.retention_days > 0 && st->ops->retention(st,
+	    (int64_t)pk_now_us() - (int64_t)(c.retention_days * 86400) *
+	    1000000, RETENTION_CHUNK, &deleted) == -1) {
+		st->ops->close(st);
+		return 1;
+	}
+	printf("picket-hub: store %s open (%llu indicators past retention "
+	    "deleted); the agent listener on %s comes with the TLS layer\n",
+	    path, (unsigned long long)deleted, c.listen);
+	st->ops->close(st);
+	return 0;
+}
+
+static int
+print_row(void *arg, const struct hub_indicator *d)
+{
+	const int *json = arg;
+	char port[16] = "";
+
+	if (*json) {
+		fwrite(d->json, 1, d->json_len, stdout);
+		putchar('\n');
+		return 0;
+	}
+	if (d->destination_port >= 0)
+		snprintf(port, sizeof(port), ":%d", d->destination_port);
+	printf("%-27s %-16.16s %6llu %-32.32s %3d %-15s %s%s %llu\n",
+	    d->timestamp, d->agent_id, (unsigned long long)d->seq,
+	    d->rule_id, d->severity, d->source_ip[0] ? d->source_ip : "-",
+	    d->destination_ip[0] ? d->destination_ip : "-", port,
+	    (unsigned long long)d->count);
+	return 0;
+}
+
+enum { O_DB = 256, O_HOST, O_SINCE, O_KIND, O_RULE, O_JSON, O_LIMIT,
+	O_AGENT, O_HOSTNAME, O_FIRSTSEQ };
+
+static int
+cmd_indicators(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "db", required_argument, NULL, O_DB },
+		{ "host", required_argument, NULL, O_HOST },
+		{ "since", required_argument, NULL, O_SINCE },
+		{ "kind", required_argument, NULL, O_KIND },
+		{ "rule", required_argument, NULL, O_RULE },
+		{ "limit", required_argument, NULL, O_LIMIT },
+		{ "json", no_argument, NULL, O_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hub_query q = { 0 };
+	struct hub_config c;
+	struct hub_store *st;
+	const char *conf = NULL, *db = NULL, *err;
+	char path[HUB_PATH_MAX + 16];
+	uint64_t v;
+	int ch, json = 0, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c':	conf = optarg; break;
+		case O_DB:	db = optarg; break;
+		case O_HOST:	q.host = optarg; break;
+		case O_KIND:	q.kind = optarg; break;
+		case O_RULE:	q.rule = optarg; break;
+		case O_JSON:	json = 1; break;
+		case O_SINCE:
+			if (pk_parse_duration(optarg, 1, 100ULL * 365 * 86400,
+			    &v, &err) == -1) {
+				fprintf(stderr, "picket-hub: --since %s: %s\n",
+				    optarg, err);
+				return 2;
+			}
+			q.since_us = (int64_t)pk_now_us() - (int64_t)v * 1000000;
+			break;
+		case O_LIMIT:
+			if (pk_parse_u64(optarg, 1, UINT32_MAX, &q.limit,
+			    &err) == -1) {
+				fprintf(stderr, "picket-hub: --limit %s: %s\n",
+				    optarg, err);
+				return 2;
+			}
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (db_path(conf, db, path, sizeof(path), &c) == -1)
+		return 1;
+	if ((st = store_open(path)) == NULL)
+		return 1;
+	if (!json)
+		printf("%-27s %-16s %6s %-32s %3s %-15s %s %s\n", "TIME",
+		    "AGENT", "SEQ", "RULE", "SEV", "SOURCE", "DESTINATION",
+		    "COUNT");
+	rc = st->ops->query(st, &q, print_row, &json);
+	st->ops->close(st);
+	return rc == 0 && fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* Read a whole file (at most IMPORT_FILE_MAX bytes). */
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *fp;
+	char *buf;
+	size_t n;
+
+	if ((fp = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "picket-hub: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(IMPORT_FILE_MAX + 1)) == NULL) {
+		fclose(fp);
+		return NULL;
+	}
+	n = fread(buf, 1, IMPORT_FILE_MAX + 1, fp);
+	if (ferror(fp) || n > IMPORT_FILE_MAX) {
+		fprintf(stderr, "picket-hub: %s: read error or over %u "
+		    "bytes\n", path, IMPORT_FILE_MAX);
+		fclose(fp);
+		free(buf);
+		return NULL;
+	}
+	fclose(fp);
+	*len = n;
+	return buf;
+}
+
+struct importer {
+	struct hub_ingest	 in;
+	const char		*agent;
+	uint8_t			*data;		/* batch payload data */
+	uint8_t			*frame;		/* encoded frame */
+	uint8_t			*decbuf;	/* frame decoder's buffer */
+	uint64_t		 ack;
+	uint64_t		 frames;
+};
+
+/* Build, frame, decode and ingest recs[0..n): exactly the network path
+ * after TLS.  On PK_BE_SPACE send the two halves. */
+static int
+import_batch(struct importer *im, struct pk_batch_rec *recs, uint32_t n)
+{
+	struct pk_batch_hdr hdr;
+	struct pk_frame_dec dec;
+	struct pk_frame f;
+	const uint8_t *p;
+	size_t dlen, flen, left;
+	uint64_t ack;
+	uint32_t added;
+	uint16_t werr;
+	int rc;
+
+	rc = pk_batch_build(recs, n, PK_DICT_CURRENT, PK_BATCH_LEVEL,
+	    im->data, PK_FRAME_MAX_PAYLOAD - PK_BATCH_FIXED, &hdr, &dlen);
+	if (rc == PK_BE_SPACE && n > 1)
+		return import_batch(im, recs, n / 2) == 0 &&
+		    import_batch(im, recs + n / 2, n - n / 2) == 0 ? 0 : -1;
+	if (rc != PK_BE_OK) {
+		fprintf(stderr, "picket-hub: batch at seq %llu: %s\n",
+		    (unsigned long long)recs[0].seq, pk_batch_strerror(rc));
+		return -1;
+	}
+	if (pk_batch_encode_frame(&hdr, im->data, dlen, im->frame,
+	    PK_FRAME_HDR + PK_FRAME_MAX_PAYLOAD, &flen) != PK_FE_OK)
+		return -1;
+	pk_frame_dec_init(&dec, im->decbuf, PK_FRAME_MAX_PAYLOAD);
+	p = im->frame;
+	left = flen;
+	if (pk_frame_dec_next(&dec, &p, &left, &f) != 1 || left != 0) {
+		fprintf(stderr, "picket-hub: frame: %s\n",
+		    pk_frame_strerror(dec.err));
+		return -1;
+	}
+	if (hub_ingest_batch(&im->in, im->agent, &f, (int64_t)pk_now_us(),
+	    &ack, &added, &werr) == -1) {
+		fprintf(stderr, "picket-hub: batch at seq %llu refused "
+		    "(ERROR %u)\n", (unsigned long long)recs[0].seq, werr);
+		return -1;
+	}
+	im->ack = ack;
+	im->frames++;
+	return 0;
+}
+
+/* Split buf into lines and send them in batches, seq from first. */
+static int
+import_lines(struct importer *im, char *buf, size_t len, uint64_t first)
+{
+	struct pk_batch_rec *recs;
+	size_t pos = 0, raw = 0;
+	uint32_t n = 0;
+	uint64_t seq = first;
+	int rc = 0;
+
+	if ((recs = calloc(IMPORT_BATCH_RECORDS, sizeof(*recs))) == NULL)
+		return -1;
+	while (pos < len && rc == 0) {
+		char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t l = nl != NULL ? (size_t)(nl - (buf + pos)) : len - pos;
+
+		if (l > 0 && buf[pos + l - 1] == '\r')
+			l--;
+		if (l > 0) {
+			if (n > 0 && (n == IMPORT_BATCH_RECORDS ||
+			    raw + l + 1 > IMPORT_BATCH_RAW)) {
+				rc = import_batch(im, recs, n);
+				n = 0;
+				raw = 0;
+			}
+			recs[n].seq = seq++;
+			recs[n].data = buf + pos;
+			recs[n].len = l;
+			raw += l + 1;
+			n++;
+		}
+		pos += (nl != NULL ? (size_t)(nl - (buf + pos)) + 1 : len - pos);
+	}
+	if (rc == 0 && n > 0)
+		rc = import_batch(im, recs, n);
+	free(recs);
+	return rc;
+}
+
+static int
+cmd_import(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "db", required_argument, NULL, O_DB },
+		{ "agent", required_argument, NULL, O_AGENT },
+		{ "host-name", required_argument, NULL, O_HOSTNAME },
+		{ "first-seq", required_argument, NULL, O_FIRSTSEQ },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct importer im;
+	struct hub_config c;
+	struct hub_store *st;
+	const char *conf = NULL, *db = NULL, *host = NULL, *err;
+	const char *file;
+	char path[HUB_PATH_MAX + 16];
+	char *buf;
+	size_t len;
+	uint64_t first = 1, stored_seq;
+	int ch, rc;
+
+	memset(&im, 0, sizeof(im));
+	while ((ch = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c':		conf = optarg; break;
+		case O_DB:		db = optarg; break;
+		case O_AGENT:		im.agent = optarg; break;
+		case O_HOSTNAME:	host = optarg; break;
+		case O_FIRSTSEQ:
+			if (pk_parse_u64(optarg, 1, INT64_MAX / 2, &first,
+			    &err) == -1) {
+				fprintf(stderr, "picket-hub: --first-seq: "
+				    "%s\n", err);
+				return 2;
+			}
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind + 1 != argc || im.agent == NULL || im.agent[0] == '\0' ||
+	    strlen(im.agent) > PK_AGENT_ID_MAX) {
+		usage(stderr);
+		return 2;
+	}
+	file = argv[optind];
+	if (db_path(conf, db, path, sizeof(path), &c) == -1)
+		return 1;
+	if ((buf = slurp(file, &len)) == NULL)
+		return 1;
+	if ((st = store_open(path)) == NULL) {
+		free(buf);
+		return 1;
+	}
+	im.data = malloc(PK_FRAME_MAX_PAYLOAD);
+	im.frame = malloc(PK_FRAME_HDR + PK_FRAME_MAX_PAYLOAD);
+	im.decbuf = malloc(PK_FRAME_MAX_PAYLOAD);
+	rc = -1;
+	if (im.data != NULL && im.frame != NULL && im.decbuf != NULL &&
+	    hub_ingest_init(&im.in, st, NULL) == 0) {
+		if (hub_ingest_hello(&im.in, im.agent, host, 0,
+		    (int64_t)pk_now_us(), &stored_seq) == 0)
+			rc = import_lines(&im, buf, len, first);
+		hub_ingest_free(&im.in);
+	}
+	fprintf(stderr, "records %llu\nstored %llu\nduplicates %llu\n"
+	    "rejected %llu\nbatches %llu\nack %llu\n",
+	    (unsigned long long)im.in.stats.records,
+	    (unsigned long long)im.in.stats.stored,
+	    (unsigned long long)im.in.stats.duplicates,
+	    (unsigned long long)im.in.stats.rejected,
+	    (unsigned long long)im.frames, (unsigned long long)im.ack);
+	free(im.data);
+	free(im.frame);
+	free(im.decbuf);
+	free(buf);
+	st->ops->close(st);
+	return rc == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init(1, LOG_LVL_WARN, "picket-hub");
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "version") == 0 ||
+	    strcmp(argv[1], "--version") == 0) {
+		printf("picket-hub %s\n", PICKET_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "indicators") == 0)
+		return cmd_indicators(argc - 1, argv + 1);
+	if (strcmp(argv[1], "import") == 0)
+		return cmd_import(argc - 1, argv + 1);
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,490 @@
+/*
+ * store_sqlite.c - the SQLite backend of hub/store.h: one database file in
+ * the hub's data directory, WAL mode (readers never block the ingest
+ * writer), a busy timeout instead of immediate SQLITE_BUSY, synchronous
+ * FULL because an ACK promises the agent that the batch is on disk.  The
+ * schema is versioned: schema_version holds one row and each migration
+ * below moves the database one version up inside a transaction, so an old
+ * database is upgraded on open and a newer one is refused.  Layout and
+ * retention are documented in docs/schema-hub.md.  Only hub code calls it,
+ * through hub_store_sqlite.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "hub/store.h"
+
+#define SQ_BUSY_MS	5000
+#define SQ_QUERY_MAX	1024
+
+struct sq_store {
+	struct hub_store	 base;		/* first: hub_store * casts */
+	sqlite3			*db;
+	sqlite3_stmt		*ins;		/* insert one indicator */
+};
+
+/* Migration i takes the schema from version i to i + 1. */
+static const char *const migrations[] = {
+	/* 0 -> 1: hosts, indicators and the UI's indexes */
+	"CREATE TABLE hosts ("
+	"  agent_id TEXT PRIMARY KEY,"
+	"  host_name TEXT NOT NULL DEFAULT '',"
+	"  first_seen_us INTEGER NOT NULL,"
+	"  last_seen_us INTEGER NOT NULL,"
+	"  last_seq INTEGER NOT NULL DEFAULT 0,"
+	"  dropped INTEGER NOT NULL DEFAULT 0,"
+	"  rejected INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE indicators ("
+	"  agent_id TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  ingest_us INTEGER NOT NULL,"
+	"  ts_us INTEGER NOT NULL,"
+	"  timestamp TEXT NOT NULL,"
+	"  rule_id TEXT NOT NULL,"
+	"  rule_name TEXT NOT NULL,"
+	"  ruleset TEXT NOT NULL,"
+	"  event_kind TEXT NOT NULL,"
+	"  severity INTEGER NOT NULL,"
+	"  source_ip TEXT,"
+	"  destination_ip TEXT,"
+	"  destination_port INTEGER,"
+	"  transport TEXT,"
+	"  direction TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  first_seen TEXT NOT NULL,"
+	"  last_seen TEXT NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  json TEXT NOT NULL,"
+	"  PRIMARY KEY (agent_id, seq));"
+	"CREATE INDEX indicators_ts ON indicators(ts_us);"
+	"CREATE INDEX indicators_host_ts ON indicators(agent_id, ts_us);"
+	"CREATE INDEX indicators_fingerprint ON indicators(fingerprint, ts_us);"
+	"CREATE INDEX indicators_rule ON indicators(rule_id, ts_us);"
+	"CREATE INDEX indicators_ingest ON indicators(ingest_us);",
+};
+
+static int
+sq_fail(struct sq_store *s, const char *what)
+{
+	log_warnx("store: %s: %s", what, sqlite3_errmsg(s->db));
+	return -1;
+}
+
+static int
+sq_exec(struct sq_store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_warnx("store: %s", msg != NULL ? msg : "exec failed");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sq_version(struct hub_store *st, int *version)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*version = 0;
+	rc = sqlite3_prepare_v2(s->db, "SELECT name FROM sqlite_master "
+	    "WHERE type = 'table' AND name = 'schema_version'", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(s, "schema");
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc == SQLITE_DONE)
+		return 0;		/* empty database */
+	if (rc != SQLITE_ROW)
+		return sq_fail(s, "schema");
+	if (sqlite3_prepare_v2(s->db, "SELECT version FROM schema_version",
+	    -1, &q, NULL) != SQLITE_OK)
+		return sq_fail(s, "schema");
+	if (sqlite3_step(q) == SQLITE_ROW)
+		*version = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return 0;
+}
+
+/* Bring the schema up to HUB_SCHEMA_VERSION, one step per transaction. */
+static int
+sq_migrate(struct sq_store *s)
+{
+	char sql[64];
+	int v;
+
+	if (sq_version(&s->base, &v) == -1)
+		return -1;
+	if (v > HUB_SCHEMA_VERSION) {
+		log_warnx("store: database schema %d is newer than this "
+		    "hub (%d)", v, HUB_SCHEMA_VERSION);
+		return -1;
+	}
+	for (; v < HUB_SCHEMA_VERSION && (size_t)v < PK_NELEM(migrations);
+	    v++) {
+		if (sq_exec(s, "BEGIN IMMEDIATE") == -1)
+			return -1;
+		if (v == 0 && sq_exec(s, "CREATE TABLE IF NOT EXISTS "
+		    "schema_version (version INTEGER NOT NULL);"
+		    "DELETE FROM schema_version;"
+		    "INSERT INTO schema_version VALUES (0)") == -1)
+			goto fail;
+		snprintf(sql, sizeof(sql), "UPDATE schema_version SET "
+		    "version = %d", v + 1);
+		if (sq_exec(s, migrations[v]) == -1 || sq_exec(s, sql) == -1)
+			goto fail;
+		if (sq_exec(s, "COMMIT") == -1)
+			goto fail;
+		log_info("store: schema migrated to version %d", v + 1);
+	}
+	return 0;
+fail:
+	sq_exec(s, "ROLLBACK");
+	return -1;
+}
+
+static void
+sq_close(struct hub_store *st)
+{
+	struct sq_store *s = (struct sq_store *)st;
+
+	if (s == NULL)
+		return;
+	sqlite3_finalize(s->ins);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static int
+sq_open(struct hub_store **out, const char *path)
+{
+	struct sq_store *s;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -1;
+	s->base.ops = &hub_store_sqlite;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		log_warnx("store: %s: %s", path, s->db != NULL ?
+		    sqlite3_errmsg(s->db) : "out of memory");
+		sq_close(&s->base);
+		return -1;
+	}
+	sqlite3_busy_timeout(s->db, SQ_BUSY_MS);
+	if (sq_exec(s, "PRAGMA journal_mode = WAL") == -1 ||
+	    sq_exec(s, "PRAGMA synchronous = FULL") == -1 ||
+	    sq_migrate(s) == -1)
+		goto fail;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO indicators ("
+	    "agent_id, seq, ingest_us, ts_us, timestamp, rule_id, rule_name, "
+	    "ruleset, event_kind, severity, source_ip, destination_ip, "
+	    "destination_port, transport, direction, fingerprint, first_seen, "
+	    "last_seen, count, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &s->ins, NULL) != SQLITE_OK) {
+		sq_fail(s, "prepare");
+		goto fail;
+	}
+	*out = &s->base;
+	return 0;
+fail:
+	sq_close(&s->base);
+	return -1;
+}
+
+static int
+sq_begin(struct hub_store *st)
+{
+	return sq_exec((struct sq_store *)st, "BEGIN IMMEDIATE");
+}
+
+static int
+sq_commit(struct hub_store *st)
+{
+	return sq_exec((struct sq_store *)st, "COMMIT");
+}
+
+static int
+sq_rollback(struct hub_store *st)
+{
+	return sq_exec((struct sq_store *)st, "ROLLBACK");
+}
+
+/* Bind a text column, NULL when empty (absent in the JSON). */
+static void
+sq_text(sqlite3_stmt *q, int i, const char *v, int null_if_empty)
+{
+	if (null_if_empty && v[0] == '\0')
+		sqlite3_bind_null(q, i);
+	else
+		sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+}
+
+static int
+sq_insert(struct hub_store *st, const struct hub_indicator *d, int *is_new)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q = s->ins;
+	int rc;
+
+	*is_new = 0;
+	if (d->seq > (uint64_t)INT64_MAX || d->count > (uint64_t)INT64_MAX ||
+	    d->json_len > (size_t)SQ_QUERY_MAX * 1024 * 1024)
+		return -1;
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	sqlite3_bind_text(q, 1, d->agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)d->seq);
+	sqlite3_bind_int64(q, 3, d->ingest_us);
+	sqlite3_bind_int64(q, 4, d->ts_us);
+	sq_text(q, 5, d->timestamp, 0);
+	sq_text(q, 6, d->rule_id, 0);
+	sq_text(q, 7, d->rule_name, 0);
+	sq_text(q, 8, d->ruleset, 0);
+	sq_text(q, 9, d->event_kind, 0);
+	sqlite3_bind_int(q, 10, d->severity);
+	sq_text(q, 11, d->source_ip, 1);
+	sq_text(q, 12, d->destination_ip, 1);
+	if (d->destination_port >= 0)
+		sqlite3_bind_int(q, 13, d->destination_port);
+	sq_text(q, 14, d->transport, 1);
+	sq_text(q, 15, d->direction, 0);
+	sq_text(q, 16, d->fingerprint, 0);
+	sq_text(q, 17, d->first_seen, 0);
+	sq_text(q, 18, d->last_seen, 0);
+	sqlite3_bind_int64(q, 19, (sqlite3_int64)d->count);
+	sqlite3_bind_text(q, 20, d->json, (int)d->json_len, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, "insert");
+	*is_new = sqlite3_changes(s->db) > 0;
+	return 0;
+}
+
+/* Prepare, bind and run a statement that returns no rows. */
+static int
+sq_run(struct sq_store *s, const char *sql, const char *t1, const char *t2,
+    int64_t i3, int64_t i4, int64_t i5)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return sq_fail(s, "prepare");
+	sqlite3_bind_text(q, 1, t1, -1, SQLITE_STATIC);
+	if (t2 != NULL)
+		sqlite3_bind_text(q, 2, t2, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, i3);
+	sqlite3_bind_int64(q, 4, i4);
+	sqlite3_bind_int64(q, 5, i5);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "update");
+}
+
+static int
+sq_host_seen(struct hub_store *st, const char *agent_id,
+    const char *host_name, uint64_t dropped, int64_t now_us)
+{
+	if (dropped > (uint64_t)INT64_MAX)
+		dropped = (uint64_t)INT64_MAX;
+	/* ?2 NULL keeps the stored name (an import may not know it). */
+	return sq_run((struct sq_store *)st,
+	    "INSERT INTO hosts (agent_id, host_name, first_seen_us, "
+	    "last_seen_us, dropped) VALUES (?1, coalesce(?2, ''), ?3, ?3, ?4) "
+	    "ON CONFLICT(agent_id) DO UPDATE SET "
+	    "host_name = coalesce(?2, host_name), last_seen_us = ?3, "
+	    "dropped = max(dropped, ?4)",
+	    agent_id, host_name, now_us, (int64_t)dropped, 0);
+}
+
+static int
+sq_host_settle(struct hub_store *st, const char *agent_id, uint64_t seq,
+    uint64_t rejected, int64_t now_us)
+{
+	if (seq > (uint64_t)INT64_MAX || rejected > (uint64_t)INT64_MAX)
+		return -1;
+	return sq_run((struct sq_store *)st,
+	    "INSERT INTO hosts (agent_id, host_name, first_seen_us, "
+	    "last_seen_us, last_seq, rejected) VALUES (?1, '', ?3, ?3, ?4, ?5) "
+	    "ON CONFLICT(agent_id) DO UPDATE SET last_seen_us = ?3, "
+	    "last_seq = max(last_seq, ?4), rejected = rejected + ?5",
+	    agent_id, NULL, now_us, (int64_t)seq, (int64_t)rejected);
+}
+
+static void
+sq_col(sqlite3_stmt *q, int i, char *out, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+
+	pk_strlcpy(out, t != NULL ? (const char *)t : "", cap);
+}
+
+static int
+sq_host_get(struct hub_store *st, const char *agent_id, struct hub_host *h,
+    int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*found = 0;
+	memset(h, 0, sizeof(*h));
+	if (sqlite3_prepare_v2(s->db, "SELECT agent_id, host_name, "
+	    "first_seen_us, last_seen_us, last_seq, dropped, rejected "
+	    "FROM hosts WHERE agent_id = ?", -1, &q, NULL) != SQLITE_OK)
+		return sq_fail(s, "prepare");
+	sqlite3_bind_text(q, 1, agent_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*found = 1;
+		sq_col(q, 0, h->agent_id, sizeof(h->agent_id));
+		sq_col(q, 1, h->host_name, sizeof(h->host_name));
+		h->first_seen_us = sqlite3_column_int64(q, 2);
+		h->last_seen_us = sqlite3_column_int64(q, 3);
+		h->last_seq = (uint64_t)sqlite3_column_int64(q, 4);
+		h->dropped = (uint64_t)sqlite3_column_int64(q, 5);
+		h->rejected = (uint64_t)sqlite3_column_int64(q, 6);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(s, "host");
+	return 0;
+}
+
+/* Fill *d from a row of the query in sq_query (column order there). */
+static void
+sq_row(sqlite3_stmt *q, struct hub_indicator *d)
+{
+	memset(d, 0, sizeof(*d));
+	sq_col(q, 0, d->agent_id, sizeof(d->agent_id));
+	d->seq = (uint64_t)sqlite3_column_int64(q, 1);
+	d->ingest_us = sqlite3_column_int64(q, 2);
+	d->ts_us = sqlite3_column_int64(q, 3);
+	sq_col(q, 4, d->timestamp, sizeof(d->timestamp));
+	sq_col(q, 5, d->rule_id, sizeof(d->rule_id));
+	sq_col(q, 6, d->rule_name, sizeof(d->rule_name));
+	sq_col(q, 7, d->ruleset, sizeof(d->ruleset));
+	sq_col(q, 8, d->event_kind, sizeof(d->event_kind));
+	d->severity = sqlite3_column_int(q, 9);
+	sq_col(q, 10, d->source_ip, sizeof(d->source_ip));
+	sq_col(q, 11, d->destination_ip, sizeof(d->destination_ip));
+	d->destination_port = sqlite3_column_type(q, 12) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int(q, 12);
+	sq_col(q, 13, d->transport, sizeof(d->transport));
+	sq_col(q, 14, d->direction, sizeof(d->direction));
+	sq_col(q, 15, d->fingerprint, sizeof(d->fingerprint));
+	sq_col(q, 16, d->first_seen, sizeof(d->first_seen));
+	sq_col(q, 17, d->last_seen, sizeof(d->last_seen));
+	d->count = (uint64_t)sqlite3_column_int64(q, 18);
+	d->json = (const char *)sqlite3_column_text(q, 19);
+	d->json_len = (size_t)sqlite3_column_bytes(q, 19);
+}
+
+static int
+sq_query(struct hub_store *st, const struct hub_query *hq, hub_row_fn fn,
+    void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct hub_indicator d;
+	sqlite3_stmt *q;
+	char sql[SQ_QUERY_MAX];
+	int rc, n;
+
+	/* Fixed text, the filters bound by number: no value is ever
+	 * spliced into the SQL. */
+	n = snprintf(sql, sizeof(sql), "SELECT agent_id, seq, ingest_us, "
+	    "ts_us, timestamp, rule_id, rule_name, ruleset, event_kind, "
+	    "severity, source_ip, destination_ip, destination_port, "
+	    "transport, direction, fingerprint, first_seen, last_seen, count, "
+	    "json FROM indicators WHERE 1%s%s%s%s "
+	    "ORDER BY ts_us, agent_id, seq LIMIT ?5",
+	    hq->host != NULL ? " AND (agent_id = ?1 OR agent_id IN (SELECT "
+	    "agent_id FROM hosts WHERE host_name = ?1))" : "",
+	    hq->since_us != 0 ? " AND ts_us >= ?2" : "",
+	    hq->kind != NULL ? " AND event_kind = ?3" : "",
+	    hq->rule != NULL ? " AND rule_id = ?4" : "");
+	if (n < 0 || (size_t)n >= sizeof(sql))
+		return -1;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return sq_fail(s, "prepare");
+	if (hq->host != NULL)
+		sqlite3_bind_text(q, 1, hq->host, -1, SQLITE_STATIC);
+	if (hq->since_us != 0)
+		sqlite3_bind_int64(q, 2, hq->since_us);
+	if (hq->kind != NULL)
+		sqlite3_bind_text(q, 3, hq->kind, -1, SQLITE_STATIC);
+	if (hq->rule != NULL)
+		sqlite3_bind_text(q, 4, hq->rule, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, hq->limit == 0 ||
+	    hq->limit > (uint64_t)INT64_MAX ? -1 : (sqlite3_int64)hq->limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		sq_row(q, &d);
+		if (fn(arg, &d) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "query");
+}
+
+static int
+sq_retention(struct hub_store *st, int64_t cutoff_us, uint32_t chunk,
+    uint64_t *deleted)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc, n;
+
+	*deleted = 0;
+	if (chunk == 0)
+		chunk = 1;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM indicators WHERE rowid IN "
+	    "(SELECT rowid FROM indicators WHERE ingest_us < ? LIMIT ?)",
+	    -1, &q, NULL) != SQLITE_OK)
+		return sq_fail(s, "prepare");
+	/* Each round deletes at least one row or ends the loop, and each
+	 * is its own transaction, so ingest waits at most one chunk. */
+	do {
+		sqlite3_bind_int64(q, 1, cutoff_us);
+		sqlite3_bind_int64(q, 2, chunk);
+		rc = sqlite3_step(q);
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE) {
+			sqlite3_finalize(q);
+			return sq_fail(s, "retention");
+		}
+		n = sqlite3_changes(s->db);
+		*deleted += (uint64_t)n;
+	} while ((uint32_t)n == chunk);
+	sqlite3_finalize(q);
+	return 0;
+}
+
+const struct hub_store_ops hub_store_sqlite = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.schema_version = sq_version,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.insert = sq_insert,
+	.host_seen = sq_host_seen,
+	.host_settle = sq_host_settle,
+	.host_get = sq_host_get,
+	.query = sq_query,
+	.retention = sq_retention,
+};

@@ -1,0 +1,468 @@
+/*
+ * test_hubstore.c - the hub's store and ingest path: schema creation and
+ * re-open, inserts with duplicate (agent, seq) ignored, queries by host,
+ * time, kind and rule, retention in chunks, a newer schema refused, the
+ * JSON reader and field extraction on real indicator lines, and whole
+ * BATCH frames (built as an agent builds them) ingested twice, corrupt and
+ * with a record that is not an indicator.  Run by make check-unit and
+ * check-asan; needs SQLite, so not under wine.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "hub/ingest.h"
+#include "hub/jsonread.h"
+#include "hub/store.h"
+#include "transport/batch.h"
+#include "transport/frame.h"
+
+static const char REC_FMT[] =
+    "{\"@timestamp\":\"%s\",\"event\":{\"kind\":\"%s\",\"category\":"
+    "[\"network\"],\"type\":[\"end\",\"indicator\"],\"severity\":%d},"
+    "\"host\":{\"id\":\"h\",\"name\":\"ws-%s\"},\"rule\":{\"id\":\"%s\","
+    "\"name\":\"Port \\\"scan\\\" \\u00e9\",\"ruleset\":\"picket-builtin\"},"
+    "\"source\":{\"ip\":\"10.0.0.%d\"},\"destination\":{\"ip\":"
+    "\"192.0.2.1\",\"port\":445},\"network\":{\"transport\":\"tcp\","
+    "\"direction\":\"outbound\"},\"picket\":{\"seq\":%d,\"count\":%d,"
+    "\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"fingerprint\":"
+    "\"0123456789abcdef0123456789abcdef\",\"details\":{\"top_ports\":"
+    "[445,139]}}}";
+
+struct fx {
+	char		 dir[64];
+	char		 path[96];
+	struct hub_store *st;
+};
+
+static void
+mkrec(char *out, size_t cap, const char *ts, const char *kind,
+    const char *host, const char *rule, int n)
+{
+	snprintf(out, cap, REC_FMT, ts, kind, 73, host, rule, n, n, n + 1,
+	    ts, ts);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/hubstore.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/hub.db", f->dir);
+	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[128];
+
+	if (f->st != NULL)
+		f->st->ops->close(f->st);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	unlink(f->path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+reopen(struct fx *f)
+{
+	f->st->ops->close(f->st);
+	f->st = NULL;
+	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
+}
+
+/* Insert one record through hub_extract, as ingest does. */
+static int
+put(struct fx *f, const char *agent, uint64_t seq, int64_t ingest,
+    const char *json)
+{
+	struct hub_indicator d;
+	int is_new = -1;
+
+	assert_int_equal(hub_extract(json, strlen(json), &d), 0);
+	snprintf(d.agent_id, sizeof(d.agent_id), "%s", agent);
+	d.seq = seq;
+	d.ingest_us = ingest;
+	assert_int_equal(f->st->ops->insert(f->st, &d, &is_new), 0);
+	return is_new;
+}
+
+struct rows {
+	int		 n;
+	uint64_t	 seq[16];
+	char		 json[4][2048];
+};
+
+static int
+collect(void *arg, const struct hub_indicator *d)
+{
+	struct rows *r = arg;
+
+	if (r->n < 4)
+		snprintf(r->json[r->n], sizeof(r->json[0]), "%.*s",
+		    (int)d->json_len, d->json);
+	if (r->n < 16)
+		r->seq[r->n] = d->seq;
+	r->n++;
+	return 0;
+}
+
+static int
+count(struct fx *f, const struct hub_query *q)
+{
+	struct rows r;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(f->st->ops->query(f->st, q, collect, &r), 0);
+	return r.n;
+}
+
+static void
+test_schema_create_reopen(void **state)
+{
+	struct fx *f = *state;
+	char rec[2048];
+	int v = -1;
+
+	assert_int_equal(f->st->ops->schema_version(f->st, &v), 0);
+	assert_int_equal(v, HUB_SCHEMA_VERSION);
+	mkrec(rec, sizeof(rec), "2010-04-18T21:41:52.640830Z", "alert", "a",
+	    "picket.scan.port", 1);
+	assert_int_equal(put(f, "agent-a", 1, 100, rec), 1);
+	reopen(f);
+	assert_int_equal(f->st->ops->schema_version(f->st, &v), 0);
+	assert_int_equal(v, HUB_SCHEMA_VERSION);
+	struct hub_query q = { 0 };
+	assert_int_equal(count(f, &q), 1);
+	/* The row survived and a re-insert is still a duplicate. */
+	assert_int_equal(put(f, "agent-a", 1, 100, rec), 0);
+}
+
+static void
+test_newer_schema_refused(void **state)
+{
+	struct fx *f = *state;
+	struct hub_store *st2 = NULL;
+	sqlite3 *db;
+
+	f->st->ops->close(f->st);
+	f->st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET "
+	    "version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(hub_store_sqlite.open(&st2, f->path), -1);
+	assert_null(st2);
+}
+
+static void
+test_duplicates_ignored(void **state)
+{
+	struct fx *f = *state;
+	struct hub_query q = { 0 };
+	char rec[2048];
+
+	mkrec(rec, sizeof(rec), "2010-04-18T21:41:52Z", "alert", "a",
+	    "picket.scan.port", 1);
+	assert_int_equal(put(f, "agent-a", 1, 100, rec), 1);
+	assert_int_equal(put(f, "agent-a", 1, 100, rec), 0);
+	assert_int_equal(put(f, "agent-a", 2, 100, rec), 1);
+	assert_int_equal(put(f, "agent-b", 1, 100, rec), 1);
+	assert_int_equal(count(f, &q), 3);
+}
+
+static void
+test_queries(void **state)
+{
+	struct fx *f = *state;
+	struct hub_query q = { 0 };
+	char rec[2048];
+	int64_t t;
+
+	mkrec(rec, sizeof(rec), "2010-01-01T00:00:00Z", "alert", "a",
+	    "picket.scan.port", 1);
+	put(f, "agent-a", 1, 1, rec);
+	mkrec(rec, sizeof(rec), "2012-01-01T00:00:00.5Z", "metric", "a",
+	    "picket.health.capture", 2);
+	put(f, "agent-a", 2, 1, rec);
+	mkrec(rec, sizeof(rec), "2014-01-01T00:00:00Z", "alert", "b",
+	    "sid.2000001", 3);
+	put(f, "agent-b", 7, 1, rec);
+	assert_int_equal(f->st->ops->host_seen(f->st, "agent-b", "ws-b", 0,
+	    5), 0);
+
+	q.host = "agent-a";
+	assert_int_equal(count(f, &q), 2);
+	q.host = "ws-b";			/* by host name */
+	assert_int_equal(count(f, &q), 1);
+	q.host = "nobody";
+	assert_int_equal(count(f, &q), 0);
+	q.host = NULL;
+	q.kind = "metric";
+	assert_int_equal(count(f, &q), 1);
+	q.kind = NULL;
+	q.rule = "sid.2000001";
+	assert_int_equal(count(f, &q), 1);
+	q.rule = NULL;
+	assert_int_equal(hub_parse_time("2011-06-01T00:00:00Z", &t), 0);
+	q.since_us = t;
+	struct rows r;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(f->st->ops->query(f->st, &q, collect, &r), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.seq[0], 2);		/* ordered by @timestamp */
+	assert_int_equal(r.seq[1], 7);
+	assert_non_null(strstr(r.json[0], "picket.health.capture"));
+	q.limit = 1;
+	assert_int_equal(count(f, &q), 1);
+}
+
+static void
+test_retention_chunks(void **state)
+{
+	struct fx *f = *state;
+	struct hub_query q = { 0 };
+	char rec[2048];
+	uint64_t deleted = 0;
+	int i;
+
+	mkrec(rec, sizeof(rec), "2010-01-01T00:00:00Z", "alert", "a",
+	    "picket.scan.port", 1);
+	for (i = 1; i <= 25; i++)	/* ingested at 1..25 */
+		put(f, "agent-a", (uint64_t)i, i, rec);
+	assert_int_equal(f->st->ops->retention(f->st, 21, 4, &deleted), 0);
+	assert_int_equal(deleted, 20);	/* 5 chunks of 4, and a last empty */
+	assert_int_equal(count(f, &q), 5);
+	assert_int_equal(f->st->ops->retention(f->st, 21, 4, &deleted), 0);
+	assert_int_equal(deleted, 0);
+	assert_int_equal(f->st->ops->retention(f->st, 1000, 3, &deleted), 0);
+	assert_int_equal(deleted, 5);
+	assert_int_equal(count(f, &q), 0);
+}
+
+static void
+test_jsonread(void **state)
+{
+	static const char *const bad[] = {
+		"", "{", "{\"a\":}", "{\"a\":1,}", "{\"a\" 1}", "[1,2",
+		"{\"a\":\"x\ty\"}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":tru}",
+		"{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}", "{} {}", "{\"a\":-}",
+	};
+	struct pk_jr_val v;
+	char deep[200], out[32];
+	size_t i;
+	int64_t n;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(pk_jr_validate(bad[i], strlen(bad[i])), -1);
+	const char *good = " {\"a\":[1,-2.5e3,true,null,"
+	    "{\"b\":\"\\u00e9\"}]} ";
+	assert_int_equal(pk_jr_validate(good, strlen(good)), 0);
+	/* Too deep is malformed, not a stack overflow. */
+	memset(deep, '[', sizeof(deep));
+	assert_int_equal(pk_jr_validate(deep, sizeof(deep)), -1);
+	const char *doc = "{\"x\":{\"y\":1},\"a\":{\"b\":\"\\ud83d\\ude00"
+	    "\\n\"},\"n\":-9223372036854775808,\"big\":9223372036854775808}";
+	assert_int_equal(pk_jr_find(doc, strlen(doc), "a.b", &v), 1);
+	assert_int_equal(pk_jr_string(&v, out, sizeof(out)), 0);
+	assert_string_equal(out, "\xf0\x9f\x98\x80\n");
+	assert_int_equal(pk_jr_string(&v, out, 5), -1);	/* does not fit */
+	assert_int_equal(pk_jr_find(doc, strlen(doc), "a.c", &v), 0);
+	assert_int_equal(pk_jr_find(doc, strlen(doc), "x.y.z", &v), 0);
+	assert_int_equal(pk_jr_find(doc, strlen(doc), "n", &v), 1);
+	assert_int_equal(pk_jr_int(&v, INT64_MIN, INT64_MAX, &n), 0);
+	assert_true(n == INT64_MIN);
+	assert_int_equal(pk_jr_find(doc, strlen(doc), "big", &v), 1);
+	assert_int_equal(pk_jr_int(&v, INT64_MIN, INT64_MAX, &n), -1);
+	/* A lookup that stops on a broken document says so. */
+	assert_int_equal(pk_jr_find("{\"a\":1,\"b\"", 10, "b", &v), -1);
+}
+
+static void
+test_extract(void **state)
+{
+	struct hub_indicator d;
+	char rec[2048];
+	int64_t t;
+
+	(void)state;
+	assert_int_equal(hub_parse_time("1970-01-01T00:00:01.25Z", &t), 0);
+	assert_true(t == 1250000);
+	assert_int_equal(hub_parse_time("2000-03-01T00:00:00Z", &t), 0);
+	assert_true(t == INT64_C(951868800000000));
+	assert_int_equal(hub_parse_time("2000-13-01T00:00:00Z", &t), -1);
+	assert_int_equal(hub_parse_time("2000-01-01T00:00:00", &t), -1);
+	assert_int_equal(hub_parse_time("2000-01-01T00:00:00.Z", &t), -1);
+	mkrec(rec, sizeof(rec), "2010-04-18T21:41:52.640830Z", "alert", "a",
+	    "picket.scan.worm_port", 4);
+	assert_int_equal(hub_extract(rec, strlen(rec), &d), 0);
+	assert_string_equal(d.rule_id, "picket.scan.worm_port");
+	assert_string_equal(d.rule_name, "Port \"scan\" \xc3\xa9");
+	assert_string_equal(d.source_ip, "10.0.0.4");
+	assert_int_equal(d.destination_port, 445);
+	assert_int_equal(d.severity, 73);
+	assert_int_equal(d.count, 5);
+	assert_string_equal(d.transport, "tcp");
+	assert_true(d.ts_us == INT64_C(1271626912640830));
+	/* Missing a required field, or a wrong type: refused. */
+	assert_int_equal(hub_extract("{\"a\":1}", 7, &d), -1);
+	char *p = strstr(rec, "\"severity\":73");
+	memcpy(p, "\"severity\":\"7\"", 14);
+	assert_int_equal(hub_extract(rec, strlen(rec), &d), -1);
+}
+
+/* A BATCH frame of n records from seq first, as the agent makes it. */
+static size_t
+mkframe(uint8_t *frame, size_t cap, uint64_t first, int n, const char *bad)
+{
+	static char recbuf[8][2048];
+	struct pk_batch_rec recs[8];
+	struct pk_batch_hdr hdr;
+	uint8_t data[65536];
+	size_t dlen, flen;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		mkrec(recbuf[i], sizeof(recbuf[i]), "2010-04-18T21:41:52Z",
+		    "alert", "a", "picket.scan.port", (int)first + i);
+		recs[i].seq = first + (uint64_t)i;
+		recs[i].data = bad != NULL && i == 1 ? bad : recbuf[i];
+		recs[i].len = strlen(recs[i].data);
+	}
+	assert_int_equal(pk_batch_build(recs, (uint32_t)n, PK_DICT_CURRENT,
+	    PK_BATCH_LEVEL, data, sizeof(data), &hdr, &dlen), PK_BE_OK);
+	assert_int_equal(pk_batch_encode_frame(&hdr, data, dlen, frame, cap,
+	    &flen), PK_FE_OK);
+	return flen;
+}
+
+static void
+frame_of(const uint8_t *buf, size_t len, struct pk_frame *f)
+{
+	f->len = (uint32_t)(len - PK_FRAME_HDR);
+	f->type = buf[4];
+	f->flags = buf[5];
+	f->payload = buf + PK_FRAME_HDR;
+}
+
+static void
+test_ingest_batches(void **state)
+{
+	struct fx *f = *state;
+	struct hub_ingest in;
+	struct hub_query q = { 0 };
+	struct hub_host h;
+	struct pk_frame fr;
+	uint8_t buf[70000];
+	uint64_t ack, stored;
+	uint32_t added;
+	uint16_t werr;
+	size_t n;
+	int found;
+
+	assert_int_equal(hub_ingest_init(&in, f->st, NULL), 0);
+	assert_int_equal(hub_ingest_hello(&in, "agent-a", "ws-a", 3, 10,
+	    &stored), 0);
+	assert_int_equal(stored, 0);
+
+	n = mkframe(buf, sizeof(buf), 101, 5, NULL);
+	frame_of(buf, n, &fr);
+	assert_int_equal(hub_ingest_batch(&in, "agent-a", &fr, 20, &ack,
+	    &added, &werr), 0);
+	assert_int_equal(ack, 105);
+	assert_int_equal(added, 5);
+	/* The same batch again (lost ACK): nothing new, same ACK. */
+	assert_int_equal(hub_ingest_batch(&in, "agent-a", &fr, 21, &ack,
+	    &added, &werr), 0);
+	assert_int_equal(ack, 105);
+	assert_int_equal(added, 0);
+	assert_int_equal(in.stats.duplicates, 5);
+
+	/* A record that is JSON-looking text but no indicator: skipped. */
+	n = mkframe(buf, sizeof(buf), 106, 3, "{\"not\":\"an indicator\"}");
+	frame_of(buf, n, &fr);
+	assert_int_equal(hub_ingest_batch(&in, "agent-a", &fr, 22, &ack,
+	    &added, &werr), 0);
+	assert_int_equal(ack, 108);
+	assert_int_equal(added, 2);
+	assert_int_equal(in.stats.rejected, 1);
+
+	/* An old batch resent after a newer one: the ACK does not go back. */
+	n = mkframe(buf, sizeof(buf), 101, 2, NULL);
+	frame_of(buf, n, &fr);
+	assert_int_equal(hub_ingest_batch(&in, "agent-a", &fr, 23, &ack,
+	    &added, &werr), 0);
+	assert_int_equal(ack, 108);
+
+	/* Corrupt deflate data: refused whole, nothing stored. */
+	n = mkframe(buf, sizeof(buf), 109, 4, NULL);
+	buf[n - 6] ^= 0x55;
+	buf[n - 7] ^= 0x55;
+	frame_of(buf, n, &fr);
+	assert_int_equal(hub_ingest_batch(&in, "agent-a", &fr, 24, &ack,
+	    &added, &werr), -1);
+	assert_int_equal(werr, PK_WE_BATCH);
+	assert_int_equal(count(f, &q), 7);
+
+	/* Not a BATCH frame at all. */
+	fr.type = PK_FT_HEARTBEAT;
+	assert_int_equal(hub_ingest_batch(&in, "agent-a", &fr, 24, &ack,
+	    &added, &werr), -1);
+	assert_int_equal(werr, PK_WE_STATE);
+
+	assert_int_equal(f->st->ops->host_get(f->st, "agent-a", &h, &found),
+	    0);
+	assert_int_equal(found, 1);
+	assert_string_equal(h.host_name, "ws-a");
+	assert_int_equal(h.last_seq, 108);
+	assert_int_equal(h.dropped, 3);
+	assert_int_equal(h.rejected, 1);
+	assert_int_equal(hub_ingest_hello(&in, "agent-a", NULL, 3, 30,
+	    &stored), 0);
+	assert_int_equal(stored, 108);		/* WELCOME's stored_seq */
+	hub_ingest_free(&in);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_schema_create_reopen,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicates_ignored,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_chunks, setup,
+		    teardown),
+		cmocka_unit_test(test_jsonread),
+		cmocka_unit_test(test_extract),
+		cmocka_unit_test_setup_teardown(test_ingest_batches, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,667 @@
+/*
+ * tls.c - the OpenSSL backend of tls.h, and the only file of the project
+ * that includes <openssl/ssl.h> (collectors/ebpf/hash.c uses EVP digests,
+ * nothing else).  It enforces the policy of docs/tls.md in one place: TLS
+ * 1.3 only, ALPN "picket/1" required both ways, verification against the
+ * configured CA and never the system store, hostname check and optional
+ * SPKI pin on the client, mandatory client certificate and optional CRL on
+ * the server, no session resumption (a revoked agent must not ride an old
+ * ticket).  Errors become one bounded line for the logs.  Called only
+ * through tls.h.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "common/util.h"
+#include "transport/tls.h"
+
+/* ALPN on the wire: length-prefixed protocol names. */
+static const unsigned char alpn_wire[] = "\x08picket/1";
+#define ALPN_WIRE_LEN (sizeof(alpn_wire) - 1)
+
+struct pk_tls_ctx {
+	SSL_CTX		*ssl;
+	int		 server;
+	int		 has_pin;
+	uint8_t		 pin[PK_TLS_SPKI_LEN];
+};
+
+struct pk_tls {
+	struct pk_tls_ctx *ctx;
+	SSL		*ssl;
+	int		 done;		/* handshake complete and checked */
+	char		 cn[PK_TLS_CN_MAX + 1];
+	uint8_t		 spki[PK_TLS_SPKI_LEN];
+	char		 err[PK_TLS_ERRLEN];
+	char		 why[PK_TLS_ERRLEN];	/* reason set by our callbacks */
+};
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* The first queued OpenSSL reason, or fallback; empties the queue. */
+static const char *
+ossl_reason(const char *fallback)
+{
+	unsigned long e = ERR_get_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+
+	ERR_clear_error();
+	return r != NULL ? r : fallback;
+}
+
+/* SHA-256 of the DER SubjectPublicKeyInfo (the RFC 7469 pin input). */
+static int
+cert_spki(X509 *cert, uint8_t out[PK_TLS_SPKI_LEN])
+{
+	unsigned char *der = NULL;
+	unsigned int mdlen = 0;
+	int len, rc;
+
+	len = i2d_PUBKEY(X509_get0_pubkey(cert), &der);
+	if (len <= 0)
+		return -1;
+	rc = EVP_Digest(der, (size_t)len, out, &mdlen, EVP_sha256(), NULL);
+	OPENSSL_free(der);
+	return (rc == 1 && mdlen == PK_TLS_SPKI_LEN) ? 0 : -1;
+}
+
+static int
+parse_pin(const char *hex, uint8_t out[PK_TLS_SPKI_LEN])
+{
+	size_t i;
+
+	if (strlen(hex) != 2 * PK_TLS_SPKI_LEN)
+		return -1;
+	for (i = 0; i < 2 * PK_TLS_SPKI_LEN; i++) {
+		int c = (unsigned char)hex[i], v;
+
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v = c - 'A' + 10;
+		else
+			return -1;
+		if (i % 2 == 0)
+			out[i / 2] = (uint8_t)(v << 4);
+		else
+			out[i / 2] |= (uint8_t)v;
+	}
+	return 0;
+}
+
+/*
+ * Client verify callback: runs after OpenSSL's own checks of each chain
+ * element; at depth 0 with the chain good we compare the pin, so a pin
+ * mismatch aborts the handshake before the agent shows its certificate.
+ */
+static int
+verify_cb(int ok, X509_STORE_CTX *xs)
+{
+	SSL *ssl;
+	struct pk_tls *t;
+	uint8_t spki[PK_TLS_SPKI_LEN];
+
+	if (!ok || X509_STORE_CTX_get_error_depth(xs) != 0)
+		return ok;
+	ssl = X509_STORE_CTX_get_ex_data(xs,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	t = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+	if (t == NULL || !t->ctx->has_pin)
+		return ok;
+	if (cert_spki(X509_STORE_CTX_get_current_cert(xs), spki) == -1 ||
+	    memcmp(spki, t->ctx->pin, sizeof(spki)) != 0) {
+		pk_strlcpy(t->why, "hub SPKI pin mismatch", sizeof(t->why));
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	return ok;
+}
+
+/*
+ * Server: refuse a ClientHello without ALPN here, because OpenSSL calls the
+ * ALPN select callback only when the extension is present.
+ */
+static int
+client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	const unsigned char *p;
+	size_t len;
+	struct pk_tls *t = SSL_get_app_data(ssl);
+
+	(void)arg;
+	if (SSL_client_hello_get0_ext(ssl,
+	    TLSEXT_TYPE_application_layer_protocol_negotiation, &p, &len))
+		return SSL_CLIENT_HELLO_SUCCESS;
+	if (t != NULL)
+		pk_strlcpy(t->why, "no ALPN: client offered none",
+		    sizeof(t->why));
+	*alert = SSL_AD_NO_APPLICATION_PROTOCOL;
+	return SSL_CLIENT_HELLO_ERROR;
+}
+
+static int
+alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	unsigned char *sel = NULL;
+	struct pk_tls *t = SSL_get_app_data(ssl);
+
+	(void)arg;
+	if (SSL_select_next_proto(&sel, outlen, alpn_wire, ALPN_WIRE_LEN,
+	    in, inlen) == OPENSSL_NPN_NEGOTIATED) {
+		*out = sel;
+		return SSL_TLSEXT_ERR_OK;
+	}
+	if (t != NULL)
+		pk_strlcpy(t->why, "no ALPN: client did not offer picket/1",
+		    sizeof(t->why));
+	return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+static int
+load_crl(SSL_CTX *ssl, const char *file, char *err, size_t errlen)
+{
+	X509_STORE *st = SSL_CTX_get_cert_store(ssl);
+	X509_LOOKUP *lu = X509_STORE_add_lookup(st, X509_LOOKUP_file());
+
+	if (lu == NULL || X509_load_crl_file(lu, file, X509_FILETYPE_PEM) <= 0) {
+		seterr(err, errlen, "CRL %s: %s", file,
+		    ossl_reason("cannot load"));
+		return -1;
+	}
+	/* Leaf only: our CAs are roots, so there is nothing above to check. */
+	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
+	return 0;
+}
+
+/* What both sides share: protocol floor, own certificate, trust anchor. */
+static SSL_CTX *
+ctx_common(const SSL_METHOD *m, const char *ca, const char *cert,
+    const char *key, const char *crl, char *err, size_t errlen)
+{
+	SSL_CTX *ssl;
+
+	if (ca == NULL || cert == NULL || key == NULL) {
+		seterr(err, errlen, "CA, certificate and key files are required");
+		return NULL;
+	}
+	ERR_clear_error();
+	if ((ssl = SSL_CTX_new(m)) == NULL) {
+		seterr(err, errlen, "SSL_CTX_new: %s", ossl_reason("failed"));
+		return NULL;
+	}
+	if (!SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION) ||
+	    !SSL_CTX_set_max_proto_version(ssl, TLS1_3_VERSION)) {
+		seterr(err, errlen, "cannot require TLS 1.3");
+		goto fail;
+	}
+	/* Only the configured CA: we never call set_default_verify_paths. */
+	if (!SSL_CTX_load_verify_locations(ssl, ca, NULL)) {
+		seterr(err, errlen, "CA %s: %s", ca, ossl_reason("cannot load"));
+		goto fail;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ssl, cert) != 1) {
+		seterr(err, errlen, "certificate %s: %s", cert,
+		    ossl_reason("cannot load"));
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ssl, key, SSL_FILETYPE_PEM) != 1) {
+		seterr(err, errlen, "key %s: %s", key, ossl_reason("cannot load"));
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ssl) != 1) {
+		seterr(err, errlen, "key %s does not match certificate %s",
+		    key, cert);
+		goto fail;
+	}
+	if (crl != NULL && crl[0] != '\0' &&
+	    load_crl(ssl, crl, err, errlen) == -1)
+		goto fail;
+	X509_VERIFY_PARAM_set_hostflags(SSL_CTX_get0_param(ssl),
+	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	SSL_CTX_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* No resumption: each connection proves its certificate afresh. */
+	SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(ssl, SSL_OP_NO_TICKET);
+	ERR_clear_error();
+	return ssl;
+fail:
+	ERR_clear_error();
+	SSL_CTX_free(ssl);
+	return NULL;
+}
+
+struct pk_tls_ctx *
+pk_tls_client_ctx_new(const struct pk_tls_client_opts *o, char *err,
+    size_t errlen)
+{
+	struct pk_tls_ctx *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (o->spki_pin != NULL && o->spki_pin[0] != '\0') {
+		if (parse_pin(o->spki_pin, c->pin) == -1) {
+			seterr(err, errlen, "SPKI pin: want 64 hex digits");
+			free(c);
+			return NULL;
+		}
+		c->has_pin = 1;
+	}
+	c->ssl = ctx_common(TLS_client_method(), o->ca_file, o->cert_file,
+	    o->key_file, o->crl_file, err, errlen);
+	if (c->ssl == NULL) {
+		free(c);
+		return NULL;
+	}
+	SSL_CTX_set_verify(c->ssl, SSL_VERIFY_PEER, verify_cb);
+	/* SSL_CTX_set_alpn_protos returns 0 on success. */
+	if (SSL_CTX_set_alpn_protos(c->ssl, alpn_wire, ALPN_WIRE_LEN) != 0) {
+		seterr(err, errlen, "cannot set ALPN");
+		pk_tls_ctx_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct pk_tls_ctx *
+pk_tls_server_ctx_new(const struct pk_tls_server_opts *o, char *err,
+    size_t errlen)
+{
+	struct pk_tls_ctx *c;
+	STACK_OF(X509_NAME) *names;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->server = 1;
+	c->ssl = ctx_common(TLS_server_method(), o->ca_file, o->cert_file,
+	    o->key_file, o->crl_file, err, errlen);
+	if (c->ssl == NULL) {
+		free(c);
+		return NULL;
+	}
+	SSL_CTX_set_verify(c->ssl,
+	    SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	/* Tell clients which CA we accept (helps an agent with several). */
+	if ((names = SSL_load_client_CA_file(o->ca_file)) != NULL)
+		SSL_CTX_set_client_CA_list(c->ssl, names);
+	SSL_CTX_set_num_tickets(c->ssl, 0);
+	SSL_CTX_set_client_hello_cb(c->ssl, client_hello_cb, NULL);
+	SSL_CTX_set_alpn_select_cb(c->ssl, alpn_select_cb, NULL);
+	ERR_clear_error();
+	return c;
+}
+
+void
+pk_tls_ctx_free(struct pk_tls_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	SSL_CTX_free(ctx->ssl);
+	free(ctx);
+}
+
+static struct pk_tls *
+conn_new(struct pk_tls_ctx *ctx, int fd, char *err, size_t errlen)
+{
+	struct pk_tls *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->ctx = ctx;
+	ERR_clear_error();
+	if ((t->ssl = SSL_new(ctx->ssl)) == NULL ||
+	    SSL_set_fd(t->ssl, fd) != 1) {
+		seterr(err, errlen, "SSL_new: %s", ossl_reason("failed"));
+		pk_tls_free(t);
+		return NULL;
+	}
+	SSL_set_app_data(t->ssl, t);
+	return t;
+}
+
+/* True when s is an IPv4/IPv6 literal (no SNI for those, RFC 6066 3). */
+static int
+is_ip_literal(const char *s)
+{
+	ASN1_OCTET_STRING *ip = a2i_IPADDRESS(s);
+
+	if (ip == NULL) {
+		ERR_clear_error();
+		return 0;
+	}
+	ASN1_OCTET_STRING_free(ip);
+	return 1;
+}
+
+struct pk_tls *
+pk_tls_client_new(struct pk_tls_ctx *ctx, int fd, const char *host,
+    char *err, size_t errlen)
+{
+	struct pk_tls *t;
+
+	if (ctx == NULL || ctx->server || host == NULL || host[0] == '\0') {
+		seterr(err, errlen, "client connection needs a client "
+		    "context and the hub's name");
+		return NULL;
+	}
+	if ((t = conn_new(ctx, fd, err, errlen)) == NULL)
+		return NULL;
+	/* SSL_set1_host takes IP literals too (checked against IP SANs). */
+	if (SSL_set1_host(t->ssl, host) != 1 ||
+	    (!is_ip_literal(host) &&
+	    SSL_set_tlsext_host_name(t->ssl, host) != 1)) {
+		seterr(err, errlen, "hub name %.64s: %s", host,
+		    ossl_reason("refused"));
+		pk_tls_free(t);
+		return NULL;
+	}
+	SSL_set_connect_state(t->ssl);
+	return t;
+}
+
+struct pk_tls *
+pk_tls_server_new(struct pk_tls_ctx *ctx, int fd, char *err, size_t errlen)
+{
+	struct pk_tls *t;
+
+	if (ctx == NULL || !ctx->server) {
+		seterr(err, errlen, "server connection needs a server context");
+		return NULL;
+	}
+	if ((t = conn_new(ctx, fd, err, errlen)) == NULL)
+		return NULL;
+	SSL_set_accept_state(t->ssl);
+	return t;
+}
+
+void
+pk_tls_free(struct pk_tls *t)
+{
+	if (t == NULL)
+		return;
+	SSL_free(t->ssl);
+	free(t);
+}
+
+/* Map the failure of an SSL_* call to our codes, filling t->err. */
+static int
+fail_reason(struct pk_tls *t, int ret, int syserr)
+{
+	int e = SSL_get_error(t->ssl, ret);
+	long vr;
+	unsigned long oe;
+	const char *r;
+
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+		return PK_TLS_WANT_READ;
+	case SSL_ERROR_WANT_WRITE:
+		return PK_TLS_WANT_WRITE;
+	case SSL_ERROR_ZERO_RETURN:
+		ERR_clear_error();
+		return PK_TLS_CLOSED;
+	default:
+		break;
+	}
+	if (t->why[0] != '\0') {
+		pk_strlcpy(t->err, t->why, sizeof(t->err));
+	} else if ((vr = SSL_get_verify_result(t->ssl)) != X509_V_OK) {
+		seterr(t->err, sizeof(t->err), "certificate verify failed: %s",
+		    X509_verify_cert_error_string(vr));
+	} else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+		if (syserr != 0)
+			seterr(t->err, sizeof(t->err), "%s", strerror(syserr));
+		else
+			pk_strlcpy(t->err, "connection closed by peer",
+			    sizeof(t->err));
+	} else {
+		oe = ERR_peek_error();
+		r = ossl_reason("TLS error");
+		if (ERR_GET_REASON(oe) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+			r = "no client certificate";
+		else if (ERR_GET_REASON(oe) == SSL_R_UNSUPPORTED_PROTOCOL)
+			r = "unsupported protocol (TLS 1.3 required)";
+		seterr(t->err, sizeof(t->err), "%s", r);
+	}
+	ERR_clear_error();
+	return PK_TLS_ERROR;
+}
+
+/* After the handshake: the checks OpenSSL does not do for us. */
+static int
+check_peer(struct pk_tls *t)
+{
+	const unsigned char *alpn = NULL;
+	unsigned int alen = 0;
+	X509 *peer;
+	X509_NAME *name;
+	ASN1_STRING *s;
+	int idx, len, i;
+	const unsigned char *d;
+
+	SSL_get0_alpn_selected(t->ssl, &alpn, &alen);
+	if (alen != ALPN_WIRE_LEN - 1 ||
+	    memcmp(alpn, PK_TLS_ALPN, ALPN_WIRE_LEN - 1) != 0) {
+		pk_strlcpy(t->err, "no ALPN: peer did not select picket/1",
+		    sizeof(t->err));
+		return -1;
+	}
+	/* Verified by OpenSSL (VERIFY_PEER on both sides) if present. */
+	if ((peer = SSL_get0_peer_certificate(t->ssl)) == NULL ||
+	    SSL_get_verify_result(t->ssl) != X509_V_OK) {
+		pk_strlcpy(t->err, "no verified peer certificate",
+		    sizeof(t->err));
+		return -1;
+	}
+	if (cert_spki(peer, t->spki) == -1) {
+		pk_strlcpy(t->err, "cannot hash peer public key", sizeof(t->err));
+		return -1;
+	}
+	name = X509_get_subject_name(peer);
+	idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	if (idx < 0 && !t->ctx->server)
+		return 0;	/* a hub is known by its SAN, not its CN */
+	if (idx < 0) {
+		pk_strlcpy(t->err, "client certificate has no subject CN",
+		    sizeof(t->err));
+		return -1;
+	}
+	s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+	len = ASN1_STRING_length(s);
+	d = ASN1_STRING_get0_data(s);
+	if (len < 1 || len > PK_TLS_CN_MAX) {
+		pk_strlcpy(t->err, "certificate CN empty or longer than 64",
+		    sizeof(t->err));
+		return -1;
+	}
+	/* The CN becomes an agent id in logs and the store: printable only. */
+	for (i = 0; i < len; i++) {
+		if (d[i] < 0x21 || d[i] > 0x7e) {
+			pk_strlcpy(t->err, "certificate CN has non-printable "
+			    "bytes", sizeof(t->err));
+			return -1;
+		}
+	}
+	memcpy(t->cn, d, (size_t)len);
+	t->cn[len] = '\0';
+	return 0;
+}
+
+int
+pk_tls_handshake(struct pk_tls *t)
+{
+	int ret;
+
+	if (t->done)
+		return PK_TLS_DONE;
+	ERR_clear_error();
+	errno = 0;
+	ret = SSL_do_handshake(t->ssl);
+	if (ret != 1)
+		return fail_reason(t, ret, errno);
+	if (check_peer(t) == -1) {
+		t->cn[0] = '\0';
+		return PK_TLS_ERROR;
+	}
+	t->done = 1;
+	return PK_TLS_DONE;
+}
+
+long
+pk_tls_read(struct pk_tls *t, void *buf, size_t len)
+{
+	size_t n = 0;
+	int ret;
+
+	if (!t->done) {
+		pk_strlcpy(t->err, "read before handshake", sizeof(t->err));
+		return PK_TLS_ERROR;
+	}
+	if (len == 0)
+		return 0;
+	ERR_clear_error();
+	errno = 0;
+	ret = SSL_read_ex(t->ssl, buf, len, &n);
+	if (ret == 1)
+		return (long)n;
+	return fail_reason(t, ret, errno);
+}
+
+long
+pk_tls_write(struct pk_tls *t, const void *buf, size_t len)
+{
+	size_t n = 0;
+	int ret;
+
+	if (!t->done) {
+		pk_strlcpy(t->err, "write before handshake", sizeof(t->err));
+		return PK_TLS_ERROR;
+	}
+	if (len == 0)
+		return 0;
+	ERR_clear_error();
+	errno = 0;
+	ret = SSL_write_ex(t->ssl, buf, len, &n);
+	if (ret == 1)
+		return (long)n;
+	return fail_reason(t, ret, errno);
+}
+
+size_t
+pk_tls_pending(const struct pk_tls *t)
+{
+	int n = SSL_pending(t->ssl);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+int
+pk_tls_shutdown(struct pk_tls *t)
+{
+	int ret;
+
+	ERR_clear_error();
+	errno = 0;
+	/* 0 = our close_notify is out; we do not wait for the peer's. */
+	ret = SSL_shutdown(t->ssl);
+	if (ret >= 0)
+		return PK_TLS_DONE;
+	return fail_reason(t, ret, errno);
+}
+
+const char *
+pk_tls_error(const struct pk_tls *t)
+{
+	return t->err;
+}
+
+const char *
+pk_tls_peer_cn(const struct pk_tls *t)
+{
+	return t->done && t->cn[0] != '\0' ? t->cn : NULL;
+}
+
+int
+pk_tls_peer_spki(const struct pk_tls *t, uint8_t out[PK_TLS_SPKI_LEN])
+{
+	if (!t->done)
+		return -1;
+	memcpy(out, t->spki, PK_TLS_SPKI_LEN);
+	return 0;
+}
+
+int
+pk_tls_peer_spki_hex(const struct pk_tls *t, char *out, size_t outlen)
+{
+	if (!t->done || outlen < 2 * PK_TLS_SPKI_LEN + 1)
+		return -1;
+	pk_hex(t->spki, PK_TLS_SPKI_LEN, out);
+	return 0;
+}
+
+int
+pk_tls_file_spki_hex(const char *cert_file, char *out, size_t outlen,
+    char *err, size_t errlen)
+{
+	FILE *f;
+	X509 *x;
+	uint8_t spki[PK_TLS_SPKI_LEN];
+	int rc;
+
+	if (outlen < 2 * PK_TLS_SPKI_LEN + 1) {
+		seterr(err, errlen, "output buffer too small");
+		return -1;
+	}
+	if ((f = fopen(cert_file, "r")) == NULL) {
+		seterr(err, errlen, "%s: %s", cert_file, strerror(errno));
+		return -1;
+	}
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (x == NULL) {
+		seterr(err, errlen, "%s: %s", cert_file,
+		    ossl_reason("no PEM certificate"));
+		return -1;
+	}
+	rc = cert_spki(x, spki);
+	X509_free(x);
+	if (rc == -1) {
+		seterr(err, errlen, "%s: cannot hash public key", cert_file);
+		return -1;
+	}
+	pk_hex(spki, PK_TLS_SPKI_LEN, out);
+	return 0;
+}

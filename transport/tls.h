@@ -1,0 +1,110 @@
+/*
+ * tls.h - the mutual-TLS layer between agent and hub (docs/tls.md,
+ * docs/protocol.md "Transport").  TLS 1.3 only, ALPN "picket/1" required
+ * on both sides, the client verifies the hub against the configured CA and
+ * name (and optionally an SPKI pin), the hub requires a client certificate
+ * from the member's CA (and checks a CRL when one is configured) and takes
+ * the certificate's subject CN as the agent id.  Every call is
+ * non-blocking: it wraps an fd the caller has already connected or
+ * accepted and set O_NONBLOCK, and answers WANT_READ / WANT_WRITE when the
+ * caller's event loop should wait.  The types are opaque so that no file
+ * but tls.c ever includes an OpenSSL header.  Called by the hub's listener,
+ * the agent's shipper and tests/unit/test_tls.c.
+ */
+#ifndef PICKET_TLS_H
+#define PICKET_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PK_TLS_ALPN		"picket/1"
+#define PK_TLS_ERRLEN		192	/* every reason fits, NUL included */
+#define PK_TLS_CN_MAX		64	/* = PK_AGENT_ID_MAX in frame.h */
+#define PK_TLS_SPKI_LEN		32	/* SHA-256 of the DER SubjectPublicKeyInfo */
+
+/* Results of the step functions; read/write return > 0 for bytes moved. */
+enum pk_tls_rc {
+	PK_TLS_DONE		= 0,	/* handshake complete / shutdown sent */
+	PK_TLS_ERROR		= -1,	/* fatal; pk_tls_error() says why */
+	PK_TLS_WANT_READ	= -2,	/* call again when the fd is readable */
+	PK_TLS_WANT_WRITE	= -3,	/* call again when the fd is writable */
+	PK_TLS_CLOSED		= -4,	/* peer sent close_notify */
+};
+
+struct pk_tls_ctx;	/* per configuration: CA, own certificate, CRL, pin */
+struct pk_tls;		/* per connection */
+
+struct pk_tls_client_opts {
+	const char	*ca_file;	/* PEM CA(s) that issue hub certificates */
+	const char	*cert_file;	/* agent certificate (PEM, may hold chain) */
+	const char	*key_file;	/* agent private key (PEM) */
+	const char	*crl_file;	/* optional PEM CRL for the hub's CA */
+	const char	*spki_pin;	/* optional: 64 hex digits, SHA-256 of the
+					 * hub certificate's SubjectPublicKeyInfo */
+};
+
+struct pk_tls_server_opts {
+	const char	*ca_file;	/* PEM CA(s) that issue agent certificates */
+	const char	*cert_file;	/* hub certificate (PEM, may hold chain) */
+	const char	*key_file;	/* hub private key (PEM) */
+	const char	*crl_file;	/* optional PEM CRL(s) for that CA */
+};
+
+/*
+ * Contexts: NULL on error with a one-line reason in err (errlen bytes,
+ * PK_TLS_ERRLEN is enough).  A context may serve many connections and must
+ * outlive them.
+ */
+struct pk_tls_ctx *pk_tls_client_ctx_new(const struct pk_tls_client_opts *o,
+    char *err, size_t errlen);
+struct pk_tls_ctx *pk_tls_server_ctx_new(const struct pk_tls_server_opts *o,
+    char *err, size_t errlen);
+void pk_tls_ctx_free(struct pk_tls_ctx *ctx);
+
+/*
+ * Connections.  fd is connected (client) or accepted (server) and
+ * non-blocking; the caller keeps owning it (pk_tls_free does not close it).
+ * host is the hub's name or IP address as configured: sent as SNI (names
+ * only) and checked against the certificate's subjectAltName.
+ */
+struct pk_tls *pk_tls_client_new(struct pk_tls_ctx *ctx, int fd,
+    const char *host, char *err, size_t errlen);
+struct pk_tls *pk_tls_server_new(struct pk_tls_ctx *ctx, int fd,
+    char *err, size_t errlen);
+void pk_tls_free(struct pk_tls *t);
+
+/* One handshake step: DONE, WANT_READ, WANT_WRITE or ERROR. */
+int pk_tls_handshake(struct pk_tls *t);
+
+/*
+ * Move bytes: > 0 bytes read/written, or WANT_READ, WANT_WRITE, CLOSED
+ * (read only) or ERROR.  A write that returned WANT_* must be retried; it
+ * may be retried with a different buffer (moving-buffer mode) holding the
+ * same leading bytes.
+ */
+long pk_tls_read(struct pk_tls *t, void *buf, size_t len);
+long pk_tls_write(struct pk_tls *t, const void *buf, size_t len);
+/* Decrypted bytes already buffered: read them before waiting on the fd. */
+size_t pk_tls_pending(const struct pk_tls *t);
+
+/* Send close_notify: DONE, WANT_READ/WANT_WRITE (call again) or ERROR. */
+int pk_tls_shutdown(struct pk_tls *t);
+
+/* The reason for the last ERROR (or ""), one line, < PK_TLS_ERRLEN. */
+const char *pk_tls_error(const struct pk_tls *t);
+
+/*
+ * The verified peer after DONE.  Server side: the client certificate's
+ * subject CN (the agent id, 1..PK_TLS_CN_MAX printable ASCII bytes) and its
+ * SPKI hash; client side: the hub's.  NULL / -1 before DONE.
+ */
+const char *pk_tls_peer_cn(const struct pk_tls *t);
+int pk_tls_peer_spki(const struct pk_tls *t, uint8_t out[PK_TLS_SPKI_LEN]);
+/* The same hash as 64 lowercase hex digits (out: 65 bytes). */
+int pk_tls_peer_spki_hex(const struct pk_tls *t, char *out, size_t outlen);
+
+/* SHA-256 SPKI of the certificate in a PEM file, as hex (for pins). */
+int pk_tls_file_spki_hex(const char *cert_file, char *out, size_t outlen,
+    char *err, size_t errlen);
+
+#endif
