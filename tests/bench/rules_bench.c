@@ -39,7 +39,7 @@ hexpat(char *out, size_t n, uint8_t *raw)
 	out[k++] = '|';
 	for (i = 0; i < n; i++) {
 		raw[i] = (uint8_t)rnd();
-		k += (size_t)sprintf(out + k, "%02X ", raw[i]);
+		k += (size_t)snprintf(out + k, 4, "%02X ", raw[i]);
 	}
 	out[k - 1] = '|';
 	out[k] = '\0';

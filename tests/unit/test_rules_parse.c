@@ -526,34 +526,35 @@ test_errors(void **state)
 static void
 test_too_many_and_too_long(void **state)
 {
-	char *t = malloc(PK_RULE_MAX_LINE * 2);
-	size_t k = 0;
+	size_t cap = PK_RULE_MAX_LINE * 2, k = 0;
+	char *t = malloc(cap);
 	struct pk_ruleset *rs;
 	int i;
 
 	(void)state;
 	assert_non_null(t);
-	k += (size_t)sprintf(t, "alert tcp any any -> any any (");
+	k += (size_t)snprintf(t, cap, "alert tcp any any -> any any (");
 	for (i = 0; i < PK_RULE_MAX_CONTENTS + 1; i++)
-		k += (size_t)sprintf(t + k, "content:\"x%d\"; ", i);
-	sprintf(t + k, "sid:1;)");
+		k += (size_t)snprintf(t + k, cap - k, "content:\"x%d\"; ",
+		    i);
+	snprintf(t + k, cap - k, "sid:1;)");
 	rs = load(t);
 	assert_int_equal(reason_count(rs, "too many contents"), 1);
 	pk_ruleset_free(rs);
 
-	k = (size_t)sprintf(t, "alert tcp any any -> any any (content:\"");
+	k = (size_t)snprintf(t, cap, "alert tcp any any -> any any (content:\"");
 	memset(t + k, 'A', PK_RULE_MAX_PATTERN + 1);
 	k += PK_RULE_MAX_PATTERN + 1;
-	sprintf(t + k, "\"; sid:1;)");
+	snprintf(t + k, cap - k, "\"; sid:1;)");
 	rs = load(t);
 	assert_int_equal(reason_count(rs, "content too long"), 1);
 	pk_ruleset_free(rs);
 
 	/* one line past the cap, then a good rule: line 2 still loads */
-	k = (size_t)sprintf(t, "alert tcp any any -> any any (sid:7; msg:\"");
+	k = (size_t)snprintf(t, cap, "alert tcp any any -> any any (sid:7; msg:\"");
 	memset(t + k, 'm', PK_RULE_MAX_LINE);
 	k += PK_RULE_MAX_LINE;
-	sprintf(t + k, "\";)\nalert tcp any any -> any any (sid:8;)\n");
+	snprintf(t + k, cap - k, "\";)\nalert tcp any any -> any any (sid:8;)\n");
 	rs = load(t);
 	assert_int_equal(reason_count(rs, "rule too long"), 1);
 	assert_int_equal(pk_ruleset_count(rs), 1);
@@ -563,10 +564,10 @@ test_too_many_and_too_long(void **state)
 	pk_ruleset_free(rs);
 
 	/* a long msg is cut, not refused */
-	k = (size_t)sprintf(t, "alert tcp any any -> any any (msg:\"");
+	k = (size_t)snprintf(t, cap, "alert tcp any any -> any any (msg:\"");
 	memset(t + k, 'm', 2000);
 	k += 2000;
-	sprintf(t + k, "\"; sid:9;)");
+	snprintf(t + k, cap - k, "\"; sid:9;)");
 	rs = one(t);
 	assert_int_equal(strlen(pk_ruleset_rule(rs, 0)->msg),
 	    PK_RULE_MAX_MSG - 1);
