@@ -27,7 +27,8 @@ CORE_SRCS := \
 	common/log.c common/util.c common/json.c common/netaddr.c common/pktime.c \
 	collectors/pcap/decode.c collectors/pcap/reasm.c collectors/pcap/app.c \
 	collectors/pcap/flow.c collectors/pcap/scan.c collectors/pcap/ring.c \
-	agent/indicator.c agent/engine.c agent/detectors.c agent/config.c
+	agent/indicator.c agent/engine.c agent/attrib.c agent/detectors.c \
+	agent/config.c
 # Issue-3 subsystems, taken in as their files appear.
 CORE_SRCS += $(wildcard collectors/pcap/stream.c collectors/pcap/ac.c \
 	collectors/pcap/rules_parse.c collectors/pcap/rules_match.c \
