@@ -20,6 +20,8 @@
 #define NPKT	1000
 #define ROUNDS	20
 
+#define TEXT_CAP (10000 * 400)	/* rule text for the largest set */
+
 static uint32_t rng = 2463534242u;
 
 static uint32_t
@@ -71,7 +73,7 @@ main(void)
 	char *text, pat[64];
 	size_t s, i, k, r;
 
-	text = malloc(10000 * 400);
+	text = malloc(TEXT_CAP);
 	for (i = 0; i < NPKT; i++) {
 		plen[i] = 64 + rnd() % (1460 - 64);
 		for (k = 0; k < plen[i]; k++)
@@ -98,7 +100,8 @@ main(void)
 			/* one packet in 50 carries this rule's pattern */
 			if (r % 50 == 0)
 				memcpy(pk[(r / 50) % NPKT] + 10, raw, n);
-			len += (size_t)sprintf(text + len, "alert %s any any -> "
+			len += (size_t)snprintf(text + len, TEXT_CAP - len,
+			    "alert %s any any -> "
 			    "any %s (msg:\"r%zu\"; content:\"%s\"; "
 			    "content:\"%c%c\"; distance:0; within:100; "
 			    "content:\"x%zu\"; nocase; sid:%zu;)\n",
