@@ -166,17 +166,6 @@ lower(int c)
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Case-insensitive: does s start with the lowercase prefix p? */
 static int
 has_prefix_ci(const char *s, const char *p)
@@ -193,8 +182,8 @@ parse_sha256(const char *s, uint8_t out[32])
 	int i, hi, lo;
 
 	for (i = 0; i < 32; i++) {
-		if ((hi = hexval((unsigned char)s[2 * i])) < 0 ||
-		    (lo = hexval((unsigned char)s[2 * i + 1])) < 0)
+		if ((hi = pk_hexval((unsigned char)s[2 * i])) < 0 ||
+		    (lo = pk_hexval((unsigned char)s[2 * i + 1])) < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
@@ -478,7 +467,7 @@ url_host_bad(const char *h, size_t n)
 		if (n < 3 || h[n - 1] != ']')
 			return 1;
 		for (i = 1; i < n - 1; i++)
-			if (hexval((unsigned char)h[i]) < 0 && h[i] != ':' &&
+			if (pk_hexval((unsigned char)h[i]) < 0 && h[i] != ':' &&
 			    h[i] != '.')
 				return 1;
 		return 0;

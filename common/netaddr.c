@@ -22,18 +22,6 @@ is_digit(int c)
 	return c >= '0' && c <= '9';
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Exactly "d.d.d.d" up to the NUL, each 0..255, "0" but never "01". */
 static int
 parse_v4(const char *s, uint8_t out[4])
@@ -82,7 +70,7 @@ parse_v6(const char *s, uint8_t out[16])
 		if (cnt[0] + cnt[1] >= 8)
 			return -1;
 		v = 0;
-		for (nd = 0; nd < 5 && (d = hexval((unsigned char)p[nd])) >= 0;
+		for (nd = 0; nd < 5 && (d = pk_hexval((unsigned char)p[nd])) >= 0;
 		    nd++)
 			v = v * 16 + d;
 		if (p[nd] == '.') {

@@ -252,3 +252,15 @@ pk_hex(const uint8_t *in, size_t len, char *out)
 	}
 	out[2 * len] = '\0';
 }
+
+int
+pk_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -36,6 +36,8 @@ int pk_parse_bool(const char *s, int *out, const char **err);
 uint64_t pk_fnv1a64(const void *data, size_t len, uint64_t seed);
 #define PK_FNV_SEED 0xcbf29ce484222325ULL
 
+/* Value of one hex digit (either case), or -1. */
+int pk_hexval(int c);
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void pk_hex(const uint8_t *in, size_t len, char *out);
 

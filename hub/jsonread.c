@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hub/jsonread.h"
+#include "common/util.h"
 
 struct jr {
 	const char	*s;
@@ -26,18 +27,6 @@ jr_ws(struct jr *r)
 	    r->s[r->pos] == '\t' || r->s[r->pos] == '\n' ||
 	    r->s[r->pos] == '\r'))
 		r->pos++;
-}
-
-static int
-jr_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* The string starting at r->pos (a quote): advance past it. */
@@ -69,7 +58,7 @@ jr_string(struct jr *r)
 			if (r->len - r->pos < 6)
 				return -1;
 			for (i = 2; i < 6; i++)
-				if (jr_hex(r->s[r->pos + i]) < 0)
+				if (pk_hexval((unsigned char)r->s[r->pos + i]) < 0)
 					return -1;
 			r->pos += 6;
 			continue;
@@ -251,7 +240,7 @@ jr_u4(const char *p)
 	int i;
 
 	for (i = 0; i < 4; i++)
-		v = (v << 4) | (uint32_t)jr_hex(p[i]);
+		v = (v << 4) | (uint32_t)pk_hexval((unsigned char)p[i]);
 	return v;
 }
 

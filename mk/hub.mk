@@ -8,6 +8,6 @@ UNIT_EXTRA_test_hubstore := $(HUB_STORE_OBJS) -lsqlite3 -linih
 $(BUILD)/tests/test_hubstore: $(HUB_STORE_OBJS)
 
 # The JSON reader's fuzzer needs hub/jsonread.c, which is not in the core.
-$(FUZZ_BUILD)/fuzz_jsonread: tests/fuzz/fuzz_jsonread.c hub/jsonread.c
+$(FUZZ_BUILD)/fuzz_jsonread: tests/fuzz/fuzz_jsonread.c hub/jsonread.c common/util.c
 	@mkdir -p $(@D)
-	clang $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -o $@ $< hub/jsonread.c
+	clang $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -o $@ $< hub/jsonread.c common/util.c

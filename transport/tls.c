@@ -97,15 +97,9 @@ parse_pin(const char *hex, uint8_t out[PK_TLS_SPKI_LEN])
 	if (strlen(hex) != 2 * PK_TLS_SPKI_LEN)
 		return -1;
 	for (i = 0; i < 2 * PK_TLS_SPKI_LEN; i++) {
-		int c = (unsigned char)hex[i], v;
+		int v = pk_hexval((unsigned char)hex[i]);
 
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v = c - 'A' + 10;
-		else
+		if (v < 0)
 			return -1;
 		if (i % 2 == 0)
 			out[i / 2] = (uint8_t)(v << 4);

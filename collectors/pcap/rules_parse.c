@@ -542,18 +542,6 @@ parse_list(struct pk_rule_parse *p, const char *s, int is_port, int which,
 
 /* ---- content ------------------------------------------------------------- */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decode a quoted value: text, |hex| blocks (if allow_hex), and the
  * escapes \; \" \\ \:.  v is the whole trimmed value with its quotes.
@@ -581,7 +569,7 @@ unquote(struct pk_rule_parse *p, const char *v, int allow_hex,
 				if (nib >= 0)
 					return perr(p, "bad content", "split "
 					    "hex byte in %s", what);
-			} else if ((h = hexval(ch)) >= 0) {
+			} else if ((h = pk_hexval(ch)) >= 0) {
 				if (nib < 0)
 					nib = h;
 				else {
