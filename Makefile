@@ -28,14 +28,14 @@ CORE_SRCS := \
 	collectors/pcap/decode.c collectors/pcap/reasm.c collectors/pcap/app.c \
 	collectors/pcap/flow.c collectors/pcap/scan.c collectors/pcap/ring.c \
 	agent/indicator.c agent/engine.c agent/attrib.c agent/detectors.c \
-	agent/config.c
+	agent/config.c agent/ipc.c
 # Issue-3 subsystems, taken in as their files appear.
 CORE_SRCS += $(wildcard collectors/pcap/stream.c collectors/pcap/ac.c \
 	collectors/pcap/rules_parse.c collectors/pcap/rules_match.c \
 	collectors/pcap/sigdet.c collectors/pcap/fingerprint.c \
 	agent/ioc.c collectors/pcap/iocdet.c)
 # Reporting (issue 5): the portable parts of the transport.
-CORE_SRCS += $(wildcard common/crc32c.c transport/frame.c transport/batch.c \
+CORE_SRCS += $(wildcard common/crc32c.c common/sha256.c transport/frame.c transport/batch.c \
 	transport/spool.c)
 # Platform layer for POSIX hosts.
 UNIX_SRCS := common/log_unix.c common/pktime_unix.c common/dir_unix.c \
@@ -44,9 +44,11 @@ WIN_SRCS  := common/log_win32.c common/pktime_win32.c common/dir_win32.c \
 	$(wildcard transport/spool_win32.c)
 # The agent program (libpcap, inih).
 AGENT_SRCS := agent/main.c agent/config_ini.c agent/output.c \
-	collectors/collector.c collectors/pcap/capture.c
+	collectors/collector.c collectors/pcap/capture.c \
+	agent/spoolout.c agent/shipper.c agent/privsep_linux.c \
+	agent/supervise_unix.c transport/tls.c
 
-LIBS	:= -lpcap -linih -lpthread -lz
+LIBS	:= -lpcap -linih -lpthread -lz -lssl -lcrypto
 # The eBPF process collector (Linux) adds its sources to AGENT_SRCS, its
 # libraries to LIBS, and the rules that build BPF objects and skeletons.
 -include mk/ebpf.mk
@@ -141,7 +143,7 @@ endif
 $(BUILD)/picket-hub: $(HUB_OBJS) $(CORE_LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(HUB_OBJS) $(CORE_LIB) $(HUB_LIBS)
 # Unit-test wiring for the TLS layer and the hub (UNIT_EXTRA_* entries).
--include mk/tls.mk mk/hub.mk
+-include mk/tls.mk mk/hub.mk mk/agent.mk
 
 # Benchmarks: full runs print figures (docs/performance.md); the smoke
 # runs in make check only prove each script still runs and prints.

@@ -111,6 +111,10 @@ static const struct opt agent_opts[] = {
 	O_LOGLVL(agent, log_level, "info",
 	    "Least severe message written to the log (err, warn, info or "
 	    "debug); debug is verbose and meant for troubleshooting."),
+	O_STR(agent, user, "picket",
+	    "Unprivileged user the collector and the shipper switch to after "
+	    "opening what needs root (docs/privsep.md); empty, or a user that "
+	    "does not exist, keeps them running as the starting user (logged)."),
 	O_TLP(agent, tlp, "TLP:AMBER",
 	    "Traffic Light Protocol marking put on every indicator, which "
 	    "limits how far the hub may share it with peers."),
@@ -343,6 +347,65 @@ static const struct opt output_opts[] = {
 	    "counts; 0 writes it only when it opens and when it closes."),
 };
 
+static const struct opt spool_opts[] = {
+	O_STR(spool, dir, "/var/lib/picket/spool",
+	    "Directory of the on-disk queue of indicators waiting for the hub "
+	    "(docs/spool.md); used only when [hub] address is set."),
+	O_SIZE(spool, max_bytes, "256M", 64 * KIB, 1024 * GIB,
+	    "Most disk the spool may use; when full, the oldest segment is "
+	    "dropped, counted and reported to the hub.  At least twice "
+	    "segment_bytes."),
+	O_SIZE(spool, segment_bytes, "8M", 4 * KIB, 1 * GIB,
+	    "Size at which a spool segment file is closed and a new one "
+	    "started; acknowledged segments are deleted whole."),
+	O_STR(spool, sync, "batch",
+	    "When spooled indicators are forced to disk: \"batch\" (at most "
+	    "sync_interval after they are written), \"always\" (each one), "
+	    "\"never\" (left to the operating system)."),
+	O_UINT(spool, sync_interval, "200", 10, 60000, "milliseconds",
+	    "With sync = batch: the longest an indicator waits before it is "
+	    "forced to disk."),
+};
+
+static const struct opt hub_opts[] = {
+	O_STR(hub, address, "",
+	    "The member's hub as host:port (\"[v6addr]:port\" for IPv6); "
+	    "empty keeps indicators local (no spool, no shipper)."),
+	O_STR(hub, server_name, "",
+	    "Name the hub's certificate must carry (and SNI); empty means the "
+	    "host part of address."),
+	O_STR(hub, ca, "/etc/picket/ca.crt",
+	    "PEM file of the CA(s) that issue hub certificates."),
+	O_STR(hub, cert, "/etc/picket/agent.crt",
+	    "This agent's certificate (PEM); its subject CN is the agent id."),
+	O_STR(hub, key, "/etc/picket/agent.key",
+	    "This agent's private key (PEM), read once at start as root."),
+	O_STR(hub, crl, "",
+	    "Optional PEM certificate revocation list for the hub's CA."),
+	O_STR(hub, pin, "",
+	    "Optional SHA-256 of the hub certificate's public key (64 hex "
+	    "digits); a hub with another key is refused even if its "
+	    "certificate verifies."),
+	O_STR(hub, proxy, "",
+	    "Optional HTTP proxy as host:port; the agent asks it to CONNECT "
+	    "to the hub and runs TLS through the tunnel."),
+	O_DUR(hub, connect_timeout, "10s", 1, 300,
+	    "How long a TCP connection, proxy tunnel, TLS handshake and "
+	    "HELLO/WELCOME exchange may take together."),
+	O_DUR(hub, backoff_base, "1s", 1, HOUR,
+	    "First reconnect delay bound; it doubles after each failure up "
+	    "to backoff_cap, and the wait is drawn uniformly below it (full "
+	    "jitter) so agents of a restarted hub do not reconnect together."),
+	O_DUR(hub, backoff_cap, "300s", 1, DAY,
+	    "Largest reconnect delay bound."),
+	O_UINT(hub, batch_records, "1000", 1, 10000, "records",
+	    "Most indicators per batch (the hub may ask for fewer)."),
+	O_SIZE(hub, batch_bytes, "512k", 4 * KIB, 8 * MIB,
+	    "Most uncompressed bytes per batch (the hub may ask for fewer)."),
+	O_UINT(hub, compression, "6", 0, 9, "zlib level",
+	    "Deflate level for batches; 0 sends them uncompressed."),
+};
+
 #define SECTION(n, h) { #n, h, n##_opts, PK_NELEM(n##_opts) }
 
 static const struct section sections[] = {
@@ -363,6 +426,9 @@ static const struct section sections[] = {
 	SECTION(process, "Process and host activity (eBPF on Linux, ETW on "
 	    "Windows; see docs/process.md)."),
 	SECTION(output, "Where indicators are written."),
+	SECTION(spool, "The on-disk queue between detection and the hub."),
+	SECTION(hub, "Reporting to the member's hub over mutual TLS "
+	    "(docs/protocol.md, docs/tls.md)."),
 };
 
 static const char *const tlp_names[] = {
@@ -1054,6 +1120,85 @@ interfaces_empty(const char *list)
 }
 
 int
+pk_config_spool_sync(const struct pk_config *c)
+{
+	static const char *const names[] = { "batch", "always", "never" };
+	size_t i;
+
+	/* Same order as enum pk_spool_sync. */
+	for (i = 0; i < PK_NELEM(names); i++)
+		if (cfg_strcaseeq(c->spool.sync, names[i]))
+			return (int)i;
+	return -1;
+}
+
+int
+pk_config_split_hostport(const char *s, char *host, size_t hostlen,
+    uint16_t *port)
+{
+	const char *colon, *h = s;
+	size_t hl;
+	uint64_t v;
+	const char *err;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			return -1;
+		h = s + 1;
+		hl = (size_t)(rb - h);
+		colon = rb + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL ||
+		    memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return -1;	/* bare IPv6 needs brackets */
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= hostlen)
+		return -1;
+	if (pk_parse_u64(colon + 1, 1, 65535, &v, &err) != 0)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int
+validate_hub(const struct pk_config *c, const char *name, FILE *errfp)
+{
+	char host[PK_CFG_STR_MAX];
+	uint16_t port;
+	size_t i;
+	int n = 0;
+
+	if (c->hub.address[0] != '\0' && pk_config_split_hostport(
+	    c->hub.address, host, sizeof(host), &port) != 0) {
+		fprintf(errfp, "%s: hub.address \"%.80s\": want host:port or "
+		    "[v6addr]:port\n", name, c->hub.address);
+		n++;
+	}
+	if (c->hub.proxy[0] != '\0' && pk_config_split_hostport(
+	    c->hub.proxy, host, sizeof(host), &port) != 0) {
+		fprintf(errfp, "%s: hub.proxy \"%.80s\": want host:port\n",
+		    name, c->hub.proxy);
+		n++;
+	}
+	if (c->hub.pin[0] != '\0') {
+		for (i = 0; c->hub.pin[i] != '\0'; i++)
+			if (pk_hexval((unsigned char)c->hub.pin[i]) < 0)
+				break;
+		if (i != 64 || c->hub.pin[i] != '\0') {
+			fprintf(errfp, "%s: hub.pin: want 64 hex digits (SHA-256 "
+			    "of the hub's public key)\n", name);
+			n++;
+		}
+	}
+	return n;
+}
+
+int
 pk_config_validate(const struct pk_config *c, const char *name, FILE *errfp)
 {
 	int n = 0;
@@ -1085,6 +1230,22 @@ pk_config_validate(const struct pk_config *c, const char *name, FILE *errfp)
 		    (unsigned long long)c->flows.tcp_timeout);
 		n++;
 	}
+	if (pk_config_spool_sync(c) < 0) {
+		fprintf(errfp, "%s: spool.sync \"%s\": use batch, always or "
+		    "never\n", name, c->spool.sync);
+		n++;
+	}
+	if (c->spool.max_bytes < 2 * c->spool.segment_bytes) {
+		fprintf(errfp, "%s: spool.max_bytes must be at least twice "
+		    "spool.segment_bytes\n", name);
+		n++;
+	}
+	if (c->hub.backoff_base > c->hub.backoff_cap) {
+		fprintf(errfp, "%s: hub.backoff_base must not exceed "
+		    "hub.backoff_cap\n", name);
+		n++;
+	}
+	n += validate_hub(c, name, errfp);
 	if (interfaces_empty(c->pcap.interfaces)) {
 		fprintf(errfp, "%s: pcap.interfaces names no interface "
 		    "(use \"any\" for all)\n", name);

@@ -37,6 +37,7 @@ struct pk_config {
 		char		host_id[PK_CFG_STR_MAX];	/* "" = derived */
 		int		log_level;			/* LOG_LVL_* */
 		char		tlp[32];
+		char		user[PK_CFG_STR_MAX];	/* privsep, "" = none */
 	} agent;
 	struct {
 		struct pk_cidrset home_net;	/* empty = local addresses */
@@ -122,6 +123,29 @@ struct pk_config {
 		char		file[PK_CFG_PATH_MAX];	/* "", "-" = stdout */
 		uint64_t	update_interval;	/* s, 0 = start+end */
 	} output;
+	struct {
+		char		dir[PK_CFG_PATH_MAX];
+		uint64_t	max_bytes;
+		uint64_t	segment_bytes;
+		char		sync[16];		/* batch, always, never */
+		uint64_t	sync_interval;		/* milliseconds */
+	} spool;
+	struct {
+		char		address[PK_CFG_STR_MAX];	/* "" = no hub */
+		char		server_name[PK_CFG_STR_MAX];	/* "" = host */
+		char		ca[PK_CFG_PATH_MAX];
+		char		cert[PK_CFG_PATH_MAX];
+		char		key[PK_CFG_PATH_MAX];
+		char		crl[PK_CFG_PATH_MAX];
+		char		pin[PK_CFG_STR_MAX];	/* SPKI SHA-256 hex */
+		char		proxy[PK_CFG_STR_MAX];	/* host:port */
+		uint64_t	connect_timeout;	/* s */
+		uint64_t	backoff_base;		/* s */
+		uint64_t	backoff_cap;		/* s */
+		uint64_t	batch_records;
+		uint64_t	batch_bytes;
+		uint64_t	compression;		/* 0 = off, 1..9 */
+	} hub;
 	/* [vars]: rule variables ($NAME) for Suricata-syntax rules */
 	struct {
 		size_t		n;
@@ -131,6 +155,12 @@ struct pk_config {
 		} v[PK_CFG_VARS_MAX];
 	} vars;
 };
+
+/* [spool] sync as enum pk_spool_sync (transport/spool.h), -1 if unknown. */
+int pk_config_spool_sync(const struct pk_config *c);
+/* Split "host:port" / "[v6]:port" into host and port; 0 or -1. */
+int pk_config_split_hostport(const char *s, char *host, size_t hostlen,
+    uint16_t *port);
 
 /* Value of a [vars] variable (name without '$'), or NULL. */
 const char *pk_config_var(const struct pk_config *c, const char *name);

@@ -300,6 +300,19 @@ pk_engine_scan_release(struct pk_engine *e, uint32_t pid, uint16_t port,
 	attrib_release(&e->attr, pid, port, proto, owner);
 }
 
+uint64_t
+pk_engine_next_seq(const struct pk_engine *e)
+{
+	return e->seq + 1;
+}
+
+void
+pk_engine_set_next_seq(struct pk_engine *e, uint64_t next)
+{
+	if (next > 0)
+		e->seq = next - 1;
+}
+
 void
 pk_engine_emit(struct pk_engine *e, struct pk_indicator *ind)
 {

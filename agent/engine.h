@@ -100,6 +100,10 @@ const struct pk_config *pk_engine_config(const struct pk_engine *e);
 /* For detectors: report one indicator (engine stamps seq, identity, time). */
 void pk_engine_emit(struct pk_engine *e, struct pk_indicator *ind);
 uint64_t pk_engine_now(const struct pk_engine *e);	/* last packet time */
+/* The picket.seq the next indicator gets; the spool keeps it equal to its
+ * own record sequence number (agent/spoolout.c). */
+uint64_t pk_engine_next_seq(const struct pk_engine *e);
+void pk_engine_set_next_seq(struct pk_engine *e, uint64_t next);
 
 /*
  * Process attribution: which process owns a local endpoint.  A process

@@ -2,12 +2,18 @@
  * main.c - picketd, the Picket agent: command line, configuration, and the
  * main loop that waits on every collector and keeps the engine's clock
  * ticking.  `-r FILE` runs the same engine over a capture file and exits;
- * `-n` only checks the configuration.  This file is the POSIX program; the
- * Windows service has its own entry point.
+ * `-n` only checks the configuration.  Live, the process is a supervisor
+ * with two children (docs/privsep.md): the collector (capture, detection,
+ * spool) and, when [hub] address is set, the shipper (spool to hub); each
+ * opens what needs root and then drops to [agent] user.  This file is the
+ * POSIX program; the Windows service has its own entry point.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +24,10 @@
 #include "agent/engine.h"
 #include "agent/ioc.h"
 #include "agent/output.h"
+#include "agent/privsep.h"
+#include "agent/shipper.h"
+#include "agent/spoolout.h"
+#include "agent/supervise.h"
 #include "collectors/collector.h"
 #include "collectors/pcap/sigdet.h"
 #ifdef PICKET_HAVE_EBPF
@@ -26,10 +36,21 @@
 #include "common/log.h"
 #include "common/pktime.h"
 #include "common/util.h"
+#include "transport/tls.h"
 
 #define MAIN_POLL_MS		1000
+#define SPOOL_POLL_MS		100
 #define MAIN_BUDGET		1024	/* frames per collector per wakeup */
 #define MAX_COLLECTORS		8
+/* A child that cannot start for a reason a restart will not fix. */
+#define EXIT_CONFIG		78
+
+#ifndef CAP_DAC_READ_SEARCH
+#define CAP_DAC_READ_SEARCH	2
+#endif
+#ifndef CAP_SYS_PTRACE
+#define CAP_SYS_PTRACE		19
+#endif
 
 struct opts {
 	const char	*config;
@@ -46,6 +67,19 @@ struct opts {
 struct running {
 	const struct pk_collector_ops	*ops;
 	void				*st;
+};
+
+/* What the supervisor hands its children (each gets its own copy). */
+struct agent {
+	struct pk_config	*cfg;
+	const struct opts	*o;
+	char			 host_id[PK_CFG_STR_MAX];
+	char			 host_name[PK_CFG_STR_MAX];
+	char			 agent_id[PK_CFG_STR_MAX];
+	int			 hub;		/* reporting configured */
+	int			 ipc[2];	/* collector end, shipper end */
+	int			 drop;		/* switch to user */
+	struct pk_priv_user	 user;
 };
 
 static volatile sig_atomic_t quit, report;
@@ -288,13 +322,20 @@ report_to_log(struct pk_engine *e, struct running *run, int nrun)
 	free(buf);
 }
 
-static int
-run_live(struct pk_engine *e, struct running *run, int nrun)
+static void
+log_stat_line(const char *line)
 {
-	struct pollfd pfd[PK_COLL_MAX_FDS * MAX_COLLECTORS];
-	int fds[PK_COLL_MAX_FDS], owner[PK_COLL_MAX_FDS * MAX_COLLECTORS];
-	int pending[PK_COLL_MAX_FDS * MAX_COLLECTORS];
-	int i, k, n, r, busy = 0, npfd = 0;
+	log_info("stats: %s", line);
+}
+
+static int
+run_live(struct pk_engine *e, struct running *run, int nrun,
+    struct pk_spoolout *so)
+{
+	struct pollfd pfd[PK_COLL_MAX_FDS * MAX_COLLECTORS + 1];
+	int fds[PK_COLL_MAX_FDS], owner[PK_COLL_MAX_FDS * MAX_COLLECTORS + 1];
+	int pending[PK_COLL_MAX_FDS * MAX_COLLECTORS + 1];
+	int i, k, n, r, busy = 0, npfd = 0, timeout;
 	uint64_t last_tick = 0;
 
 	for (i = 0; i < nrun; i++) {
@@ -306,14 +347,25 @@ run_live(struct pk_engine *e, struct running *run, int nrun)
 			owner[npfd++] = i;
 		}
 	}
+	/* The shipper's messages: read by pk_spoolout_tick below. */
+	if (so != NULL && so->ipc_fd >= 0) {
+		pfd[npfd].fd = so->ipc_fd;
+		pfd[npfd].events = POLLIN;
+		pending[npfd] = 0;
+		owner[npfd++] = -1;
+	}
+	/* The spool's durability timer needs a turn every sync interval. */
+	timeout = so != NULL ? SPOOL_POLL_MS : MAIN_POLL_MS;
 	while (!quit) {
 		/* A collector that used its whole budget has more waiting:
 		 * come straight back instead of sleeping. */
-		if (poll(pfd, (nfds_t)npfd, busy ? 0 : MAIN_POLL_MS) < 0 &&
+		if (poll(pfd, (nfds_t)npfd, busy ? 0 : timeout) < 0 &&
 		    errno != EINTR)
 			fatal("poll");
 		busy = 0;
 		for (k = 0; k < npfd; k++) {
+			if (owner[k] < 0)
+				continue;
 			if (!(pfd[k].revents & (POLLIN | POLLERR | POLLHUP)) &&
 			    !pending[k])
 				continue;
@@ -324,6 +376,8 @@ run_live(struct pk_engine *e, struct running *run, int nrun)
 			pending[k] = r >= MAIN_BUDGET;
 			busy |= pending[k];
 		}
+		if (so != NULL)
+			pk_spoolout_tick(so, pk_mono_us());
 		if (pk_mono_us() - last_tick >= PK_USEC) {
 			last_tick = pk_mono_us();
 			/* Look at every collector once a second even without
@@ -340,6 +394,8 @@ run_live(struct pk_engine *e, struct running *run, int nrun)
 		if (report) {
 			report = 0;
 			report_to_log(e, run, nrun);
+			if (so != NULL)
+				pk_spoolout_report(so, log_stat_line);
 		}
 	}
 	log_info("shutting down");
@@ -349,6 +405,8 @@ run_live(struct pk_engine *e, struct running *run, int nrun)
 			;
 	pk_engine_flush(e, pk_now_us());
 	report_to_log(e, run, nrun);
+	if (so != NULL)
+		pk_spoolout_report(so, log_stat_line);
 	return 0;
 }
 
@@ -367,17 +425,335 @@ setup_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* -o / [output] file, opened before privileges go. */
+static int
+open_output(struct pk_engine *e, const struct opts *o,
+    const struct pk_config *cfg, struct pk_output_ndjson *out)
+{
+	const char *outpath = o->output != NULL ? o->output : cfg->output.file;
+
+	if (outpath[0] == '\0' && o->readfile != NULL)
+		outpath = "-";
+	memset(out, 0, sizeof(*out));
+	if (outpath[0] == '\0') {
+		if (cfg->hub.address[0] == '\0')
+			log_warnx("no output configured (-o, [output] file or "
+			    "[hub] address): indicators are only counted");
+		return 0;
+	}
+	if (!o->foreground && o->readfile == NULL && strcmp(outpath, "-") == 0)
+		fatalx("-o - needs -f (a daemon has no stdout)");
+	if (pk_output_ndjson_open(out, outpath, o->readfile == NULL) != 0) {
+		log_warn("output %s", outpath);
+		return -1;
+	}
+	pk_engine_add_output(e, pk_output_ndjson_write, out);
+	return 0;
+}
+
+static struct pk_engine *
+make_engine(struct agent *a)
+{
+	struct pk_engine *e;
+
+	if (a->o->rulefile != NULL) {
+		FILE *fp;
+
+		/* -S: that file and no other, even if [rules] is off; asked
+		 * for by name, so its absence is an error, not a warning. */
+		if ((fp = fopen(a->o->rulefile, "r")) == NULL) {
+			log_warn("cannot read rule file %s", a->o->rulefile);
+			return NULL;
+		}
+		fclose(fp);
+		a->cfg->rules.enabled = 1;
+		pk_sigdet_set_rule_file(a->o->rulefile);
+	}
+	if ((e = pk_engine_new(a->cfg)) == NULL) {
+		log_warnx("cannot start the detection engine");
+		return NULL;
+	}
+	pk_engine_set_identity(e, a->host_id, a->host_name, a->agent_id);
+	pk_engine_set_offline(e, a->o->readfile != NULL);
+	return e;
+}
+
+/* Switch to [agent] user keeping keep (capability bits); 0 or -1. */
+static int
+drop_to_user(struct agent *a, const char *who, uint64_t keep)
+{
+	char err[256];
+	int r;
+
+	if (!a->drop)
+		return 0;
+	if ((r = pk_priv_drop(&a->user, keep, err, sizeof(err))) < 0) {
+		log_warnx("%s: cannot drop privileges: %s", who, err);
+		return -1;
+	}
+	if (r == 0)
+		log_info("%s: running as %s%s", who, a->user.name,
+		    keep ? " with the capabilities hashing needs" :
+		    ", no capabilities");
+	return 0;
+}
+
+/* The collector process: capture, detection, local output, spool. */
+static int
+collector_main(void *arg)
+{
+	struct agent *a = arg;
+	struct pk_engine *e;
+	struct pk_output_ndjson out;
+	struct pk_spoolout so;
+	struct running run[MAX_COLLECTORS];
+	uint64_t keep = 0;
+	int nrun, rc, i;
+
+	/* ps and the tests tell the children apart by name. */
+	(void)prctl(PR_SET_NAME, "pk-collector", 0, 0, 0);
+	setup_signals();
+	if (a->hub)
+		close(a->ipc[1]);
+	if ((e = make_engine(a)) == NULL)
+		return EXIT_CONFIG;
+	if (open_output(e, a->o, a->cfg, &out) != 0) {
+		pk_engine_free(e);
+		return EXIT_CONFIG;
+	}
+	if ((nrun = open_collectors(e, a->cfg, NULL, run)) <= 0) {
+		log_warnx("no collector could start");
+		pk_engine_free(e);
+		return EXIT_CONFIG;
+	}
+	/* Handles are open and BPF programs loaded; what is left needs no
+	 * root.  Hashing programs of other users' processes reads their
+	 * /proc/PID/exe: that alone keeps two capabilities. */
+	for (i = 0; i < nrun; i++)
+		if (strcmp(run[i].ops->name, "ebpf") == 0)
+			keep = (1ULL << CAP_DAC_READ_SEARCH) |
+			    (1ULL << CAP_SYS_PTRACE);
+	if (drop_to_user(a, "collector", keep) != 0) {
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	for (i = 0; i < nrun; i++) {
+		char why[256];
+
+		if (run[i].ops->start != NULL &&
+		    run[i].ops->start(run[i].st, why, sizeof(why)) != 0) {
+			log_warnx("collector %s: %s", run[i].ops->name, why);
+			rc = 1;
+			goto out;
+		}
+	}
+	if (a->hub) {
+		if (pk_spoolout_open(&so, a->cfg, e, a->ipc[0]) != 0) {
+			rc = 1;		/* restarted with backoff */
+			goto out;
+		}
+		pk_engine_add_output(e, pk_spoolout_write, &so);
+	}
+	log_info("picketd %s running, host %s (%s)", PICKET_VERSION,
+	    a->host_name, a->host_id);
+	rc = run_live(e, run, nrun, a->hub ? &so : NULL);
+	if (a->hub)
+		pk_spoolout_close(&so);
+out:
+	for (i = 0; i < nrun; i++)
+		run[i].ops->close(run[i].st);
+	pk_output_ndjson_close(&out);
+	pk_engine_free(e);
+	return rc;
+}
+
+static int
+shipper_conf(const struct agent *a, struct pk_shipper_conf *sc)
+{
+	const struct pk_config *cfg = a->cfg;
+
+	memset(sc, 0, sizeof(*sc));
+	if (pk_config_split_hostport(cfg->hub.address, sc->host,
+	    sizeof(sc->host), &sc->port) != 0)
+		return -1;
+	pk_strlcpy(sc->server_name, cfg->hub.server_name[0] ?
+	    cfg->hub.server_name : sc->host, sizeof(sc->server_name));
+	if (cfg->hub.proxy[0] != '\0' && pk_config_split_hostport(
+	    cfg->hub.proxy, sc->proxy_host, sizeof(sc->proxy_host),
+	    &sc->proxy_port) != 0)
+		return -1;
+	sc->spool_dir = cfg->spool.dir;
+	sc->spool_fsync = pk_config_spool_sync(cfg) != PK_SPOOL_SYNC_NEVER;
+	sc->connect_timeout_ms = (uint32_t)cfg->hub.connect_timeout * 1000;
+	sc->backoff_base_ms = (uint32_t)cfg->hub.backoff_base * 1000;
+	sc->backoff_cap_ms = (uint32_t)(cfg->hub.backoff_cap > 86400 ? 86400 :
+	    cfg->hub.backoff_cap) * 1000;
+	sc->batch_records = (uint32_t)cfg->hub.batch_records;
+	sc->batch_bytes = (uint32_t)cfg->hub.batch_bytes;
+	sc->level = (int)cfg->hub.compression;
+	pk_strlcpy(sc->agent_id, a->agent_id, sizeof(sc->agent_id));
+	pk_strlcpy(sc->host_name, a->host_name, sizeof(sc->host_name));
+	sc->ipc_fd = a->ipc[1];
+	return 0;
+}
+
+/* The shipper process: reads the key, drops everything, talks to the hub. */
+static int
+shipper_main(void *arg)
+{
+	struct agent *a = arg;
+	struct pk_tls_client_opts to;
+	struct pk_shipper_conf sc;
+	struct pk_tls_ctx *ctx;
+	struct pk_shipper *sh;
+	char err[PK_TLS_ERRLEN + 64];
+	int r;
+
+	(void)prctl(PR_SET_NAME, "pk-shipper", 0, 0, 0);
+	setup_signals();
+	close(a->ipc[0]);
+	if (shipper_conf(a, &sc) != 0)
+		return EXIT_CONFIG;	/* -n refuses this before we get here */
+	memset(&to, 0, sizeof(to));
+	to.ca_file = a->cfg->hub.ca;
+	to.cert_file = a->cfg->hub.cert;
+	to.key_file = a->cfg->hub.key;
+	to.crl_file = a->cfg->hub.crl[0] ? a->cfg->hub.crl : NULL;
+	to.spki_pin = a->cfg->hub.pin[0] ? a->cfg->hub.pin : NULL;
+	if ((ctx = pk_tls_client_ctx_new(&to, err, sizeof(err))) == NULL) {
+		/* Detection goes on; we are restarted with backoff, so a
+		 * certificate put in place later is picked up. */
+		log_warnx("shipper: %s", err);
+		return 1;
+	}
+	if (drop_to_user(a, "shipper", 0) != 0) {
+		pk_tls_ctx_free(ctx);
+		return EXIT_CONFIG;
+	}
+	if ((r = pk_priv_seccomp_shipper(err, sizeof(err))) < 0) {
+		log_warnx("shipper: seccomp: %s", err);
+		pk_tls_ctx_free(ctx);
+		return EXIT_CONFIG;
+	} else if (r > 0)
+		log_warnx("shipper: this kernel has no seccomp filter: "
+		    "running without one");
+	if ((sh = pk_shipper_new(&sc, ctx, err, sizeof(err))) == NULL) {
+		log_warnx("shipper: %s", err);
+		pk_tls_ctx_free(ctx);
+		return 1;
+	}
+	r = pk_shipper_run(sh, &quit, &report);
+	pk_shipper_free(sh);
+	pk_tls_ctx_free(ctx);
+	return r == 0 ? 0 : 1;
+}
+
+/* Everything the children need that must be decided once, as root. */
+static int
+prepare(struct agent *a)
+{
+	char err[PK_CFG_PATH_MAX + 128];
+	int r;
+
+	a->hub = a->cfg->hub.address[0] != '\0';
+	a->drop = 0;
+	if (a->cfg->agent.user[0] != '\0' && geteuid() == 0) {
+		if (pk_priv_lookup(a->cfg->agent.user, &a->user, err,
+		    sizeof(err)) == 0)
+			a->drop = 1;
+		else
+			log_warnx("%s: collector and shipper keep running as "
+			    "root", err);
+	} else if (geteuid() != 0)
+		log_info("not started as root: no privileges to drop");
+	if (!a->hub)
+		return 0;
+	if (pk_tls_file_cn(a->cfg->hub.cert, a->agent_id, sizeof(a->agent_id),
+	    err, sizeof(err)) != 0)
+		log_warnx("agent id: %s; using %s until the certificate is "
+		    "readable", err, a->agent_id);
+	if (a->drop) {
+		r = pk_priv_own_dir(a->cfg->spool.dir, &a->user, err,
+		    sizeof(err));
+	} else {
+		r = mkdir(a->cfg->spool.dir, 0700);
+		if (r != 0 && errno == EEXIST)
+			r = 0;
+		if (r != 0)
+			snprintf(err, sizeof(err), "%s: %s", a->cfg->spool.dir,
+			    strerror(errno));
+	}
+	if (r != 0) {
+		log_warnx("spool: %s", err);
+		return -1;
+	}
+	/* Created once and held by the supervisor, so a restarted child
+	 * finds its end still there; messages are hints, never state. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, a->ipc) != 0) {
+		log_warn("socketpair");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run_agent(struct agent *a)
+{
+	struct pk_sup_child kids[2];
+	struct pk_sup_settings set;
+	int n = 0, rc;
+
+	if (prepare(a) != 0)
+		return 1;
+	memset(kids, 0, sizeof(kids));
+	kids[n].name = "collector";
+	kids[n].run = collector_main;
+	kids[n++].arg = a;
+	if (a->hub) {
+		kids[n].name = "shipper";
+		kids[n].run = shipper_main;
+		kids[n++].arg = a;
+	}
+	pk_sup_defaults(&set);
+	set.fatal_status = EXIT_CONFIG;
+	rc = pk_sup_run(kids, n, &set, &quit);
+	log_info("shutting down");
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+run_file(struct agent *a)
+{
+	struct pk_engine *e;
+	struct pk_output_ndjson out;
+	struct running run[MAX_COLLECTORS];
+	int nrun, rc, i;
+
+	if ((e = make_engine(a)) == NULL)
+		return 1;
+	if (open_output(e, a->o, a->cfg, &out) != 0) {
+		pk_engine_free(e);
+		return 1;
+	}
+	if ((nrun = open_collectors(e, a->cfg, a->o->readfile, run)) <= 0) {
+		pk_output_ndjson_close(&out);
+		pk_engine_free(e);
+		return 1;
+	}
+	rc = run_offline(e, run, nrun);
+	for (i = 0; i < nrun; i++)
+		run[i].ops->close(run[i].st);
+	pk_output_ndjson_close(&out);
+	pk_engine_free(e);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct pk_config cfg;	/* large: port bitmaps */
+	static struct agent a;
 	struct opts o;
-	struct pk_engine *e;
-	struct pk_output_ndjson out;
-	struct running run[MAX_COLLECTORS];
-	char host_id[PK_CFG_STR_MAX], host_name[PK_CFG_STR_MAX];
-	const char *outpath;
-	int nrun, rc, i;
 
 	memset(&o, 0, sizeof(o));
 	if (parse_args(argc, argv, &o) != 0)
@@ -396,55 +772,13 @@ main(int argc, char **argv)
 	    o.debug ? LOG_LVL_DEBUG : cfg.agent.log_level, "picketd");
 	setup_signals();
 
-	if (o.rulefile != NULL) {
-		FILE *fp;
-
-		/* -S: that file and no other, even if [rules] is off; asked
-		 * for by name, so its absence is an error, not a warning. */
-		if ((fp = fopen(o.rulefile, "r")) == NULL)
-			fatal("cannot read rule file %s", o.rulefile);
-		fclose(fp);
-		cfg.rules.enabled = 1;
-		pk_sigdet_set_rule_file(o.rulefile);
-	}
-	if ((e = pk_engine_new(&cfg)) == NULL)
-		fatalx("cannot start the detection engine");
-	derive_identity(&cfg, host_id, sizeof(host_id), host_name,
-	    sizeof(host_name));
-	pk_engine_set_identity(e, host_id, host_name, host_id);
-	pk_engine_set_offline(e, o.readfile != NULL);
-
-	outpath = o.output != NULL ? o.output : cfg.output.file;
-	if (outpath[0] == '\0' && o.readfile != NULL)
-		outpath = "-";
-	memset(&out, 0, sizeof(out));
-	if (outpath[0] != '\0') {
-		if (!o.foreground && o.readfile == NULL &&
-		    strcmp(outpath, "-") == 0)
-			fatalx("-o - needs -f (a daemon has no stdout)");
-		if (pk_output_ndjson_open(&out, outpath,
-		    o.readfile == NULL) != 0)
-			fatal("output %s", outpath);
-		pk_engine_add_output(e, pk_output_ndjson_write, &out);
-	} else
-		log_warnx("no output configured (-o or [output] file): "
-		    "indicators are only counted");
-
-	if ((nrun = open_collectors(e, &cfg, o.readfile, run)) <= 0) {
-		if (o.readfile == NULL)
-			log_warnx("no collector could start");
-		pk_engine_free(e);
-		return 1;
-	}
-	if (o.readfile == NULL)
-		log_info("picketd %s running, host %s (%s)", PICKET_VERSION,
-		    host_name, host_id);
-	rc = o.readfile != NULL ? run_offline(e, run, nrun) :
-	    run_live(e, run, nrun);
-
-	for (i = 0; i < nrun; i++)
-		run[i].ops->close(run[i].st);
-	pk_output_ndjson_close(&out);
-	pk_engine_free(e);
-	return rc;
+	a.cfg = &cfg;
+	a.o = &o;
+	a.ipc[0] = a.ipc[1] = -1;
+	derive_identity(&cfg, a.host_id, sizeof(a.host_id), a.host_name,
+	    sizeof(a.host_name));
+	pk_strlcpy(a.agent_id, a.host_id, sizeof(a.agent_id));
+	if (o.readfile != NULL)
+		return run_file(&a);
+	return run_agent(&a);
 }

@@ -37,6 +37,13 @@ struct pk_collector_ops {
 	/* Open live (source NULL) or on an offline source (a file). */
 	void		*(*open)(struct pk_engine *e, const struct pk_config *cfg,
 			    const char *source, char *err, size_t errlen);
+	/*
+	 * Live only, after open and after the agent dropped its privileges:
+	 * start threads (threads take the credentials and capabilities of
+	 * the thread that creates them, so none is made while root).  May
+	 * be NULL.  0, or -1 with a reason.
+	 */
+	int		(*start)(void *st, char *err, size_t errlen);
 	/* Descriptors to wait on; returns how many were written. */
 	int		(*fds)(void *st, int *fds, int max);
 	/* Handle up to budget events; returns events handled, 0 when idle,

@@ -264,3 +264,18 @@ pk_hexval(int c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+uint64_t
+pk_backoff_ms(uint64_t base_ms, uint64_t cap_ms, unsigned attempt,
+    uint64_t r)
+{
+	uint64_t bound = base_ms;
+	unsigned i;
+
+	/* Doubling stops at the cap, so the bound cannot overflow. */
+	for (i = 0; i < attempt && bound < cap_ms; i++)
+		bound *= 2;
+	if (bound > cap_ms)
+		bound = cap_ms;
+	return r % (bound + 1);
+}

@@ -41,4 +41,12 @@ int pk_hexval(int c);
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void pk_hex(const uint8_t *in, size_t len, char *out);
 
+/*
+ * Reconnect delay with exponential backoff and full jitter: uniform in
+ * [0, min(cap, base * 2^attempt)] milliseconds, drawn from the random
+ * number r (docs/protocol.md "Reconnecting").
+ */
+uint64_t pk_backoff_ms(uint64_t base_ms, uint64_t cap_ms, unsigned attempt,
+    uint64_t r);
+
 #endif

@@ -11,6 +11,8 @@
 
 #include "common/util.h"
 #include "hub/config.h"
+#include "transport/batch.h"
+#include "transport/frame.h"
 
 enum { HT_STR, HT_UINT };
 
@@ -34,6 +36,16 @@ static const struct hub_opt hub_opts[] = {
 	HS("hub", "listen", listen, "0.0.0.0:7443"),
 	HU("hub", "retention_days", retention_days, "90", 0, 36500),
 	HU("hub", "max_connections", max_connections, "10000", 1, 1000000),
+	HS("hub", "name", name, ""),
+	HU("hub", "heartbeat", heartbeat, "30", 1, 3600),
+	HU("hub", "handshake_timeout", handshake_timeout, "10", 1, 300),
+	HU("hub", "max_frame", max_frame, "1048576", 4096,
+	    PK_FRAME_MAX_PAYLOAD),
+	HU("hub", "max_batch_records", max_batch_records, "10000", 1,
+	    PK_BATCH_MAX_RECORDS),
+	HU("hub", "max_batch_bytes", max_batch_bytes, "8388608", 4096,
+	    PK_BATCH_MAX_RAW),
+	HU("hub", "max_inflight", max_inflight, "8", 1, 64),
 	HS("tls", "ca", tls_ca, ""),
 	HS("tls", "cert", tls_cert, ""),
 	HS("tls", "key", tls_key, ""),

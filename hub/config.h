@@ -1,14 +1,16 @@
 /*
  * config.h - picket-hub's configuration (hub.ini): a handful of options in
  * [hub] and [tls], read with inih through one option table (config.c), so
- * an option is one table row and one field.  Called by hub/main.c and the
- * listener.
+ * an option is one table row and one field.  docs/hub.md lists them all.
+ * Called by hub/main.c and the listener.
  */
 #ifndef PICKET_HUB_CONFIG_H
 #define PICKET_HUB_CONFIG_H
 
 #include <stdint.h>
 #include <stdio.h>
+
+#include "transport/frame.h"
 
 #define HUB_PATH_MAX	1024
 
@@ -17,6 +19,13 @@ struct hub_config {
 	char		listen[256];		/* host:port for agents */
 	uint64_t	retention_days;		/* 0 = keep for ever */
 	uint64_t	max_connections;
+	char		name[PK_HUB_ID_MAX + 1];	/* hub_id; "" = host */
+	uint64_t	heartbeat;		/* seconds; silence limit is 3x */
+	uint64_t	handshake_timeout;	/* seconds for TLS + HELLO */
+	uint64_t	max_frame;		/* payload bytes, in WELCOME */
+	uint64_t	max_batch_records;
+	uint64_t	max_batch_bytes;	/* inflated NDJSON bytes */
+	uint64_t	max_inflight;		/* unACKed BATCH frames */
 	char		tls_ca[HUB_PATH_MAX];
 	char		tls_cert[HUB_PATH_MAX];
 	char		tls_key[HUB_PATH_MAX];

@@ -1,7 +1,9 @@
 /*
  * main.c - picket-hub's command line.  Subcommands:
- *   serve -c hub.ini        open the store, apply retention; the agent
- *                           listener arrives with the TLS layer
+ *   serve -c hub.ini        open the store, apply retention (then hourly)
+ *                           and serve agents over TLS (hub/listener.c)
+ *                           in the foreground until SIGTERM/SIGINT;
+ *                           SIGUSR1 logs the counters (docs/hub.md)
  *   indicators [filters]    print stored indicators (table or NDJSON)
  *   import FILE --agent ID  feed an NDJSON file (as `picketd -r` prints)
  *                           through the BATCH path the network uses
@@ -11,6 +13,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,7 @@
 #include "common/util.h"
 #include "hub/config.h"
 #include "hub/ingest.h"
+#include "hub/listener.h"
 #include "hub/store.h"
 #include "transport/batch.h"
 #include "transport/frame.h"
@@ -35,12 +39,14 @@
 #define IMPORT_BATCH_RECORDS	1000u
 #define IMPORT_BATCH_RAW	(512u * 1024u)	/* deflated fits a frame */
 #define RETENTION_CHUNK		5000u
+#define RETENTION_EVERY_US	(3600ULL * PK_USEC)
+#define STOP_GRACE_MS		2000	/* to flush ERROR SHUTDOWN */
 
 static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: picket-hub serve [-c hub.ini]\n"
+	    "usage: picket-hub serve [-fv] [-c hub.ini]\n"
 	    "       picket-hub indicators [-c hub.ini | --db PATH] "
 	    "[--host H] [--since DURATION]\n"
 	    "                  [--kind K] [--rule R] [--limit N] [--json]\n"
@@ -85,43 +91,164 @@ store_open(const char *path)
 	return st;
 }
 
+static volatile sig_atomic_t got_stop, got_usr1;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_stop = 1;
+}
+
+/*
+ * SIGPIPE ignored (OpenSSL writes to sockets a peer may have closed);
+ * SIGTERM, SIGINT and SIGUSR1 only set flags, and stay blocked except
+ * inside ppoll() (*waitmask), so the loop sees a flag as soon as the
+ * signal arrives and never misses one between its check and its wait.
+ */
+static int
+serve_signals(sigset_t *waitmask)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGUSR1 };
+	struct sigaction sa;
+	sigset_t block;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		return -1;
+	sigemptyset(&block);
+	sa.sa_handler = on_signal;
+	for (i = 0; i < PK_NELEM(sigs); i++) {
+		if (sigaction(sigs[i], &sa, NULL) == -1)
+			return -1;
+		sigaddset(&block, sigs[i]);
+	}
+	if (sigprocmask(SIG_BLOCK, &block, waitmask) == -1)
+		return -1;
+	for (i = 0; i < PK_NELEM(sigs); i++)
+		sigdelset(waitmask, sigs[i]);
+	return 0;
+}
+
+/* Delete indicators older than retention_days, a chunk per transaction. */
+static int
+retention(struct hub_store *st, uint64_t days)
+{
+	uint64_t deleted = 0;
+
+	if (days == 0)
+		return 0;
+	if (st->ops->retention(st, (int64_t)pk_now_us() - (int64_t)(days *
+	    86400) * 1000000, RETENTION_CHUNK, &deleted) == -1) {
+		log_warnx("retention failed");
+		return -1;
+	}
+	if (deleted > 0)
+		log_info("retention: deleted %llu indicators older than "
+		    "%llu days", (unsigned long long)deleted,
+		    (unsigned long long)days);
+	return 0;
+}
+
+static void
+print_counters(struct hub_listener *l, struct hub_ingest *in)
+{
+	log_info("counters");
+	hub_counters_print(hub_listener_counters(l), &in->stats, stderr);
+}
+
+static int
+serve_loop(struct hub_config *c, struct hub_store *st, struct hub_ingest *in)
+{
+	struct hub_listener *l;
+	sigset_t waitmask;
+	uint64_t next_retention;
+	int rc = 0;
+
+	if (serve_signals(&waitmask) == -1) {
+		log_warn("signals");
+		return 1;
+	}
+	if ((l = hub_listener_new(c, in)) == NULL)
+		return 1;
+	log_info("listening on %s", c->listen);
+	next_retention = pk_mono_us() + RETENTION_EVERY_US;
+	while (!got_stop) {
+		if (got_usr1) {
+			got_usr1 = 0;
+			print_counters(l, in);
+		}
+		if (pk_mono_us() >= next_retention) {
+			(void)retention(st, c->retention_days);
+			next_retention = pk_mono_us() + RETENTION_EVERY_US;
+		}
+		if (hub_listener_poll(l, 1000, &waitmask) == -1) {
+			rc = 1;
+			break;
+		}
+	}
+	log_info("stopping");
+	hub_listener_stop(l, STOP_GRACE_MS, &waitmask);
+	print_counters(l, in);
+	hub_listener_free(l);
+	return rc;
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
+	struct pk_batch_limits lim;
+	struct hub_ingest in;
 	struct hub_config c;
 	struct hub_store *st;
 	const char *conf = NULL;
 	char path[HUB_PATH_MAX + 16];
-	uint64_t deleted = 0;
-	int ch;
+	int ch, verbose = 0, rc;
 
-	while ((ch = getopt(argc, argv, "c:")) != -1) {
-		if (ch != 'c') {
+	while ((ch = getopt(argc, argv, "c:fv")) != -1) {
+		switch (ch) {
+		case 'c':	conf = optarg; break;
+		case 'f':	break;	/* always in the foreground */
+		case 'v':	verbose = 1; break;
+		default:
 			usage(stderr);
 			return 2;
 		}
-		conf = optarg;
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
 	}
 	if (db_path(conf, NULL, path, sizeof(path), &c) == -1)
 		return 1;
+	log_setlevel(verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	if (mkdir(c.data_dir, 0750) == -1 && errno != EEXIST) {
-		fprintf(stderr, "picket-hub: %s: %s\n", c.data_dir,
-		    strerror(errno));
+		log_warn("%s", c.data_dir);
 		return 1;
 	}
 	if ((st = store_open(path)) == NULL)
 		return 1;
-	if (c.retention_days > 0 && st->ops->retention(st,
-	    (int64_t)pk_now_us() - (int64_t)(c.retention_days * 86400) *
-	    1000000, RETENTION_CHUNK, &deleted) == -1) {
+	if (retention(st, c.retention_days) == -1) {
 		st->ops->close(st);
 		return 1;
 	}
-	printf("picket-hub: store %s open (%llu indicators past retention "
-	    "deleted); the agent listener on %s comes with the TLS layer\n",
-	    path, (unsigned long long)deleted, c.listen);
+	lim.max_records = (uint32_t)c.max_batch_records;
+	lim.max_raw = (uint32_t)c.max_batch_bytes;
+	if (hub_ingest_init(&in, st, &lim) == -1) {
+		log_warnx("ingest: out of memory");
+		st->ops->close(st);
+		return 1;
+	}
+	log_info("store %s open", path);
+	rc = serve_loop(&c, st, &in);
+	hub_ingest_free(&in);
 	st->ops->close(st);
-	return 0;
+	return rc;
 }
 
 static int

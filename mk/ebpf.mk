@@ -20,7 +20,7 @@ EBPF_SRCS := collectors/ebpf/ebpf.c collectors/ebpf/evdecode.c \
 	collectors/ebpf/proctable.c collectors/ebpf/hash.c \
 	collectors/ebpf/procdet.c
 AGENT_SRCS += $(EBPF_SRCS)
-LIBS += -lbpf -lelf -lz -lcrypto
+LIBS += -lbpf -lelf -lz
 
 $(EBPF_BUILD)/vmlinux.h:
 	@mkdir -p $(@D)

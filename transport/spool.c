@@ -375,7 +375,8 @@ ack_write(const struct pk_spool_fsops *fs, const char *dir, uint64_t seq,
  * Persist the ack point, then delete each segment but the newest whose
  * successor starts at or below seq + 1 (so all its records are <= seq).
  * Deleting after persisting: a crash in between leaves files whose records
- * the ack file already skips.
+ * the ack file already skips.  When the ack file cannot be written (full
+ * disk), the segments go first and the write is retried (see below).
  */
 static int
 ack_apply(const struct pk_spool_fsops *fs, const char *dir, uint64_t seq,
@@ -385,15 +386,20 @@ ack_apply(const struct pk_spool_fsops *fs, const char *dir, uint64_t seq,
 	struct seglist l;
 	uint64_t cur;
 	size_t i, removed = 0;
-	int rc = 0;
+	int rc = 0, unsaved = 0;
 
 	if (ack_read(fs, dir, &cur) != 0)
 		return -1;
 	if (seq > cur) {
-		if (ack_write(fs, dir, seq, sync, st) != 0) {
-			log_warn("spool: %s: cannot write the ack file", dir);
-			return -1;
-		}
+		/*
+		 * A full disk must not stop us freeing it: the hub has every
+		 * record <= seq, so the covered segments may go even before
+		 * the ack file says so (a crash then leaves an ack point
+		 * below the oldest record, which recovery accepts).  The
+		 * write is tried again once they are gone.
+		 */
+		if (ack_write(fs, dir, seq, sync, st) != 0)
+			unsaved = 1;
 		cur = seq;
 	}
 	*acked = cur;
@@ -418,6 +424,10 @@ ack_apply(const struct pk_spool_fsops *fs, const char *dir, uint64_t seq,
 		st->dir_fsyncs++;
 		if (fs->sync_dir(dir) != 0)
 			rc = -1;
+	}
+	if (unsaved && ack_write(fs, dir, seq, sync, st) != 0) {
+		log_warn("spool: %s: cannot write the ack file", dir);
+		rc = -1;
 	}
 	return rc;
 }

@@ -454,6 +454,41 @@ fail_reason(struct pk_tls *t, int ret, int syserr)
 	return PK_TLS_ERROR;
 }
 
+/*
+ * The subject CN as an agent id: 1..PK_TLS_CN_MAX printable ASCII bytes
+ * (it ends up in logs and the store).  out holds PK_TLS_CN_MAX + 1.
+ */
+static int
+cert_cn(X509 *x, char *out, char *err, size_t errlen)
+{
+	X509_NAME *name = X509_get_subject_name(x);
+	ASN1_STRING *s;
+	const unsigned char *d;
+	int idx, len, i;
+
+	if ((idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1)) < 0) {
+		pk_strlcpy(err, "certificate has no subject CN", errlen);
+		return -1;
+	}
+	s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+	len = ASN1_STRING_length(s);
+	d = ASN1_STRING_get0_data(s);
+	if (len < 1 || len > PK_TLS_CN_MAX) {
+		pk_strlcpy(err, "certificate CN empty or longer than 64", errlen);
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		if (d[i] < 0x21 || d[i] > 0x7e) {
+			pk_strlcpy(err, "certificate CN has non-printable bytes",
+			    errlen);
+			return -1;
+		}
+	}
+	memcpy(out, d, (size_t)len);
+	out[len] = '\0';
+	return 0;
+}
+
 /* After the handshake: the checks OpenSSL does not do for us. */
 static int
 check_peer(struct pk_tls *t)
@@ -461,10 +496,6 @@ check_peer(struct pk_tls *t)
 	const unsigned char *alpn = NULL;
 	unsigned int alen = 0;
 	X509 *peer;
-	X509_NAME *name;
-	ASN1_STRING *s;
-	int idx, len, i;
-	const unsigned char *d;
 
 	SSL_get0_alpn_selected(t->ssl, &alpn, &alen);
 	if (alen != ALPN_WIRE_LEN - 1 ||
@@ -484,34 +515,10 @@ check_peer(struct pk_tls *t)
 		pk_strlcpy(t->err, "cannot hash peer public key", sizeof(t->err));
 		return -1;
 	}
-	name = X509_get_subject_name(peer);
-	idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-	if (idx < 0 && !t->ctx->server)
+	if (X509_NAME_get_index_by_NID(X509_get_subject_name(peer),
+	    NID_commonName, -1) < 0 && !t->ctx->server)
 		return 0;	/* a hub is known by its SAN, not its CN */
-	if (idx < 0) {
-		pk_strlcpy(t->err, "client certificate has no subject CN",
-		    sizeof(t->err));
-		return -1;
-	}
-	s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
-	len = ASN1_STRING_length(s);
-	d = ASN1_STRING_get0_data(s);
-	if (len < 1 || len > PK_TLS_CN_MAX) {
-		pk_strlcpy(t->err, "certificate CN empty or longer than 64",
-		    sizeof(t->err));
-		return -1;
-	}
-	/* The CN becomes an agent id in logs and the store: printable only. */
-	for (i = 0; i < len; i++) {
-		if (d[i] < 0x21 || d[i] > 0x7e) {
-			pk_strlcpy(t->err, "certificate CN has non-printable "
-			    "bytes", sizeof(t->err));
-			return -1;
-		}
-	}
-	memcpy(t->cn, d, (size_t)len);
-	t->cn[len] = '\0';
-	return 0;
+	return cert_cn(peer, t->cn, t->err, sizeof(t->err));
 }
 
 int
@@ -657,5 +664,38 @@ pk_tls_file_spki_hex(const char *cert_file, char *out, size_t outlen,
 		return -1;
 	}
 	pk_hex(spki, PK_TLS_SPKI_LEN, out);
+	return 0;
+}
+
+int
+pk_tls_file_cn(const char *cert_file, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	char cn[PK_TLS_CN_MAX + 1], why[PK_TLS_ERRLEN];
+	FILE *f;
+	X509 *x;
+	int rc;
+
+	if ((f = fopen(cert_file, "r")) == NULL) {
+		seterr(err, errlen, "%s: %s", cert_file, strerror(errno));
+		return -1;
+	}
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (x == NULL) {
+		seterr(err, errlen, "%s: %s", cert_file,
+		    ossl_reason("no PEM certificate"));
+		return -1;
+	}
+	rc = cert_cn(x, cn, why, sizeof(why));
+	X509_free(x);
+	if (rc == -1) {
+		seterr(err, errlen, "%s: %s", cert_file, why);
+		return -1;
+	}
+	if (pk_strlcpy(out, cn, outlen) >= outlen) {
+		seterr(err, errlen, "output buffer too small");
+		return -1;
+	}
 	return 0;
 }

@@ -107,4 +107,9 @@ int pk_tls_peer_spki_hex(const struct pk_tls *t, char *out, size_t outlen);
 int pk_tls_file_spki_hex(const char *cert_file, char *out, size_t outlen,
     char *err, size_t errlen);
 
+/* The subject CN of the certificate in a PEM file: the agent id the hub
+ * will see (1..PK_TLS_CN_MAX printable bytes). */
+int pk_tls_file_cn(const char *cert_file, char *out, size_t outlen,
+    char *err, size_t errlen);
+
 #endif

@@ -3,14 +3,15 @@
  * requests from a bounded ring under a mutex, opens /proc/PID/exe (which
  * works for deleted files and memfd while the process lives) or else the
  * path, checks that the file is still the one that was run (device, inode,
- * size, mtime), and digests it with OpenSSL EVP in 64 KiB reads.  Results
- * go to a second ring; a pipe wakes the collector's poll loop.  The cache
+ * size, mtime), and digests it (common/sha256.c) in 64 KiB reads.  The
+ * thread starts with the first request, after the collector has dropped
+ * its privileges.  Results go to a second ring; a pipe wakes the
+ * collector's poll loop.  The cache
  * lives on the collector's thread only, so it needs no lock; a file being
  * hashed sits in it as PENDING so that it is asked for once.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@
 
 #include "collectors/ebpf/hash.h"
 #include "common/dlist.h"
+#include "common/log.h"
+#include "common/sha256.h"
 #include "common/util.h"
 
 #define HASH_CHUNK	(64 * 1024)
@@ -43,7 +46,7 @@ struct pk_hasher {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	pthread_t	 th;
-	int		 running, stop;
+	int		 running, stop, start_failed;
 	int		 wake[2];
 	uint64_t	 max_size;
 	struct hreq	 q[PK_HASH_QUEUE];
@@ -72,21 +75,15 @@ mono_us(void)
 int
 pk_sha256_file(int fd, uint64_t max_size, uint64_t budget_us, uint8_t out[32])
 {
+	struct pk_sha256 ctx;
 	unsigned char *buf;
-	EVP_MD_CTX *ctx;
 	uint64_t start = mono_us(), total = 0;
-	unsigned int len = 0;
 	ssize_t n;
 	int rc = -1;
 
 	if ((buf = malloc(HASH_CHUNK)) == NULL)
 		return -1;
-	if ((ctx = EVP_MD_CTX_new()) == NULL) {
-		free(buf);
-		return -1;
-	}
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
+	pk_sha256_init(&ctx);
 	for (;;) {
 		n = read(fd, buf, HASH_CHUNK);
 		if (n < 0 && errno == EINTR)
@@ -98,13 +95,11 @@ pk_sha256_file(int fd, uint64_t max_size, uint64_t budget_us, uint8_t out[32])
 		total += (uint64_t)n;
 		if (total > max_size || mono_us() - start > budget_us)
 			goto out;
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			goto out;
+		pk_sha256_update(&ctx, buf, (size_t)n);
 	}
-	if (EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == 32)
-		rc = 0;
+	pk_sha256_final(&ctx, out);
+	rc = 0;
 out:
-	EVP_MD_CTX_free(ctx);
 	free(buf);
 	return rc;
 }
@@ -224,13 +219,28 @@ pk_hasher_new(uint64_t max_size, char *err, size_t errlen)
 	fcntl(h->wake[1], F_SETFL, O_NONBLOCK);
 	fcntl(h->wake[0], F_SETFD, FD_CLOEXEC);
 	fcntl(h->wake[1], F_SETFD, FD_CLOEXEC);
+	/* The thread starts with the first request, not here: by then the
+	 * collector has dropped to its unprivileged user keeping only the
+	 * capabilities hashing needs, and a thread inherits the capability
+	 * sets of the thread that creates it (docs/privsep.md). */
+	return h;
+}
+
+static int
+hasher_start(struct pk_hasher *h)
+{
+	if (h->running)
+		return 0;
+	if (h->start_failed)
+		return -1;
 	if (pthread_create(&h->th, NULL, worker, h) != 0) {
-		snprintf(err, errlen, "cannot start the hashing thread");
-		pk_hasher_free(h);
-		return NULL;
+		h->start_failed = 1;
+		log_warnx("ebpf: cannot start the hashing thread: programs "
+		    "are reported without SHA-256");
+		return -1;
 	}
 	h->running = 1;
-	return h;
+	return 0;
 }
 
 void
@@ -349,6 +359,10 @@ pk_hasher_request(struct pk_hasher *h, const struct pk_filekey *key,
 	}
 	if (key->size > h->max_size)
 		return PK_HASH_TOO_BIG;	/* no need to remember it */
+	if (hasher_start(h) != 0) {
+		h->queue_full++;
+		return PK_HASH_NONE;
+	}
 	pthread_mutex_lock(&h->mu);
 	if (h->outstanding >= PK_HASH_QUEUE) {
 		pthread_mutex_unlock(&h->mu);

@@ -267,7 +267,6 @@ cap_open(struct pk_engine *e, const struct pk_config *cfg, const char *source,
 	char perr[PCAP_ERRBUF_SIZE], list[PK_CFG_STR_MAX], *name, *next;
 	struct capture *c;
 	pcap_t *p;
-	int i;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -325,18 +324,32 @@ cap_open(struct pk_engine *e, const struct pk_config *cfg, const char *source,
 		snprintf(err, errlen, "pcap.interfaces names no interface");
 		goto fail;
 	}
-	for (i = 0; i < c->nh; i++) {
-		if (pthread_create(&c->h[i].thread, NULL, cap_thread,
-		    &c->h[i]) != 0) {
-			snprintf(err, errlen, "cannot start a capture thread");
-			goto fail;
-		}
-		c->h[i].running = 1;
-	}
 	return c;
 fail:
 	cap_close(c);
 	return NULL;
+}
+
+/* One capture thread per interface, started once privileges are gone. */
+static int
+cap_start(void *st, char *err, size_t errlen)
+{
+	struct capture *c = st;
+	int i;
+
+	if (c->offline)
+		return 0;
+	for (i = 0; i < c->nh; i++) {
+		if (c->h[i].running)
+			continue;
+		if (pthread_create(&c->h[i].thread, NULL, cap_thread,
+		    &c->h[i]) != 0) {
+			snprintf(err, errlen, "cannot start a capture thread");
+			return -1;
+		}
+		c->h[i].running = 1;
+	}
+	return 0;
 }
 
 static int
@@ -551,6 +564,7 @@ const struct pk_collector_ops pk_collector_pcap = {
 	.open = cap_open,
 	.fds = cap_fds,
 	.poll = cap_poll,
+	.start = cap_start,
 	.tick = cap_tick,
 	.stats = cap_stats,
 	.close = cap_close,

@@ -9,6 +9,9 @@
  *   spool_driver read DIR FROM        "A acked", then "R seq payload" lines
  *   spool_driver ack DIR SEQ          reader-side ack; "K acked" when done
  *   spool_driver bench DIR POLICY N SIZE   "bench policy n size secs rate"
+ *   spool_driver fill DIR SEGBYTES FILE    append every line of FILE as a
+ *       record (the reporting tests pre-load real indicators); prints
+ *       "F first last"
  *
  * Payloads are JSON lines that carry their own sequence number, the run,
  * an index, padding of varying length and "ck": the 64-bit FNV-1a of
@@ -191,9 +194,53 @@ do_bench(const char *dir, const char *pol, uint64_t n, uint64_t size)
 	return 0;
 }
 
+static int
+do_fill(const char *dir, uint64_t seg, const char *file)
+{
+	struct pk_spool_settings s;
+	struct pk_spool *sp;
+	char line[PK_SPOOL_PAYLOAD_MAX + 2];
+	uint64_t seq, first = 0, last = 0;
+	size_t len;
+	FILE *fp;
+	int failed = 0;
+
+	if ((fp = fopen(file, "r")) == NULL) {
+		fprintf(stderr, "spool_driver: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	pk_spool_settings_init(&s, dir);
+	s.segment_bytes = seg;
+	s.sync = PK_SPOOL_SYNC_BATCH;
+	if ((sp = pk_spool_open(&s)) == NULL) {
+		fclose(fp);
+		return 1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		len = strcspn(line, "\n");
+		if (len == 0)
+			continue;
+		if (pk_spool_append(sp, line, len, &seq) != 0) {
+			fprintf(stderr, "spool_driver: append failed\n");
+			failed = 1;
+			break;
+		}
+		if (first == 0)
+			first = seq;
+		last = seq;
+	}
+	fclose(fp);
+	(void)pk_spool_sync(sp, NULL);
+	pk_spool_close(sp);
+	printf("F %" PRIu64 " %" PRIu64 "\n", first, last);
+	return failed || last == 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc == 5 && strcmp(argv[1], "fill") == 0)
+		return do_fill(argv[2], num(argv[3]), argv[4]);
 	if (argc >= 5 && strcmp(argv[1], "write") == 0)
 		return do_write(argv[2], num(argv[3]), num(argv[4]),
 		    policy(argc >= 6 ? argv[5] : "always"));
@@ -204,6 +251,7 @@ main(int argc, char **argv)
 	if (argc == 6 && strcmp(argv[1], "bench") == 0)
 		return do_bench(argv[2], argv[3], num(argv[4]), num(argv[5]));
 	fprintf(stderr, "usage: spool_driver write DIR RUN SEGBYTES [POLICY] |"
-	    " read DIR FROM | ack DIR SEQ | bench DIR POLICY N SIZE\n");
+	    " read DIR FROM | ack DIR SEQ | bench DIR POLICY N SIZE |"
+	    " fill DIR SEGBYTES FILE\n");
 	return 2;
 }

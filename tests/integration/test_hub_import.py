@@ -3,8 +3,8 @@
 captures, imported with `picket-hub import` (which builds BATCH frames and
 feeds them through the same ingest path the network uses), come back from
 `picket-hub indicators --json` byte for byte, once; a second import stores
-nothing.  Also: filters, a record that is not an indicator, many batches,
-`serve` with a hub.ini.
+nothing.  Also: filters, a record that is not an indicator, many
+batches.  `serve` is tested in test_hub_listener.py.
 
 The hub binary is PICKET_HUB (default build/picket-hub)."""
 import json
@@ -136,21 +136,6 @@ def test_many_batches_and_a_bad_record(ndjson, tmp_path):
     assert c["stored"] == len(body) - 1
     out = hub("indicators", "--db", db, "--json").stdout.splitlines()
     assert len(out) == len(body) - 1
-
-
-def test_serve_opens_store(tmp_path):
-    ini = tmp_path / "hub.ini"
-    data = tmp_path / "data"
-    ini.write_text(f"[hub]\ndata_dir = {data}\nretention_days = 30\n"
-                   "listen = 127.0.0.1:7443\n")
-    proc = hub("serve", "-c", ini)
-    assert "127.0.0.1:7443" in proc.stdout
-    assert (data / "hub.db").exists()
-    # indicators finds the same store through the config.
-    assert hub("indicators", "-c", ini, "--json").stdout == ""
-    ini.write_text("[hub]\nretention_days = forever\nbogus = 1\n")
-    bad = hub("serve", "-c", ini, check=1)
-    assert "retention_days" in bad.stderr and "bogus" in bad.stderr
 
 
 def test_version():

@@ -1,0 +1,990 @@
+/*
+ * shipper.c - spool to hub (shipper.h).  One connection at a time.  The
+ * setup (TCP, optional proxy tunnel, TLS handshake, HELLO/WELCOME) is a
+ * straight sequence under one deadline; once the hub has welcomed us, a
+ * poll loop keeps up to max_inflight batches on the wire, takes ACKs,
+ * sends heartbeats and notices a dead hub.  Every failure ends in the same
+ * place: close, wait a random time below an exponentially growing bound,
+ * try again.  Nothing here can lose a record: the spool keeps everything
+ * until an ACK covers it, and the hub stores (agent, seq) once, so a batch
+ * sent twice after a lost ACK is harmless (docs/protocol.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent/ipc.h"
+#include "agent/shipper.h"
+#include "common/log.h"
+#include "common/pktime.h"
+#include "common/util.h"
+#include "transport/batch.h"
+#include "transport/frame.h"
+#include "transport/spool.h"
+#include "transport/tls.h"
+
+#ifndef PICKET_VERSION
+#define PICKET_VERSION "0.0.0"
+#endif
+
+#define SHIP_SLICE_MS		200	/* longest sleep: quit, spool, IPC */
+#define SHIP_INFLIGHT_MAX	64
+#define SHIP_RBUF		16384
+/* The hub sends only small frames in v1 (WELCOME, ACK, HEARTBEAT, ERROR);
+ * the TASK and CONFIG frames of later versions fit too. */
+#define SHIP_DEC_MAX		(64u * 1024u)
+#define SHIP_CTL_MAX		1024	/* HELLO, HEARTBEAT, ERROR frames */
+#define SHIP_PROXY_MAX		8192	/* proxy response header bytes */
+#define SHIP_STABLE_US		(30 * PK_USEC)	/* a session this long resets
+						 * the backoff */
+#define SHIP_DRAIN_US		(5 * PK_USEC)	/* sending on after a stop */
+#define MS			1000ULL
+
+struct inflight {
+	uint64_t	first, last;
+	uint64_t	sent_us;
+};
+
+/* Records of the batch being made, copied out of the spool reader. */
+struct stage {
+	uint8_t			*buf;		/* payload bytes */
+	size_t			 cap, used;
+	struct pk_batch_rec	*recs;
+	uint32_t		 max, n;
+	uint64_t		 next;		/* seq the next record must have */
+	int			 gap;		/* stopped at a sequence gap */
+	uint64_t		 carry_seq;	/* record held over a gap */
+	uint8_t			*carry;
+	size_t			 carry_len;
+};
+
+struct pk_shipper {
+	struct pk_shipper_conf	 c;
+	struct pk_tls_ctx	*ctx;
+	struct pk_spool_reader	*rd;
+	struct pk_shipper_stats	 st;
+	uint64_t		 rng;
+	unsigned		 attempt;
+	volatile sig_atomic_t	*quit;
+
+	/* what the collector last said (ipc.h) */
+	uint64_t		 spool_next, spool_lost;
+	int			 have_status;
+
+	/* the current connection */
+	int			 fd;
+	struct pk_tls		*tls;
+	struct pk_welcome	 wl;
+	struct pk_frame_dec	 dec;
+	uint8_t			*dbuf;		/* decoder payload buffer */
+	uint8_t			 rbuf[SHIP_RBUF];
+	uint8_t			*out;		/* one frame being written */
+	size_t			 out_cap, out_len, out_off;
+	uint8_t			 ctl[SHIP_CTL_MAX];
+	struct inflight		 fl[SHIP_INFLIGHT_MAX];
+	unsigned		 fl_head, fl_n;
+	uint64_t		 read_from;	/* next seq to read from spool */
+	uint64_t		 sent_seq;	/* highest seq sent */
+	uint64_t		 last_rx, last_tx, session_start;
+	int			 failed_auth;	/* VERSION/AUTH: wait the cap */
+	struct stage		 sg;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static uint64_t
+rng_next(struct pk_shipper *s)
+{
+	/* xorshift64*: enough to spread reconnects, seeded from the OS. */
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return s->rng * 2685821657736338717ULL;
+}
+
+static void
+ipc_send(struct pk_shipper *s, uint8_t type, uint64_t a)
+{
+	struct pk_ipc_msg m = { .type = type, .a = a };
+	uint8_t buf[PK_IPC_MSG_SIZE];
+
+	if (s->c.ipc_fd < 0)
+		return;
+	pk_ipc_encode(&m, buf);
+	/* A full socket means the collector is busy; the message is a
+	 * hint it will get again with the next WELCOME. */
+	(void)send(s->c.ipc_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* Take every waiting collector message. */
+static void
+ipc_drain(struct pk_shipper *s)
+{
+	uint8_t buf[PK_IPC_MSG_SIZE + 1];
+	struct pk_ipc_msg m;
+	ssize_t n;
+
+	if (s->c.ipc_fd < 0)
+		return;
+	while ((n = recv(s->c.ipc_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		if (pk_ipc_decode(buf, (size_t)n, &m) != 0 ||
+		    m.type != PK_IPC_SPOOL_STATUS) {
+			s->st.ipc_bad++;
+			continue;
+		}
+		s->spool_next = m.a;
+		s->spool_lost = m.c;
+		s->have_status = 1;
+	}
+}
+
+/*
+ * Sleep until fd is ready for events or the deadline passes, in slices
+ * short enough to notice quit.  1 ready, 0 deadline, -1 quit or error.
+ */
+static int
+wait_fd(struct pk_shipper *s, int fd, short events, uint64_t deadline)
+{
+	struct pollfd p;
+	uint64_t now;
+	int ms, r;
+
+	for (;;) {
+		if (*s->quit)
+			return -1;
+		now = pk_mono_us();
+		if (now >= deadline)
+			return 0;
+		ms = (int)((deadline - now) / MS) + 1;
+		if (ms > SHIP_SLICE_MS)
+			ms = SHIP_SLICE_MS;
+		p.fd = fd;
+		p.events = events;
+		p.revents = 0;
+		if ((r = poll(&p, 1, ms)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r > 0)
+			return 1;
+	}
+}
+
+/* ----------------------------------------------------- connection setup */
+
+static int
+tcp_connect(struct pk_shipper *s, const char *host, uint16_t port,
+    uint64_t deadline, char *why, size_t whylen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char portstr[8];
+	int fd = -1, rc, soerr;
+	socklen_t sl;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	if ((rc = getaddrinfo(host, portstr, &hints, &res)) != 0) {
+		snprintf(why, whylen, "resolve %s: %s", host, gai_strerror(rc));
+		return -1;
+	}
+	snprintf(why, whylen, "%s:%u: no address", host, port);
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			snprintf(why, whylen, "socket: %s", strerror(errno));
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (errno == EINPROGRESS &&
+		    (rc = wait_fd(s, fd, POLLOUT, deadline)) == 1) {
+			sl = sizeof(soerr);
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
+			    &sl) == 0 && soerr == 0)
+				break;
+			errno = soerr;
+		} else if (errno == EINPROGRESS)
+			errno = rc == 0 ? ETIMEDOUT : EINTR;
+		snprintf(why, whylen, "connect %s:%u: %s", host, port,
+		    strerror(errno));
+		close(fd);
+		fd = -1;
+		if (*s->quit || pk_mono_us() >= deadline)
+			break;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static int
+raw_write_all(struct pk_shipper *s, const char *buf, size_t len,
+    uint64_t deadline)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(s->fd, buf, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (wait_fd(s, s->fd, POLLOUT, deadline) != 1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * HTTP CONNECT through the proxy.  The response header is read a byte at
+ * a time so that nothing after it (which would be the hub's TLS bytes) is
+ * consumed; it happens once per connection.
+ */
+static int
+proxy_tunnel(struct pk_shipper *s, uint64_t deadline, char *why,
+    size_t whylen)
+{
+	char req[2 * PK_SHIP_HOST_MAX + 128], resp[SHIP_PROXY_MAX + 1];
+	size_t have = 0;
+	ssize_t n;
+	int code, w, v6;
+
+	/* An IPv6 literal goes in brackets. */
+	v6 = strchr(s->c.host, ':') != NULL;
+	w = snprintf(req, sizeof(req), "CONNECT %s%s%s:%u HTTP/1.1\r\n"
+	    "Host: %s%s%s:%u\r\n\r\n", v6 ? "[" : "", s->c.host,
+	    v6 ? "]" : "", s->c.port, v6 ? "[" : "", s->c.host, v6 ? "]" : "",
+	    s->c.port);
+	if (w < 0 || (size_t)w >= sizeof(req) ||
+	    raw_write_all(s, req, (size_t)w, deadline) != 0) {
+		snprintf(why, whylen, "proxy: cannot send CONNECT");
+		return -1;
+	}
+	while (have < SHIP_PROXY_MAX) {
+		n = recv(s->fd, resp + have, 1, 0);
+		if (n == 1) {
+			have++;
+			if (have >= 4 && memcmp(resp + have - 4, "\r\n\r\n",
+			    4) == 0)
+				break;
+			continue;
+		}
+		if (n == 0) {
+			snprintf(why, whylen, "proxy closed the connection");
+			return -1;
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			snprintf(why, whylen, "proxy: %s", strerror(errno));
+			return -1;
+		}
+		if (wait_fd(s, s->fd, POLLIN, deadline) != 1) {
+			snprintf(why, whylen, "proxy: no answer in time");
+			return -1;
+		}
+	}
+	resp[have] = '\0';
+	if (have >= SHIP_PROXY_MAX) {
+		snprintf(why, whylen, "proxy: response header too long");
+		return -1;
+	}
+	if (sscanf(resp, "HTTP/1.%*[01] %3d", &code) != 1 || code != 200) {
+		resp[strcspn(resp, "\r\n")] = '\0';
+		snprintf(why, whylen, "proxy refused CONNECT: %.100s", resp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Write a whole buffer through TLS, waiting as asked (setup phase). */
+static int
+tls_write_all(struct pk_shipper *s, const uint8_t *buf, size_t len,
+    uint64_t deadline)
+{
+	long n;
+
+	while (len > 0) {
+		n = pk_tls_write(s->tls, buf, len);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		} else if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE) {
+			if (wait_fd(s, s->fd, n == PK_TLS_WANT_READ ? POLLIN :
+			    POLLOUT, deadline) != 1)
+				return -1;
+		} else
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read until the decoder yields one frame (setup phase: WELCOME or ERROR
+ * is the only thing the hub may send).  1 frame, -1 failure.
+ */
+static int
+read_frame(struct pk_shipper *s, struct pk_frame *f, uint64_t deadline,
+    char *why, size_t whylen)
+{
+	const uint8_t *in;
+	size_t len;
+	long n;
+	int r;
+
+	for (;;) {
+		n = pk_tls_read(s->tls, s->rbuf, sizeof(s->rbuf));
+		if (n > 0) {
+			in = s->rbuf;
+			len = (size_t)n;
+			r = pk_frame_dec_next(&s->dec, &in, &len, f);
+			if (r < 0) {
+				snprintf(why, whylen, "bad frame from hub: %s",
+				    pk_frame_strerror(s->dec.err));
+				return -1;
+			}
+			if (r == 1) {
+				if (len != 0) {
+					/* The hub sent more before we
+					 * answered: out of turn. */
+					snprintf(why, whylen, "hub sent frames "
+					    "before WELCOME was answered");
+					return -1;
+				}
+				return 1;
+			}
+			continue;
+		}
+		if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE) {
+			if (wait_fd(s, s->fd, n == PK_TLS_WANT_READ ? POLLIN :
+			    POLLOUT, deadline) != 1) {
+				snprintf(why, whylen, "no WELCOME in time");
+				return -1;
+			}
+			continue;
+		}
+		snprintf(why, whylen, "%s", n == PK_TLS_CLOSED ?
+		    "hub closed the connection" : pk_tls_error(s->tls));
+		return -1;
+	}
+}
+
+static void
+conn_close(struct pk_shipper *s)
+{
+	if (s->tls != NULL) {
+		(void)pk_tls_shutdown(s->tls);
+		pk_tls_free(s->tls);
+		s->tls = NULL;
+	}
+	if (s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	s->out_len = s->out_off = 0;
+	s->fl_head = s->fl_n = 0;
+	s->sg.gap = 0;
+	s->sg.carry_len = 0;
+}
+
+/* What HELLO says about the spool. */
+static void
+hello_fill(struct pk_shipper *s, struct pk_hello *h)
+{
+	uint64_t acked = pk_spool_reader_acked(s->rd);
+
+	memset(h, 0, sizeof(*h));
+	h->ver_min = PK_PROTO_MIN;
+	h->ver_max = PK_PROTO_MAX;
+	h->next_seq = s->have_status ? s->spool_next : acked + 1;
+	if (h->next_seq < acked + 1)
+		h->next_seq = acked + 1;
+	h->oldest_seq = acked + 1;
+	h->dropped = s->spool_lost;
+	h->dicts = PK_DICT_MASK;
+	pk_strlcpy(h->agent_version, PICKET_VERSION, sizeof(h->agent_version));
+	pk_strlcpy(h->agent_id, s->c.agent_id, sizeof(h->agent_id));
+	pk_strlcpy(h->host_name, s->c.host_name, sizeof(h->host_name));
+}
+
+/* One connection up to WELCOME.  0 ready, -1 failed (why says why). */
+static int
+conn_open(struct pk_shipper *s, char *why, size_t whylen)
+{
+	uint64_t deadline = pk_mono_us() + s->c.connect_timeout_ms * MS;
+	const char *host = s->c.proxy_host[0] ? s->c.proxy_host : s->c.host;
+	uint16_t port = s->c.proxy_host[0] ? s->c.proxy_port : s->c.port;
+	char err[PK_TLS_ERRLEN];
+	struct pk_hello h;
+	struct pk_frame f;
+	struct pk_error e;
+	size_t len;
+	int r;
+
+	s->st.connects++;
+	if ((s->fd = tcp_connect(s, host, port, deadline, why, whylen)) < 0) {
+		s->st.connect_failures++;
+		return -1;
+	}
+	if (s->c.proxy_host[0] && proxy_tunnel(s, deadline, why,
+	    whylen) != 0) {
+		s->st.connect_failures++;
+		return -1;
+	}
+	if ((s->tls = pk_tls_client_new(s->ctx, s->fd, s->c.server_name, err,
+	    sizeof(err))) == NULL) {
+		snprintf(why, whylen, "TLS: %s", err);
+		s->st.tls_failures++;
+		return -1;
+	}
+	while ((r = pk_tls_handshake(s->tls)) != PK_TLS_DONE) {
+		if ((r != PK_TLS_WANT_READ && r != PK_TLS_WANT_WRITE) ||
+		    wait_fd(s, s->fd, r == PK_TLS_WANT_READ ? POLLIN : POLLOUT,
+		    deadline) != 1) {
+			snprintf(why, whylen, "TLS handshake with %s: %s",
+			    s->c.server_name, r == PK_TLS_WANT_READ ||
+			    r == PK_TLS_WANT_WRITE ? "timed out" :
+			    pk_tls_error(s->tls));
+			s->st.tls_failures++;
+			return -1;
+		}
+	}
+	ipc_drain(s);
+	hello_fill(s, &h);
+	if (pk_hello_encode(&h, s->ctl, sizeof(s->ctl), &len) != PK_FE_OK) {
+		snprintf(why, whylen, "cannot encode HELLO");
+		return -1;
+	}
+	pk_frame_dec_init(&s->dec, s->dbuf, SHIP_DEC_MAX);
+	if (tls_write_all(s, s->ctl, len, deadline) != 0) {
+		snprintf(why, whylen, "sending HELLO: %s", pk_tls_error(s->tls));
+		return -1;
+	}
+	if (read_frame(s, &f, deadline, why, whylen) != 1)
+		return -1;
+	if (f.type == PK_FT_ERROR) {
+		s->st.refusals++;
+		if (pk_error_decode(&f, &e) != PK_FE_OK)
+			snprintf(e.msg, sizeof(e.msg), "(malformed ERROR)");
+		else if (e.code == PK_WE_VERSION || e.code == PK_WE_AUTH)
+			s->failed_auth = 1;
+		snprintf(why, whylen, "hub refused HELLO: error %u: %.300s",
+		    e.code, e.msg);
+		return -1;
+	}
+	if (f.type != PK_FT_WELCOME ||
+	    pk_welcome_decode(&f, &s->wl) != PK_FE_OK ||
+	    s->wl.version < PK_PROTO_MIN || s->wl.version > PK_PROTO_MAX) {
+		s->st.protocol_errors++;
+		snprintf(why, whylen, "hub answered HELLO with a bad %s",
+		    pk_frame_type_name(f.type));
+		return -1;
+	}
+	return 0;
+}
+
+/* --------------------------------------------------------- batching */
+
+static int
+stage_add(void *arg, uint64_t seq, const uint8_t *payload, size_t len)
+{
+	struct stage *g = arg;
+
+	if (g->n > 0 && (seq != g->next || g->used + len > g->cap)) {
+		/* Records were lost in between (spool full, disk error), or
+		 * this one does not fit: a batch holds consecutive records,
+		 * so this one starts the next batch.  The reader counts it
+		 * as read, hence the copy. */
+		memcpy(g->carry, payload, len);
+		g->carry_len = len;
+		g->carry_seq = seq;
+		g->gap = 1;
+		return 1;
+	}
+	memcpy(g->buf + g->used, payload, len);
+	g->recs[g->n].seq = seq;
+	g->recs[g->n].data = (const char *)g->buf + g->used;
+	g->recs[g->n].len = len;
+	g->used += len;
+	g->n++;
+	g->next = seq + 1;
+	return g->n >= g->max;
+}
+
+/*
+ * Make the next BATCH frame in s->out from the spool.  1 made, 0 nothing
+ * to send, 2 a record was skipped (call again), -1 spool error.
+ */
+static int
+batch_try(struct pk_shipper *s)
+{
+	struct stage *g = &s->sg;
+	struct pk_batch_hdr hdr;
+	uint32_t max_rec = s->c.batch_records, max_raw = s->c.batch_bytes;
+	size_t head = PK_FRAME_HDR + PK_BATCH_FIXED, dlen, hl;
+	uint64_t next_from;
+	long r;
+	int err;
+	uint8_t dict;
+
+	if (max_rec > s->wl.max_batch_records)
+		max_rec = s->wl.max_batch_records;
+	if (max_raw > s->wl.max_batch_bytes)
+		max_raw = s->wl.max_batch_bytes;
+	if (max_rec > g->max)
+		max_rec = g->max;
+	g->n = 0;
+	g->used = 0;
+	g->gap = 0;
+	if (g->carry_len > 0) {
+		(void)stage_add(g, g->carry_seq, g->carry, g->carry_len);
+		g->carry_len = 0;
+		/* stage_add copied it; the carry buffer is free again */
+	}
+	if (g->n < max_rec) {
+		uint32_t save = g->max;
+
+		g->max = max_rec;
+		r = pk_spool_read(s->rd, s->read_from, max_rec - g->n,
+		    max_raw > g->used ? max_raw - g->used : 1, stage_add, g,
+		    &next_from);
+		g->max = save;
+		if (r < 0) {
+			s->st.spool_errors++;
+			return -1;
+		}
+		if (r > 0 || next_from > s->read_from)
+			s->read_from = next_from;
+	}
+	if (g->n == 0)
+		return 0;
+	dict = s->c.level > 0 && (s->wl.dicts & (1u << PK_DICT_CURRENT)) ?
+	    PK_DICT_CURRENT : PK_DICT_NONE;
+	for (;;) {
+		err = pk_batch_build(g->recs, g->n, dict, s->c.level,
+		    s->out + head, s->wl.max_frame - PK_BATCH_FIXED, &hdr,
+		    &dlen);
+		if (err == PK_BE_OK)
+			break;
+		if (err != PK_BE_SPACE && err != PK_BE_RECORD) {
+			log_warnx("hub: cannot build a batch: %s",
+			    pk_batch_strerror(err));
+			return -1;
+		}
+		if (g->n == 1) {
+			/* One record that cannot travel (too large for the
+			 * hub's frame, or not one line of JSON): skip it;
+			 * the hub counts the gap as lost. */
+			s->st.unsendable++;
+			log_warnx("hub: record %llu cannot be sent (%s), "
+			    "skipped", (unsigned long long)g->recs[0].seq,
+			    pk_batch_strerror(err));
+			s->sent_seq = g->recs[0].seq;
+			return 2;
+		}
+		/* Send the first half now; the rest comes next time. */
+		g->n /= 2;
+		s->read_from = g->recs[g->n].seq;
+		g->carry_len = 0;
+	}
+	if (pk_batch_encode_head(&hdr, dlen, s->out, head, &hl) != PK_FE_OK ||
+	    hl != head)
+		return -1;
+	s->out_len = head + dlen;
+	s->out_off = 0;
+	s->fl[(s->fl_head + s->fl_n) % SHIP_INFLIGHT_MAX] = (struct inflight){
+		hdr.first_seq, hdr.first_seq + hdr.count - 1, pk_mono_us() };
+	s->fl_n++;
+	s->sent_seq = hdr.first_seq + hdr.count - 1;
+	s->st.batches++;
+	s->st.records += hdr.count;
+	s->st.raw_bytes += hdr.raw_len;
+	s->st.wire_bytes += dlen;
+	return 1;
+}
+
+static int
+batch_next(struct pk_shipper *s)
+{
+	int r;
+
+	while ((r = batch_try(s)) == 2)
+		;
+	return r;
+}
+
+/* ------------------------------------------------------- the session */
+
+static int
+on_ack(struct pk_shipper *s, uint64_t seq, char *why, size_t whylen)
+{
+	struct inflight *f;
+
+	if (seq > s->sent_seq || seq < s->st.acked_seq) {
+		snprintf(why, whylen, "ACK %llu outside what was sent",
+		    (unsigned long long)seq);
+		s->st.protocol_errors++;
+		return -1;
+	}
+	while (s->fl_n > 0) {
+		f = &s->fl[s->fl_head];
+		if (f->last > seq)
+			break;
+		s->fl_head = (s->fl_head + 1) % SHIP_INFLIGHT_MAX;
+		s->fl_n--;
+	}
+	s->st.acks++;
+	s->st.acked_seq = seq;
+	s->attempt = 0;
+	if (pk_spool_reader_ack(s->rd, seq, s->c.spool_fsync) != 0) {
+		/* The hub has it; deleting is only housekeeping, and the
+		 * next ACK tries again. */
+		s->st.spool_errors++;
+		log_warnx("hub: cannot record ACK %llu in the spool",
+		    (unsigned long long)seq);
+	}
+	return 0;
+}
+
+static int
+on_frame(struct pk_shipper *s, const struct pk_frame *f, char *why,
+    size_t whylen)
+{
+	struct pk_error e;
+	uint64_t v;
+
+	switch (f->type) {
+	case PK_FT_ACK:
+		if (pk_ack_decode(f, &v) != PK_FE_OK)
+			break;
+		return on_ack(s, v, why, whylen);
+	case PK_FT_HEARTBEAT:
+		if (pk_heartbeat_decode(f, &v) != PK_FE_OK)
+			break;
+		return 0;
+	case PK_FT_ERROR:
+		s->st.refusals++;
+		if (pk_error_decode(f, &e) != PK_FE_OK)
+			snprintf(e.msg, sizeof(e.msg), "(malformed)");
+		snprintf(why, whylen, "hub sent error %u: %.300s", e.code, e.msg);
+		return -1;
+	default:
+		break;
+	}
+	s->st.protocol_errors++;
+	snprintf(why, whylen, "unexpected or malformed %s frame from hub",
+	    pk_frame_type_name(f->type));
+	return -1;
+}
+
+/* Read everything available.  0 fine, -1 connection over. */
+static int
+session_read(struct pk_shipper *s, char *why, size_t whylen)
+{
+	const uint8_t *in;
+	struct pk_frame f;
+	size_t len;
+	long n;
+	int r;
+
+	for (;;) {
+		n = pk_tls_read(s->tls, s->rbuf, sizeof(s->rbuf));
+		if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE)
+			return 0;
+		if (n <= 0) {
+			snprintf(why, whylen, "%s", n == PK_TLS_CLOSED ?
+			    "hub closed the connection" : pk_tls_error(s->tls));
+			return -1;
+		}
+		s->last_rx = pk_mono_us();
+		in = s->rbuf;
+		len = (size_t)n;
+		while ((r = pk_frame_dec_next(&s->dec, &in, &len, &f)) == 1)
+			if (on_frame(s, &f, why, whylen) != 0)
+				return -1;
+		if (r < 0) {
+			s->st.protocol_errors++;
+			snprintf(why, whylen, "bad frame from hub: %s",
+			    pk_frame_strerror(s->dec.err));
+			return -1;
+		}
+	}
+}
+
+/* Write what is pending.  0 fine (maybe more to write), -1 over. */
+static int
+session_write(struct pk_shipper *s, char *why, size_t whylen)
+{
+	long n;
+
+	while (s->out_off < s->out_len) {
+		n = pk_tls_write(s->tls, s->out + s->out_off,
+		    s->out_len - s->out_off);
+		if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE)
+			return 0;
+		if (n <= 0) {
+			snprintf(why, whylen, "writing to hub: %s",
+			    pk_tls_error(s->tls));
+			return -1;
+		}
+		s->out_off += (size_t)n;
+		s->last_tx = pk_mono_us();
+	}
+	s->out_len = s->out_off = 0;
+	return 0;
+}
+
+static void
+queue_ctl(struct pk_shipper *s, const uint8_t *frame, size_t len)
+{
+	memcpy(s->out, frame, len);
+	s->out_len = len;
+	s->out_off = 0;
+}
+
+/* Best effort goodbye, then close. */
+static void
+session_error(struct pk_shipper *s, uint16_t code, const char *msg)
+{
+	size_t len;
+
+	if (s->out_len == 0 && pk_error_encode(code, msg, s->ctl,
+	    sizeof(s->ctl), &len) == PK_FE_OK)
+		(void)pk_tls_write(s->tls, s->ctl, len);
+}
+
+static void log_stats(const struct pk_shipper *s);
+
+/* The welcomed connection, until it ends.  Returns with why set. */
+static void
+session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
+    size_t whylen)
+{
+	uint64_t hb = (uint64_t)s->wl.heartbeat_s * PK_USEC, now, acked;
+	uint64_t drain_until = 0;
+	struct pollfd p[2];
+	size_t len;
+	int np, r, idle = 0;
+
+	acked = pk_spool_reader_acked(s->rd);
+	s->read_from = (s->wl.stored_seq > acked ? s->wl.stored_seq : acked)
+	    + 1;
+	s->sent_seq = s->read_from - 1;
+	if (s->st.acked_seq < s->sent_seq)
+		s->st.acked_seq = s->sent_seq;
+	if (s->wl.stored_seq > acked &&
+	    pk_spool_reader_ack(s->rd, s->wl.stored_seq, s->c.spool_fsync) != 0)
+		s->st.spool_errors++;
+	/* The collector must never hand out a number the hub already has. */
+	ipc_send(s, PK_IPC_HUB_STORED, s->wl.stored_seq);
+	s->last_rx = s->last_tx = s->session_start = pk_mono_us();
+
+	for (;;) {
+		if (*s->quit && drain_until == 0) {
+			/* The collector stopped first (docs/privsep.md): send
+			 * what it spooled last, within a bound. */
+			drain_until = pk_mono_us() + SHIP_DRAIN_US;
+		}
+		if (drain_until != 0 && ((idle && s->fl_n == 0) ||
+		    pk_mono_us() >= drain_until)) {
+			session_error(s, PK_WE_SHUTDOWN, "agent stopping");
+			snprintf(why, whylen, "stopping");
+			return;
+		}
+		if (report != NULL && *report) {
+			*report = 0;
+			log_stats(s);
+		}
+		ipc_drain(s);
+		if (s->out_len == 0 && s->fl_n < s->wl.max_inflight &&
+		    s->fl_n < SHIP_INFLIGHT_MAX) {
+			if ((r = batch_next(s)) < 0) {
+				snprintf(why, whylen, "cannot read the spool");
+				return;
+			}
+			idle = r == 0;
+		} else
+			idle = 0;
+		now = pk_mono_us();
+		if (s->out_len == 0 && now - s->last_tx >= hb &&
+		    pk_heartbeat_encode(pk_now_us(), s->ctl, sizeof(s->ctl),
+		    &len) == PK_FE_OK)
+			queue_ctl(s, s->ctl, len);
+		if (session_write(s, why, whylen) != 0)
+			return;
+		if (now - s->last_rx > 3 * hb ||
+		    (s->fl_n > 0 && now - s->fl[s->fl_head].sent_us > 3 * hb)) {
+			s->st.timeouts++;
+			session_error(s, PK_WE_TIMEOUT, "no answer from hub");
+			snprintf(why, whylen, "hub silent for %llu s",
+			    (unsigned long long)(3 * hb / PK_USEC));
+			return;
+		}
+		if (pk_tls_pending(s->tls) == 0) {
+			np = 0;
+			p[np].fd = s->fd;
+			p[np].events = POLLIN | (s->out_len ? POLLOUT : 0);
+			p[np++].revents = 0;
+			if (s->c.ipc_fd >= 0) {
+				p[np].fd = s->c.ipc_fd;
+				p[np].events = POLLIN;
+				p[np++].revents = 0;
+			}
+			/* With nothing to send we come back every slice to
+			 * look at the spool: the collector appends without
+			 * telling us each time. */
+			if (poll(p, (nfds_t)np, SHIP_SLICE_MS) < 0 &&
+			    errno != EINTR) {
+				snprintf(why, whylen, "poll: %s",
+				    strerror(errno));
+				return;
+			}
+		}
+		if (session_read(s, why, whylen) != 0)
+			return;
+	}
+}
+
+/* ------------------------------------------------------------- public */
+
+struct pk_shipper *
+pk_shipper_new(const struct pk_shipper_conf *c, struct pk_tls_ctx *ctx,
+    char *err, size_t errlen)
+{
+	struct pk_shipper *s;
+	uint64_t seed = 0;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->c = *c;
+	s->ctx = ctx;
+	s->fd = -1;
+	if (s->c.batch_records > PK_BATCH_MAX_RECORDS)
+		s->c.batch_records = PK_BATCH_MAX_RECORDS;
+	if (s->c.batch_bytes > PK_BATCH_MAX_RAW)
+		s->c.batch_bytes = PK_BATCH_MAX_RAW;
+	s->out_cap = PK_FRAME_HDR + PK_FRAME_MAX_PAYLOAD;
+	s->sg.cap = s->c.batch_bytes + PK_SPOOL_PAYLOAD_MAX;
+	s->sg.max = s->c.batch_records;
+	if ((s->out = malloc(s->out_cap)) == NULL ||
+	    (s->dbuf = malloc(SHIP_DEC_MAX)) == NULL ||
+	    (s->sg.buf = malloc(s->sg.cap)) == NULL ||
+	    (s->sg.carry = malloc(PK_SPOOL_PAYLOAD_MAX)) == NULL ||
+	    (s->sg.recs = calloc(s->sg.max, sizeof(*s->sg.recs))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		pk_shipper_free(s);
+		return NULL;
+	}
+	if ((s->rd = pk_spool_reader_open(c->spool_dir, NULL)) == NULL) {
+		snprintf(err, errlen, "cannot read spool %s", c->spool_dir);
+		pk_shipper_free(s);
+		return NULL;
+	}
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = pk_now_us() ^ ((uint64_t)getpid() << 32);
+	s->rng = seed | 1;
+	return s;
+}
+
+void
+pk_shipper_free(struct pk_shipper *s)
+{
+	if (s == NULL)
+		return;
+	conn_close(s);
+	if (s->rd != NULL)
+		pk_spool_reader_close(s->rd);
+	free(s->out);
+	free(s->dbuf);
+	free(s->sg.buf);
+	free(s->sg.carry);
+	free(s->sg.recs);
+	free(s);
+}
+
+void
+pk_shipper_stats(const struct pk_shipper *s, struct pk_shipper_stats *st)
+{
+	*st = s->st;
+}
+
+static void
+log_stats(const struct pk_shipper *s)
+{
+	const struct pk_shipper_stats *t = &s->st;
+
+#define ST(f) log_info("stats: shipper.%s %llu", #f, (unsigned long long)t->f)
+	ST(connects); ST(sessions); ST(connect_failures); ST(tls_failures);
+	ST(refusals); ST(timeouts); ST(protocol_errors); ST(batches);
+	ST(records); ST(raw_bytes); ST(wire_bytes); ST(acks); ST(acked_seq);
+	ST(unsendable); ST(spool_errors); ST(ipc_bad);
+#undef ST
+}
+
+int
+pk_shipper_run(struct pk_shipper *s, volatile sig_atomic_t *quit,
+    volatile sig_atomic_t *report)
+{
+	char why[512];
+	uint64_t wait_ms, until;
+	int was_up;
+
+	s->quit = quit;
+	log_info("hub: shipping to %s:%u%s%s", s->c.host, s->c.port,
+	    s->c.proxy_host[0] ? " through proxy " : "", s->c.proxy_host);
+	while (!*quit) {
+		why[0] = '\0';
+		s->failed_auth = 0;
+		was_up = 0;
+		if (conn_open(s, why, sizeof(why)) == 0) {
+			s->st.sessions++;
+			was_up = 1;
+			log_info("hub: connected to %s (%s), it stores up to "
+			    "seq %llu", s->c.server_name, s->wl.hub_id,
+			    (unsigned long long)s->wl.stored_seq);
+			session(s, report, why, sizeof(why));
+			if (pk_mono_us() - s->session_start >= SHIP_STABLE_US)
+				s->attempt = 0;
+		}
+		conn_close(s);
+		if (*quit)
+			break;
+		wait_ms = s->failed_auth ? s->c.backoff_cap_ms / 2 +
+		    rng_next(s) % (s->c.backoff_cap_ms / 2 + 1) :
+		    pk_backoff_ms(s->c.backoff_base_ms, s->c.backoff_cap_ms,
+		    s->attempt, rng_next(s));
+		if (s->attempt < 32)
+			s->attempt++;
+		log_warnx("hub: %s%s; next attempt in %.1f s",
+		    was_up ? "connection lost: " : "", why,
+		    (double)wait_ms / 1000.0);
+		until = pk_mono_us() + wait_ms * MS;
+		while (!*quit && pk_mono_us() < until) {
+			if (report != NULL && *report) {
+				*report = 0;
+				log_stats(s);
+			}
+			if (s->c.ipc_fd >= 0)
+				(void)wait_fd(s, s->c.ipc_fd, POLLIN, until);
+			else
+				(void)wait_fd(s, -1, 0, until);
+			ipc_drain(s);
+		}
+	}
+	log_stats(s);
+	return 0;
+}

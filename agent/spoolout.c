@@ -1,0 +1,245 @@
+/*
+ * spoolout.c - the collector's side of reporting (spoolout.h).  The spool
+ * never blocks detection: an append that fails (full disk) loses that
+ * indicator, counts it, logs once per episode, and the next append tries
+ * again; once appends succeed again a health indicator says how many were
+ * lost, so the loss reaches the hub and not only the local log.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "agent/ipc.h"
+#include "agent/spoolout.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/pktime.h"
+
+#define STATUS_EVERY_US		(200 * 1000ULL)	/* when something changed */
+#define STATUS_IDLE_US		(5 * PK_USEC)	/* even when nothing did */
+#define HEALTH_EVERY_US		(10 * PK_USEC)
+
+static uint64_t
+now_mono(void)
+{
+	return pk_mono_us();
+}
+
+uint64_t
+pk_spoolout_lost(const struct pk_spool_stats *st)
+{
+	return st->dropped_full_records + st->write_errors +
+	    st->corrupt_records;
+}
+
+int
+pk_spoolout_open(struct pk_spoolout *o, const struct pk_config *cfg,
+    struct pk_engine *e, int ipc_fd)
+{
+	struct pk_spool_settings set;
+	struct pk_spool_stats st;
+
+	memset(o, 0, sizeof(*o));
+	o->e = e;
+	o->ipc_fd = ipc_fd;
+	pk_spool_settings_init(&set, cfg->spool.dir);
+	set.max_bytes = cfg->spool.max_bytes;
+	set.segment_bytes = cfg->spool.segment_bytes;
+	set.sync = pk_config_spool_sync(cfg);
+	set.sync_interval_ms = (uint32_t)cfg->spool.sync_interval;
+	set.now_us = now_mono;
+	if ((o->sp = pk_spool_open(&set)) == NULL)
+		return -1;
+	pk_spool_stats(o->sp, &st);
+	log_info("spool %s: records %llu..%llu waiting, %llu acknowledged; "
+	    "recovery dropped %llu corrupt records, %llu torn bytes",
+	    cfg->spool.dir, (unsigned long long)st.oldest_seq,
+	    (unsigned long long)(st.next_seq - 1),
+	    (unsigned long long)st.acked_seq,
+	    (unsigned long long)st.corrupt_records,
+	    (unsigned long long)st.torn_bytes);
+	/* Recovery losses are reported like any other. */
+	o->reported_lost = 0;
+	pk_engine_set_next_seq(e, pk_spool_next_seq(o->sp));
+	return 0;
+}
+
+void
+pk_spoolout_write(void *arg, const char *line, size_t len,
+    const struct pk_indicator *ind)
+{
+	struct pk_spoolout *o = arg;
+	uint64_t seq;
+
+	(void)ind;
+	/* The engine's line ends with a newline; the record does not. */
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (pk_spool_append(o->sp, line, len, &seq) != 0) {
+		if (!o->failing) {
+			o->failing = 1;
+			o->fail_errno = errno;
+			o->failed_since = 0;
+			log_warnx("spool: cannot write (%s): indicators are "
+			    "lost until this is fixed; detection goes on",
+			    strerror(o->fail_errno));
+		}
+		o->failed_since++;
+	} else if (o->failing) {
+		o->failing = 0;
+		log_info("spool: writing again after losing %llu indicators",
+		    (unsigned long long)o->failed_since);
+	}
+	/* Keep picket.seq equal to the record's sequence number: a failed
+	 * append still used up its number. */
+	pk_engine_set_next_seq(o->e, pk_spool_next_seq(o->sp));
+}
+
+static void
+loss_details(struct json *j, const void *arg)
+{
+	const struct pk_spool_stats *st = arg;
+
+	json_u64(j, "dropped_full", st->dropped_full_records);
+	json_u64(j, "write_errors", st->write_errors);
+	json_u64(j, "disk_full_errors", st->enospc_errors);
+	json_u64(j, "corrupt", st->corrupt_records);
+	json_u64(j, "disk_bytes", st->disk_bytes);
+}
+
+/* A health indicator: how many indicators the spool lost, and why. */
+static void
+report_loss(struct pk_spoolout *o, const struct pk_spool_stats *st,
+    uint64_t lost)
+{
+	struct pk_indicator ind;
+	char msg[256];
+
+	memset(&ind, 0, sizeof(ind));
+	ind.kind = "metric";
+	ind.category = "host";
+	ind.module = "agent";
+	ind.dataset = "picket.health";
+	ind.rule_id = "picket.health.spool";
+	ind.rule_name = "Spool health";
+	ind.ruleset = "picket-builtin";
+	ind.severity = PK_SEV_HIGH;
+	snprintf(msg, sizeof(msg), "spool lost %llu indicators (%llu when "
+	    "full, %llu write errors of which %llu disk full, %llu corrupt)",
+	    (unsigned long long)(lost - o->reported_lost),
+	    (unsigned long long)st->dropped_full_records,
+	    (unsigned long long)st->write_errors,
+	    (unsigned long long)st->enospc_errors,
+	    (unsigned long long)st->corrupt_records);
+	ind.message = msg;
+	ind.first_seen_us = ind.last_seen_us = pk_now_us();
+	ind.count = lost - o->reported_lost;
+	pk_indicator_fingerprint(&ind, "spool", 5);
+	ind.write_details = loss_details;
+	ind.details_arg = st;
+	o->reported_lost = lost;
+	pk_engine_emit(o->e, &ind);
+}
+
+static void
+ipc_read(struct pk_spoolout *o)
+{
+	uint8_t buf[PK_IPC_MSG_SIZE + 1];
+	struct pk_ipc_msg m;
+	ssize_t n;
+
+	while ((n = recv(o->ipc_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		if (pk_ipc_decode(buf, (size_t)n, &m) != 0 ||
+		    m.type != PK_IPC_HUB_STORED) {
+			o->ipc_bad++;
+			continue;
+		}
+		if (m.a + 1 > pk_spool_next_seq(o->sp)) {
+			/* The hub has numbers we were about to reuse (a
+			 * power loss took unsynced records already sent). */
+			log_warnx("spool: hub stores up to %llu, past our "
+			    "next %llu: skipping ahead",
+			    (unsigned long long)m.a, (unsigned long long)
+			    pk_spool_next_seq(o->sp));
+			pk_spool_raise_seq(o->sp, m.a + 1);
+			pk_engine_set_next_seq(o->e, pk_spool_next_seq(o->sp));
+			o->raised++;
+		}
+	}
+}
+
+void
+pk_spoolout_tick(struct pk_spoolout *o, uint64_t mono_us)
+{
+	struct pk_spool_stats st;
+	struct pk_ipc_msg m;
+	uint8_t buf[PK_IPC_MSG_SIZE];
+	uint64_t lost;
+
+	(void)pk_spool_tick(o->sp, mono_us);
+	if (o->ipc_fd >= 0)
+		ipc_read(o);
+	pk_spool_stats(o->sp, &st);
+	lost = pk_spoolout_lost(&st);
+	if (lost > o->reported_lost &&
+	    mono_us - o->health_us >= HEALTH_EVERY_US) {
+		o->health_us = mono_us;
+		report_loss(o, &st, lost);
+		pk_spool_stats(o->sp, &st);
+	}
+	if (o->ipc_fd < 0)
+		return;
+	if (st.next_seq == o->sent_next && st.durable_seq == o->sent_durable &&
+	    lost == o->sent_lost ? mono_us - o->status_us < STATUS_IDLE_US :
+	    mono_us - o->status_us < STATUS_EVERY_US)
+		return;
+	m.type = PK_IPC_SPOOL_STATUS;
+	m.a = st.next_seq;
+	m.b = st.durable_seq < st.next_seq ? st.durable_seq : st.next_seq - 1;
+	m.c = lost;
+	pk_ipc_encode(&m, buf);
+	/* Non-blocking: a shipper that is down or slow never stalls us. */
+	if (send(o->ipc_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	    (ssize_t)sizeof(buf)) {
+		o->sent_next = st.next_seq;
+		o->sent_durable = st.durable_seq;
+		o->sent_lost = lost;
+	}
+	o->status_us = mono_us;
+}
+
+void
+pk_spoolout_report(struct pk_spoolout *o, void (*line)(const char *))
+{
+	struct pk_spool_stats st;
+	char buf[128];
+
+	pk_spool_stats(o->sp, &st);
+#define SL(name, v) do {						\
+	snprintf(buf, sizeof(buf), "spool.%s %llu", name,		\
+	    (unsigned long long)(v));					\
+	line(buf);							\
+} while (0)
+	SL("records_appended", st.records_appended);
+	SL("disk_bytes", st.disk_bytes);
+	SL("segments", st.segments);
+	SL("fsyncs", st.fsyncs);
+	SL("next_seq", st.next_seq);
+	SL("durable_seq", st.durable_seq);
+	SL("acked_seq", st.acked_seq);
+	SL("dropped_full_records", st.dropped_full_records);
+	SL("write_errors", st.write_errors);
+	SL("enospc_errors", st.enospc_errors);
+	SL("corrupt_records", st.corrupt_records);
+	SL("ipc_bad", o->ipc_bad);
+#undef SL
+}
+
+void
+pk_spoolout_close(struct pk_spoolout *o)
+{
+	if (o->sp != NULL)
+		pk_spool_close(o->sp);
+	o->sp = NULL;
+}

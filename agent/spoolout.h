@@ -1,0 +1,57 @@
+/*
+ * spoolout.h - the collector's side of reporting: an engine output that
+ * appends every indicator to the spool with the same sequence number the
+ * engine gave it, the spool's timer (durability policy), the status
+ * messages that tell the shipper how far the spool goes, the shipper's
+ * "hub stores up to" message, and a health indicator when indicators
+ * could not be spooled (full disk, write errors, dropped segments).
+ * Called by agent/main.c in the collector process.
+ */
+#ifndef PICKET_SPOOLOUT_H
+#define PICKET_SPOOLOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/config.h"
+#include "agent/engine.h"
+#include "agent/indicator.h"
+#include "transport/spool.h"
+
+struct pk_spoolout {
+	struct pk_spool		*sp;
+	struct pk_engine	*e;
+	int			 ipc_fd;	/* -1 = no shipper */
+	uint64_t		 status_us;	/* last status sent */
+	uint64_t		 sent_next, sent_durable, sent_lost;
+	uint64_t		 health_us;	/* last loss report */
+	uint64_t		 reported_lost;
+	int			 failing;	/* appends failing now */
+	int			 fail_errno;
+	uint64_t		 failed_since;	/* appends lost this episode */
+	uint64_t		 ipc_bad;
+	uint64_t		 raised;	/* HUB_STORED applied */
+};
+
+/*
+ * Open the spool ([spool] settings; recovery happens here and what it
+ * dropped is logged) and make the engine's next sequence number the
+ * spool's.  0 or -1 (logged).
+ */
+int pk_spoolout_open(struct pk_spoolout *o, const struct pk_config *cfg,
+    struct pk_engine *e, int ipc_fd);
+/* pk_output_fn for pk_engine_add_output(). */
+void pk_spoolout_write(void *arg, const char *line, size_t len,
+    const struct pk_indicator *ind);
+/* Every loop turn: sync per policy, status to the shipper, messages from
+ * it, a health indicator after losses (at most every 10 s). */
+void pk_spoolout_tick(struct pk_spoolout *o, uint64_t mono_us);
+/* "stats: spool.* N" lines. */
+void pk_spoolout_report(struct pk_spoolout *o, void (*line)(const char *));
+/* Sync and close. */
+void pk_spoolout_close(struct pk_spoolout *o);
+
+/* Records the spool has lost since it was created (status field c). */
+uint64_t pk_spoolout_lost(const struct pk_spool_stats *st);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * supervise.h - the parent supervisor of picketd on Unix: forks each child
+ * process (collector, shipper), restarts one that exits or dies after a
+ * backoff that doubles from backoff_min_ms to backoff_max_ms (and resets
+ * once a child stayed up stable_ms), and on quit stops them all: SIGTERM,
+ * stop_grace_ms, SIGKILL, reap.  Implemented in supervise_unix.c; called
+ * by agent/main.c from the main thread of the root parent, before it
+ * starts any thread.  Windows runs the parts as threads (docs/privsep.md).
+ */
+#ifndef PICKET_SUPERVISE_H
+#define PICKET_SUPERVISE_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PK_SUP_MAX_CHILDREN	8
+
+struct pk_sup_child {
+	const char	*name;		/* "collector", "shipper" */
+	/* Runs in the child; its return value is the exit status. */
+	int		(*run)(void *arg);
+	void		*arg;
+
+	/* Kept by the supervisor; read-only for the caller. */
+	int		 pid;		/* pid_t; 0 when not running */
+	unsigned	 restarts;	/* starts after the first */
+	uint32_t	 backoff_ms;	/* delay before the next restart */
+	uint64_t	 started_ms;	/* monotonic, last start */
+	uint64_t	 restart_at_ms;	/* monotonic, next start if pid 0 */
+	int		 last_status;	/* raw wait status of the last exit */
+	int		 fatal;		/* exited with fatal_status */
+};
+
+struct pk_sup_settings {
+	uint32_t	backoff_min_ms;	/* first restart delay (1000) */
+	uint32_t	backoff_max_ms;	/* cap of the doubling (60000) */
+	uint32_t	stable_ms;	/* up this long resets backoff (60000) */
+	uint32_t	stop_grace_ms;	/* SIGTERM to SIGKILL (10000), per
+					 * child: they stop one at a time,
+					 * in array order */
+	/* A child exiting with this status (non-zero) cannot run: every
+	 * child is stopped and pk_sup_run returns it.  0: none. */
+	int		fatal_status;
+	/*
+	 * Optional, in the parent after each reaped exit (before the restart
+	 * is scheduled): e.g. count crashes for health data.  NULL: none.
+	 */
+	void		(*on_exit)(const struct pk_sup_child *c, void *hook_arg);
+	void		*hook_arg;
+};
+
+/* Fill s with the defaults above. */
+void pk_sup_defaults(struct pk_sup_settings *s);
+
+/*
+ * Start every child and keep them running until *quit becomes non-zero
+ * (the caller's signal handler sets it), then stop them all and reap them.
+ * While it runs, SIGCHLD has a handler of its own and SIGCHLD, SIGTERM,
+ * SIGINT, SIGHUP and SIGQUIT are blocked except while it sleeps, so a quit
+ * handler for any of those is noticed at once; other signals within 1 s.
+ * Both are restored on return.  Each child: PR_SET_PDEATHSIG(SIGTERM)
+ * (exits if the parent already died), all signal dispositions default and
+ * mask empty, then _exit(run(arg)).  A child that exits, even with status
+ * 0, is restarted unless we are stopping or its status is fatal_status.
+ * Returns 0, fatal_status after a fatal exit, or -1 if n is out of
+ * [1, PK_SUP_MAX_CHILDREN] or a child has no run function.
+ */
+int pk_sup_run(struct pk_sup_child *kids, int n,
+    const struct pk_sup_settings *s, volatile sig_atomic_t *quit);
+
+/* "exited with status 3", "killed by signal 9 (Killed)"; returns out. */
+const char *pk_sup_describe(int wstatus, char *out, size_t len);
+
+#endif

@@ -1,0 +1,1169 @@
+/*
+ * listener.c - the hub's agent listener (see listener.h; the protocol is
+ * docs/protocol.md, running it is docs/hub.md).  One thread, one ppoll()
+ * loop over the listening socket and every connection.  A connection goes
+ * HANDSHAKE (TLS) -> HELLO (waiting for the agent's first frame) -> READY
+ * (BATCH / HEARTBEAT) and ends in CLOSING (an ERROR queued, flushing for a
+ * moment) or is dropped at once.  Why it is shaped like this:
+ *
+ * - Every agent byte is hostile.  Before HELLO the frame decoder has only
+ *   a HELLO-sized buffer, so an unauthenticated peer costs ~7 KiB; the
+ *   max_frame buffer is allocated after WELCOME.  Any bad frame is one
+ *   ERROR and a close of that connection only.
+ * - Output is bounded (OUT_CAP).  Every frame we send in answer is small,
+ *   and we stop decoding an agent's input while its output buffer has no
+ *   room for one more answer, so an agent that does not read cannot make
+ *   the hub buffer without limit: its socket simply stops being read.
+ * - A batch is stored and committed synchronously (hub_ingest_batch)
+ *   before its ACK is queued: exactly-once needs the commit first, and a
+ *   single writer is what SQLite wants anyway.
+ * - Connections are never freed in the middle of a turn: conn_drop()
+ *   closes the socket and marks the connection dead, reap() frees it
+ *   after the turn, so no caller holds a dangling pointer.
+ *
+ * Called by hub/main.c only.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* accept4, ppoll */
+#endif
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/pktime.h"
+#include "common/util.h"
+#include "hub/listener.h"
+#include "transport/batch.h"
+#include "transport/tls.h"
+
+/* The largest HELLO payload: fixed fields and three full strings. */
+#define HELLO_MAX	(PK_HELLO_MIN + PK_AGENT_VERSION_MAX + \
+			 PK_AGENT_ID_MAX + PK_HOST_NAME_MAX)
+#define IN_CAP		4096	/* decrypted bytes read per call */
+#define OUT_CAP		2048	/* queued frames to send */
+/* The largest frame we ever queue (an ERROR with a full message). */
+#define REPLY_MAX	(PK_FRAME_HDR + PK_ERROR_MIN + PK_ERROR_MSG_MAX)
+#define ACCEPT_BURST	256	/* accepts per turn: fairness to the rest */
+#define READ_BURST	64	/* reads per connection per turn */
+#define CLOSE_GRACE_US	(2 * PK_USEC)	/* to flush an ERROR */
+#define ACCEPT_PAUSE_US	(100 * 1000)	/* after EMFILE and friends */
+#define LOG_EVERY_US	PK_USEC		/* rate limit for refusal logs */
+#define PEER_MAX	96	/* "[v6 address%scope]:port" */
+#define MSG_MAX		200	/* ERROR messages we send */
+
+enum conn_state { CS_HANDSHAKE, CS_HELLO, CS_READY, CS_CLOSING };
+
+struct conn {
+	int			 fd;
+	int			 state;
+	int			 dead;		/* dropped; freed by reap() */
+	int			 tls_up;	/* handshake done */
+	int			 tls_broken;	/* fatal TLS error: no shutdown */
+	int			 hs_want;	/* POLLIN/POLLOUT */
+	int			 rd_want;	/* what the read side waits for */
+	int			 wr_want;	/* what the write side waits for */
+	int			 again;		/* input left: no waiting */
+	struct pk_tls		*tls;
+	char			 peer[PEER_MAX];
+	char			 cn[PK_TLS_CN_MAX + 1];	/* = agent id */
+	struct pk_frame_dec	 dec;
+	uint8_t			*big;		/* max_frame bytes, READY */
+	uint64_t		 t_accept;	/* monotonic µs */
+	uint64_t		 t_rx;		/* last byte received */
+	uint64_t		 t_tx;		/* last frame queued */
+	uint64_t		 t_close;	/* CLOSING: drop by then */
+	size_t			 in_pos, in_len;
+	size_t			 out_len;
+	uint8_t			 hello[HELLO_MAX];
+	uint8_t			 in[IN_CAP];
+	uint8_t			 out[OUT_CAP];
+};
+
+struct hub_listener {
+	struct hub_ingest	*in;
+	struct pk_tls_ctx	*ctx;
+	int			 lfd;
+	struct conn		**conns;
+	size_t			 nconns, cap;
+	struct pollfd		*pfd;
+	size_t			 pfdcap;
+	uint64_t		 max_conns;
+	uint64_t		 hb_us;		/* heartbeat interval */
+	uint64_t		 hs_us;		/* handshake + HELLO limit */
+	uint32_t		 max_frame;
+	uint32_t		 max_inflight;
+	uint16_t		 hb_s;
+	char			 hub_id[PK_HUB_ID_MAX + 1];
+	uint64_t		 accept_pause_until;
+	uint64_t		 refused_log_at;	/* last refusal logged */
+	uint64_t		 refused_unlogged;
+	struct hub_counters	 k;
+};
+
+static const char *const we_names[HUB_WE_SLOTS] = {
+	[PK_WE_PROTOCOL] = "protocol", [PK_WE_TOOLARGE] = "toolarge",
+	[PK_WE_TYPE] = "type", [PK_WE_VERSION] = "version",
+	[PK_WE_STATE] = "state", [PK_WE_BATCH] = "batch",
+	[PK_WE_LIMIT] = "limit", [PK_WE_AUTH] = "auth",
+	[PK_WE_TIMEOUT] = "timeout", [PK_WE_INTERNAL] = "internal",
+	[PK_WE_SHUTDOWN] = "shutdown",
+};
+
+static const char *
+we_name(uint16_t code)
+{
+	return code > 0 && code < HUB_WE_SLOTS ? we_names[code] : "unknown";
+}
+
+/* ------------------------------------------------------------ setup */
+
+/* "host:port", "[v6]:port", ":port" or "*:port" (any address). */
+static int
+split_hostport(const char *s, char *host, size_t hcap, char *port,
+    size_t pcap)
+{
+	const char *colon, *end;
+	size_t hl;
+
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
+			return -1;
+		hl = (size_t)(end - s - 1);
+		s++;
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return -1;
+		hl = (size_t)(colon - s);
+		if (memchr(s, ':', hl) != NULL)
+			return -1;	/* a bare IPv6 address needs [] */
+	}
+	if (hl >= hcap || colon[1] == '\0' ||
+	    pk_strlcpy(port, colon + 1, pcap) >= pcap)
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (strcmp(host, "*") == 0)
+		host[0] = '\0';
+	return 0;
+}
+
+static int
+listen_on(const char *addr)
+{
+	struct addrinfo hints, *res, *ai;
+	char host[256], port[16];
+	int fd = -1, on = 1, rc;
+
+	if (split_hostport(addr, host, sizeof(host), port, sizeof(port))
+	    == -1) {
+		log_warnx("listen = %s: want host:port or [v6addr]:port", addr);
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints,
+	    &res)) != 0) {
+		log_warnx("listen = %s: %s", addr, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+		    sizeof(on)) == 0 &&
+		    bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, SOMAXCONN) == 0)
+			break;
+		log_warn("listen = %s", addr);
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* The name WELCOME carries: [hub] name, else the host name. */
+static void
+set_hub_id(struct hub_listener *l, const char *name)
+{
+	char host[256];
+	size_t i;
+
+	if (name[0] == '\0') {
+		if (gethostname(host, sizeof(host)) == -1)
+			host[0] = '\0';
+		host[sizeof(host) - 1] = '\0';
+		name = host[0] != '\0' ? host : "picket-hub";
+	}
+	pk_strlcpy(l->hub_id, name, sizeof(l->hub_id));
+	/* The frame encoder refuses control bytes: never fail WELCOME. */
+	for (i = 0; l->hub_id[i] != '\0'; i++)
+		if ((unsigned char)l->hub_id[i] < 0x20 ||
+		    (unsigned char)l->hub_id[i] == 0x7f)
+			l->hub_id[i] = '?';
+}
+
+struct hub_listener *
+hub_listener_new(const struct hub_config *c, struct hub_ingest *in)
+{
+	struct pk_tls_server_opts o;
+	struct hub_listener *l;
+	char err[PK_TLS_ERRLEN];
+
+	if (c->tls_ca[0] == '\0' || c->tls_cert[0] == '\0' ||
+	    c->tls_key[0] == '\0') {
+		log_warnx("[tls] ca, cert and key are required to serve");
+		return NULL;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		log_warn("listener");
+		return NULL;
+	}
+	l->in = in;
+	l->lfd = -1;
+	l->max_conns = c->max_connections;
+	l->hb_s = (uint16_t)c->heartbeat;
+	l->hb_us = c->heartbeat * PK_USEC;
+	l->hs_us = c->handshake_timeout * PK_USEC;
+	l->max_frame = (uint32_t)c->max_frame;
+	l->max_inflight = (uint32_t)c->max_inflight;
+	set_hub_id(l, c->name);
+	memset(&o, 0, sizeof(o));
+	o.ca_file = c->tls_ca;
+	o.cert_file = c->tls_cert;
+	o.key_file = c->tls_key;
+	o.crl_file = c->tls_crl[0] != '\0' ? c->tls_crl : NULL;
+	if ((l->ctx = pk_tls_server_ctx_new(&o, err, sizeof(err))) == NULL) {
+		log_warnx("TLS: %s", err);
+		hub_listener_free(l);
+		return NULL;
+	}
+	if ((l->lfd = listen_on(c->listen)) == -1) {
+		hub_listener_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* ------------------------------------------------------------ closing */
+
+static const char *
+conn_who(const struct conn *c)
+{
+	return c->cn[0] != '\0' ? c->cn : "-";
+}
+
+/* Close now: close_notify if TLS is healthy, socket, buffers. */
+static void
+conn_drop(struct hub_listener *l, struct conn *c)
+{
+	if (c->dead)
+		return;
+	if (c->tls != NULL) {
+		if (c->tls_up && !c->tls_broken)
+			(void)pk_tls_shutdown(c->tls);
+		pk_tls_free(c->tls);
+		c->tls = NULL;
+	}
+	close(c->fd);
+	c->fd = -1;
+	free(c->big);
+	c->big = NULL;
+	c->dead = 1;
+	l->k.active--;
+}
+
+/* Free dropped connections; keep the live ones in order. */
+static void
+reap(struct hub_listener *l)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < l->nconns; i++) {
+		if (l->conns[i]->dead)
+			free(l->conns[i]);
+		else
+			l->conns[j++] = l->conns[i];
+	}
+	l->nconns = j;
+}
+
+/* ------------------------------------------------------------ output */
+
+static size_t
+out_room(const struct conn *c)
+{
+	return OUT_CAP - c->out_len;
+}
+
+/* Account for a frame an encoder just wrote at c->out + c->out_len. */
+static void
+queued(struct hub_listener *l, struct conn *c, int rc, size_t n,
+    uint64_t now)
+{
+	if (rc != PK_FE_OK) {
+		/* Our own fields are in range: this is a bug, say so. */
+		log_warnx("%s [%s]: cannot encode a frame: %s", c->peer,
+		    conn_who(c), pk_frame_strerror(rc));
+		return;
+	}
+	c->out_len += n;
+	c->t_tx = now;
+	l->k.frames_out++;
+}
+
+/* Send what is queued.  0 (sent or waiting), -1 dropped. */
+static int
+conn_flush(struct hub_listener *l, struct conn *c)
+{
+	long n;
+
+	while (c->out_len > 0) {
+		n = pk_tls_write(c->tls, c->out, c->out_len);
+		if (n > 0) {
+			memmove(c->out, c->out + n, c->out_len - (size_t)n);
+			c->out_len -= (size_t)n;
+			l->k.bytes_out += (uint64_t)n;
+			continue;
+		}
+		if (n == PK_TLS_WANT_WRITE || n == PK_TLS_WANT_READ) {
+			c->wr_want = n == PK_TLS_WANT_WRITE ? POLLOUT : POLLIN;
+			return 0;
+		}
+		c->tls_broken = 1;
+		if (c->state != CS_CLOSING) {
+			l->k.peer_closed++;
+			log_info("%s [%s]: write failed: %s", c->peer,
+			    conn_who(c), pk_tls_error(c->tls));
+		}
+		conn_drop(l, c);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Send ERROR code (best effort: when TLS is up and there is room) and
+ * close once it is flushed.  Counted per code.  Always -1, so that frame
+ * handlers can `return conn_fail(...)`.
+ */
+static int conn_fail(struct hub_listener *, struct conn *, uint16_t,
+    const char *, ...) PK_PRINTF(4, 5);
+
+static int
+conn_fail(struct hub_listener *l, struct conn *c, uint16_t code,
+    const char *fmt, ...)
+{
+	char msg[MSG_MAX];
+	va_list ap;
+	size_t n;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (code > 0 && code < HUB_WE_SLOTS)
+		l->k.closed_by_error[code]++;
+	if (code == PK_WE_SHUTDOWN)
+		log_debug("%s [%s]: ERROR %s: %s", c->peer, conn_who(c),
+		    we_name(code), msg);
+	else
+		log_warnx("%s [%s]: ERROR %s: %s", c->peer, conn_who(c),
+		    we_name(code), msg);
+	if (c->tls_up && !c->tls_broken && out_room(c) >= REPLY_MAX) {
+		rc = pk_error_encode(code, msg, c->out + c->out_len,
+		    out_room(c), &n);
+		queued(l, c, rc, n, pk_mono_us());
+	}
+	c->state = CS_CLOSING;
+	c->t_close = pk_mono_us() + CLOSE_GRACE_US;
+	return -1;
+}
+
+/* Flush; a CLOSING connection with nothing left to send is dropped. */
+static void
+conn_settle(struct hub_listener *l, struct conn *c)
+{
+	if (c->dead || conn_flush(l, c) == -1)
+		return;
+	if (c->state == CS_CLOSING && c->out_len == 0)
+		conn_drop(l, c);
+}
+
+/* The agent closed (close_notify, EOF, reset). */
+static void
+peer_gone(struct hub_listener *l, struct conn *c, const char *why)
+{
+	l->k.peer_closed++;
+	if (pk_frame_dec_eof(&c->dec) == -1) {
+		l->k.truncated++;
+		log_info("%s [%s]: closed inside a frame: %s", c->peer,
+		    conn_who(c), why);
+	} else {
+		log_info("%s [%s]: closed: %s", c->peer, conn_who(c), why);
+	}
+	conn_drop(l, c);
+}
+
+/* ------------------------------------------------------------ frames */
+
+/* Another READY connection of the same agent is stale: the newer wins. */
+static void
+replace_older(struct hub_listener *l, struct conn *c)
+{
+	struct conn *o;
+	size_t i;
+
+	for (i = 0; i < l->nconns; i++) {
+		o = l->conns[i];
+		if (o == c || o->dead || o->state != CS_READY ||
+		    strcmp(o->cn, c->cn) != 0)
+			continue;
+		log_info("agent %s connected again from %s: closing its "
+		    "older connection from %s", c->cn, c->peer, o->peer);
+		l->k.replaced++;
+		conn_drop(l, o);
+	}
+}
+
+static int
+handle_hello(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
+    uint64_t now)
+{
+	struct pk_hello h;
+	struct pk_welcome w;
+	uint64_t stored;
+	uint16_t ver;
+	size_t n;
+	int rc;
+
+	if ((rc = pk_hello_decode(f, &h)) != PK_FE_OK)
+		return conn_fail(l, c, pk_frame_err_wire(rc), "HELLO: %s",
+		    pk_frame_strerror(rc));
+	if (strcmp(h.agent_id, c->cn) != 0) {
+		l->k.auth_failures++;
+		return conn_fail(l, c, PK_WE_AUTH, "HELLO agent_id \"%s\" is "
+		    "not the certificate's \"%s\"", h.agent_id, c->cn);
+	}
+	ver = pk_proto_pick(h.ver_min, h.ver_max, PK_PROTO_MIN, PK_PROTO_MAX);
+	if (ver == 0) {
+		l->k.version_failures++;
+		return conn_fail(l, c, PK_WE_VERSION, "agent speaks versions "
+		    "%u..%u, hub %u..%u", h.ver_min, h.ver_max, PK_PROTO_MIN,
+		    PK_PROTO_MAX);
+	}
+	replace_older(l, c);
+	if (hub_ingest_hello(l->in, c->cn, h.host_name, h.dropped,
+	    (int64_t)pk_now_us(), &stored) == -1)
+		return conn_fail(l, c, PK_WE_INTERNAL, "store unavailable");
+	if ((c->big = malloc(l->max_frame)) == NULL)
+		return conn_fail(l, c, PK_WE_INTERNAL, "out of memory");
+	/* Between frames: the HELLO payload in c->hello is no longer used. */
+	pk_frame_dec_init(&c->dec, c->big, l->max_frame);
+
+	memset(&w, 0, sizeof(w));
+	w.version = ver;
+	w.dicts = PK_DICT_MASK & h.dicts;
+	w.stored_seq = stored;
+	w.server_time_us = pk_now_us();
+	w.max_frame = l->max_frame;
+	w.max_batch_records = l->in->lim.max_records;
+	w.max_batch_bytes = l->in->lim.max_raw;
+	w.max_inflight = l->max_inflight;
+	w.heartbeat_s = l->hb_s;
+	pk_strlcpy(w.hub_id, l->hub_id, sizeof(w.hub_id));
+	rc = pk_welcome_encode(&w, c->out + c->out_len, out_room(c), &n);
+	if (rc != PK_FE_OK)
+		return conn_fail(l, c, PK_WE_INTERNAL, "cannot encode WELCOME");
+	queued(l, c, rc, n, now);
+	c->state = CS_READY;
+	l->k.welcomes++;
+	log_info("%s [%s]: ready: host %s, %s, protocol %u, stored_seq %llu, "
+	    "next_seq %llu, oldest_seq %llu, dropped %llu", c->peer, c->cn,
+	    h.host_name, h.agent_version, ver,
+	    (unsigned long long)stored, (unsigned long long)h.next_seq,
+	    (unsigned long long)h.oldest_seq, (unsigned long long)h.dropped);
+	return 0;
+}
+
+/*
+ * Why ingest refused f, for the log and the ERROR message: the BATCH
+ * header's decode error, else the batch decoder's, found by the counter
+ * ingest just raised.
+ */
+static const char *
+batch_reason(const struct pk_frame *f, const uint64_t *before,
+    const struct pk_batch_stats *after)
+{
+	struct pk_batch_hdr b;
+	const uint8_t *data;
+	size_t dlen;
+	int i, rc;
+
+	if ((rc = pk_batch_decode_hdr(f, &b, &data, &dlen)) != PK_FE_OK)
+		return pk_frame_strerror(rc);
+	for (i = 1; i < PK_BE_NERR; i++)
+		if (after->err[i] != before[i])
+			return pk_batch_strerror(i);
+	return "refused";
+}
+
+static int
+handle_batch(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
+    uint64_t now)
+{
+	uint64_t before[PK_BE_NERR], ack;
+	uint32_t added;
+	uint16_t werr;
+	size_t n;
+	int rc;
+
+	memcpy(before, l->in->stats.batch.err, sizeof(before));
+	if (hub_ingest_batch(l->in, c->cn, f, (int64_t)pk_now_us(), &ack,
+	    &added, &werr) == -1) {
+		if (werr == 0 || werr >= HUB_WE_SLOTS)
+			werr = PK_WE_INTERNAL;
+		return conn_fail(l, c, werr, "BATCH refused: %s",
+		    werr == PK_WE_INTERNAL ? "store unavailable" :
+		    batch_reason(f, before, &l->in->stats.batch));
+	}
+	rc = pk_ack_encode(ack, c->out + c->out_len, out_room(c), &n);
+	queued(l, c, rc, n, now);
+	l->k.batches++;
+	l->k.acks++;
+	log_debug("%s [%s]: BATCH stored %u new, ACK %llu", c->peer, c->cn,
+	    added, (unsigned long long)ack);
+	return 0;
+}
+
+/* ERROR from the agent: it is closing; log why and close too. */
+static int
+peer_error(struct hub_listener *l, struct conn *c, const struct pk_frame *f)
+{
+	struct pk_error e;
+
+	l->k.peer_errors++;
+	if (pk_error_decode(f, &e) == PK_FE_OK)
+		log_warnx("%s [%s]: agent sent ERROR %u (%s): %s", c->peer,
+		    conn_who(c), e.code, we_name(e.code), e.msg);
+	else
+		log_warnx("%s [%s]: agent sent a malformed ERROR", c->peer,
+		    conn_who(c));
+	conn_drop(l, c);
+	return -1;
+}
+
+/* One whole frame from the agent.  0 go on, -1 closing or dropped. */
+static int
+handle_frame(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
+    uint64_t now)
+{
+	uint64_t t;
+	int rc;
+
+	if (f->type >= PK_FT_TASK)
+		return conn_fail(l, c, PK_WE_TYPE, "%s is reserved in v1",
+		    pk_frame_type_name(f->type));
+	if (!(pk_frame_dir(f->type) & PK_FDIR_AGENT))
+		return conn_fail(l, c, PK_WE_STATE, "%s is not an agent's "
+		    "frame", pk_frame_type_name(f->type));
+	if (f->type == PK_FT_ERROR)
+		return peer_error(l, c, f);
+	if (c->state == CS_HELLO) {
+		if (f->type != PK_FT_HELLO)
+			return conn_fail(l, c, PK_WE_STATE, "%s before HELLO",
+			    pk_frame_type_name(f->type));
+		return handle_hello(l, c, f, now);
+	}
+	switch (f->type) {
+	case PK_FT_BATCH:
+		return handle_batch(l, c, f, now);
+	case PK_FT_HEARTBEAT:
+		if ((rc = pk_heartbeat_decode(f, &t)) != PK_FE_OK)
+			return conn_fail(l, c, pk_frame_err_wire(rc),
+			    "HEARTBEAT: %s", pk_frame_strerror(rc));
+		l->k.heartbeats_in++;
+		return 0;
+	default:	/* HELLO */
+		return conn_fail(l, c, PK_WE_STATE, "second HELLO");
+	}
+}
+
+/*
+ * The decoder refused a header.  Before HELLO its limit is HELLO's
+ * largest size, so "too large" there is really "not a HELLO": judge the
+ * header against the protocol's own limit to send the documented code.
+ */
+static int
+decode_failed(struct hub_listener *l, struct conn *c)
+{
+	const uint8_t *h = c->dec.hdr;
+	uint32_t len;
+	int err = c->dec.err, e2;
+
+	if (c->state == CS_HELLO && err == PK_FE_TOOLARGE) {
+		len = ((uint32_t)h[0] << 24) | ((uint32_t)h[1] << 16) |
+		    ((uint32_t)h[2] << 8) | h[3];
+		e2 = pk_frame_check_header(h[4], h[5], len,
+		    PK_FRAME_MAX_PAYLOAD);
+		if (e2 != PK_FE_OK)
+			err = e2;
+		else if (h[4] != PK_FT_HELLO)
+			return conn_fail(l, c, h[4] >= PK_FT_TASK ? PK_WE_TYPE :
+			    PK_WE_STATE, "%s before HELLO",
+			    pk_frame_type_name(h[4]));
+		else
+			return conn_fail(l, c, PK_WE_PROTOCOL, "HELLO of %u "
+			    "bytes is longer than any valid one", len);
+	}
+	return conn_fail(l, c, pk_frame_err_wire(err), "%s (type %u, "
+	    "length %u)", pk_frame_strerror(err), h[4],
+	    ((uint32_t)h[0] << 24) | ((uint32_t)h[1] << 16) |
+	    ((uint32_t)h[2] << 8) | h[3]);
+}
+
+/* ------------------------------------------------------------ input */
+
+/*
+ * Decode buffered input into frames and handle them, pausing while the
+ * output has no room for one more answer.  0, or -1 closing/dropped.
+ */
+static int
+conn_feed(struct hub_listener *l, struct conn *c, uint64_t now)
+{
+	struct pk_frame f;
+	const uint8_t *p;
+	size_t left;
+	int r;
+
+	while (c->in_pos < c->in_len) {
+		if (out_room(c) < REPLY_MAX)
+			return 0;
+		p = c->in + c->in_pos;
+		left = c->in_len - c->in_pos;
+		r = pk_frame_dec_next(&c->dec, &p, &left, &f);
+		c->in_pos = c->in_len - left;
+		if (r == -1)
+			return decode_failed(l, c);
+		if (r == 1) {
+			l->k.frames_in++;
+			if (handle_frame(l, c, &f, now) == -1)
+				return -1;
+		}
+	}
+	c->in_pos = c->in_len = 0;
+	return 0;
+}
+
+/* Read and handle until TLS wants the socket.  0, or -1 closing. */
+static int
+conn_read(struct hub_listener *l, struct conn *c, uint64_t now)
+{
+	long n;
+	int i;
+
+	for (i = 0; i < READ_BURST; i++) {
+		if (conn_feed(l, c, now) == -1)
+			return -1;
+		if (c->in_pos < c->in_len)
+			return 0;	/* paused until the output drains */
+		n = pk_tls_read(c->tls, c->in, sizeof(c->in));
+		if (n > 0) {
+			c->in_pos = 0;
+			c->in_len = (size_t)n;
+			c->t_rx = now;
+			c->rd_want = POLLIN;
+			l->k.bytes_in += (uint64_t)n;
+			continue;
+		}
+		switch (n) {
+		case PK_TLS_WANT_READ:
+			c->rd_want = POLLIN;
+			return 0;
+		case PK_TLS_WANT_WRITE:
+			c->rd_want = POLLOUT;
+			return 0;
+		case PK_TLS_CLOSED:
+			peer_gone(l, c, "close_notify");
+			return -1;
+		default:
+			c->tls_broken = 1;
+			peer_gone(l, c, pk_tls_error(c->tls));
+			return -1;
+		}
+	}
+	c->again = 1;	/* TLS may hold more: come back without waiting */
+	return 0;
+}
+
+/* ------------------------------------------------------------ per conn */
+
+/* 0 handshake done, 1 waiting, -1 dropped. */
+static int
+conn_handshake(struct hub_listener *l, struct conn *c, uint64_t now)
+{
+	const char *cn;
+
+	switch (pk_tls_handshake(c->tls)) {
+	case PK_TLS_DONE:
+		break;
+	case PK_TLS_WANT_READ:
+		c->hs_want = POLLIN;
+		return 1;
+	case PK_TLS_WANT_WRITE:
+		c->hs_want = POLLOUT;
+		return 1;
+	default:
+		l->k.handshake_failures++;
+		c->tls_broken = 1;
+		log_warnx("%s: TLS handshake failed: %s", c->peer,
+		    pk_tls_error(c->tls));
+		conn_drop(l, c);
+		return -1;
+	}
+	cn = pk_tls_peer_cn(c->tls);
+	pk_strlcpy(c->cn, cn != NULL ? cn : "", sizeof(c->cn));
+	c->tls_up = 1;
+	c->state = CS_HELLO;
+	c->rd_want = POLLIN;
+	c->wr_want = POLLOUT;
+	c->t_rx = now;
+	pk_frame_dec_init(&c->dec, c->hello, HELLO_MAX);
+	log_debug("%s: TLS up, certificate CN %s", c->peer, c->cn);
+	return 0;
+}
+
+static void
+conn_io(struct hub_listener *l, struct conn *c, uint64_t now)
+{
+	c->again = 0;
+	if (c->state == CS_HANDSHAKE && conn_handshake(l, c, now) != 0)
+		return;
+	if (conn_flush(l, c) == -1)
+		return;
+	if (c->state != CS_CLOSING)
+		(void)conn_read(l, c, now);
+	conn_settle(l, c);
+	/* The flush may have made room for input we paused on. */
+	if (!c->dead && c->state != CS_CLOSING && c->in_pos < c->in_len &&
+	    out_room(c) >= REPLY_MAX)
+		c->again = 1;
+}
+
+/* Timers of one connection; returns when it next needs a look. */
+static uint64_t
+conn_timers(struct hub_listener *l, struct conn *c, uint64_t now)
+{
+	uint64_t dl, beat;
+	size_t n;
+	int rc;
+
+	switch (c->state) {
+	case CS_HANDSHAKE:
+	case CS_HELLO:
+		dl = c->t_accept + l->hs_us;
+		if (now < dl)
+			return dl;
+		l->k.timeouts++;
+		if (c->state == CS_HANDSHAKE) {
+			log_warnx("%s: no TLS handshake within %llus", c->peer,
+			    (unsigned long long)(l->hs_us / PK_USEC));
+			conn_drop(l, c);
+			return UINT64_MAX;
+		}
+		conn_fail(l, c, PK_WE_TIMEOUT, "no HELLO within %llus",
+		    (unsigned long long)(l->hs_us / PK_USEC));
+		break;
+	case CS_READY:
+		dl = c->t_rx + 3 * l->hb_us;
+		if (now >= dl) {
+			l->k.timeouts++;
+			conn_fail(l, c, PK_WE_TIMEOUT, "nothing received for "
+			    "%llus", (unsigned long long)(3 * l->hb_us /
+			    PK_USEC));
+			break;
+		}
+		beat = c->t_tx + l->hb_us;
+		if (now >= beat && out_room(c) >= REPLY_MAX) {
+			rc = pk_heartbeat_encode(pk_now_us(),
+			    c->out + c->out_len, out_room(c), &n);
+			queued(l, c, rc, n, now);
+			l->k.heartbeats_out++;
+			beat = now + l->hb_us;
+		}
+		conn_settle(l, c);
+		return PK_MIN(dl, beat);
+	default:	/* CS_CLOSING */
+		if (now < c->t_close)
+			return c->t_close;
+		conn_drop(l, c);
+		return UINT64_MAX;
+	}
+	conn_settle(l, c);
+	return c->dead ? UINT64_MAX : c->t_close;
+}
+
+static short
+conn_events(const struct conn *c)
+{
+	short ev = 0;
+
+	switch (c->state) {
+	case CS_HANDSHAKE:
+		return (short)c->hs_want;
+	case CS_CLOSING:
+		return c->out_len > 0 ? (short)c->wr_want : 0;
+	default:
+		if (c->out_len > 0)
+			ev |= (short)c->wr_want;
+		if (out_room(c) >= REPLY_MAX)
+			ev |= (short)c->rd_want;
+		return ev;
+	}
+}
+
+/* ------------------------------------------------------------ accept */
+
+static void
+peer_string(const struct sockaddr_storage *ss, socklen_t sl, char *out,
+    size_t cap)
+{
+	char host[64], serv[8];
+
+	if (getnameinfo((const struct sockaddr *)ss, sl, host, sizeof(host),
+	    serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		pk_strlcpy(out, "?", cap);
+		return;
+	}
+	if (ss->ss_family == AF_INET6)
+		snprintf(out, cap, "[%s]:%s", host, serv);
+	else
+		snprintf(out, cap, "%s:%s", host, serv);
+}
+
+static int
+grow(struct hub_listener *l)
+{
+	struct conn **nc;
+	size_t ncap;
+
+	if (l->nconns < l->cap)
+		return 0;
+	ncap = l->cap == 0 ? 64 : l->cap * 2;
+	if ((nc = realloc(l->conns, ncap * sizeof(*nc))) == NULL)
+		return -1;
+	l->conns = nc;
+	l->cap = ncap;
+	return 0;
+}
+
+static int
+conn_new(struct hub_listener *l, int fd, const char *peer, uint64_t now)
+{
+	struct conn *c;
+	char err[PK_TLS_ERRLEN];
+	int on = 1;
+
+	if (grow(l) == -1 || (c = calloc(1, sizeof(*c))) == NULL) {
+		log_warnx("%s: out of memory, connection closed", peer);
+		return -1;
+	}
+	/* ACK and HEARTBEAT are tiny and latency matters more. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if ((c->tls = pk_tls_server_new(l->ctx, fd, err, sizeof(err))) ==
+	    NULL) {
+		log_warnx("%s: %s", peer, err);
+		free(c);
+		return -1;
+	}
+	c->fd = fd;
+	c->state = CS_HANDSHAKE;
+	c->hs_want = POLLIN;
+	c->t_accept = c->t_rx = c->t_tx = now;
+	pk_strlcpy(c->peer, peer, sizeof(c->peer));
+	l->conns[l->nconns++] = c;
+	l->k.active++;
+	log_debug("%s: accepted", peer);
+	return 0;
+}
+
+/* Refusals can come by the thousand: log at most one line a second. */
+static void
+refused(struct hub_listener *l, const char *peer, uint64_t now)
+{
+	l->k.refused_limit++;
+	l->refused_unlogged++;
+	if (l->refused_log_at != 0 && now - l->refused_log_at < LOG_EVERY_US)
+		return;
+	log_warnx("max_connections (%llu) reached: refused %llu "
+	    "connection(s), latest from %s",
+	    (unsigned long long)l->max_conns,
+	    (unsigned long long)l->refused_unlogged, peer);
+	l->refused_log_at = now;
+	l->refused_unlogged = 0;
+}
+
+static void
+accept_all(struct hub_listener *l, uint64_t now)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char peer[PEER_MAX];
+	int i, fd;
+
+	for (i = 0; i < ACCEPT_BURST; i++) {
+		sl = sizeof(ss);
+		fd = accept4(l->lfd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/* EMFILE, ENFILE, ENOBUFS: the socket stays readable,
+			 * so pause instead of spinning on it. */
+			l->k.accept_errors++;
+			log_warn("accept");
+			l->accept_pause_until = now + ACCEPT_PAUSE_US;
+			return;
+		}
+		l->k.accepted++;
+		peer_string(&ss, sl, peer, sizeof(peer));
+		if (l->nconns >= l->max_conns) {
+			refused(l, peer, now);
+			close(fd);
+			continue;
+		}
+		if (conn_new(l, fd, peer, now) == -1)
+			close(fd);
+	}
+}
+
+/* ------------------------------------------------------------ loop */
+
+int
+hub_listener_poll(struct hub_listener *l, int max_ms, const sigset_t *mask)
+{
+	struct timespec ts;
+	uint64_t now, next, dl;
+	size_t i, n;
+	int again = 0, r;
+
+	now = pk_mono_us();
+	next = now + (uint64_t)max_ms * 1000;
+	for (i = 0; i < l->nconns; i++) {
+		if (l->conns[i]->dead)
+			continue;
+		dl = conn_timers(l, l->conns[i], now);
+		next = PK_MIN(next, dl);
+		again |= !l->conns[i]->dead && l->conns[i]->again;
+	}
+	reap(l);
+	if (l->pfdcap < l->nconns + 1) {
+		struct pollfd *np;
+
+		if ((np = realloc(l->pfd, l->cap * sizeof(*np) +
+		    sizeof(*np))) == NULL) {
+			log_warn("poll table");
+			return -1;
+		}
+		l->pfd = np;
+		l->pfdcap = l->cap + 1;
+	}
+	l->pfd[0].fd = l->lfd;
+	l->pfd[0].events = POLLIN;
+	if (l->accept_pause_until > now) {
+		l->pfd[0].fd = -1;
+		next = PK_MIN(next, l->accept_pause_until);
+	}
+	n = l->nconns;
+	for (i = 0; i < n; i++) {
+		l->pfd[i + 1].fd = l->conns[i]->fd;
+		l->pfd[i + 1].events = conn_events(l->conns[i]);
+		l->pfd[i + 1].revents = 0;
+	}
+	l->pfd[0].revents = 0;
+	if (again || next <= now) {
+		ts.tv_sec = 0;
+		ts.tv_nsec = 0;
+	} else {
+		ts.tv_sec = (time_t)((next - now) / PK_USEC);
+		ts.tv_nsec = (long)((next - now) % PK_USEC) * 1000;
+	}
+	r = ppoll(l->pfd, n + 1, &ts, mask);
+	if (r == -1) {
+		if (errno == EINTR)
+			return 0;
+		log_warn("poll");
+		return -1;
+	}
+	now = pk_mono_us();
+	if (l->lfd != -1 && (l->pfd[0].revents & POLLIN))
+		accept_all(l, now);
+	/* Only the first n: connections accepted just now are not in pfd. */
+	for (i = 0; i < n; i++) {
+		struct conn *c = l->conns[i];
+
+		if (!c->dead && (l->pfd[i + 1].revents != 0 || c->again))
+			conn_io(l, c, now);
+	}
+	reap(l);
+	return 0;
+}
+
+/* ------------------------------------------------------------ stop */
+
+static size_t
+live(const struct hub_listener *l)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < l->nconns; i++)
+		n += !l->conns[i]->dead;
+	return n;
+}
+
+void
+hub_listener_stop(struct hub_listener *l, int grace_ms, const sigset_t *mask)
+{
+	uint64_t until;
+	size_t i, told = 0;
+	struct conn *c;
+
+	if (l->lfd != -1) {
+		close(l->lfd);
+		l->lfd = -1;
+	}
+	until = pk_mono_us() + (uint64_t)grace_ms * 1000;
+	for (i = 0; i < l->nconns; i++) {
+		c = l->conns[i];
+		if (c->dead)
+			continue;
+		if (c->state == CS_HANDSHAKE) {
+			conn_drop(l, c);
+			continue;
+		}
+		if (c->state != CS_CLOSING) {
+			conn_fail(l, c, PK_WE_SHUTDOWN, "hub is stopping");
+			told++;
+		}
+		c->t_close = PK_MIN(c->t_close, until);
+		conn_settle(l, c);
+	}
+	if (told > 0)
+		log_info("stopping: sent SHUTDOWN to %zu agent(s)", told);
+	reap(l);
+	while (live(l) > 0 && pk_mono_us() < until)
+		if (hub_listener_poll(l, 50, mask) == -1)
+			break;
+	for (i = 0; i < l->nconns; i++)
+		conn_drop(l, l->conns[i]);
+	reap(l);
+}
+
+void
+hub_listener_free(struct hub_listener *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->nconns; i++)
+		conn_drop(l, l->conns[i]);
+	reap(l);
+	if (l->lfd != -1)
+		close(l->lfd);
+	pk_tls_ctx_free(l->ctx);
+	free(l->conns);
+	free(l->pfd);
+	free(l);
+}
+
+const struct hub_counters *
+hub_listener_counters(const struct hub_listener *l)
+{
+	return &l->k;
+}
+
+/* ------------------------------------------------------------ counters */
+
+struct kv_buf {
+	char	 b[4096];
+	size_t	 off;
+};
+
+static void
+kv(struct kv_buf *o, const char *prefix, const char *name, uint64_t v)
+{
+	int n;
+
+	if (o->off >= sizeof(o->b))
+		return;
+	n = snprintf(o->b + o->off, sizeof(o->b) - o->off, "%s%s %llu\n",
+	    prefix, name, (unsigned long long)v);
+	if (n > 0)
+		o->off = PK_MIN(o->off + (size_t)n, sizeof(o->b) - 1);
+}
+
+void
+hub_counters_print(const struct hub_counters *k,
+    const struct hub_ingest_stats *is, FILE *fp)
+{
+	struct kv_buf o;
+	int i;
+
+	o.off = 0;
+	kv(&o, "", "accepted", k->accepted);
+	kv(&o, "", "refused_limit", k->refused_limit);
+	kv(&o, "", "accept_errors", k->accept_errors);
+	kv(&o, "", "handshake_failures", k->handshake_failures);
+	kv(&o, "", "timeouts", k->timeouts);
+	kv(&o, "", "auth_failures", k->auth_failures);
+	kv(&o, "", "version_failures", k->version_failures);
+	kv(&o, "", "welcomes", k->welcomes);
+	kv(&o, "", "replaced", k->replaced);
+	kv(&o, "", "peer_errors", k->peer_errors);
+	kv(&o, "", "peer_closed", k->peer_closed);
+	kv(&o, "", "truncated", k->truncated);
+	for (i = 1; i < HUB_WE_SLOTS; i++)
+		kv(&o, "closed_by_error_", we_names[i],
+		    k->closed_by_error[i]);
+	kv(&o, "", "frames_in", k->frames_in);
+	kv(&o, "", "frames_out", k->frames_out);
+	kv(&o, "", "batches", k->batches);
+	kv(&o, "", "acks", k->acks);
+	kv(&o, "", "heartbeats_in", k->heartbeats_in);
+	kv(&o, "", "heartbeats_out", k->heartbeats_out);
+	kv(&o, "", "bytes_in", k->bytes_in);
+	kv(&o, "", "bytes_out", k->bytes_out);
+	if (is != NULL) {
+		kv(&o, "ingest_", "records", is->records);
+		kv(&o, "ingest_", "stored", is->stored);
+		kv(&o, "ingest_", "duplicates", is->duplicates);
+		kv(&o, "ingest_", "rejected", is->rejected);
+		kv(&o, "ingest_", "bad_frames", is->bad_frames);
+		kv(&o, "ingest_", "store_errors", is->store_errors);
+		kv(&o, "ingest_", "batch_refused", is->batch.rejected);
+	}
+	/* Last, so a reader knows the set is complete. */
+	kv(&o, "", "active", k->active);
+	fwrite(o.b, 1, o.off, fp);
+	fflush(fp);
+}

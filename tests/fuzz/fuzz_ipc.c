@@ -1,0 +1,38 @@
+/*
+ * fuzz_ipc.c - libFuzzer target for the collector <-> shipper messages
+ * (agent/ipc.c), the one parser that reads bytes from the less trusted of
+ * the two processes.  Any input either fails to decode or decodes to a
+ * message that encodes back to exactly the same 32 bytes and satisfies
+ * the documented ranges.  A broken promise aborts.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/ipc.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pk_ipc_msg m;
+	uint8_t out[PK_IPC_MSG_SIZE];
+
+	if (pk_ipc_decode(data, size, &m) != 0)
+		return 0;
+	if (size != PK_IPC_MSG_SIZE)
+		abort();
+	pk_ipc_encode(&m, out);
+	if (memcmp(out, data, PK_IPC_MSG_SIZE) != 0)
+		abort();
+	if (m.type == PK_IPC_SPOOL_STATUS && (m.a == 0 || m.b >= m.a ||
+	    m.a >= (1ULL << 62)))
+		abort();
+	if (m.type == PK_IPC_HUB_STORED && (m.b != 0 || m.c != 0))
+		abort();
+	if (m.type != PK_IPC_SPOOL_STATUS && m.type != PK_IPC_HUB_STORED)
+		abort();
+	return 0;
+}

@@ -1,0 +1,375 @@
+"""hubproto - a small picket/1 client for tests (docs/protocol.md).
+
+It speaks to a real picket-hub the way an agent does: TLS 1.3 with a client
+certificate and ALPN "picket/1" (Python's ssl module), then frames.  It is
+deliberately plain and permissive on the sending side: encoders take any
+field values (so tests can send out-of-range ones) and `raw()` sends any
+bytes.  The receiving side is strict: it checks lengths exactly as the hub
+must.
+
+Typical use::
+
+    ctx = hubproto.client_context(certs / "ca.crt",
+                                  certs / "agents/agent-1.crt",
+                                  certs / "agents/agent-1.key")
+    with hubproto.Conn("127.0.0.1", port, ctx) as c:
+        w = c.hello("agent-1")                 # -> Welcome
+        c.send(hubproto.batch(w.stored_seq + 1, lines))
+        assert c.expect(hubproto.ACK).seq == w.stored_seq + len(lines)
+
+Frames on the wire: a 6-byte header (u32 payload length, u8 type, u8
+flags, big-endian) and the payload; layouts follow transport/frame.c.
+"""
+import collections
+import socket
+import ssl
+import struct
+import time
+import zlib
+
+ALPN = "picket/1"
+HDR = struct.Struct(">IBB")
+MAX_PAYLOAD = 1024 * 1024
+
+# Frame types.
+HELLO, WELCOME, BATCH, ACK, HEARTBEAT, ERROR, TASK, RESULT, CONFIG = \
+    range(1, 10)
+TYPE_NAMES = {HELLO: "HELLO", WELCOME: "WELCOME", BATCH: "BATCH",
+              ACK: "ACK", HEARTBEAT: "HEARTBEAT", ERROR: "ERROR",
+              TASK: "TASK", RESULT: "RESULT", CONFIG: "CONFIG"}
+FLAG_DEFLATE = 0x01
+
+# ERROR codes (docs/protocol.md) and the names the hub's counters use
+# (closed_by_error_<name>).
+E_PROTOCOL, E_TOOLARGE, E_TYPE, E_VERSION, E_STATE, E_BATCH, E_LIMIT, \
+    E_AUTH, E_TIMEOUT, E_INTERNAL, E_SHUTDOWN = range(1, 12)
+ERROR_NAMES = {E_PROTOCOL: "protocol", E_TOOLARGE: "toolarge",
+               E_TYPE: "type", E_VERSION: "version", E_STATE: "state",
+               E_BATCH: "batch", E_LIMIT: "limit", E_AUTH: "auth",
+               E_TIMEOUT: "timeout", E_INTERNAL: "internal",
+               E_SHUTDOWN: "shutdown"}
+
+Frame = collections.namedtuple("Frame", "type flags payload")
+Welcome = collections.namedtuple(
+    "Welcome", "version dicts stored_seq server_time_us max_frame "
+    "max_batch_records max_batch_bytes max_inflight heartbeat_s hub_id")
+Ack = collections.namedtuple("Ack", "seq")
+Heartbeat = collections.namedtuple("Heartbeat", "time_us")
+Error = collections.namedtuple("Error", "code message")
+
+
+class ProtocolError(Exception):
+    """The peer sent something this client does not accept."""
+
+
+class HubError(Exception):
+    """The hub answered ERROR where something else was expected."""
+
+    def __init__(self, err):
+        super().__init__(f"hub sent ERROR {err.code} "
+                         f"({ERROR_NAMES.get(err.code, '?')}): "
+                         f"{err.message}")
+        self.error = err
+
+
+# ------------------------------------------------------------ encoders
+
+def frame(ftype, payload=b"", flags=0):
+    """A whole frame: header and payload."""
+    return HDR.pack(len(payload), ftype, flags) + bytes(payload)
+
+
+def pstr(s):
+    """A protocol string: u16 length and the bytes."""
+    b = s.encode() if isinstance(s, str) else bytes(s)
+    return struct.pack(">H", len(b)) + b
+
+
+def hello(agent_id, host_name="test-host", agent_version="hubproto/1",
+          ver_min=1, ver_max=1, next_seq=1, oldest_seq=None, dropped=0,
+          dicts=0, flags=0):
+    """HELLO frame; oldest_seq defaults to next_seq (empty spool)."""
+    if oldest_seq is None:
+        oldest_seq = next_seq
+    payload = struct.pack(">HHQQQI", ver_min, ver_max, next_seq,
+                          oldest_seq, dropped, dicts)
+    payload += pstr(agent_version) + pstr(agent_id) + pstr(host_name)
+    return frame(HELLO, payload, flags)
+
+
+def ndjson(records):
+    """Records (str or bytes, no newline) as the NDJSON batch data."""
+    return b"".join((r.encode() if isinstance(r, str) else bytes(r)) +
+                    b"\n" for r in records)
+
+
+def batch(first_seq, records, deflate=False, count=None, raw_len=None,
+          dict_id=0, data=None, flags=None):
+    """BATCH frame of records starting at first_seq.
+
+    Plain NDJSON (flags 0, dict_id 0) by default; deflate=True sends a
+    zlib stream without a preset dictionary.  count, raw_len, data and
+    flags override the honest values, for malformed-batch tests.
+    """
+    raw = ndjson(records)
+    if data is None:
+        data = zlib.compress(raw, 6) if deflate else raw
+    if flags is None:
+        flags = FLAG_DEFLATE if deflate else 0
+    payload = struct.pack(">QIIB", first_seq,
+                          len(records) if count is None else count,
+                          len(raw) if raw_len is None else raw_len, dict_id)
+    return frame(BATCH, payload + data, flags)
+
+
+def heartbeat(time_us=None):
+    if time_us is None:
+        time_us = int(time.time() * 1e6)
+    return frame(HEARTBEAT, struct.pack(">Q", time_us))
+
+
+def ack(seq):
+    """An ACK (a hub's frame: agents must not send it)."""
+    return frame(ACK, struct.pack(">Q", seq))
+
+
+def error(code, message=""):
+    return frame(ERROR, struct.pack(">H", code) + pstr(message))
+
+
+# ------------------------------------------------------------ decoders
+
+class _Cursor:
+    def __init__(self, payload):
+        self.p = payload
+        self.off = 0
+
+    def take(self, n):
+        if self.off + n > len(self.p):
+            raise ProtocolError("payload too short")
+        b = self.p[self.off:self.off + n]
+        self.off += n
+        return b
+
+    def unpack(self, fmt):
+        s = struct.Struct(fmt)
+        return s.unpack(self.take(s.size))
+
+    def string(self, maxlen):
+        (n,) = self.unpack(">H")
+        if n > maxlen:
+            raise ProtocolError("string too long")
+        b = self.take(n)
+        if any(c < 0x20 or c == 0x7F for c in b):
+            raise ProtocolError("control bytes in string")
+        return b.decode()
+
+    def end(self):
+        if self.off != len(self.p):
+            raise ProtocolError("bytes after the last field")
+
+
+def decode_welcome(payload):
+    c = _Cursor(payload)
+    fixed = c.unpack(">HIQQIIIIH")
+    hub_id = c.string(64)
+    c.end()
+    return Welcome(*fixed, hub_id)
+
+
+def decode_ack(payload):
+    if len(payload) != 8:
+        raise ProtocolError("ACK is 8 bytes")
+    return Ack(struct.unpack(">Q", payload)[0])
+
+
+def decode_heartbeat(payload):
+    if len(payload) != 8:
+        raise ProtocolError("HEARTBEAT is 8 bytes")
+    return Heartbeat(struct.unpack(">Q", payload)[0])
+
+
+def decode_error(payload):
+    c = _Cursor(payload)
+    (code,) = c.unpack(">H")
+    msg = c.string(512)
+    c.end()
+    return Error(code, msg)
+
+
+DECODERS = {WELCOME: decode_welcome, ACK: decode_ack,
+            HEARTBEAT: decode_heartbeat, ERROR: decode_error}
+
+
+def decode(f):
+    """The typed value of a hub frame (Welcome, Ack, Heartbeat, Error)."""
+    if f.flags != 0:
+        raise ProtocolError(f"flags {f.flags:#x} on {TYPE_NAMES.get(f.type)}")
+    if f.type not in DECODERS:
+        raise ProtocolError(f"unexpected frame type {f.type} from the hub")
+    return DECODERS[f.type](f.payload)
+
+
+class Decoder:
+    """Incremental frame splitter: feed() bytes, get whole Frames."""
+
+    def __init__(self, max_payload=MAX_PAYLOAD):
+        self.buf = b""
+        self.max = max_payload
+
+    def feed(self, data):
+        self.buf += data
+        out = []
+        while len(self.buf) >= HDR.size:
+            length, ftype, flags = HDR.unpack_from(self.buf)
+            if length > self.max:
+                raise ProtocolError(f"frame of {length} bytes")
+            if len(self.buf) < HDR.size + length:
+                break
+            out.append(Frame(ftype, flags,
+                             self.buf[HDR.size:HDR.size + length]))
+            self.buf = self.buf[HDR.size + length:]
+        return out
+
+    def pending(self):
+        return len(self.buf)
+
+
+# ------------------------------------------------------------ TLS
+
+def client_context(ca, cert=None, key=None, alpn=(ALPN,), tls13=True):
+    """An agent's TLS context: trusts only ca, presents cert/key (None:
+    no client certificate), offers alpn (None or (): no ALPN)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if tls13:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_verify_locations(str(ca))
+    if cert is not None:
+        ctx.load_cert_chain(str(cert), str(key))
+    if alpn:
+        ctx.set_alpn_protocols(list(alpn))
+    return ctx
+
+
+class Conn:
+    """One agent connection.  Blocking socket with a timeout; the TLS
+    handshake runs in connect().  recv_frame() returns None at EOF."""
+
+    def __init__(self, host, port, ctx, server_hostname="localhost",
+                 timeout=5.0, connect=True):
+        self.host, self.port = host, port
+        self.ctx = ctx
+        self.server_hostname = server_hostname
+        self.timeout = timeout
+        self.sock = None
+        self.dec = Decoder()
+        self.frames = collections.deque()
+        self.eof = False
+        self.close_reason = None
+        if connect:
+            self.connect()
+
+    def connect(self):
+        raw = socket.create_connection((self.host, self.port),
+                                       timeout=self.timeout)
+        try:
+            self.sock = self.ctx.wrap_socket(
+                raw, server_hostname=self.server_hostname)
+        except BaseException:
+            raw.close()
+            raise
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+            self.sock = None
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def recv_frame(self, timeout=None):
+        """The next frame, or None when the hub closed the connection
+        (EOF, close_notify, or a TLS alert).  socket.timeout if nothing
+        whole arrives in time."""
+        deadline = time.monotonic() + (timeout if timeout is not None
+                                       else self.timeout)
+        while not self.frames:
+            if self.eof:
+                return None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("no frame from the hub")
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except (ssl.SSLError, ConnectionError) as e:
+                self.eof = True
+                self.close_reason = e
+                return None
+            if not data:
+                self.eof = True
+                self.close_reason = None
+                continue
+            self.frames.extend(self.dec.feed(data))
+        return self.frames.popleft()
+
+    def expect(self, ftype, timeout=None):
+        """The next frame must be ftype: its decoded value.  An ERROR
+        instead raises HubError, EOF raises ProtocolError."""
+        f = self.recv_frame(timeout)
+        if f is None:
+            raise ProtocolError(f"connection closed, wanted "
+                                f"{TYPE_NAMES.get(ftype)}")
+        v = decode(f)
+        if f.type == ERROR and ftype != ERROR:
+            raise HubError(v)
+        if f.type != ftype:
+            raise ProtocolError(f"got {TYPE_NAMES.get(f.type, f.type)}, "
+                                f"wanted {TYPE_NAMES.get(ftype)}")
+        return v
+
+    def expect_error_and_close(self, timeout=None, skip=(HEARTBEAT,)):
+        """The hub's ERROR (skipping heartbeats), then EOF: the Error."""
+        while True:
+            f = self.recv_frame(timeout)
+            if f is None:
+                raise ProtocolError("closed without ERROR")
+            if f.type not in skip:
+                break
+        if f.type != ERROR:
+            raise ProtocolError(f"got {TYPE_NAMES.get(f.type, f.type)}, "
+                                "wanted ERROR")
+        err = decode(f)
+        self.expect_closed(timeout)
+        return err
+
+    def expect_closed(self, timeout=None, skip=(HEARTBEAT,)):
+        """Read until the hub closes; frames other than skip are errors.
+        Returns the close reason (None: plain EOF, or the SSL error)."""
+        while True:
+            f = self.recv_frame(timeout)
+            if f is None:
+                return self.close_reason
+            if f.type not in skip:
+                raise ProtocolError(f"unexpected "
+                                    f"{TYPE_NAMES.get(f.type, f.type)}")
+
+    def hello(self, agent_id, **kw):
+        """Send HELLO, return the WELCOME (HubError if refused)."""
+        self.send(hello(agent_id, **kw))
+        return self.expect(WELCOME)
+
+    def send_batch(self, first_seq, records, **kw):
+        """Send one BATCH, return the ACK's seq."""
+        self.send(batch(first_seq, records, **kw))
+        return self.expect(ACK).seq

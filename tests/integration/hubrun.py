@@ -1,0 +1,151 @@
+"""hubrun - a real `picket-hub serve` for integration tests.
+
+Hub writes its own hub.ini (data dir, listen address, TLS files from
+packaging/mkcerts.sh), starts the hub (optionally inside a network
+namespace: `ip netns exec` execs the hub, so the process is the hub
+itself) with stderr in a file, waits for "listening on", and reads the
+counters the hub prints on SIGUSR1 and at exit.  mkcerts() makes the
+certificates.  Used by test_hub_listener.py and test_reporting.py; the hub
+binary is PICKET_HUB (default build/picket-hub)."""
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+import hubproto as hp
+from conftest import REPO
+
+HUB = pathlib.Path(os.environ.get("PICKET_HUB", REPO / "build" / "picket-hub"))
+MKCERTS = REPO / "packaging" / "mkcerts.sh"
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+
+
+def mkcerts(out, *args):
+    """packaging/mkcerts.sh ARGS OUT; returns OUT."""
+    subprocess.run(["sh", str(MKCERTS), *args, str(out)], check=True,
+                   capture_output=True, timeout=120)
+    return out
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def parse_counters(text):
+    out = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+class Hub:
+    """A running picket-hub serve with its own hub.ini and data dir."""
+
+    def __init__(self, tmp, certs, host="127.0.0.1", port=None, ns=None,
+                 **opts):
+        if not HUB.exists():
+            pytest.fail(f"{HUB} missing: run make build/picket-hub")
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.tmp, self.certs, self.host, self.ns = tmp, certs, host, ns
+        self.data = tmp / "data"
+        self.opts = {"handshake_timeout": 2, "heartbeat": 30,
+                     "name": "test-hub", **opts}
+        self.errpath = tmp / "hub.stderr"
+        self.proc = None
+        for _ in range(5):      # the free port may be taken meanwhile
+            self.port = port or free_port()
+            if self._start():
+                return
+        pytest.fail("picket-hub did not start:\n" + self.stderr())
+
+    def _start(self):
+        addr = (f"[{self.host}]" if ":" in self.host else self.host)
+        hub_opts = "".join(f"{k} = {v}\n" for k, v in self.opts.items())
+        self.ini = self.tmp / "hub.ini"
+        self.ini.write_text(
+            f"[hub]\ndata_dir = {self.data}\nlisten = {addr}:{self.port}\n"
+            f"{hub_opts}"
+            f"[tls]\nca = {self.certs / 'ca.crt'}\n"
+            f"cert = {self.certs / 'hub.crt'}\n"
+            f"key = {self.certs / 'hub.key'}\n"
+            f"crl = {self.certs / 'ca.crl'}\n")
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        prefix = ["ip", "netns", "exec", self.ns] if self.ns else []
+        with open(self.errpath, "w") as err:
+            self.proc = subprocess.Popen([*prefix, str(HUB), "serve", "-c",
+                                          str(self.ini)], stderr=err,
+                                         stdout=subprocess.DEVNULL, env=env)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if "listening on" in self.stderr():
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.02)
+        self.proc.kill()
+        pytest.fail("picket-hub never said 'listening on'")
+
+    def stderr(self):
+        return self.errpath.read_text(errors="replace")
+
+    def ctx(self, agent="agent-1", **kw):
+        return hp.client_context(self.certs / "ca.crt",
+                                 self.certs / "agents" / f"{agent}.crt",
+                                 self.certs / "agents" / f"{agent}.key", **kw)
+
+    def conn(self, agent="agent-1", ctx=None, **kw):
+        return hp.Conn(self.host, self.port, ctx or self.ctx(agent), **kw)
+
+    def agent(self, agent="agent-1", **hello):
+        """A connection past WELCOME: (conn, welcome)."""
+        c = self.conn(agent)
+        return c, c.hello(agent, **hello)
+
+    def counters(self):
+        """SIGUSR1, then the freshly printed counters."""
+        before = self.stderr().count("info: counters")
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            text = self.stderr()
+            if text.count("info: counters") > before:
+                block = text.rsplit("info: counters", 1)[1]
+                if "\nactive " in block:
+                    return parse_counters(block)
+            time.sleep(0.02)
+        pytest.fail("no counters after SIGUSR1:\n" + self.stderr())
+
+    def wait_counter(self, name, want, timeout=10):
+        deadline = time.monotonic() + timeout
+        while True:
+            k = self.counters()
+            if k[name] >= want or time.monotonic() > deadline:
+                return k
+            time.sleep(0.05)
+
+    def stop(self):
+        """SIGTERM: the exit status and the final counters."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=30)
+        text = self.stderr()
+        for mark in SANITIZER_MARKS:
+            assert mark not in text, text
+        return rc, parse_counters(text.rsplit("info: counters", 1)[-1])
+
+    def indicators(self, *args):
+        proc = subprocess.run([str(HUB), "indicators", "--db",
+                               str(self.data / "hub.db"), "--json", *args],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.splitlines()
