@@ -104,7 +104,7 @@ check-asan:
 	$(ASAN_MAKE) check-unit build/asan/picketd
 
 asan-picketd:
-	$(ASAN_MAKE) build/asan/picketd
+	$(ASAN_MAKE) build/asan/picketd build/asan/picket-hub
 
 check-wine:
 	@sh tests/wine/run.sh
@@ -112,6 +112,10 @@ check-wine:
 check-integration: all asan-picketd
 	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKETD_ASAN=$(CURDIR)/build/asan/picketd \
 		/usr/bin/python3 -m pytest -q tests/integration
+	# The hub's listener and ingest again under ASan+UBSan (leaks at exit).
+	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKET_HUB=$(CURDIR)/build/asan/picket-hub \
+		/usr/bin/python3 -m pytest -q tests/integration/test_hub_listener.py \
+		tests/integration/test_hub_import.py
 
 # libFuzzer targets: clang, one binary per tests/fuzz/fuzz_*.c
 FUZZ_BUILD := build/fuzz
@@ -168,7 +172,7 @@ check: deps
 	@echo "make check: all suites passed"
 
 run: deps all
-	sh packaging/run.sh $(BUILD)/picketd
+	sh packaging/run.sh $(BUILD)/picketd $(BUILD)/picket-hub
 
 docs: $(BUILD)/picketd
 	$(BUILD)/picketd --config-doc > docs/configuration.md

@@ -665,7 +665,8 @@ prepare(struct agent *a)
 			log_warnx("%s: collector and shipper keep running as "
 			    "root", err);
 	} else if (geteuid() != 0)
-		log_info("not started as root: no privileges to drop");
+		log_info("running as uid %u, no privilege drop",
+		    (unsigned)geteuid());
 	if (!a->hub)
 		return 0;
 	if (pk_tls_file_cn(a->cfg->hub.cert, a->agent_id, sizeof(a->agent_id),

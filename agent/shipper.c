@@ -375,7 +375,9 @@ read_frame(struct pk_shipper *s, struct pk_frame *f, uint64_t deadline,
 			}
 			continue;
 		}
-		snprintf(why, whylen, "%s", n == PK_TLS_CLOSED ?
+		/* Under TLS 1.3 the hub judges our certificate after our
+		 * side of the handshake is done: a refusal shows here. */
+		snprintf(why, whylen, "no WELCOME: %s", n == PK_TLS_CLOSED ?
 		    "hub closed the connection" : pk_tls_error(s->tls));
 		return -1;
 	}
@@ -469,7 +471,8 @@ conn_open(struct pk_shipper *s, char *why, size_t whylen)
 	}
 	pk_frame_dec_init(&s->dec, s->dbuf, SHIP_DEC_MAX);
 	if (tls_write_all(s, s->ctl, len, deadline) != 0) {
-		snprintf(why, whylen, "sending HELLO: %s", pk_tls_error(s->tls));
+		snprintf(why, whylen, "no WELCOME: sending HELLO: %s",
+		    pk_tls_error(s->tls));
 		return -1;
 	}
 	if (read_frame(s, &f, deadline, why, whylen) != 1)
@@ -797,12 +800,6 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 			 * what it spooled last, within a bound. */
 			drain_until = pk_mono_us() + SHIP_DRAIN_US;
 		}
-		if (drain_until != 0 && ((idle && s->fl_n == 0) ||
-		    pk_mono_us() >= drain_until)) {
-			session_error(s, PK_WE_SHUTDOWN, "agent stopping");
-			snprintf(why, whylen, "stopping");
-			return;
-		}
 		if (report != NULL && *report) {
 			*report = 0;
 			log_stats(s);
@@ -817,6 +814,14 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 			idle = r == 0;
 		} else
 			idle = 0;
+		/* Read the spool once more after the stop before deciding
+		 * that everything went. */
+		if (drain_until != 0 && ((idle && s->fl_n == 0 &&
+		    s->out_len == 0) || pk_mono_us() >= drain_until)) {
+			session_error(s, PK_WE_SHUTDOWN, "agent stopping");
+			snprintf(why, whylen, "stopping");
+			return;
+		}
 		now = pk_mono_us();
 		if (s->out_len == 0 && now - s->last_tx >= hb &&
 		    pk_heartbeat_encode(pk_now_us(), s->ctl, sizeof(s->ctl),

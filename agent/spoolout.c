@@ -19,6 +19,7 @@
 #define STATUS_EVERY_US		(200 * 1000ULL)	/* when something changed */
 #define STATUS_IDLE_US		(5 * PK_USEC)	/* even when nothing did */
 #define HEALTH_EVERY_US		(10 * PK_USEC)
+#define CHECK_EVERY_US		(100 * 1000ULL)
 
 static uint64_t
 now_mono(void)
@@ -178,8 +179,15 @@ pk_spoolout_tick(struct pk_spoolout *o, uint64_t mono_us)
 	uint64_t lost;
 
 	(void)pk_spool_tick(o->sp, mono_us);
+	/* Always: the main loop polls this socket, so a message left in it
+	 * would wake the loop again at once. */
 	if (o->ipc_fd >= 0)
 		ipc_read(o);
+	/* The rest reads the ack file: ten times a second is plenty, and
+	 * the loop may turn thousands of times a second under load. */
+	if (mono_us - o->check_us < CHECK_EVERY_US)
+		return;
+	o->check_us = mono_us;
 	pk_spool_stats(o->sp, &st);
 	lost = pk_spoolout_lost(&st);
 	if (lost > o->reported_lost &&

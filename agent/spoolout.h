@@ -22,6 +22,7 @@ struct pk_spoolout {
 	struct pk_spool		*sp;
 	struct pk_engine	*e;
 	int			 ipc_fd;	/* -1 = no shipper */
+	uint64_t		 check_us;	/* last look at the stats */
 	uint64_t		 status_us;	/* last status sent */
 	uint64_t		 sent_next, sent_durable, sent_lost;
 	uint64_t		 health_us;	/* last loss report */

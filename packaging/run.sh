@@ -1,26 +1,81 @@
 #!/bin/sh
-# make run: run the agent live on this host, indicators on stdout.
-# Needs root (or CAP_NET_RAW) to capture.  Stop with Ctrl-C: the agent then
-# reports every open indicator and its statistics.
+# make run: run the agent live on this host, indicators on stdout, and a
+# local picket-hub it reports to over mutual TLS (certificates made here
+# with mkcerts.sh).  Needs root (or CAP_NET_RAW) to capture.  Stop with
+# Ctrl-C: the agent reports every open indicator, ships the last of them,
+# and the hub's store is summarised.
 set -eu
 bin=${1:-build/picketd}
+hub=${2:-build/picket-hub}
 if [ "$(id -u)" != 0 ]; then
 	echo "make run: packet capture needs root; try: sudo make run" >&2
 	exit 1
 fi
-# The rules and IOC lists of this tree, as a package installs them under
-# /usr/share/picket; everything else is the built-in default.
 top=$(cd "$(dirname "$0")/.." && pwd)
-cfg=$top/build/run-agent.ini
-cat >"$cfg" <<EOF
+run=$top/build/run
+mkdir -p "$run" /var/lib/picket
+[ -f "$run/pki/agents/run-agent.crt" ] ||
+	sh "$top/packaging/mkcerts.sh" -a run-agent "$run/pki" >/dev/null
+
+cat >"$run/hub.ini" <<EOF
 ; written by packaging/run.sh for make run
+[hub]
+data_dir = $run/hub
+listen = 127.0.0.1:7443
+[tls]
+ca = $run/pki/ca.crt
+cert = $run/pki/hub.crt
+key = $run/pki/hub.key
+crl = $run/pki/ca.crl
+EOF
+# The rules and IOC lists of this tree, as a package installs them under
+# /usr/share/picket; the agent's collector and shipper run as nobody (a
+# package creates the picket user).
+cat >"$run/agent.ini" <<EOF
+; written by packaging/run.sh for make run
+[agent]
+user = nobody
 [rules]
 paths = $top/rules
 [ioc]
 paths = $top/rules/ioc
+[spool]
+dir = /var/lib/picket/run-spool
+[hub]
+address = 127.0.0.1:7443
+server_name = localhost
+ca = $run/pki/ca.crt
+cert = $run/pki/agents/run-agent.crt
+key = $run/pki/agents/run-agent.key
+crl = $run/pki/ca.crl
 EOF
-"$bin" -n -c "$cfg" || exit 1
-echo "picketd: capturing on all interfaces; indicators appear below as NDJSON." >&2
+"$bin" -n -c "$run/agent.ini" || exit 1
+
+# Its own session: Ctrl-C in the terminal must stop the agent first.
+setsid "$hub" serve -c "$run/hub.ini" 2>"$run/hub.log" &
+hubpid=$!
+stop_hub() {
+	kill "$hubpid" 2>/dev/null || true
+	wait "$hubpid" 2>/dev/null || true
+}
+trap stop_hub EXIT
+i=0
+until grep -q "listening on" "$run/hub.log" 2>/dev/null; do
+	i=$((i + 1))
+	if [ $i -gt 100 ] || ! kill -0 "$hubpid" 2>/dev/null; then
+		cat "$run/hub.log" >&2
+		echo "make run: picket-hub did not start" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+
+echo "picketd: capturing on all interfaces; indicators appear below as NDJSON" >&2
+echo "         and go to picket-hub on 127.0.0.1:7443 (log: $run/hub.log)." >&2
 echo "picketd: try it from another shell, e.g. a port scan of this host's own" >&2
 echo "         loopback:  for p in \$(seq 20000 20040); do (echo > /dev/tcp/127.0.0.1/\$p) 2>/dev/null; done" >&2
-exec "$bin" -f -c "$cfg" -o -
+# Ctrl-C reaches the agent (which stops in order) and this script alike.
+trap '' INT
+"$bin" -f -c "$run/agent.ini" -o - || true
+echo "picket-hub stores (build/picket-hub indicators -c $run/hub.ini):" >&2
+"$hub" indicators -c "$run/hub.ini" --limit 20 >&2 || true

@@ -690,6 +690,15 @@ pk_ebpf_check(FILE *out)
 	return ok ? 0 : -1;
 }
 
+/* After the privilege drop: the hashing thread (docs/privsep.md). */
+static int
+ebpf_start(void *st, char *err, size_t errlen)
+{
+	struct ebpf *c = st;
+
+	return pk_hasher_start(c->hasher, err, errlen);
+}
+
 const struct pk_collector_ops pk_collector_ebpf = {
 	.name = "ebpf",
 	.description = "processes, their connections and file writes (Linux "
@@ -697,6 +706,7 @@ const struct pk_collector_ops pk_collector_ebpf = {
 	.section = "process",
 	.available = ebpf_available,
 	.open = ebpf_open,
+	.start = ebpf_start,
 	.fds = ebpf_fds,
 	.poll = ebpf_poll,
 	.tick = ebpf_tick,

@@ -4,8 +4,8 @@
  * works for deleted files and memfd while the process lives) or else the
  * path, checks that the file is still the one that was run (device, inode,
  * size, mtime), and digests it (common/sha256.c) in 64 KiB reads.  The
- * thread starts with the first request, after the collector has dropped
- * its privileges.  Results go to a second ring; a pipe wakes the
+ * thread starts in pk_hasher_start(), after the collector has dropped its
+ * privileges.  Results go to a second ring; a pipe wakes the
  * collector's poll loop.  The cache
  * lives on the collector's thread only, so it needs no lock; a file being
  * hashed sits in it as PENDING so that it is asked for once.
@@ -46,7 +46,7 @@ struct pk_hasher {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	pthread_t	 th;
-	int		 running, stop, start_failed;
+	int		 running, stop;
 	int		 wake[2];
 	uint64_t	 max_size;
 	struct hreq	 q[PK_HASH_QUEUE];
@@ -219,24 +219,21 @@ pk_hasher_new(uint64_t max_size, char *err, size_t errlen)
 	fcntl(h->wake[1], F_SETFL, O_NONBLOCK);
 	fcntl(h->wake[0], F_SETFD, FD_CLOEXEC);
 	fcntl(h->wake[1], F_SETFD, FD_CLOEXEC);
-	/* The thread starts with the first request, not here: by then the
+	/* The thread starts in pk_hasher_start(), not here: by then the
 	 * collector has dropped to its unprivileged user keeping only the
 	 * capabilities hashing needs, and a thread inherits the capability
-	 * sets of the thread that creates it (docs/privsep.md). */
+	 * sets of the thread that creates it (docs/privsep.md).  Requests
+	 * made before (processes found at start-up) wait in the queue. */
 	return h;
 }
 
-static int
-hasher_start(struct pk_hasher *h)
+int
+pk_hasher_start(struct pk_hasher *h, char *err, size_t errlen)
 {
 	if (h->running)
 		return 0;
-	if (h->start_failed)
-		return -1;
 	if (pthread_create(&h->th, NULL, worker, h) != 0) {
-		h->start_failed = 1;
-		log_warnx("ebpf: cannot start the hashing thread: programs "
-		    "are reported without SHA-256");
+		snprintf(err, errlen, "cannot start the hashing thread");
 		return -1;
 	}
 	h->running = 1;
@@ -359,10 +356,6 @@ pk_hasher_request(struct pk_hasher *h, const struct pk_filekey *key,
 	}
 	if (key->size > h->max_size)
 		return PK_HASH_TOO_BIG;	/* no need to remember it */
-	if (hasher_start(h) != 0) {
-		h->queue_full++;
-		return PK_HASH_NONE;
-	}
 	pthread_mutex_lock(&h->mu);
 	if (h->outstanding >= PK_HASH_QUEUE) {
 		pthread_mutex_unlock(&h->mu);

@@ -34,6 +34,9 @@ struct pk_hasher;
 
 struct pk_hasher *pk_hasher_new(uint64_t max_size, char *err, size_t errlen);
 void pk_hasher_free(struct pk_hasher *h);
+/* Start the worker thread (after the privilege drop); requests made
+ * before wait in the queue.  0 or -1 with a reason. */
+int pk_hasher_start(struct pk_hasher *h, char *err, size_t errlen);
 int pk_hasher_fd(const struct pk_hasher *h);
 
 /*

@@ -95,7 +95,12 @@ def live():
     subprocess.run(["cc", "-O2", "-o", str(scanner),
                     str(REPO / "tests/integration/ebpf_scanner.c")],
                    check=True)
+    # The collector drops to nobody after loading the programs, keeping
+    # only what hashing other users' executables needs: every test here
+    # runs against that (docs/privsep.md).
     agent = Agent(work, f"""
+[agent]
+user = nobody
 [pcap]
 interfaces = lo
 [process]
@@ -316,3 +321,32 @@ def test_check_reports_hooks():
     out = r.stderr + r.stdout
     assert "sched/sched_process_exec" in out
     assert "would load" in out
+
+
+def test_collector_runs_unprivileged_with_two_capabilities(live):
+    """After loading its programs the collector runs as nobody with exactly
+    CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE (for hashing /proc/PID/exe),
+    and no way back to more."""
+    agent, _, _, _ = live
+    with open(f"/proc/{agent.proc.pid}/task/{agent.proc.pid}/children") as f:
+        kids = [int(p) for p in f.read().split()]
+    assert len(kids) == 1, kids         # no [hub]: no shipper
+    status = {}
+    with open(f"/proc/{kids[0]}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            status[k] = v.split()
+    assert status["Uid"] == ["65534"] * 4
+    want = (1 << 2) | (1 << 19)
+    for cap in ("CapPrm", "CapEff", "CapBnd"):
+        assert int(status[cap][0], 16) == want, (cap, status[cap])
+    assert int(status["CapInh"][0], 16) == 0
+    assert status["NoNewPrivs"] == ["1"]
+    # Every thread (capture, hashing) has the same credentials.
+    for tid in os.listdir(f"/proc/{kids[0]}/task"):
+        with open(f"/proc/{kids[0]}/task/{tid}/status") as f:
+            t = {k: v.split() for k, _, v in
+                 (ln.partition(":") for ln in f)}
+        assert t["Uid"] == ["65534"] * 4, tid
+        assert int(t["CapEff"][0], 16) == want, (tid, t["CapEff"])
+        assert int(t["CapBnd"][0], 16) == want, (tid, t["CapBnd"])
