@@ -240,3 +240,17 @@ pk_indicator_fingerprint(struct pk_indicator *ind, const void *key,
 	}
 	pk_hex(h, sizeof(h), ind->fingerprint);
 }
+
+void
+pk_indicator_health(struct pk_indicator *ind, const char *module,
+    const char *rule_id, const char *rule_name)
+{
+	memset(ind, 0, sizeof(*ind));
+	ind->kind = "metric";
+	ind->category = "host";
+	ind->module = module;
+	ind->dataset = "picket.health";
+	ind->rule_id = rule_id;
+	ind->rule_name = rule_name;
+	ind->ruleset = "picket-builtin";
+}

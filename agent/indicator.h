@@ -106,6 +106,13 @@ const char *pk_phase_name(int p);
 /* Serialise one indicator as a single JSON line (no newline). */
 long pk_indicator_json(const struct pk_indicator *ind, char *buf, size_t cap);
 /* fingerprint = first 16 bytes of FNV-based hash of the parts, hex */
+/*
+ * Start a health report (event.kind "metric", category host, dataset
+ * picket.health, ruleset picket-builtin): ind is zeroed and those fields
+ * set; the caller adds severity, message, counts and details.
+ */
+void pk_indicator_health(struct pk_indicator *ind, const char *module,
+    const char *rule_id, const char *rule_name);
 void pk_indicator_fingerprint(struct pk_indicator *ind, const void *key,
     size_t keylen);
 

@@ -215,6 +215,38 @@ derive_identity(const struct pk_config *cfg, char *host_id, size_t idlen,
 }
 
 /*
+ * -n with [hub]: load the certificates as the shipper will, so a missing
+ * or mismatched key shows now rather than as reconnect warnings later.
+ */
+static int
+check_hub(const struct pk_config *cfg)
+{
+	struct pk_tls_client_opts to;
+	struct pk_tls_ctx *ctx;
+	char err[PK_TLS_ERRLEN + 64], id[PK_TLS_CN_MAX + 1];
+
+	memset(&to, 0, sizeof(to));
+	to.ca_file = cfg->hub.ca;
+	to.cert_file = cfg->hub.cert;
+	to.key_file = cfg->hub.key;
+	to.crl_file = cfg->hub.crl[0] ? cfg->hub.crl : NULL;
+	to.spki_pin = cfg->hub.pin[0] ? cfg->hub.pin : NULL;
+	if ((ctx = pk_tls_client_ctx_new(&to, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "hub: %s\n", err);
+		return 1;
+	}
+	pk_tls_ctx_free(ctx);
+	if (pk_tls_file_cn(cfg->hub.cert, id, sizeof(id), err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "hub: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "hub: %s as agent %s, certificates OK\n",
+	    cfg->hub.address, id);
+	return 0;
+}
+
+/*
  * -n: the file is already checked; also load what the agent would load
  * (IOC lists, rules) and say what it found, so an operator learns of a bad
  * list before a restart.
@@ -230,6 +262,8 @@ check_config(const struct pk_config *cfg, const struct opts *o)
 		problems += pk_ioc_check(cfg, stderr);
 	if (cfg->rules.enabled || o->rulefile != NULL)
 		problems += pk_rules_check(cfg, o->rulefile, stderr);
+	if (cfg->hub.address[0] != '\0')
+		problems += check_hub(cfg);
 #ifdef PICKET_HAVE_EBPF
 	/* Which process hooks would load here: information, not a problem
 	 * (the agent runs on packets alone where eBPF cannot). */

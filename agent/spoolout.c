@@ -117,14 +117,8 @@ report_loss(struct pk_spoolout *o, const struct pk_spool_stats *st,
 	struct pk_indicator ind;
 	char msg[256];
 
-	memset(&ind, 0, sizeof(ind));
-	ind.kind = "metric";
-	ind.category = "host";
-	ind.module = "agent";
-	ind.dataset = "picket.health";
-	ind.rule_id = "picket.health.spool";
-	ind.rule_name = "Spool health";
-	ind.ruleset = "picket-builtin";
+	pk_indicator_health(&ind, "agent", "picket.health.spool",
+	    "Spool health");
 	ind.severity = PK_SEV_HIGH;
 	snprintf(msg, sizeof(msg), "spool lost %llu indicators (%llu when "
 	    "full, %llu write errors of which %llu disk full, %llu corrupt)",

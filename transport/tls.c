@@ -67,8 +67,13 @@ static const char *
 ossl_reason(const char *fallback)
 {
 	unsigned long e = ERR_get_error();
-	const char *r = e ? ERR_reason_error_string(e) : NULL;
+	const char *r;
 
+	/* A missing or unreadable file is a system error: say which. */
+	if (e != 0 && ERR_SYSTEM_ERROR(e))
+		r = strerror(ERR_GET_REASON(e));
+	else
+		r = e ? ERR_reason_error_string(e) : NULL;
 	ERR_clear_error();
 	return r != NULL ? r : fallback;
 }
@@ -633,11 +638,29 @@ pk_tls_peer_spki_hex(const struct pk_tls *t, char *out, size_t outlen)
 	return 0;
 }
 
+/* The first certificate of a PEM file, or NULL with the reason in err. */
+static X509 *
+read_cert(const char *path, char *err, size_t errlen)
+{
+	FILE *f;
+	X509 *x;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (x == NULL)
+		seterr(err, errlen, "%s: %s", path,
+		    ossl_reason("no PEM certificate"));
+	return x;
+}
+
 int
 pk_tls_file_spki_hex(const char *cert_file, char *out, size_t outlen,
     char *err, size_t errlen)
 {
-	FILE *f;
 	X509 *x;
 	uint8_t spki[PK_TLS_SPKI_LEN];
 	int rc;
@@ -646,17 +669,8 @@ pk_tls_file_spki_hex(const char *cert_file, char *out, size_t outlen,
 		seterr(err, errlen, "output buffer too small");
 		return -1;
 	}
-	if ((f = fopen(cert_file, "r")) == NULL) {
-		seterr(err, errlen, "%s: %s", cert_file, strerror(errno));
+	if ((x = read_cert(cert_file, err, errlen)) == NULL)
 		return -1;
-	}
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	if (x == NULL) {
-		seterr(err, errlen, "%s: %s", cert_file,
-		    ossl_reason("no PEM certificate"));
-		return -1;
-	}
 	rc = cert_spki(x, spki);
 	X509_free(x);
 	if (rc == -1) {
@@ -672,21 +686,11 @@ pk_tls_file_cn(const char *cert_file, char *out, size_t outlen, char *err,
     size_t errlen)
 {
 	char cn[PK_TLS_CN_MAX + 1], why[PK_TLS_ERRLEN];
-	FILE *f;
 	X509 *x;
 	int rc;
 
-	if ((f = fopen(cert_file, "r")) == NULL) {
-		seterr(err, errlen, "%s: %s", cert_file, strerror(errno));
+	if ((x = read_cert(cert_file, err, errlen)) == NULL)
 		return -1;
-	}
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	if (x == NULL) {
-		seterr(err, errlen, "%s: %s", cert_file,
-		    ossl_reason("no PEM certificate"));
-		return -1;
-	}
 	rc = cert_cn(x, cn, why, sizeof(why));
 	X509_free(x);
 	if (rc == -1) {

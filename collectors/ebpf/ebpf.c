@@ -544,14 +544,8 @@ ebpf_health(struct ebpf *c, uint64_t now)
 	}
 	if (lost == c->last_lost && limited == c->last_limited)
 		return;
-	memset(&ind, 0, sizeof(ind));
-	ind.kind = "metric";
-	ind.category = "host";
-	ind.module = "process";
-	ind.dataset = "picket.health";
-	ind.rule_id = "picket.health.process";
-	ind.rule_name = "Process collector health";
-	ind.ruleset = "picket-builtin";
+	pk_indicator_health(&ind, "process", "picket.health.process",
+	    "Process collector health");
 	ind.severity = lost > c->last_lost ? PK_SEV_MEDIUM : PK_SEV_LOW;
 	snprintf(msg, sizeof(msg), "process events: %llu lost (ring buffer "
 	    "full), %llu dropped by the per-process rate limit, in all",

@@ -458,14 +458,8 @@ cap_health(struct capture *c, struct cap_handle *ch)
 	v[3] = agent - ch->last_agent_drops;
 	ch->last = ps;
 	ch->last_agent_drops = agent;
-	memset(&ind, 0, sizeof(ind));
-	ind.kind = "metric";
-	ind.category = "host";
-	ind.module = "network";
-	ind.dataset = "picket.health";
-	ind.rule_id = "picket.health.capture";
-	ind.rule_name = "Capture health";
-	ind.ruleset = "picket-builtin";
+	pk_indicator_health(&ind, "network", "picket.health.capture",
+	    "Capture health");
 	ind.severity = v[1] + v[2] + v[3] > 0 ? PK_SEV_MEDIUM : PK_SEV_LOW;
 	snprintf(msg, sizeof(msg), "%s: %llu packets, %llu dropped by the "
 	    "kernel, %llu by the interface, %llu by the agent", ch->name,

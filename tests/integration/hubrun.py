@@ -18,6 +18,7 @@ import pytest
 
 import hubproto as hp
 from conftest import REPO
+from conftest import parse_stats as parse_counters  # "name value" lines
 
 HUB = pathlib.Path(os.environ.get("PICKET_HUB", REPO / "build" / "picket-hub"))
 MKCERTS = REPO / "packaging" / "mkcerts.sh"
@@ -35,15 +36,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def parse_counters(text):
-    out = {}
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
-            out[parts[0]] = int(parts[1])
-    return out
 
 
 class Hub:

@@ -16,6 +16,7 @@ import pytest
 
 import wormgen
 from conftest import PCAPS, REPO, analyse
+from conftest import parse_stats as counters
 
 HUB = pathlib.Path(os.environ.get("PICKET_HUB", REPO / "build" / "picket-hub"))
 RULES = REPO / "rules" / "worms.rules"
@@ -34,15 +35,6 @@ def hub(*args, check=0):
     if check is not None:
         assert proc.returncode == check, (proc.returncode, proc.stderr)
     return proc
-
-
-def counters(stderr):
-    out = {}
-    for line in stderr.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
-            out[parts[0]] = int(parts[1])
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -541,3 +541,33 @@ def test_through_connect_proxy(net, tmp_path, certs, driver, sample_lines):
     agent.stop()
     hub.stop()
     proxy.kill()
+
+
+def test_check_loads_the_hub_certificates(tmp_path, certs):
+    """picketd -n reads the [hub] certificates as the shipper will: the
+    agent id it will have, or why it cannot load them."""
+    good = tmp_path / "good.ini"
+    good.write_text(f"[hub]\naddress = {HUB_IP}:7443\n"
+                    f"ca = {certs / 'ca.crt'}\n"
+                    f"cert = {certs / 'agents' / 'agent-1.crt'}\n"
+                    f"key = {certs / 'agents' / 'agent-1.key'}\n"
+                    "[process]\nenabled = no\n")
+    proc = subprocess.run([binary(), "-n", "-c", str(good)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert f"hub: {HUB_IP}:7443 as agent agent-1, certificates OK" in \
+        proc.stderr
+    bad = tmp_path / "bad.ini"
+    bad.write_text(good.read_text().replace("agent-1.key", "missing.key"))
+    proc = subprocess.run([binary(), "-n", "-c", str(bad)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "missing.key: No such file or directory" in proc.stderr
+    # A key that does not belong to the certificate.
+    other = tmp_path / "other.ini"
+    other.write_text(good.read_text().replace(
+        str(certs / "agents" / "agent-1.key"), str(certs / "expired.key")))
+    proc = subprocess.run([binary(), "-n", "-c", str(other)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "expired.key: key values mismatch" in proc.stderr
