@@ -160,6 +160,8 @@ check-bench-smoke: all $(BUILD)/bench/batch_bench
 	$(BUILD)/bench/batch_bench --smoke tests/bench/indicators-sample.ndjson
 	PICKETD=$(CURDIR)/$(BUILD)/picketd /usr/bin/python3 \
 		tests/bench/capture_bench.py --smoke
+	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKET_HUB=$(CURDIR)/$(BUILD)/picket-hub \
+		/usr/bin/python3 tests/bench/ship_bench.py --smoke
 
 check: deps
 	$(MAKE) all
