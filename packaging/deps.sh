@@ -22,6 +22,9 @@
 #   tcpreplay                  replays captures onto a veth for the live tests
 #   libz-mingw-w64-dev         zlib for the Windows build of the transport
 #   libsqlite3-dev             the hub's default store
+#   libevent-dev libjansson-dev
+#                              the hub's HTTPS API (libevent's evhttp with its
+#                              OpenSSL bufferevents) and its JSON (jansson)
 #   libbpf-dev libelf-dev bpftool
 #                              the eBPF process collector: libbpf and its ELF
 #                              library; vmlinux.h and skeleton generation
@@ -37,7 +40,7 @@ PKGS="build-essential pkg-config libpcap-dev libinih-dev zlib1g-dev libssl-dev
 libcmocka-dev clang libclang-rt-14-dev gcc-mingw-w64-x86-64 wine wine64
 dpkg-dev python3 python3-pytest python3-jsonschema python3-scapy tcpdump
 iproute2 curl dnsutils procps tcpreplay libbpf-dev libelf-dev bpftool
-libz-mingw-w64-dev libsqlite3-dev"
+libz-mingw-w64-dev libsqlite3-dev libevent-dev libjansson-dev"
 BACKPORTS_PKGS="suricata"
 
 say() { printf 'deps: %s\n' "$*"; }
