@@ -45,10 +45,12 @@ def test_defaults_without_file_equal_empty_file():
 
 def test_normalised_output_is_a_fixed_point(tmp_path):
     """What -nv prints is itself a valid configuration meaning the same."""
-    first = run(["-nv", "-c", str(CONFIG / "full.ini")], check=0).stdout
+    # cwd: full.ini names its test certificates relative to the tree.
+    first = run(["-nv", "-c", str(CONFIG / "full.ini")], check=0,
+                cwd=REPO).stdout
     again = tmp_path / "again.ini"
     again.write_text(first)
-    assert run(["-nv", "-c", str(again)], check=0).stdout == first
+    assert run(["-nv", "-c", str(again)], check=0, cwd=REPO).stdout == first
 
 
 def test_bad_file_reports_every_problem():
