@@ -566,6 +566,8 @@ batch_try(struct pk_shipper *s)
 		g->max = save;
 		if (r < 0) {
 			s->st.spool_errors++;
+			log_warn("hub: reading the spool from %llu",
+			    (unsigned long long)s->read_from);
 			return -1;
 		}
 		if (r > 0 || next_from > s->read_from)
@@ -603,8 +605,11 @@ batch_try(struct pk_shipper *s)
 		g->carry_len = 0;
 	}
 	if (pk_batch_encode_head(&hdr, dlen, s->out, head, &hl) != PK_FE_OK ||
-	    hl != head)
+	    hl != head) {
+		log_warnx("hub: cannot frame a batch of %u records (%u bytes)",
+		    hdr.count, hdr.raw_len);
 		return -1;
+	}
 	s->out_len = head + dlen;
 	s->out_off = 0;
 	s->fl[(s->fl_head + s->fl_n) % SHIP_INFLIGHT_MAX] = (struct inflight){
