@@ -112,10 +112,10 @@ check-wine:
 check-integration: all asan-picketd
 	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKETD_ASAN=$(CURDIR)/build/asan/picketd \
 		/usr/bin/python3 -m pytest -q tests/integration
-	# The hub's listener and ingest again under ASan+UBSan (leaks at exit).
+	# The hub's listener, API and ingest again under ASan+UBSan (leaks at exit).
 	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKET_HUB=$(CURDIR)/build/asan/picket-hub \
 		/usr/bin/python3 -m pytest -q tests/integration/test_hub_listener.py \
-		tests/integration/test_hub_import.py
+		tests/integration/test_api.py tests/integration/test_hub_import.py
 
 # libFuzzer targets: clang, one binary per tests/fuzz/fuzz_*.c
 FUZZ_BUILD := build/fuzz
@@ -140,7 +140,7 @@ check-fuzz: fuzz-build
 HUB_SRCS := $(wildcard hub/*.c)
 HUB_OBJS := $(HUB_SRCS:%.c=$(BUILD)/%.o) \
 	$(patsubst %.c,$(BUILD)/%.o,$(wildcard transport/tls.c transport/conn.c))
-HUB_LIBS := -lssl -lcrypto -lsqlite3 -linih -lz -lpthread -lm
+HUB_LIBS := -levent_openssl -levent -ljansson -lssl -lcrypto -lsqlite3 -linih -lz -lpthread -lm
 ifneq ($(HUB_SRCS),)
 all: $(BUILD)/picket-hub
 endif

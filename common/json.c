@@ -293,7 +293,7 @@ void
 json_str(struct json *j, const char *key, const char *s, size_t maxlen)
 {
 	if (s == NULL) {
-		json_null(j, key);
+		json_nullv(j, key);
 		return;
 	}
 	json_strn(j, key, s, strlen(s), maxlen);
@@ -354,7 +354,7 @@ json_bool(struct json *j, const char *key, int v)
 }
 
 void
-json_null(struct json *j, const char *key)
+json_nullv(struct json *j, const char *key)
 {
 	prefix(j, key);
 	put(j, "null", 4);

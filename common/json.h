@@ -38,7 +38,7 @@ void json_strn(struct json *j, const char *key, const void *s, size_t n,
 void json_u64(struct json *j, const char *key, uint64_t v);
 void json_i64(struct json *j, const char *key, int64_t v);
 void json_bool(struct json *j, const char *key, int v);
-void json_null(struct json *j, const char *key);
+void json_nullv(struct json *j, const char *key);
 /*
  * Finish: checks every object/array was closed and nothing overflowed.
  * Returns the length written (buffer NUL-terminated) or -1.

@@ -50,6 +50,11 @@ static const struct hub_opt hub_opts[] = {
 	HS("tls", "cert", tls_cert, ""),
 	HS("tls", "key", tls_key, ""),
 	HS("tls", "crl", tls_crl, ""),
+	HS("api", "listen", api_listen, "0.0.0.0:8443"),
+	HU("api", "max_body", api_max_body, "65536", 0, 16ULL * 1024 * 1024),
+	HS("sharing", "name", share_name, ""),
+	HS("sharing", "internal", share_internal, ""),
+	HU("sharing", "host_pseudonyms", share_pseudonyms, "0", 0, 1),
 };
 
 static int

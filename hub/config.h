@@ -1,8 +1,8 @@
 /*
  * config.h - picket-hub's configuration (hub.ini): a handful of options in
- * [hub] and [tls], read with inih through one option table (config.c), so
- * an option is one table row and one field.  docs/hub.md lists them all.
- * Called by hub/main.c and the listener.
+ * [hub], [tls] and [api], read with inih through one option table
+ * (config.c), so an option is one table row and one field.  docs/hub.md
+ * lists them all.  Called by hub/main.c, the listener and the API.
  */
 #ifndef PICKET_HUB_CONFIG_H
 #define PICKET_HUB_CONFIG_H
@@ -30,6 +30,11 @@ struct hub_config {
 	char		tls_cert[HUB_PATH_MAX];
 	char		tls_key[HUB_PATH_MAX];
 	char		tls_crl[HUB_PATH_MAX];	/* "" = no CRL */
+	char		api_listen[256];	/* HTTPS API; "" = off */
+	uint64_t	api_max_body;		/* request body bytes */
+	char		share_name[PK_HUB_ID_MAX + 1];	/* "" = name */
+	char		share_internal[1024];	/* CIDRs; "" = built in */
+	uint64_t	share_pseudonyms;	/* 1: hosts as pseudonyms */
 };
 
 void hub_config_defaults(struct hub_config *c);

@@ -1,7 +1,11 @@
 /*
  * listener.c - the hub's agent listener (see listener.h; the protocol is
- * docs/protocol.md, running it is docs/hub.md).  One thread, one ppoll()
- * loop over the listening socket and every connection.  A connection goes
+ * docs/protocol.md, running it is docs/hub.md).  One thread, one libevent
+ * event_base shared with the HTTPS API (hub/api.c): the listening socket
+ * and every connection have an event for their fd, re-armed with what the
+ * connection waits for after each step, and an evtimer for their next
+ * deadline (handshake/HELLO limit, heartbeat, silence, close grace).
+ * A connection goes
  * HANDSHAKE (TLS) -> HELLO (waiting for the agent's first frame) -> READY
  * (BATCH / HEARTBEAT) and ends in CLOSING (an ERROR queued, flushing for a
  * moment) or is dropped at once.  Why it is shaped like this:
@@ -17,14 +21,18 @@
  * - A batch is stored and committed synchronously (hub_ingest_batch)
  *   before its ACK is queued: exactly-once needs the commit first, and a
  *   single writer is what SQLite wants anyway.
- * - Connections are never freed in the middle of a turn: conn_drop()
- *   closes the socket and marks the connection dead, reap() frees it
- *   after the turn, so no caller holds a dangling pointer.
+ * - Connections are never freed in the middle of a callback: conn_drop()
+ *   closes the socket, deletes its events and marks the connection dead;
+ *   reap() frees it when the callback ends, so no caller holds a dangling
+ *   pointer and no event of a dead connection ever fires.
+ * - Input TLS still holds after a burst of reads (c->again) is taken up
+ *   by a zero timeout rather than at once, so the other connections get
+ *   their turn first: the same fairness the poll loop had.
  *
  * Called by hub/main.c only.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* accept4, ppoll */
+#define _GNU_SOURCE	/* accept4 */
 #endif
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -40,6 +48,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "common/log.h"
 #include "common/pktime.h"
@@ -66,6 +76,10 @@
 enum conn_state { CS_HANDSHAKE, CS_HELLO, CS_READY, CS_CLOSING };
 
 struct conn {
+	struct hub_listener	*l;
+	struct event		*ev;		/* fd: what conn_events() says */
+	struct event		*tmr;		/* next deadline, or again */
+	short			 armed;		/* EV_READ|EV_WRITE now added */
 	int			 fd;
 	int			 state;
 	int			 dead;		/* dropped; freed by reap() */
@@ -94,11 +108,13 @@ struct conn {
 struct hub_listener {
 	struct hub_ingest	*in;
 	struct pk_tls_ctx	*ctx;
+	struct event_base	*base;
+	struct event		*lev;		/* the listening socket */
+	struct event		*pause_ev;	/* accept pause over */
 	int			 lfd;
 	struct conn		**conns;
 	size_t			 nconns, cap;
-	struct pollfd		*pfd;
-	size_t			 pfdcap;
+	size_t			 ndead;		/* dropped, not yet reaped */
 	uint64_t		 max_conns;
 	uint64_t		 hb_us;		/* heartbeat interval */
 	uint64_t		 hs_us;		/* handshake + HELLO limit */
@@ -160,8 +176,8 @@ split_hostport(const char *s, char *host, size_t hcap, char *port,
 	return 0;
 }
 
-static int
-listen_on(const char *addr)
+int
+hub_listen_on(const char *addr)
 {
 	struct addrinfo hints, *res, *ai;
 	char host[256], port[16];
@@ -220,8 +236,12 @@ set_hub_id(struct hub_listener *l, const char *name)
 			l->hub_id[i] = '?';
 }
 
+static void on_accept(evutil_socket_t, short, void *);
+static void on_pause_over(evutil_socket_t, short, void *);
+
 struct hub_listener *
-hub_listener_new(const struct hub_config *c, struct hub_ingest *in)
+hub_listener_new(const struct hub_config *c, struct hub_ingest *in,
+    struct event_base *base)
 {
 	struct pk_tls_server_opts o;
 	struct hub_listener *l;
@@ -237,6 +257,7 @@ hub_listener_new(const struct hub_config *c, struct hub_ingest *in)
 		return NULL;
 	}
 	l->in = in;
+	l->base = base;
 	l->lfd = -1;
 	l->max_conns = c->max_connections;
 	l->hb_s = (uint16_t)c->heartbeat;
@@ -255,7 +276,15 @@ hub_listener_new(const struct hub_config *c, struct hub_ingest *in)
 		hub_listener_free(l);
 		return NULL;
 	}
-	if ((l->lfd = listen_on(c->listen)) == -1) {
+	if ((l->lfd = hub_listen_on(c->listen)) == -1) {
+		hub_listener_free(l);
+		return NULL;
+	}
+	l->lev = event_new(base, l->lfd, EV_READ | EV_PERSIST, on_accept, l);
+	l->pause_ev = evtimer_new(base, on_pause_over, l);
+	if (l->lev == NULL || l->pause_ev == NULL ||
+	    event_add(l->lev, NULL) == -1) {
+		log_warnx("listener: cannot make events");
 		hub_listener_free(l);
 		return NULL;
 	}
@@ -282,27 +311,46 @@ conn_drop(struct hub_listener *l, struct conn *c)
 		pk_tls_free(c->tls);
 		c->tls = NULL;
 	}
+	if (c->ev != NULL)
+		event_del(c->ev);
+	if (c->tmr != NULL)
+		event_del(c->tmr);
+	c->armed = 0;
 	close(c->fd);
 	c->fd = -1;
 	free(c->big);
 	c->big = NULL;
 	c->dead = 1;
+	l->ndead++;
 	l->k.active--;
 }
 
 /* Free dropped connections; keep the live ones in order. */
 static void
+conn_free(struct conn *c)
+{
+	if (c->ev != NULL)
+		event_free(c->ev);
+	if (c->tmr != NULL)
+		event_free(c->tmr);
+	free(c);
+}
+
+static void
 reap(struct hub_listener *l)
 {
 	size_t i, j = 0;
 
+	if (l->ndead == 0)
+		return;
 	for (i = 0; i < l->nconns; i++) {
 		if (l->conns[i]->dead)
-			free(l->conns[i]);
+			conn_free(l->conns[i]);
 		else
 			l->conns[j++] = l->conns[i];
 	}
 	l->nconns = j;
+	l->ndead = 0;
 }
 
 /* ------------------------------------------------------------ output */
@@ -874,6 +922,96 @@ grow(struct hub_listener *l)
 	return 0;
 }
 
+/* ------------------------------------------------------------ events */
+
+static void on_conn(evutil_socket_t, short, void *);
+static void on_conn_timer(evutil_socket_t, short, void *);
+
+/* Schedule t (µs from now; 0 = at the next loop iteration). */
+static void
+timer_in(struct event *t, uint64_t us)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(us / PK_USEC);
+	tv.tv_usec = (suseconds_t)(us % PK_USEC);
+	evtimer_add(t, &tv);
+}
+
+/*
+ * After every step of a connection: run its timers (as each turn of the
+ * poll loop did), then wait on its fd for what conn_events() says and
+ * set its timer to the next deadline, or to now when input is left over.
+ */
+static void
+conn_arm(struct hub_listener *l, struct conn *c, uint64_t now)
+{
+	uint64_t dl;
+	short pe, want = 0;
+
+	if (c->dead)
+		return;
+	dl = conn_timers(l, c, now);
+	if (c->dead)
+		return;
+	pe = conn_events(c);
+	if (pe & POLLIN)
+		want |= EV_READ;
+	if (pe & POLLOUT)
+		want |= EV_WRITE;
+	if (want != c->armed) {
+		event_del(c->ev);
+		c->armed = 0;
+		if (want != 0) {
+			event_assign(c->ev, l->base, c->fd, want | EV_PERSIST,
+			    on_conn, c);
+			if (event_add(c->ev, NULL) == 0)
+				c->armed = want;
+			else
+				log_warnx("%s: cannot wait on the socket",
+				    c->peer);
+		}
+	}
+	if (c->again)
+		timer_in(c->tmr, 0);
+	else if (dl == UINT64_MAX)
+		evtimer_del(c->tmr);
+	else
+		timer_in(c->tmr, dl > now ? dl - now : 0);
+}
+
+static void
+on_conn(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct hub_listener *l = c->l;
+	uint64_t now = pk_mono_us();
+
+	(void)fd;
+	(void)what;
+	if (!c->dead)
+		conn_io(l, c, now);
+	conn_arm(l, c, now);
+	reap(l);
+}
+
+static void
+on_conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct hub_listener *l = c->l;
+	uint64_t now = pk_mono_us();
+
+	(void)fd;
+	(void)what;
+	if (!c->dead && c->again)
+		conn_io(l, c, now);
+	conn_arm(l, c, now);
+	reap(l);
+}
+
+/* ------------------------------------------------------------ new conns */
+
 static int
 conn_new(struct hub_listener *l, int fd, const char *peer, uint64_t now)
 {
@@ -885,15 +1023,23 @@ conn_new(struct hub_listener *l, int fd, const char *peer, uint64_t now)
 		log_warnx("%s: out of memory, connection closed", peer);
 		return -1;
 	}
+	c->l = l;
+	c->fd = fd;
+	if ((c->ev = event_new(l->base, fd, EV_READ | EV_PERSIST, on_conn,
+	    c)) == NULL || (c->tmr = evtimer_new(l->base, on_conn_timer,
+	    c)) == NULL) {
+		log_warnx("%s: out of memory, connection closed", peer);
+		conn_free(c);
+		return -1;
+	}
 	/* ACK and HEARTBEAT are tiny and latency matters more. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	if ((c->tls = pk_tls_server_new(l->ctx, fd, err, sizeof(err))) ==
 	    NULL) {
 		log_warnx("%s: %s", peer, err);
-		free(c);
+		conn_free(c);
 		return -1;
 	}
-	c->fd = fd;
 	c->state = CS_HANDSHAKE;
 	c->hs_want = POLLIN;
 	c->t_accept = c->t_rx = c->t_tx = now;
@@ -901,6 +1047,7 @@ conn_new(struct hub_listener *l, int fd, const char *peer, uint64_t now)
 	l->conns[l->nconns++] = c;
 	l->k.active++;
 	log_debug("%s: accepted", peer);
+	conn_arm(l, c, now);
 	return 0;
 }
 
@@ -941,12 +1088,13 @@ accept_all(struct hub_listener *l, uint64_t now)
 			 * so pause instead of spinning on it. */
 			l->k.accept_errors++;
 			log_warn("accept");
-			l->accept_pause_until = now + ACCEPT_PAUSE_US;
+			event_del(l->lev);
+			timer_in(l->pause_ev, ACCEPT_PAUSE_US);
 			return;
 		}
 		l->k.accepted++;
 		peer_string(&ss, sl, peer, sizeof(peer));
-		if (l->nconns >= l->max_conns) {
+		if (l->nconns - l->ndead >= l->max_conns) {
 			refused(l, peer, now);
 			close(fd);
 			continue;
@@ -956,76 +1104,27 @@ accept_all(struct hub_listener *l, uint64_t now)
 	}
 }
 
-/* ------------------------------------------------------------ loop */
-
-int
-hub_listener_poll(struct hub_listener *l, int max_ms, const sigset_t *mask)
+static void
+on_accept(evutil_socket_t fd, short what, void *arg)
 {
-	struct timespec ts;
-	uint64_t now, next, dl;
-	size_t i, n;
-	int again = 0, r;
+	struct hub_listener *l = arg;
 
-	now = pk_mono_us();
-	next = now + (uint64_t)max_ms * 1000;
-	for (i = 0; i < l->nconns; i++) {
-		if (l->conns[i]->dead)
-			continue;
-		dl = conn_timers(l, l->conns[i], now);
-		next = PK_MIN(next, dl);
-		again |= !l->conns[i]->dead && l->conns[i]->again;
-	}
+	(void)fd;
+	(void)what;
 	reap(l);
-	if (l->pfdcap < l->nconns + 1) {
-		struct pollfd *np;
-
-		if ((np = realloc(l->pfd, l->cap * sizeof(*np) +
-		    sizeof(*np))) == NULL) {
-			log_warn("poll table");
-			return -1;
-		}
-		l->pfd = np;
-		l->pfdcap = l->cap + 1;
-	}
-	l->pfd[0].fd = l->lfd;
-	l->pfd[0].events = POLLIN;
-	if (l->accept_pause_until > now) {
-		l->pfd[0].fd = -1;
-		next = PK_MIN(next, l->accept_pause_until);
-	}
-	n = l->nconns;
-	for (i = 0; i < n; i++) {
-		l->pfd[i + 1].fd = l->conns[i]->fd;
-		l->pfd[i + 1].events = conn_events(l->conns[i]);
-		l->pfd[i + 1].revents = 0;
-	}
-	l->pfd[0].revents = 0;
-	if (again || next <= now) {
-		ts.tv_sec = 0;
-		ts.tv_nsec = 0;
-	} else {
-		ts.tv_sec = (time_t)((next - now) / PK_USEC);
-		ts.tv_nsec = (long)((next - now) % PK_USEC) * 1000;
-	}
-	r = ppoll(l->pfd, n + 1, &ts, mask);
-	if (r == -1) {
-		if (errno == EINTR)
-			return 0;
-		log_warn("poll");
-		return -1;
-	}
-	now = pk_mono_us();
-	if (l->lfd != -1 && (l->pfd[0].revents & POLLIN))
-		accept_all(l, now);
-	/* Only the first n: connections accepted just now are not in pfd. */
-	for (i = 0; i < n; i++) {
-		struct conn *c = l->conns[i];
-
-		if (!c->dead && (l->pfd[i + 1].revents != 0 || c->again))
-			conn_io(l, c, now);
-	}
+	accept_all(l, pk_mono_us());
 	reap(l);
-	return 0;
+}
+
+static void
+on_pause_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct hub_listener *l = arg;
+
+	(void)fd;
+	(void)what;
+	if (l->lfd != -1 && event_add(l->lev, NULL) == -1)
+		log_warnx("listener: cannot wait on the listening socket");
 }
 
 /* ------------------------------------------------------------ stop */
@@ -1040,13 +1139,25 @@ live(const struct hub_listener *l)
 	return n;
 }
 
-void
-hub_listener_stop(struct hub_listener *l, int grace_ms, const sigset_t *mask)
+static void
+on_stop_tick(evutil_socket_t fd, short what, void *arg)
 {
+	(void)fd;
+	(void)what;
+	(void)arg;	/* only wakes the loop to check the time */
+}
+
+void
+hub_listener_stop(struct hub_listener *l, int grace_ms)
+{
+	struct event *tick;
 	uint64_t until;
 	size_t i, told = 0;
 	struct conn *c;
 
+	if (l->lev != NULL)
+		event_del(l->lev);
+	evtimer_del(l->pause_ev);
 	if (l->lfd != -1) {
 		close(l->lfd);
 		l->lfd = -1;
@@ -1066,13 +1177,20 @@ hub_listener_stop(struct hub_listener *l, int grace_ms, const sigset_t *mask)
 		}
 		c->t_close = PK_MIN(c->t_close, until);
 		conn_settle(l, c);
+		conn_arm(l, c, pk_mono_us());
 	}
 	if (told > 0)
 		log_info("stopping: sent SHUTDOWN to %zu agent(s)", told);
 	reap(l);
-	while (live(l) > 0 && pk_mono_us() < until)
-		if (hub_listener_poll(l, 50, mask) == -1)
+	/* Flush the ERRORs; a tick bounds every wait by 50 ms. */
+	tick = event_new(l->base, -1, EV_PERSIST, on_stop_tick, NULL);
+	if (tick != NULL)
+		timer_in(tick, 50 * 1000);
+	while (tick != NULL && live(l) > 0 && pk_mono_us() < until)
+		if (event_base_loop(l->base, EVLOOP_ONCE) == -1)
 			break;
+	if (tick != NULL)
+		event_free(tick);
 	for (i = 0; i < l->nconns; i++)
 		conn_drop(l, l->conns[i]);
 	reap(l);
@@ -1088,12 +1206,48 @@ hub_listener_free(struct hub_listener *l)
 	for (i = 0; i < l->nconns; i++)
 		conn_drop(l, l->conns[i]);
 	reap(l);
+	if (l->lev != NULL)
+		event_free(l->lev);
+	if (l->pause_ev != NULL)
+		event_free(l->pause_ev);
 	if (l->lfd != -1)
 		close(l->lfd);
 	pk_tls_ctx_free(l->ctx);
 	free(l->conns);
-	free(l->pfd);
 	free(l);
+}
+
+/* How many agents are past HELLO now (the API's agents_connected). */
+size_t
+hub_listener_connected(const struct hub_listener *l)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < l->nconns; i++)
+		n += !l->conns[i]->dead && l->conns[i]->state == CS_READY;
+	return n;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t
+hub_listener_ready_ids(const struct hub_listener *l, const char ***ids)
+{
+	size_t i, n = 0;
+
+	*ids = NULL;
+	if (l->nconns == 0 || (*ids = calloc(l->nconns, sizeof(**ids))) ==
+	    NULL)
+		return 0;
+	for (i = 0; i < l->nconns; i++)
+		if (!l->conns[i]->dead && l->conns[i]->state == CS_READY)
+			(*ids)[n++] = l->conns[i]->cn;
+	qsort(*ids, n, sizeof(**ids), cmp_str);
+	return n;
 }
 
 const struct hub_counters *

@@ -1,5 +1,6 @@
 /*
- * listener.h - picket-hub's agent listener: one poll() loop, a
+ * listener.h - picket-hub's agent listener: events on a libevent
+ * event_base (shared with the HTTPS API, hub/api.c), a
  * non-blocking TLS 1.3 listening socket and many agent connections, each a
  * small state machine (TLS handshake -> wait for HELLO -> ready) that
  * speaks docs/protocol.md and hands every BATCH to hub/ingest.c.  Single
@@ -10,7 +11,7 @@
 #ifndef PICKET_HUB_LISTENER_H
 #define PICKET_HUB_LISTENER_H
 
-#include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -48,32 +49,43 @@ struct hub_counters {
 
 struct hub_listener;
 
-/*
- * Make the TLS context from c's [tls] files and listen on c->listen
- * (host:port, [v6]:port).  in is the ingest (store) every connection
- * feeds; it must outlive the listener.  NULL on error (logged).
- */
-struct hub_listener *hub_listener_new(const struct hub_config *c,
-    struct hub_ingest *in);
+struct event_base;
 
 /*
- * One turn of the loop: wait at most max_ms (less when a timer is due) in
- * ppoll() with the signal mask *mask (NULL: keep the current one), then
- * accept, read, answer, write and expire.  0, or -1 on a fatal error
- * (poll itself failed).  A signal ends the wait early and returns 0.
+ * A non-blocking, close-on-exec TCP socket listening on addr ("host:port",
+ * "[v6]:port", ":port", "*:port").  The fd, or -1 (logged).  The API
+ * listens through this too, so both take the same address syntax.
  */
-int hub_listener_poll(struct hub_listener *l, int max_ms,
-    const sigset_t *mask);
+int hub_listen_on(const char *addr);
+
+/*
+ * Make the TLS context from c's [tls] files, listen on c->listen
+ * (host:port, [v6]:port) and add the listening socket to base; agents are
+ * then served whenever base's loop runs.  in is the ingest (store) every
+ * connection feeds; in and base must outlive the listener.  NULL on error
+ * (logged).
+ */
+struct hub_listener *hub_listener_new(const struct hub_config *c,
+    struct hub_ingest *in, struct event_base *base);
 
 /*
  * Graceful stop: close the listening socket, send ERROR SHUTDOWN to every
- * agent past its handshake, flush for at most grace_ms, close everything.
+ * agent past its handshake, run base's loop for at most grace_ms to flush
+ * them, close everything.  Call with the loop not running.
  */
-void hub_listener_stop(struct hub_listener *l, int grace_ms,
-    const sigset_t *mask);
+void hub_listener_stop(struct hub_listener *l, int grace_ms);
 
 /* Close whatever is still open and free everything. */
 void hub_listener_free(struct hub_listener *l);
+
+/* Agents connected now (past HELLO). */
+size_t hub_listener_connected(const struct hub_listener *l);
+/*
+ * Their agent ids, sorted (strcmp), in *ids: a calloc'ed array the caller
+ * frees; the strings stay valid until the loop runs again.  The count.
+ */
+size_t hub_listener_ready_ids(const struct hub_listener *l,
+    const char ***ids);
 
 const struct hub_counters *hub_listener_counters(const struct hub_listener *l);
 

@@ -2,8 +2,10 @@
  * main.c - picket-hub's command line.  Subcommands:
  *   serve -c hub.ini        open the store, apply retention (then hourly)
  *                           and serve agents over TLS (hub/listener.c)
- *                           in the foreground until SIGTERM/SIGINT;
+ *                           and the HTTPS API (hub/api.c) on one libevent
+ *                           loop in the foreground until SIGTERM/SIGINT;
  *                           SIGUSR1 logs the counters (docs/hub.md)
+ *   token create|list|revoke  API bearer tokens (docs/api.md), audited
  *   indicators [filters]    print stored indicators (table or NDJSON)
  *   import FILE --agent ID  feed an NDJSON file (as `picketd -r` prints)
  *                           through the BATCH path the network uses
@@ -19,9 +21,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <event2/event.h>
+
 #include "common/log.h"
 #include "common/pktime.h"
 #include "common/util.h"
+#include "hub/api.h"
+#include "hub/auth.h"
 #include "hub/config.h"
 #include "hub/ingest.h"
 #include "hub/listener.h"
@@ -53,6 +59,11 @@ usage(FILE *fp)
 	    "       picket-hub import FILE --agent ID [-c hub.ini | --db PATH] "
 	    "[--host-name NAME]\n"
 	    "                  [--first-seq N]\n"
+	    "       picket-hub token create --role viewer|responder|admin "
+	    "--name NAME\n"
+	    "                  [-c hub.ini | --db PATH]\n"
+	    "       picket-hub token list [-c hub.ini | --db PATH]\n"
+	    "       picket-hub token revoke NAME [-c hub.ini | --db PATH]\n"
 	    "       picket-hub version\n");
 }
 
@@ -91,50 +102,6 @@ store_open(const char *path)
 	return st;
 }
 
-static volatile sig_atomic_t got_stop, got_usr1;
-
-static void
-on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		got_usr1 = 1;
-	else
-		got_stop = 1;
-}
-
-/*
- * SIGPIPE ignored (OpenSSL writes to sockets a peer may have closed);
- * SIGTERM, SIGINT and SIGUSR1 only set flags, and stay blocked except
- * inside ppoll() (*waitmask), so the loop sees a flag as soon as the
- * signal arrives and never misses one between its check and its wait.
- */
-static int
-serve_signals(sigset_t *waitmask)
-{
-	static const int sigs[] = { SIGTERM, SIGINT, SIGUSR1 };
-	struct sigaction sa;
-	sigset_t block;
-	size_t i;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) == -1)
-		return -1;
-	sigemptyset(&block);
-	sa.sa_handler = on_signal;
-	for (i = 0; i < PK_NELEM(sigs); i++) {
-		if (sigaction(sigs[i], &sa, NULL) == -1)
-			return -1;
-		sigaddset(&block, sigs[i]);
-	}
-	if (sigprocmask(SIG_BLOCK, &block, waitmask) == -1)
-		return -1;
-	for (i = 0; i < PK_NELEM(sigs); i++)
-		sigdelset(waitmask, sigs[i]);
-	return 0;
-}
-
 /* Delete indicators older than retention_days, a chunk per transaction. */
 static int
 retention(struct hub_store *st, uint64_t days)
@@ -162,40 +129,118 @@ print_counters(struct hub_listener *l, struct hub_ingest *in)
 	hub_counters_print(hub_listener_counters(l), &in->stats, stderr);
 }
 
+/* What the loop's signal and timer callbacks need. */
+struct serve_ctx {
+	struct event_base	*base;
+	struct hub_config	*c;
+	struct hub_store	*st;
+	struct hub_ingest	*in;
+	struct hub_listener	*l;
+};
+
+/* SIGTERM/SIGINT end the loop; libevent turns signals into events, so
+ * the handler never runs inside our code. */
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_ctx *x = arg;
+
+	(void)what;
+	log_info("signal %d", (int)sig);
+	event_base_loopbreak(x->base);
+}
+
+static void
+on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_ctx *x = arg;
+
+	(void)sig;
+	(void)what;
+	print_counters(x->l, x->in);
+}
+
+static void
+on_retention(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_ctx *x = arg;
+
+	(void)fd;
+	(void)what;
+	(void)retention(x->st, x->c->retention_days);
+}
+
 static int
 serve_loop(struct hub_config *c, struct hub_store *st, struct hub_ingest *in)
 {
-	struct hub_listener *l;
-	sigset_t waitmask;
-	uint64_t next_retention;
-	int rc = 0;
+	static const int sigs[] = { SIGTERM, SIGINT, SIGUSR1 };
+	struct event *sev[PK_NELEM(sigs)] = { NULL }, *ret = NULL;
+	struct timeval hourly = { (time_t)(RETENTION_EVERY_US / PK_USEC), 0 };
+	struct serve_ctx x;
+	struct hub_api *api = NULL;
+	struct sigaction sa;
+	sigset_t block;
+	size_t i;
+	int rc = 1;
 
-	if (serve_signals(&waitmask) == -1) {
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;	/* OpenSSL writes to closed sockets */
+	if (sigaction(SIGPIPE, &sa, NULL) == -1) {
 		log_warn("signals");
 		return 1;
 	}
-	if ((l = hub_listener_new(c, in)) == NULL)
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	x.st = st;
+	x.in = in;
+	if ((x.base = event_base_new()) == NULL) {
+		log_warnx("event_base_new failed");
 		return 1;
-	log_info("listening on %s", c->listen);
-	next_retention = pk_mono_us() + RETENTION_EVERY_US;
-	while (!got_stop) {
-		if (got_usr1) {
-			got_usr1 = 0;
-			print_counters(l, in);
-		}
-		if (pk_mono_us() >= next_retention) {
-			(void)retention(st, c->retention_days);
-			next_retention = pk_mono_us() + RETENTION_EVERY_US;
-		}
-		if (hub_listener_poll(l, 1000, &waitmask) == -1) {
-			rc = 1;
-			break;
+	}
+	if ((x.l = hub_listener_new(c, in, x.base)) == NULL)
+		goto out;
+	for (i = 0; i < PK_NELEM(sigs); i++) {
+		sev[i] = evsignal_new(x.base, sigs[i], sigs[i] == SIGUSR1 ?
+		    on_usr1 : on_stop, &x);
+		if (sev[i] == NULL || event_add(sev[i], NULL) == -1) {
+			log_warnx("signal events");
+			goto out;
 		}
 	}
+	if ((ret = event_new(x.base, -1, EV_PERSIST, on_retention, &x)) ==
+	    NULL || event_add(ret, &hourly) == -1) {
+		log_warnx("retention timer");
+		goto out;
+	}
+	if (c->api_listen[0] != '\0') {
+		if ((api = hub_api_new(c, x.base, st, in, x.l)) == NULL)
+			goto out;
+		log_info("API listening on %s", c->api_listen);
+	}
+	log_info("listening on %s", c->listen);
+	rc = event_base_dispatch(x.base) == -1 ? 1 : 0;
+	/* From here on a second SIGTERM (or a late SIGUSR1) stays pending
+	 * instead of killing the hub in its graceful stop. */
+	sigemptyset(&block);
+	for (i = 0; i < PK_NELEM(sigs); i++)
+		sigaddset(&block, sigs[i]);
+	(void)sigprocmask(SIG_BLOCK, &block, NULL);
 	log_info("stopping");
-	hub_listener_stop(l, STOP_GRACE_MS, &waitmask);
-	print_counters(l, in);
-	hub_listener_free(l);
+	/* The API first: no request may read the listener as it stops. */
+	hub_api_free(api);
+	api = NULL;
+	hub_listener_stop(x.l, STOP_GRACE_MS);
+	print_counters(x.l, in);
+out:
+	hub_api_free(api);
+	hub_listener_free(x.l);
+	if (ret != NULL)
+		event_free(ret);
+	for (i = 0; i < PK_NELEM(sigs); i++)
+		if (sev[i] != NULL)
+			event_free(sev[i]);
+	event_base_free(x.base);
 	return rc;
 }
 
@@ -549,6 +594,115 @@ cmd_import(int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
+/* ------------------------------------------------------------ tokens */
+
+static int
+print_token(void *arg, const struct hub_token *t)
+{
+	char c[PK_TIMESTRLEN], r[PK_TIMESTRLEN];
+
+	(void)arg;
+	printf("%-24s %-9s %-27s %s\n", t->name, hub_role_name(t->role),
+	    pk_time_format((uint64_t)t->created_us, c, sizeof(c)),
+	    t->revoked_us != 0 ? pk_time_format((uint64_t)t->revoked_us, r,
+	    sizeof(r)) : "-");
+	return 0;
+}
+
+enum { T_DB = 300, T_ROLE, T_NAME };
+
+/*
+ * token create --role R --name N: the secret goes to stdout once and is
+ * never stored; token list: names and roles, no secrets; token revoke
+ * NAME.  Creating and revoking are audited with actor "cli".
+ */
+static int
+cmd_token(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "db", required_argument, NULL, T_DB },
+		{ "role", required_argument, NULL, T_ROLE },
+		{ "name", required_argument, NULL, T_NAME },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hub_config c;
+	struct hub_store *st;
+	const char *conf = NULL, *db = NULL, *role = NULL, *name = NULL;
+	const char *sub, *err = "failed";
+	char path[HUB_PATH_MAX + 16], secret[HUB_TOKEN_LEN + 1];
+	int ch, rc = 1, r, found;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	sub = argv[1];
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c':	conf = optarg; break;
+		case T_DB:	db = optarg; break;
+		case T_ROLE:	role = optarg; break;
+		case T_NAME:	name = optarg; break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (strcmp(sub, "revoke") == 0 && optind + 1 == argc)
+		name = argv[optind++];
+	if (optind != argc || (strcmp(sub, "create") == 0 && (role == NULL ||
+	    name == NULL)) || (strcmp(sub, "revoke") == 0 && name == NULL) ||
+	    (strcmp(sub, "create") != 0 && strcmp(sub, "revoke") != 0 &&
+	    strcmp(sub, "list") != 0)) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(sub, "create") == 0 && hub_role_parse(role) ==
+	    HUB_ROLE_NONE) {
+		fprintf(stderr, "picket-hub: --role %s: want viewer, responder "
+		    "or admin\n", role);
+		return 2;
+	}
+	if (db_path(conf, db, path, sizeof(path), &c) == -1)
+		return 1;
+	if ((st = store_open(path)) == NULL)
+		return 1;
+	if (strcmp(sub, "list") == 0) {
+		printf("%-24s %-9s %-27s %s\n", "NAME", "ROLE", "CREATED",
+		    "REVOKED");
+		rc = st->ops->token_list(st, print_token, NULL) == 0 ? 0 : 1;
+	} else if (strcmp(sub, "create") == 0) {
+		r = hub_token_create(st, name, hub_role_parse(role), secret,
+		    sizeof(secret), &err);
+		if (r == 0) {
+			printf("%s\n", secret);
+			rc = 0;
+		} else if (r == 1) {
+			fprintf(stderr, "picket-hub: a valid token is already "
+			    "called %s\n", name);
+		} else {
+			fprintf(stderr, "picket-hub: token: %s\n", err);
+		}
+		(void)hub_audit(st, "cli", "admin", "token.create", name,
+		    "local", r == 0 ? "ok" : r == 1 ? "exists" : "error");
+	} else {
+		if (st->ops->token_revoke(st, name, (int64_t)pk_now_us(),
+		    &found) == -1)
+			found = -1;
+		if (found == 1)
+			rc = 0;
+		else if (found == 0)
+			fprintf(stderr, "picket-hub: no valid token called "
+			    "%s\n", name);
+		(void)hub_audit(st, "cli", "admin", "token.revoke", name,
+		    "local", found == 1 ? "ok" : found == 0 ? "unknown" :
+		    "error");
+	}
+	st->ops->close(st);
+	return rc == 0 && fflush(stdout) == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -568,6 +722,8 @@ main(int argc, char **argv)
 		return cmd_indicators(argc - 1, argv + 1);
 	if (strcmp(argv[1], "import") == 0)
 		return cmd_import(argc - 1, argv + 1);
+	if (strcmp(argv[1], "token") == 0)
+		return cmd_token(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;

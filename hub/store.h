@@ -4,8 +4,8 @@
  * the default, one hub) and later PostgreSQL (several hubs, one database)
  * are interchangeable.  Rows carry the columns the UI filters on, taken
  * out of the indicator JSON by hub/ingest.c, plus the JSON itself.  The
- * schema is in docs/schema-hub.md.  Called by hub/ingest.c, hub/main.c and
- * the unit tests; never by the agent.
+ * schema is in docs/schema-hub.md.  Called by hub/ingest.c, hub/main.c,
+ * hub/api.c and the unit tests; never by the agent.
  */
 #ifndef PICKET_HUB_STORE_H
 #define PICKET_HUB_STORE_H
@@ -62,10 +62,74 @@ struct hub_host {
 	uint64_t	 rejected;	/* records the hub refused */
 };
 
+/*
+ * What the API's GET /api/v1/indicators asks for (hub/apiparam.c builds
+ * it).  Rows come newest first, ordered by (ts_us, agent_id, seq)
+ * descending; with has_after only rows strictly after that key in this
+ * order (older) are returned, which makes cursor pagination stable while
+ * new rows arrive.  NULL / 0 / -1 fields do not filter.
+ */
+struct hub_ind_filter {
+	const char	*host;		/* agent id or host name */
+	const char	*kind;		/* event.kind */
+	const char	*rule;		/* rule.id */
+	const char	*text;		/* in rule.name or message (no case) */
+	int		 severity_min;	/* -1 = any */
+	int64_t		 since_us;	/* @timestamp >= this; 0 = any */
+	int64_t		 until_us;	/* @timestamp < this; 0 = any */
+	int		 has_after;
+	int64_t		 after_ts_us;
+	char		 after_agent[HUB_ID_MAX + 1];
+	uint64_t	 after_seq;
+	uint64_t	 limit;		/* rows; 0 = all */
+};
+
+/* Indicators of one host, grouped by rule (GET /api/v1/hosts/{id}). */
+struct hub_rule_count {
+	char		 rule_id[HUB_RULE_MAX];
+	char		 rule_name[HUB_RULE_MAX];
+	uint64_t	 count;		/* rows */
+	int64_t		 last_ts_us;	/* newest @timestamp */
+};
+
+/* API roles, in order: each includes the ones below it. */
+enum hub_role { HUB_ROLE_NONE = 0, HUB_ROLE_VIEWER = 1,
+	HUB_ROLE_RESPONDER = 2, HUB_ROLE_ADMIN = 3 };
+
+#define HUB_TOKEN_NAME_MAX	64
+#define HUB_TOKEN_HASH_LEN	32	/* SHA-256 of the secret */
+
+struct hub_token {
+	int64_t		 id;
+	char		 name[HUB_TOKEN_NAME_MAX + 1];
+	int		 role;		/* enum hub_role */
+	uint8_t		 hash[HUB_TOKEN_HASH_LEN];
+	int64_t		 created_us;
+	int64_t		 revoked_us;	/* 0 = valid */
+};
+
+#define HUB_AUDIT_FIELD_MAX	256
+
+/* One audit log row: who did what to what, from where, and how it went. */
+struct hub_audit {
+	int64_t		 id;		/* set by the store */
+	int64_t		 ts_us;
+	char		 actor[HUB_TOKEN_NAME_MAX + 1];	/* token name, "cli" */
+	char		 role[16];
+	char		 action[HUB_AUDIT_FIELD_MAX];	/* "token.create", "GET /x" */
+	char		 target[HUB_AUDIT_FIELD_MAX];
+	char		 remote[HUB_AUDIT_FIELD_MAX];	/* address, "local" */
+	char		 result[64];			/* "ok", "403" ... */
+};
+
 struct hub_store;
 
 /* Called once per row of a query; non-zero stops the query. */
 typedef int (*hub_row_fn)(void *arg, const struct hub_indicator *ind);
+typedef int (*hub_host_fn)(void *arg, const struct hub_host *h);
+typedef int (*hub_rule_fn)(void *arg, const struct hub_rule_count *r);
+typedef int (*hub_token_fn)(void *arg, const struct hub_token *t);
+typedef int (*hub_audit_fn)(void *arg, const struct hub_audit *a);
 
 /* Every function returns 0 or -1 (errors go to the hub's log). */
 struct hub_store_ops {
@@ -96,6 +160,34 @@ struct hub_store_ops {
 	 * transaction so writers are never blocked for long. */
 	int	(*retention)(struct hub_store *st, int64_t cutoff_us,
 		    uint32_t chunk, uint64_t *deleted);
+
+	/* Schema 2: the API (docs/api.md). */
+	/* Every host, by agent_id. */
+	int	(*hosts)(struct hub_store *st, hub_host_fn fn, void *arg);
+	/* One host's indicators counted by rule, most rows first. */
+	int	(*host_rules)(struct hub_store *st, const char *agent_id,
+		    hub_rule_fn fn, void *arg);
+	/* Filtered indicators, newest first (struct hub_ind_filter). */
+	int	(*find)(struct hub_store *st, const struct hub_ind_filter *f,
+		    hub_row_fn fn, void *arg);
+	/* *dup = 1 (and nothing stored) when a valid token has t->name. */
+	int	(*token_add)(struct hub_store *st, const struct hub_token *t,
+		    int *dup);
+	/* The token whose secret hashes to hash, revoked ones included. */
+	int	(*token_find)(struct hub_store *st,
+		    const uint8_t hash[HUB_TOKEN_HASH_LEN], struct hub_token *t,
+		    int *found);
+	int	(*token_list)(struct hub_store *st, hub_token_fn fn,
+		    void *arg);
+	/* Revoke the valid token called name; *found 0 if there is none. */
+	int	(*token_revoke)(struct hub_store *st, const char *name,
+		    int64_t now_us, int *found);
+	int	(*audit_add)(struct hub_store *st, const struct hub_audit *a);
+	/* Newest first, ids < before_id (0: from the newest), limit rows. */
+	int	(*audit_list)(struct hub_store *st, int64_t before_id,
+		    uint64_t limit, hub_audit_fn fn, void *arg);
+	/* Bytes the database takes (pages in use, all files). */
+	int	(*size)(struct hub_store *st, uint64_t *bytes);
 };
 
 /* Every backend's handle starts with this. */
@@ -106,6 +198,6 @@ struct hub_store {
 extern const struct hub_store_ops hub_store_sqlite;
 
 /* The schema version this code writes (docs/schema-hub.md). */
-#define HUB_SCHEMA_VERSION	1
+#define HUB_SCHEMA_VERSION	2
 
 #endif

@@ -66,6 +66,27 @@ static const char *const migrations[] = {
 	"CREATE INDEX indicators_fingerprint ON indicators(fingerprint, ts_us);"
 	"CREATE INDEX indicators_rule ON indicators(rule_id, ts_us);"
 	"CREATE INDEX indicators_ingest ON indicators(ingest_us);",
+	/* 1 -> 2: the API's tokens and audit log, and the index its
+	 * newest-first cursor pagination walks */
+	"CREATE TABLE tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  role INTEGER NOT NULL,"
+	"  hash BLOB NOT NULL UNIQUE,"
+	"  created_us INTEGER NOT NULL,"
+	"  revoked_us INTEGER);"
+	"CREATE UNIQUE INDEX tokens_valid_name ON tokens(name) "
+	"  WHERE revoked_us IS NULL;"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  ts_us INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  role TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  remote TEXT NOT NULL,"
+	"  result TEXT NOT NULL);"
+	"CREATE INDEX indicators_page ON indicators(ts_us, agent_id, seq);",
 };
 
 static int
@@ -473,6 +494,370 @@ sq_retention(struct hub_store *st, int64_t cutoff_us, uint32_t chunk,
 	return 0;
 }
 
+/* ------------------------------------------------------------ API */
+
+static int
+sq_prepare(struct sq_store *s, const char *sql, sqlite3_stmt **q)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, q, NULL) != SQLITE_OK)
+		return sq_fail(s, "prepare");
+	return 0;
+}
+
+/* Step q to the end, calling row(q) per row; finalizes q. */
+static int
+sq_each(struct sq_store *s, sqlite3_stmt *q, int (*row)(sqlite3_stmt *,
+    void *), void *arg, const char *what)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		if (row(q, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, what);
+}
+
+struct sq_cb {
+	void	*fn;
+	void	*arg;
+};
+
+static void
+sq_host_row(sqlite3_stmt *q, struct hub_host *h)
+{
+	memset(h, 0, sizeof(*h));
+	sq_col(q, 0, h->agent_id, sizeof(h->agent_id));
+	sq_col(q, 1, h->host_name, sizeof(h->host_name));
+	h->first_seen_us = sqlite3_column_int64(q, 2);
+	h->last_seen_us = sqlite3_column_int64(q, 3);
+	h->last_seq = (uint64_t)sqlite3_column_int64(q, 4);
+	h->dropped = (uint64_t)sqlite3_column_int64(q, 5);
+	h->rejected = (uint64_t)sqlite3_column_int64(q, 6);
+}
+
+static int
+sq_hosts_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_host h;
+
+	sq_host_row(q, &h);
+	return ((hub_host_fn)cb->fn)(cb->arg, &h);
+}
+
+static int
+sq_hosts(struct hub_store *st, hub_host_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, "SELECT agent_id, host_name, first_seen_us, "
+	    "last_seen_us, last_seq, dropped, rejected FROM hosts "
+	    "ORDER BY agent_id", &q) == -1)
+		return -1;
+	return sq_each(s, q, sq_hosts_row, &cb, "hosts");
+}
+
+static int
+sq_rules_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_rule_count r;
+
+	memset(&r, 0, sizeof(r));
+	sq_col(q, 0, r.rule_id, sizeof(r.rule_id));
+	sq_col(q, 1, r.rule_name, sizeof(r.rule_name));
+	r.count = (uint64_t)sqlite3_column_int64(q, 2);
+	r.last_ts_us = sqlite3_column_int64(q, 3);
+	return ((hub_rule_fn)cb->fn)(cb->arg, &r);
+}
+
+static int
+sq_host_rules(struct hub_store *st, const char *agent_id, hub_rule_fn fn,
+    void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, "SELECT rule_id, max(rule_name), count(*), "
+	    "max(ts_us) FROM indicators WHERE agent_id = ? GROUP BY rule_id "
+	    "ORDER BY count(*) DESC, rule_id", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, agent_id, -1, SQLITE_STATIC);
+	return sq_each(s, q, sq_rules_row, &cb, "host rules");
+}
+
+static int
+sq_find_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_indicator d;
+
+	sq_row(q, &d);
+	return ((hub_row_fn)cb->fn)(cb->arg, &d);
+}
+
+static int
+sq_find(struct hub_store *st, const struct hub_ind_filter *f, hub_row_fn fn,
+    void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+	char sql[SQ_QUERY_MAX * 2];
+	int n;
+
+	/* Fixed text, every value bound by number. */
+	n = snprintf(sql, sizeof(sql), "SELECT agent_id, seq, ingest_us, "
+	    "ts_us, timestamp, rule_id, rule_name, ruleset, event_kind, "
+	    "severity, source_ip, destination_ip, destination_port, "
+	    "transport, direction, fingerprint, first_seen, last_seen, count, "
+	    "json FROM indicators WHERE 1%s%s%s%s%s%s%s%s "
+	    "ORDER BY ts_us DESC, agent_id DESC, seq DESC LIMIT ?11",
+	    f->host != NULL ? " AND (agent_id = ?1 OR agent_id IN (SELECT "
+	    "agent_id FROM hosts WHERE host_name = ?1))" : "",
+	    f->kind != NULL ? " AND event_kind = ?2" : "",
+	    f->rule != NULL ? " AND rule_id = ?3" : "",
+	    f->text != NULL ? " AND (instr(lower(rule_name), lower(?4)) > 0 "
+	    "OR instr(lower(coalesce(json_extract(json, '$.message'), '')), "
+	    "lower(?4)) > 0)" : "",
+	    f->severity_min >= 0 ? " AND severity >= ?5" : "",
+	    f->since_us != 0 ? " AND ts_us >= ?6" : "",
+	    f->until_us != 0 ? " AND ts_us < ?7" : "",
+	    f->has_after ? " AND (ts_us, agent_id, seq) < (?8, ?9, ?10)" : "");
+	if (n < 0 || (size_t)n >= sizeof(sql) ||
+	    f->after_seq > (uint64_t)INT64_MAX)
+		return -1;
+	if (sq_prepare(s, sql, &q) == -1)
+		return -1;
+	if (f->host != NULL)
+		sqlite3_bind_text(q, 1, f->host, -1, SQLITE_STATIC);
+	if (f->kind != NULL)
+		sqlite3_bind_text(q, 2, f->kind, -1, SQLITE_STATIC);
+	if (f->rule != NULL)
+		sqlite3_bind_text(q, 3, f->rule, -1, SQLITE_STATIC);
+	if (f->text != NULL)
+		sqlite3_bind_text(q, 4, f->text, -1, SQLITE_STATIC);
+	if (f->severity_min >= 0)
+		sqlite3_bind_int(q, 5, f->severity_min);
+	if (f->since_us != 0)
+		sqlite3_bind_int64(q, 6, f->since_us);
+	if (f->until_us != 0)
+		sqlite3_bind_int64(q, 7, f->until_us);
+	if (f->has_after) {
+		sqlite3_bind_int64(q, 8, f->after_ts_us);
+		sqlite3_bind_text(q, 9, f->after_agent, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 10, (sqlite3_int64)f->after_seq);
+	}
+	sqlite3_bind_int64(q, 11, f->limit == 0 ||
+	    f->limit > (uint64_t)INT64_MAX ? -1 : (sqlite3_int64)f->limit);
+	return sq_each(s, q, sq_find_row, &cb, "find");
+}
+
+static void
+sq_token_row(sqlite3_stmt *q, struct hub_token *t)
+{
+	const void *h;
+
+	memset(t, 0, sizeof(*t));
+	t->id = sqlite3_column_int64(q, 0);
+	sq_col(q, 1, t->name, sizeof(t->name));
+	t->role = sqlite3_column_int(q, 2);
+	h = sqlite3_column_blob(q, 3);
+	if (h != NULL && sqlite3_column_bytes(q, 3) == HUB_TOKEN_HASH_LEN)
+		memcpy(t->hash, h, HUB_TOKEN_HASH_LEN);
+	t->created_us = sqlite3_column_int64(q, 4);
+	t->revoked_us = sqlite3_column_type(q, 5) == SQLITE_NULL ? 0 :
+	    sqlite3_column_int64(q, 5);
+}
+
+#define SQ_TOKEN_COLS "SELECT id, name, role, hash, created_us, revoked_us " \
+	"FROM tokens "
+
+static int
+sq_token_add(struct hub_store *st, const struct hub_token *t, int *dup)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*dup = 0;
+	if (sq_prepare(s, "INSERT INTO tokens (name, role, hash, created_us) "
+	    "VALUES (?, ?, ?, ?)", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, t->role);
+	sqlite3_bind_blob(q, 3, t->hash, HUB_TOKEN_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, t->created_us);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc == SQLITE_CONSTRAINT) {
+		*dup = 1;
+		return 0;
+	}
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "token");
+}
+
+static int
+sq_token_find(struct hub_store *st, const uint8_t hash[HUB_TOKEN_HASH_LEN],
+    struct hub_token *t, int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*found = 0;
+	if (sq_prepare(s, SQ_TOKEN_COLS "WHERE hash = ?", &q) == -1)
+		return -1;
+	sqlite3_bind_blob(q, 1, hash, HUB_TOKEN_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		sq_token_row(q, t);
+		*found = 1;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    sq_fail(s, "token");
+}
+
+static int
+sq_tokens_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_token t;
+
+	sq_token_row(q, &t);
+	return ((hub_token_fn)cb->fn)(cb->arg, &t);
+}
+
+static int
+sq_token_list(struct hub_store *st, hub_token_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, SQ_TOKEN_COLS "ORDER BY id", &q) == -1)
+		return -1;
+	return sq_each(s, q, sq_tokens_row, &cb, "tokens");
+}
+
+static int
+sq_token_revoke(struct hub_store *st, const char *name, int64_t now_us,
+    int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*found = 0;
+	if (sq_prepare(s, "UPDATE tokens SET revoked_us = ? WHERE name = ? "
+	    "AND revoked_us IS NULL", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, now_us);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, "revoke");
+	*found = sqlite3_changes(s->db) > 0;
+	return 0;
+}
+
+static int
+sq_audit_add(struct hub_store *st, const struct hub_audit *a)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sq_prepare(s, "INSERT INTO audit (ts_us, actor, role, action, "
+	    "target, remote, result) VALUES (?, ?, ?, ?, ?, ?, ?)", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, a->ts_us);
+	sqlite3_bind_text(q, 2, a->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, a->role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, a->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, a->target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 6, a->remote, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 7, a->result, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "audit");
+}
+
+static int
+sq_audit_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_audit a;
+
+	memset(&a, 0, sizeof(a));
+	a.id = sqlite3_column_int64(q, 0);
+	a.ts_us = sqlite3_column_int64(q, 1);
+	sq_col(q, 2, a.actor, sizeof(a.actor));
+	sq_col(q, 3, a.role, sizeof(a.role));
+	sq_col(q, 4, a.action, sizeof(a.action));
+	sq_col(q, 5, a.target, sizeof(a.target));
+	sq_col(q, 6, a.remote, sizeof(a.remote));
+	sq_col(q, 7, a.result, sizeof(a.result));
+	return ((hub_audit_fn)cb->fn)(cb->arg, &a);
+}
+
+static int
+sq_audit_list(struct hub_store *st, int64_t before_id, uint64_t limit,
+    hub_audit_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, "SELECT id, ts_us, actor, role, action, target, "
+	    "remote, result FROM audit WHERE id < ? ORDER BY id DESC "
+	    "LIMIT ?", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, before_id > 0 ? before_id : INT64_MAX);
+	sqlite3_bind_int64(q, 2, limit == 0 || limit > (uint64_t)INT64_MAX ?
+	    -1 : (sqlite3_int64)limit);
+	return sq_each(s, q, sq_audit_row, &cb, "audit");
+}
+
+static int
+sq_pragma(struct sq_store *s, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*v = 0;
+	if (sq_prepare(s, sql, &q) == -1)
+		return -1;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW ? 0 : sq_fail(s, "pragma");
+}
+
+static int
+sq_size(struct hub_store *st, uint64_t *bytes)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	int64_t pages, psize;
+
+	*bytes = 0;
+	if (sq_pragma(s, "PRAGMA page_count", &pages) == -1 ||
+	    sq_pragma(s, "PRAGMA page_size", &psize) == -1)
+		return -1;
+	if (pages > 0 && psize > 0)
+		*bytes = (uint64_t)pages * (uint64_t)psize;
+	return 0;
+}
+
 const struct hub_store_ops hub_store_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -487,4 +872,14 @@ const struct hub_store_ops hub_store_sqlite = {
 	.host_get = sq_host_get,
 	.query = sq_query,
 	.retention = sq_retention,
+	.hosts = sq_hosts,
+	.host_rules = sq_host_rules,
+	.find = sq_find,
+	.token_add = sq_token_add,
+	.token_find = sq_token_find,
+	.token_list = sq_token_list,
+	.token_revoke = sq_token_revoke,
+	.audit_add = sq_audit_add,
+	.audit_list = sq_audit_list,
+	.size = sq_size,
 };

@@ -11,3 +11,28 @@ $(BUILD)/tests/test_hubstore: $(HUB_STORE_OBJS)
 $(FUZZ_BUILD)/fuzz_jsonread: tests/fuzz/fuzz_jsonread.c hub/jsonread.c common/util.c
 	@mkdir -p $(@D)
 	clang $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -o $@ $< hub/jsonread.c common/util.c
+
+# Outbreaks and the STIX 2.1 export (hub/outbreak.c, hub/stix.c) build
+# their answers with jansson; their unit tests open a real store.
+HUB_VIEW_OBJS := $(BUILD)/hub/outbreak.o $(BUILD)/hub/stix.o
+UNIT_EXTRA_test_outbreak := $(HUB_VIEW_OBJS) $(HUB_STORE_OBJS) -lsqlite3 \
+	-linih -ljansson
+UNIT_EXTRA_test_stix := $(HUB_VIEW_OBJS) $(HUB_STORE_OBJS) -lsqlite3 \
+	-linih -ljansson
+$(BUILD)/tests/test_outbreak $(BUILD)/tests/test_stix: $(HUB_VIEW_OBJS) \
+	$(HUB_STORE_OBJS)
+
+# The API's path and query-string checks (hub/apiparam.c, portable C).
+$(FUZZ_BUILD)/fuzz_api_params: tests/fuzz/fuzz_api_params.c hub/apiparam.c common/util.c
+	@mkdir -p $(@D)
+	clang $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -o $@ $< hub/apiparam.c common/util.c
+
+# The API's input checks (portable, but not in the core library).
+UNIT_EXTRA_test_apiparam := $(BUILD)/hub/apiparam.o
+$(BUILD)/tests/test_apiparam: $(BUILD)/hub/apiparam.o
+
+# The API's store operations and tokens (schema 2).
+HUB_API_OBJS := $(BUILD)/hub/store_sqlite.o $(BUILD)/hub/auth.o \
+	$(BUILD)/hub/apiparam.o
+UNIT_EXTRA_test_hubapi := $(HUB_API_OBJS) -lsqlite3
+$(BUILD)/tests/test_hubapi: $(HUB_API_OBJS)

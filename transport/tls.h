@@ -9,7 +9,8 @@
  * accepted and set O_NONBLOCK, and answers WANT_READ / WANT_WRITE when the
  * caller's event loop should wait.  The types are opaque so that no file
  * but tls.c ever includes an OpenSSL header.  Called by the hub's listener,
- * the agent's shipper and tests/unit/test_tls.c.
+ * the agent's shipper and tests/unit/test_tls.c; the hub's HTTPS API
+ * (hub/api.c) uses the two pk_tls_http_* functions at the end.
  */
 #ifndef PICKET_TLS_H
 #define PICKET_TLS_H
@@ -111,5 +112,21 @@ int pk_tls_file_spki_hex(const char *cert_file, char *out, size_t outlen,
  * will see (1..PK_TLS_CN_MAX printable bytes). */
 int pk_tls_file_cn(const char *cert_file, char *out, size_t outlen,
     char *err, size_t errlen);
+
+/*
+ * The hub's HTTPS API (docs/api.md): a server context with the hub's own
+ * certificate and key, TLS 1.3 only, no client certificate, no ALPN (so
+ * HTTP/1.1), and one SSL object per accepted connection for hub/api.c to
+ * hand to libevent's bufferevent_openssl_socket_new() (whose header only
+ * forward-declares struct ssl_st, so no OpenSSL header leaves tls.c).
+ * tls.c itself does not call libevent: picketd links it without one.
+ * The agent functions above are untouched by these.
+ */
+struct ssl_st;
+struct pk_tls_ctx *pk_tls_http_ctx_new(const char *cert_file,
+    const char *key_file, char *err, size_t errlen);
+/* NULL on error; freed by the bufferevent that takes it, or by ..._free. */
+struct ssl_st *pk_tls_http_ssl_new(struct pk_tls_ctx *ctx);
+void pk_tls_http_ssl_free(struct ssl_st *ssl);
 
 #endif

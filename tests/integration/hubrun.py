@@ -5,8 +5,12 @@ packaging/mkcerts.sh), starts the hub (optionally inside a network
 namespace: `ip netns exec` execs the hub, so the process is the hub
 itself) with stderr in a file, waits for "listening on", and reads the
 counters the hub prints on SIGUSR1 and at exit.  mkcerts() makes the
-certificates.  Used by test_hub_listener.py and test_reporting.py; the hub
-binary is PICKET_HUB (default build/picket-hub)."""
+certificates.  Used by test_hub_listener.py, test_reporting.py and
+test_api.py; the hub binary is PICKET_HUB (default build/picket-hub).
+
+The HTTPS API ([api] listen) always gets a free port of its own on the
+hub's address (Hub.api_port; api_port=0 writes listen = "" and turns it
+off), so that no two test hubs fight over the default 8443."""
 import os
 import pathlib
 import signal
@@ -42,7 +46,7 @@ class Hub:
     """A running picket-hub serve with its own hub.ini and data dir."""
 
     def __init__(self, tmp, certs, host="127.0.0.1", port=None, ns=None,
-                 **opts):
+                 api_port=None, api_opts=None, **opts):
         if not HUB.exists():
             pytest.fail(f"{HUB} missing: run make build/picket-hub")
         tmp.mkdir(parents=True, exist_ok=True)
@@ -52,8 +56,10 @@ class Hub:
                      "name": "test-hub", **opts}
         self.errpath = tmp / "hub.stderr"
         self.proc = None
+        self.api_opts = dict(api_opts or {})
         for _ in range(5):      # the free port may be taken meanwhile
             self.port = port or free_port()
+            self.api_port = free_port() if api_port is None else api_port
             if self._start():
                 return
         pytest.fail("picket-hub did not start:\n" + self.stderr())
@@ -68,7 +74,9 @@ class Hub:
             f"[tls]\nca = {self.certs / 'ca.crt'}\n"
             f"cert = {self.certs / 'hub.crt'}\n"
             f"key = {self.certs / 'hub.key'}\n"
-            f"crl = {self.certs / 'ca.crl'}\n")
+            f"crl = {self.certs / 'ca.crl'}\n"
+            f"[api]\nlisten = {self.api_listen()}\n"
+            + "".join(f"{k} = {v}\n" for k, v in self.api_opts.items()))
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
@@ -89,6 +97,21 @@ class Hub:
 
     def stderr(self):
         return self.errpath.read_text(errors="replace")
+
+    def api_listen(self):
+        """The [api] listen value: host:api_port, or "" (off)."""
+        if not self.api_port:
+            return ""
+        addr = (f"[{self.host}]" if ":" in self.host else self.host)
+        return f"{addr}:{self.api_port}"
+
+    def token(self, role, name):
+        """`picket-hub token create` on this hub's database: the secret."""
+        proc = subprocess.run([str(HUB), "token", "create", "--role", role,
+                               "--name", name, "-c", str(self.ini)],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
 
     def ctx(self, agent="agent-1", **kw):
         return hp.client_context(self.certs / "ca.crt",

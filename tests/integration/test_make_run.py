@@ -1,10 +1,15 @@
 """`make run` (packaging/run.sh) does what the README says: a local hub
 with fresh certificates, the agent live on this host reporting to it,
-indicators on stdout; a port scan of loopback shows up on stdout and, after
-Ctrl-C, in the hub's store summary."""
+indicators on stdout; a port scan of loopback shows up on stdout, through
+the hub's API with the viewer token the script prints, and, after Ctrl-C,
+in the hub's store summary."""
+import http.client
+import json
 import os
+import re
 import signal
 import socket
+import ssl
 import subprocess
 import time
 
@@ -28,8 +33,8 @@ def port_free(port):
 
 
 def test_make_run(tmp_path):
-    if not port_free(7443):
-        pytest.skip("127.0.0.1:7443 is in use here")
+    if not port_free(7443) or not port_free(8443):
+        pytest.skip("127.0.0.1:7443 or :8443 is in use here")
     out, err = tmp_path / "out", tmp_path / "err"
     with open(out, "w") as fo, open(err, "w") as fe:
         proc = subprocess.Popen(["sh", "packaging/run.sh", binary(),
@@ -51,6 +56,23 @@ def test_make_run(tmp_path):
                     pass
         assert wait_for(lambda: "picket.scan.port" in out.read_text(),
                         timeout=20), out.read_text()
+        # The API, with the viewer token the script printed.
+        m = re.search(r"--cacert (\S+) -H 'Authorization: Bearer "
+                      r"(pkt_[A-Za-z0-9_-]+)' (https://\S+)",
+                      err.read_text())
+        assert m, err.read_text()
+        ctx = ssl.create_default_context(cafile=m.group(1))
+
+        def api_has_scan():
+            c = http.client.HTTPSConnection("127.0.0.1", 8443, context=ctx,
+                                            timeout=10)
+            c.request("GET", "/api/v1/indicators?rule=picket.scan.port",
+                      headers={"Authorization": f"Bearer {m.group(2)}"})
+            r = c.getresponse()
+            body = json.loads(r.read())
+            c.close()
+            return r.status == 200 and len(body["indicators"]) > 0
+        assert wait_for(api_has_scan, timeout=20)
         os.killpg(proc.pid, signal.SIGINT)     # Ctrl-C in the terminal
         proc.wait(timeout=60)
     finally:

@@ -250,7 +250,7 @@ test_writer_values(void **state)
 	json_i64(&j, "neg", -1);
 	json_bool(&j, "t", 1);
 	json_bool(&j, "f", 0);
-	json_null(&j, "n");
+	json_nullv(&j, "n");
 	json_str(&j, "nul", NULL, 0);
 	json_arr_begin(&j, "a");
 	json_u64(&j, NULL, 1);
@@ -347,7 +347,7 @@ test_overflow_sticky(void **state)
 
 	/* Zero capacity. */
 	json_init(&j, buf, 0);
-	json_null(&j, NULL);
+	json_nullv(&j, NULL);
 	assert_int_equal(json_finish(&j), -1);
 }
 
@@ -618,7 +618,7 @@ test_property_writer(void **state)
 				json_bool(&j, kk, (int)(rng() & 1));
 				break;
 			default:
-				json_null(&j, kk);
+				json_nullv(&j, kk);
 				break;
 			}
 		}

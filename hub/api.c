@@ -1,0 +1,1015 @@
+/*
+ * api.c - the HTTPS JSON API (see api.h, docs/api.md).  One evhttp on the
+ * hub's event_base; each connection is an OpenSSL bufferevent made from
+ * the hub's [tls] cert and key (transport/tls.c).  A request goes:
+ * path check (hub/apiparam.c) -> route -> method -> bearer token and role
+ * -> body size -> query parameters -> handler -> JSON, then an audit row
+ * when the caller is an admin, the method writes, or the role was too
+ * low.  Every refusal is a JSON {"error": "..."} with a 4xx status, and
+ * nothing a client sends is ever spliced into SQL or printed unbounded.
+ * evhttp itself answers what never reaches us: a malformed request line
+ * or headers (400), headers over 16 KiB, a body over max_body (413, its
+ * own HTML body).  Called by hub/main.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "common/log.h"
+#include "common/pktime.h"
+#include "common/util.h"
+#include "hub/api.h"
+#include "hub/auth.h"
+#include "hub/outbreak.h"
+#include "hub/stix.h"
+#include "transport/tls.h"
+
+#ifndef PICKET_VERSION
+#define PICKET_VERSION "0.0.0"
+#endif
+
+#define API_TIMEOUT_S		30	/* idle HTTP connection */
+#define API_HEADERS_MAX		(16 * 1024)
+#define REMOTE_MAX		80
+#define ACTION_MAX		HUB_AUDIT_FIELD_MAX
+#define STATUS_CLASSES		6	/* 0 (other), 1xx .. 5xx */
+
+struct hub_api {
+	struct event_base	*base;
+	struct evhttp		*http;
+	struct pk_tls_ctx	*tls;
+	struct hub_store	*st;
+	struct hub_ingest	*in;
+	struct hub_listener	*l;
+	uint64_t		 max_body;
+	uint64_t		 requests[STATUS_CLASSES];
+	uint64_t		 bev_failures;
+	uint64_t		 audit_failures;
+	struct hub_sharing	 sharing;	/* STIX export */
+	char			 share_name[PK_HUB_ID_MAX + 1];
+};
+
+/* ------------------------------------------------------------ handlers */
+
+const char *
+hub_api_param(const struct hub_api_req *r, const char *key)
+{
+	return hub_params_get(r->params, key);
+}
+
+json_t *
+hub_api_error(int *status, int code, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	*status = code;
+	return json_pack("{s:s}", "error", msg);
+}
+
+const struct hub_listener *
+hub_api_listener(const struct hub_api *a)
+{
+	return a->l;
+}
+
+const struct hub_ingest *
+hub_api_ingest(const struct hub_api *a)
+{
+	return a->in;
+}
+
+/* RFC 3339 text of a µs time, or JSON null for 0. */
+static json_t *
+jtime(int64_t us)
+{
+	char t[PK_TIMESTRLEN];
+
+	if (us <= 0)
+		return json_null();
+	return json_string(pk_time_format((uint64_t)us, t, sizeof(t)));
+}
+
+static json_t *
+jint(uint64_t v)
+{
+	return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX :
+	    (json_int_t)v);
+}
+
+static json_t *
+api_healthz(struct hub_api_req *r, int *status)
+{
+	*status = 200;
+	return json_pack("{s:s,s:s,s:I}", "status", "ok", "version",
+	    PICKET_VERSION, "agents_connected",
+	    (json_int_t)hub_listener_connected(r->api->l));
+}
+
+/* ---- /metrics: Prometheus text exposition format 0.0.4 */
+
+struct mbuf {
+	char	*b;
+	size_t	 len, cap;
+	int	 oom;
+};
+
+static void mprintf(struct mbuf *, const char *, ...) PK_PRINTF(2, 3);
+
+static void
+mprintf(struct mbuf *m, const char *fmt, ...)
+{
+	va_list ap;
+	char *nb;
+	size_t ncap;
+	int n;
+
+	if (m->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(m->b + m->len, m->cap - m->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			m->oom = 1;
+			return;
+		}
+		if ((size_t)n < m->cap - m->len) {
+			m->len += (size_t)n;
+			return;
+		}
+		ncap = m->cap * 2 + (size_t)n;
+		if ((nb = realloc(m->b, ncap)) == NULL) {
+			m->oom = 1;
+			return;
+		}
+		m->b = nb;
+		m->cap = ncap;
+	}
+}
+
+static void
+metric(struct mbuf *m, const char *name, const char *type, const char *help,
+    uint64_t v)
+{
+	mprintf(m, "# HELP picket_hub_%s %s\n# TYPE picket_hub_%s %s\n"
+	    "picket_hub_%s %llu\n", name, help, name, type, name,
+	    (unsigned long long)v);
+}
+
+/* The header of a metric with labels; its samples follow. */
+static void
+family(struct mbuf *m, const char *name, const char *type, const char *help)
+{
+	mprintf(m, "# HELP picket_hub_%s %s\n# TYPE picket_hub_%s %s\n", name,
+	    help, name, type);
+}
+
+static void
+sample(struct mbuf *m, const char *name, const char *label,
+    const char *value, uint64_t v)
+{
+	mprintf(m, "picket_hub_%s{%s=\"%s\"} %llu\n", name, label, value,
+	    (unsigned long long)v);
+}
+
+static json_t *
+api_metrics(struct hub_api_req *r, int *status)
+{
+	static const char *const we[HUB_WE_SLOTS] = {
+		NULL, "protocol", "toolarge", "type", "version", "state",
+		"batch", "limit", "auth", "timeout", "internal", "shutdown",
+	};
+	static const char *const cls[STATUS_CLASSES] = {
+		"other", "1xx", "2xx", "3xx", "4xx", "5xx",
+	};
+	const struct hub_counters *k = hub_listener_counters(r->api->l);
+	const struct hub_ingest_stats *is = &r->api->in->stats;
+	struct mbuf m = { NULL, 0, 0, 0 };
+	uint64_t size = 0;
+	int i;
+
+	if ((m.b = malloc(8192)) == NULL)
+		return hub_api_error(status, 500, "out of memory");
+	m.cap = 8192;
+	metric(&m, "agents_connected", "gauge", "Agents connected now "
+	    "(past HELLO).", hub_listener_connected(r->api->l));
+	metric(&m, "connections", "gauge", "Agent TCP connections open now.",
+	    k->active);
+	metric(&m, "batches_total", "counter", "BATCH frames stored and "
+	    "acknowledged.", k->batches);
+	metric(&m, "records_total", "counter", "Records in stored batches.",
+	    is->records);
+	metric(&m, "indicators_stored_total", "counter", "Indicators stored "
+	    "(new rows).", is->stored);
+	metric(&m, "indicators_duplicate_total", "counter", "Records already "
+	    "stored (resent after a lost ACK).", is->duplicates);
+	metric(&m, "indicators_rejected_total", "counter", "Records refused: "
+	    "not an indicator.", is->rejected);
+	metric(&m, "store_errors_total", "counter", "Batches not stored: the "
+	    "store failed.", is->store_errors);
+	metric(&m, "bad_batches_total", "counter", "BATCH frames refused.",
+	    is->bad_frames + is->batch.rejected);
+	family(&m, "listener_events_total", "counter", "Agent listener "
+	    "events and errors.");
+	sample(&m, "listener_events_total", "event", "accepted", k->accepted);
+	sample(&m, "listener_events_total", "event", "refused_limit",
+	    k->refused_limit);
+	sample(&m, "listener_events_total", "event", "accept_errors",
+	    k->accept_errors);
+	sample(&m, "listener_events_total", "event", "handshake_failures",
+	    k->handshake_failures);
+	sample(&m, "listener_events_total", "event", "timeouts", k->timeouts);
+	sample(&m, "listener_events_total", "event", "auth_failures",
+	    k->auth_failures);
+	sample(&m, "listener_events_total", "event", "version_failures",
+	    k->version_failures);
+	sample(&m, "listener_events_total", "event", "welcomes", k->welcomes);
+	sample(&m, "listener_events_total", "event", "replaced", k->replaced);
+	sample(&m, "listener_events_total", "event", "peer_errors",
+	    k->peer_errors);
+	sample(&m, "listener_events_total", "event", "peer_closed",
+	    k->peer_closed);
+	sample(&m, "listener_events_total", "event", "truncated",
+	    k->truncated);
+	family(&m, "closed_by_error_total", "counter", "Agent connections "
+	    "closed with an ERROR the hub sent, by code.");
+	for (i = 1; i < HUB_WE_SLOTS; i++)
+		sample(&m, "closed_by_error_total", "code", we[i],
+		    k->closed_by_error[i]);
+	metric(&m, "frames_in_total", "counter", "Frames from agents.",
+	    k->frames_in);
+	metric(&m, "frames_out_total", "counter", "Frames to agents.",
+	    k->frames_out);
+	metric(&m, "bytes_in_total", "counter", "Decrypted bytes from agents.",
+	    k->bytes_in);
+	metric(&m, "bytes_out_total", "counter", "Bytes to agents before "
+	    "encryption.", k->bytes_out);
+	if (r->st->ops->size(r->st, &size) == -1)
+		size = 0;
+	metric(&m, "store_size_bytes", "gauge", "Size of the store's "
+	    "database.", size);
+	family(&m, "api_requests_total", "counter", "API requests answered, "
+	    "by status class.");
+	for (i = 0; i < STATUS_CLASSES; i++)
+		sample(&m, "api_requests_total", "class", cls[i],
+		    r->api->requests[i]);
+	metric(&m, "api_audit_failures_total", "counter", "Audit rows the "
+	    "store did not take.", r->api->audit_failures);
+	if (m.oom) {
+		free(m.b);
+		return hub_api_error(status, 500, "out of memory");
+	}
+	*status = 200;
+	r->text = m.b;
+	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	return NULL;
+}
+
+/* ---- hosts */
+
+static json_t *
+host_json(const struct hub_host *h, int connected)
+{
+	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:b}",
+	    "agent_id", h->agent_id, "host_name", h->host_name,
+	    "first_seen", jtime(h->first_seen_us),
+	    "last_seen", jtime(h->last_seen_us),
+	    "last_seq", jint(h->last_seq), "dropped", jint(h->dropped),
+	    "rejected", jint(h->rejected), "connected", connected);
+}
+
+struct hosts_ctx {
+	json_t		 *arr;
+	const char	**ids;
+	size_t		  nids;
+	int		  oom;
+};
+
+static int
+cmp_id(const void *key, const void *elt)
+{
+	return strcmp(key, *(const char *const *)elt);
+}
+
+static int
+is_connected(const char **ids, size_t n, const char *id)
+{
+	return n > 0 && bsearch(id, ids, n, sizeof(*ids), cmp_id) != NULL;
+}
+
+static int
+host_row(void *arg, const struct hub_host *h)
+{
+	struct hosts_ctx *x = arg;
+	json_t *o;
+
+	o = host_json(h, is_connected(x->ids, x->nids, h->agent_id));
+	if (o == NULL || json_array_append_new(x->arr, o) == -1) {
+		x->oom = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static json_t *
+api_hosts(struct hub_api_req *r, int *status)
+{
+	struct hosts_ctx x = { NULL, NULL, 0, 0 };
+	int rc;
+
+	if ((x.arr = json_array()) == NULL)
+		return hub_api_error(status, 500, "out of memory");
+	x.nids = hub_listener_ready_ids(r->api->l, &x.ids);
+	rc = r->st->ops->hosts(r->st, host_row, &x);
+	free(x.ids);
+	if (rc == -1 || x.oom) {
+		json_decref(x.arr);
+		return hub_api_error(status, 500, "store unavailable");
+	}
+	*status = 200;
+	return json_pack("{s:o}", "hosts", x.arr);
+}
+
+static int
+rule_row(void *arg, const struct hub_rule_count *rc)
+{
+	json_t *o;
+
+	o = json_pack("{s:s,s:s,s:o,s:o}", "rule_id", rc->rule_id,
+	    "rule_name", rc->rule_name, "count", jint(rc->count),
+	    "last_timestamp", jtime(rc->last_ts_us));
+	if (o == NULL || json_array_append_new(arg, o) == -1)
+		return 1;
+	return 0;
+}
+
+static json_t *
+api_host(struct hub_api_req *r, int *status)
+{
+	struct hub_host h;
+	const char **ids;
+	json_t *rules, *o;
+	size_t n;
+	int found, conn;
+
+	if (r->st->ops->host_get(r->st, r->arg, &h, &found) == -1)
+		return hub_api_error(status, 500, "store unavailable");
+	if (!found)
+		return hub_api_error(status, 404, "no host with agent id %.64s",
+		    r->arg);
+	n = hub_listener_ready_ids(r->api->l, &ids);
+	conn = is_connected(ids, n, h.agent_id);
+	free(ids);
+	if ((rules = json_array()) == NULL)
+		return hub_api_error(status, 500, "out of memory");
+	if (r->st->ops->host_rules(r->st, h.agent_id, rule_row, rules) ==
+	    -1) {
+		json_decref(rules);
+		return hub_api_error(status, 500, "store unavailable");
+	}
+	if ((o = host_json(&h, conn)) == NULL) {
+		json_decref(rules);
+		return hub_api_error(status, 500, "out of memory");
+	}
+	*status = 200;
+	return json_pack("{s:o,s:o}", "host", o, "rules", rules);
+}
+
+/* ---- indicators */
+
+struct ind_ctx {
+	json_t		*arr;
+	uint64_t	 want;		/* the page size */
+	uint64_t	 rows;
+	int64_t		 last_ts;
+	char		 last_agent[HUB_ID_MAX + 1];
+	uint64_t	 last_seq;
+	int		 more;		/* a row past the page exists */
+	int		 oom;
+};
+
+static int
+ind_row(void *arg, const struct hub_indicator *d)
+{
+	struct ind_ctx *x = arg;
+	json_error_t e;
+	json_t *o;
+
+	if (x->rows == x->want) {
+		x->more = 1;
+		return 1;
+	}
+	/* The stored text is the agent's JSON, checked at ingest. */
+	if ((o = json_loadb(d->json, d->json_len, 0, &e)) == NULL)
+		o = json_pack("{s:s}", "error", "stored JSON unreadable");
+	if (o == NULL || json_array_append_new(x->arr, o) == -1) {
+		x->oom = 1;
+		return 1;
+	}
+	x->rows++;
+	x->last_ts = d->ts_us;
+	pk_strlcpy(x->last_agent, d->agent_id, sizeof(x->last_agent));
+	x->last_seq = d->seq;
+	return 0;
+}
+
+static json_t *
+api_indicators(struct hub_api_req *r, int *status)
+{
+	struct hub_ind_filter f;
+	struct ind_ctx x;
+	char err[HUB_ERR_MAX], cur[HUB_CURSOR_MAX + 1];
+	json_t *next;
+
+	if (hub_ind_filter_parse(r->params, r->now_us, &f, err,
+	    sizeof(err)) == -1)
+		return hub_api_error(status, 400, "%s", err);
+	memset(&x, 0, sizeof(x));
+	x.want = f.limit;
+	f.limit++;		/* one more tells whether a next page exists */
+	if ((x.arr = json_array()) == NULL)
+		return hub_api_error(status, 500, "out of memory");
+	if (r->st->ops->find(r->st, &f, ind_row, &x) == -1 || x.oom) {
+		json_decref(x.arr);
+		return hub_api_error(status, 500, "store unavailable");
+	}
+	next = json_null();
+	if (x.more && hub_cursor_encode(x.last_ts, x.last_agent, x.last_seq,
+	    cur, sizeof(cur)) == 0)
+		next = json_string(cur);
+	*status = 200;
+	return json_pack("{s:o,s:o}", "indicators", x.arr, "next_cursor",
+	    next);
+}
+
+/* ---- audit */
+
+struct audit_ctx {
+	json_t		*arr;
+	uint64_t	 want, rows;
+	int64_t		 last_id;
+	int		 more, oom;
+};
+
+static int
+audit_row(void *arg, const struct hub_audit *a)
+{
+	struct audit_ctx *x = arg;
+	json_t *o;
+
+	if (x->rows == x->want) {
+		x->more = 1;
+		return 1;
+	}
+	o = json_pack("{s:I,s:o,s:s,s:s,s:s,s:s,s:s,s:s}", "id",
+	    (json_int_t)a->id, "time", jtime(a->ts_us), "actor", a->actor,
+	    "role", a->role, "action", a->action, "target", a->target,
+	    "remote", a->remote, "result", a->result);
+	if (o == NULL || json_array_append_new(x->arr, o) == -1) {
+		x->oom = 1;
+		return 1;
+	}
+	x->rows++;
+	x->last_id = a->id;
+	return 0;
+}
+
+static json_t *
+api_audit(struct hub_api_req *r, int *status)
+{
+	struct audit_ctx x;
+	const char *v, *why;
+	char err[HUB_ERR_MAX], cur[24];
+	uint64_t before = 0;
+	json_t *next;
+
+	memset(&x, 0, sizeof(x));
+	if (hub_params_limit(r->params, &x.want, err, sizeof(err)) == -1)
+		return hub_api_error(status, 400, "%s", err);
+	if ((v = hub_api_param(r, "cursor")) != NULL &&
+	    pk_parse_u64(v, 1, INT64_MAX, &before, &why) == -1)
+		return hub_api_error(status, 400, "cursor: not a cursor this "
+		    "hub made");
+	if ((x.arr = json_array()) == NULL)
+		return hub_api_error(status, 500, "out of memory");
+	if (r->st->ops->audit_list(r->st, (int64_t)before, x.want + 1,
+	    audit_row, &x) == -1 || x.oom) {
+		json_decref(x.arr);
+		return hub_api_error(status, 500, "store unavailable");
+	}
+	next = json_null();
+	if (x.more) {
+		snprintf(cur, sizeof(cur), "%lld", (long long)x.last_id);
+		next = json_string(cur);
+	}
+	*status = 200;
+	return json_pack("{s:o,s:o}", "audit", x.arr, "next_cursor", next);
+}
+
+/* Outbreaks (hub/outbreak.c, docs/outbreaks.md). */
+static json_t *
+api_outbreaks(struct hub_api_req *r, int *status)
+{
+	struct hub_outbreak_params p;
+	char err[HUB_ERR_MAX];
+	json_t *o;
+	size_t i;
+
+	hub_outbreak_params_default(&p);
+	p.now_us = r->now_us;
+	for (i = 0; i < r->params->n; i++)
+		if (hub_outbreak_params_set(&p, r->params->p[i].key,
+		    r->params->p[i].val, err, sizeof(err)) == -1)
+			return hub_api_error(status, 400, "%s", err);
+	if ((o = hub_outbreaks(r->st, &p, err, sizeof(err))) == NULL)
+		return hub_api_error(status, 500, "%s", err);
+	*status = 200;
+	return o;
+}
+
+/* STIX 2.1 bundle, redacted per [sharing] (hub/stix.c). */
+static json_t *
+api_stix(struct hub_api_req *r, int *status)
+{
+	struct hub_stix_params p;
+	char err[HUB_ERR_MAX];
+	json_t *o;
+	size_t i;
+
+	hub_stix_params_default(&p);
+	p.now_us = r->now_us;
+	p.sharing = &r->api->sharing;
+	for (i = 0; i < r->params->n; i++)
+		if (hub_stix_params_set(&p, r->params->p[i].key,
+		    r->params->p[i].val, err, sizeof(err)) == -1)
+			return hub_api_error(status, 400, "%s", err);
+	if ((o = hub_stix_bundle(r->st, &p, err, sizeof(err))) == NULL)
+		return hub_api_error(status, 500, "%s", err);
+	*status = 200;
+	return o;
+}
+
+/* ------------------------------------------------------------ routes */
+
+/* One line per endpoint (see api.h). */
+static const struct hub_route routes[] = {
+	{ "GET", "/healthz", HUB_ROLE_NONE, api_healthz, NULL },
+	{ "GET", "/metrics", HUB_ROLE_VIEWER, api_metrics, NULL },
+	{ "GET", "/api/v1/hosts", HUB_ROLE_VIEWER, api_hosts, NULL },
+	{ "GET", "/api/v1/hosts/{id}", HUB_ROLE_VIEWER, api_host, NULL },
+	{ "GET", "/api/v1/indicators", HUB_ROLE_VIEWER, api_indicators,
+	  "host kind rule severity since until q limit cursor" },
+	{ "GET", "/api/v1/audit", HUB_ROLE_ADMIN, api_audit, "limit cursor" },
+	{ "GET", "/api/v1/outbreaks", HUB_ROLE_VIEWER, api_outbreaks,
+	  "since until min_hosts kind limit" },
+	{ "GET", "/api/v1/export/stix", HUB_ROLE_VIEWER, api_stix,
+	  "since until tlp" },
+};
+
+/*
+ * Does path match pattern?  "{...}" matches one non-empty segment, put
+ * in arg (cap bytes).  Both are checked paths (no "//", no dots).
+ */
+static int
+route_match(const char *pattern, const char *path, char *arg, size_t cap)
+{
+	const char *pe, *se;
+	size_t n;
+
+	arg[0] = '\0';
+	while (*pattern != '\0' && *path != '\0') {
+		if (*pattern == '{') {
+			if ((pe = strchr(pattern, '}')) == NULL)
+				return 0;
+			se = strchr(path, '/');
+			n = se != NULL ? (size_t)(se - path) : strlen(path);
+			if (n == 0 || n >= cap)
+				return 0;
+			memcpy(arg, path, n);
+			arg[n] = '\0';
+			pattern = pe + 1;
+			path += n;
+			continue;
+		}
+		if (*pattern != *path)
+			return 0;
+		pattern++;
+		path++;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+static const char *
+method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:		return "GET";
+	case EVHTTP_REQ_POST:		return "POST";
+	case EVHTTP_REQ_HEAD:		return "HEAD";
+	case EVHTTP_REQ_PUT:		return "PUT";
+	case EVHTTP_REQ_DELETE:		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:	return "OPTIONS";
+	case EVHTTP_REQ_PATCH:		return "PATCH";
+	default:			return "OTHER";
+	}
+}
+
+/* ------------------------------------------------------------ requests */
+
+struct call {
+	struct hub_api		*a;
+	struct evhttp_request	*req;
+	const char		*method;
+	char			 remote[REMOTE_MAX];
+	char			 path[HUB_PATH_LEN_MAX + 1];
+	struct hub_token	 tok;
+	int			 role;
+	int			 status;
+};
+
+static void
+send_body(struct call *k, int status, const char *ctype, const char *body,
+    size_t len)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(k->req);
+	struct evbuffer *b = evhttp_request_get_output_buffer(k->req);
+	int c = status / 100;
+
+	evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	if (body != NULL && len > 0)
+		evbuffer_add(b, body, len);
+	evhttp_send_reply(k->req, status, NULL, NULL);
+	k->status = status;
+	k->a->requests[c >= 1 && c <= 5 ? c : 0]++;
+}
+
+static void
+send_json(struct call *k, int status, json_t *j)
+{
+	char *s;
+
+	s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (s == NULL) {
+		static const char oom[] = "{\"error\":\"out of memory\"}";
+
+		send_body(k, 500, "application/json", oom, sizeof(oom) - 1);
+	} else {
+		send_body(k, status, "application/json", s, strlen(s));
+	}
+	free(s);
+	json_decref(j);
+}
+
+static void send_error(struct call *, int, const char *, ...) PK_PRINTF(3, 4);
+
+static void
+send_error(struct call *k, int status, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	send_json(k, status, json_pack("{s:s}", "error", msg));
+}
+
+static void
+peer(struct evhttp_request *req, char *out, size_t cap)
+{
+	struct evhttp_connection *ec = evhttp_request_get_connection(req);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (ec != NULL)
+		evhttp_connection_get_peer(ec, &addr, &port);
+	if (addr == NULL)
+		pk_strlcpy(out, "?", cap);
+	else if (strchr(addr, ':') != NULL)
+		snprintf(out, cap, "[%.64s]:%u", addr, port);
+	else
+		snprintf(out, cap, "%.64s:%u", addr, port);
+}
+
+/*
+ * The caller's role from "Authorization: Bearer pkt_...".  0 with k->tok
+ * and k->role set, or -1 after sending 401 (or 500).
+ */
+static int
+authenticate(struct call *k)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(k->req);
+	const char *v = evhttp_find_header(h, "Authorization");
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(k->req);
+	size_t len;
+	int rc;
+
+	if (v == NULL) {
+		evhttp_add_header(oh, "WWW-Authenticate",
+		    "Bearer realm=\"picket-hub\"");
+		send_error(k, 401, "a bearer token is required");
+		return -1;
+	}
+	if (strncasecmp(v, "Bearer ", 7) != 0) {
+		evhttp_add_header(oh, "WWW-Authenticate",
+		    "Bearer realm=\"picket-hub\", error=\"invalid_request\"");
+		send_error(k, 401, "Authorization: want Bearer");
+		return -1;
+	}
+	v += 7;
+	while (*v == ' ')
+		v++;
+	len = strlen(v);
+	while (len > 0 && v[len - 1] == ' ')
+		len--;
+	rc = hub_token_check(k->a->st, v, len, &k->tok);
+	if (rc == -1) {
+		send_error(k, 500, "store unavailable");
+		return -1;
+	}
+	if (rc == 1) {
+		evhttp_add_header(oh, "WWW-Authenticate",
+		    "Bearer realm=\"picket-hub\", error=\"invalid_token\"");
+		send_error(k, 401, "unknown or revoked token");
+		return -1;
+	}
+	k->role = k->tok.role;
+	return 0;
+}
+
+/* Admin actions, writes and refusals of a known caller go to the log. */
+static void
+audit_call(struct call *k, const char *target)
+{
+	char action[ACTION_MAX], result[16];
+
+	if (k->tok.name[0] == '\0')
+		return;
+	if (k->role != HUB_ROLE_ADMIN && strcmp(k->method, "GET") == 0 &&
+	    k->status != 403)
+		return;
+	snprintf(action, sizeof(action), "%s %.200s", k->method, k->path);
+	snprintf(result, sizeof(result), "%d", k->status);
+	if (hub_audit(k->a->st, k->tok.name, hub_role_name(k->role), action,
+	    target, k->remote, result) == -1)
+		k->a->audit_failures++;
+}
+
+static void
+dispatch(struct call *k, const struct hub_route *rt, const char *arg,
+    const char *query)
+{
+	struct hub_api_req r;
+	struct hub_params p;
+	char err[HUB_ERR_MAX];
+	const char *target = query != NULL ? query : "";
+	json_t *j;
+	int status = 200;
+
+	if (rt->role > HUB_ROLE_NONE) {
+		if (authenticate(k) == -1)
+			return;
+		if (k->role < rt->role) {
+			send_error(k, 403, "role %s may not do this (needs "
+			    "%s)", hub_role_name(k->role),
+			    hub_role_name(rt->role));
+			audit_call(k, target);
+			return;
+		}
+	}
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(k->req)) >
+	    k->a->max_body) {
+		send_error(k, 413, "body over %llu bytes",
+		    (unsigned long long)k->a->max_body);
+		audit_call(k, target);
+		return;
+	}
+	if (hub_params_parse(query, rt->params, &p, err, sizeof(err)) == -1) {
+		send_error(k, 400, "%s", err);
+		audit_call(k, target);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.st = k->a->st;
+	r.api = k->a;
+	r.role = k->role;
+	r.actor = k->tok.name;
+	r.remote = k->remote;
+	r.arg = arg;
+	r.params = &p;
+	r.now_us = (int64_t)pk_now_us();
+	j = rt->fn(&r, &status);
+	if (j == NULL && r.text != NULL) {
+		send_body(k, status, r.content_type != NULL ? r.content_type :
+		    "text/plain; charset=utf-8", r.text, strlen(r.text));
+		free(r.text);
+	} else {
+		free(r.text);
+		send_json(k, status, j);
+	}
+	audit_call(k, target);
+}
+
+static void
+on_request(struct evhttp_request *req, void *arg)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const struct hub_route *rt;
+	struct call k;
+	char err[HUB_ERR_MAX], rarg[HUB_PATH_LEN_MAX + 1], allow[64];
+	const char *raw;
+	size_t i, alen = 0;
+	int n, path_known = 0;
+
+	memset(&k, 0, sizeof(k));
+	k.a = arg;
+	k.req = req;
+	k.method = method_name(evhttp_request_get_command(req));
+	peer(req, k.remote, sizeof(k.remote));
+	raw = u != NULL ? evhttp_uri_get_path(u) : NULL;
+	if (raw == NULL || hub_path_check(raw, k.path, sizeof(k.path), err,
+	    sizeof(err)) == -1) {
+		send_error(&k, 400, "%s", raw == NULL ? "no path" : err);
+		return;
+	}
+	allow[0] = '\0';
+	for (i = 0; i < PK_NELEM(routes); i++) {
+		rt = &routes[i];
+		if (!route_match(rt->path, k.path, rarg, sizeof(rarg)))
+			continue;
+		if (strcmp(rt->method, k.method) == 0) {
+			dispatch(&k, rt, rarg, evhttp_uri_get_query(u));
+			return;
+		}
+		path_known = 1;
+		n = snprintf(allow + alen, sizeof(allow) - alen, "%s%s",
+		    alen > 0 ? ", " : "", rt->method);
+		if (n > 0 && (size_t)n < sizeof(allow) - alen)
+			alen += (size_t)n;
+	}
+	if (path_known) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", allow);
+		send_error(&k, 405, "method %s not allowed (%s)", k.method,
+		    allow);
+		return;
+	}
+	send_error(&k, 404, "no such endpoint");
+}
+
+/* ------------------------------------------------------------ setup */
+
+static struct bufferevent *
+make_bev(struct event_base *base, void *arg)
+{
+	struct hub_api *a = arg;
+	struct bufferevent *bev;
+	struct ssl_st *ssl;
+
+	if ((ssl = pk_tls_http_ssl_new(a->tls)) == NULL) {
+		a->bev_failures++;
+		return NULL;
+	}
+	bev = bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		pk_tls_http_ssl_free(ssl);
+		a->bev_failures++;
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+/*
+ * [sharing]: the identity name, the internal networks, and the pseudonym
+ * key, made once (32 random bytes, mode 0600) in data_dir/sharing.key so
+ * that a host keeps its pseudonym across restarts.
+ */
+static int
+sharing_init(struct hub_api *a, const struct hub_config *c)
+{
+	char path[HUB_PATH_MAX + 32], err[256];
+	ssize_t n = 0;
+	int fd;
+
+	hub_sharing_default(&a->sharing);
+	pk_strlcpy(a->share_name, c->share_name[0] ? c->share_name :
+	    c->name[0] ? c->name : "picket-hub", sizeof(a->share_name));
+	a->sharing.hub_name = a->share_name;
+	a->sharing.host_pseudonyms = c->share_pseudonyms != 0;
+	if (c->share_internal[0] != '\0' && hub_sharing_set_internal(
+	    &a->sharing, c->share_internal, err, sizeof(err)) == -1) {
+		log_warnx("[sharing] internal: %s", err);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/sharing.key", c->data_dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, a->sharing.secret, sizeof(a->sharing.secret));
+		close(fd);
+		if (n == (ssize_t)sizeof(a->sharing.secret))
+			return 0;
+		log_warnx("%s: not a 32-byte key", path);
+		return -1;
+	}
+	if (errno != ENOENT ||
+	    getrandom(a->sharing.secret, sizeof(a->sharing.secret), 0) !=
+	    (ssize_t)sizeof(a->sharing.secret) ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) < 0) {
+		log_warn("%s", path);
+		return -1;
+	}
+	n = write(fd, a->sharing.secret, sizeof(a->sharing.secret));
+	if (n != (ssize_t)sizeof(a->sharing.secret) || fsync(fd) != 0) {
+		log_warn("%s", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+struct hub_api *
+hub_api_new(const struct hub_config *c, struct event_base *base,
+    struct hub_store *st, struct hub_ingest *in, struct hub_listener *l)
+{
+	struct hub_api *a;
+	char err[PK_TLS_ERRLEN];
+	int fd;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		log_warn("api");
+		return NULL;
+	}
+	a->base = base;
+	a->st = st;
+	a->in = in;
+	a->l = l;
+	a->max_body = c->api_max_body;
+	if (sharing_init(a, c) == -1) {
+		hub_api_free(a);
+		return NULL;
+	}
+	if ((a->tls = pk_tls_http_ctx_new(c->tls_cert, c->tls_key, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("api TLS: %s", err);
+		hub_api_free(a);
+		return NULL;
+	}
+	if ((a->http = evhttp_new(base)) == NULL) {
+		log_warnx("api: evhttp_new failed");
+		hub_api_free(a);
+		return NULL;
+	}
+	evhttp_set_bevcb(a->http, make_bev, a);
+	evhttp_set_gencb(a->http, on_request, a);
+	evhttp_set_max_body_size(a->http, (ev_ssize_t)c->api_max_body);
+	evhttp_set_max_headers_size(a->http, API_HEADERS_MAX);
+	evhttp_set_timeout(a->http, API_TIMEOUT_S);
+	/* Every method reaches on_request, which answers 405 itself. */
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	if ((fd = hub_listen_on(c->api_listen)) == -1) {
+		hub_api_free(a);
+		return NULL;
+	}
+	/* evhttp owns fd from here: evhttp_free() closes it. */
+	if (evhttp_accept_socket_with_handle(a->http, fd) == NULL) {
+		log_warnx("api: cannot accept on %s", c->api_listen);
+		evutil_closesocket(fd);
+		hub_api_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+hub_api_free(struct hub_api *a)
+{
+	if (a == NULL)
+		return;
+	if (a->http != NULL)
+		evhttp_free(a->http);
+	pk_tls_ctx_free(a->tls);
+	free(a);
+}

@@ -1,0 +1,87 @@
+/*
+ * api.h - picket-hub's HTTPS JSON API (docs/api.md): evhttp on the same
+ * libevent event_base as the agent listener, TLS 1.3 through
+ * transport/tls.c, bearer tokens with roles (hub/auth.h), an audit row
+ * for every admin or write action, JSON through jansson.
+ *
+ * Adding an endpoint is one line in the route table in api.c:
+ *
+ *	{ "GET", "/api/v1/outbreaks", HUB_ROLE_VIEWER, api_outbreaks,
+ *	  "since window limit" },
+ *
+ * method, path ("{id}" matches one segment, handed over as r->arg), the
+ * least role that may call it (HUB_ROLE_NONE: no token), the handler,
+ * and the query parameters it takes (space separated; any other is a
+ * 400 before the handler runs).  A handler is
+ *
+ *	json_t *handler(struct hub_api_req *r, int *status);
+ *
+ * it reads r (store, caller, parameters) and returns the JSON body (the
+ * API sends and frees it) with *status set, 200 unless it says
+ * otherwise; hub_api_error() makes the {"error": "..."} body.  It runs on
+ * the event loop, so it must not block for long (bounded queries).
+ * Called by hub/main.c (`picket-hub serve`).
+ */
+#ifndef PICKET_HUB_API_H
+#define PICKET_HUB_API_H
+
+#include <jansson.h>
+
+#include "common/log.h"
+#include "hub/apiparam.h"
+#include "hub/config.h"
+#include "hub/ingest.h"
+#include "hub/listener.h"
+#include "hub/store.h"
+
+struct hub_api;
+struct event_base;
+
+/* What a handler gets. */
+struct hub_api_req {
+	struct hub_store	*st;
+	struct hub_api		*api;		/* hub_api_listener() ... */
+	int			 role;		/* caller's; NONE without token */
+	const char		*actor;		/* token name, "" without */
+	const char		*remote;	/* "address:port" */
+	const char		*arg;		/* the {id} segment, decoded */
+	const struct hub_params	*params;	/* checked names, decoded */
+	int64_t			 now_us;	/* wall clock at the request */
+	/* A handler that answers with text instead of JSON sets these and
+	 * returns NULL (the API frees text). */
+	char			*text;
+	const char		*content_type;
+};
+
+typedef json_t *(*hub_api_fn)(struct hub_api_req *r, int *status);
+
+struct hub_route {
+	const char	*method;
+	const char	*path;
+	int		 role;		/* enum hub_role */
+	hub_api_fn	 fn;
+	const char	*params;	/* space separated; NULL = none */
+};
+
+/* A parameter's value, or NULL. */
+const char *hub_api_param(const struct hub_api_req *r, const char *key);
+
+/* {"error": fmt...} with *status = code. */
+json_t *hub_api_error(int *status, int code, const char *fmt, ...)
+    PK_PRINTF(3, 4);
+
+const struct hub_listener *hub_api_listener(const struct hub_api *a);
+const struct hub_ingest *hub_api_ingest(const struct hub_api *a);
+
+/*
+ * Listen on c->api_listen (must not be "") and serve on base.  The store,
+ * ingest and listener are read by handlers; they must outlive the API.
+ * NULL on error (logged).
+ */
+struct hub_api *hub_api_new(const struct hub_config *c,
+    struct event_base *base, struct hub_store *st, struct hub_ingest *in,
+    struct hub_listener *l);
+/* Close the socket and every HTTP connection. */
+void hub_api_free(struct hub_api *a);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * stix.h - the hub's STIX 2.1 export: the indicators stored in a window,
+ * filtered by their TLP marking, turned into a bundle of an identity (the
+ * member hub), the TLP 2.0 marking definitions, indicator objects with
+ * STIX patterns for addresses, domains, URLs, file hashes and worm
+ * fingerprints, and sightings with counts.  Redaction happens here, before
+ * anything leaves: internal addresses never appear, hosts appear at most
+ * as keyed pseudonyms.  Ids are UUIDv5 of the content, so exporting the
+ * same data twice gives the same ids.  Pure library code returning
+ * jansson trees; hub/api.c serves it as GET /api/v1/export/stix, the unit
+ * tests call it.  docs/outbreaks.md ("STIX 2.1 export") has the mapping.
+ */
+#ifndef PICKET_HUB_STIX_H
+#define PICKET_HUB_STIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/netaddr.h"
+#include "hub/store.h"
+
+/* TLP 2.0 from most to least shareable; the order is the filter. */
+enum hub_tlp {
+	HUB_TLP_CLEAR = 0,
+	HUB_TLP_GREEN,
+	HUB_TLP_AMBER,
+	HUB_TLP_AMBER_STRICT,
+	HUB_TLP_RED,
+	HUB_TLP__N
+};
+
+/* "TLP:GREEN", "green", "TLP:AMBER+STRICT" (any case; TLP 1.0's WHITE
+ * is CLEAR).  0 / -1. */
+int hub_tlp_parse(const char *s, int *tlp);
+const char *hub_tlp_name(int tlp);		/* "TLP:GREEN" */
+const char *hub_tlp_marking_id(int tlp);	/* marking-definition--... */
+
+#define HUB_STIX_INTERNAL_DEFAULT \
+	"10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 100.64.0.0/10 " \
+	"127.0.0.0/8 169.254.0.0/16 0.0.0.0/8 fc00::/7 fe80::/10 ::1/128 ::/128"
+
+/* The member's sharing settings ([sharing] in hub.ini). */
+struct hub_sharing {
+	const char	*hub_name;	/* the identity object's name */
+	uint8_t		 secret[32];	/* pseudonym key; all zero = unset */
+	struct pk_cidrset internal;	/* never exported as values */
+	/* 1: list the sighting hosts as pseudonyms ("h-" + 16 hex of
+	 * HMAC-SHA-256(secret, agent id)); 0: only how many.  Host names
+	 * and agent ids never leave in clear either way. */
+	int		 host_pseudonyms;
+};
+
+/* hub_name "picket-hub", HUB_STIX_INTERNAL_DEFAULT, pseudonyms off,
+ * secret zero (pseudonyms need one set). */
+void hub_sharing_default(struct hub_sharing *s);
+/* Replace the internal networks by a CIDR list.  0, or -1 with err. */
+int hub_sharing_set_internal(struct hub_sharing *s, const char *cidrs,
+    char *err, size_t errlen);
+
+/* What one export did, for logs, headers and tests. */
+struct hub_stix_stats {
+	uint64_t	 scanned;	/* alert rows looked at */
+	uint64_t	 tlp_filtered;	/* rows above the requested TLP */
+	uint64_t	 redacted;	/* values dropped as internal */
+	uint64_t	 unusable;	/* rows with nothing shareable */
+	uint64_t	 objects_dropped;	/* over max_objects */
+	int		 truncated;	/* max_indicators reached */
+	uint32_t	 indicators, sightings;
+};
+
+#define HUB_STIX_MAX_INDICATORS	200000ULL
+#define HUB_STIX_MAX_OBJECTS	10000
+#define HUB_STIX_MAX_OBJECTS_CAP	100000
+
+struct hub_stix_params {
+	int64_t		 since_us, until_us;	/* @timestamp in [since, until) */
+	int64_t		 now_us;	/* what "since=24h" counts back from */
+	int		 tlp;	/* export markings up to this (enum hub_tlp) */
+	uint64_t	 max_indicators;	/* rows looked at */
+	uint32_t	 max_objects;	/* indicator objects (each + sighting) */
+	const struct hub_sharing *sharing;	/* required */
+	struct hub_stix_stats *stats;	/* optional, filled */
+};
+
+/* Last 24 h, tlp CLEAR (the safest), the limits above; sharing NULL. */
+void hub_stix_params_default(struct hub_stix_params *p);
+/* since, until (as for outbreaks), tlp (clear|green|amber|amber+strict|
+ * red, "TLP:" optional).  0, or -1 with err; p unchanged on error. */
+int hub_stix_params_set(struct hub_stix_params *p, const char *name,
+    const char *value, char *err, size_t errlen);
+
+/*
+ * The bundle {"type":"bundle","id":"bundle--<uuid>","objects":[...]}.
+ * NULL with err set on bad parameters (no sharing settings, no hub name,
+ * pseudonyms without a secret, since >= until) or a store failure.
+ */
+json_t *hub_stix_bundle(struct hub_store *st, const struct hub_stix_params *p,
+    char *err, size_t errlen);
+
+/* ---- building blocks, public for tests -------------------------------- */
+
+void hub_hmac_sha256(const uint8_t *key, size_t keylen, const void *msg,
+    size_t len, uint8_t out[32]);
+#define HUB_PSEUDONYM_LEN	18	/* "h-" + 16 hex */
+void hub_pseudonym(const uint8_t secret[32], const char *id,
+    char out[HUB_PSEUDONYM_LEN + 1]);
+/* RFC 4122 version-5 UUID of name in namespace ns, as text (36 + NUL). */
+void hub_uuid5(const uint8_t ns[16], const void *name, size_t len,
+    char out[37]);
+/* 1 if the address or CIDR text s overlaps an internal network (or is
+ * not an address at all: what cannot be checked is not exported). */
+int hub_sharing_is_internal(const struct hub_sharing *s, const char *v);
+
+#endif
