@@ -46,9 +46,10 @@ WIN_SRCS  := common/log_win32.c common/pktime_win32.c common/dir_win32.c \
 AGENT_SRCS := agent/main.c agent/config_ini.c agent/output.c \
 	collectors/collector.c collectors/pcap/capture.c \
 	agent/spoolout.c agent/shipper.c agent/privsep_linux.c \
-	agent/supervise_unix.c transport/tls.c
+	agent/supervise_unix.c transport/tls.c \
+	agent/enroll.c transport/pki.c hub/jsonread.c
 
-LIBS	:= -lpcap -linih -lpthread -lz -lssl -lcrypto
+LIBS	:= -lpcap -linih -lpthread -lz -levent_openssl -levent -lssl -lcrypto
 # The eBPF process collector (Linux) adds its sources to AGENT_SRCS, its
 # libraries to LIBS, and the rules that build BPF objects and skeletons.
 -include mk/ebpf.mk
@@ -115,7 +116,8 @@ check-integration: all asan-picketd
 	# The hub's listener, API and ingest again under ASan+UBSan (leaks at exit).
 	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKET_HUB=$(CURDIR)/build/asan/picket-hub \
 		/usr/bin/python3 -m pytest -q tests/integration/test_hub_listener.py \
-		tests/integration/test_api.py tests/integration/test_hub_import.py
+		tests/integration/test_api.py tests/integration/test_enroll.py \
+		tests/integration/test_hub_import.py
 
 # libFuzzer targets: clang, one binary per tests/fuzz/fuzz_*.c
 FUZZ_BUILD := build/fuzz
@@ -135,11 +137,13 @@ fuzz: fuzz-build
 check-fuzz: fuzz-build
 	@sh tests/fuzz/run.sh 30 $(FUZZ_BINS)
 
-# The hub (issue 5 onwards): built once its sources exist.  tls.c is the
-# only file that includes OpenSSL headers.
+# The hub (issue 5 onwards): built once its sources exist.  tls.c
+# (connections) and pki.c (certificates) are the files that include
+# OpenSSL headers.
 HUB_SRCS := $(wildcard hub/*.c)
 HUB_OBJS := $(HUB_SRCS:%.c=$(BUILD)/%.o) \
-	$(patsubst %.c,$(BUILD)/%.o,$(wildcard transport/tls.c transport/conn.c))
+	$(patsubst %.c,$(BUILD)/%.o,$(wildcard transport/tls.c transport/conn.c \
+	transport/pki.c))
 HUB_LIBS := -levent_openssl -levent -ljansson -lssl -lcrypto -lsqlite3 -linih -lz -lpthread -lm
 ifneq ($(HUB_SRCS),)
 all: $(BUILD)/picket-hub

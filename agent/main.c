@@ -22,6 +22,7 @@
 
 #include "agent/config.h"
 #include "agent/engine.h"
+#include "agent/enroll.h"
 #include "agent/ioc.h"
 #include "agent/output.h"
 #include "agent/privsep.h"
@@ -101,7 +102,9 @@ usage(FILE *fp)
 "  --home-net L   the monitored addresses (CIDR list), as [network] home_net\n"
 "  --config-doc   print the configuration reference (Markdown)\n"
 "  -V             print the version\n"
-"  -h             this help\n");
+"  -h             this help\n"
+"       picketd enroll --hub HOST:PORT --token TOKEN --ca CA.crt [--dir DIR]\n"
+"               get this host's certificate from the hub (docs/enrollment.md)\n");
 }
 
 static void
@@ -790,6 +793,9 @@ main(int argc, char **argv)
 	static struct agent a;
 	struct opts o;
 
+	/* `picketd enroll ...` (agent/enroll.c, docs/enrollment.md). */
+	if (argc > 1 && strcmp(argv[1], "enroll") == 0)
+		return pk_enroll_main(argc - 1, argv + 1);
 	memset(&o, 0, sizeof(o));
 	if (parse_args(argc, argv, &o) != 0)
 		return 1;

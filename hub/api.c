@@ -32,8 +32,10 @@
 #include "common/util.h"
 #include "hub/api.h"
 #include "hub/auth.h"
+#include "hub/enroll.h"
 #include "hub/outbreak.h"
 #include "hub/stix.h"
+#include "hub/ui.h"
 #include "transport/tls.h"
 
 #ifndef PICKET_VERSION
@@ -580,6 +582,7 @@ static const struct hub_route routes[] = {
 	  "since until min_hosts kind limit" },
 	{ "GET", "/api/v1/export/stix", HUB_ROLE_VIEWER, api_stix,
 	  "since until tlp" },
+	{ "POST", "/api/v1/enroll", HUB_ROLE_NONE, hub_enroll_api, NULL },
 };
 
 /*
@@ -816,6 +819,10 @@ dispatch(struct call *k, const struct hub_route *rt, const char *arg,
 	r.arg = arg;
 	r.params = &p;
 	r.now_us = (int64_t)pk_now_us();
+	if ((r.body_len = evbuffer_get_length(evhttp_request_get_input_buffer(
+	    k->req))) > 0)
+		r.body = (const char *)evbuffer_pullup(
+		    evhttp_request_get_input_buffer(k->req), -1);
 	j = rt->fn(&r, &status);
 	if (j == NULL && r.text != NULL) {
 		send_body(k, status, r.content_type != NULL ? r.content_type :
@@ -872,6 +879,8 @@ on_request(struct evhttp_request *req, void *arg)
 		    allow);
 		return;
 	}
+	if (hub_ui_serve(req, k.method, k.path) == 0)
+		return;		/* GET / and /ui/<file>: hub/ui.c */
 	send_error(&k, 404, "no such endpoint");
 }
 
@@ -965,6 +974,7 @@ hub_api_new(const struct hub_config *c, struct event_base *base,
 	a->in = in;
 	a->l = l;
 	a->max_body = c->api_max_body;
+	(void)hub_ui_set_dir(c->ui_dir);	/* same size: cannot fail */
 	if (sharing_init(a, c) == -1) {
 		hub_api_free(a);
 		return NULL;

@@ -47,6 +47,10 @@ struct hub_api_req {
 	const char		*arg;		/* the {id} segment, decoded */
 	const struct hub_params	*params;	/* checked names, decoded */
 	int64_t			 now_us;	/* wall clock at the request */
+	/* The request body (at most [api] max_body bytes), not
+	 * NUL-terminated; NULL and 0 when there is none. */
+	const char		*body;
+	size_t			 body_len;
 	/* A handler that answers with text instead of JSON sets these and
 	 * returns NULL (the API frees text). */
 	char			*text;

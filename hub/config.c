@@ -52,6 +52,7 @@ static const struct hub_opt hub_opts[] = {
 	HS("tls", "crl", tls_crl, ""),
 	HS("api", "listen", api_listen, "0.0.0.0:8443"),
 	HU("api", "max_body", api_max_body, "65536", 0, 16ULL * 1024 * 1024),
+	HS("api", "ui_dir", ui_dir, "/usr/share/picket-hub/ui"),
 	HS("sharing", "name", share_name, ""),
 	HS("sharing", "internal", share_internal, ""),
 	HU("sharing", "host_pseudonyms", share_pseudonyms, "0", 0, 1),

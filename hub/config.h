@@ -32,6 +32,7 @@ struct hub_config {
 	char		tls_crl[HUB_PATH_MAX];	/* "" = no CRL */
 	char		api_listen[256];	/* HTTPS API; "" = off */
 	uint64_t	api_max_body;		/* request body bytes */
+	char		ui_dir[HUB_PATH_MAX];	/* web UI files; "" = off */
 	char		share_name[PK_HUB_ID_MAX + 1];	/* "" = name */
 	char		share_internal[1024];	/* CIDRs; "" = built in */
 	uint64_t	share_pseudonyms;	/* 1: hosts as pseudonyms */

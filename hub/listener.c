@@ -54,6 +54,7 @@
 #include "common/log.h"
 #include "common/pktime.h"
 #include "common/util.h"
+#include "hub/enroll.h"
 #include "hub/listener.h"
 #include "transport/batch.h"
 #include "transport/tls.h"
@@ -509,6 +510,16 @@ handle_hello(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
 		l->k.auth_failures++;
 		return conn_fail(l, c, PK_WE_AUTH, "HELLO agent_id \"%s\" is "
 		    "not the certificate's \"%s\"", h.agent_id, c->cn);
+	}
+	/* `picket-hub agent revoke` (another process) writes the store;
+	 * reading it at every HELLO makes that the next connection's
+	 * answer.  Agents that never enrolled (mkcerts.sh) have no row. */
+	if ((rc = hub_agent_revoked(l->in->st, c->cn)) != 0) {
+		if (rc == -1)
+			return conn_fail(l, c, PK_WE_INTERNAL,
+			    "store unavailable");
+		l->k.auth_failures++;
+		return conn_fail(l, c, PK_WE_AUTH, "revoked");
 	}
 	ver = pk_proto_pick(h.ver_min, h.ver_max, PK_PROTO_MIN, PK_PROTO_MAX);
 	if (ver == 0) {

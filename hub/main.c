@@ -6,6 +6,9 @@
  *                           loop in the foreground until SIGTERM/SIGINT;
  *                           SIGUSR1 logs the counters (docs/hub.md)
  *   token create|list|revoke  API bearer tokens (docs/api.md), audited
+ *   ca, enroll-token, agent   the member CA, enrollment tokens and
+ *                           enrolled agents (hub/enroll_cli.c,
+ *                           docs/enrollment.md), audited
  *   indicators [filters]    print stored indicators (table or NDJSON)
  *   import FILE --agent ID  feed an NDJSON file (as `picketd -r` prints)
  *                           through the BATCH path the network uses
@@ -29,6 +32,7 @@
 #include "hub/api.h"
 #include "hub/auth.h"
 #include "hub/config.h"
+#include "hub/enroll.h"
 #include "hub/ingest.h"
 #include "hub/listener.h"
 #include "hub/store.h"
@@ -64,6 +68,11 @@ usage(FILE *fp)
 	    "                  [-c hub.ini | --db PATH]\n"
 	    "       picket-hub token list [-c hub.ini | --db PATH]\n"
 	    "       picket-hub token revoke NAME [-c hub.ini | --db PATH]\n"
+	    "       picket-hub ca init|import ...        the member CA "
+	    "(docs/enrollment.md)\n"
+	    "       picket-hub enroll-token create|list|revoke ... [-c "
+	    "hub.ini]\n"
+	    "       picket-hub agent list|revoke ID [-c hub.ini]\n"
 	    "       picket-hub version\n");
 }
 
@@ -290,7 +299,13 @@ cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	log_info("store %s open", path);
+	if (hub_enroll_init(&c) == -1) {
+		hub_ingest_free(&in);
+		st->ops->close(st);
+		return 1;
+	}
 	rc = serve_loop(&c, st, &in);
+	hub_enroll_free();
 	hub_ingest_free(&in);
 	st->ops->close(st);
 	return rc;
@@ -724,6 +739,12 @@ main(int argc, char **argv)
 		return cmd_import(argc - 1, argv + 1);
 	if (strcmp(argv[1], "token") == 0)
 		return cmd_token(argc - 1, argv + 1);
+	if (strcmp(argv[1], "ca") == 0)
+		return hub_cmd_ca(argc - 1, argv + 1);
+	if (strcmp(argv[1], "enroll-token") == 0)
+		return hub_cmd_enroll_token(argc - 1, argv + 1);
+	if (strcmp(argv[1], "agent") == 0)
+		return hub_cmd_agent(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;

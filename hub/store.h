@@ -122,6 +122,36 @@ struct hub_audit {
 	char		 result[64];			/* "ok", "403" ... */
 };
 
+/* Schema 3: enrollment (docs/enrollment.md). */
+#define HUB_TAG_MAX		64
+#define HUB_SERIAL_MAX		64	/* hex */
+#define HUB_SPKI_HEX		64
+
+/* An enrollment token: only the SHA-256 of its secret is kept. */
+struct hub_enroll_token {
+	int64_t		 id;
+	uint8_t		 hash[HUB_TOKEN_HASH_LEN];
+	char		 tag[HUB_TAG_MAX + 1];	/* given to its agents */
+	int64_t		 created_us;
+	int64_t		 expires_us;		/* 0 = never */
+	uint64_t	 uses_max;
+	uint64_t	 uses;
+	int64_t		 revoked_us;		/* 0 = valid */
+};
+
+/* An enrolled agent: what the hub signed for it. */
+struct hub_agent {
+	char		 agent_id[HUB_ID_MAX + 1];
+	char		 host_name[HUB_HOST_MAX + 1];	/* as it enrolled */
+	char		 tag[HUB_TAG_MAX + 1];
+	char		 spki[HUB_SPKI_HEX + 1];	/* SHA-256, hex */
+	int64_t		 enrolled_us;
+	int64_t		 token_id;
+	char		 serial[HUB_SERIAL_MAX + 1];	/* hex */
+	int64_t		 not_after_us;
+	int64_t		 revoked_us;		/* 0 = valid */
+};
+
 struct hub_store;
 
 /* Called once per row of a query; non-zero stops the query. */
@@ -130,6 +160,8 @@ typedef int (*hub_host_fn)(void *arg, const struct hub_host *h);
 typedef int (*hub_rule_fn)(void *arg, const struct hub_rule_count *r);
 typedef int (*hub_token_fn)(void *arg, const struct hub_token *t);
 typedef int (*hub_audit_fn)(void *arg, const struct hub_audit *a);
+typedef int (*hub_etoken_fn)(void *arg, const struct hub_enroll_token *t);
+typedef int (*hub_agent_fn)(void *arg, const struct hub_agent *a);
 
 /* Every function returns 0 or -1 (errors go to the hub's log). */
 struct hub_store_ops {
@@ -188,6 +220,34 @@ struct hub_store_ops {
 		    uint64_t limit, hub_audit_fn fn, void *arg);
 	/* Bytes the database takes (pages in use, all files). */
 	int	(*size)(struct hub_store *st, uint64_t *bytes);
+
+	/* Schema 3: enrollment (docs/enrollment.md). */
+	/* Store t (its id is ignored), *id the new one. */
+	int	(*etoken_add)(struct hub_store *st,
+		    const struct hub_enroll_token *t, int64_t *id);
+	/* The token whose secret hashes to hash, whatever its state. */
+	int	(*etoken_find)(struct hub_store *st,
+		    const uint8_t hash[HUB_TOKEN_HASH_LEN],
+		    struct hub_enroll_token *t, int *found);
+	int	(*etoken_list)(struct hub_store *st, hub_etoken_fn fn,
+		    void *arg);
+	/* *found 0 when no unrevoked token has that id. */
+	int	(*etoken_revoke)(struct hub_store *st, int64_t id,
+		    int64_t now_us, int *found);
+	/* Take one use if the token is still valid at now_us (in one
+	 * statement, so two enrollments never share the last use): *ok. */
+	int	(*etoken_use)(struct hub_store *st, int64_t id, int64_t now_us,
+		    int *ok);
+	/* Create or replace the agent's row (a re-enrollment of the same
+	 * key records its new certificate). */
+	int	(*agent_put)(struct hub_store *st, const struct hub_agent *a);
+	int	(*agent_get)(struct hub_store *st, const char *agent_id,
+		    struct hub_agent *a, int *found);
+	int	(*agent_list)(struct hub_store *st, hub_agent_fn fn,
+		    void *arg);
+	/* *found 0 when no unrevoked agent has that id. */
+	int	(*agent_revoke)(struct hub_store *st, const char *agent_id,
+		    int64_t now_us, int *found);
 };
 
 /* Every backend's handle starts with this. */
@@ -198,6 +258,6 @@ struct hub_store {
 extern const struct hub_store_ops hub_store_sqlite;
 
 /* The schema version this code writes (docs/schema-hub.md). */
-#define HUB_SCHEMA_VERSION	2
+#define HUB_SCHEMA_VERSION	3
 
 #endif

@@ -87,6 +87,27 @@ static const char *const migrations[] = {
 	"  remote TEXT NOT NULL,"
 	"  result TEXT NOT NULL);"
 	"CREATE INDEX indicators_page ON indicators(ts_us, agent_id, seq);",
+	/* 2 -> 3: enrollment tokens and enrolled agents */
+	"CREATE TABLE enroll_tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  hash BLOB NOT NULL UNIQUE,"
+	"  tag TEXT NOT NULL DEFAULT '',"
+	"  created_us INTEGER NOT NULL,"
+	"  expires_us INTEGER,"
+	"  uses_max INTEGER NOT NULL,"
+	"  uses INTEGER NOT NULL DEFAULT 0,"
+	"  revoked_us INTEGER);"
+	"CREATE TABLE agents ("
+	"  agent_id TEXT PRIMARY KEY,"
+	"  host_name TEXT NOT NULL DEFAULT '',"
+	"  tag TEXT NOT NULL DEFAULT '',"
+	"  spki TEXT NOT NULL,"
+	"  enrolled_us INTEGER NOT NULL,"
+	"  token_id INTEGER,"
+	"  cert_serial TEXT NOT NULL,"
+	"  not_after_us INTEGER NOT NULL,"
+	"  revoked_us INTEGER);"
+	"CREATE INDEX agents_not_after ON agents(not_after_us);",
 };
 
 static int
@@ -858,6 +879,247 @@ sq_size(struct hub_store *st, uint64_t *bytes)
 	return 0;
 }
 
+/* ------------------------------------------------------------ enrollment */
+
+#define SQ_ETOKEN_COLS "SELECT id, hash, tag, created_us, expires_us, " \
+	"uses_max, uses, revoked_us FROM enroll_tokens "
+
+static int
+sq_etoken_add(struct hub_store *st, const struct hub_enroll_token *t,
+    int64_t *id)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*id = 0;
+	if (t->uses_max > (uint64_t)INT64_MAX)
+		return -1;
+	if (sq_prepare(s, "INSERT INTO enroll_tokens (hash, tag, created_us, "
+	    "expires_us, uses_max) VALUES (?, ?, ?, ?, ?)", &q) == -1)
+		return -1;
+	sqlite3_bind_blob(q, 1, t->hash, HUB_TOKEN_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, t->tag, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, t->created_us);
+	if (t->expires_us != 0)
+		sqlite3_bind_int64(q, 4, t->expires_us);
+	sqlite3_bind_int64(q, 5, (sqlite3_int64)t->uses_max);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, "enroll token");
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+static void
+sq_etoken_row(sqlite3_stmt *q, struct hub_enroll_token *t)
+{
+	const void *h;
+
+	memset(t, 0, sizeof(*t));
+	t->id = sqlite3_column_int64(q, 0);
+	h = sqlite3_column_blob(q, 1);
+	if (h != NULL && sqlite3_column_bytes(q, 1) == HUB_TOKEN_HASH_LEN)
+		memcpy(t->hash, h, HUB_TOKEN_HASH_LEN);
+	sq_col(q, 2, t->tag, sizeof(t->tag));
+	t->created_us = sqlite3_column_int64(q, 3);
+	t->expires_us = sqlite3_column_type(q, 4) == SQLITE_NULL ? 0 :
+	    sqlite3_column_int64(q, 4);
+	t->uses_max = (uint64_t)sqlite3_column_int64(q, 5);
+	t->uses = (uint64_t)sqlite3_column_int64(q, 6);
+	t->revoked_us = sqlite3_column_type(q, 7) == SQLITE_NULL ? 0 :
+	    sqlite3_column_int64(q, 7);
+}
+
+static int
+sq_etoken_find(struct hub_store *st, const uint8_t hash[HUB_TOKEN_HASH_LEN],
+    struct hub_enroll_token *t, int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*found = 0;
+	if (sq_prepare(s, SQ_ETOKEN_COLS "WHERE hash = ?", &q) == -1)
+		return -1;
+	sqlite3_bind_blob(q, 1, hash, HUB_TOKEN_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		sq_etoken_row(q, t);
+		*found = 1;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    sq_fail(s, "enroll token");
+}
+
+static int
+sq_etokens_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_enroll_token t;
+
+	sq_etoken_row(q, &t);
+	return ((hub_etoken_fn)cb->fn)(cb->arg, &t);
+}
+
+static int
+sq_etoken_list(struct hub_store *st, hub_etoken_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, SQ_ETOKEN_COLS "ORDER BY id", &q) == -1)
+		return -1;
+	return sq_each(s, q, sq_etokens_row, &cb, "enroll tokens");
+}
+
+/* Run an UPDATE with ?1 an integer and ?2 an integer or (t2) text;
+ * *changed: whether a row changed. */
+static int
+sq_update1(struct sq_store *s, const char *sql, int64_t i1, int64_t i2,
+    const char *t2, int *changed)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*changed = 0;
+	if (sq_prepare(s, sql, &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, i1);
+	if (t2 != NULL)
+		sqlite3_bind_text(q, 2, t2, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(q, 2, i2);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, "update");
+	*changed = sqlite3_changes(s->db) > 0;
+	return 0;
+}
+
+static int
+sq_etoken_revoke(struct hub_store *st, int64_t id, int64_t now_us,
+    int *found)
+{
+	return sq_update1((struct sq_store *)st, "UPDATE enroll_tokens SET "
+	    "revoked_us = ?1 WHERE id = ?2 AND revoked_us IS NULL",
+	    now_us, id, NULL, found);
+}
+
+static int
+sq_etoken_use(struct hub_store *st, int64_t id, int64_t now_us, int *ok)
+{
+	return sq_update1((struct sq_store *)st, "UPDATE enroll_tokens SET "
+	    "uses = uses + 1 WHERE id = ?2 AND revoked_us IS NULL AND "
+	    "uses < uses_max AND (expires_us IS NULL OR expires_us > ?1)",
+	    now_us, id, NULL, ok);
+}
+
+static int
+sq_agent_put(struct hub_store *st, const struct hub_agent *a)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sq_prepare(s, "INSERT OR REPLACE INTO agents (agent_id, "
+	    "host_name, tag, spki, enrolled_us, token_id, cert_serial, "
+	    "not_after_us, revoked_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, a->agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, a->host_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, a->tag, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, a->spki, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, a->enrolled_us);
+	if (a->token_id != 0)
+		sqlite3_bind_int64(q, 6, a->token_id);
+	sqlite3_bind_text(q, 7, a->serial, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 8, a->not_after_us);
+	if (a->revoked_us != 0)
+		sqlite3_bind_int64(q, 9, a->revoked_us);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "agent");
+}
+
+#define SQ_AGENT_COLS "SELECT agent_id, host_name, tag, spki, enrolled_us, " \
+	"token_id, cert_serial, not_after_us, revoked_us FROM agents "
+
+static void
+sq_agent_row(sqlite3_stmt *q, struct hub_agent *a)
+{
+	memset(a, 0, sizeof(*a));
+	sq_col(q, 0, a->agent_id, sizeof(a->agent_id));
+	sq_col(q, 1, a->host_name, sizeof(a->host_name));
+	sq_col(q, 2, a->tag, sizeof(a->tag));
+	sq_col(q, 3, a->spki, sizeof(a->spki));
+	a->enrolled_us = sqlite3_column_int64(q, 4);
+	a->token_id = sqlite3_column_int64(q, 5);
+	sq_col(q, 6, a->serial, sizeof(a->serial));
+	a->not_after_us = sqlite3_column_int64(q, 7);
+	a->revoked_us = sqlite3_column_type(q, 8) == SQLITE_NULL ? 0 :
+	    sqlite3_column_int64(q, 8);
+}
+
+static int
+sq_agent_get(struct hub_store *st, const char *agent_id, struct hub_agent *a,
+    int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*found = 0;
+	if (sq_prepare(s, SQ_AGENT_COLS "WHERE agent_id = ?", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, agent_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		sq_agent_row(q, a);
+		*found = 1;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    sq_fail(s, "agent");
+}
+
+static int
+sq_agents_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_agent a;
+
+	sq_agent_row(q, &a);
+	return ((hub_agent_fn)cb->fn)(cb->arg, &a);
+}
+
+static int
+sq_agent_list(struct hub_store *st, hub_agent_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, SQ_AGENT_COLS "ORDER BY enrolled_us, agent_id",
+	    &q) == -1)
+		return -1;
+	return sq_each(s, q, sq_agents_row, &cb, "agents");
+}
+
+static int
+sq_agent_revoke(struct hub_store *st, const char *agent_id, int64_t now_us,
+    int *found)
+{
+	return sq_update1((struct sq_store *)st, "UPDATE agents SET "
+	    "revoked_us = ?1 WHERE agent_id = ?2 AND revoked_us IS NULL",
+	    now_us, 0, agent_id, found);
+}
+
 const struct hub_store_ops hub_store_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -882,4 +1144,13 @@ const struct hub_store_ops hub_store_sqlite = {
 	.audit_add = sq_audit_add,
 	.audit_list = sq_audit_list,
 	.size = sq_size,
+	.etoken_add = sq_etoken_add,
+	.etoken_find = sq_etoken_find,
+	.etoken_list = sq_etoken_list,
+	.etoken_revoke = sq_etoken_revoke,
+	.etoken_use = sq_etoken_use,
+	.agent_put = sq_agent_put,
+	.agent_get = sq_agent_get,
+	.agent_list = sq_agent_list,
+	.agent_revoke = sq_agent_revoke,
 };

@@ -36,3 +36,8 @@ HUB_API_OBJS := $(BUILD)/hub/store_sqlite.o $(BUILD)/hub/auth.o \
 	$(BUILD)/hub/apiparam.o
 UNIT_EXTRA_test_hubapi := $(HUB_API_OBJS) -lsqlite3
 $(BUILD)/tests/test_hubapi: $(HUB_API_OBJS)
+
+# Enrollment's certificates (transport/pki.c, the second file with OpenSSL
+# headers; docs/enrollment.md).  The test runs the openssl command line.
+UNIT_EXTRA_test_pki := $(BUILD)/transport/pki.o -lssl -lcrypto
+$(BUILD)/tests/test_pki: $(BUILD)/transport/pki.o

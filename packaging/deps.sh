@@ -25,6 +25,9 @@
 #   libevent-dev libjansson-dev
 #                              the hub's HTTPS API (libevent's evhttp with its
 #                              OpenSSL bufferevents) and its JSON (jansson)
+#   chromium (+ nodejs npm when the machine has no node/npm of its own)
+#                              the web UI's browser test: playwright-core from
+#                              the npm registry drives Debian's chromium
 #   libbpf-dev libelf-dev bpftool
 #                              the eBPF process collector: libbpf and its ELF
 #                              library; vmlinux.h and skeleton generation
@@ -40,10 +43,17 @@ PKGS="build-essential pkg-config libpcap-dev libinih-dev zlib1g-dev libssl-dev
 libcmocka-dev clang libclang-rt-14-dev gcc-mingw-w64-x86-64 wine wine64
 dpkg-dev python3 python3-pytest python3-jsonschema python3-scapy tcpdump
 iproute2 curl dnsutils procps tcpreplay libbpf-dev libelf-dev bpftool
-libz-mingw-w64-dev libsqlite3-dev libevent-dev libjansson-dev"
+libz-mingw-w64-dev libsqlite3-dev libevent-dev libjansson-dev chromium"
 BACKPORTS_PKGS="suricata"
 
 say() { printf 'deps: %s\n' "$*"; }
+
+# A node/npm installed another way (e.g. NodeSource's nodejs, which
+# bundles npm and conflicts with Debian's npm) is used as it is.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1
+then
+	PKGS="$PKGS nodejs npm"
+fi
 
 command -v dpkg-query >/dev/null 2>&1 || {
 	say "dpkg-query not found: this script is for Debian 12 (bookworm)"

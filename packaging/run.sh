@@ -24,6 +24,7 @@ data_dir = $run/hub
 listen = 127.0.0.1:7443
 [api]
 listen = 127.0.0.1:8443
+ui_dir = $top/hub/ui
 [tls]
 ca = $run/pki/ca.crt
 cert = $run/pki/hub.crt
@@ -75,7 +76,9 @@ done
 # A viewer token for the API (a new one each run).
 "$hub" token revoke run-viewer -c "$run/hub.ini" >/dev/null 2>&1 || true
 token=$("$hub" token create --role viewer --name run-viewer -c "$run/hub.ini")
-echo "picket-hub: API on https://127.0.0.1:8443 (docs/api.md), viewer token:" >&2
+echo "picket-hub: web UI on https://127.0.0.1:8443/ (the demo CA is $run/pki/ca.crt)" >&2
+echo "           and the API (docs/api.md); log in with this viewer token:" >&2
+echo "    $token" >&2
 echo "    curl --cacert $run/pki/ca.crt -H 'Authorization: Bearer $token' https://127.0.0.1:8443/api/v1/indicators" >&2
 echo "picketd: capturing on all interfaces; indicators appear below as NDJSON" >&2
 echo "         and go to picket-hub on 127.0.0.1:7443 (log: $run/hub.log)." >&2

@@ -1,13 +1,13 @@
 /*
  * tls.c - the OpenSSL backend of tls.h, and the only file of the project
- * that includes <openssl/ssl.h> (collectors/ebpf/hash.c uses EVP digests,
- * nothing else).  It enforces the policy of docs/tls.md in one place: TLS
- * 1.3 only, ALPN "picket/1" required both ways, verification against the
- * configured CA and never the system store, hostname check and optional
- * SPKI pin on the client, mandatory client certificate and optional CRL on
- * the server, no session resumption (a revoked agent must not ride an old
- * ticket).  Errors become one bounded line for the logs.  Called only
- * through tls.h.
+ * that includes <openssl/ssl.h> (transport/pki.c makes certificates for
+ * enrollment, collectors/ebpf/hash.c uses EVP digests).  It enforces the
+ * policy of docs/tls.md in one place: TLS 1.3 only, ALPN "picket/1"
+ * required both ways, verification against the configured CA and never
+ * the system store, hostname check and optional SPKI pin on the client,
+ * mandatory client certificate and optional CRL on the server, no session
+ * resumption (a revoked agent must not ride an old ticket).  Errors become
+ * one bounded line for the logs.  Called only through tls.h.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -780,4 +780,93 @@ void
 pk_tls_http_ssl_free(struct ssl_st *ssl)
 {
 	SSL_free(ssl);
+}
+
+/* ------------------------------------------------------------ enrollment */
+
+struct pk_tls_ctx *
+pk_tls_http_client_ctx_new(const char *ca_file, char *err, size_t errlen)
+{
+	struct pk_tls_ctx *c;
+
+	if (ca_file == NULL || ca_file[0] == '\0') {
+		seterr(err, errlen, "a CA file is required");
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	ERR_clear_error();
+	if ((c->ssl = SSL_CTX_new(TLS_client_method())) == NULL) {
+		seterr(err, errlen, "SSL_CTX_new: %s", ossl_reason("failed"));
+		free(c);
+		return NULL;
+	}
+	if (!SSL_CTX_set_min_proto_version(c->ssl, TLS1_3_VERSION) ||
+	    !SSL_CTX_set_max_proto_version(c->ssl, TLS1_3_VERSION)) {
+		seterr(err, errlen, "cannot require TLS 1.3");
+		goto fail;
+	}
+	/* Only the CA the operator handed over: no system store. */
+	if (!SSL_CTX_load_verify_locations(c->ssl, ca_file, NULL)) {
+		seterr(err, errlen, "CA %s: %s", ca_file,
+		    ossl_reason("cannot load"));
+		goto fail;
+	}
+	X509_VERIFY_PARAM_set_hostflags(SSL_CTX_get0_param(c->ssl),
+	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	SSL_CTX_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_session_cache_mode(c->ssl, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(c->ssl, SSL_OP_NO_TICKET);
+	ERR_clear_error();
+	return c;
+fail:
+	ERR_clear_error();
+	pk_tls_ctx_free(c);
+	return NULL;
+}
+
+struct ssl_st *
+pk_tls_http_client_ssl_new(struct pk_tls_ctx *ctx, const char *host,
+    char *err, size_t errlen)
+{
+	SSL *ssl;
+
+	if (host == NULL || host[0] == '\0') {
+		seterr(err, errlen, "the hub's name is required");
+		return NULL;
+	}
+	ERR_clear_error();
+	if ((ssl = SSL_new(ctx->ssl)) == NULL) {
+		seterr(err, errlen, "SSL_new: %s", ossl_reason("failed"));
+		return NULL;
+	}
+	if (SSL_set1_host(ssl, host) != 1 || (!is_ip_literal(host) &&
+	    SSL_set_tlsext_host_name(ssl, host) != 1)) {
+		seterr(err, errlen, "hub name %.64s: %s", host,
+		    ossl_reason("refused"));
+		SSL_free(ssl);
+		return NULL;
+	}
+	return ssl;
+}
+
+int
+pk_tls_http_ssl_why(struct ssl_st *ssl, unsigned long e, char *out,
+    size_t cap)
+{
+	long v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+	const char *r;
+
+	if (v != X509_V_OK) {
+		seterr(out, cap, "certificate verify failed: %s",
+		    X509_verify_cert_error_string(v));
+		return 0;
+	}
+	if (e != 0 && (r = ERR_reason_error_string(e)) != NULL) {
+		seterr(out, cap, "%s", r);
+		return 0;
+	}
+	return -1;
 }

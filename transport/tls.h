@@ -129,4 +129,21 @@ struct pk_tls_ctx *pk_tls_http_ctx_new(const char *cert_file,
 struct ssl_st *pk_tls_http_ssl_new(struct pk_tls_ctx *ctx);
 void pk_tls_http_ssl_free(struct ssl_st *ssl);
 
+/*
+ * `picketd enroll` (agent/enroll.c), the one HTTPS client: a context that
+ * trusts only ca_file (never the system store), TLS 1.3 only, no client
+ * certificate, no ALPN; and per connection an SSL object for libevent's
+ * bufferevent_openssl_socket_new() that checks the hub's name or address
+ * as pk_tls_client_new() does (SNI for names).  After a failure,
+ * pk_tls_http_ssl_why() gives the reason: the certificate verification
+ * result, else OpenSSL's error e (bufferevent_get_openssl_error()); 0, or
+ * -1 when there is none to give.
+ */
+struct pk_tls_ctx *pk_tls_http_client_ctx_new(const char *ca_file,
+    char *err, size_t errlen);
+struct ssl_st *pk_tls_http_client_ssl_new(struct pk_tls_ctx *ctx,
+    const char *host, char *err, size_t errlen);
+int pk_tls_http_ssl_why(struct ssl_st *ssl, unsigned long e, char *out,
+    size_t cap);
+
 #endif

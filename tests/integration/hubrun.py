@@ -26,6 +26,7 @@ from conftest import parse_stats as parse_counters  # "name value" lines
 
 HUB = pathlib.Path(os.environ.get("PICKET_HUB", REPO / "build" / "picket-hub"))
 MKCERTS = REPO / "packaging" / "mkcerts.sh"
+UI_DIR = REPO / "hub" / "ui"     # the web UI from the tree (docs/ui.md)
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 
 
@@ -46,7 +47,7 @@ class Hub:
     """A running picket-hub serve with its own hub.ini and data dir."""
 
     def __init__(self, tmp, certs, host="127.0.0.1", port=None, ns=None,
-                 api_port=None, api_opts=None, **opts):
+                 api_port=None, api_opts=None, ui=False, crl=True, **opts):
         if not HUB.exists():
             pytest.fail(f"{HUB} missing: run make build/picket-hub")
         tmp.mkdir(parents=True, exist_ok=True)
@@ -57,6 +58,11 @@ class Hub:
         self.errpath = tmp / "hub.stderr"
         self.proc = None
         self.api_opts = dict(api_opts or {})
+        # ui=True serves the tree's web UI (hub/ui); otherwise it is off,
+        # whatever the machine has in /usr/share/picket-hub/ui.
+        self.ui = ui
+        # crl=False: no [tls] crl (a CA from `picket-hub ca init` has none).
+        self.crl = crl
         for _ in range(5):      # the free port may be taken meanwhile
             self.port = port or free_port()
             self.api_port = free_port() if api_port is None else api_port
@@ -74,9 +80,11 @@ class Hub:
             f"[tls]\nca = {self.certs / 'ca.crt'}\n"
             f"cert = {self.certs / 'hub.crt'}\n"
             f"key = {self.certs / 'hub.key'}\n"
-            f"crl = {self.certs / 'ca.crl'}\n"
-            f"[api]\nlisten = {self.api_listen()}\n"
-            + "".join(f"{k} = {v}\n" for k, v in self.api_opts.items()))
+            + (f"crl = {self.certs / 'ca.crl'}\n" if self.crl else "")
+            + f"[api]\nlisten = {self.api_listen()}\n"
+            + "".join(f"{k} = {v}\n" for k, v in self.api_opts.items())
+            + ("" if "ui_dir" in self.api_opts else
+               f"ui_dir = {UI_DIR if self.ui else ''}\n"))
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")

@@ -73,6 +73,14 @@ def test_make_run(tmp_path):
             c.close()
             return r.status == 200 and len(body["indicators"]) > 0
         assert wait_for(api_has_scan, timeout=20)
+        # The web UI the script points at.
+        c = http.client.HTTPSConnection("127.0.0.1", 8443, context=ctx,
+                                        timeout=10)
+        c.request("GET", "/")
+        r = c.getresponse()
+        page = r.read().decode()
+        c.close()
+        assert r.status == 200 and "<html" in page.lower(), page[:200]
         os.killpg(proc.pid, signal.SIGINT)     # Ctrl-C in the terminal
         proc.wait(timeout=60)
     finally:

@@ -148,8 +148,9 @@ test_migration_keeps_rows(void **state)
 	int v;
 
 	assert_int_equal(f->st->ops->schema_version(f->st, &v), 0);
+	/* Migrated from version 1 all the way to the current version. */
 	assert_int_equal(v, HUB_SCHEMA_VERSION);
-	assert_int_equal(v, 2);
+	assert_true(v >= 2);
 	memset(&q, 0, sizeof(q));
 	q.severity_min = -1;
 	q.text = "needle";

@@ -1,0 +1,913 @@
+/*
+ * app.js - the SOC web UI of picket-hub (docs/ui.md).  A single page with
+ * hash routes (#/overview, #/indicators, #/hosts, #/hosts/ID,
+ * #/outbreaks, #/audit) over the hub's JSON API (docs/api.md).  The
+ * analyst's bearer token lives in sessionStorage (this tab only) and goes
+ * in the Authorization header, never in a URL.  Everything the API
+ * returns is put on the page with textContent or as attribute values of
+ * nodes built here, never as HTML, and the hub's Content-Security-Policy
+ * forbids inline script anyway.  No framework, no build step, nothing
+ * from outside the hub: plain ES2020 served from hub/ui.
+ */
+'use strict';
+
+(() => {
+	const TOKEN_KEY = 'picket.token';
+	const NOAUDIT_KEY = 'picket.noaudit';
+	const CHART_ROW_CAP = 5000;	/* rows the overview reads at most */
+	const API_PAGE_MAX = 1000;	/* the API's largest limit */
+	const TABLE_PAGE = 50;
+	const HOUR = 3600e3;
+	const DAY = 24 * HOUR;
+
+	class ApiError extends Error {
+		constructor(status, message) {
+			super(message);
+			this.status = status;
+		}
+	}
+
+	const $ = (id) => document.getElementById(id);
+
+	/* ---------------------------------------------------- DOM helpers */
+
+	function setAttrs(e, attrs) {
+		for (const [k, v] of Object.entries(attrs || {})) {
+			if (v === null || v === undefined || v === false)
+				continue;
+			if (k === 'class')
+				e.setAttribute('class', v);
+			else if (k.startsWith('on'))
+				e.addEventListener(k.slice(2), v);
+			else
+				e.setAttribute(k, v === true ? '' : String(v));
+		}
+	}
+
+	function append(e, kids) {
+		for (const kid of kids.flat()) {
+			if (kid === null || kid === undefined || kid === false)
+				continue;
+			e.append(kid instanceof Node ? kid : String(kid));
+		}
+		return e;
+	}
+
+	/* An HTML element; strings become text nodes, never markup. */
+	function el(tag, attrs, ...kids) {
+		const e = document.createElement(tag);
+		setAttrs(e, attrs);
+		return append(e, kids);
+	}
+
+	const SVGNS = 'http://www.w3.org/2000/svg';
+
+	function sv(tag, attrs, ...kids) {
+		const e = document.createElementNS(SVGNS, tag);
+		setAttrs(e, attrs);
+		return append(e, kids);
+	}
+
+	function hashLink(path, params) {
+		const qs = params ? new URLSearchParams(clean(params)).toString() : '';
+		return '#' + path + (qs ? '?' + qs : '');
+	}
+
+	function hostHref(id) {
+		return '#/hosts/' + encodeURIComponent(id);
+	}
+
+	function setStatus(text) {
+		$('status').textContent = text || '';
+	}
+
+	/* ---------------------------------------------------- formatting */
+
+	function get(o, path) {
+		for (const k of path.split('.')) {
+			if (o === null || typeof o !== 'object')
+				return undefined;
+			o = o[k];
+		}
+		return o;
+	}
+
+	function str(v) {
+		return v === null || v === undefined || v === '' ? '—' : String(v);
+	}
+
+	/* "2026-01-02T10:11:12.131415Z" -> "2026-01-02 10:11:12 UTC" */
+	function fmtTime(iso) {
+		if (typeof iso !== 'string' || iso === '')
+			return '—';
+		return iso.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC');
+	}
+
+	function ago(iso) {
+		const t = Date.parse(iso);
+		if (Number.isNaN(t))
+			return '';
+		const s = Math.max(0, Math.round((Date.now() - t) / 1000));
+		if (s < 90)
+			return `${s} s ago`;
+		if (s < 5400)
+			return `${Math.round(s / 60)} min ago`;
+		if (s < 172800)
+			return `${Math.round(s / 3600)} h ago`;
+		return `${Math.round(s / 86400)} d ago`;
+	}
+
+	function timeCell(iso) {
+		const a = ago(iso);
+		return el('time', { datetime: iso, title: a || null },
+		    fmtTime(iso));
+	}
+
+	function sevBadge(n) {
+		if (typeof n !== 'number')
+			return el('span', {}, '—');
+		const c = n >= 73 ? 'high' : n >= 47 ? 'medium' : 'low';
+		return el('span', { class: `sev sev-${c}`,
+		    title: `severity ${n} (${c})` }, String(n));
+	}
+
+	function onlineBadge(connected) {
+		return connected ?
+		    el('span', { class: 'badge on' }, 'online') :
+		    el('span', { class: 'badge off' }, 'offline');
+	}
+
+	function plural(n, one, many) {
+		return `${fmtNum(n)} ${n === 1 ? one : many}`;
+	}
+
+	function fmtNum(n) {
+		return typeof n === 'number' ? n.toLocaleString('en') : str(n);
+	}
+
+	/* ---------------------------------------------------- the API */
+
+	function token() {
+		return sessionStorage.getItem(TOKEN_KEY);
+	}
+
+	function clean(params) {
+		const out = {};
+		for (const [k, v] of Object.entries(params || {}))
+			if (v !== null && v !== undefined && v !== '')
+				out[k] = String(v);
+		return out;
+	}
+
+	/* A fetch with the token: the Response, or an ApiError thrown. */
+	async function call(path, params) {
+		const tok = token();
+		if (!tok) {
+			showLogin('');
+			throw new ApiError(401, 'not signed in');
+		}
+		const qs = new URLSearchParams(clean(params)).toString();
+		let res;
+		try {
+			res = await fetch(path + (qs ? '?' + qs : ''), {
+				headers: { Authorization: 'Bearer ' + tok,
+				    Accept: 'application/json' },
+				cache: 'no-store',
+				credentials: 'omit',
+				referrerPolicy: 'no-referrer',
+			});
+		} catch (e) {
+			throw new ApiError(0, 'The hub did not answer: ' +
+			    e.message);
+		}
+		if (res.status === 401) {
+			logout('The hub did not accept this token (unknown, ' +
+			    'revoked or mistyped). Sign in again.');
+			throw new ApiError(401, 'not signed in');
+		}
+		if (res.status === 403)
+			throw new ApiError(403, 'Your role cannot see this.');
+		if (!res.ok) {
+			let msg = `${res.status} ${res.statusText}`;
+			try {
+				const b = await res.json();
+				if (b && typeof b.error === 'string')
+					msg = `${res.status}: ${b.error}`;
+			} catch (e) { /* not JSON: keep the status line */ }
+			throw new ApiError(res.status, msg);
+		}
+		return res;
+	}
+
+	async function api(path, params) {
+		const res = await call(path, params);
+		return res.json();
+	}
+
+	/* Every page of /api/v1/indicators up to cap rows. */
+	async function fetchRows(params, cap) {
+		const rows = [];
+		let cursor = null;
+		for (;;) {
+			const want = Math.min(API_PAGE_MAX, cap - rows.length);
+			const page = await api('/api/v1/indicators',
+			    { ...params, limit: want, cursor });
+			rows.push(...page.indicators);
+			cursor = page.next_cursor;
+			if (!cursor)
+				return { rows, cut: false };
+			if (rows.length >= cap)
+				return { rows, cut: true };
+		}
+	}
+
+	/* ---------------------------------------------------- login */
+
+	function showLogin(msg) {
+		$('nav').hidden = true;
+		$('actions').hidden = true;
+		$('view').replaceChildren();
+		$('login').hidden = false;
+		$('login-msg').textContent = msg || '';
+		$('token').value = '';
+		$('token').focus();
+	}
+
+	function showApp() {
+		$('login').hidden = true;
+		$('nav').hidden = false;
+		$('actions').hidden = false;
+		$('nav-audit').hidden = sessionStorage.getItem(NOAUDIT_KEY) === '1';
+	}
+
+	function logout(msg) {
+		sessionStorage.removeItem(TOKEN_KEY);
+		sessionStorage.removeItem(NOAUDIT_KEY);
+		renderSeq++;		/* a page still loading is dropped */
+		setStatus('');
+		showLogin(msg);
+	}
+
+	async function onLogin(ev) {
+		ev.preventDefault();
+		const t = $('token').value.trim();
+		/* Header-safe and bounded; the hub decides the rest. */
+		if (!/^[\x21-\x7e]{1,200}$/.test(t)) {
+			$('login-msg').textContent =
+			    'A token is one word of printable characters (pkt_…).';
+			return;
+		}
+		sessionStorage.setItem(TOKEN_KEY, t);
+		sessionStorage.removeItem(NOAUDIT_KEY);
+		try {
+			await api('/api/v1/hosts');	/* is the token good? */
+		} catch (e) {
+			if (e.status !== 401 && e.status !== 403) {
+				logout(e.message);
+				return;
+			}
+			if (e.status === 401)
+				return;		/* call() showed the message */
+		}
+		if (!location.hash || location.hash === '#' ||
+		    location.hash === '#/')
+			location.hash = '#/overview';
+		render();
+	}
+
+	/* ---------------------------------------------------- export */
+
+	async function onExport() {
+		const btn = $('export');
+		btn.disabled = true;
+		setStatus('Exporting the STIX 2.1 bundle…');
+		try {
+			const res = await call('/api/v1/export/stix',
+			    { since: '7d', tlp: 'green' });
+			const blob = await res.blob();
+			const url = URL.createObjectURL(blob);
+			const day = new Date().toISOString().slice(0, 10);
+			const a = el('a', { href: url,
+			    download: `picket-stix-${day}.json`, hidden: true });
+			document.body.append(a);
+			a.click();
+			a.remove();
+			setTimeout(() => URL.revokeObjectURL(url), 60e3);
+			setStatus(`Exported ${fmtNum(blob.size)} bytes ` +
+			    `(indicators of the last 7 days, up to TLP:GREEN).`);
+		} catch (e) {
+			if (e.status !== 401)
+				setStatus('Export failed: ' + e.message);
+		} finally {
+			btn.disabled = false;
+		}
+	}
+
+	/* ---------------------------------------------------- detail */
+
+	function showDetail(obj) {
+		let dlg = $('detail');
+		if (!dlg) {
+			const close = el('button', { type: 'button',
+			    class: 'close' }, 'Close');
+			dlg = el('dialog', { id: 'detail',
+			    'aria-labelledby': 'detail-title' },
+			    el('div', { class: 'dialog-head' },
+				el('h2', { id: 'detail-title' }, 'Indicator'),
+				close),
+			    el('pre', { id: 'detail-json', tabindex: '0' }));
+			close.addEventListener('click', () => dlg.close());
+			document.body.append(dlg);
+		}
+		$('detail-title').textContent = str(get(obj, 'rule.name')) +
+		    ' — ' + str(get(obj, 'host.name'));
+		$('detail-json').textContent = JSON.stringify(obj, null, 2);
+		dlg.showModal();
+	}
+
+	/* ---------------------------------------------------- tables */
+
+	function table(caption, heads, rows) {
+		return el('div', { class: 'table-wrap' },
+		    el('table', {},
+			el('caption', {}, caption),
+			el('thead', {}, el('tr', {},
+			    heads.map((h) => el('th', { scope: 'col' }, h)))),
+			el('tbody', {}, rows)));
+	}
+
+	function emptyRow(cols, text) {
+		return el('tr', {}, el('td', { colspan: cols, class: 'empty' },
+		    text));
+	}
+
+	function indicatorRow(d, withHost) {
+		const open = el('button', { type: 'button', class: 'link',
+		    title: 'Show the JSON' }, fmtTime(get(d, '@timestamp')));
+		open.addEventListener('click', (ev) => {
+			ev.stopPropagation();
+			showDetail(d);
+		});
+		const agent = get(d, 'agent.id');
+		const tr = el('tr', { class: 'clickable' },
+		    el('td', {}, open),
+		    withHost ? el('td', {}, agent ?
+			el('a', { href: hostHref(agent) },
+			    str(get(d, 'host.name'))) :
+			str(get(d, 'host.name'))) : null,
+		    el('td', {}, el('span', { class: 'rule-name' },
+			str(get(d, 'rule.name'))), el('br'),
+			el('code', {}, str(get(d, 'rule.id')))),
+		    el('td', {}, sevBadge(get(d, 'event.severity'))),
+		    el('td', {}, str(get(d, 'event.kind'))),
+		    el('td', { class: 'num' }, fmtNum(get(d, 'picket.count'))),
+		    el('td', { class: 'msg-cell' }, str(get(d, 'message'))));
+		tr.addEventListener('click', (ev) => {
+			if (ev.target.closest('a, button'))
+				return;
+			showDetail(d);
+		});
+		return tr;
+	}
+
+	const IND_HEADS = ['Time', 'Host', 'Rule', 'Severity', 'Kind',
+	    'Count', 'Message'];
+
+	function pager(path, params, nextCursor, hasPrev) {
+		return el('nav', { class: 'pager', 'aria-label': 'Pages' },
+		    hasPrev ? el('a', { href: hashLink(path,
+			{ ...params, cursor: null }) }, '« First page') : null,
+		    nextCursor ? el('a', { href: hashLink(path,
+			{ ...params, cursor: nextCursor }), class: 'button',
+			id: 'next-page' }, 'Next page »') :
+			el('span', { class: 'muted' }, 'Last page'));
+	}
+
+	/* ---------------------------------------------------- overview */
+
+	/* Bucket rows by @timestamp: per hour over 24 h or per day over 7 d,
+	 * aligned to whole UTC hours or days. */
+	function buckets(range) {
+		const w = range === '7d' ? DAY : HOUR;
+		const n = range === '7d' ? 7 : 24;
+		const end = Math.ceil(Date.now() / w) * w;
+		return { w, n, start: end - n * w, end };
+	}
+
+	function chart(rows, b, range) {
+		const counts = new Array(b.n).fill(0);
+		for (const d of rows) {
+			const t = Date.parse(get(d, '@timestamp'));
+			const i = Math.floor((t - b.start) / b.w);
+			if (i >= 0 && i < b.n)
+				counts[i]++;
+		}
+		const total = counts.reduce((a, c) => a + c, 0);
+		const max = Math.max(1, ...counts);
+		const W = 720, H = 200, L = 44, R = 8, T = 12, B = 28;
+		const bw = (W - L - R) / b.n;
+		const label = (i) => {
+			const d = new Date(b.start + i * b.w);
+			return range === '7d' ? d.toISOString().slice(5, 10) :
+			    d.toISOString().slice(11, 16);
+		};
+		const peak = counts.indexOf(Math.max(...counts));
+		const svg = sv('svg', { viewBox: `0 0 ${W} ${H}`,
+		    class: 'chart', role: 'img', id: 'alerts-chart',
+		    'aria-label': `${total} alerts ` +
+			(range === '7d' ? 'per day over 7 days' :
+			'per hour over 24 hours') +
+			(total ? `; most at ${label(peak)} UTC ` +
+			`(${counts[peak]})` : '') });
+		/* y axis: 0, half, max */
+		for (const f of [0, 0.5, 1]) {
+			const y = T + (H - T - B) * (1 - f);
+			svg.append(sv('line', { x1: L, x2: W - R, y1: y, y2: y,
+			    class: 'grid' }));
+			svg.append(sv('text', { x: L - 6, y: y + 4,
+			    class: 'axis', 'text-anchor': 'end' },
+			    String(Math.round(max * f))));
+		}
+		counts.forEach((c, i) => {
+			const h = (H - T - B) * c / max;
+			const x = L + i * bw;
+			const until = label(i + 1);
+			svg.append(sv('rect', { x: x + 1, y: T + (H - T - B) - h,
+			    width: Math.max(1, bw - 2), height: h,
+			    class: 'bar' },
+			    sv('title', {}, `${label(i)}–${until} UTC: ${c}`)));
+			const every = range === '7d' ? 1 : 3;
+			if (i % every === 0)
+				svg.append(sv('text', { x: x + bw / 2,
+				    y: H - 10, class: 'axis',
+				    'text-anchor': 'middle' }, label(i)));
+		});
+		return svg;
+	}
+
+	function topRules(rows) {
+		const m = new Map();
+		for (const d of rows) {
+			const id = get(d, 'rule.id');
+			if (typeof id !== 'string')
+				continue;
+			let r = m.get(id);
+			if (!r) {
+				r = { id, name: get(d, 'rule.name'), n: 0,
+				    hosts: new Set(), sev: 0 };
+				m.set(id, r);
+			}
+			r.n++;
+			r.hosts.add(get(d, 'agent.id'));
+			r.sev = Math.max(r.sev, get(d, 'event.severity') || 0);
+		}
+		return [...m.values()].sort((a, b) => b.n - a.n).slice(0, 10);
+	}
+
+	async function overview(box, q) {
+		const range = q.get('range') === '7d' ? '7d' : '24h';
+		const b = buckets(range);
+		const since = new Date(b.start).toISOString();
+		const [h, ob, got] = await Promise.all([
+			api('/api/v1/hosts'),
+			api('/api/v1/outbreaks', { since: range }),
+			fetchRows({ kind: 'alert', since }, CHART_ROW_CAP),
+		]);
+		const hosts = h.hosts || [];
+		const online = hosts.filter((x) => x.connected).length;
+		box.append(el('h1', {}, 'Overview'));
+		box.append(el('ul', { class: 'tiles', id: 'host-tiles' },
+		    el('li', {}, el('span', { class: 'tile-n' }, fmtNum(online)),
+			' online'),
+		    el('li', {}, el('span', { class: 'tile-n' },
+			fmtNum(hosts.length - online)), ' offline'),
+		    el('li', {}, el('span', { class: 'tile-n' },
+			fmtNum(hosts.length)), hosts.length === 1 ? ' host' :
+			' hosts'),
+		    el('li', {}, el('span', { class: 'tile-n' },
+			fmtNum((ob.outbreaks || []).length)),
+			(ob.outbreaks || []).length === 1 ? ' active outbreak' :
+			' active outbreaks')));
+
+		const other = range === '7d' ? '24h' : '7d';
+		box.append(el('section', { 'aria-labelledby': 'chart-title' },
+		    el('div', { class: 'section-head' },
+			el('h2', { id: 'chart-title' }, range === '7d' ?
+			    'Alerts per day, last 7 days (UTC)' :
+			    'Alerts per hour, last 24 hours (UTC)'),
+			el('a', { href: hashLink('/overview', { range: other }) },
+			    other === '7d' ? 'Show 7 days' : 'Show 24 hours')),
+		    chart(got.rows, b, range),
+		    got.cut ? el('p', { class: 'note', id: 'chart-cut' },
+			`Only the newest ${fmtNum(CHART_ROW_CAP)} alerts are ` +
+			'counted; older bars are lower than they were.') :
+			null));
+
+		const top = topRules(got.rows);
+		const grid = el('div', { class: 'two-col' });
+		grid.append(el('section', {}, table('Top rules (alerts in ' +
+		    'the chart)', ['Rule', 'Alerts', 'Hosts', 'Max severity'],
+		    top.length ? top.map((r) => el('tr', {},
+			el('td', {}, el('a', { href: hashLink('/indicators',
+			    { rule: r.id }) }, str(r.name)), el('br'),
+			    el('code', {}, r.id)),
+			el('td', { class: 'num' }, fmtNum(r.n)),
+			el('td', { class: 'num' }, fmtNum(r.hosts.size)),
+			el('td', {}, sevBadge(r.sev)))) :
+			emptyRow(4, 'No alerts in this window.'))));
+		const obs = (ob.outbreaks || []).slice(0, 10);
+		grid.append(el('section', {}, table('Active outbreaks',
+		    ['Outbreak', 'Hosts', 'Last seen'],
+		    obs.length ? obs.map((o) => el('tr', {},
+			el('td', {}, el('a', { href: '#/outbreaks' },
+			    str(o.label))),
+			el('td', { class: 'num' }, fmtNum(o.hosts_affected)),
+			el('td', {}, timeCell(o.last_seen)))) :
+			emptyRow(3, 'No outbreak: nothing seen on two or ' +
+			    'more hosts.'))));
+		box.append(grid);
+		const off = hosts.filter((x) => !x.connected);
+		if (off.length)
+			box.append(el('section', {}, table('Offline hosts',
+			    ['Host', 'Last seen'], off.slice(0, 20).map((x) =>
+				el('tr', {}, el('td', {}, el('a',
+				    { href: hostHref(x.agent_id) },
+				    str(x.host_name || x.agent_id))),
+				    el('td', {}, timeCell(x.last_seen)))))));
+	}
+
+	/* ---------------------------------------------------- indicators */
+
+	const FILTERS = [
+		['host', 'Host', 'text', 'agent id or host name'],
+		['kind', 'Kind', 'select', ''],
+		['rule', 'Rule id', 'text', 'picket.scan.port'],
+		['severity', 'Min severity', 'number', '0–100'],
+		['since', 'Since', 'text', '24h or 2026-01-02T03:04:05Z'],
+		['until', 'Until', 'text', 'RFC 3339 or duration'],
+		['q', 'Text', 'search', 'in rule name or message'],
+	];
+
+	function filterForm(q) {
+		const form = el('form', { class: 'filters', id: 'filters',
+		    'aria-label': 'Filter indicators' });
+		for (const [name, label, type, ph] of FILTERS) {
+			const id = 'f-' + name;
+			let input;
+			if (type === 'select') {
+				input = el('select', { id, name },
+				    ['', 'alert', 'metric'].map((v) =>
+					el('option', { value: v,
+					    selected: q.get(name) === v },
+					    v || 'any')));
+			} else {
+				input = el('input', { id, name, type,
+				    placeholder: ph, autocomplete: 'off',
+				    min: type === 'number' ? 0 : null,
+				    max: type === 'number' ? 100 : null });
+				input.value = q.get(name) || '';
+			}
+			form.append(el('div', { class: 'field' },
+			    el('label', { for: id }, label), input));
+		}
+		form.append(el('div', { class: 'field buttons' },
+		    el('button', { type: 'submit' }, 'Apply'),
+		    el('a', { href: '#/indicators' }, 'Clear')));
+		form.addEventListener('submit', (ev) => {
+			ev.preventDefault();
+			const p = {};
+			for (const [name] of FILTERS)
+				p[name] = form.elements[name].value.trim();
+			location.hash = hashLink('/indicators', p);
+		});
+		return form;
+	}
+
+	async function indicators(box, q) {
+		const params = {};
+		for (const [name] of FILTERS)
+			params[name] = q.get(name);
+		const cursor = q.get('cursor');
+		box.append(el('h1', {}, 'Indicators'));
+		box.append(filterForm(q));
+		const page = await api('/api/v1/indicators',
+		    { ...params, limit: TABLE_PAGE, cursor });
+		const rows = page.indicators || [];
+		box.append(table(`Indicators, newest first (${rows.length} ` +
+		    'on this page; click a row for its JSON)', IND_HEADS,
+		    rows.length ? rows.map((d) => indicatorRow(d, true)) :
+		    emptyRow(IND_HEADS.length, 'No indicator matches.')));
+		box.lastChild.querySelector('table').id = 'indicators';
+		box.append(pager('/indicators', params, page.next_cursor,
+		    !!cursor));
+	}
+
+	/* ---------------------------------------------------- hosts */
+
+	async function hosts(box) {
+		const h = await api('/api/v1/hosts');
+		const list = h.hosts || [];
+		const heads = ['Agent id', 'Host name', 'Status', 'Last seen',
+		    'First seen', 'Last seq', 'Dropped', 'Rejected'];
+		box.append(el('h1', {}, 'Hosts'));
+		box.append(table(plural(list.length, 'host', 'hosts'), heads,
+		    list.length ? list.map((x) => el('tr', {},
+			el('td', {}, el('a', { href: hostHref(x.agent_id) },
+			    x.agent_id)),
+			el('td', {}, str(x.host_name)),
+			el('td', {}, onlineBadge(x.connected)),
+			el('td', {}, timeCell(x.last_seen), ' ',
+			    el('span', { class: 'muted' }, ago(x.last_seen))),
+			el('td', {}, timeCell(x.first_seen)),
+			el('td', { class: 'num' }, fmtNum(x.last_seq)),
+			el('td', { class: 'num' }, fmtNum(x.dropped)),
+			el('td', { class: 'num' }, fmtNum(x.rejected)))) :
+			emptyRow(heads.length, 'No agent has reported yet.')));
+		box.lastChild.querySelector('table').id = 'hosts';
+	}
+
+	function dl(pairs) {
+		return el('dl', { class: 'facts' }, pairs.flatMap(([k, v]) =>
+		    [el('dt', {}, k), el('dd', {}, v)]));
+	}
+
+	function healthFacts(row, fields, none) {
+		if (!row)
+			return el('p', { class: 'muted' }, none);
+		const det = get(row, 'picket.details') || {};
+		return el('div', {},
+		    el('p', {}, 'Latest report ', timeCell(get(row, '@timestamp')),
+			': ', str(get(row, 'message'))),
+		    dl(fields.map(([k, label]) => [label, fmtNum(det[k])])));
+	}
+
+	async function host(box, q, id) {
+		const cursor = q.get('cursor');
+		const one = (rule) => api('/api/v1/indicators',
+		    { host: id, rule, limit: 1 });
+		const [h, tl, cap, spool] = await Promise.all([
+			api('/api/v1/hosts/' + encodeURIComponent(id)),
+			api('/api/v1/indicators',
+			    { host: id, limit: TABLE_PAGE, cursor }),
+			one('picket.health.capture'),
+			one('picket.health.spool'),
+		]);
+		const x = h.host || {};
+		const rows = tl.indicators || [];
+		const capRow = (cap.indicators || [])[0];
+		const spoolRow = (spool.indicators || [])[0];
+		const version = get(rows[0] || capRow || spoolRow,
+		    'agent.version');
+		box.append(el('p', { class: 'crumbs' },
+		    el('a', { href: '#/hosts' }, 'Hosts'), ' / ', x.agent_id));
+		box.append(el('h1', {}, str(x.host_name || x.agent_id), ' ',
+		    onlineBadge(x.connected)));
+		const health = el('section', { 'aria-labelledby': 'health-title',
+		    id: 'health' }, el('h2', { id: 'health-title' }, 'Health'),
+		    dl([
+			['Agent id', x.agent_id],
+			['Agent version', str(version)],
+			['Status', x.connected ? 'connected' : 'not connected'],
+			['Last seen', el('span', {}, timeCell(x.last_seen), ' ',
+			    el('span', { class: 'muted' }, ago(x.last_seen)))],
+			['First seen', timeCell(x.first_seen)],
+			['Last sequence number', fmtNum(x.last_seq)],
+			['Dropped by the spool (reported at connect)',
+			    fmtNum(x.dropped)],
+			['Rejected by the hub', fmtNum(x.rejected)],
+		    ]),
+		    el('h3', {}, 'Capture'),
+		    healthFacts(capRow, [['received', 'Packets received'],
+			['kernel_dropped', 'Dropped by the kernel'],
+			['interface_dropped', 'Dropped by the interface'],
+			['agent_dropped', 'Dropped by the agent']],
+			'No capture health report (picket.health.capture).'),
+		    el('h3', {}, 'Spool'),
+		    healthFacts(spoolRow, [['dropped_full', 'Dropped (full)'],
+			['write_errors', 'Write errors'],
+			['disk_full_errors', 'Disk full errors'],
+			['corrupt', 'Corrupt records'],
+			['disk_bytes', 'Spool size (bytes)']],
+			'No spool loss reported (picket.health.spool).'));
+		const rules = h.rules || [];
+		const grid = el('div', { class: 'two-col' }, health,
+		    el('section', {}, table('Indicators by rule',
+			['Rule', 'Count', 'Latest'], rules.length ?
+			rules.map((r) => el('tr', {},
+			    el('td', {}, el('a', { href: hashLink('/indicators',
+				{ host: x.agent_id, rule: r.rule_id }) },
+				str(r.rule_name)), el('br'),
+				el('code', {}, r.rule_id)),
+			    el('td', { class: 'num' }, fmtNum(r.count)),
+			    el('td', {}, timeCell(r.last_timestamp)))) :
+			emptyRow(3, 'Nothing stored.'))));
+		box.append(grid);
+		const heads = IND_HEADS.filter((t) => t !== 'Host');
+		box.append(el('h2', {}, 'Timeline'));
+		box.append(table('Indicators of this host, newest first',
+		    heads, rows.length ? rows.map((d) => indicatorRow(d, false)) :
+		    emptyRow(heads.length, 'Nothing stored for this host.')));
+		box.lastChild.querySelector('table').id = 'timeline';
+		box.append(pager('/hosts/' + encodeURIComponent(x.agent_id), {},
+		    tl.next_cursor,
+		    !!cursor));
+	}
+
+	/* ---------------------------------------------------- outbreaks */
+
+	/* Hosts affected over time: the running sum of series. */
+	function sparkline(series, bucketS) {
+		const W = 120, H = 28, P = 2;
+		const cum = [];
+		let s = 0;
+		for (const v of series || [])
+			cum.push(s += (typeof v === 'number' ? v : 0));
+		const max = Math.max(1, s);
+		const n = Math.max(1, cum.length - 1);
+		const pts = cum.map((v, i) => `${(P + (W - 2 * P) * i / n).toFixed(1)},` +
+		    `${(H - P - (H - 2 * P) * v / max).toFixed(1)}`).join(' ');
+		const span = bucketS ? ` (buckets of ${Math.round(bucketS / 60)} min)` : '';
+		return sv('svg', { viewBox: `0 0 ${W} ${H}`, class: 'spark',
+		    role: 'img', width: W, height: H,
+		    'aria-label': `hosts affected over time, reaching ${s}${span}` },
+		    sv('polyline', { points: pts, class: 'spark-line' }));
+	}
+
+	async function outbreaks(box, q) {
+		const range = q.get('range') === '7d' ? '7d' : '24h';
+		const r = await api('/api/v1/outbreaks', { since: range });
+		const list = r.outbreaks || [];
+		const other = range === '7d' ? '24h' : '7d';
+		box.append(el('div', { class: 'section-head' },
+		    el('h1', {}, 'Outbreaks'),
+		    el('a', { href: hashLink('/outbreaks', { range: other }) },
+			other === '7d' ? 'Last 7 days' : 'Last 24 hours')));
+		box.append(el('p', { class: 'muted' }, 'One worm fingerprint, ' +
+		    'rule, IOC or scanned port seen on two or more hosts in the ' +
+		    (range === '7d' ? 'last 7 days.' : 'last 24 hours.')));
+		if (r.truncated)
+			box.append(el('p', { class: 'note' }, 'The hub scanned ' +
+			    'only part of the window (too many indicators); the ' +
+			    'newest are left out.'));
+		const heads = ['Outbreak', 'Hosts', 'Patient zero', 'First seen',
+		    'Last seen', 'Indicators', 'Max severity', 'Spread'];
+		box.append(table(plural(list.length, 'outbreak', 'outbreaks'), heads,
+		    list.length ? list.map((o) => {
+			const pz = o.patient_zero || {};
+			return el('tr', {},
+			    el('td', {}, str(o.label), el('br'),
+				el('span', { class: 'muted' }, str(o.kind)),
+				el('details', {}, el('summary', {},
+				    plural((o.hosts || []).length, 'host', 'hosts')),
+				    el('ul', { class: 'plain' },
+					(o.hosts || []).slice(0, 200).map((hh) =>
+					    el('li', {}, el('a',
+						{ href: hostHref(hh.agent_id) },
+						str(hh.host_name || hh.agent_id)),
+						' ', el('span', { class: 'muted' },
+						    fmtTime(hh.first_seen))))))),
+			    el('td', { class: 'num' }, fmtNum(o.hosts_affected)),
+			    el('td', {}, pz.agent_id ? el('a',
+				{ href: hostHref(pz.agent_id) },
+				str(pz.host_name || pz.agent_id)) : '—',
+				el('br'), timeCell(pz.first_seen)),
+			    el('td', {}, timeCell(o.first_seen)),
+			    el('td', {}, timeCell(o.last_seen)),
+			    el('td', { class: 'num' }, fmtNum(o.indicators)),
+			    el('td', {}, sevBadge(o.max_severity)),
+			    el('td', {}, sparkline(o.series, r.bucket_seconds)));
+		    }) : emptyRow(heads.length, 'No outbreak in this window.')));
+		box.lastChild.querySelector('table').id = 'outbreaks';
+	}
+
+	/* ---------------------------------------------------- audit */
+
+	async function audit(box, q) {
+		const cursor = q.get('cursor');
+		box.append(el('h1', {}, 'Audit log'));
+		let r;
+		try {
+			r = await api('/api/v1/audit', { limit: TABLE_PAGE, cursor });
+		} catch (e) {
+			if (e.status === 403) {
+				sessionStorage.setItem(NOAUDIT_KEY, '1');
+				$('nav-audit').hidden = true;
+			}
+			throw e;
+		}
+		const list = r.audit || [];
+		const heads = ['#', 'Time', 'Actor', 'Role', 'Action', 'Target',
+		    'From', 'Result'];
+		box.append(table('Admin actions, writes and refusals, newest ' +
+		    'first', heads, list.length ? list.map((a) => el('tr', {},
+			el('td', { class: 'num' }, fmtNum(a.id)),
+			el('td', {}, timeCell(a.time)),
+			el('td', {}, str(a.actor)),
+			el('td', {}, str(a.role)),
+			el('td', {}, el('code', {}, str(a.action))),
+			el('td', { class: 'msg-cell' }, str(a.target)),
+			el('td', {}, str(a.remote)),
+			el('td', {}, str(a.result)))) :
+			emptyRow(heads.length, 'The audit log is empty.')));
+		box.lastChild.querySelector('table').id = 'audit';
+		box.append(pager('/audit', {}, r.next_cursor, !!cursor));
+	}
+
+	/* ---------------------------------------------------- routing */
+
+	const ROUTES = [
+		[/^\/overview$/, 'overview', overview],
+		[/^\/indicators$/, 'indicators', indicators],
+		[/^\/hosts$/, 'hosts', hosts],
+		[/^\/hosts\/([^/]+)$/, 'hosts', host],
+		[/^\/outbreaks$/, 'outbreaks', outbreaks],
+		[/^\/audit$/, 'audit', audit],
+	];
+
+	let renderSeq = 0;
+	let lastPath = '';
+
+	function parseHash() {
+		const h = location.hash.replace(/^#/, '');
+		const i = h.indexOf('?');
+		return {
+			path: (i < 0 ? h : h.slice(0, i)) || '/overview',
+			query: new URLSearchParams(i < 0 ? '' : h.slice(i + 1)),
+		};
+	}
+
+	function errorBox(e) {
+		const forbidden = e.status === 403;
+		return el('div', { class: forbidden ? 'msg forbidden' : 'msg error',
+		    role: 'alert', id: forbidden ? 'forbidden' : 'error' },
+		    forbidden ? 'Your role cannot see this.' :
+		    'Could not load this page: ' + e.message);
+	}
+
+	async function render() {
+		if (!token()) {
+			showLogin($('login-msg').textContent);
+			return;
+		}
+		showApp();
+		const { path, query } = parseHash();
+		const route = ROUTES.find(([re]) => re.test(path));
+		if (!route) {
+			location.hash = '#/overview';
+			return;
+		}
+		const [re, name, fn] = route;
+		let args;
+		try {
+			args = re.exec(path).slice(1).map(decodeURIComponent);
+		} catch (e) {
+			location.hash = '#/hosts';
+			return;
+		}
+		for (const a of $('nav').querySelectorAll('a'))
+			if (a.dataset.page === name)
+				a.setAttribute('aria-current', 'page');
+			else
+				a.removeAttribute('aria-current');
+		const seq = ++renderSeq;
+		const view = $('view');
+		view.setAttribute('aria-busy', 'true');
+		setStatus('Loading…');
+		const box = el('div', { class: 'page', id: 'page-' + name });
+		try {
+			await fn(box, query, ...args);
+		} catch (e) {
+			if (seq !== renderSeq || e.status === 401)
+				return;
+			box.append(errorBox(e));
+		}
+		if (seq !== renderSeq)
+			return;
+		view.replaceChildren(box);
+		view.removeAttribute('aria-busy');
+		document.title = `${name[0].toUpperCase()}${name.slice(1)} · ` +
+		    'Picket hub';
+		setStatus('');
+		if (path !== lastPath) {
+			lastPath = path;
+			const h1 = box.querySelector('h1');
+			if (h1) {
+				h1.setAttribute('tabindex', '-1');
+				h1.focus({ preventScroll: true });
+			}
+		}
+	}
+
+	function start() {
+		$('login-form').addEventListener('submit', onLogin);
+		$('logout').addEventListener('click', () => logout('Signed out.'));
+		$('export').addEventListener('click', onExport);
+		window.addEventListener('hashchange', render);
+		render();
+	}
+
+	if (document.readyState === 'loading')
+		document.addEventListener('DOMContentLoaded', start);
+	else
+		start();
+})();

@@ -1,0 +1,426 @@
+"""Enrollment, the member CA and revocation against a real hub (issue 6).
+
+`picket-hub ca init` makes the member CA and the hub's certificate, an
+enrollment token comes from `picket-hub enroll-token create`, and
+`picketd enroll` gets a certificate over the hub's HTTPS API: files with
+tight modes, an agent id that is the certificate's CN and derives from
+the key (checked with the openssl command line). A real picketd then
+reports with those files alone and the hub stores its indicators under
+the enrolled id. Refusals (a used-up, expired, unknown or revoked token;
+a malformed request, a bad CSR; the per-address rate limit) each give a
+clear message on the agent side and an audit row on the hub. After
+`picket-hub agent revoke` the agent's next connection gets ERROR AUTH
+and nothing more is stored.
+
+The agent runs in the root namespace on lo (no traffic of its own:
+[pcap] filter "udp port 9"); its spool is pre-filled with real indicator
+lines (as test_reporting.py does). Needs root for the capture."""
+import hashlib
+import json
+import os
+import re
+import secrets
+import signal
+import sqlite3
+import ssl
+import stat
+import subprocess
+import time
+import http.client
+
+import pytest
+
+from conftest import PCAPS, REPO, analyse, binary
+from hubrun import HUB, Hub
+from netns import wait_for
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="live capture on lo needs root")
+
+REFUSED = ("enrollment token refused: unknown, expired, used up or "
+           "revoked")
+SPOOL_DRIVER_SRCS = ["tests/integration/spool_driver.c", "transport/spool.c",
+                     "transport/spool_unix.c", "common/crc32c.c",
+                     "common/log.c", "common/log_unix.c", "common/util.c"]
+
+
+def hubcmd(hub_or_ini, *args, check=0):
+    ini = hub_or_ini.ini if isinstance(hub_or_ini, Hub) else hub_or_ini
+    proc = subprocess.run([str(HUB), *args, "-c", str(ini)],
+                          capture_output=True, text=True, timeout=60)
+    if check is not None:
+        assert proc.returncode == check, (proc.returncode, proc.stderr)
+    return proc
+
+
+def ca_init(tmp):
+    """A hub directory with a CA and hub certificate from `ca init`."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    pki = tmp / "pki"
+    pki.mkdir()
+    ini = tmp / "ca-init.ini"
+    ini.write_text(f"[hub]\ndata_dir = {tmp / 'data'}\n"
+                   f"[tls]\nca = {pki / 'ca.crt'}\ncert = {pki / 'hub.crt'}\n"
+                   f"key = {pki / 'hub.key'}\n")
+    proc = hubcmd(ini, "ca", "init", "--name", "Test Member CA",
+                  "--hub-name", "localhost", "--hub-ip", "127.0.0.1")
+    assert "wrote" in proc.stdout
+    return pki
+
+
+def start_hub(tmp):
+    pki = ca_init(tmp)
+    return Hub(tmp, pki, crl=False)
+
+
+def token(hub, *args):
+    """(secret, id) of a new enrollment token."""
+    proc = hubcmd(hub, "enroll-token", "create", *args)
+    tid = int(re.search(r"enrollment token (\d+)", proc.stderr).group(1))
+    return proc.stdout.strip(), tid
+
+
+def enroll(hub, tok, d, *extra):
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+    return subprocess.run([binary(), "enroll", "--hub",
+                           f"127.0.0.1:{hub.api_port}", "--token", tok,
+                           "--ca", str(hub.certs / "ca.crt"), "--dir",
+                           str(d), *extra], capture_output=True, text=True,
+                          timeout=60, env=env)
+
+
+def audit(hub):
+    db = sqlite3.connect(f"file:{hub.data / 'hub.db'}?mode=ro", uri=True,
+                         timeout=30)
+    try:
+        return db.execute("SELECT actor, action, target, remote, result "
+                          "FROM audit ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+def enroll_results(hub):
+    return [r[4] for r in audit(hub) if r[0] == "enroll"]
+
+
+def mode(p):
+    return stat.S_IMODE(os.stat(p).st_mode)
+
+
+def openssl(*args, stdin=None):
+    return subprocess.run(["openssl", *args], input=stdin,
+                          capture_output=True, check=True).stdout
+
+
+def post(hub, body, raw=False):
+    """POST /api/v1/enroll from Python: (status, JSON answer)."""
+    ctx = ssl.create_default_context(cafile=str(hub.certs / "ca.crt"))
+    c = http.client.HTTPSConnection("127.0.0.1", hub.api_port, context=ctx,
+                                    timeout=30)
+    try:
+        c.request("POST", "/api/v1/enroll",
+                  body if raw else json.dumps(body),
+                  {"Content-Type": "application/json"})
+        r = c.getresponse()
+        return r.status, json.loads(r.read() or b"{}")
+    finally:
+        c.close()
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    exe = tmp_path_factory.mktemp("drv") / "spool_driver"
+    proc = subprocess.run(["cc", "-O1", "-I.", "-o", str(exe),
+                           *SPOOL_DRIVER_SRCS, "-lm"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return str(exe)
+
+
+@pytest.fixture(scope="module")
+def sample_lines():
+    _, _, proc = analyse(PCAPS / "nmap_synscan.pcap")
+    out = proc.stdout.splitlines()
+    assert out
+    return out
+
+
+def prefill(driver, spool, lines, first):
+    src = spool.parent / f"prefill-{first}.ndjson"
+    out = []
+    for i in range(len(lines)):
+        obj = json.loads(lines[i])
+        obj["picket"]["seq"] = first + i
+        out.append(json.dumps(obj, separators=(",", ":")))
+    src.write_text("\n".join(out) + "\n")
+    proc = subprocess.run([driver, "fill", str(spool), "65536", str(src)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def stored(hub, agent_id):
+    db = sqlite3.connect(f"file:{hub.data / 'hub.db'}?mode=ro", uri=True,
+                         timeout=30)
+    try:
+        return db.execute("SELECT count(*) FROM indicators WHERE "
+                          "agent_id = ?", (agent_id,)).fetchone()[0]
+    finally:
+        db.close()
+
+
+class Agent:
+    """picketd in the root namespace on lo, [hub] from an enrolled dir."""
+
+    def __init__(self, tmp, hub, d):
+        self.spool = tmp / "spool"
+        self.log = tmp / "agent.log"
+        self.ini = tmp / "agent.ini"
+        self.ini.write_text(
+            "[agent]\nuser = \n"
+            "[pcap]\ninterfaces = lo\nfilter = udp port 9\n"
+            "health_interval = 0\n"
+            "[process]\nenabled = no\n"
+            f"[spool]\ndir = {self.spool}\nsegment_bytes = 64k\n"
+            f"[hub]\naddress = 127.0.0.1:{hub.port}\n"
+            f"ca = {d / 'ca.crt'}\ncert = {d / 'agent.crt'}\n"
+            f"key = {d / 'agent.key'}\n"
+            "backoff_base = 1s\nbackoff_cap = 2s\nconnect_timeout = 3s\n")
+        self.proc = None
+
+    def start(self):
+        with open(self.log, "a") as logf:
+            self.proc = subprocess.Popen([binary(), "-f", "-c",
+                                          str(self.ini)],
+                                         stdout=subprocess.DEVNULL,
+                                         stderr=logf,
+                                         start_new_session=True)
+        assert wait_for(lambda: "running, host" in self.text()
+                        or self.proc.poll() is not None, timeout=20), \
+            self.text()
+        assert self.proc.poll() is None, self.text()
+
+    def text(self):
+        return self.log.read_text(errors="replace") \
+            if self.log.exists() else ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.wait(timeout=60) == 0, self.text()[-3000:]
+
+
+def test_enroll_report_revoke(tmp_path, driver, sample_lines):
+    """The whole path: ca init, a token, picketd enroll, a real agent
+    reporting with those files, then revocation."""
+    hub = start_hub(tmp_path / "hub")
+    try:
+        tok, _ = token(hub, "--uses", "1", "--tag", "lab")
+        assert re.fullmatch(r"pke_[A-Za-z0-9_-]{43}", tok)
+        d = tmp_path / "etc-picket"
+        proc = enroll(hub, tok, d, "--host-name", "ws-042")
+        assert proc.returncode == 0, proc.stderr
+        agent_id = proc.stdout.strip()
+        assert re.fullmatch(r"a-[0-9a-f]{24}", agent_id)
+
+        # Files and modes; no temporary key left behind.
+        assert mode(d) == 0o700
+        assert mode(d / "agent.key") == 0o600
+        assert mode(d / "agent.crt") == 0o644
+        assert mode(d / "ca.crt") == 0o644
+        assert sorted(p.name for p in d.iterdir()) == \
+            ["agent.crt", "agent.key", "ca.crt"]
+        # The id is the certificate's CN, and derives from the key.
+        subj = openssl("x509", "-in", str(d / "agent.crt"), "-noout",
+                       "-subject", "-nameopt", "RFC2253").decode()
+        assert subj.strip() == f"subject=CN={agent_id}"
+        der = openssl("pkey", "-in", str(d / "agent.key"), "-pubout",
+                      "-outform", "DER")
+        assert agent_id == "a-" + hashlib.sha256(der).hexdigest()[:24]
+        # The certificate chains to the member CA, for a TLS client.
+        openssl("verify", "-CAfile", str(hub.data / "ca" / "ca.crt"),
+                "-purpose", "sslclient", str(d / "agent.crt"))
+        # The CA key never left data_dir/ca.
+        assert mode(hub.data / "ca" / "ca.key") == 0o600
+        assert mode(hub.data / "ca") == 0o700
+
+        listing = hubcmd(hub, "agent", "list").stdout
+        row = next(l for l in listing.splitlines() if agent_id in l)
+        assert "ws-042" in row and "lab" in row and row.rstrip()[-1] == "-"
+        assert enroll_results(hub) == ["ok"]
+        assert any(r[1] == "enroll_token.create" for r in audit(hub))
+
+        # A real agent with those files ships its spool; the hub stores
+        # the indicators under the enrolled id.
+        agent = Agent(tmp_path, hub, d)
+        lines = (sample_lines * 10)[:10]
+        prefill(driver, agent.spool, lines, 1)
+        agent.start()
+        assert wait_for(lambda: stored(hub, agent_id) >= len(lines),
+                        timeout=60, step=0.2), \
+            (agent.text()[-2000:], hub.stderr()[-2000:])
+        agent.stop()
+
+        # Revoked: the next connection gets ERROR AUTH, nothing stored.
+        proc = hubcmd(hub, "agent", "revoke", agent_id)
+        assert "revoked" in proc.stdout
+        assert ("cli", "agent.revoke", agent_id, "local", "ok") in audit(hub)
+        prefill(driver, agent.spool, lines, 1 + len(lines))
+        agent.start()
+        assert wait_for(lambda: "ERROR auth: revoked" in hub.stderr(),
+                        timeout=30), hub.stderr()[-2000:]
+        assert wait_for(lambda: "revoked" in agent.text(), timeout=30), \
+            agent.text()[-2000:]
+        time.sleep(2)
+        assert stored(hub, agent_id) == len(lines)
+        agent.stop()
+        row = next(l for l in hubcmd(hub, "agent", "list").stdout
+                   .splitlines() if agent_id in l)
+        assert row.rstrip()[-1] != "-"      # the revocation time
+        # Revoking again: nothing to revoke.
+        assert hubcmd(hub, "agent", "revoke", agent_id,
+                      check=1).returncode == 1
+        # The key of a revoked agent cannot enroll again (it gets a new
+        # key; checked by the hub, with its own message).
+        tok2, _ = token(hub)
+        st, ans = post(hub, {"token": tok2, "csr": openssl(
+            "req", "-new", "-key", str(d / "agent.key"), "-subj", "/CN=x")
+            .decode()})
+        assert st == 403 and "revoked" in ans["error"], ans
+    finally:
+        assert hub.stop()[0] == 0
+
+
+def test_token_refusals(tmp_path):
+    """Used up, expired, unknown, revoked: one message for all four on
+    the agent side; the hub's log and audit say which."""
+    hub = start_hub(tmp_path / "hub")
+    try:
+        once, _ = token(hub, "--uses", "1")
+        assert enroll(hub, once, tmp_path / "d0").returncode == 0
+        expired, _ = token(hub, "--expires", "1s")
+        revoked, rid = token(hub, "--uses", "5")
+        hubcmd(hub, "enroll-token", "revoke", str(rid))
+        unknown = "pke_" + secrets.token_urlsafe(32)[:43]
+        time.sleep(1.5)
+        cases = [(once, "used-up"), (expired, "expired"),
+                 (unknown, "unknown"), (revoked, "revoked")]
+        for i, (tok, why) in enumerate(cases, 1):
+            d = tmp_path / f"d{i}"
+            proc = enroll(hub, tok, d)
+            assert proc.returncode == 1, (why, proc.stderr)
+            assert proc.stdout == ""
+            assert f"enrollment refused by the hub (HTTP 403): {REFUSED}" \
+                in proc.stderr, (why, proc.stderr)
+            # Nothing left behind: no key, no certificate.
+            assert list(d.iterdir()) == [], why
+            assert f"refused: {why} token" in hub.stderr()
+        assert enroll_results(hub) == ["ok", "403 used-up token",
+                                       "403 expired token",
+                                       "403 unknown token",
+                                       "403 revoked token"]
+        rows = [r for r in audit(hub) if r[0] == "enroll"]
+        assert all(r[3].startswith("127.0.0.1:") for r in rows)
+        listing = hubcmd(hub, "enroll-token", "list").stdout
+        states = [l.split()[-1] for l in listing.splitlines()[1:]]
+        assert states == ["used-up", "expired", "revoked"]
+        # A revoked token cannot be revoked twice.
+        hubcmd(hub, "enroll-token", "revoke", str(rid), check=1)
+    finally:
+        assert hub.stop()[0] == 0
+
+
+def test_bad_requests(tmp_path):
+    """Malformed JSON, missing fields, bad CSRs: 400 with a reason, the
+    token's use not taken."""
+    hub = start_hub(tmp_path / "hub")
+    try:
+        tok, _ = token(hub, "--uses", "1")
+        key = tmp_path / "k.pem"
+        good = openssl("req", "-new", "-newkey", "ec", "-pkeyopt",
+                       "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                       str(key), "-subj", "/CN=anything").decode()
+        p384 = openssl("req", "-new", "-newkey", "ec", "-pkeyopt",
+                       "ec_paramgen_curve:P-384", "-nodes", "-keyout",
+                       str(tmp_path / "k384.pem"), "-subj", "/CN=x").decode()
+        assert post(hub, b"{not json", raw=True)[0] == 400
+        st, ans = post(hub, {"csr": good})
+        assert (st, ans["error"]) == (400, "token: want a string")
+        st, ans = post(hub, {"token": tok, "csr": p384})
+        assert st == 400
+        assert ans["error"] == "EC key on curve secp384r1, want P-256"
+        st, ans = post(hub, {"token": tok, "csr": good.replace("A", "B", 1)
+                             [:200]})
+        assert st == 400 and ans["error"].startswith("CSR"), ans
+        st, ans = post(hub, {"token": tok, "csr": good,
+                             "host_name": "bad name\n"})
+        assert st == 400 and ans["error"].startswith("host_name"), ans
+        # The token survived all of that: its one use is still there,
+        # and the hub names the agent by the key, not the CSR's CN.
+        st, ans = post(hub, {"token": tok, "csr": good})
+        assert st == 200, ans
+        der = openssl("pkey", "-in", str(key), "-pubout", "-outform", "DER")
+        assert ans["agent_id"] == "a-" + hashlib.sha256(der).hexdigest()[:24]
+        assert ans["ca"] == (hub.data / "ca" / "ca.crt").read_text()
+        assert "BEGIN CERTIFICATE" in ans["certificate"]
+        results = enroll_results(hub)
+        assert len(results) == 6 and results[-1] == "ok"
+        assert all(r.startswith("400 ") for r in results[:5])
+    finally:
+        assert hub.stop()[0] == 0
+
+
+def test_rate_limit(tmp_path):
+    """More than 10 attempts a minute from one address: 429, audited
+    once, also for picketd enroll."""
+    hub = start_hub(tmp_path / "hub")
+    try:
+        tok, _ = token(hub)
+        bad = {"token": "pke_" + "x" * 43, "csr": "x"}
+        for _ in range(10):
+            assert post(hub, bad)[0] == 403
+        st, ans = post(hub, bad)
+        assert st == 429
+        assert ans["error"] == ("too many enrollment attempts from "
+                                "127.0.0.1: at most 10 per 60 s")
+        # Even a good token waits for the window to end.
+        proc = enroll(hub, tok, tmp_path / "d")
+        assert proc.returncode == 1
+        assert "(HTTP 429): too many enrollment attempts" in proc.stderr
+        assert list((tmp_path / "d").iterdir()) == []
+        results = enroll_results(hub)
+        assert results.count("429 rate limited") == 1
+        assert results.count("403 unknown token") == 10
+        assert "over 10 attempts in 60 s" in hub.stderr()
+    finally:
+        assert hub.stop()[0] == 0
+
+
+def test_agent_checks_the_hub(tmp_path):
+    """The agent verifies the hub against --ca and its name before it
+    sends the token."""
+    hub = start_hub(tmp_path / "hub")
+    other = ca_init(tmp_path / "other")
+    try:
+        tok, _ = token(hub)
+        proc = enroll(hub, tok, tmp_path / "d1", "--server-name",
+                      "hub.other.example")
+        assert proc.returncode == 1
+        assert "certificate verify failed: hostname mismatch" in proc.stderr
+        proc = subprocess.run([binary(), "enroll", "--hub",
+                               f"127.0.0.1:{hub.api_port}", "--token", tok,
+                               "--ca", str(other / "ca.crt"), "--dir",
+                               str(tmp_path / "d2")], capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 1
+        assert "unable to get local issuer certificate" in proc.stderr
+        # The token was never shown to the hub: no attempt audited.
+        assert enroll_results(hub) == []
+        # And it still works against the right hub.
+        assert enroll(hub, tok, tmp_path / "d3").returncode == 0
+        # A second ca init refuses to overwrite the CA.
+        proc = hubcmd(tmp_path / "hub" / "ca-init.ini", "ca", "init",
+                      check=1)
+        assert "refusing to overwrite" in proc.stderr
+    finally:
+        assert hub.stop()[0] == 0
