@@ -6,6 +6,8 @@
  * for every platform.  Any file may call these; see util.h.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,4 +280,48 @@ pk_backoff_ms(uint64_t base_ms, uint64_t cap_ms, unsigned attempt,
 	if (bound > cap_ms)
 		bound = cap_ms;
 	return r % (bound + 1);
+}
+
+void
+pk_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+char *
+pk_read_file(const char *path, size_t max, size_t *len, char *err,
+    size_t errlen)
+{
+	FILE *fp;
+	char *buf;
+	size_t n;
+
+	if ((fp = fopen(path, "rb")) == NULL) {
+		pk_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(max + 1)) == NULL) {
+		pk_errf(err, errlen, "%s: out of memory", path);
+		fclose(fp);
+		return NULL;
+	}
+	/* One byte more than allowed tells "too large" from "just fits". */
+	n = fread(buf, 1, max + 1, fp);
+	if (ferror(fp) || n > max) {
+		pk_errf(err, errlen, "%s: read error or over %zu bytes", path,
+		    max);
+		fclose(fp);
+		free(buf);
+		return NULL;
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
 }

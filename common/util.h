@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/log.h"	/* PK_PRINTF */
+
 #define PK_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define PK_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define PK_MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -48,5 +50,17 @@ void pk_hex(const uint8_t *in, size_t len, char *out);
  */
 uint64_t pk_backoff_ms(uint64_t base_ms, uint64_t cap_ms, unsigned attempt,
     uint64_t r);
+
+/* printf into err (errlen bytes; nothing if err is NULL or errlen 0):
+ * the one-line reasons functions hand back to their callers. */
+void pk_errf(char *err, size_t errlen, const char *fmt, ...)
+    PK_PRINTF(3, 4);
+
+/*
+ * A whole file of at most max bytes, NUL-terminated (max + 1 allocated;
+ * the caller frees), its length in *len; NULL with the reason in err.
+ */
+char *pk_read_file(const char *path, size_t max, size_t *len, char *err,
+    size_t errlen);
 
 #endif

@@ -62,8 +62,8 @@ hub_token_hash(const char *secret, size_t len,
 }
 
 /* base64url without padding: 32 bytes -> 43 characters. */
-static void
-b64url(const uint8_t *in, size_t n, char *out)
+void
+hub_b64url(const uint8_t *in, size_t n, char *out)
 {
 	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789-_";
@@ -90,8 +90,8 @@ b64url(const uint8_t *in, size_t n, char *out)
 	out[o] = '\0';
 }
 
-static int
-random_bytes(uint8_t *buf, size_t n)
+int
+hub_random_bytes(uint8_t *buf, size_t n)
 {
 	size_t got = 0;
 	ssize_t r;
@@ -124,12 +124,13 @@ hub_token_create(struct hub_store *st, const char *name, int role,
 		*err = "bad role (viewer, responder or admin)";
 		return -1;
 	}
-	if (cap < HUB_TOKEN_LEN + 1 || random_bytes(rnd, sizeof(rnd)) == -1) {
+	if (cap < HUB_TOKEN_LEN + 1 ||
+	    hub_random_bytes(rnd, sizeof(rnd)) == -1) {
 		*err = "no random bytes";
 		return -1;
 	}
 	memcpy(secret, HUB_TOKEN_PREFIX, 4);
-	b64url(rnd, sizeof(rnd), secret + 4);
+	hub_b64url(rnd, sizeof(rnd), secret + 4);
 	memset(&t, 0, sizeof(t));
 	pk_strlcpy(t.name, name, sizeof(t.name));
 	t.role = role;

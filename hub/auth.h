@@ -50,4 +50,9 @@ int hub_audit(struct hub_store *st, const char *actor, const char *role,
     const char *action, const char *target, const char *remote,
     const char *result);
 
+/* base64url without padding of n bytes into out (4n/3 + 1 bytes). */
+void hub_b64url(const uint8_t *in, size_t n, char *out);
+/* n bytes from the kernel's random source: 0 or -1. */
+int hub_random_bytes(uint8_t *buf, size_t n);
+
 #endif

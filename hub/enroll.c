@@ -82,53 +82,6 @@ hub_tag_ok(const char *tag)
 	return 1;
 }
 
-/* base64url without padding: 32 bytes -> 43 characters (as auth.c). */
-static void
-b64url(const uint8_t *in, size_t n, char *out)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_";
-	uint32_t v;
-	size_t i, o = 0;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = a[v >> 18 & 63];
-		out[o++] = a[v >> 12 & 63];
-		out[o++] = a[v >> 6 & 63];
-		out[o++] = a[v & 63];
-	}
-	if (n - i == 1) {
-		v = (uint32_t)in[i] << 16;
-		out[o++] = a[v >> 18 & 63];
-		out[o++] = a[v >> 12 & 63];
-	} else if (n - i == 2) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		out[o++] = a[v >> 18 & 63];
-		out[o++] = a[v >> 12 & 63];
-		out[o++] = a[v >> 6 & 63];
-	}
-	out[o] = '\0';
-}
-
-static int
-random_bytes(uint8_t *buf, size_t n)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < n) {
-		r = getrandom(buf + got, n - got, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		got += (size_t)r;
-	}
-	return 0;
-}
-
 int
 hub_etoken_create(struct hub_store *st, uint64_t uses, int64_t expires_us,
     const char *tag, char *secret, size_t cap, int64_t *id, const char **err)
@@ -144,12 +97,13 @@ hub_etoken_create(struct hub_store *st, uint64_t uses, int64_t expires_us,
 		*err = "bad number of uses (1..1000000)";
 		return -1;
 	}
-	if (cap < HUB_ETOKEN_LEN + 1 || random_bytes(rnd, sizeof(rnd)) == -1) {
+	if (cap < HUB_ETOKEN_LEN + 1 ||
+	    hub_random_bytes(rnd, sizeof(rnd)) == -1) {
 		*err = "no random bytes";
 		return -1;
 	}
 	memcpy(secret, HUB_ETOKEN_PREFIX, 4);
-	b64url(rnd, sizeof(rnd), secret + 4);
+	hub_b64url(rnd, sizeof(rnd), secret + 4);
 	memset(&t, 0, sizeof(t));
 	pk_strlcpy(t.tag, tag, sizeof(t.tag));
 	t.created_us = (int64_t)pk_now_us();

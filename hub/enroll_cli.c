@@ -93,32 +93,15 @@ cli_audit(const struct hub_config *c, const char *action, const char *target,
 	st->ops->close(st);
 }
 
+/* A PEM file (at most CA_FILE_MAX bytes), or NULL with a message. */
 static char *
 read_small(const char *path, size_t *len)
 {
-	FILE *fp;
-	char *buf;
-	size_t n;
+	char err[HUB_PATH_MAX + 64], *buf;
 
-	if ((fp = fopen(path, "rb")) == NULL) {
-		fprintf(stderr, "picket-hub: %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	if ((buf = malloc(CA_FILE_MAX + 1)) == NULL) {
-		fclose(fp);
-		return NULL;
-	}
-	n = fread(buf, 1, CA_FILE_MAX + 1, fp);
-	if (ferror(fp) || n > CA_FILE_MAX) {
-		fprintf(stderr, "picket-hub: %s: unreadable or over %d bytes\n",
-		    path, CA_FILE_MAX);
-		fclose(fp);
-		free(buf);
-		return NULL;
-	}
-	fclose(fp);
-	buf[n] = '\0';
-	*len = n;
+	if ((buf = pk_read_file(path, CA_FILE_MAX, len, err,
+	    sizeof(err))) == NULL)
+		fprintf(stderr, "picket-hub: %s\n", err);
 	return buf;
 }
 

@@ -403,35 +403,6 @@ cmd_indicators(int argc, char **argv)
 	return rc == 0 && fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* Read a whole file (at most IMPORT_FILE_MAX bytes). */
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *fp;
-	char *buf;
-	size_t n;
-
-	if ((fp = fopen(path, "rb")) == NULL) {
-		fprintf(stderr, "picket-hub: %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	if ((buf = malloc(IMPORT_FILE_MAX + 1)) == NULL) {
-		fclose(fp);
-		return NULL;
-	}
-	n = fread(buf, 1, IMPORT_FILE_MAX + 1, fp);
-	if (ferror(fp) || n > IMPORT_FILE_MAX) {
-		fprintf(stderr, "picket-hub: %s: read error or over %u "
-		    "bytes\n", path, IMPORT_FILE_MAX);
-		fclose(fp);
-		free(buf);
-		return NULL;
-	}
-	fclose(fp);
-	*len = n;
-	return buf;
-}
-
 struct importer {
 	struct hub_ingest	 in;
 	const char		*agent;
@@ -543,7 +514,7 @@ cmd_import(int argc, char **argv)
 	struct hub_store *st;
 	const char *conf = NULL, *db = NULL, *host = NULL, *err;
 	const char *file;
-	char path[HUB_PATH_MAX + 16];
+	char path[HUB_PATH_MAX + 16], why[HUB_PATH_MAX + 64];
 	char *buf;
 	size_t len;
 	uint64_t first = 1, stored_seq;
@@ -577,8 +548,11 @@ cmd_import(int argc, char **argv)
 	file = argv[optind];
 	if (db_path(conf, db, path, sizeof(path), &c) == -1)
 		return 1;
-	if ((buf = slurp(file, &len)) == NULL)
+	if ((buf = pk_read_file(file, IMPORT_FILE_MAX, &len, why,
+	    sizeof(why))) == NULL) {
+		fprintf(stderr, "picket-hub: %s\n", why);
 		return 1;
+	}
 	if ((st = store_open(path)) == NULL) {
 		free(buf);
 		return 1;

@@ -265,13 +265,10 @@ kind_index(const char *s)
 }
 
 int
-hub_outbreak_params_set(struct hub_outbreak_params *p, const char *name,
-    const char *value, char *err, size_t errlen)
+hub_window_param(const char *name, const char *value, int64_t now_us,
+    int64_t *since_us, int64_t *until_us, char *err, size_t errlen)
 {
-	const char *e = NULL;
-	uint64_t u;
 	int64_t t;
-	int k;
 
 	if (name == NULL || value == NULL) {
 		snprintf(err, errlen, "parameter without a name or value");
@@ -282,19 +279,29 @@ hub_outbreak_params_set(struct hub_outbreak_params *p, const char *name,
 		    name, HUB_OB_PARAM_MAX);
 		return -1;
 	}
-	if (strcmp(name, "since") == 0 || strcmp(name, "until") == 0) {
-		if (hub_time_param(value, p->now_us, &t) == -1) {
-			snprintf(err, errlen, "%s: expected a duration such as "
-			    "24h, 90m, 7d or an RFC 3339 UTC time such as "
-			    "2024-05-01T00:00:00Z", name);
-			return -1;
-		}
-		if (name[0] == 's')
-			p->since_us = t;
-		else
-			p->until_us = t;
+	if (strcmp(name, "since") != 0 && strcmp(name, "until") != 0)
 		return 0;
+	if (hub_time_param(value, now_us, &t) == -1) {
+		snprintf(err, errlen, "%s: expected a duration such as 24h, "
+		    "90m, 7d or an RFC 3339 UTC time such as "
+		    "2024-05-01T00:00:00Z", name);
+		return -1;
 	}
+	*(name[0] == 's' ? since_us : until_us) = t;
+	return 1;
+}
+
+int
+hub_outbreak_params_set(struct hub_outbreak_params *p, const char *name,
+    const char *value, char *err, size_t errlen)
+{
+	const char *e = NULL;
+	uint64_t u;
+	int k;
+
+	if ((k = hub_window_param(name, value, p->now_us, &p->since_us,
+	    &p->until_us, err, errlen)) != 0)
+		return k < 0 ? -1 : 0;
 	if (strcmp(name, "min_hosts") == 0) {
 		if (pk_parse_u64(value, 2, 100000, &u, &e) == -1) {
 			snprintf(err, errlen, "min_hosts: %s (2..100000)", e);

@@ -43,6 +43,15 @@ struct hub_outbreak_params {
 void hub_outbreak_params_default(struct hub_outbreak_params *p);
 
 /*
+ * What every export parameter gets: name and value present, the value at
+ * most HUB_OB_PARAM_MAX bytes, and since/until parsed into *since_us /
+ * *until_us.  1 handled, 0 not since/until (checked, for the caller), -1
+ * refused with err.
+ */
+int hub_window_param(const char *name, const char *value, int64_t now_us,
+    int64_t *since_us, int64_t *until_us, char *err, size_t errlen);
+
+/*
  * One query parameter: since, until (a duration back from now_us such as
  * "24h", "90m", "7d", or RFC 3339 UTC), min_hosts (2..100000), kind
  * (fingerprint|rule|ioc|scan|all), limit (groups, 1..10000).  0, or -1

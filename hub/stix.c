@@ -380,31 +380,11 @@ int
 hub_stix_params_set(struct hub_stix_params *p, const char *name,
     const char *value, char *err, size_t errlen)
 {
-	int64_t t;
-	int tlp;
+	int tlp, k;
 
-	if (name == NULL || value == NULL) {
-		snprintf(err, errlen, "parameter without a name or value");
-		return -1;
-	}
-	if (strlen(value) > HUB_OB_PARAM_MAX) {
-		snprintf(err, errlen, "%.32s: value longer than %d bytes",
-		    name, HUB_OB_PARAM_MAX);
-		return -1;
-	}
-	if (strcmp(name, "since") == 0 || strcmp(name, "until") == 0) {
-		if (hub_time_param(value, p->now_us, &t) == -1) {
-			snprintf(err, errlen, "%s: expected a duration such as "
-			    "24h, 90m, 7d or an RFC 3339 UTC time such as "
-			    "2024-05-01T00:00:00Z", name);
-			return -1;
-		}
-		if (name[0] == 's')
-			p->since_us = t;
-		else
-			p->until_us = t;
-		return 0;
-	}
+	if ((k = hub_window_param(name, value, p->now_us, &p->since_us,
+	    &p->until_us, err, errlen)) != 0)
+		return k < 0 ? -1 : 0;
 	if (strcmp(name, "tlp") == 0) {
 		if (hub_tlp_parse(value, &tlp) == -1) {
 			snprintf(err, errlen, "tlp: expected clear, green, "

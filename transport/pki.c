@@ -31,6 +31,7 @@
 
 #include "common/util.h"
 #include "transport/pki.h"
+#include "transport/tls.h"
 
 #define SKEW_S		300	/* certificates start 5 minutes back */
 #define DAY_S		86400
@@ -50,36 +51,6 @@ struct pk_pki_ca {
 	EVP_PKEY	*key;
 };
 
-static void seterr(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* The first queued OpenSSL reason, or fallback; empties the queue. */
-static const char *
-ossl_reason(const char *fallback)
-{
-	unsigned long e = ERR_get_error();
-	const char *r;
-
-	if (e != 0 && ERR_SYSTEM_ERROR(e))
-		r = strerror(ERR_GET_REASON(e));
-	else
-		r = e ? ERR_reason_error_string(e) : NULL;
-	ERR_clear_error();
-	return r != NULL ? r : fallback;
-}
-
 /* ------------------------------------------------------------ keys */
 
 static EVP_PKEY *
@@ -98,7 +69,7 @@ is_p256(EVP_PKEY *pkey, char *err, size_t errlen)
 	int ok;
 
 	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC) {
-		seterr(err, errlen, "key is %s, want EC P-256",
+		pk_errf(err, errlen, "key is %s, want EC P-256",
 		    OBJ_nid2sn(EVP_PKEY_get_base_id(pkey)));
 		return 0;
 	}
@@ -106,19 +77,19 @@ is_p256(EVP_PKEY *pkey, char *err, size_t errlen)
 	    group, sizeof(group), &glen) != 1 ||
 	    strcmp(group, "prime256v1") != 0) {
 		ERR_clear_error();
-		seterr(err, errlen, "EC key on curve %s, want P-256",
+		pk_errf(err, errlen, "EC key on curve %s, want P-256",
 		    glen > 0 ? group : "(unnamed)");
 		return 0;
 	}
 	if ((pc = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL) {
-		seterr(err, errlen, "out of memory");
+		pk_errf(err, errlen, "out of memory");
 		return 0;
 	}
 	ok = EVP_PKEY_public_check(pc) == 1;
 	EVP_PKEY_CTX_free(pc);
 	if (!ok) {
 		ERR_clear_error();
-		seterr(err, errlen, "EC public key is not a valid P-256 point");
+		pk_errf(err, errlen, "EC public key is not a valid P-256 point");
 	}
 	return ok;
 }
@@ -129,12 +100,12 @@ pk_pki_key_new(char *err, size_t errlen)
 	struct pk_pki_key *k;
 
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		pk_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	ERR_clear_error();
 	if ((k->pkey = p256_new()) == NULL) {
-		seterr(err, errlen, "EC P-256 key: %s", ossl_reason("failed"));
+		pk_errf(err, errlen, "EC P-256 key: %s", pk_tls_ossl_reason("failed"));
 		free(k);
 		return NULL;
 	}
@@ -148,20 +119,20 @@ pk_pki_key_read(const char *path, char *err, size_t errlen)
 	FILE *f;
 
 	if ((f = fopen(path, "r")) == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		pk_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		fclose(f);
-		seterr(err, errlen, "out of memory");
+		pk_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	ERR_clear_error();
 	k->pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (k->pkey == NULL) {
-		seterr(err, errlen, "%s: %s", path,
-		    ossl_reason("no PEM private key"));
+		pk_errf(err, errlen, "%s: %s", path,
+		    pk_tls_ossl_reason("no PEM private key"));
 		free(k);
 		return NULL;
 	}
@@ -204,7 +175,7 @@ pk_pki_write_file(const char *path, const char *data, size_t len, int mode,
 
 	flags |= replace ? O_TRUNC : O_EXCL;
 	if ((fd = open(path, flags, mode)) < 0) {
-		seterr(err, errlen, "%s: %s", path, errno == EEXIST ?
+		pk_errf(err, errlen, "%s: %s", path, errno == EEXIST ?
 		    "exists (refusing to overwrite)" : strerror(errno));
 		return -1;
 	}
@@ -223,12 +194,12 @@ pk_pki_write_file(const char *path, const char *data, size_t len, int mode,
 	if (fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		pk_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
 fail:
-	seterr(err, errlen, "%s: %s", path, strerror(errno));
+	pk_errf(err, errlen, "%s: %s", path, strerror(errno));
 	close(fd);
 	return -1;
 }
@@ -246,7 +217,7 @@ pk_pki_key_write(const struct pk_pki_key *k, const char *path, char *err,
 	if ((b = BIO_new(BIO_s_mem())) == NULL ||
 	    PEM_write_bio_PrivateKey(b, k->pkey, NULL, NULL, 0, NULL,
 	    NULL) != 1 || (pem = bio_text(b, &len)) == NULL) {
-		seterr(err, errlen, "%s: %s", path, ossl_reason("cannot encode"));
+		pk_errf(err, errlen, "%s: %s", path, pk_tls_ossl_reason("cannot encode"));
 		BIO_free(b);
 		return -1;
 	}
@@ -324,7 +295,7 @@ pk_pki_csr_make(const struct pk_pki_key *k, const char *cn, char *err,
 	X509_REQ_free(req);
 	return pem;
 fail:
-	seterr(err, errlen, "CSR: %s", ossl_reason("cannot make"));
+	pk_errf(err, errlen, "CSR: %s", pk_tls_ossl_reason("cannot make"));
 	BIO_free(b);
 	X509_REQ_free(req);
 	return NULL;
@@ -339,23 +310,23 @@ pk_pki_csr_parse(const char *pem, size_t len, char *err, size_t errlen)
 	BIO *b;
 
 	if (len == 0 || len > PK_PKI_PEM_MAX) {
-		seterr(err, errlen, "CSR: want 1..%d bytes of PEM",
+		pk_errf(err, errlen, "CSR: want 1..%d bytes of PEM",
 		    PK_PKI_PEM_MAX);
 		return NULL;
 	}
 	/* Only the one PEM type: no "NEW CERTIFICATE REQUEST", no keys. */
 	if (len < sizeof(begin) - 1 || memcmp(pem, begin,
 	    sizeof(begin) - 1) != 0) {
-		seterr(err, errlen, "CSR: want a PEM \"%s\"", begin);
+		pk_errf(err, errlen, "CSR: want a PEM \"%s\"", begin);
 		return NULL;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		pk_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	ERR_clear_error();
 	if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL) {
-		seterr(err, errlen, "out of memory");
+		pk_errf(err, errlen, "out of memory");
 		free(c);
 		return NULL;
 	}
@@ -364,20 +335,20 @@ pk_pki_csr_parse(const char *pem, size_t len, char *err, size_t errlen)
 	    NULL)) != NULL) {
 		X509_REQ_free(extra);
 		BIO_free(b);
-		seterr(err, errlen, "CSR: more than one request");
+		pk_errf(err, errlen, "CSR: more than one request");
 		pk_pki_csr_free(c);
 		return NULL;
 	}
 	BIO_free(b);
 	if (c->req == NULL) {
-		seterr(err, errlen, "CSR: %s", ossl_reason("not a PEM request"));
+		pk_errf(err, errlen, "CSR: %s", pk_tls_ossl_reason("not a PEM request"));
 		free(c);
 		return NULL;
 	}
 	ERR_clear_error();
 	if ((c->pub = X509_REQ_get0_pubkey(c->req)) == NULL) {
-		seterr(err, errlen, "CSR: no usable public key (%s)",
-		    ossl_reason("unknown type"));
+		pk_errf(err, errlen, "CSR: no usable public key (%s)",
+		    pk_tls_ossl_reason("unknown type"));
 		pk_pki_csr_free(c);
 		return NULL;
 	}
@@ -388,7 +359,7 @@ pk_pki_csr_parse(const char *pem, size_t len, char *err, size_t errlen)
 	/* Proof of possession: the request is signed by its own key. */
 	if (X509_REQ_verify(c->req, c->pub) != 1) {
 		ERR_clear_error();
-		seterr(err, errlen, "CSR: signature does not verify");
+		pk_errf(err, errlen, "CSR: signature does not verify");
 		pk_pki_csr_free(c);
 		return NULL;
 	}
@@ -555,26 +526,26 @@ pk_pki_ca_create(const char *name, unsigned days, const char *crt_path,
 	int rc;
 
 	if (!cn_ok(name)) {
-		seterr(err, errlen, "CA name: want 1..%d printable ASCII bytes",
+		pk_errf(err, errlen, "CA name: want 1..%d printable ASCII bytes",
 		    PK_PKI_NAME_MAX);
 		return -1;
 	}
 	/* Neither file may exist: check both before writing either. */
 	if (stat(crt_path, &sb) == 0 || stat(key_path, &sb) == 0) {
-		seterr(err, errlen, "%s exists (refusing to overwrite)",
+		pk_errf(err, errlen, "%s exists (refusing to overwrite)",
 		    stat(crt_path, &sb) == 0 ? crt_path : key_path);
 		return -1;
 	}
 	memset(&is, 0, sizeof(is));
 	ERR_clear_error();
 	if ((k.pkey = p256_new()) == NULL) {
-		seterr(err, errlen, "CA key: %s", ossl_reason("failed"));
+		pk_errf(err, errlen, "CA key: %s", pk_tls_ossl_reason("failed"));
 		return -1;
 	}
 	x = build(NULL, k.pkey, k.pkey, name, days, ext, PK_NELEM(ext), &is);
 	if (x == NULL || (pem = cert_pem(x)) == NULL) {
-		seterr(err, errlen, "CA certificate: %s",
-		    ossl_reason("cannot make"));
+		pk_errf(err, errlen, "CA certificate: %s",
+		    pk_tls_ossl_reason("cannot make"));
 		X509_free(x);
 		EVP_PKEY_free(k.pkey);
 		return -1;
@@ -596,15 +567,15 @@ read_cert(const char *path, char *err, size_t errlen)
 	X509 *x;
 
 	if ((f = fopen(path, "r")) == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		pk_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	ERR_clear_error();
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	if (x == NULL)
-		seterr(err, errlen, "%s: %s", path,
-		    ossl_reason("no PEM certificate"));
+		pk_errf(err, errlen, "%s: %s", path,
+		    pk_tls_ossl_reason("no PEM certificate"));
 	return x;
 }
 
@@ -616,7 +587,7 @@ pk_pki_ca_load(const char *crt_path, const char *key_path, char *err,
 	struct pk_pki_ca *ca;
 
 	if ((ca = calloc(1, sizeof(*ca))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		pk_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	if ((ca->crt = read_cert(crt_path, err, errlen)) == NULL) {
@@ -630,14 +601,14 @@ pk_pki_ca_load(const char *crt_path, const char *key_path, char *err,
 	ca->key = k->pkey;
 	free(k);
 	if (X509_check_ca(ca->crt) == 0) {
-		seterr(err, errlen, "%s: not a CA certificate "
+		pk_errf(err, errlen, "%s: not a CA certificate "
 		    "(basicConstraints CA:TRUE)", crt_path);
 		pk_pki_ca_free(ca);
 		return NULL;
 	}
 	if (X509_check_private_key(ca->crt, ca->key) != 1) {
 		ERR_clear_error();
-		seterr(err, errlen, "%s does not match %s", key_path, crt_path);
+		pk_errf(err, errlen, "%s does not match %s", key_path, crt_path);
 		pk_pki_ca_free(ca);
 		return NULL;
 	}
@@ -660,8 +631,8 @@ pk_pki_ca_pem(const struct pk_pki_ca *ca, char *err, size_t errlen)
 	char *pem;
 
 	if ((pem = cert_pem(ca->crt)) == NULL)
-		seterr(err, errlen, "CA certificate: %s",
-		    ossl_reason("cannot encode"));
+		pk_errf(err, errlen, "CA certificate: %s",
+		    pk_tls_ossl_reason("cannot encode"));
 	return pem;
 }
 
@@ -674,15 +645,15 @@ issue(const struct pk_pki_ca *ca, EVP_PKEY *subject, const char *cn,
 
 	memset(out, 0, sizeof(*out));
 	if (!cn_ok(cn)) {
-		seterr(err, errlen, "subject CN: want 1..%d printable ASCII "
+		pk_errf(err, errlen, "subject CN: want 1..%d printable ASCII "
 		    "bytes", PK_PKI_NAME_MAX);
 		return -1;
 	}
 	ERR_clear_error();
 	x = build(ca->crt, ca->key, subject, cn, days, ext, next, out);
 	if (x == NULL || (out->pem = cert_pem(x)) == NULL) {
-		seterr(err, errlen, "certificate: %s",
-		    ossl_reason("cannot sign"));
+		pk_errf(err, errlen, "certificate: %s",
+		    pk_tls_ossl_reason("cannot sign"));
 		X509_free(x);
 		return -1;
 	}
@@ -748,7 +719,7 @@ pk_pki_ca_sign_server(const struct pk_pki_ca *ca, const struct pk_pki_key *k,
 	    errlen);
 bad:
 	memset(out, 0, sizeof(*out));
-	seterr(err, errlen, "hub names: want 1..%d DNS names and IP addresses "
+	pk_errf(err, errlen, "hub names: want 1..%d DNS names and IP addresses "
 	    "of printable ASCII without commas", PK_PKI_SAN_MAX);
 	return -1;
 }
@@ -763,7 +734,7 @@ pk_pki_cert_pem_ids(const char *pem, size_t len, char *cn, size_t cncap,
 
 	if (len == 0 || len > PK_PKI_PEM_MAX ||
 	    (b = BIO_new_mem_buf(pem, (int)len)) == NULL) {
-		seterr(err, errlen, "certificate: want 1..%d bytes of PEM",
+		pk_errf(err, errlen, "certificate: want 1..%d bytes of PEM",
 		    PK_PKI_PEM_MAX);
 		return -1;
 	}
@@ -771,16 +742,16 @@ pk_pki_cert_pem_ids(const char *pem, size_t len, char *cn, size_t cncap,
 	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
 	BIO_free(b);
 	if (x == NULL) {
-		seterr(err, errlen, "certificate: %s",
-		    ossl_reason("not PEM"));
+		pk_errf(err, errlen, "certificate: %s",
+		    pk_tls_ossl_reason("not PEM"));
 		return -1;
 	}
 	n = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName,
 	    cn, (int)cncap);
 	if (n <= 0 || (size_t)n >= cncap)
-		seterr(err, errlen, "certificate: no usable subject CN");
+		pk_errf(err, errlen, "certificate: no usable subject CN");
 	else if (pkey_id(X509_get0_pubkey(x), id, idcap) == -1)
-		seterr(err, errlen, "certificate: cannot hash its key");
+		pk_errf(err, errlen, "certificate: cannot hash its key");
 	else
 		rc = 0;
 	ERR_clear_error();

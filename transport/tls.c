@@ -46,25 +46,9 @@ struct pk_tls {
 	char		 why[PK_TLS_ERRLEN];	/* reason set by our callbacks */
 };
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* The first queued OpenSSL reason, or fallback; empties the queue. */
-static const char *
-ossl_reason(const char *fallback)
+const char *
+pk_tls_ossl_reason(const char *fallback)
 {
 	unsigned long e = ERR_get_error();
 	const char *r;
@@ -190,8 +174,8 @@ load_crl(SSL_CTX *ssl, const char *file, char *err, size_t errlen)
 	X509_LOOKUP *lu = X509_STORE_add_lookup(st, X509_LOOKUP_file());
 
 	if (lu == NULL || X509_load_crl_file(lu, file, X509_FILETYPE_PEM) <= 0) {
-		seterr(err, errlen, "CRL %s: %s", file,
-		    ossl_reason("cannot load"));
+		pk_errf(err, errlen, "CRL %s: %s", file,
+		    pk_tls_ossl_reason("cannot load"));
 		return -1;
 	}
 	/* Leaf only: our CAs are roots, so there is nothing above to check. */
@@ -207,35 +191,35 @@ ctx_common(const SSL_METHOD *m, const char *ca, const char *cert,
 	SSL_CTX *ssl;
 
 	if (ca == NULL || cert == NULL || key == NULL) {
-		seterr(err, errlen, "CA, certificate and key files are required");
+		pk_errf(err, errlen, "CA, certificate and key files are required");
 		return NULL;
 	}
 	ERR_clear_error();
 	if ((ssl = SSL_CTX_new(m)) == NULL) {
-		seterr(err, errlen, "SSL_CTX_new: %s", ossl_reason("failed"));
+		pk_errf(err, errlen, "SSL_CTX_new: %s", pk_tls_ossl_reason("failed"));
 		return NULL;
 	}
 	if (!SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION) ||
 	    !SSL_CTX_set_max_proto_version(ssl, TLS1_3_VERSION)) {
-		seterr(err, errlen, "cannot require TLS 1.3");
+		pk_errf(err, errlen, "cannot require TLS 1.3");
 		goto fail;
 	}
 	/* Only the configured CA: we never call set_default_verify_paths. */
 	if (!SSL_CTX_load_verify_locations(ssl, ca, NULL)) {
-		seterr(err, errlen, "CA %s: %s", ca, ossl_reason("cannot load"));
+		pk_errf(err, errlen, "CA %s: %s", ca, pk_tls_ossl_reason("cannot load"));
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ssl, cert) != 1) {
-		seterr(err, errlen, "certificate %s: %s", cert,
-		    ossl_reason("cannot load"));
+		pk_errf(err, errlen, "certificate %s: %s", cert,
+		    pk_tls_ossl_reason("cannot load"));
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ssl, key, SSL_FILETYPE_PEM) != 1) {
-		seterr(err, errlen, "key %s: %s", key, ossl_reason("cannot load"));
+		pk_errf(err, errlen, "key %s: %s", key, pk_tls_ossl_reason("cannot load"));
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ssl) != 1) {
-		seterr(err, errlen, "key %s does not match certificate %s",
+		pk_errf(err, errlen, "key %s does not match certificate %s",
 		    key, cert);
 		goto fail;
 	}
@@ -264,12 +248,12 @@ pk_tls_client_ctx_new(const struct pk_tls_client_opts *o, char *err,
 	struct pk_tls_ctx *c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		pk_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (o->spki_pin != NULL && o->spki_pin[0] != '\0') {
 		if (parse_pin(o->spki_pin, c->pin) == -1) {
-			seterr(err, errlen, "SPKI pin: want 64 hex digits");
+			pk_errf(err, errlen, "SPKI pin: want 64 hex digits");
 			free(c);
 			return NULL;
 		}
@@ -284,7 +268,7 @@ pk_tls_client_ctx_new(const struct pk_tls_client_opts *o, char *err,
 	SSL_CTX_set_verify(c->ssl, SSL_VERIFY_PEER, verify_cb);
 	/* SSL_CTX_set_alpn_protos returns 0 on success. */
 	if (SSL_CTX_set_alpn_protos(c->ssl, alpn_wire, ALPN_WIRE_LEN) != 0) {
-		seterr(err, errlen, "cannot set ALPN");
+		pk_errf(err, errlen, "cannot set ALPN");
 		pk_tls_ctx_free(c);
 		return NULL;
 	}
@@ -299,7 +283,7 @@ pk_tls_server_ctx_new(const struct pk_tls_server_opts *o, char *err,
 	STACK_OF(X509_NAME) *names;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		pk_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	c->server = 1;
@@ -336,14 +320,14 @@ conn_new(struct pk_tls_ctx *ctx, int fd, char *err, size_t errlen)
 	struct pk_tls *t;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		pk_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	t->ctx = ctx;
 	ERR_clear_error();
 	if ((t->ssl = SSL_new(ctx->ssl)) == NULL ||
 	    SSL_set_fd(t->ssl, fd) != 1) {
-		seterr(err, errlen, "SSL_new: %s", ossl_reason("failed"));
+		pk_errf(err, errlen, "SSL_new: %s", pk_tls_ossl_reason("failed"));
 		pk_tls_free(t);
 		return NULL;
 	}
@@ -372,7 +356,7 @@ pk_tls_client_new(struct pk_tls_ctx *ctx, int fd, const char *host,
 	struct pk_tls *t;
 
 	if (ctx == NULL || ctx->server || host == NULL || host[0] == '\0') {
-		seterr(err, errlen, "client connection needs a client "
+		pk_errf(err, errlen, "client connection needs a client "
 		    "context and the hub's name");
 		return NULL;
 	}
@@ -382,8 +366,8 @@ pk_tls_client_new(struct pk_tls_ctx *ctx, int fd, const char *host,
 	if (SSL_set1_host(t->ssl, host) != 1 ||
 	    (!is_ip_literal(host) &&
 	    SSL_set_tlsext_host_name(t->ssl, host) != 1)) {
-		seterr(err, errlen, "hub name %.64s: %s", host,
-		    ossl_reason("refused"));
+		pk_errf(err, errlen, "hub name %.64s: %s", host,
+		    pk_tls_ossl_reason("refused"));
 		pk_tls_free(t);
 		return NULL;
 	}
@@ -397,7 +381,7 @@ pk_tls_server_new(struct pk_tls_ctx *ctx, int fd, char *err, size_t errlen)
 	struct pk_tls *t;
 
 	if (ctx == NULL || !ctx->server) {
-		seterr(err, errlen, "server connection needs a server context");
+		pk_errf(err, errlen, "server connection needs a server context");
 		return NULL;
 	}
 	if ((t = conn_new(ctx, fd, err, errlen)) == NULL)
@@ -438,22 +422,22 @@ fail_reason(struct pk_tls *t, int ret, int syserr)
 	if (t->why[0] != '\0') {
 		pk_strlcpy(t->err, t->why, sizeof(t->err));
 	} else if ((vr = SSL_get_verify_result(t->ssl)) != X509_V_OK) {
-		seterr(t->err, sizeof(t->err), "certificate verify failed: %s",
+		pk_errf(t->err, sizeof(t->err), "certificate verify failed: %s",
 		    X509_verify_cert_error_string(vr));
 	} else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
 		if (syserr != 0)
-			seterr(t->err, sizeof(t->err), "%s", strerror(syserr));
+			pk_errf(t->err, sizeof(t->err), "%s", strerror(syserr));
 		else
 			pk_strlcpy(t->err, "connection closed by peer",
 			    sizeof(t->err));
 	} else {
 		oe = ERR_peek_error();
-		r = ossl_reason("TLS error");
+		r = pk_tls_ossl_reason("TLS error");
 		if (ERR_GET_REASON(oe) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
 			r = "no client certificate";
 		else if (ERR_GET_REASON(oe) == SSL_R_UNSUPPORTED_PROTOCOL)
 			r = "unsupported protocol (TLS 1.3 required)";
-		seterr(t->err, sizeof(t->err), "%s", r);
+		pk_errf(t->err, sizeof(t->err), "%s", r);
 	}
 	ERR_clear_error();
 	return PK_TLS_ERROR;
@@ -646,14 +630,14 @@ read_cert(const char *path, char *err, size_t errlen)
 	X509 *x;
 
 	if ((f = fopen(path, "r")) == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		pk_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	if (x == NULL)
-		seterr(err, errlen, "%s: %s", path,
-		    ossl_reason("no PEM certificate"));
+		pk_errf(err, errlen, "%s: %s", path,
+		    pk_tls_ossl_reason("no PEM certificate"));
 	return x;
 }
 
@@ -666,7 +650,7 @@ pk_tls_file_spki_hex(const char *cert_file, char *out, size_t outlen,
 	int rc;
 
 	if (outlen < 2 * PK_TLS_SPKI_LEN + 1) {
-		seterr(err, errlen, "output buffer too small");
+		pk_errf(err, errlen, "output buffer too small");
 		return -1;
 	}
 	if ((x = read_cert(cert_file, err, errlen)) == NULL)
@@ -674,7 +658,7 @@ pk_tls_file_spki_hex(const char *cert_file, char *out, size_t outlen,
 	rc = cert_spki(x, spki);
 	X509_free(x);
 	if (rc == -1) {
-		seterr(err, errlen, "%s: cannot hash public key", cert_file);
+		pk_errf(err, errlen, "%s: cannot hash public key", cert_file);
 		return -1;
 	}
 	pk_hex(spki, PK_TLS_SPKI_LEN, out);
@@ -694,11 +678,11 @@ pk_tls_file_cn(const char *cert_file, char *out, size_t outlen, char *err,
 	rc = cert_cn(x, cn, why, sizeof(why));
 	X509_free(x);
 	if (rc == -1) {
-		seterr(err, errlen, "%s: %s", cert_file, why);
+		pk_errf(err, errlen, "%s: %s", cert_file, why);
 		return -1;
 	}
 	if (pk_strlcpy(out, cn, outlen) >= outlen) {
-		seterr(err, errlen, "output buffer too small");
+		pk_errf(err, errlen, "output buffer too small");
 		return -1;
 	}
 	return 0;
@@ -715,17 +699,17 @@ pk_tls_http_ctx_new(const char *cert_file, const char *key_file, char *err,
 
 	if (cert_file == NULL || key_file == NULL || cert_file[0] == '\0' ||
 	    key_file[0] == '\0') {
-		seterr(err, errlen, "certificate and key files are required");
+		pk_errf(err, errlen, "certificate and key files are required");
 		return NULL;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		pk_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	c->server = 1;
 	ERR_clear_error();
 	if ((ssl = SSL_CTX_new(TLS_server_method())) == NULL) {
-		seterr(err, errlen, "SSL_CTX_new: %s", ossl_reason("failed"));
+		pk_errf(err, errlen, "SSL_CTX_new: %s", pk_tls_ossl_reason("failed"));
 		free(c);
 		return NULL;
 	}
@@ -733,22 +717,22 @@ pk_tls_http_ctx_new(const char *cert_file, const char *key_file, char *err,
 	/* Debian's curl, chromium and Python all speak 1.3: no older. */
 	if (!SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION) ||
 	    !SSL_CTX_set_max_proto_version(ssl, TLS1_3_VERSION)) {
-		seterr(err, errlen, "cannot require TLS 1.3");
+		pk_errf(err, errlen, "cannot require TLS 1.3");
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ssl, cert_file) != 1) {
-		seterr(err, errlen, "certificate %s: %s", cert_file,
-		    ossl_reason("cannot load"));
+		pk_errf(err, errlen, "certificate %s: %s", cert_file,
+		    pk_tls_ossl_reason("cannot load"));
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ssl, key_file, SSL_FILETYPE_PEM) !=
 	    1) {
-		seterr(err, errlen, "key %s: %s", key_file,
-		    ossl_reason("cannot load"));
+		pk_errf(err, errlen, "key %s: %s", key_file,
+		    pk_tls_ossl_reason("cannot load"));
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ssl) != 1) {
-		seterr(err, errlen, "key %s does not match certificate %s",
+		pk_errf(err, errlen, "key %s does not match certificate %s",
 		    key_file, cert_file);
 		goto fail;
 	}
@@ -790,28 +774,28 @@ pk_tls_http_client_ctx_new(const char *ca_file, char *err, size_t errlen)
 	struct pk_tls_ctx *c;
 
 	if (ca_file == NULL || ca_file[0] == '\0') {
-		seterr(err, errlen, "a CA file is required");
+		pk_errf(err, errlen, "a CA file is required");
 		return NULL;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		pk_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	ERR_clear_error();
 	if ((c->ssl = SSL_CTX_new(TLS_client_method())) == NULL) {
-		seterr(err, errlen, "SSL_CTX_new: %s", ossl_reason("failed"));
+		pk_errf(err, errlen, "SSL_CTX_new: %s", pk_tls_ossl_reason("failed"));
 		free(c);
 		return NULL;
 	}
 	if (!SSL_CTX_set_min_proto_version(c->ssl, TLS1_3_VERSION) ||
 	    !SSL_CTX_set_max_proto_version(c->ssl, TLS1_3_VERSION)) {
-		seterr(err, errlen, "cannot require TLS 1.3");
+		pk_errf(err, errlen, "cannot require TLS 1.3");
 		goto fail;
 	}
 	/* Only the CA the operator handed over: no system store. */
 	if (!SSL_CTX_load_verify_locations(c->ssl, ca_file, NULL)) {
-		seterr(err, errlen, "CA %s: %s", ca_file,
-		    ossl_reason("cannot load"));
+		pk_errf(err, errlen, "CA %s: %s", ca_file,
+		    pk_tls_ossl_reason("cannot load"));
 		goto fail;
 	}
 	X509_VERIFY_PARAM_set_hostflags(SSL_CTX_get0_param(c->ssl),
@@ -834,18 +818,18 @@ pk_tls_http_client_ssl_new(struct pk_tls_ctx *ctx, const char *host,
 	SSL *ssl;
 
 	if (host == NULL || host[0] == '\0') {
-		seterr(err, errlen, "the hub's name is required");
+		pk_errf(err, errlen, "the hub's name is required");
 		return NULL;
 	}
 	ERR_clear_error();
 	if ((ssl = SSL_new(ctx->ssl)) == NULL) {
-		seterr(err, errlen, "SSL_new: %s", ossl_reason("failed"));
+		pk_errf(err, errlen, "SSL_new: %s", pk_tls_ossl_reason("failed"));
 		return NULL;
 	}
 	if (SSL_set1_host(ssl, host) != 1 || (!is_ip_literal(host) &&
 	    SSL_set_tlsext_host_name(ssl, host) != 1)) {
-		seterr(err, errlen, "hub name %.64s: %s", host,
-		    ossl_reason("refused"));
+		pk_errf(err, errlen, "hub name %.64s: %s", host,
+		    pk_tls_ossl_reason("refused"));
 		SSL_free(ssl);
 		return NULL;
 	}
@@ -860,12 +844,12 @@ pk_tls_http_ssl_why(struct ssl_st *ssl, unsigned long e, char *out,
 	const char *r;
 
 	if (v != X509_V_OK) {
-		seterr(out, cap, "certificate verify failed: %s",
+		pk_errf(out, cap, "certificate verify failed: %s",
 		    X509_verify_cert_error_string(v));
 		return 0;
 	}
 	if (e != 0 && (r = ERR_reason_error_string(e)) != NULL) {
-		seterr(out, cap, "%s", r);
+		pk_errf(out, cap, "%s", r);
 		return 0;
 	}
 	return -1;

@@ -146,4 +146,9 @@ struct ssl_st *pk_tls_http_client_ssl_new(struct pk_tls_ctx *ctx,
 int pk_tls_http_ssl_why(struct ssl_st *ssl, unsigned long e, char *out,
     size_t cap);
 
+/* The first reason in OpenSSL's error queue as text (a system error as
+ * strerror), or fallback; empties the queue.  For transport/pki.c, the
+ * other file that calls OpenSSL. */
+const char *pk_tls_ossl_reason(const char *fallback);
+
 #endif

@@ -74,3 +74,31 @@ def pcaps():
     if not PCAPS.is_dir():
         pytest.fail(f"sample captures not found at {PCAPS}")
     return PCAPS
+
+
+SPOOL_DRIVER_SRCS = ["tests/integration/spool_driver.c", "transport/spool.c",
+                     "transport/spool_unix.c", "common/crc32c.c",
+                     "common/log.c", "common/log_unix.c", "common/util.c"]
+
+
+@pytest.fixture(scope="session")
+def driver(tmp_path_factory):
+    """tests/integration/spool_driver.c built from the tree's spool code."""
+    exe = tmp_path_factory.mktemp("drv") / "spool_driver"
+    proc = subprocess.run(["cc", "-O1", "-I.", "-o", str(exe),
+                           *SPOOL_DRIVER_SRCS, "-lm"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return str(exe)
+
+
+def spool_fill(driver, spool, lines, segment=65536):
+    """Append lines (NDJSON records) to the spool at spool, as picketd's
+    collector would; returns the first and last sequence numbers."""
+    src = spool.parent / f"fill-{os.getpid()}-{len(lines)}.ndjson"
+    src.write_text("\n".join(lines) + "\n")
+    proc = subprocess.run([driver, "fill", str(spool), str(segment),
+                           str(src)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    first, last = proc.stdout.split()[1:]
+    return int(first), int(last)

@@ -30,7 +30,7 @@ import http.client
 
 import pytest
 
-from conftest import PCAPS, REPO, analyse, binary
+from conftest import PCAPS, REPO, analyse, binary, spool_fill
 from hubrun import HUB, Hub
 from netns import wait_for
 
@@ -39,9 +39,6 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0,
 
 REFUSED = ("enrollment token refused: unknown, expired, used up or "
            "revoked")
-SPOOL_DRIVER_SRCS = ["tests/integration/spool_driver.c", "transport/spool.c",
-                     "transport/spool_unix.c", "common/crc32c.c",
-                     "common/log.c", "common/log_unix.c", "common/util.c"]
 
 
 def hubcmd(hub_or_ini, *args, check=0):
@@ -129,16 +126,6 @@ def post(hub, body, raw=False):
 
 
 @pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    exe = tmp_path_factory.mktemp("drv") / "spool_driver"
-    proc = subprocess.run(["cc", "-O1", "-I.", "-o", str(exe),
-                           *SPOOL_DRIVER_SRCS, "-lm"], cwd=REPO,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return str(exe)
-
-
-@pytest.fixture(scope="module")
 def sample_lines():
     _, _, proc = analyse(PCAPS / "nmap_synscan.pcap")
     out = proc.stdout.splitlines()
@@ -147,16 +134,12 @@ def sample_lines():
 
 
 def prefill(driver, spool, lines, first):
-    src = spool.parent / f"prefill-{first}.ndjson"
     out = []
     for i in range(len(lines)):
         obj = json.loads(lines[i])
         obj["picket"]["seq"] = first + i
         out.append(json.dumps(obj, separators=(",", ":")))
-    src.write_text("\n".join(out) + "\n")
-    proc = subprocess.run([driver, "fill", str(spool), "65536", str(src)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    spool_fill(driver, spool, out)
 
 
 def stored(hub, agent_id):

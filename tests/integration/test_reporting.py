@@ -31,7 +31,7 @@ import time
 
 import pytest
 
-from conftest import PCAPS, REPO, analyse, binary
+from conftest import PCAPS, REPO, analyse, binary, spool_fill
 from hubrun import Hub, mkcerts
 from netns import Pair, wait_for
 
@@ -39,25 +39,12 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="network namespaces need root")
 
 HUB_IP, AGENT_IP = "10.201.0.1", "10.201.0.2"
-SPOOL_DRIVER_SRCS = ["tests/integration/spool_driver.c", "transport/spool.c",
-                     "transport/spool_unix.c", "common/crc32c.c",
-                     "common/log.c", "common/log_unix.c", "common/util.c"]
 
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
     return mkcerts(tmp_path_factory.mktemp("pki") / "pki", "-t",
                    "-H", "hub.test", "-I", HUB_IP, "-a", "agent-1")
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    exe = tmp_path_factory.mktemp("drv") / "spool_driver"
-    proc = subprocess.run(["cc", "-O1", "-I.", "-o", str(exe),
-                           *SPOOL_DRIVER_SRCS, "-lm"], cwd=REPO,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return str(exe)
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +70,7 @@ def numbered(sample, n, first=1):
 
 
 def prefill(driver, spool, lines, segment=65536):
-    src = spool.parent / f"prefill-{len(lines)}.ndjson"
-    src.write_text("\n".join(lines) + "\n")
-    proc = subprocess.run([driver, "fill", str(spool), str(segment),
-                           str(src)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.split()[1:]
+    return spool_fill(driver, spool, lines, segment)
 
 
 class Agent:

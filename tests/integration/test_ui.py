@@ -29,13 +29,10 @@ import time
 
 import pytest
 
-from conftest import PCAPS, REPO, analyse, binary
+from conftest import PCAPS, REPO, analyse, binary, spool_fill
 from hubrun import UI_DIR, Hub, mkcerts
 from netns import wait_for
 
-SPOOL_DRIVER_SRCS = ["tests/integration/spool_driver.c", "transport/spool.c",
-                     "transport/spool_unix.c", "common/crc32c.c",
-                     "common/log.c", "common/log_unix.c", "common/util.c"]
 CAPTURES = ("nmap_synscan.pcap", "40.TCP_SYN_scan.pcap",
             "ncsa_multiport_scan.pcap", "masscan_tcp_0_1000.pcap",
             "28.xmas_can.pcap", "42.TCP_NULL_scan.pcap")
@@ -227,16 +224,6 @@ def recent(lines, agent_id, host_name, first_seq, offset_s):
     return out
 
 
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    exe = tmp_path_factory.mktemp("drv") / "spool_driver"
-    proc = subprocess.run(["cc", "-O1", "-I.", "-o", str(exe),
-                           *SPOOL_DRIVER_SRCS, "-lm"], cwd=REPO,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return str(exe)
-
-
 class Agent:
     """build/picketd as root on lo, its spool pre-filled, shipping to hub."""
 
@@ -244,11 +231,7 @@ class Agent:
                  health="0"):
         tmp.mkdir(parents=True)
         self.spool, self.log = tmp / "spool", tmp / "agent.log"
-        src = tmp / "prefill.ndjson"
-        src.write_text("\n".join(lines) + "\n")
-        proc = subprocess.run([driver, "fill", str(self.spool), "65536",
-                               str(src)], capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr
+        spool_fill(driver, self.spool, lines)
         conf = {
             "agent": {"user": '""', "host_name": host_name},
             "pcap": {"interfaces": "lo", "filter": '"udp port 9"',
