@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/pktime.h"
 #include "hub/ingest.h"
 #include "hub/jsonread.h"
 
@@ -66,69 +67,10 @@ hub_ingest_hello(struct hub_ingest *in, const char *agent_id,
 	return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* n decimal digits at s: the value, or -1. */
-static int
-num(const char *s, int n)
-{
-	int v = 0, i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
 int
 hub_parse_time(const char *s, int64_t *us)
 {
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-	int y, mo, d, h, mi, sec, i;
-	int64_t frac = 0, scale = 1000000;
-
-	for (i = 0; shape[i] != '\0'; i++)
-		if (s[i] == '\0' || (shape[i] != 'd' && s[i] != shape[i]))
-			return -1;
-	y = num(s, 4);
-	mo = num(s + 5, 2);
-	d = num(s + 8, 2);
-	h = num(s + 11, 2);
-	mi = num(s + 14, 2);
-	sec = num(s + 17, 2);
-	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
-	    h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
-		return -1;
-	s += 19;
-	if (*s == '.') {
-		for (i = 1; i <= 9 && s[i] >= '0' && s[i] <= '9'; i++) {
-			scale /= 10;
-			frac += (s[i] - '0') * (scale > 0 ? scale : 0);
-		}
-		if (i == 1)
-			return -1;
-		s += i;
-	}
-	if (s[0] != 'Z' || s[1] != '\0')
-		return -1;
-	*us = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-	    h * 3600 + mi * 60 + sec) * 1000000) + frac;
-	return 0;
+	return pk_time_parse(s, 0, us);
 }
 
 /* A required or optional string field; 0 found, 1 absent, -1 bad. */

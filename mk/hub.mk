@@ -23,9 +23,11 @@ $(BUILD)/tests/test_outbreak $(BUILD)/tests/test_stix: $(HUB_VIEW_OBJS) \
 	$(HUB_STORE_OBJS)
 
 # The API's path and query-string checks (hub/apiparam.c, portable C).
-$(FUZZ_BUILD)/fuzz_api_params: tests/fuzz/fuzz_api_params.c hub/apiparam.c common/util.c
+$(FUZZ_BUILD)/fuzz_api_params: tests/fuzz/fuzz_api_params.c hub/apiparam.c common/util.c \
+	common/pktime.c
 	@mkdir -p $(@D)
-	clang $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -o $@ $< hub/apiparam.c common/util.c
+	clang $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -o $@ $< hub/apiparam.c common/util.c \
+		common/pktime.c
 
 # The API's input checks (portable, but not in the core library).
 UNIT_EXTRA_test_apiparam := $(BUILD)/hub/apiparam.o
@@ -39,5 +41,5 @@ $(BUILD)/tests/test_hubapi: $(HUB_API_OBJS)
 
 # Enrollment's certificates (transport/pki.c, the second file with OpenSSL
 # headers; docs/enrollment.md).  The test runs the openssl command line.
-UNIT_EXTRA_test_pki := $(BUILD)/transport/pki.o -lssl -lcrypto
-$(BUILD)/tests/test_pki: $(BUILD)/transport/pki.o
+UNIT_EXTRA_test_pki := $(BUILD)/transport/pki.o $(BUILD)/transport/tls.o -lssl -lcrypto
+$(BUILD)/tests/test_pki: $(BUILD)/transport/pki.o $(BUILD)/transport/tls.o
