@@ -125,16 +125,31 @@ FUZZ_CFLAGS := $(CSTD) -O1 -g $(WARN) -fsanitize=fuzzer,address,undefined
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_LIBSRC := $(CORE_SRCS) $(UNIX_SRCS) agent/config_ini.c
 
-$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
+# The library is compiled once for every target (instrumented, without
+# libFuzzer's main); each target links it with its own extra objects.
+FUZZ_OBJFLAGS := $(CSTD) -O1 -g $(WARN) -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_LIB := $(FUZZ_BUILD)/libfuzzcore.a
+
+$(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	clang $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC) -linih -lz -lm
+	clang $(CPPFLAGS_ALL) $(FUZZ_OBJFLAGS) -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_LIBSRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	clang $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_EXTRA_$*) \
+		$(FUZZ_LIB) -linih -lz -lm
 
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-check-fuzz: fuzz-build
+check-fuzz:
+	$(MAKE) -j2 fuzz-build
 	@sh tests/fuzz/run.sh 30 $(FUZZ_BINS)
 
 # The hub (issue 5 onwards): built once its sources exist.  tls.c
@@ -166,6 +181,8 @@ check-bench-smoke: all $(BUILD)/bench/batch_bench
 		tests/bench/capture_bench.py --smoke
 	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKET_HUB=$(CURDIR)/$(BUILD)/picket-hub \
 		/usr/bin/python3 tests/bench/ship_bench.py --smoke
+	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKET_HUB=$(CURDIR)/$(BUILD)/picket-hub \
+		/usr/bin/python3 tests/bench/agent_load.py --smoke
 
 check: deps
 	$(MAKE) all

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -26,6 +28,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "common/log.h"
 #include "common/pktime.h"
@@ -59,6 +62,10 @@ struct hub_api {
 	uint64_t		 requests[STATUS_CLASSES];
 	uint64_t		 bev_failures;
 	uint64_t		 audit_failures;
+	struct evconnlistener	*lev;		/* evhttp's, for its errors */
+	struct event		*resume;	/* re-enable after EMFILE */
+	uint64_t		 accept_errors;
+	uint64_t		 accept_err_logged;
 	struct hub_sharing	 sharing;	/* STIX export */
 	char			 share_name[PK_HUB_ID_MAX + 1];
 };
@@ -905,7 +912,51 @@ make_bev(struct event_base *base, void *arg)
 		return NULL;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	/* People waiting on the UI go before agents' batches (the base has
+	 * two priorities; agent events keep the default, 1). */
+	(void)bufferevent_priority_set(bev, 0);
 	return bev;
+}
+
+/* Re-open the API's accept after a pause (see api_accept_error). */
+static void
+api_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct hub_api *a = arg;
+
+	(void)fd;
+	(void)what;
+	if (a->lev != NULL)
+		evconnlistener_enable(a->lev);
+}
+
+/*
+ * accept() failed (out of descriptors, most likely): libevent would retry
+ * at once, for ever, at full speed.  Pause accepting for 100 ms instead,
+ * like the agent listener, and say so at most once a second.
+ */
+static void
+api_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct hub_api *a = arg;
+	struct timeval tv = { 0, 100 * 1000 };
+	uint64_t now = pk_mono_us();
+	int e = EVUTIL_SOCKET_ERROR();
+
+	a->accept_errors++;
+	if (now - a->accept_err_logged >= PK_USEC) {
+		a->accept_err_logged = now;
+		log_warnx("api: accept: %s (%llu so far); pausing 100 ms",
+		    evutil_socket_error_to_string(e),
+		    (unsigned long long)a->accept_errors);
+	}
+	evconnlistener_disable(lev);
+	if (a->resume == NULL)
+		a->resume = evtimer_new(a->base, api_accept_resume, a);
+	if (a->resume != NULL)
+		evtimer_add(a->resume, &tv);
+	else
+		evconnlistener_enable(lev);	/* better spin than go deaf */
 }
 
 /*
@@ -962,8 +1013,9 @@ hub_api_new(const struct hub_config *c, struct event_base *base,
     struct hub_store *st, struct hub_ingest *in, struct hub_listener *l)
 {
 	struct hub_api *a;
+	struct evhttp_bound_socket *bs;
 	char err[PK_TLS_ERRLEN];
-	int fd;
+	int fd, one = 1;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		log_warn("api");
@@ -1003,13 +1055,18 @@ hub_api_new(const struct hub_config *c, struct event_base *base,
 		hub_api_free(a);
 		return NULL;
 	}
+	/* Small answers go out at once, not after a delayed ACK; accepted
+	 * sockets inherit the option. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* evhttp owns fd from here: evhttp_free() closes it. */
-	if (evhttp_accept_socket_with_handle(a->http, fd) == NULL) {
+	if ((bs = evhttp_accept_socket_with_handle(a->http, fd)) == NULL) {
 		log_warnx("api: cannot accept on %s", c->api_listen);
 		evutil_closesocket(fd);
 		hub_api_free(a);
 		return NULL;
 	}
+	a->lev = evhttp_bound_socket_get_listener(bs);
+	evconnlistener_set_error_cb(a->lev, api_accept_error);
 	return a;
 }
 
@@ -1018,6 +1075,8 @@ hub_api_free(struct hub_api *a)
 {
 	if (a == NULL)
 		return;
+	if (a->resume != NULL)
+		event_free(a->resume);
 	if (a->http != NULL)
 		evhttp_free(a->http);
 	pk_tls_ctx_free(a->tls);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <event2/event.h>
@@ -179,6 +180,59 @@ on_retention(evutil_socket_t fd, short what, void *arg)
 	(void)retention(x->st, x->c->retention_days);
 }
 
+
+/*
+ * The loop.  Two priorities: the API's connections (0) before the agents'
+ * (1), and after 10 ms or 8 agent callbacks the loop looks for new events
+ * again, so a person waiting on the UI waits for one batch commit at most,
+ * not for every agent's that was ready.
+ */
+static struct event_base *
+new_base(void)
+{
+	struct event_config *cfg;
+	struct event_base *b;
+	struct timeval tv = { 0, 10 * 1000 };
+
+	if ((cfg = event_config_new()) == NULL)
+		return NULL;
+	(void)event_config_set_max_dispatch_interval(cfg, &tv, 8, 1);
+	b = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (b != NULL && event_base_priority_init(b, 2) != 0) {
+		event_base_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/*
+ * One descriptor per agent connection: take the hard limit on open files
+ * (a unit file sets it: LimitNOFILE), and say when it cannot hold
+ * max_connections, so a full hub is explained rather than mysterious.
+ */
+static void
+raise_nofile(const struct hub_config *c)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < c->max_connections + 64)
+		log_warnx("open files limited to %llu: at most about %llu "
+		    "agents (max_connections %llu); raise LimitNOFILE",
+		    (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)(rl.rlim_cur > 64 ?
+		    rl.rlim_cur - 64 : 0),
+		    (unsigned long long)c->max_connections);
+}
+
 static int
 serve_loop(struct hub_config *c, struct hub_store *st, struct hub_ingest *in)
 {
@@ -203,10 +257,11 @@ serve_loop(struct hub_config *c, struct hub_store *st, struct hub_ingest *in)
 	x.c = c;
 	x.st = st;
 	x.in = in;
-	if ((x.base = event_base_new()) == NULL) {
+	if ((x.base = new_base()) == NULL) {
 		log_warnx("event_base_new failed");
 		return 1;
 	}
+	raise_nofile(c);
 	if ((x.l = hub_listener_new(c, in, x.base)) == NULL)
 		goto out;
 	for (i = 0; i < PK_NELEM(sigs); i++) {

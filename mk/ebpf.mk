@@ -48,8 +48,8 @@ UNIT_EXTRA_test_ebpf_decode := $(EBPF_UNIT_OBJS)
 $(BUILD)/tests/test_ebpf_decode: $(EBPF_UNIT_OBJS)
 
 # Fuzzer: the decoder is outside FUZZ_LIBSRC (the portable core).
-build/fuzz/fuzz_ebpf_event: collectors/ebpf/evdecode.c
-build/fuzz/fuzz_ebpf_event: FUZZ_LIBSRC += collectors/ebpf/evdecode.c
+FUZZ_EXTRA_fuzz_ebpf_event := build/fuzz/obj/collectors/ebpf/evdecode.o
+build/fuzz/fuzz_ebpf_event: build/fuzz/obj/collectors/ebpf/evdecode.o
 
 # main.c may call pk_ebpf_check() for `picketd -n` under this define.
 $(BUILD)/agent/main.o: CPPFLAGS_ALL += -DPICKET_HAVE_EBPF
