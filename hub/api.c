@@ -250,6 +250,8 @@ api_metrics(struct hub_api_req *r, int *status)
 	    k->version_failures);
 	sample(&m, "listener_events_total", "event", "welcomes", k->welcomes);
 	sample(&m, "listener_events_total", "event", "replaced", k->replaced);
+	sample(&m, "listener_events_total", "event", "identity_conflicts",
+	    k->identity_conflicts);
 	sample(&m, "listener_events_total", "event", "peer_errors",
 	    k->peer_errors);
 	sample(&m, "listener_events_total", "event", "peer_closed",
@@ -292,18 +294,34 @@ api_metrics(struct hub_api_req *r, int *status)
 
 /* ---- hosts */
 
+/*
+ * One host.  identity_conflict is null, or what the listener saw when the
+ * host's identity kept connecting from two places (a cloned machine).
+ */
 static json_t *
-host_json(const struct hub_host *h, int connected)
+host_json(const struct hub_api *a, const struct hub_host *h, int connected)
 {
-	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:b}",
+	char addr_a[96], addr_b[96];
+	uint64_t flips;
+	json_t *conflict;
+
+	if (a->l != NULL && hub_listener_conflicts(a->l, h->agent_id, &flips,
+	    addr_a, addr_b, sizeof(addr_a)) == 1)
+		conflict = json_pack("{s:o,s:[s,s]}", "address_changes",
+		    jint(flips), "addresses", addr_a, addr_b);
+	else
+		conflict = json_null();
+	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:b,s:o}",
 	    "agent_id", h->agent_id, "host_name", h->host_name,
 	    "first_seen", jtime(h->first_seen_us),
 	    "last_seen", jtime(h->last_seen_us),
 	    "last_seq", jint(h->last_seq), "dropped", jint(h->dropped),
-	    "rejected", jint(h->rejected), "connected", connected);
+	    "rejected", jint(h->rejected), "connected", connected,
+	    "identity_conflict", conflict);
 }
 
 struct hosts_ctx {
+	const struct hub_api *api;
 	json_t		 *arr;
 	const char	**ids;
 	size_t		  nids;
@@ -328,7 +346,7 @@ host_row(void *arg, const struct hub_host *h)
 	struct hosts_ctx *x = arg;
 	json_t *o;
 
-	o = host_json(h, is_connected(x->ids, x->nids, h->agent_id));
+	o = host_json(x->api, h, is_connected(x->ids, x->nids, h->agent_id));
 	if (o == NULL || json_array_append_new(x->arr, o) == -1) {
 		x->oom = 1;
 		return 1;
@@ -339,9 +357,10 @@ host_row(void *arg, const struct hub_host *h)
 static json_t *
 api_hosts(struct hub_api_req *r, int *status)
 {
-	struct hosts_ctx x = { NULL, NULL, 0, 0 };
+	struct hosts_ctx x = { NULL, NULL, NULL, 0, 0 };
 	int rc;
 
+	x.api = r->api;
 	if ((x.arr = json_array()) == NULL)
 		return hub_api_error(status, 500, "out of memory");
 	x.nids = hub_listener_ready_ids(r->api->l, &x.ids);
@@ -392,7 +411,7 @@ api_host(struct hub_api_req *r, int *status)
 		json_decref(rules);
 		return hub_api_error(status, 500, "store unavailable");
 	}
-	if ((o = host_json(&h, conn)) == NULL) {
+	if ((o = host_json(r->api, &h, conn)) == NULL) {
 		json_decref(rules);
 		return hub_api_error(status, 500, "out of memory");
 	}

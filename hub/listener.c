@@ -106,6 +106,26 @@ struct conn {
 	uint8_t			 out[OUT_CAP];
 };
 
+/*
+ * Two machines with one identity (a cloned disk image, a copied key):
+ * each connection makes the other's look stale, so the hub sees the agent
+ * come back from alternating addresses.  A roaming laptop changes address
+ * once; a clone keeps flipping.  Tracked per agent id in a small table
+ * (the least recently flipping entry is reused).
+ */
+#define CLONE_TRACK	256
+#define CLONE_WINDOW_US	(600ULL * 1000000)	/* flips counted over 10 min */
+#define CLONE_FLIPS	3			/* this many: report */
+
+struct clone_track {
+	char		 cn[PK_TLS_CN_MAX + 1];
+	char		 addr[2][PEER_MAX];	/* the last two addresses */
+	uint64_t	 first_us, last_us;	/* of the current window */
+	uint32_t	 flips;			/* in this window */
+	uint64_t	 total;			/* flips ever */
+	uint64_t	 reported_us;
+};
+
 struct hub_listener {
 	struct hub_ingest	*in;
 	struct pk_tls_ctx	*ctx;
@@ -127,6 +147,7 @@ struct hub_listener {
 	uint64_t		 refused_log_at;	/* last refusal logged */
 	uint64_t		 refused_unlogged;
 	struct hub_counters	 k;
+	struct clone_track	 clones[CLONE_TRACK];
 };
 
 static const char *const we_names[HUB_WE_SLOTS] = {
@@ -473,6 +494,92 @@ peer_gone(struct hub_listener *l, struct conn *c, const char *why)
 
 /* ------------------------------------------------------------ frames */
 
+/* "[v6]:port" or "v4:port" -> the address part. */
+static void
+peer_addr(const char *peer, char *out, size_t cap)
+{
+	const char *colon = strrchr(peer, ':');
+	size_t n = colon != NULL ? (size_t)(colon - peer) : strlen(peer);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, peer, n);
+	out[n] = '\0';
+}
+
+static struct clone_track *
+clone_slot(struct hub_listener *l, const char *cn)
+{
+	struct clone_track *t, *old = &l->clones[0];
+	size_t i;
+
+	for (i = 0; i < CLONE_TRACK; i++) {
+		t = &l->clones[i];
+		if (strcmp(t->cn, cn) == 0)
+			return t;
+		if (t->last_us < old->last_us)
+			old = t;
+	}
+	memset(old, 0, sizeof(*old));
+	pk_strlcpy(old->cn, cn, sizeof(old->cn));
+	return old;
+}
+
+/*
+ * Agent cn, connected from oldp, is connecting again from newp while the
+ * old connection is still up.  From another address, that is a flip.
+ */
+static void
+clone_check(struct hub_listener *l, const char *cn, const char *oldp,
+    const char *newp, uint64_t now)
+{
+	char a[PEER_MAX], b[PEER_MAX];
+	struct clone_track *t;
+
+	peer_addr(oldp, a, sizeof(a));
+	peer_addr(newp, b, sizeof(b));
+	if (strcmp(a, b) == 0)
+		return;
+	t = clone_slot(l, cn);
+	if (t->flips == 0 || now - t->first_us > CLONE_WINDOW_US) {
+		t->first_us = now;
+		t->flips = 0;
+	}
+	t->flips++;
+	t->total++;
+	t->last_us = now;
+	pk_strlcpy(t->addr[0], a, sizeof(t->addr[0]));
+	pk_strlcpy(t->addr[1], b, sizeof(t->addr[1]));
+	if (t->flips >= CLONE_FLIPS &&
+	    (t->reported_us == 0 || now - t->reported_us > CLONE_WINDOW_US)) {
+		t->reported_us = now;
+		l->k.identity_conflicts++;
+		log_warnx("agent %s: one identity keeps connecting from %s and "
+		    "%s (%u times in 10 min): two machines share its "
+		    "certificate (a cloned image?); revoke it and enrol each "
+		    "machine", cn, a, b, t->flips);
+	}
+}
+
+int
+hub_listener_conflicts(const struct hub_listener *l, const char *agent_id,
+    uint64_t *flips, char *addr_a, char *addr_b, size_t cap)
+{
+	const struct clone_track *t;
+	size_t i;
+
+	for (i = 0; i < CLONE_TRACK; i++) {
+		t = &l->clones[i];
+		if (t->reported_us == 0 || strcmp(t->cn, agent_id) != 0)
+			continue;
+		*flips = t->total;
+		pk_strlcpy(addr_a, t->addr[0], cap);
+		pk_strlcpy(addr_b, t->addr[1], cap);
+		return 1;
+	}
+	return 0;
+}
+
 /* Another READY connection of the same agent is stale: the newer wins. */
 static void
 replace_older(struct hub_listener *l, struct conn *c)
@@ -488,6 +595,7 @@ replace_older(struct hub_listener *l, struct conn *c)
 		log_info("agent %s connected again from %s: closing its "
 		    "older connection from %s", c->cn, c->peer, o->peer);
 		l->k.replaced++;
+		clone_check(l, c->cn, o->peer, c->peer, pk_mono_us());
 		conn_drop(l, o);
 	}
 }
@@ -1304,6 +1412,7 @@ hub_counters_print(const struct hub_counters *k,
 	kv(&o, "", "version_failures", k->version_failures);
 	kv(&o, "", "welcomes", k->welcomes);
 	kv(&o, "", "replaced", k->replaced);
+	kv(&o, "", "identity_conflicts", k->identity_conflicts);
 	kv(&o, "", "peer_errors", k->peer_errors);
 	kv(&o, "", "peer_closed", k->peer_closed);
 	kv(&o, "", "truncated", k->truncated);

@@ -32,6 +32,7 @@ struct hub_counters {
 	uint64_t	version_failures;	/* no common protocol version */
 	uint64_t	welcomes;		/* connections that reached READY */
 	uint64_t	replaced;		/* older connection of an agent */
+	uint64_t	identity_conflicts;	/* agents seen as cloned */
 	uint64_t	peer_errors;		/* ERROR frames from agents */
 	uint64_t	peer_closed;		/* agent closed (EOF, reset) */
 	uint64_t	truncated;		/* agent closed inside a frame */
@@ -88,6 +89,14 @@ size_t hub_listener_ready_ids(const struct hub_listener *l,
     const char ***ids);
 
 const struct hub_counters *hub_listener_counters(const struct hub_listener *l);
+
+/*
+ * Was agent_id reported as used by two machines at once (it kept
+ * connecting from two alternating addresses)?  1 with how many times it
+ * changed address and the last two addresses (cap bytes each), or 0.
+ */
+int hub_listener_conflicts(const struct hub_listener *l, const char *agent_id,
+    uint64_t *flips, char *addr_a, char *addr_b, size_t cap);
 
 /*
  * Write the counters (and the ingest's) as "name value" lines to fp in

@@ -256,8 +256,9 @@ class Conn:
     handshake runs in connect().  recv_frame() returns None at EOF."""
 
     def __init__(self, host, port, ctx, server_hostname="localhost",
-                 timeout=5.0, connect=True):
+                 timeout=5.0, connect=True, source=None):
         self.host, self.port = host, port
+        self.source = source        # local address to connect from
         self.ctx = ctx
         self.server_hostname = server_hostname
         self.timeout = timeout
@@ -270,8 +271,9 @@ class Conn:
             self.connect()
 
     def connect(self):
-        raw = socket.create_connection((self.host, self.port),
-                                       timeout=self.timeout)
+        raw = socket.create_connection(
+            (self.host, self.port), timeout=self.timeout,
+            source_address=(self.source, 0) if self.source else None)
         try:
             self.sock = self.ctx.wrap_socket(
                 raw, server_hostname=self.server_hostname)

@@ -10,6 +10,8 @@ stored_seq; every TLS refusal and every malformed or out-of-place frame
 closing only that connection while a healthy agent keeps being served;
 handshake and silence timeouts; the newer connection of an agent winning;
 max_connections; SIGTERM sending ERROR SHUTDOWN and exiting 0."""
+import http.client
+import json
 import os
 import pathlib
 import signal
@@ -435,3 +437,44 @@ def test_serve_config_errors(tmp_path, certs):
     assert proc.returncode == 1
     for word in ("heartbeat", "max_frame", "bogus"):
         assert word in proc.stderr
+
+
+def test_cloned_identity_is_reported(hub):
+    """One certificate used by two machines: each connection makes the
+    other's stale, so the agent keeps coming back from two addresses.  One
+    move (a laptop changing networks) is not reported; the third flip
+    within ten minutes is, in the log, the counters and the API."""
+    h = hub()
+    c1 = h.conn(source="127.0.0.2")
+    c1.hello("agent-1")
+    c2 = h.conn(source="127.0.0.3")
+    c2.hello("agent-1")
+    time.sleep(0.3)
+    assert "share its certificate" not in h.stderr()
+    conns = [c1, c2]
+    for src in ("127.0.0.2", "127.0.0.3"):
+        c = h.conn(source=src)
+        c.hello("agent-1")
+        conns.append(c)
+    k = h.wait_counter("identity_conflicts", 1)
+    assert k["identity_conflicts"] == 1 and k["replaced"] == 3, k
+    # The third flip went back from .3 to .2... then .2 to .3: the log
+    # names both addresses, the last two in order.
+    assert "agent agent-1: one identity keeps connecting from 127.0.0.2 " \
+        "and 127.0.0.3 (3 times in 10 min)" in h.stderr(), h.stderr()[-2000:]
+    # The API says so on the host.
+    token = h.token("viewer", "clone-check")
+    ctx = ssl.create_default_context(cafile=str(h.certs / "ca.crt"))
+    api = http.client.HTTPSConnection(h.host, h.api_port, context=ctx,
+                                      timeout=10)
+    api.request("GET", "/api/v1/hosts/agent-1",
+                headers={"Authorization": f"Bearer {token}"})
+    r = api.getresponse()
+    body = json.loads(r.read())
+    api.close()
+    assert r.status == 200, body
+    conflict = body["host"]["identity_conflict"]
+    assert conflict["address_changes"] == 3
+    assert sorted(conflict["addresses"]) == ["127.0.0.2", "127.0.0.3"]
+    for c in conns:
+        c.close()
