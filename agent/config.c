@@ -456,23 +456,10 @@ cfg_strcaseeq(const char *a, const char *b)
 }
 
 /*
- * Messages echo a refused value as at most 80 bytes ("%.80s"): enough to
- * recognise it, short enough that the reason after it is not cut off.
+ * Messages (pk_errf) echo a refused value as at most 80 bytes ("%.80s"):
+ * enough to recognise it, short enough that the reason after it is not
+ * cut off.
  */
-static void
-cfg_err(char *err, size_t errlen, const char *fmt, ...) PK_PRINTF(3, 4);
-
-static void
-cfg_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void *
 opt_ptr(struct pk_config *c, const struct opt *o)
@@ -615,7 +602,7 @@ portset_elem(const char *s, size_t len, struct pk_portset *out, char *err,
 	    portset_num(dash + 1, len - (size_t)(dash - s) - 1, &hi) != 0)
 		goto bad;
 	if (lo > hi) {
-		cfg_err(err, errlen, "bad port range \"%.*s\": start above end",
+		pk_errf(err, errlen, "bad port range \"%.*s\": start above end",
 		    shown, s);
 		return -1;
 	}
@@ -623,7 +610,7 @@ portset_elem(const char *s, size_t len, struct pk_portset *out, char *err,
 		portset_add(out, p);
 	return 0;
 bad:
-	cfg_err(err, errlen, "bad port \"%.*s%s\": want 0-65535 or a range "
+	pk_errf(err, errlen, "bad port \"%.*s%s\": want 0-65535 or a range "
 	    "like 1000-2000", shown, s, len > 32 ? "..." : "");
 	return -1;
 }
@@ -739,14 +726,14 @@ set_string(struct pk_config *c, const struct opt *o, const char *v,
 	size_t n = strlen(v), i;
 
 	if (n >= o->size) {
-		cfg_err(err, errlen, "value for %s too long (%lu bytes, at most "
+		pk_errf(err, errlen, "value for %s too long (%lu bytes, at most "
 		    "%lu)", qual, (unsigned long)n, (unsigned long)(o->size - 1));
 		return -1;
 	}
 	/* Strings end up in logs and JSON; control bytes are never meant. */
 	for (i = 0; i < n; i++) {
 		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
-			cfg_err(err, errlen, "value for %s contains a control "
+			pk_errf(err, errlen, "value for %s contains a control "
 			    "character", qual);
 			return -1;
 		}
@@ -771,7 +758,7 @@ set_number(struct pk_config *c, const struct opt *o, const char *v,
 	else
 		r = pk_parse_u64(v, 0, UINT64_MAX, &x, &why);
 	if (r != 0 && (why == NULL || strstr(why, "range") == NULL)) {
-		cfg_err(err, errlen, "value \"%.80s\" for %s: %s", v, qual,
+		pk_errf(err, errlen, "value \"%.80s\" for %s: %s", v, qual,
 		    why != NULL ? why : "not a number");
 		return -1;
 	}
@@ -779,7 +766,7 @@ set_number(struct pk_config *c, const struct opt *o, const char *v,
 	if (r != 0 || x < o->min || x > o->max) {
 		fmt_number(o->type, o->min, lo, sizeof(lo));
 		fmt_number(o->type, o->max, hi, sizeof(hi));
-		cfg_err(err, errlen, "value %.80s for %s out of range %s..%s", v,
+		pk_errf(err, errlen, "value %.80s for %s out of range %s..%s", v,
 		    qual, lo, hi);
 		return -1;
 	}
@@ -805,18 +792,18 @@ set_double(struct pk_config *c, const struct opt *o, const char *v,
 			break;
 	if (*v == '\0' || *p != '\0' || !((*v >= '0' && *v <= '9') ||
 	    *v == '.')) {
-		cfg_err(err, errlen, "value \"%.80s\" for %s: not a decimal "
+		pk_errf(err, errlen, "value \"%.80s\" for %s: not a decimal "
 		    "number", v, qual);
 		return -1;
 	}
 	x = strtod(v, &end);
 	if (*end != '\0' || !isfinite(x)) {
-		cfg_err(err, errlen, "value \"%.80s\" for %s: not a decimal "
+		pk_errf(err, errlen, "value \"%.80s\" for %s: not a decimal "
 		    "number", v, qual);
 		return -1;
 	}
 	if (!(x > o->dmin && x < o->dmax)) {
-		cfg_err(err, errlen, "value %.80s for %s out of range: must be "
+		pk_errf(err, errlen, "value %.80s for %s out of range: must be "
 		    "above %g and below %g", v, qual, o->dmin, o->dmax);
 		return -1;
 	}
@@ -832,7 +819,7 @@ set_bool(struct pk_config *c, const struct opt *o, const char *v,
 	int b;
 
 	if (pk_parse_bool(v, &b, &why) != 0) {
-		cfg_err(err, errlen, "value \"%.80s\" for %s: not yes or no", v,
+		pk_errf(err, errlen, "value \"%.80s\" for %s: not yes or no", v,
 		    qual);
 		return -1;
 	}
@@ -861,7 +848,7 @@ set_loglevel(struct pk_config *c, const struct opt *o, const char *v,
 		*(int *)opt_ptr(c, o) = LOG_LVL_WARN;
 		return 0;
 	}
-	cfg_err(err, errlen, "value \"%.80s\" for %s: not a log level (err, "
+	pk_errf(err, errlen, "value \"%.80s\" for %s: not a log level (err, "
 	    "warn, info, debug)", v, qual);
 	return -1;
 }
@@ -891,7 +878,7 @@ set_tlp(struct pk_config *c, const struct opt *o, const char *v,
 		pk_strlcpy(opt_ptr(c, o), "TLP:CLEAR", o->size);
 		return 0;
 	}
-	cfg_err(err, errlen, "value \"%.80s\" for %s: not a TLP marking "
+	pk_errf(err, errlen, "value \"%.80s\" for %s: not a TLP marking "
 	    "(TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED)",
 	    v, qual);
 	return -1;
@@ -913,7 +900,7 @@ set_cidrset(struct pk_config *c, const struct opt *o, const char *v,
 	}
 	why[0] = '\0';
 	if (pk_cidrset_parse(v, &tmp, why, sizeof(why)) != 0) {
-		cfg_err(err, errlen, "value for %s: %s", qual,
+		pk_errf(err, errlen, "value for %s: %s", qual,
 		    why[0] != '\0' ? why : "not a list of addresses");
 		return -1;
 	}
@@ -929,7 +916,7 @@ set_portset(struct pk_config *c, const struct opt *o, const char *v,
 	char why[160];
 
 	if (pk_portset_parse(v, &tmp, why, sizeof(why)) != 0) {
-		cfg_err(err, errlen, "value for %s: %s", qual, why);
+		pk_errf(err, errlen, "value for %s: %s", qual, why);
 		return -1;
 	}
 	memcpy(opt_ptr(c, o), &tmp, sizeof(tmp));
@@ -981,18 +968,18 @@ set_var(struct pk_config *c, const char *key, const char *value, char *err,
 	if (key == NULL)
 		return 0;
 	if (!var_name_ok(key)) {
-		cfg_err(err, errlen, "bad variable name \"%.64s\" in [vars] "
+		pk_errf(err, errlen, "bad variable name \"%.64s\" in [vars] "
 		    "(letters, digits and _, at most %d)", key,
 		    PK_CFG_VAR_NAME_MAX - 1);
 		return -1;
 	}
 	if (value == NULL) {
-		cfg_err(err, errlen, "no value for vars.%s", key);
+		pk_errf(err, errlen, "no value for vars.%s", key);
 		return -1;
 	}
 	v = unquote(value, buf, sizeof(buf));
 	if (strlen(v) >= PK_CFG_STR_MAX) {
-		cfg_err(err, errlen, "value for vars.%s longer than %d bytes",
+		pk_errf(err, errlen, "value for vars.%s longer than %d bytes",
 		    key, PK_CFG_STR_MAX - 1);
 		return -1;
 	}
@@ -1001,7 +988,7 @@ set_var(struct pk_config *c, const char *key, const char *value, char *err,
 			break;
 	if (i == c->vars.n) {
 		if (c->vars.n >= PK_CFG_VARS_MAX) {
-			cfg_err(err, errlen, "more than %d variables in [vars]",
+			pk_errf(err, errlen, "more than %d variables in [vars]",
 			    PK_CFG_VARS_MAX);
 			return -1;
 		}
@@ -1036,28 +1023,28 @@ pk_config_set(struct pk_config *c, const char *section, const char *key,
 		err[0] = '\0';
 	if (section == NULL || section[0] == '\0') {
 		if (key == NULL)
-			cfg_err(err, errlen, "empty section name");
+			pk_errf(err, errlen, "empty section name");
 		else
-			cfg_err(err, errlen, "key \"%.64s\" is not in any "
+			pk_errf(err, errlen, "key \"%.64s\" is not in any "
 			    "section", key);
 		return -1;
 	}
 	if (cfg_strcaseeq(section, "vars"))
 		return set_var(c, key, value, err, errlen);
 	if ((s = find_section(section)) == NULL) {
-		cfg_err(err, errlen, "unknown section [%.64s]", section);
+		pk_errf(err, errlen, "unknown section [%.64s]", section);
 		return -1;
 	}
 	/* key NULL only asks whether the section exists (config_ini.c). */
 	if (key == NULL)
 		return 0;
 	if ((o = find_opt(s, key)) == NULL) {
-		cfg_err(err, errlen, "unknown key \"%.64s\" in section [%s]",
+		pk_errf(err, errlen, "unknown key \"%.64s\" in section [%s]",
 		    key, s->name);
 		return -1;
 	}
 	if (value == NULL) {
-		cfg_err(err, errlen, "no value for %s.%s", s->name, o->name);
+		pk_errf(err, errlen, "no value for %s.%s", s->name, o->name);
 		return -1;
 	}
 	snprintf(qual, sizeof(qual), "%s.%s", s->name, o->name);
@@ -1084,7 +1071,7 @@ pk_config_set(struct pk_config *c, const char *section, const char *key,
 	case OT_TLP:
 		return set_tlp(c, o, v, qual, err, errlen);
 	}
-	cfg_err(err, errlen, "%s: option of unknown type", qual);
+	pk_errf(err, errlen, "%s: option of unknown type", qual);
 	return -1;
 }
 

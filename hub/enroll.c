@@ -302,18 +302,16 @@ token_shape_ok(const char *s)
 }
 
 /* Why a token cannot be used now, or NULL when it can. */
-static const char *
-token_state(const struct hub_enroll_token *t, int found, int64_t now)
+const char *
+hub_etoken_state(const struct hub_enroll_token *t, int64_t now)
 {
-	if (!found)
-		return "unknown";
 	if (t->revoked_us != 0)
 		return "revoked";
 	if (t->expires_us != 0 && t->expires_us <= now)
 		return "expired";
 	if (t->uses >= t->uses_max)
 		return "used-up";
-	return NULL;
+	return "valid";
 }
 
 /* 403 for any token refusal: one message, the reason in log and audit. */
@@ -487,7 +485,8 @@ hub_enroll_api(struct hub_api_req *r, int *status)
 			return hub_api_error(status, 500, "store unavailable");
 		}
 	}
-	if ((why = token_state(&t, found, r->now_us)) != NULL) {
+	why = found ? hub_etoken_state(&t, r->now_us) : "unknown";
+	if (strcmp(why, "valid") != 0) {
 		json_decref(body);
 		return refuse_token(r, status, why, found ? t.id : 0);
 	}

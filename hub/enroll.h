@@ -64,4 +64,8 @@ int hub_cmd_ca(int argc, char **argv);
 int hub_cmd_enroll_token(int argc, char **argv);
 int hub_cmd_agent(int argc, char **argv);
 
+/* "valid", or why the token can no longer enrol: "revoked", "expired",
+ * "used-up".  The endpoint and `enroll-token list` judge alike. */
+const char *hub_etoken_state(const struct hub_enroll_token *t, int64_t now);
+
 #endif

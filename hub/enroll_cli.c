@@ -333,18 +333,6 @@ hub_cmd_ca(int argc, char **argv)
 
 /* ------------------------------------------------------------ tokens */
 
-static const char *
-etoken_state(const struct hub_enroll_token *t, int64_t now)
-{
-	if (t->revoked_us != 0)
-		return "revoked";
-	if (t->expires_us != 0 && t->expires_us <= now)
-		return "expired";
-	if (t->uses >= t->uses_max)
-		return "used-up";
-	return "valid";
-}
-
 static int
 print_etoken(void *arg, const struct hub_enroll_token *t)
 {
@@ -356,7 +344,7 @@ print_etoken(void *arg, const struct hub_enroll_token *t)
 	    t->tag[0] ? t->tag : "-", uses,
 	    pk_time_format((uint64_t)t->created_us, c, sizeof(c)),
 	    t->expires_us ? pk_time_format((uint64_t)t->expires_us, e,
-	    sizeof(e)) : "never", etoken_state(t, *(const int64_t *)arg));
+	    sizeof(e)) : "never", hub_etoken_state(t, *(const int64_t *)arg));
 	return 0;
 }
 
