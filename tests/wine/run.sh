@@ -206,6 +206,18 @@ for exe in $exes; do
 	echo "== $exe (wine)"
 	rc=0
 	timeout "$TIMEOUT" wine "$exe" >"$log" 2>&1 9>&- || rc=$?
+	# Wine itself, not the test, failed: its client lost the wineserver
+	# before the program ran (seen once in a CI run).  Start a fresh
+	# wineserver and run it once more; a test that ran and failed is
+	# never retried.
+	if [ "$rc" -ne 0 ] && ! grep -q '^\[==========\]' "$log" &&
+	    grep -q '^wine client error' "$log"; then
+		cat "$log"
+		echo "wine: $exe: wine failed before the test started; once more"
+		wineserver -k 2>/dev/null || true
+		rc=0
+		timeout "$TIMEOUT" wine "$exe" >"$log" 2>&1 9>&- || rc=$?
+	fi
 	cat "$log"
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$log" | tail -n 1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$log" | tail -n 1)
