@@ -437,9 +437,12 @@ run_live(struct pk_engine *e, struct running *run, int nrun,
 	}
 	log_info("shutting down");
 	/* What was captured before the stop is analysed before the flush. */
-	for (i = 0; i < nrun; i++)
+	for (i = 0; i < nrun; i++) {
+		if (run[i].ops->drain != NULL)
+			run[i].ops->drain(run[i].st);
 		while (run[i].ops->poll(run[i].st, MAIN_BUDGET) >= MAIN_BUDGET)
 			;
+	}
 	pk_engine_flush(e, pk_now_us());
 	report_to_log(e, run, nrun);
 	if (so != NULL)

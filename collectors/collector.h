@@ -49,6 +49,12 @@ struct pk_collector_ops {
 	/* Handle up to budget events; returns events handled, 0 when idle,
 	 * PK_COLL_EOF or PK_COLL_ERROR (message already logged). */
 	int		(*poll)(void *st, int budget);
+	/*
+	 * Live, once, when the agent stops: hand the engine everything the
+	 * source had already accepted (packets the kernel holds in a buffer
+	 * not yet delivered), within a short bound of time.  May be NULL.
+	 */
+	void		(*drain)(void *st);
 	/* About once a second (wall time, live only); may be NULL. */
 	void		(*tick)(void *st, uint64_t now_us);
 	/* name value lines for the statistics report */

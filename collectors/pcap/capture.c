@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include "collectors/pcap/decode.h"
 #include "collectors/pcap/ring.h"
 #include "common/log.h"
+#include "common/pktime.h"
 #include "common/util.h"
 
 #define CAP_MAX_HANDLES	PK_COLL_MAX_FDS
@@ -427,6 +429,55 @@ cap_poll(void *st, int budget)
 	return total;
 }
 
+/*
+ * Live, at stop: what the kernel accepted before the stop is analysed.
+ * The kernel hands packets over in blocks that it closes at the latest
+ * CAP_TIMEOUT_MS after they open, so the last packets of a burst can sit
+ * in the kernel for that long.  Wait until the capture threads have taken
+ * as many frames as the kernel counted (less its own drops), or for two
+ * timeouts at most: a filter applied in user space makes the threads see
+ * fewer frames than the kernel counted, and then the bound ends the wait.
+ */
+static void
+cap_drain(void *st)
+{
+	struct capture *c = st;
+	struct pcap_stat ps;
+	uint32_t want[CAP_MAX_HANDLES], took;
+	uint64_t deadline;
+	struct pollfd pfd;
+	int i, behind;
+
+	if (c->offline)
+		return;
+	for (i = 0; i < c->nh; i++)
+		want[i] = pcap_stats(c->h[i].p, &ps) == 0 ?
+		    ps.ps_recv - ps.ps_drop : 0;
+	deadline = pk_mono_us() + 2 * CAP_TIMEOUT_MS * 1000ULL;
+	for (;;) {
+		while (cap_poll(c, 4096) > 0)
+			;
+		behind = 0;
+		for (i = 0; i < c->nh; i++) {
+			if (!c->h[i].running || atomic_load(&c->h[i].failed))
+				continue;
+			/* ps_recv is 32 bits and wraps: compare the distance. */
+			took = (uint32_t)(atomic_load(&c->h[i].ring.pushed) +
+			    atomic_load(&c->h[i].ring.dropped));
+			if ((int32_t)(took - want[i]) < 0)
+				behind = 1;
+		}
+		if (!behind || pk_mono_us() >= deadline)
+			break;
+		pfd.fd = c->wake[0];
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, 10);
+	}
+	/* The last frames a thread pushed while we were deciding. */
+	while (cap_poll(c, 4096) > 0)
+		;
+}
+
 static void
 health_details(struct json *j, const void *arg)
 {
@@ -559,6 +610,7 @@ const struct pk_collector_ops pk_collector_pcap = {
 	.fds = cap_fds,
 	.poll = cap_poll,
 	.start = cap_start,
+	.drain = cap_drain,
 	.tick = cap_tick,
 	.stats = cap_stats,
 	.close = cap_close,

@@ -95,16 +95,20 @@ def test_ordinary_traffic_is_not_flagged(tmp_path):
     assert stats["decode_errors"] == 0
 
 
+def probe_closed_ports(pair):
+    """Probe 40 closed ports of host a from host b (each answered RST)."""
+    probe = ("import socket,sys\n"
+             "for p in range(20000, 20040):\n"
+             "    s = socket.socket(); s.settimeout(1)\n"
+             "    s.connect_ex((sys.argv[1], p)); s.close()\n")
+    pair.run(pair.b, sys.executable, "-c", probe, pair.ip_a)
+
+
 def test_live_port_scan_is_reported_as_it_happens(tmp_path):
     out = tmp_path / "live.ndjson"
     with Pair() as pair:
         agent = start_agent(pair, out)
-        # Probe 40 closed ports of host a from host b (each answered RST).
-        probe = ("import socket,sys\n"
-                 "for p in range(20000, 20040):\n"
-                 "    s = socket.socket(); s.settimeout(1)\n"
-                 "    s.connect_ex((sys.argv[1], p)); s.close()\n")
-        pair.run(pair.b, sys.executable, "-c", probe, pair.ip_a)
+        probe_closed_ports(pair)
 
         def reported():
             return out.exists() and "picket.scan.port" in out.read_text()
@@ -123,3 +127,19 @@ def test_live_port_scan_is_reported_as_it_happens(tmp_path):
     assert len(ends) == 1
     assert ends[0]["picket"]["details"]["distinct_ports"] == 40
     assert ends[0]["picket"]["fingerprint"] == scans[0]["picket"]["fingerprint"]
+
+
+def test_stop_analyses_what_was_already_captured(tmp_path):
+    """Stopped the moment the scan ends, the agent still analyses every
+    packet the kernel had taken (some wait in a capture block that the
+    kernel closes only after its timeout) before its final report."""
+    out = tmp_path / "live.ndjson"
+    with Pair() as pair:
+        agent = start_agent(pair, out)
+        probe_closed_ports(pair)
+        stop_agent(agent)
+    every = parse_indicators(out.read_text()) if out.exists() else []
+    ends = [i for i in every if i["rule"]["id"] == "picket.scan.port"
+            and i["event"]["type"][0] == "end"]
+    assert len(ends) == 1, every
+    assert ends[0]["picket"]["details"]["distinct_ports"] == 40
