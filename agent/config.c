@@ -398,6 +398,11 @@ static const struct opt hub_opts[] = {
 	    "jitter) so agents of a restarted hub do not reconnect together."),
 	O_DUR(hub, backoff_cap, "300s", 1, DAY,
 	    "Largest reconnect delay bound."),
+	O_DUR(hub, renew_before, "30d", HOUR, 3650 * DAY,
+	    "The agent asks the hub for a new certificate for its key when "
+	    "its own expires within this time; the supervisor installs it "
+	    "over cert (docs/enrollment.md).  Only for certificates from "
+	    "enrollment, whose subject is the key's agent id."),
 	O_UINT(hub, batch_records, "1000", 1, 10000, "records",
 	    "Most indicators per batch (the hub may ask for fewer)."),
 	O_SIZE(hub, batch_bytes, "512k", 4 * KIB, 8 * MIB,

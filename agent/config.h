@@ -142,6 +142,7 @@ struct pk_config {
 		uint64_t	connect_timeout;	/* s */
 		uint64_t	backoff_base;		/* s */
 		uint64_t	backoff_cap;		/* s */
+		uint64_t	renew_before;		/* s */
 		uint64_t	batch_records;
 		uint64_t	batch_bytes;
 		uint64_t	compression;		/* 0 = off, 1..9 */

@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include "common/log.h"
 #include "common/pktime.h"
 #include "common/util.h"
+#include "transport/pki.h"
 #include "transport/tls.h"
 
 #define MAIN_POLL_MS		1000
@@ -45,6 +47,8 @@
 #define MAX_COLLECTORS		8
 /* A child that cannot start for a reason a restart will not fix. */
 #define EXIT_CONFIG		78
+/* The shipper got a renewed certificate: install it, start a new one. */
+#define EXIT_RENEWED		75
 
 #ifndef CAP_DAC_READ_SEARCH
 #define CAP_DAC_READ_SEARCH	2
@@ -637,6 +641,81 @@ shipper_conf(const struct agent *a, struct pk_shipper_conf *sc)
 	return 0;
 }
 
+/*
+ * As root, before the shipper drops its privileges: a CSR for the agent's
+ * key, kept for when the certificate nears its end (docs/enrollment.md).
+ * Only a certificate from enrollment can be renewed: its subject is the
+ * key's agent id, which the hub checks.  NULL: no renewal (said once).
+ */
+static char *
+renew_prepare(const struct agent *a, int64_t *not_after)
+{
+	char err[PK_PKI_ERRLEN], id[PK_PKI_ID_LEN + 1], na[PK_TIMESTRLEN];
+	const struct pk_config *cfg = a->cfg;
+	struct pk_pki_certinfo ci;
+	struct pk_pki_key *k;
+	char *csr = NULL;
+	int soon;
+
+	if (pk_pki_cert_file_info(cfg->hub.cert, &ci, err, sizeof(err)) != 0) {
+		log_warnx("shipper: %s: no renewal", err);
+		return NULL;
+	}
+	*not_after = ci.not_after_us;
+	pk_time_format((uint64_t)ci.not_after_us, na, sizeof(na));
+	soon = (int64_t)pk_now_us() + (int64_t)cfg->hub.renew_before *
+	    (int64_t)PK_USEC >= ci.not_after_us;
+	if ((k = pk_pki_key_read(cfg->hub.key, err, sizeof(err))) == NULL) {
+		log_warnx("shipper: %s: no renewal", err);
+		return NULL;
+	}
+	if (pk_pki_key_id(k, id, sizeof(id)) != 0 || strcmp(id, ci.cn) != 0) {
+		if (soon)
+			log_warnx("shipper: %s expires %s and was not made by "
+			    "enrollment (its subject is not the key's agent "
+			    "id): replace it by hand before then",
+			    cfg->hub.cert, na);
+	} else if ((csr = pk_pki_csr_make(k, id, err, sizeof(err))) == NULL)
+		log_warnx("shipper: certificate request: %s: no renewal", err);
+	else if (soon)
+		log_info("shipper: %s expires %s: it will be renewed",
+		    cfg->hub.cert, na);
+	pk_pki_key_free(k);
+	return csr;
+}
+
+/* In the root parent: a renewed certificate waiting in the spool is
+ * checked and put in place of [hub] cert. */
+static void
+renew_install(const struct agent *a)
+{
+	char path[PK_CFG_PATH_MAX + 32], err[PK_PKI_ERRLEN], na[PK_TIMESTRLEN];
+	const struct pk_config *cfg = a->cfg;
+	struct pk_pki_certinfo ci;
+
+	snprintf(path, sizeof(path), "%s/%s", cfg->spool.dir,
+	    PK_SHIP_RENEWED);
+	if (access(path, F_OK) != 0)
+		return;
+	if (pk_pki_cert_install(path, cfg->hub.cert, cfg->hub.key,
+	    cfg->hub.ca, &ci, err, sizeof(err)) != 0) {
+		log_warnx("renewed certificate not installed, %s stays: %s",
+		    cfg->hub.cert, err);
+		return;
+	}
+	log_info("certificate renewed: %s is now serial %s, valid until %s",
+	    cfg->hub.cert, ci.serial, pk_time_format(
+	    (uint64_t)ci.not_after_us, na, sizeof(na)));
+}
+
+static void
+on_child_exit(const struct pk_sup_child *c, void *arg)
+{
+	if (strcmp(c->name, "shipper") == 0 && WIFEXITED(c->last_status) &&
+	    WEXITSTATUS(c->last_status) == EXIT_RENEWED)
+		renew_install(arg);
+}
+
 /* The shipper process: reads the key, drops everything, talks to the hub. */
 static int
 shipper_main(void *arg)
@@ -666,6 +745,8 @@ shipper_main(void *arg)
 		log_warnx("shipper: %s", err);
 		return 1;
 	}
+	sc.renew_csr = renew_prepare(a, &sc.cert_not_after_us);
+	sc.renew_before_us = a->cfg->hub.renew_before * PK_USEC;
 	if (drop_to_user(a, "shipper", 0) != 0) {
 		pk_tls_ctx_free(ctx);
 		return EXIT_CONFIG;
@@ -685,7 +766,8 @@ shipper_main(void *arg)
 	r = pk_shipper_run(sh, &quit, &report);
 	pk_shipper_free(sh);
 	pk_tls_ctx_free(ctx);
-	return r == 0 ? 0 : 1;
+	free((char *)sc.renew_csr);
+	return r == PK_SHIP_RUN_RENEWED ? EXIT_RENEWED : r == 0 ? 0 : 1;
 }
 
 /* Everything the children need that must be decided once, as root. */
@@ -755,8 +837,14 @@ run_agent(struct agent *a)
 		kids[n].run = shipper_main;
 		kids[n++].arg = a;
 	}
+	/* A certificate the shipper got just before the agent stopped. */
+	if (a->hub)
+		renew_install(a);
 	pk_sup_defaults(&set);
 	set.fatal_status = EXIT_CONFIG;
+	set.quick_status = EXIT_RENEWED;
+	set.on_exit = on_child_exit;
+	set.hook_arg = a;
 	rc = pk_sup_run(kids, n, &set, &quit);
 	log_info("shutting down");
 	return rc == 0 ? 0 : 1;

@@ -27,6 +27,7 @@
 #include "common/util.h"
 #include "transport/batch.h"
 #include "transport/frame.h"
+#include "transport/pki.h"
 #include "transport/spool.h"
 #include "transport/tls.h"
 
@@ -46,6 +47,8 @@
 						 * the backoff */
 #define SHIP_DRAIN_US		(5 * PK_USEC)	/* sending on after a stop */
 #define MS			1000ULL
+#define SHIP_RENEW_RETRY_US	(3600 * PK_USEC)	/* after LATER */
+#define SHIP_RENEW_REFUSED_US	(86400 * PK_USEC)	/* after REFUSED */
 
 struct inflight {
 	uint64_t	first, last;
@@ -95,6 +98,11 @@ struct pk_shipper {
 	uint64_t		 last_rx, last_tx, session_start;
 	int			 failed_auth;	/* VERSION/AUTH: wait the cap */
 	struct stage		 sg;
+
+	/* certificate renewal */
+	int			 renew_wait;	/* RENEW sent, no CERT yet */
+	int			 renewed;	/* new certificate written */
+	uint64_t		 renew_next;	/* monotonic: not before */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -666,6 +674,125 @@ on_ack(struct pk_shipper *s, uint64_t seq, char *why, size_t whylen)
 	return 0;
 }
 
+/* ------------------------------------------------------- renewal */
+
+/* Due: a CSR to send, the certificate near its end, not asked lately. */
+static int
+renew_due(const struct pk_shipper *s)
+{
+	return s->c.renew_csr != NULL && !s->renew_wait && !s->renewed &&
+	    pk_mono_us() >= s->renew_next &&
+	    (int64_t)pk_now_us() + (int64_t)s->c.renew_before_us >=
+	    s->c.cert_not_after_us;
+}
+
+/* RENEW goes out in the frame buffer, like a batch. */
+static void
+renew_send(struct pk_shipper *s)
+{
+	if (pk_renew_encode(s->c.renew_csr, strlen(s->c.renew_csr), s->out,
+	    s->out_cap, &s->out_len) != PK_FE_OK) {
+		s->renew_next = pk_mono_us() + SHIP_RENEW_REFUSED_US;
+		log_warnx("hub: cannot encode the certificate request");
+		return;
+	}
+	s->out_off = 0;
+	s->renew_wait = 1;
+	s->renew_next = pk_mono_us() + SHIP_RENEW_RETRY_US;
+	s->st.renewals++;
+	log_info("hub: certificate expires within renew_before: asking the "
+	    "hub for a new one");
+}
+
+/* Write the certificate where the supervisor looks: tmp, fsync, rename.
+ * No fchmod: the shipper's seccomp filter does not allow it. */
+static int
+renew_store(struct pk_shipper *s, const uint8_t *pem, size_t len)
+{
+	char path[1024], tmp[1100];
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", s->c.spool_dir,
+	    PK_SHIP_RENEWED);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0)
+		return -1;
+	while (off < len) {
+		n = write(fd, pem + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	if (off != len || fsync(fd) != 0) {
+		close(fd);
+		(void)unlink(tmp);
+		return -1;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		(void)unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The hub's answer to RENEW.  A certificate is checked for what the
+ * shipper can see (our id as subject, our key, a later expiry); the root
+ * supervisor checks the chain and the key again before installing it.
+ */
+static int
+on_cert(struct pk_shipper *s, const struct pk_frame *f, char *why,
+    size_t whylen)
+{
+	char err[PK_PKI_ERRLEN], na[PK_TIMESTRLEN];
+	struct pk_pki_certinfo ci;
+	struct pk_cert c;
+
+	s->renew_wait = 0;
+	if (pk_cert_decode(f, &c) != PK_FE_OK) {
+		s->st.protocol_errors++;
+		snprintf(why, whylen, "malformed CERT frame from hub");
+		return -1;
+	}
+	if (c.result != PK_CERT_ISSUED) {
+		s->st.renewals_refused++;
+		if (c.result == PK_CERT_REFUSED)
+			s->renew_next = pk_mono_us() + SHIP_RENEW_REFUSED_US;
+		log_warnx("hub: certificate not renewed (%s): %s; asking "
+		    "again in %s", c.result == PK_CERT_REFUSED ? "refused" :
+		    "later", c.msg, c.result == PK_CERT_REFUSED ? "a day" :
+		    "an hour");
+		return 0;
+	}
+	if (pk_pki_cert_pem_info((const char *)c.pem, c.pem_len, &ci, err,
+	    sizeof(err)) != 0 || strcmp(ci.cn, s->c.agent_id) != 0 ||
+	    strcmp(ci.id, s->c.agent_id) != 0 ||
+	    ci.not_after_us <= s->c.cert_not_after_us) {
+		s->st.renewals_refused++;
+		s->renew_next = pk_mono_us() + SHIP_RENEW_REFUSED_US;
+		log_warnx("hub: the renewed certificate is not for this "
+		    "agent's key or ends no later: not used");
+		return 0;
+	}
+	if (renew_store(s, c.pem, c.pem_len) != 0) {
+		s->renew_next = pk_mono_us() + SHIP_RENEW_RETRY_US;
+		log_warn("hub: cannot write the renewed certificate in %s",
+		    s->c.spool_dir);
+		return 0;
+	}
+	s->renewed = 1;
+	log_info("hub: certificate renewed (serial %s, until %s)", ci.serial,
+	    pk_time_format((uint64_t)ci.not_after_us, na, sizeof(na)));
+	snprintf(why, whylen, "certificate renewed: a new shipper will use "
+	    "it");
+	return -1;
+}
+
 static int
 on_frame(struct pk_shipper *s, const struct pk_frame *f, char *why,
     size_t whylen)
@@ -682,6 +809,10 @@ on_frame(struct pk_shipper *s, const struct pk_frame *f, char *why,
 		if (pk_heartbeat_decode(f, &v) != PK_FE_OK)
 			break;
 		return 0;
+	case PK_FT_CERT:
+		if (!s->renew_wait)
+			break;
+		return on_cert(s, f, why, whylen);
 	case PK_FT_ERROR:
 		s->st.refusals++;
 		if (pk_error_decode(f, &e) != PK_FE_OK)
@@ -798,6 +929,7 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 	/* The collector must never hand out a number the hub already has. */
 	ipc_send(s, PK_IPC_HUB_STORED, s->wl.stored_seq);
 	s->last_rx = s->last_tx = s->session_start = pk_mono_us();
+	s->renew_wait = 0;
 
 	for (;;) {
 		if (*s->quit && drain_until == 0) {
@@ -810,6 +942,8 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 			log_stats(s);
 		}
 		ipc_drain(s);
+		if (s->out_len == 0 && drain_until == 0 && renew_due(s))
+			renew_send(s);
 		if (s->out_len == 0 && s->fl_n < s->wl.max_inflight &&
 		    s->fl_n < SHIP_INFLIGHT_MAX) {
 			if ((r = batch_next(s)) < 0) {
@@ -941,7 +1075,8 @@ log_stats(const struct pk_shipper *s)
 	ST(connects); ST(sessions); ST(connect_failures); ST(tls_failures);
 	ST(refusals); ST(timeouts); ST(protocol_errors); ST(batches);
 	ST(records); ST(raw_bytes); ST(wire_bytes); ST(acks); ST(acked_seq);
-	ST(unsendable); ST(spool_errors); ST(ipc_bad);
+	ST(unsendable); ST(spool_errors); ST(ipc_bad); ST(renewals);
+	ST(renewals_refused);
 #undef ST
 }
 
@@ -970,7 +1105,15 @@ pk_shipper_run(struct pk_shipper *s, volatile sig_atomic_t *quit,
 			if (pk_mono_us() - s->session_start >= SHIP_STABLE_US)
 				s->attempt = 0;
 		}
+		if (s->renewed && s->tls != NULL)
+			session_error(s, PK_WE_SHUTDOWN, "agent restarting "
+			    "with its renewed certificate");
 		conn_close(s);
+		if (s->renewed) {
+			log_info("hub: %s", why);
+			log_stats(s);
+			return PK_SHIP_RUN_RENEWED;
+		}
 		if (*quit)
 			break;
 		wait_ms = s->failed_auth ? s->c.backoff_cap_ms / 2 +

@@ -38,7 +38,21 @@ struct pk_shipper_conf {
 	char		 agent_id[PK_AGENT_ID_MAX + 1];
 	char		 host_name[PK_HOST_NAME_MAX + 1];
 	int		 ipc_fd;	/* socketpair end, -1 = none */
+	/*
+	 * Renewal (docs/enrollment.md): a CSR for the agent's key made as
+	 * root at start (NULL: the certificate is not one this agent can
+	 * renew), the current certificate's expiry, and how long before
+	 * it to ask the hub.  What the hub issues is written to
+	 * spool_dir/PK_SHIP_RENEWED for the supervisor to check and install.
+	 */
+	const char	*renew_csr;
+	int64_t		 cert_not_after_us;
+	uint64_t	 renew_before_us;
 };
+
+#define PK_SHIP_RENEWED		"renewed.crt"
+/* pk_shipper_run: a new certificate waits in spool_dir/PK_SHIP_RENEWED. */
+#define PK_SHIP_RUN_RENEWED	1
 
 struct pk_shipper_stats {
 	uint64_t	connects;		/* attempts */
@@ -57,6 +71,8 @@ struct pk_shipper_stats {
 	uint64_t	unsendable;		/* records too large for a frame */
 	uint64_t	spool_errors;
 	uint64_t	ipc_bad;		/* malformed collector messages */
+	uint64_t	renewals;		/* RENEW frames sent */
+	uint64_t	renewals_refused;	/* CERT answers not ISSUED */
 };
 
 struct pk_shipper;
@@ -65,8 +81,10 @@ struct pk_shipper *pk_shipper_new(const struct pk_shipper_conf *c,
     struct pk_tls_ctx *ctx, char *err, size_t errlen);
 /*
  * Run until *quit: connect, ship, reconnect.  *report (may be NULL) asks
- * for the counters in the log.  Returns 0 when asked to quit, -1 when the
- * spool cannot be read at all.
+ * for the counters in the log.  Returns 0 when asked to quit,
+ * PK_SHIP_RUN_RENEWED when the hub renewed the certificate (the caller
+ * exits so that the supervisor installs it and starts a new shipper), -1
+ * when the spool cannot be read at all.
  */
 int pk_shipper_run(struct pk_shipper *s, volatile sig_atomic_t *quit,
     volatile sig_atomic_t *report);

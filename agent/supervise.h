@@ -42,6 +42,10 @@ struct pk_sup_settings {
 	/* A child exiting with this status (non-zero) cannot run: every
 	 * child is stopped and pk_sup_run returns it.  0: none. */
 	int		fatal_status;
+	/* A child exiting with this status (non-zero) asked to be started
+	 * again at once (e.g. to load a renewed certificate): no backoff.
+	 * 0: none. */
+	int		quick_status;
 	/*
 	 * Optional, in the parent after each reaped exit (before the restart
 	 * is scheduled): e.g. count crashes for health data.  NULL: none.

@@ -167,6 +167,12 @@ sup_ended(struct pk_sup_child *c, int wstatus,
 		c->fatal = 1;
 		return;
 	}
+	if (s->quick_status != 0 && WIFEXITED(wstatus) &&
+	    WEXITSTATUS(wstatus) == s->quick_status) {
+		log_info("%s %s: starting it again now", c->name, why);
+		c->restart_at_ms = now;
+		return;
+	}
 	/* A child that ran stable_ms was healthy: start over from min. */
 	if (up >= s->stable_ms)
 		c->backoff_ms = s->backoff_min_ms;

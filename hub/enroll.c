@@ -28,6 +28,7 @@
 #include "hub/auth.h"
 #include "hub/config.h"
 #include "hub/enroll.h"
+#include "transport/frame.h"
 #include "transport/pki.h"
 
 #define ENROLL_TOKEN_RANDOM	32
@@ -43,6 +44,13 @@ struct rate {
 	int		 told;			/* 429 audited this window */
 };
 
+/* The last renewal of an agent id (direct-mapped by hash: a collision
+ * forgets an older one, which only loosens the limit for it). */
+struct renewed {
+	char		 id[PK_PKI_ID_LEN + 1];
+	int64_t		 at_us;
+};
+
 /* The endpoint's state: one hub, one event loop, one of these. */
 static struct {
 	char			 crt[HUB_PATH_MAX + 32];
@@ -51,6 +59,7 @@ static struct {
 	char			*ca_pem;
 	struct rate		*rate;		/* HUB_ENROLL_ADDRS */
 	uint64_t		 rate_evicted;
+	struct renewed		*renewed;	/* HUB_RENEW_SLOTS */
 	int			 on;		/* init was called */
 } E;
 
@@ -162,7 +171,9 @@ hub_enroll_init(const struct hub_config *c)
 		log_warnx("enroll: data_dir too long");
 		return -1;
 	}
-	if ((E.rate = calloc(HUB_ENROLL_ADDRS, sizeof(*E.rate))) == NULL) {
+	if ((E.rate = calloc(HUB_ENROLL_ADDRS, sizeof(*E.rate))) == NULL ||
+	    (E.renewed = calloc(HUB_RENEW_SLOTS, sizeof(*E.renewed))) ==
+	    NULL) {
 		log_warn("enroll");
 		return -1;
 	}
@@ -182,6 +193,7 @@ hub_enroll_free(void)
 	pk_pki_ca_free(E.ca);
 	free(E.ca_pem);
 	free(E.rate);
+	free(E.renewed);
 	memset(&E, 0, sizeof(E));
 }
 
@@ -502,4 +514,96 @@ hub_enroll_api(struct hub_api_req *r, int *status)
 	pk_pki_csr_free(csr);
 	json_decref(body);
 	return o;
+}
+
+/* ------------------------------------------------------------ renewal */
+
+static int
+renew_answer(struct hub_store *st, const char *cn, const char *peer,
+    int result, const char *why, char *msg, size_t msgcap)
+{
+	char res[PK_ERROR_MSG_MAX + 16];
+
+	snprintf(msg, msgcap, "%s", why);
+	snprintf(res, sizeof(res), "%s: %s", result == PK_CERT_LATER ?
+	    "later" : "refused", why);
+	log_warnx("renew: %s [%s]: %s", peer, cn, why);
+	(void)hub_audit(st, cn, "agent", "RENEW", cn, peer, res);
+	return result;
+}
+
+int
+hub_enroll_renew(struct hub_store *st, const char *cn, const char *peer,
+    const char *csr_pem, size_t len, int64_t now_us, char **pem, char *msg,
+    size_t msgcap)
+{
+	char err[PK_PKI_ERRLEN], id[PK_PKI_ID_LEN + 1], na[PK_TIMESTRLEN];
+	char why[PK_PKI_ERRLEN + 64];
+	struct pk_pki_issued is;
+	struct pk_pki_csr *csr;
+	struct renewed *slot;
+	struct hub_agent a;
+	int found;
+
+	*pem = NULL;
+	if (!E.on || ca_load() != 1)
+		return renew_answer(st, cn, peer, PK_CERT_LATER,
+		    "the hub has no member CA to sign with", msg, msgcap);
+	if ((csr = pk_pki_csr_parse(csr_pem, len, err, sizeof(err))) ==
+	    NULL) {
+		snprintf(why, sizeof(why), "bad request: %s", err);
+		return renew_answer(st, cn, peer, PK_CERT_REFUSED, why, msg,
+		    msgcap);
+	}
+	/* The id is the key's: a CSR for another key would hand this
+	 * connection someone else's identity. */
+	if (pk_pki_csr_id(csr, id, sizeof(id)) == -1 || strcmp(id, cn) != 0) {
+		pk_pki_csr_free(csr);
+		return renew_answer(st, cn, peer, PK_CERT_REFUSED, "the "
+		    "request is not for the key of this connection's "
+		    "certificate", msg, msgcap);
+	}
+	if (st->ops->agent_get(st, cn, &a, &found) == -1) {
+		pk_pki_csr_free(csr);
+		return renew_answer(st, cn, peer, PK_CERT_LATER,
+		    "store unavailable", msg, msgcap);
+	}
+	if (!found || a.revoked_us != 0) {
+		pk_pki_csr_free(csr);
+		return renew_answer(st, cn, peer, PK_CERT_REFUSED, !found ?
+		    "this agent did not enroll with this hub: its "
+		    "certificate is renewed by hand" : "this agent is revoked",
+		    msg, msgcap);
+	}
+	slot = &E.renewed[pk_fnv1a64(cn, strlen(cn), 0) % HUB_RENEW_SLOTS];
+	if (strcmp(slot->id, cn) == 0 &&
+	    now_us - slot->at_us < (int64_t)HUB_RENEW_GAP_S * 1000000) {
+		pk_pki_csr_free(csr);
+		return renew_answer(st, cn, peer, PK_CERT_LATER, "renewed "
+		    "less than an hour ago", msg, msgcap);
+	}
+	if (pk_pki_ca_sign_agent(E.ca, csr, cn, HUB_CERT_DAYS, &is, err,
+	    sizeof(err)) == -1) {
+		pk_pki_csr_free(csr);
+		log_warnx("renew: %s [%s]: %s", peer, cn, err);
+		return renew_answer(st, cn, peer, PK_CERT_LATER,
+		    "cannot sign", msg, msgcap);
+	}
+	pk_pki_csr_free(csr);
+	pk_strlcpy(a.serial, is.serial, sizeof(a.serial));
+	a.not_after_us = is.not_after_us;
+	if (st->ops->agent_put(st, &a) == -1) {
+		free(is.pem);
+		return renew_answer(st, cn, peer, PK_CERT_LATER,
+		    "store unavailable", msg, msgcap);
+	}
+	pk_strlcpy(slot->id, cn, sizeof(slot->id));
+	slot->at_us = now_us;
+	log_info("renew: %s [%s]: certificate %s until %s", peer, cn,
+	    a.serial, pk_time_format((uint64_t)a.not_after_us, na,
+	    sizeof(na)));
+	(void)hub_audit(st, cn, "agent", "RENEW", cn, peer, "ok");
+	snprintf(msg, msgcap, "certificate %s", a.serial);
+	*pem = is.pem;
+	return PK_CERT_ISSUED;
 }

@@ -56,6 +56,23 @@ int hub_agent_revoked(struct hub_store *st, const char *agent_id);
 int hub_enroll_init(const struct hub_config *c);
 void hub_enroll_free(void);
 
+/*
+ * RENEW from a connected agent (hub/listener.c): csr (len bytes of PEM)
+ * must be for the key the agent connected with, whose agent id is the
+ * certificate's CN cn; the agent must have enrolled here (a row in
+ * agents) and not be revoked; one renewal an hour per agent (kept in
+ * memory, HUB_RENEW_SLOTS ids; a restart forgets them).  Signs a certificate
+ * like enrollment does (same CN, HUB_CERT_DAYS), records its serial and
+ * expiry, audits the attempt (actor cn, from peer).  Returns a
+ * pk_cert_result: PK_CERT_ISSUED with *pem (malloc'd PEM, the caller
+ * frees), or PK_CERT_REFUSED / PK_CERT_LATER with a reason in msg.
+ */
+int hub_enroll_renew(struct hub_store *st, const char *cn, const char *peer,
+    const char *csr, size_t len, int64_t now_us, char **pem, char *msg,
+    size_t msgcap);
+#define HUB_RENEW_GAP_S		3600	/* one renewal an hour per agent */
+#define HUB_RENEW_SLOTS		4096	/* agents whose last renewal we keep */
+
 /* POST /api/v1/enroll (hub/api.c's route table). */
 json_t *hub_enroll_api(struct hub_api_req *r, int *status);
 

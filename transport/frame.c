@@ -35,6 +35,8 @@ static const struct ftype ftypes[PK_FT_LAST + 1] = {
 	[PK_FT_TASK] = { "TASK", 0, 0, 0, PK_FDIR_HUB },
 	[PK_FT_RESULT] = { "RESULT", 0, 0, 0, PK_FDIR_AGENT },
 	[PK_FT_CONFIG] = { "CONFIG", 0, 0, 0, PK_FDIR_HUB },
+	[PK_FT_RENEW] = { "RENEW", PK_RENEW_MIN, 0, 0, PK_FDIR_AGENT },
+	[PK_FT_CERT] = { "CERT", PK_CERT_MIN, 0, 0, PK_FDIR_HUB },
 };
 
 /* ------------------------------------------------------------ bytes */
@@ -212,6 +214,14 @@ cur_take(struct cur *c, uint32_t n, int err)
 	c->p += n;
 	c->left -= n;
 	return p;
+}
+
+static uint8_t
+cur8(struct cur *c)
+{
+	const uint8_t *p = cur_take(c, 1, PK_FE_SHORT);
+
+	return p != NULL ? p[0] : 0;
 }
 
 static uint16_t
@@ -423,6 +433,64 @@ pk_error_decode(const struct pk_frame *f, struct pk_error *e)
 	return e->code != 0 ? PK_FE_OK : PK_FE_VALUE;
 }
 
+/* PEM text: printable ASCII, CR and LF; at least one byte, bounded. */
+static int
+pem_ok(const uint8_t *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > PK_CERT_PEM_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((s[i] < 0x20 && s[i] != '\n' && s[i] != '\r') ||
+		    s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+pk_renew_decode(const struct pk_frame *f, const uint8_t **pem, size_t *len)
+{
+	struct cur c;
+
+	*pem = NULL;
+	*len = 0;
+	cur_init(&c, f, PK_FT_RENEW);
+	if (c.err != PK_FE_OK)
+		return c.err;
+	if (f->len > PK_CERT_PEM_MAX)
+		return PK_FE_STRLEN;
+	if (!pem_ok(f->payload, f->len))
+		return PK_FE_STRING;
+	*pem = f->payload;
+	*len = f->len;
+	return PK_FE_OK;
+}
+
+int
+pk_cert_decode(const struct pk_frame *f, struct pk_cert *ce)
+{
+	struct cur c;
+
+	memset(ce, 0, sizeof(*ce));
+	cur_init(&c, f, PK_FT_CERT);
+	ce->result = cur8(&c);
+	cur_str(&c, ce->msg, PK_ERROR_MSG_MAX, 1);
+	if (c.err != PK_FE_OK)
+		return c.err;
+	if (ce->result > PK_CERT_LATER)
+		return PK_FE_VALUE;
+	if (ce->result != PK_CERT_ISSUED)
+		return c.left == 0 ? PK_FE_OK : PK_FE_TRAILING;
+	if (c.left > PK_CERT_PEM_MAX)
+		return PK_FE_STRLEN;
+	if (!pem_ok(c.p, c.left))
+		return c.left == 0 ? PK_FE_SHORT : PK_FE_STRING;
+	ce->pem = c.p;
+	ce->pem_len = c.left;
+	return PK_FE_OK;
+}
+
 int
 pk_frame_validate(const struct pk_frame *f)
 {
@@ -431,6 +499,7 @@ pk_frame_validate(const struct pk_frame *f)
 		struct pk_welcome w;
 		struct pk_batch_hdr b;
 		struct pk_error e;
+		struct pk_cert c;
 		uint64_t v;
 	} u;
 	const uint8_t *data;
@@ -449,6 +518,10 @@ pk_frame_validate(const struct pk_frame *f)
 		return pk_heartbeat_decode(f, &u.v);
 	case PK_FT_ERROR:
 		return pk_error_decode(f, &u.e);
+	case PK_FT_RENEW:
+		return pk_renew_decode(f, &data, &dlen);
+	case PK_FT_CERT:
+		return pk_cert_decode(f, &u.c);
 	case PK_FT_TASK:
 	case PK_FT_RESULT:
 	case PK_FT_CONFIG:
@@ -703,6 +776,40 @@ pk_error_encode(uint16_t code, const char *msg, uint8_t *out, size_t cap,
 	wr16(&w, code);
 	wr_str(&w, msg != NULL ? msg : "", PK_ERROR_MSG_MAX, 1);
 	return wr_finish(&w, hdr, PK_FT_ERROR, 0, 0, outlen);
+}
+
+int
+pk_renew_encode(const char *pem, size_t len, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	struct wr w;
+	uint8_t *hdr = wr_begin(&w, out, cap);
+
+	*outlen = 0;
+	if (pem == NULL || !pem_ok((const uint8_t *)pem, len))
+		return PK_FE_STRING;
+	wr_bytes(&w, pem, len);
+	return wr_finish(&w, hdr, PK_FT_RENEW, 0, 0, outlen);
+}
+
+int
+pk_cert_encode(uint8_t result, const char *msg, const char *pem, size_t len,
+    uint8_t *out, size_t cap, size_t *outlen)
+{
+	struct wr w;
+	uint8_t *hdr = wr_begin(&w, out, cap);
+
+	*outlen = 0;
+	if (result > PK_CERT_LATER)
+		return PK_FE_VALUE;
+	if ((result == PK_CERT_ISSUED) !=
+	    (pem != NULL && pem_ok((const uint8_t *)pem, len)))
+		return PK_FE_STRING;
+	wr_bytes(&w, &result, 1);
+	wr_str(&w, msg != NULL ? msg : "", PK_ERROR_MSG_MAX, 1);
+	if (result == PK_CERT_ISSUED)
+		wr_bytes(&w, pem, len);
+	return wr_finish(&w, hdr, PK_FT_CERT, 0, 0, outlen);
 }
 
 /* ------------------------------------------------------------ helpers */

@@ -23,7 +23,8 @@
 #define PK_FRAME_MAX_PAYLOAD	(1024u * 1024u)	/* hard cap, both sides */
 
 /* Frame types.  0 is never valid; TASK/RESULT/CONFIG are reserved (v1
- * peers decode their header but have no decoder for their payload). */
+ * peers decode their header but have no decoder for their payload).
+ * RENEW and CERT renew the agent's certificate (docs/enrollment.md). */
 enum pk_frame_type {
 	PK_FT_HELLO	= 1,	/* agent -> hub, first frame */
 	PK_FT_WELCOME	= 2,	/* hub -> agent, answer to HELLO */
@@ -34,8 +35,10 @@ enum pk_frame_type {
 	PK_FT_TASK	= 7,	/* hub -> agent (reserved) */
 	PK_FT_RESULT	= 8,	/* agent -> hub (reserved) */
 	PK_FT_CONFIG	= 9,	/* hub -> agent (reserved) */
+	PK_FT_RENEW	= 10,	/* agent -> hub: CSR for its own key */
+	PK_FT_CERT	= 11,	/* hub -> agent: answer to RENEW */
 };
-#define PK_FT_LAST	PK_FT_CONFIG
+#define PK_FT_LAST	PK_FT_CERT
 
 /* Flags.  Only BATCH defines one; every other bit of every type must be 0. */
 #define PK_FF_BATCH_DEFLATE	0x01	/* payload is a zlib stream */
@@ -82,6 +85,7 @@ enum pk_wire_err {
 #define PK_HOST_NAME_MAX	255
 #define PK_HUB_ID_MAX		64
 #define PK_ERROR_MSG_MAX	512
+#define PK_CERT_PEM_MAX		16384	/* CSR in RENEW, certificate in CERT */
 
 /* Smallest payload of each type: its fixed fields plus the u16 length of
  * each string (strings empty).  ACK and HEARTBEAT have exactly this size. */
@@ -91,6 +95,8 @@ enum pk_wire_err {
 #define PK_ACK_SIZE		8
 #define PK_HEARTBEAT_SIZE	8
 #define PK_ERROR_MIN		4
+#define PK_RENEW_MIN		1	/* the PEM, at least one byte */
+#define PK_CERT_MIN		3	/* result, empty message, no PEM */
 
 /* A whole frame as the decoder yields it; payload points into the
  * decoder's buffer and stays valid until the next pk_frame_dec_next(). */
@@ -138,6 +144,20 @@ struct pk_error {
 	char		msg[PK_ERROR_MSG_MAX + 1];
 };
 
+/* CERT results */
+enum pk_cert_result {
+	PK_CERT_ISSUED	= 0,	/* pem holds the new certificate */
+	PK_CERT_REFUSED	= 1,	/* msg says why; asking again will not help */
+	PK_CERT_LATER	= 2,	/* msg says why; ask again later */
+};
+
+struct pk_cert {
+	uint8_t		 result;	/* enum pk_cert_result */
+	char		 msg[PK_ERROR_MSG_MAX + 1];
+	const uint8_t	*pem;		/* into the frame; ISSUED only */
+	size_t		 pem_len;
+};
+
 /* ---- incremental decoder ---- */
 
 struct pk_frame_dec {
@@ -178,6 +198,12 @@ int pk_batch_decode_hdr(const struct pk_frame *f, struct pk_batch_hdr *b,
 int pk_ack_decode(const struct pk_frame *f, uint64_t *seq);
 int pk_heartbeat_decode(const struct pk_frame *f, uint64_t *time_us);
 int pk_error_decode(const struct pk_frame *f, struct pk_error *e);
+/* RENEW: the CSR's PEM text (points into the frame, not NUL-terminated):
+ * 1..PK_CERT_PEM_MAX bytes of printable ASCII, CR and LF. */
+int pk_renew_decode(const struct pk_frame *f, const uint8_t **pem,
+    size_t *len);
+/* CERT: a PEM (same rule) exactly when the result is ISSUED. */
+int pk_cert_decode(const struct pk_frame *f, struct pk_cert *c);
 /* Run f through its type's decoder, discarding the fields: PK_FE_RESERVED
  * for TASK/RESULT/CONFIG, which v1 does not parse. */
 int pk_frame_validate(const struct pk_frame *f);
@@ -199,6 +225,11 @@ int pk_heartbeat_encode(uint64_t time_us, uint8_t *out, size_t cap,
     size_t *outlen);
 int pk_error_encode(uint16_t code, const char *msg, uint8_t *out, size_t cap,
     size_t *outlen);
+int pk_renew_encode(const char *pem, size_t len, uint8_t *out, size_t cap,
+    size_t *outlen);
+/* pem NULL / len 0 unless result is PK_CERT_ISSUED. */
+int pk_cert_encode(uint8_t result, const char *msg, const char *pem,
+    size_t len, uint8_t *out, size_t cap, size_t *outlen);
 
 /* ---- helpers ---- */
 

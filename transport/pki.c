@@ -27,6 +27,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
 #include "common/util.h"
@@ -756,5 +757,265 @@ pk_pki_cert_pem_ids(const char *pem, size_t len, char *cn, size_t cncap,
 		rc = 0;
 	ERR_clear_error();
 	X509_free(x);
+	return rc;
+}
+
+/* ------------------------------------------------------------ renewal */
+
+/* µs since 1970 of an ASN1_TIME, without timegm (Windows has none). */
+static int
+asn1_us(const ASN1_TIME *t, int64_t *us)
+{
+	ASN1_TIME *epoch;
+	int days, secs, rc = -1;
+
+	if ((epoch = ASN1_TIME_set(NULL, 0)) == NULL)
+		return -1;
+	if (ASN1_TIME_diff(&days, &secs, epoch, t) == 1) {
+		*us = ((int64_t)days * DAY_S + secs) * 1000000;
+		rc = 0;
+	}
+	ASN1_TIME_free(epoch);
+	return rc;
+}
+
+static int
+x509_info(X509 *x, struct pk_pki_certinfo *ci, char *err, size_t errlen)
+{
+	const ASN1_INTEGER *sn;
+	BIGNUM *bn;
+	char *hex;
+	int n;
+
+	memset(ci, 0, sizeof(*ci));
+	n = X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+	    NID_commonName, ci->cn, (int)sizeof(ci->cn));
+	if (n <= 0 || (size_t)n >= sizeof(ci->cn)) {
+		pk_errf(err, errlen, "certificate: no usable subject CN");
+		return -1;
+	}
+	if (pkey_id(X509_get0_pubkey(x), ci->id, sizeof(ci->id)) == -1 ||
+	    asn1_us(X509_get0_notBefore(x), &ci->not_before_us) == -1 ||
+	    asn1_us(X509_get0_notAfter(x), &ci->not_after_us) == -1) {
+		pk_errf(err, errlen, "certificate: unreadable key or dates");
+		return -1;
+	}
+	sn = X509_get0_serialNumber(x);
+	if ((bn = ASN1_INTEGER_to_BN(sn, NULL)) != NULL &&
+	    (hex = BN_bn2hex(bn)) != NULL) {
+		pk_strlcpy(ci->serial, hex, sizeof(ci->serial));
+		OPENSSL_free(hex);
+	}
+	BN_free(bn);
+	return 0;
+}
+
+static X509 *
+pem_cert(const char *pem, size_t len, char *err, size_t errlen)
+{
+	X509 *x;
+	BIO *b;
+
+	if (len == 0 || len > PK_PKI_PEM_MAX ||
+	    (b = BIO_new_mem_buf(pem, (int)len)) == NULL) {
+		pk_errf(err, errlen, "certificate: want 1..%d bytes of PEM",
+		    PK_PKI_PEM_MAX);
+		return NULL;
+	}
+	ERR_clear_error();
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (x == NULL)
+		pk_errf(err, errlen, "certificate: %s",
+		    pk_tls_ossl_reason("not PEM"));
+	return x;
+}
+
+int
+pk_pki_cert_pem_info(const char *pem, size_t len, struct pk_pki_certinfo *ci,
+    char *err, size_t errlen)
+{
+	X509 *x;
+	int rc;
+
+	if ((x = pem_cert(pem, len, err, errlen)) == NULL)
+		return -1;
+	rc = x509_info(x, ci, err, errlen);
+	X509_free(x);
+	return rc;
+}
+
+int
+pk_pki_cert_file_info(const char *path, struct pk_pki_certinfo *ci,
+    char *err, size_t errlen)
+{
+	X509 *x;
+	int rc;
+
+	if ((x = read_cert(path, err, errlen)) == NULL)
+		return -1;
+	rc = x509_info(x, ci, err, errlen);
+	X509_free(x);
+	return rc;
+}
+
+/* The whole of a small regular file that is not a link; malloc'd. */
+static char *
+read_small(const char *path, size_t max, size_t *lenp, char *err,
+    size_t errlen)
+{
+	struct stat sb;
+	char *buf = NULL;
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		pk_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size <= 0 || (size_t)sb.st_size > max) {
+		pk_errf(err, errlen, "%s: not a regular file of 1..%zu bytes",
+		    path, max);
+		goto out;
+	}
+	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
+		pk_errf(err, errlen, "out of memory");
+		goto out;
+	}
+	while (off < (size_t)sb.st_size) {
+		n = read(fd, buf + off, (size_t)sb.st_size - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			pk_errf(err, errlen, "%s: %s", path, n < 0 ?
+			    strerror(errno) : "shorter than it said");
+			free(buf);
+			buf = NULL;
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	buf[off] = '\0';
+	*lenp = off;
+out:
+	close(fd);
+	return buf;
+}
+
+/* Does x chain to the CA in ca_path, for a TLS client, now? */
+static int
+verify_client(X509 *x, const char *ca_path, char *err, size_t errlen)
+{
+	X509_STORE *store;
+	X509_STORE_CTX *ctx = NULL;
+	int rc = -1;
+
+	ERR_clear_error();
+	if ((store = X509_STORE_new()) == NULL ||
+	    X509_STORE_load_file(store, ca_path) != 1 ||
+	    (ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, store, x, NULL) != 1 ||
+	    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) != 1) {
+		pk_errf(err, errlen, "%s: %s", ca_path,
+		    pk_tls_ossl_reason("cannot load the CA"));
+		goto out;
+	}
+	if (X509_verify_cert(ctx) == 1)
+		rc = 0;
+	else
+		pk_errf(err, errlen, "does not verify under %s: %s", ca_path,
+		    X509_verify_cert_error_string(
+		    X509_STORE_CTX_get_error(ctx)));
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	return rc;
+}
+
+/* fsync the directory holding path, so that a rename in it lasts. */
+static int
+sync_parent(const char *path)
+{
+	char dir[4096];
+	char *slash;
+	int fd, rc;
+
+	if (pk_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
+		return -1;
+	if ((slash = strrchr(dir, '/')) == NULL)
+		pk_strlcpy(dir, ".", sizeof(dir));
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+pk_pki_cert_install(const char *new_path, const char *crt_path,
+    const char *key_path, const char *ca_path, struct pk_pki_certinfo *ci,
+    char *err, size_t errlen)
+{
+	struct pk_pki_certinfo old;
+	struct pk_pki_key *k = NULL;
+	char tmp[4096], *pem;
+	X509 *x = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	pem = read_small(new_path, PK_PKI_PEM_MAX, &len, err, errlen);
+	(void)unlink(new_path);
+	if (pem == NULL)
+		return -1;
+	if ((x = pem_cert(pem, len, err, errlen)) == NULL ||
+	    x509_info(x, ci, err, errlen) == -1 ||
+	    pk_pki_cert_file_info(crt_path, &old, err, errlen) == -1 ||
+	    verify_client(x, ca_path, err, errlen) == -1 ||
+	    (k = pk_pki_key_read(key_path, err, errlen)) == NULL)
+		goto out;
+	ERR_clear_error();
+	if (X509_check_private_key(x, k->pkey) != 1) {
+		pk_errf(err, errlen, "it is not for the key %s", key_path);
+		goto out;
+	}
+	if (strcmp(ci->cn, old.cn) != 0) {
+		pk_errf(err, errlen, "its subject %s is not %s's (%s)", ci->cn,
+		    crt_path, old.cn);
+		goto out;
+	}
+	if (ci->not_after_us <= old.not_after_us) {
+		pk_errf(err, errlen, "it expires no later than %s", crt_path);
+		goto out;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", crt_path) >=
+	    sizeof(tmp)) {
+		pk_errf(err, errlen, "%s: path too long", crt_path);
+		goto out;
+	}
+	if (pk_pki_write_file(tmp, pem, len, 0644, 1, err, errlen) == -1)
+		goto out;
+	if (rename(tmp, crt_path) == -1) {
+		pk_errf(err, errlen, "%s: %s", crt_path, strerror(errno));
+		(void)unlink(tmp);
+		goto out;
+	}
+	if (sync_parent(crt_path) == -1) {
+		pk_errf(err, errlen, "%s: directory not synced: %s", crt_path,
+		    strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	ERR_clear_error();
+	pk_pki_key_free(k);
+	X509_free(x);
+	free(pem);
 	return rc;
 }

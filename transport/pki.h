@@ -109,6 +109,35 @@ int pk_pki_ca_sign_server(const struct pk_pki_ca *ca,
 /* Write data to path with mode (O_EXCL unless replace), fsynced. */
 int pk_pki_write_file(const char *path, const char *data, size_t len,
     int mode, int replace, char *err, size_t errlen);
+/* ---- renewal (docs/enrollment.md "Renewal") */
+
+/* What an agent needs to know about a certificate it holds. */
+struct pk_pki_certinfo {
+	char		cn[PK_PKI_NAME_MAX + 1];
+	char		id[PK_PKI_ID_LEN + 1];	/* agent id of its key */
+	char		serial[PK_PKI_SERIAL_HEX * 2 + 1];	/* hex */
+	int64_t		not_before_us, not_after_us;
+};
+
+int pk_pki_cert_file_info(const char *path, struct pk_pki_certinfo *ci,
+    char *err, size_t errlen);
+int pk_pki_cert_pem_info(const char *pem, size_t len,
+    struct pk_pki_certinfo *ci, char *err, size_t errlen);
+/*
+ * Install a renewed agent certificate.  new_path holds what the
+ * unprivileged shipper received; it is trusted for nothing: it must be a
+ * regular file (not a link) of at most PK_PKI_PEM_MAX bytes holding one
+ * PEM certificate that verifies under ca_path for client authentication
+ * now, matches the private key at key_path, has the subject CN of the
+ * certificate at crt_path and expires later than it.  Then it replaces
+ * crt_path atomically (a temporary file beside it, fsynced, renamed, the
+ * directory fsynced).  new_path is removed whatever the outcome.  0 with
+ * *ci describing the installed certificate, or -1.
+ */
+int pk_pki_cert_install(const char *new_path, const char *crt_path,
+    const char *key_path, const char *ca_path, struct pk_pki_certinfo *ci,
+    char *err, size_t errlen);
+
 /* The subject CN and the agent id (from the key) of a PEM certificate
  * held in memory (to check what a hub answered). */
 int pk_pki_cert_pem_ids(const char *pem, size_t len, char *cn, size_t cncap,

@@ -34,9 +34,13 @@ MAX_PAYLOAD = 1024 * 1024
 # Frame types.
 HELLO, WELCOME, BATCH, ACK, HEARTBEAT, ERROR, TASK, RESULT, CONFIG = \
     range(1, 10)
+RENEW, CERT = 10, 11
 TYPE_NAMES = {HELLO: "HELLO", WELCOME: "WELCOME", BATCH: "BATCH",
               ACK: "ACK", HEARTBEAT: "HEARTBEAT", ERROR: "ERROR",
-              TASK: "TASK", RESULT: "RESULT", CONFIG: "CONFIG"}
+              TASK: "TASK", RESULT: "RESULT", CONFIG: "CONFIG",
+              RENEW: "RENEW", CERT: "CERT"}
+# CERT results
+CERT_ISSUED, CERT_REFUSED, CERT_LATER = range(3)
 FLAG_DEFLATE = 0x01
 
 # ERROR codes (docs/protocol.md) and the names the hub's counters use
@@ -56,6 +60,7 @@ Welcome = collections.namedtuple(
 Ack = collections.namedtuple("Ack", "seq")
 Heartbeat = collections.namedtuple("Heartbeat", "time_us")
 Error = collections.namedtuple("Error", "code message")
+Cert = collections.namedtuple("Cert", "result message pem")
 
 
 class ProtocolError(Exception):
@@ -197,8 +202,25 @@ def decode_error(payload):
     return Error(code, msg)
 
 
+def decode_cert(payload):
+    c = _Cursor(payload)
+    (result,) = c.unpack(">B")
+    msg = c.string(512)
+    pem = c.take(len(payload) - c.off).decode()
+    if result > CERT_LATER or (result == CERT_ISSUED) != (pem != ""):
+        raise ProtocolError(f"CERT result {result} with {len(pem)} bytes")
+    return Cert(result, msg, pem)
+
+
+def renew(csr_pem):
+    """RENEW: the PEM text of a certificate request."""
+    return frame(RENEW, csr_pem if isinstance(csr_pem, bytes)
+                 else csr_pem.encode())
+
+
 DECODERS = {WELCOME: decode_welcome, ACK: decode_ack,
-            HEARTBEAT: decode_heartbeat, ERROR: decode_error}
+            HEARTBEAT: decode_heartbeat, ERROR: decode_error,
+            CERT: decode_cert}
 
 
 def decode(f):

@@ -30,6 +30,7 @@ import http.client
 
 import pytest
 
+import hubproto
 from conftest import PCAPS, REPO, analyse, binary, spool_fill
 from hubrun import HUB, Hub
 from netns import wait_for
@@ -155,7 +156,7 @@ def stored(hub, agent_id):
 class Agent:
     """picketd in the root namespace on lo, [hub] from an enrolled dir."""
 
-    def __init__(self, tmp, hub, d):
+    def __init__(self, tmp, hub, d, hub_extra=""):
         self.spool = tmp / "spool"
         self.log = tmp / "agent.log"
         self.ini = tmp / "agent.ini"
@@ -168,7 +169,8 @@ class Agent:
             f"[hub]\naddress = 127.0.0.1:{hub.port}\n"
             f"ca = {d / 'ca.crt'}\ncert = {d / 'agent.crt'}\n"
             f"key = {d / 'agent.key'}\n"
-            "backoff_base = 1s\nbackoff_cap = 2s\nconnect_timeout = 3s\n")
+            "backoff_base = 1s\nbackoff_cap = 2s\nconnect_timeout = 3s\n"
+            + hub_extra)
         self.proc = None
 
     def start(self):
@@ -405,5 +407,178 @@ def test_agent_checks_the_hub(tmp_path):
         proc = hubcmd(tmp_path / "hub" / "ca-init.ini", "ca", "init",
                       check=1)
         assert "refusing to overwrite" in proc.stderr
+    finally:
+        assert hub.stop()[0] == 0
+
+
+def cert_serial(path):
+    out = openssl("x509", "-in", str(path), "-noout", "-serial").decode()
+    return int(out.strip().split("=", 1)[1], 16)
+
+
+def cert_end(path):
+    out = openssl("x509", "-in", str(path), "-noout", "-enddate").decode()
+    return time.mktime(time.strptime(out.strip().split("=", 1)[1],
+                                     "%b %d %H:%M:%S %Y GMT"))
+
+
+def pubkey(path, cert=True):
+    if cert:
+        return openssl("x509", "-in", str(path), "-noout", "-pubkey")
+    return openssl("pkey", "-in", str(path), "-pubout")
+
+
+def agent_row(hub, agent_id):
+    db = sqlite3.connect(f"file:{hub.data / 'hub.db'}?mode=ro", uri=True,
+                         timeout=30)
+    try:
+        return db.execute("SELECT cert_serial, not_after_us FROM agents WHERE "
+                          "agent_id = ?", (agent_id,)).fetchone()
+    finally:
+        db.close()
+
+
+def test_agent_renews_its_certificate(tmp_path, driver, sample_lines):
+    """An enrolled agent whose certificate is within renew_before asks
+    the hub over its connection, the root supervisor checks and installs
+    the new certificate, a new shipper reports with it, and asking again
+    within the hour is answered "later" without breaking the session."""
+    hub = start_hub(tmp_path / "hub")
+    try:
+        tok, _ = token(hub)
+        d = tmp_path / "etc-picket"
+        proc = enroll(hub, tok, d)
+        assert proc.returncode == 0, proc.stderr
+        agent_id = proc.stdout.strip()
+        old_serial = cert_serial(d / "agent.crt")
+        old_end = cert_end(d / "agent.crt")
+        time.sleep(1.1)     # the new certificate must end later
+
+        # Certificates last 397 days: 400 d before expiry is now.
+        agent = Agent(tmp_path, hub, d, hub_extra="renew_before = 400d\n")
+        lines = (sample_lines * 10)[:10]
+        prefill(driver, agent.spool, lines, 1)
+        agent.start()
+        assert wait_for(lambda: "certificate renewed: " in agent.text(),
+                        timeout=60), (agent.text()[-3000:],
+                                      hub.stderr()[-2000:])
+        new_serial = cert_serial(d / "agent.crt")
+        assert new_serial != old_serial
+        assert cert_end(d / "agent.crt") > old_end
+        # Same key, same identity, chains to the member CA.
+        assert pubkey(d / "agent.crt") == pubkey(d / "agent.key", False)
+        subj = openssl("x509", "-in", str(d / "agent.crt"), "-noout",
+                       "-subject", "-nameopt", "RFC2253").decode()
+        assert subj.strip() == f"subject=CN={agent_id}"
+        openssl("verify", "-CAfile", str(hub.data / "ca" / "ca.crt"),
+                "-purpose", "sslclient", str(d / "agent.crt"))
+        assert mode(d / "agent.crt") == 0o644
+        assert not (agent.spool / "renewed.crt").exists()
+        assert sorted(p.name for p in d.iterdir()) == \
+            ["agent.crt", "agent.key", "ca.crt"]
+        # The hub recorded the new certificate and audited the renewal.
+        serial, _ = agent_row(hub, agent_id)
+        assert int(serial, 16) == new_serial
+        assert any(r[0] == agent_id and r[1] == "RENEW" and r[4] == "ok"
+                   for r in audit(hub))
+        # The shipper started again with the new certificate: it
+        # reconnects, ships, and (still within 400 d) is told to wait.
+        assert wait_for(lambda: "renewed less than an hour ago" in
+                        agent.text(), timeout=60), agent.text()[-3000:]
+        assert wait_for(lambda: stored(hub, agent_id) >= len(lines),
+                        timeout=60, step=0.2), agent.text()[-2000:]
+        assert agent.text().count("hub: connected to") >= 2
+        assert cert_serial(d / "agent.crt") == new_serial
+        agent.stop()
+        assert "stats: shipper.renewals_refused 1" in agent.text()
+        results = [r[4] for r in audit(hub) if r[1] == "RENEW"]
+        assert results == ["ok", "later: renewed less than an hour ago"]
+    finally:
+        assert hub.stop()[0] == 0
+
+
+def test_renew_refusals(tmp_path):
+    """RENEW over a raw connection: a request for the connection's own
+    key is signed; another key's, garbage, a second one within the hour,
+    or one from an agent that never enrolled here are refused with a
+    reason while the session goes on; non-PEM bytes end it."""
+    hub = start_hub(tmp_path / "hub")
+    try:
+        tok, _ = token(hub)
+        d = tmp_path / "etc-picket"
+        proc = enroll(hub, tok, d)
+        assert proc.returncode == 0, proc.stderr
+        agent_id = proc.stdout.strip()
+        ctx = hubproto.client_context(hub.certs / "ca.crt", d / "agent.crt",
+                                      d / "agent.key")
+
+        def ask(c, csr):
+            c.send(hubproto.renew(csr))
+            return c.expect(hubproto.CERT)
+
+        other = tmp_path / "other.key"
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-out", str(other))
+        with hubproto.Conn("127.0.0.1", hub.port, ctx) as c:
+            c.hello(agent_id)
+            a = ask(c, openssl("req", "-new", "-key", str(other), "-subj",
+                               f"/CN={agent_id}"))
+            assert a.result == hubproto.CERT_REFUSED, a
+            assert "not for the key" in a.message
+            a = ask(c, b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n")
+            assert a.result == hubproto.CERT_REFUSED, a
+            assert a.message.startswith("bad request")
+            # Its own key (the subject asked for is ignored).
+            a = ask(c, openssl("req", "-new", "-key", str(d / "agent.key"),
+                               "-subj", "/CN=someone-else"))
+            assert a.result == hubproto.CERT_ISSUED, a
+            crt = tmp_path / "issued.crt"
+            crt.write_text(a.pem)
+            subj = openssl("x509", "-in", str(crt), "-noout", "-subject",
+                           "-nameopt", "RFC2253").decode()
+            assert subj.strip() == f"subject=CN={agent_id}"
+            assert pubkey(crt) == pubkey(d / "agent.key", False)
+            a = ask(c, openssl("req", "-new", "-key", str(d / "agent.key"),
+                               "-subj", "/CN=x"))
+            assert a.result == hubproto.CERT_LATER, a
+            assert "less than an hour" in a.message
+            # The session is still good for batches.
+            assert c.send_batch(1, ['{"x":1}']) >= 0
+            # Bytes that are not PEM text: a malformed frame.
+            c.send(hubproto.frame(hubproto.RENEW, b"\x00\x01"))
+            err = c.expect_error_and_close()
+            assert err.code == hubproto.E_PROTOCOL, err
+
+        # A certificate made by hand with the CA key (CN = the key's id,
+        # but no enrollment row): renewal is the operator's.
+        key = tmp_path / "hand.key"
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-out", str(key))
+        der = openssl("pkey", "-in", str(key), "-pubout", "-outform", "DER")
+        hid = "a-" + hashlib.sha256(der).hexdigest()[:24]
+        csr = openssl("req", "-new", "-key", str(key), "-subj", f"/CN={hid}")
+        ext = tmp_path / "ext.cnf"
+        ext.write_text("extendedKeyUsage = clientAuth\n")
+        hand = tmp_path / "hand.crt"
+        openssl("x509", "-req", "-CA", str(hub.data / "ca" / "ca.crt"),
+                "-CAkey", str(hub.data / "ca" / "ca.key"), "-days", "2",
+                "-extfile", str(ext), "-out", str(hand), stdin=csr)
+        ctx = hubproto.client_context(hub.certs / "ca.crt", hand, key)
+        with hubproto.Conn("127.0.0.1", hub.port, ctx) as c:
+            c.hello(hid)
+            a = ask(c, csr)
+            assert a.result == hubproto.CERT_REFUSED, a
+            assert "did not enroll" in a.message
+        # Audited on the hub, actor the agent (results are cut to the
+        # audit column's width).
+        results = [(r[0], r[4]) for r in audit(hub) if r[1] == "RENEW"]
+        assert [a for a, _ in results] == [agent_id] * 4 + [hid]
+        want = ["refused: the request is not for the key",
+                "refused: bad request", "ok",
+                "later: renewed less than an hour ago",
+                "refused: this agent did not enroll with this hub"]
+        assert len(results) == len(want)
+        for (_, got), w in zip(results, want):
+            assert got.startswith(w), (got, w)
     finally:
         assert hub.stop()[0] == 0

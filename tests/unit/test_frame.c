@@ -615,6 +615,87 @@ decode_split(const uint8_t *s, size_t len, size_t cut, struct got *g,
 	return ng;
 }
 
+/* RENEW carries a CSR, CERT the answer; both refuse non-PEM bytes. */
+static void
+test_renew_cert(void **state)
+{
+	static const char csr[] = "-----BEGIN CERTIFICATE REQUEST-----\r\n"
+	    "MIIBADCBpwIBADAP\n-----END CERTIFICATE REQUEST-----\n";
+	static uint8_t buf[PK_CERT_PEM_MAX + 600];
+	static char big[PK_CERT_PEM_MAX + 2];
+	const uint8_t *pem;
+	struct pk_frame f;
+	struct pk_cert c;
+	size_t n, len;
+
+	(void)state;
+	assert_int_equal(pk_renew_encode(csr, strlen(csr), buf, sizeof(buf),
+	    &n), PK_FE_OK);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(f.type, PK_FT_RENEW);
+	assert_int_equal(pk_renew_decode(&f, &pem, &len), PK_FE_OK);
+	assert_int_equal(len, strlen(csr));
+	assert_memory_equal(pem, csr, len);
+	assert_int_equal(pk_frame_dir(PK_FT_RENEW), PK_FDIR_AGENT);
+	assert_int_equal(pk_frame_dir(PK_FT_CERT), PK_FDIR_HUB);
+	/* Empty, binary, or over the limit: refused both ways. */
+	assert_int_equal(pk_renew_encode(csr, 0, buf, sizeof(buf), &n),
+	    PK_FE_STRING);
+	assert_int_equal(pk_renew_encode("a\001b", 3, buf, sizeof(buf), &n),
+	    PK_FE_STRING);
+	memset(big, 'A', sizeof(big) - 1);
+	assert_int_equal(pk_renew_encode(big, PK_CERT_PEM_MAX + 1, buf,
+	    sizeof(buf), &n), PK_FE_STRING);
+	n = raw_frame(buf, PK_FT_RENEW, 0, (const uint8_t *)"ab\0c", 4);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_renew_decode(&f, &pem, &len), PK_FE_STRING);
+	assert_int_equal(pk_frame_validate(&f), PK_FE_STRING);
+	n = raw_frame(buf, PK_FT_RENEW, 0, (const uint8_t *)"", 0);
+	assert_int_equal(one_frame(buf, n, &f), -PK_FE_SHORT);
+	n = raw_frame(buf, PK_FT_RENEW, 1, (const uint8_t *)"ab", 2);
+	assert_int_equal(one_frame(buf, n, &f), -PK_FE_FLAGS);
+
+	/* Issued: message and PEM come back. */
+	assert_int_equal(pk_cert_encode(PK_CERT_ISSUED, "ok", csr,
+	    strlen(csr), buf, sizeof(buf), &n), PK_FE_OK);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_cert_decode(&f, &c), PK_FE_OK);
+	assert_int_equal(c.result, PK_CERT_ISSUED);
+	assert_string_equal(c.msg, "ok");
+	assert_int_equal(c.pem_len, strlen(csr));
+	assert_memory_equal(c.pem, csr, c.pem_len);
+	/* Refused: a reason and no PEM; a PEM with a refusal is malformed. */
+	assert_int_equal(pk_cert_encode(PK_CERT_REFUSED, "revoked", NULL, 0,
+	    buf, sizeof(buf), &n), PK_FE_OK);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_cert_decode(&f, &c), PK_FE_OK);
+	assert_int_equal(c.result, PK_CERT_REFUSED);
+	assert_string_equal(c.msg, "revoked");
+	assert_null(c.pem);
+	assert_int_equal(pk_cert_encode(PK_CERT_REFUSED, "x", csr, 3, buf,
+	    sizeof(buf), &n), PK_FE_STRING);
+	assert_int_equal(pk_cert_encode(PK_CERT_ISSUED, "x", NULL, 0, buf,
+	    sizeof(buf), &n), PK_FE_STRING);
+	assert_int_equal(pk_cert_encode(3, "x", NULL, 0, buf, sizeof(buf),
+	    &n), PK_FE_VALUE);
+	/* By hand: trailing bytes after a refusal, an unknown result, an
+	 * issued answer without a PEM, a message running past the end. */
+	n = raw_frame(buf, PK_FT_CERT, 0,
+	    (const uint8_t *)"\001\000\000zz", 5);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_cert_decode(&f, &c), PK_FE_TRAILING);
+	n = raw_frame(buf, PK_FT_CERT, 0, (const uint8_t *)"\007\000\000", 3);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_cert_decode(&f, &c), PK_FE_VALUE);
+	n = raw_frame(buf, PK_FT_CERT, 0, (const uint8_t *)"\000\000\000", 3);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_cert_decode(&f, &c), PK_FE_SHORT);
+	n = raw_frame(buf, PK_FT_CERT, 0, (const uint8_t *)"\000\000\011ab", 5);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_cert_decode(&f, &c), PK_FE_STRLEN);
+	assert_int_equal(pk_frame_validate(&f), PK_FE_STRLEN);
+}
+
 static void
 test_split_everywhere(void **state)
 {
@@ -697,6 +778,7 @@ main(void)
 		cmocka_unit_test(test_malformed_payload),
 		cmocka_unit_test(test_malformed_batch),
 		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_renew_cert),
 		cmocka_unit_test(test_split_everywhere),
 		cmocka_unit_test(test_byte_at_a_time),
 		cmocka_unit_test(test_version_pick),
