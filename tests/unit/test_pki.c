@@ -394,6 +394,132 @@ test_sign_agent_and_hub(void **state)
 	pk_pki_ca_free(ca);
 }
 
+/* Sign an agent certificate for k valid days into path. */
+static void
+issue_to(struct pk_pki_ca *ca, struct pk_pki_key *k, const char *cn,
+    unsigned days, const char *path)
+{
+	char err[PK_PKI_ERRLEN], *pem;
+	struct pk_pki_issued is;
+	struct pk_pki_csr *c;
+
+	assert_non_null(pem = pk_pki_csr_make(k, "x", err, sizeof(err)));
+	assert_non_null(c = pk_pki_csr_parse(pem, strlen(pem), err,
+	    sizeof(err)));
+	free(pem);
+	assert_int_equal(pk_pki_ca_sign_agent(ca, c, cn, days, &is, err,
+	    sizeof(err)), 0);
+	put(path, is.pem);
+	free(is.pem);
+	pk_pki_csr_free(c);
+}
+
+/* The supervisor's check of a renewed certificate: each wrong one is
+ * refused and removed, the installed one is left alone; a right one
+ * replaces it. */
+static void
+test_cert_install(void **state)
+{
+	struct fx *f = *state;
+	char err[PK_PKI_ERRLEN], id[PK_PKI_ID_LEN + 1], crt[160], key[160];
+	char nw[160], other_dir[120], other_crt[160], other_key[160];
+	char *before, *after, big[PK_PKI_PEM_MAX + 64];
+	struct pk_pki_certinfo ci, old;
+	struct pk_pki_key *k, *k2;
+	struct pk_pki_ca *ca, *ca2;
+	struct stat sb;
+
+	assert_non_null(ca = pk_pki_ca_load(f->crt, f->key, err,
+	    sizeof(err)));
+	snprintf(crt, sizeof(crt), "%s/agent.crt", f->dir);
+	snprintf(key, sizeof(key), "%s/agent.key", f->dir);
+	snprintf(nw, sizeof(nw), "%s/renewed.crt", f->dir);
+	assert_non_null(k = pk_pki_key_new(err, sizeof(err)));
+	assert_int_equal(pk_pki_key_write(k, key, err, sizeof(err)), 0);
+	assert_int_equal(pk_pki_key_id(k, id, sizeof(id)), 0);
+	issue_to(ca, k, id, 10, crt);
+	assert_int_equal(pk_pki_cert_file_info(crt, &old, err, sizeof(err)),
+	    0);
+	assert_string_equal(old.cn, id);
+	assert_string_equal(old.id, id);
+	assert_true(old.not_after_us > old.not_before_us);
+	before = slurp(crt);
+
+	/* No file. */
+	assert_int_equal(pk_pki_cert_install(nw, crt, key, f->crt, &ci, err,
+	    sizeof(err)), -1);
+	/* Ends earlier than the installed one. */
+	issue_to(ca, k, id, 5, nw);
+	assert_int_equal(pk_pki_cert_install(nw, crt, key, f->crt, &ci, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "expires no later"));
+	assert_int_equal(access(nw, F_OK), -1);
+	/* Another key. */
+	assert_non_null(k2 = pk_pki_key_new(err, sizeof(err)));
+	issue_to(ca, k2, id, 20, nw);
+	assert_int_equal(pk_pki_cert_install(nw, crt, key, f->crt, &ci, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "not for the key"));
+	/* Another subject. */
+	issue_to(ca, k, "a-000000000000000000000000", 20, nw);
+	assert_int_equal(pk_pki_cert_install(nw, crt, key, f->crt, &ci, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "subject"));
+	/* Another CA. */
+	snprintf(other_dir, sizeof(other_dir), "%s/other", f->dir);
+	assert_int_equal(mkdir(other_dir, 0700), 0);
+	snprintf(other_crt, sizeof(other_crt), "%s/ca.crt", other_dir);
+	snprintf(other_key, sizeof(other_key), "%s/ca.key", other_dir);
+	assert_int_equal(pk_pki_ca_create("Other CA", 30, other_crt, other_key,
+	    err, sizeof(err)), 0);
+	assert_non_null(ca2 = pk_pki_ca_load(other_crt, other_key, err,
+	    sizeof(err)));
+	issue_to(ca2, k, id, 20, nw);
+	assert_int_equal(pk_pki_cert_install(nw, crt, key, f->crt, &ci, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "does not verify"));
+	/* A link, garbage, too big. */
+	assert_int_equal(symlink(crt, nw), 0);
+	assert_int_equal(pk_pki_cert_install(nw, crt, key, f->crt, &ci, err,
+	    sizeof(err)), -1);
+	assert_int_equal(lstat(nw, &sb), -1);
+	put(nw, "not a certificate\n");
+	assert_int_equal(pk_pki_cert_install(nw, crt, key, f->crt, &ci, err,
+	    sizeof(err)), -1);
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	put(nw, big);
+	assert_int_equal(pk_pki_cert_install(nw, crt, key, f->crt, &ci, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "regular file"));
+	/* All that left the installed certificate as it was. */
+	after = slurp(crt);
+	assert_string_equal(before, after);
+	free(after);
+
+	/* The right one: installed, 0644, the new serial, nothing left. */
+	issue_to(ca, k, id, 20, nw);
+	assert_int_equal(pk_pki_cert_install(nw, crt, key, f->crt, &ci, err,
+	    sizeof(err)), 0);
+	assert_string_equal(ci.cn, id);
+	assert_true(ci.not_after_us > old.not_after_us);
+	assert_string_not_equal(ci.serial, old.serial);
+	assert_int_equal(access(nw, F_OK), -1);
+	assert_int_equal(stat(crt, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0644);
+	assert_int_equal(pk_pki_cert_file_info(crt, &old, err, sizeof(err)),
+	    0);
+	assert_string_equal(old.serial, ci.serial);
+	after = slurp(crt);
+	assert_string_not_equal(before, after);
+	free(after);
+	free(before);
+	pk_pki_key_free(k);
+	pk_pki_key_free(k2);
+	pk_pki_ca_free(ca);
+	pk_pki_ca_free(ca2);
+}
+
 static void
 test_id_stable_and_matches_openssl(void **state)
 {
@@ -477,6 +603,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_id_stable_and_matches_openssl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ca_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cert_install, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

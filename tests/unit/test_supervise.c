@@ -106,6 +106,13 @@ run_unfixable(void *arg)
 	return 78;
 }
 
+static int
+run_renewed(void *arg)
+{
+	send_ev((int)(intptr_t)arg);
+	return 75;
+}
+
 static volatile sig_atomic_t term_seen;
 
 static void
@@ -497,6 +504,37 @@ test_fatal_status(void **state)
 	sup_close(&sp);
 }
 
+/* A child exiting with quick_status is started again at once, every
+ * time, while the backoff would have grown to a second. */
+static void
+test_quick_status(void **state)
+{
+	struct pk_sup_child kid = { .name = "shipper", .run = run_renewed,
+	    .arg = (void *)1 };
+	struct pk_sup_settings s;
+	struct sup sp;
+	struct ev e[4];
+	char log[8192];
+	int i;
+
+	(void)state;
+	settings(&s, 1000, 60000, 60000, 1000);
+	s.quick_status = 75;
+	sp = sup_spawn(&kid, 1, &s);
+	for (i = 0; i < 4; i++)
+		e[i] = sup_next(&sp, 900);
+	for (i = 1; i < 4; i++) {
+		assert_int_not_equal(e[i].pid, e[i - 1].pid);
+		assert_true(e[i].ms - e[i - 1].ms < 500);	/* not 1 s */
+	}
+	sup_quit(&sp);
+	sup_log(&sp, log, sizeof(log));
+	assert_non_null(strstr(log, "shipper exited with status 75: "
+	    "starting it again now"));
+	assert_null(strstr(log, "restarting in"));
+	sup_close(&sp);
+}
+
 /* Children stop one after the other, in array order. */
 static void
 test_ordered_stop(void **state)
@@ -599,6 +637,7 @@ main(void)
 		cmocka_unit_test_teardown(test_killed_restarted, sup_teardown),
 		cmocka_unit_test_teardown(test_stop_grace, sup_teardown),
 		cmocka_unit_test_teardown(test_fatal_status, sup_teardown),
+		cmocka_unit_test_teardown(test_quick_status, sup_teardown),
 		cmocka_unit_test_teardown(test_ordered_stop, sup_teardown),
 		cmocka_unit_test_teardown(test_parent_death, sup_teardown),
 	};
