@@ -554,6 +554,7 @@ collector_main(void *arg)
 	uint64_t keep = 0;
 	int nrun, rc, i;
 
+	memset(&so, 0, sizeof(so));	/* closed on every path below */
 	/* ps and the tests tell the children apart by name. */
 	(void)prctl(PR_SET_NAME, "pk-collector", 0, 0, 0);
 	setup_signals();
@@ -601,11 +602,12 @@ collector_main(void *arg)
 	log_info("picketd %s running, host %s (%s)", PICKET_VERSION,
 	    a->host_name, a->host_id);
 	rc = run_live(e, run, nrun, a->hub ? &so : NULL);
-	if (a->hub)
-		pk_spoolout_close(&so);
 out:
+	/* Collectors may report while they close (what their buffers still
+	 * held): the spool closes after them. */
 	for (i = 0; i < nrun; i++)
 		run[i].ops->close(run[i].st);
+	pk_spoolout_close(&so);
 	pk_output_ndjson_close(&out);
 	pk_engine_free(e);
 	return rc;

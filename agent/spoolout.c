@@ -74,6 +74,8 @@ pk_spoolout_write(void *arg, const char *line, size_t len,
 	uint64_t seq;
 
 	(void)ind;
+	if (o->sp == NULL)	/* closed: nothing may be written any more */
+		return;
 	/* The engine's line ends with a newline; the record does not. */
 	if (len > 0 && line[len - 1] == '\n')
 		len--;
