@@ -194,6 +194,12 @@ class Agent:
             self.proc.send_signal(signal.SIGTERM)
         assert self.proc.wait(timeout=60) == 0, self.text()[-3000:]
 
+    def kill(self):
+        """After a failed test: no agent left behind."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
 
 def test_enroll_report_revoke(tmp_path, driver, sample_lines):
     """The whole path: ca init, a token, picketd enroll, a real agent
@@ -438,7 +444,8 @@ def agent_row(hub, agent_id):
         db.close()
 
 
-def test_agent_renews_its_certificate(tmp_path, driver, sample_lines):
+def test_agent_renews_its_certificate(tmp_path, driver, sample_lines,
+                                      request):
     """An enrolled agent whose certificate is within renew_before asks
     the hub over its connection, the root supervisor checks and installs
     the new certificate, a new shipper reports with it, and asking again
@@ -456,6 +463,7 @@ def test_agent_renews_its_certificate(tmp_path, driver, sample_lines):
 
         # Certificates last 397 days: 400 d before expiry is now.
         agent = Agent(tmp_path, hub, d, hub_extra="renew_before = 400d\n")
+        request.addfinalizer(agent.kill)
         lines = (sample_lines * 10)[:10]
         prefill(driver, agent.spool, lines, 1)
         agent.start()

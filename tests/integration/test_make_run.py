@@ -25,6 +25,9 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0,
 
 def port_free(port):
     with socket.socket() as s:
+        # As the hub binds: TIME-WAIT leftovers of an earlier hub do not
+        # stop it.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -81,6 +84,26 @@ def test_make_run(tmp_path):
         page = r.read().decode()
         c.close()
         assert r.status == 200 and "<html" in page.lower(), page[:200]
+        # The demo replay through the veth pair raises worm rules
+        # (wormgen's captures) within a minute.
+        assert wait_for(lambda: "replaying" in err.read_text(),
+                        timeout=60), err.read_text()[-3000:]
+        assert wait_for(lambda: "SQL Slammer" in out.read_text(),
+                        timeout=60), out.read_text()[-3000:]
+        slammer = next(json.loads(l) for l in out.read_text().splitlines()
+                       if "SQL Slammer" in l)
+
+        def api_has(rule):
+            c = http.client.HTTPSConnection("127.0.0.1", 8443, context=ctx,
+                                            timeout=10)
+            c.request("GET", f"/api/v1/indicators?rule={rule}",
+                      headers={"Authorization": f"Bearer {m.group(2)}"})
+            r = c.getresponse()
+            body = json.loads(r.read())
+            c.close()
+            return r.status == 200 and len(body["indicators"]) > 0
+        # ... and the hub has it from the agent.
+        assert wait_for(lambda: api_has(slammer["rule"]["id"]), timeout=30)
         os.killpg(proc.pid, signal.SIGINT)     # Ctrl-C in the terminal
         proc.wait(timeout=60)
     finally:
@@ -91,4 +114,8 @@ def test_make_run(tmp_path):
     assert "picket-hub stores" in text, text[-3000:]
     summary = text.rsplit("picket-hub stores", 1)[1]
     assert "picket.scan.port" in summary, text[-3000:]
-    assert "run-agent" in summary
+    # The agent enrolled with a token: its id derives from its key.
+    m = re.search(r"picketd: enrolled as (a-[0-9a-f]{24})", text)
+    assert m, text[-3000:]
+    assert m.group(1)[:16] in summary     # the AGENT column is 16 wide
+
