@@ -4,8 +4,10 @@
  * events is the exactly-once rule of docs/protocol.md: open the whole
  * batch first (a corrupt batch stores nothing), insert every record with
  * INSERT OR IGNORE in one transaction, raise the host's settled seq in the
- * same transaction, commit, and only then hand back the ACK.  Called by
- * hub/main.c (import, later the listener) and the unit tests.
+ * same transaction, commit, and only then hand back the ACK.  In a group
+ * (ingest.h) the commit is the group's, and the ACK handed back is held by
+ * the caller until hub_ingest_group_commit returns 0.  Called by
+ * hub/main.c (import), hub/listener.c (groups) and the unit tests.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,65 @@ hub_ingest_free(struct hub_ingest *in)
 }
 
 int
+hub_ingest_group_begin(struct hub_ingest *in)
+{
+	if (!in->group) {
+		in->group = 1;
+		memset(&in->g, 0, sizeof(in->g));
+	}
+	return 0;
+}
+
+int
+hub_ingest_group_full(const struct hub_ingest *in)
+{
+	return in->group && (in->g.batches >= HUB_GROUP_BATCHES ||
+	    in->g.records >= HUB_GROUP_RECORDS);
+}
+
+int
+hub_ingest_group_commit(struct hub_ingest *in)
+{
+	struct hub_ingest_stats *s = &in->stats;
+	struct hub_ingest_group *g = &in->g;
+	int rc;
+
+	if (!in->group)
+		return 0;
+	in->group = 0;
+	if (g->writes == 0)
+		return 0;
+	if ((rc = in->st->ops->group_commit(in->st)) == -1) {
+		log_warnx("ingest: a group of %llu batch(es) was not stored: "
+		    "their ACKs are not sent",
+		    (unsigned long long)g->batches);
+		s->store_errors += g->batches;
+	} else if (g->batches > 0) {
+		s->batches += g->batches;
+		s->records += g->records;
+		s->stored += g->stored;
+		s->duplicates += g->duplicates;
+		s->rejected += g->rejected;
+		s->group_commits++;
+		s->group_max = PK_MAX(s->group_max, g->batches);
+	}
+	memset(g, 0, sizeof(*g));
+	return rc;
+}
+
+/* Before a write: in a group, make sure its transaction is open. */
+static int
+group_join(struct hub_ingest *in)
+{
+	if (!in->group)
+		return 0;
+	if (in->st->ops->group_join(in->st) == -1)
+		return -1;
+	in->g.writes++;
+	return 0;
+}
+
+int
 hub_ingest_hello(struct hub_ingest *in, const char *agent_id,
     const char *host_name, uint64_t dropped, int64_t now_us,
     uint64_t *stored_seq)
@@ -58,10 +119,15 @@ hub_ingest_hello(struct hub_ingest *in, const char *agent_id,
 	int found;
 
 	*stored_seq = 0;
+	if (group_join(in) == -1)
+		return -1;
 	if (in->st->ops->host_seen(in->st, agent_id, host_name, dropped,
 	    now_us) == -1 ||
-	    in->st->ops->host_get(in->st, agent_id, &h, &found) == -1)
+	    in->st->ops->host_get(in->st, agent_id, &h, &found) == -1) {
+		if (in->group)
+			(void)in->st->ops->group_rollback(in->st);
 		return -1;
+	}
 	if (found)
 		*stored_seq = h.last_seq;
 	return 0;
@@ -162,7 +228,10 @@ hub_extract(const char *s, size_t len, struct hub_indicator *d)
 	return 0;
 }
 
-/* Store the opened records of one batch in one transaction. */
+/*
+ * Store the opened records of one batch in one transaction: its own, or
+ * the group's (committed later by hub_ingest_group_commit).
+ */
 static int
 store_batch(struct hub_ingest *in, const char *agent_id, uint32_t n,
     int64_t now_us, uint64_t last, uint32_t *added, uint32_t *dups,
@@ -173,7 +242,10 @@ store_batch(struct hub_ingest *in, const char *agent_id, uint32_t n,
 	uint32_t i;
 	int is_new;
 
-	if (st->ops->begin(st) == -1)
+	if (in->group) {
+		if (group_join(in) == -1)
+			return -1;
+	} else if (st->ops->begin(st) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (hub_extract(in->recs[i].data, in->recs[i].len, &d) == -1) {
@@ -192,11 +264,18 @@ store_batch(struct hub_ingest *in, const char *agent_id, uint32_t n,
 	}
 	if (st->ops->host_settle(st, agent_id, last, *rejected, now_us) == -1)
 		goto fail;
+	if (in->group)
+		return 0;
 	if (st->ops->commit(st) == -1)
 		goto fail;
 	return 0;
 fail:
-	st->ops->rollback(st);
+	/* In a group the other batches' rows go too: the whole group fails
+	 * and none of its ACKs is sent. */
+	if (in->group)
+		(void)st->ops->group_rollback(st);
+	else
+		st->ops->rollback(st);
 	return -1;
 }
 
@@ -242,11 +321,20 @@ hub_ingest_batch(struct hub_ingest *in, const char *agent_id,
 		in->stats.store_errors++;
 		return -1;
 	}
-	in->stats.batches++;
-	in->stats.records += hdr.count;
-	in->stats.stored += *added;
-	in->stats.duplicates += dups;
-	in->stats.rejected += rejected;
+	if (in->group) {
+		/* Counted when (if) the group commits. */
+		in->g.batches++;
+		in->g.records += hdr.count;
+		in->g.stored += *added;
+		in->g.duplicates += dups;
+		in->g.rejected += rejected;
+	} else {
+		in->stats.batches++;
+		in->stats.records += hdr.count;
+		in->stats.stored += *added;
+		in->stats.duplicates += dups;
+		in->stats.rejected += rejected;
+	}
 	/* A resent old batch must not move the ACK backwards. */
 	*ack = last;
 	if (in->st->ops->host_get(in->st, agent_id, &h, &found) == 0 &&

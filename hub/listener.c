@@ -18,9 +18,23 @@
  *   and we stop decoding an agent's input while its output buffer has no
  *   room for one more answer, so an agent that does not read cannot make
  *   the hub buffer without limit: its socket simply stops being read.
- * - A batch is stored and committed synchronously (hub_ingest_batch)
- *   before its ACK is queued: exactly-once needs the commit first, and a
- *   single writer is what SQLite wants anyway.
+ * - Group commit.  A batch is stored synchronously (hub_ingest_batch),
+ *   but into the group's open transaction, and its ACK is queued *held*:
+ *   behind c->hold_at, which conn_flush does not pass.  The group commits
+ *   when the loop turn ends (group_ev, below) or at once when it is full
+ *   (HUB_GROUP_BATCHES / HUB_GROUP_RECORDS); only then are the held ACKs
+ *   released and sent, or, if the commit failed, thrown away and their
+ *   connections closed with ERROR INTERNAL, the answer to any failed
+ *   store: exactly-once needs the commit before the ACK, and one fsync
+ *   per turn instead of one per batch is what lets the loop (and the API
+ *   on it) breathe with a thousand agents sending.  WELCOME is held the
+ *   same way (HELLO writes the host row).  A connection that closes
+ *   while its ACK is held loses it: the records are stored, the agent
+ *   resends them and the (agent, seq) key drops the copies.
+ * - max_inflight is enforced: a BATCH that would make more than
+ *   max_inflight of the agent's batches unACKed (held ACKs count) is
+ *   ERROR LIMIT.  Counted per connection against the ACKs released to it,
+ *   so an agent that keeps the rule is never refused (see handle_batch).
  * - Connections are never freed in the middle of a callback: conn_drop()
  *   closes the socket, deletes its events and marks the connection dead;
  *   reap() frees it when the callback ends, so no caller holds a dangling
@@ -64,6 +78,7 @@
 			 PK_AGENT_ID_MAX + PK_HOST_NAME_MAX)
 #define IN_CAP		4096	/* decrypted bytes read per call */
 #define OUT_CAP		2048	/* queued frames to send */
+#define RENEW_ROOM	1536	/* free OUT_CAP bytes to answer a RENEW */
 /* The largest frame we ever queue (an ERROR with a full message). */
 #define REPLY_MAX	(PK_FRAME_HDR + PK_ERROR_MIN + PK_ERROR_MSG_MAX)
 #define ACCEPT_BURST	256	/* accepts per turn: fairness to the rest */
@@ -90,6 +105,12 @@ struct conn {
 	int			 rd_want;	/* what the read side waits for */
 	int			 wr_want;	/* what the write side waits for */
 	int			 again;		/* input left: no waiting */
+	int			 held;		/* out[hold_at..] waits: group */
+	size_t			 hold_at;
+	uint32_t		 unacked;	/* BATCHes whose ACK is held */
+	uint32_t		 held_batches;	/* all of them, for counters */
+	uint64_t		 acked;		/* highest ACK released */
+	uint64_t		 ack_held;	/* highest ACK held */
 	struct pk_tls		*tls;
 	char			 peer[PEER_MAX];
 	char			 cn[PK_TLS_CN_MAX + 1];	/* = agent id */
@@ -132,6 +153,7 @@ struct hub_listener {
 	struct event_base	*base;
 	struct event		*lev;		/* the listening socket */
 	struct event		*pause_ev;	/* accept pause over */
+	struct event		*group_ev;	/* end of turn: commit */
 	int			 lfd;
 	struct conn		**conns;
 	size_t			 nconns, cap;
@@ -259,7 +281,15 @@ set_hub_id(struct hub_listener *l, const char *name)
 }
 
 static void on_accept(evutil_socket_t, short, void *);
+
+/* Agents' events go last in each turn of the loop (listener.h). */
+static int
+agent_prio(struct event *ev)
+{
+	return event_priority_set(ev, HUB_PRIO_AGENTS);
+}
 static void on_pause_over(evutil_socket_t, short, void *);
+static void on_group(evutil_socket_t, short, void *);
 
 struct hub_listener *
 hub_listener_new(const struct hub_config *c, struct hub_ingest *in,
@@ -304,8 +334,10 @@ hub_listener_new(const struct hub_config *c, struct hub_ingest *in,
 	}
 	l->lev = event_new(base, l->lfd, EV_READ | EV_PERSIST, on_accept, l);
 	l->pause_ev = evtimer_new(base, on_pause_over, l);
-	if (l->lev == NULL || l->pause_ev == NULL ||
-	    event_add(l->lev, NULL) == -1) {
+	l->group_ev = event_new(base, -1, 0, on_group, l);
+	if (l->lev == NULL || l->pause_ev == NULL || l->group_ev == NULL ||
+	    agent_prio(l->lev) == -1 || agent_prio(l->pause_ev) == -1 ||
+	    agent_prio(l->group_ev) == -1 || event_add(l->lev, NULL) == -1) {
 		log_warnx("listener: cannot make events");
 		hub_listener_free(l);
 		return NULL;
@@ -383,6 +415,23 @@ out_room(const struct conn *c)
 	return OUT_CAP - c->out_len;
 }
 
+/* Bytes that may be sent now: not those held for the group's commit. */
+static size_t
+out_ready(const struct conn *c)
+{
+	return c->held ? c->hold_at : c->out_len;
+}
+
+/* What is queued from now on waits for the open group's commit. */
+static void
+hold(struct conn *c)
+{
+	if (c->held)
+		return;
+	c->held = 1;
+	c->hold_at = c->out_len;
+}
+
 /* Account for a frame an encoder just wrote at c->out + c->out_len. */
 static void
 queued(struct hub_listener *l, struct conn *c, int rc, size_t n,
@@ -405,11 +454,13 @@ conn_flush(struct hub_listener *l, struct conn *c)
 {
 	long n;
 
-	while (c->out_len > 0) {
-		n = pk_tls_write(c->tls, c->out, c->out_len);
+	while (out_ready(c) > 0) {
+		n = pk_tls_write(c->tls, c->out, out_ready(c));
 		if (n > 0) {
 			memmove(c->out, c->out + n, c->out_len - (size_t)n);
 			c->out_len -= (size_t)n;
+			if (c->held)
+				c->hold_at -= (size_t)n;
 			l->k.bytes_out += (uint64_t)n;
 			continue;
 		}
@@ -600,6 +651,92 @@ replace_older(struct hub_listener *l, struct conn *c)
 	}
 }
 
+/* ------------------------------------------------------------ group */
+
+static void conn_arm(struct hub_listener *, struct conn *, uint64_t);
+
+/*
+ * Before a store write: open a group unless one is open, and make sure
+ * it commits when this turn of the loop ends.  event_active() puts
+ * group_ev at the tail of the active queue (the agents' priority), so it
+ * runs after every agent callback that the same poll made ready: the
+ * batches of one turn share one commit, and the ACKs wait for no timer.
+ * A lower priority than the agents' would starve it for as long as any
+ * agent has input (only the size bound would commit); a timer would add
+ * its delay to every ACK.  The API (a higher priority) runs between turns as
+ * before and waits for one commit at most.
+ *
+ * The API reads the store through the same SQLite connection, so a read
+ * in the middle of a group sees its uncommitted rows.  That is accepted:
+ * it is the same process, the rows commit within milliseconds, and only
+ * a failed commit (disk full, I/O error) could show a row that then goes
+ * away until the agent resends it.  API *writes* (audit, enrollment) do
+ * not join the group: the store commits the group before them
+ * (hub/store.h), and the ACKs still wait for group_end.
+ */
+static void
+group_open(struct hub_listener *l)
+{
+	if (l->in->group)
+		return;
+	(void)hub_ingest_group_begin(l->in);
+	event_active(l->group_ev, EV_TIMEOUT, 1);
+}
+
+/*
+ * Commit the open group and release every held answer, or, when the
+ * commit failed, drop them and close those connections with ERROR
+ * INTERNAL.  self (may be NULL) is the connection whose callback is
+ * running: it is flushed and re-armed by that callback, not here.
+ */
+static void
+group_end(struct hub_listener *l, struct conn *self)
+{
+	struct conn *c;
+	uint64_t now;
+	size_t i;
+	int rc;
+
+	if (!l->in->group)
+		return;
+	rc = hub_ingest_group_commit(l->in);
+	now = pk_mono_us();
+	for (i = 0; i < l->nconns; i++) {
+		c = l->conns[i];
+		if (!c->held)
+			continue;
+		c->held = 0;
+		c->unacked = 0;
+		if (c->dead)
+			continue;	/* closed while held: the ACK is lost */
+		if (rc == 0) {
+			c->acked = PK_MAX(c->acked, c->ack_held);
+			l->k.batches += c->held_batches;
+			l->k.acks += c->held_batches;
+		} else {
+			c->out_len = c->hold_at;
+			(void)conn_fail(l, c, PK_WE_INTERNAL,
+			    "store unavailable");
+		}
+		c->held_batches = 0;
+		if (c != self) {
+			conn_settle(l, c);
+			conn_arm(l, c, now);
+		}
+	}
+}
+
+static void
+on_group(evutil_socket_t fd, short what, void *arg)
+{
+	struct hub_listener *l = arg;
+
+	(void)fd;
+	(void)what;
+	group_end(l, NULL);
+	reap(l);
+}
+
 static int
 handle_hello(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
     uint64_t now)
@@ -637,9 +774,14 @@ handle_hello(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
 		    PK_PROTO_MAX);
 	}
 	replace_older(l, c);
+	group_open(l);
 	if (hub_ingest_hello(l->in, c->cn, h.host_name, h.dropped,
-	    (int64_t)pk_now_us(), &stored) == -1)
+	    (int64_t)pk_now_us(), &stored) == -1) {
+		group_end(l, c);	/* the group failed: tell the others */
 		return conn_fail(l, c, PK_WE_INTERNAL, "store unavailable");
+	}
+	/* The host row and stored_seq are the group's until it commits. */
+	hold(c);
 	if ((c->big = malloc(l->max_frame)) == NULL)
 		return conn_fail(l, c, PK_WE_INTERNAL, "out of memory");
 	/* Between frames: the HELLO payload in c->hello is no longer used. */
@@ -692,6 +834,30 @@ batch_reason(const struct pk_frame *f, const uint64_t *before,
 	return "refused";
 }
 
+/*
+ * Would f be one BATCH too many?  The agent counts a batch in flight
+ * until an ACK >= its last seq arrives (agent/shipper.c); we count the
+ * batches received since the ACKs released to this connection, except
+ * those an ACK already released covers (an ACK may run ahead of a batch
+ * when the seqs were settled before).  What we count is never more than
+ * what the agent counted when it sent f, so an agent that keeps the rule
+ * is never refused.  A header that does not decode is ingest's to refuse.
+ */
+static int
+over_inflight(const struct hub_listener *l, const struct conn *c,
+    const struct pk_frame *f, int *counts)
+{
+	struct pk_batch_hdr b;
+	const uint8_t *data;
+	size_t dlen;
+
+	*counts = 0;
+	if (pk_batch_decode_hdr(f, &b, &data, &dlen) != PK_FE_OK)
+		return 0;
+	*counts = b.first_seq + b.count - 1 > c->acked;
+	return *counts && c->unacked >= l->max_inflight;
+}
+
 static int
 handle_batch(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
     uint64_t now)
@@ -700,23 +866,43 @@ handle_batch(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
 	uint32_t added;
 	uint16_t werr;
 	size_t n;
-	int rc;
+	int rc, counts;
 
+	if (over_inflight(l, c, f, &counts)) {
+		l->k.inflight_exceeded++;
+		return conn_fail(l, c, PK_WE_LIMIT, "more than max_inflight "
+		    "(%u) BATCH frames without their ACK", l->max_inflight);
+	}
 	memcpy(before, l->in->stats.batch.err, sizeof(before));
+	group_open(l);
 	if (hub_ingest_batch(l->in, c->cn, f, (int64_t)pk_now_us(), &ack,
 	    &added, &werr) == -1) {
 		if (werr == 0 || werr >= HUB_WE_SLOTS)
 			werr = PK_WE_INTERNAL;
+		/* A store failure rolled the whole group back: fail its
+		 * held ACKs now rather than at the end of the turn. */
+		if (werr == PK_WE_INTERNAL)
+			group_end(l, c);
+		if (c->state == CS_CLOSING)
+			return -1;
 		return conn_fail(l, c, werr, "BATCH refused: %s",
 		    werr == PK_WE_INTERNAL ? "store unavailable" :
 		    batch_reason(f, before, &l->in->stats.batch));
 	}
+	hold(c);
 	rc = pk_ack_encode(ack, c->out + c->out_len, out_room(c), &n);
 	queued(l, c, rc, n, now);
-	l->k.batches++;
-	l->k.acks++;
-	log_debug("%s [%s]: BATCH stored %u new, ACK %llu", c->peer, c->cn,
-	    added, (unsigned long long)ack);
+	c->unacked += (uint32_t)counts;
+	c->held_batches++;
+	c->ack_held = PK_MAX(c->ack_held, ack);
+	log_debug("%s [%s]: BATCH stored %u new, ACK %llu held", c->peer,
+	    c->cn, added, (unsigned long long)ack);
+	/* A full group commits now: its ACKs and its size stay bounded. */
+	if (hub_ingest_group_full(l->in)) {
+		group_end(l, c);
+		if (c->state == CS_CLOSING)
+			return -1;
+	}
 	return 0;
 }
 
@@ -737,6 +923,43 @@ peer_error(struct hub_listener *l, struct conn *c, const struct pk_frame *f)
 	return -1;
 }
 
+/*
+ * RENEW: the agent asks for a new certificate for its key
+ * (docs/enrollment.md).  The answer is a CERT frame whatever the outcome;
+ * only bytes that are not a request end the session.
+ */
+static int
+handle_renew(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
+    uint64_t now)
+{
+	char msg[PK_ERROR_MSG_MAX + 1], *pem = NULL;
+	const uint8_t *csr;
+	size_t len, n;
+	int rc, res;
+
+	if ((rc = pk_renew_decode(f, &csr, &len)) != PK_FE_OK)
+		return conn_fail(l, c, pk_frame_err_wire(rc), "RENEW: %s",
+		    pk_frame_strerror(rc));
+	l->k.renewals++;
+	/* An agent certificate's PEM is under 1 KiB: with less room behind
+	 * frames still queued, do not sign one that could not be sent. */
+	if (out_room(c) < RENEW_ROOM) {
+		rc = pk_cert_encode(PK_CERT_LATER, "hub busy", NULL, 0,
+		    c->out + c->out_len, out_room(c), &n);
+		queued(l, c, rc, n, now);
+		return 0;
+	}
+	res = hub_enroll_renew(l->in->st, c->cn, c->peer, (const char *)csr,
+	    len, (int64_t)pk_now_us(), &pem, msg, sizeof(msg));
+	if (res == PK_CERT_ISSUED)
+		l->k.renewed++;
+	rc = pk_cert_encode((uint8_t)res, msg, pem, pem != NULL ?
+	    strlen(pem) : 0, c->out + c->out_len, out_room(c), &n);
+	free(pem);
+	queued(l, c, rc, n, now);
+	return 0;
+}
+
 /* One whole frame from the agent.  0 go on, -1 closing or dropped. */
 static int
 handle_frame(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
@@ -745,7 +968,7 @@ handle_frame(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
 	uint64_t t;
 	int rc;
 
-	if (f->type >= PK_FT_TASK)
+	if (f->type >= PK_FT_TASK && f->type <= PK_FT_CONFIG)
 		return conn_fail(l, c, PK_WE_TYPE, "%s is reserved in v1",
 		    pk_frame_type_name(f->type));
 	if (!(pk_frame_dir(f->type) & PK_FDIR_AGENT))
@@ -762,6 +985,8 @@ handle_frame(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
 	switch (f->type) {
 	case PK_FT_BATCH:
 		return handle_batch(l, c, f, now);
+	case PK_FT_RENEW:
+		return handle_renew(l, c, f, now);
 	case PK_FT_HEARTBEAT:
 		if ((rc = pk_heartbeat_decode(f, &t)) != PK_FE_OK)
 			return conn_fail(l, c, pk_frame_err_wire(rc),
@@ -996,9 +1221,9 @@ conn_events(const struct conn *c)
 	case CS_HANDSHAKE:
 		return (short)c->hs_want;
 	case CS_CLOSING:
-		return c->out_len > 0 ? (short)c->wr_want : 0;
+		return out_ready(c) > 0 ? (short)c->wr_want : 0;
 	default:
-		if (c->out_len > 0)
+		if (out_ready(c) > 0)
 			ev |= (short)c->wr_want;
 		if (out_room(c) >= REPLY_MAX)
 			ev |= (short)c->rd_want;
@@ -1084,6 +1309,7 @@ conn_arm(struct hub_listener *l, struct conn *c, uint64_t now)
 		if (want != 0) {
 			event_assign(c->ev, l->base, c->fd, want | EV_PERSIST,
 			    on_conn, c);
+			(void)agent_prio(c->ev);	/* assign reset it */
 			if (event_add(c->ev, NULL) == 0)
 				c->armed = want;
 			else
@@ -1146,7 +1372,8 @@ conn_new(struct hub_listener *l, int fd, const char *peer, uint64_t now)
 	c->fd = fd;
 	if ((c->ev = event_new(l->base, fd, EV_READ | EV_PERSIST, on_conn,
 	    c)) == NULL || (c->tmr = evtimer_new(l->base, on_conn_timer,
-	    c)) == NULL) {
+	    c)) == NULL || agent_prio(c->ev) == -1 ||
+	    agent_prio(c->tmr) == -1) {
 		log_warnx("%s: out of memory, connection closed", peer);
 		conn_free(c);
 		return -1;
@@ -1281,6 +1508,8 @@ hub_listener_stop(struct hub_listener *l, int grace_ms)
 		close(l->lfd);
 		l->lfd = -1;
 	}
+	/* What is stored is ACKed before SHUTDOWN goes out. */
+	group_end(l, NULL);
 	until = pk_mono_us() + (uint64_t)grace_ms * 1000;
 	for (i = 0; i < l->nconns; i++) {
 		c = l->conns[i];
@@ -1322,9 +1551,14 @@ hub_listener_free(struct hub_listener *l)
 
 	if (l == NULL)
 		return;
+	/* Stored rows are kept even though their ACKs can no longer go. */
+	if (l->in != NULL && l->in->group)
+		(void)hub_ingest_group_commit(l->in);
 	for (i = 0; i < l->nconns; i++)
 		conn_drop(l, l->conns[i]);
 	reap(l);
+	if (l->group_ev != NULL)
+		event_free(l->group_ev);
 	if (l->lev != NULL)
 		event_free(l->lev);
 	if (l->pause_ev != NULL)
@@ -1416,6 +1650,7 @@ hub_counters_print(const struct hub_counters *k,
 	kv(&o, "", "peer_errors", k->peer_errors);
 	kv(&o, "", "peer_closed", k->peer_closed);
 	kv(&o, "", "truncated", k->truncated);
+	kv(&o, "", "inflight_exceeded", k->inflight_exceeded);
 	for (i = 1; i < HUB_WE_SLOTS; i++)
 		kv(&o, "closed_by_error_", we_names[i],
 		    k->closed_by_error[i]);
@@ -1425,6 +1660,8 @@ hub_counters_print(const struct hub_counters *k,
 	kv(&o, "", "acks", k->acks);
 	kv(&o, "", "heartbeats_in", k->heartbeats_in);
 	kv(&o, "", "heartbeats_out", k->heartbeats_out);
+	kv(&o, "", "renewals", k->renewals);
+	kv(&o, "", "renewed", k->renewed);
 	kv(&o, "", "bytes_in", k->bytes_in);
 	kv(&o, "", "bytes_out", k->bytes_out);
 	if (is != NULL) {
@@ -1435,6 +1672,8 @@ hub_counters_print(const struct hub_counters *k,
 		kv(&o, "ingest_", "bad_frames", is->bad_frames);
 		kv(&o, "ingest_", "store_errors", is->store_errors);
 		kv(&o, "ingest_", "batch_refused", is->batch.rejected);
+		kv(&o, "", "group_commits", is->group_commits);
+		kv(&o, "", "group_max", is->group_max);
 	}
 	/* Last, so a reader knows the set is complete. */
 	kv(&o, "", "active", k->active);

@@ -4,12 +4,23 @@
  * non-blocking TLS 1.3 listening socket and many agent connections, each a
  * small state machine (TLS handshake -> wait for HELLO -> ready) that
  * speaks docs/protocol.md and hands every BATCH to hub/ingest.c.  Single
- * threaded: a batch is stored and committed before its ACK is queued, and
- * no call ever blocks on a socket.  The counters below are the hub's
+ * threaded: the batches of one loop turn are stored in one transaction
+ * (group commit) and their ACKs are sent only after it commits, and no
+ * call ever blocks on a socket.  The counters below are the hub's
  * health data (docs/hub.md).  Called by hub/main.c (`picket-hub serve`).
  */
 #ifndef PICKET_HUB_LISTENER_H
 #define PICKET_HUB_LISTENER_H
+
+/*
+ * Event priorities of the hub's one loop (hub/main.c makes this many):
+ * the API and everything else run at the base's default (the middle
+ * one, which libevent also gives the API's bufferevents when evhttp
+ * hands them their socket, whatever was set before), agents' events at
+ * the last, so a browser never queues behind a thousand busy agents.
+ */
+#define HUB_PRIO_LEVELS		3
+#define HUB_PRIO_AGENTS		2
 
 #include <stddef.h>
 #include <stdint.h>
@@ -36,12 +47,15 @@ struct hub_counters {
 	uint64_t	peer_errors;		/* ERROR frames from agents */
 	uint64_t	peer_closed;		/* agent closed (EOF, reset) */
 	uint64_t	truncated;		/* agent closed inside a frame */
+	uint64_t	inflight_exceeded;	/* over max_inflight: LIMIT */
 	uint64_t	closed_by_error[HUB_WE_SLOTS];	/* ERROR we sent */
 	uint64_t	frames_in;
 	uint64_t	frames_out;
 	uint64_t	batches;		/* BATCH frames stored and ACKed */
 	uint64_t	acks;
 	uint64_t	heartbeats_in;
+	uint64_t	renewals;	/* RENEW frames answered */
+	uint64_t	renewed;	/* ... with a new certificate */
 	uint64_t	heartbeats_out;
 	uint64_t	bytes_in;		/* decrypted bytes */
 	uint64_t	bytes_out;

@@ -199,7 +199,7 @@ new_base(void)
 	(void)event_config_set_max_dispatch_interval(cfg, &tv, 8, 1);
 	b = event_base_new_with_config(cfg);
 	event_config_free(cfg);
-	if (b != NULL && event_base_priority_init(b, 2) != 0) {
+	if (b != NULL && event_base_priority_init(b, HUB_PRIO_LEVELS) != 0) {
 		event_base_free(b);
 		return NULL;
 	}

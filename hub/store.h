@@ -170,10 +170,28 @@ struct hub_store_ops {
 	int	(*open)(struct hub_store **st, const char *target);
 	void	(*close)(struct hub_store *st);
 	int	(*schema_version)(struct hub_store *st, int *version);
-	/* A batch is stored in one transaction, committed before the ACK. */
+	/* A batch is stored in one transaction, committed before the ACK.
+	 * begin first commits an open group (below): a transaction of its
+	 * own never joins or nests in one. */
 	int	(*begin)(struct hub_store *st);
 	int	(*commit)(struct hub_store *st);
 	int	(*rollback)(struct hub_store *st);
+	/*
+	 * Group commit (hub/ingest.c, docs/hub.md): the writes of many
+	 * batches share one transaction and one fsync.  group_join opens
+	 * the group's transaction unless it is open; insert, host_seen and
+	 * host_settle then write into it.  group_commit ends the group: 0
+	 * only when every write since the previous group_commit is durable,
+	 * -1 when any of it was rolled back (no ACK for any of it may be
+	 * sent).  group_rollback throws the open part away and fails the
+	 * group.  Every other write (begin, retention, tokens, audit,
+	 * enrollment) first commits the open group, whose outcome then waits
+	 * for group_commit; reads see the group's uncommitted rows (it is
+	 * the same connection).
+	 */
+	int	(*group_join)(struct hub_store *st);
+	int	(*group_commit)(struct hub_store *st);
+	int	(*group_rollback)(struct hub_store *st);
 	/* *is_new = 1 if stored, 0 if (agent_id, seq) was already there. */
 	int	(*insert)(struct hub_store *st, const struct hub_indicator *ind,
 		    int *is_new);

@@ -2,7 +2,9 @@
  * store_sqlite.c - the SQLite backend of hub/store.h: one database file in
  * the hub's data directory, WAL mode (readers never block the ingest
  * writer), a busy timeout instead of immediate SQLITE_BUSY, synchronous
- * FULL because an ACK promises the agent that the batch is on disk.  The
+ * FULL because an ACK promises the agent that the batch is on disk (the
+ * listener groups many batches into one commit to pay that fsync once per
+ * loop turn, not once per batch: see "group" below).  The
  * schema is versioned: schema_version holds one row and each migration
  * below moves the database one version up inside a transaction, so an old
  * database is upgraded on open and a newer one is refused.  Layout and
@@ -26,6 +28,8 @@ struct sq_store {
 	struct hub_store	 base;		/* first: hub_store * casts */
 	sqlite3			*db;
 	sqlite3_stmt		*ins;		/* insert one indicator */
+	int			 grp_open;	/* the group's transaction */
+	int			 grp_failed;	/* part of the group was lost */
 };
 
 /* Migration i takes the schema from version i to i + 1. */
@@ -243,10 +247,97 @@ fail:
 	return -1;
 }
 
+/* ------------------------------------------------------------ group
+ *
+ * Group commit (store.h, docs/hub.md): the listener writes the batches of
+ * one loop turn into one transaction and holds their ACKs until
+ * group_commit says it is durable.  Everything else that writes through
+ * this connection (the API's audit rows and enrollments, tokens,
+ * retention, a transaction of its own) first commits the open group
+ * (sq_settle): it must never join the group, whose fate it does not
+ * share, nor nest in it (BEGIN inside BEGIN is an error).  The outcome of
+ * that early commit is kept for group_commit, which alone may release
+ * ACKs; the held ACKs simply go out a little after their data is durable.
+ */
+
+/* Roll back whatever is open; SQLite may have done it already. */
+static void
+sq_abort(struct sq_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sq_exec(s, "ROLLBACK");
+}
+
+static void
+sq_settle(struct sq_store *s)
+{
+	if (!s->grp_open)
+		return;
+	s->grp_open = 0;
+	if (sq_exec(s, "COMMIT") == -1) {
+		sq_abort(s);
+		s->grp_failed = 1;
+	}
+}
+
+static int
+sq_group_join(struct hub_store *st)
+{
+	struct sq_store *s = (struct sq_store *)st;
+
+	if (s->grp_open)
+		return 0;
+	if (!sqlite3_get_autocommit(s->db)) {
+		/* Someone's own transaction is open: a caller's bug. */
+		log_warnx("store: group write inside another transaction");
+		return -1;
+	}
+	if (sq_exec(s, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	s->grp_open = 1;
+	return 0;
+}
+
+static int
+sq_group_commit(struct hub_store *st)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	int failed;
+
+	if (s->grp_open) {
+		s->grp_open = 0;
+		if (sq_exec(s, "COMMIT") == -1) {
+			sq_abort(s);
+			s->grp_failed = 1;
+		}
+	}
+	failed = s->grp_failed;
+	s->grp_failed = 0;
+	return failed ? -1 : 0;
+}
+
+static int
+sq_group_rollback(struct hub_store *st)
+{
+	struct sq_store *s = (struct sq_store *)st;
+
+	if (s->grp_open) {
+		s->grp_open = 0;
+		sq_abort(s);
+	}
+	s->grp_failed = 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ own txn */
+
 static int
 sq_begin(struct hub_store *st)
 {
-	return sq_exec((struct sq_store *)st, "BEGIN IMMEDIATE");
+	struct sq_store *s = (struct sq_store *)st;
+
+	sq_settle(s);
+	return sq_exec(s, "BEGIN IMMEDIATE");
 }
 
 static int
@@ -490,6 +581,7 @@ sq_retention(struct hub_store *st, int64_t cutoff_us, uint32_t chunk,
 	sqlite3_stmt *q;
 	int rc, n;
 
+	sq_settle(s);
 	*deleted = 0;
 	if (chunk == 0)
 		chunk = 1;
@@ -707,6 +799,7 @@ sq_token_add(struct hub_store *st, const struct hub_token *t, int *dup)
 	sqlite3_stmt *q;
 	int rc;
 
+	sq_settle(s);
 	*dup = 0;
 	if (sq_prepare(s, "INSERT INTO tokens (name, role, hash, created_us) "
 	    "VALUES (?, ?, ?, ?)", &q) == -1)
@@ -776,6 +869,7 @@ sq_token_revoke(struct hub_store *st, const char *name, int64_t now_us,
 	sqlite3_stmt *q;
 	int rc;
 
+	sq_settle(s);
 	*found = 0;
 	if (sq_prepare(s, "UPDATE tokens SET revoked_us = ? WHERE name = ? "
 	    "AND revoked_us IS NULL", &q) == -1)
@@ -797,6 +891,7 @@ sq_audit_add(struct hub_store *st, const struct hub_audit *a)
 	sqlite3_stmt *q;
 	int rc;
 
+	sq_settle(s);
 	if (sq_prepare(s, "INSERT INTO audit (ts_us, actor, role, action, "
 	    "target, remote, result) VALUES (?, ?, ?, ?, ?, ?, ?)", &q) == -1)
 		return -1;
@@ -892,6 +987,7 @@ sq_etoken_add(struct hub_store *st, const struct hub_enroll_token *t,
 	sqlite3_stmt *q;
 	int rc;
 
+	sq_settle(s);
 	*id = 0;
 	if (t->uses_max > (uint64_t)INT64_MAX)
 		return -1;
@@ -986,6 +1082,7 @@ sq_update1(struct sq_store *s, const char *sql, int64_t i1, int64_t i2,
 	int rc;
 
 	*changed = 0;
+	sq_settle(s);
 	if (sq_prepare(s, sql, &q) == -1)
 		return -1;
 	sqlite3_bind_int64(q, 1, i1);
@@ -1026,6 +1123,7 @@ sq_agent_put(struct hub_store *st, const struct hub_agent *a)
 	sqlite3_stmt *q;
 	int rc;
 
+	sq_settle(s);
 	if (sq_prepare(s, "INSERT OR REPLACE INTO agents (agent_id, "
 	    "host_name, tag, spki, enrolled_us, token_id, cert_serial, "
 	    "not_after_us, revoked_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1128,6 +1226,9 @@ const struct hub_store_ops hub_store_sqlite = {
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
+	.group_join = sq_group_join,
+	.group_commit = sq_group_commit,
+	.group_rollback = sq_group_rollback,
 	.insert = sq_insert,
 	.host_seen = sq_host_seen,
 	.host_settle = sq_host_settle,

@@ -9,7 +9,8 @@ ACK with real picketd indicators stored exactly once; resume from
 stored_seq; every TLS refusal and every malformed or out-of-place frame
 closing only that connection while a healthy agent keeps being served;
 handshake and silence timeouts; the newer connection of an agent winning;
-max_connections; SIGTERM sending ERROR SHUTDOWN and exiting 0."""
+max_connections; max_inflight enforced (ERROR LIMIT) and pipelined batches
+sharing group commits; SIGTERM sending ERROR SHUTDOWN and exiting 0."""
 import http.client
 import json
 import os
@@ -117,7 +118,9 @@ def test_hello_batch_ack_exactly_once_and_resume(hub, lines):
 
 
 def test_pipelined_batches_all_acked_in_order(hub, lines):
-    h = hub()
+    # 40 BATCH frames before any ACK: within max_inflight (the hub
+    # enforces it, see test_max_inflight_enforced).
+    h = hub(max_inflight=64)
     c, w = h.agent("agent-2")
     n = 40
     c.send(b"".join(hp.batch(1 + i, [lines[i % len(lines)]])
@@ -129,6 +132,42 @@ def test_pipelined_batches_all_acked_in_order(hub, lines):
         c.send(bytes([b]))
     assert c.expect(hp.ACK).seq == n + 1
     assert len(h.indicators()) == n + 1
+    # Group commit: the pipelined batches shared commits (one per loop
+    # turn), and every batch was counted once it was ACKed.
+    k = h.counters()
+    assert k["batches"] == k["acks"] == n + 1
+    assert 1 <= k["group_commits"] < n
+    assert k["group_max"] >= 2
+
+
+def test_max_inflight_enforced(hub, lines):
+    """An agent may have max_inflight BATCH frames unACKed; one more is
+    ERROR LIMIT and a close.  The batches before it are stored and
+    ACKed; another agent is not disturbed."""
+    h = hub(max_inflight=2)
+    good, _ = h.agent("agent-2")
+    c, w = h.agent("agent-1")
+    assert w.max_inflight == 2
+    # Keeping the rule: two at once, then wait for their ACKs.
+    c.send(hp.batch(1, [lines[0]]) + hp.batch(2, [lines[0]]))
+    assert [c.expect(hp.ACK).seq for _ in range(2)] == [1, 2]
+    # Breaking it: three at once (one TLS record, one read).
+    c.send(b"".join(hp.batch(s, [lines[0]]) for s in (3, 4, 5)))
+    assert [c.expect(hp.ACK).seq for _ in range(2)] == [3, 4]
+    err = c.expect_error_and_close()
+    assert err.code == hp.E_LIMIT
+    assert "max_inflight" in err.message
+    c.close()
+    assert good.send_batch(1, [lines[0]]) == 1
+    k = h.counters()
+    assert k["inflight_exceeded"] == 1
+    assert k["closed_by_error_limit"] == 1
+    assert k["batches"] == 5            # 1..4 of agent-1, 1 of agent-2
+    good.close()
+    # Batch 5 was refused whole: the agent resends it after reconnecting.
+    c, w = h.agent("agent-1")
+    assert w.stored_seq == 4
+    c.close()
 
 
 def test_many_connections_each_judged_alone(hub, lines):

@@ -4,7 +4,10 @@
  * time, kind and rule, retention in chunks, a newer schema refused, the
  * JSON reader and field extraction on real indicator lines, and whole
  * BATCH frames (built as an agent builds them) ingested twice, corrupt and
- * with a record that is not an indicator.  Run by make check-unit and
+ * with a record that is not an indicator; group commit (several agents'
+ * batches in one commit, nothing durable or counted before it, a failed
+ * commit storing none, other writers committing the group first) and the
+ * import path's one transaction per batch.  Run by make check-unit and
  * check-asan; needs SQLite, so not under wine.
  */
 #include <stdarg.h>
@@ -445,6 +448,265 @@ test_ingest_batches(void **state)
 	hub_ingest_free(&in);
 }
 
+/* ------------------------------------------------------------ group commit */
+
+/*
+ * The real SQLite store behind a table that counts the transaction calls
+ * and can make the group's commit fail (as a full disk would: the group
+ * is rolled back and group_commit says -1).
+ */
+static struct hub_store_ops wrap;
+static int n_begin, n_commit, n_gjoin, n_gcommit, fail_gcommit;
+
+static int
+w_begin(struct hub_store *st)
+{
+	n_begin++;
+	return hub_store_sqlite.begin(st);
+}
+
+static int
+w_commit(struct hub_store *st)
+{
+	n_commit++;
+	return hub_store_sqlite.commit(st);
+}
+
+static int
+w_group_join(struct hub_store *st)
+{
+	n_gjoin++;
+	return hub_store_sqlite.group_join(st);
+}
+
+static int
+w_group_commit(struct hub_store *st)
+{
+	n_gcommit++;
+	if (fail_gcommit) {
+		(void)hub_store_sqlite.group_rollback(st);
+		(void)hub_store_sqlite.group_commit(st);
+		return -1;
+	}
+	return hub_store_sqlite.group_commit(st);
+}
+
+static void
+wrap_store(struct fx *f)
+{
+	wrap = hub_store_sqlite;
+	wrap.begin = w_begin;
+	wrap.commit = w_commit;
+	wrap.group_join = w_group_join;
+	wrap.group_commit = w_group_commit;
+	n_begin = n_commit = n_gjoin = n_gcommit = fail_gcommit = 0;
+	f->st->ops = &wrap;
+}
+
+/* Rows another connection (another process) sees: what is committed. */
+static int
+committed_rows(struct fx *f)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int n;
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM "
+	    "indicators", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+/* One BATCH of n records from first for agent: *ack. */
+static int
+ingest(struct hub_ingest *in, const char *agent, uint64_t first, int n,
+    uint64_t *ack)
+{
+	static uint8_t buf[70000];
+	struct pk_frame fr;
+	uint32_t added;
+	uint16_t werr;
+	size_t len;
+
+	len = mkframe(buf, sizeof(buf), first, n, NULL);
+	frame_of(buf, len, &fr);
+	return hub_ingest_batch(in, agent, &fr, 50, ack, &added, &werr);
+}
+
+static void
+test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	struct hub_ingest in;
+	uint64_t ack, stored;
+	struct hub_host h;
+	int found;
+
+	wrap_store(f);
+	assert_int_equal(hub_ingest_init(&in, f->st, NULL), 0);
+	assert_int_equal(hub_ingest_group_commit(&in), 0);	/* none open */
+	assert_int_equal(n_gcommit, 0);
+
+	/* Three agents, four batches, one turn of the loop. */
+	assert_int_equal(hub_ingest_group_begin(&in), 0);
+	assert_int_equal(hub_ingest_hello(&in, "agent-c", "ws-c", 0, 40,
+	    &stored), 0);
+	assert_int_equal(ingest(&in, "agent-a", 1, 3, &ack), 0);
+	assert_int_equal(ack, 3);
+	assert_int_equal(ingest(&in, "agent-b", 1, 2, &ack), 0);
+	assert_int_equal(ack, 2);
+	assert_int_equal(ingest(&in, "agent-a", 4, 2, &ack), 0);
+	assert_int_equal(ack, 5);
+	assert_int_equal(ingest(&in, "agent-c", 1, 1, &ack), 0);
+	assert_int_equal(ack, 1);
+	assert_int_equal(hub_ingest_group_full(&in), 0);
+	/* Nothing is durable yet, so no ACK may go: another connection
+	 * sees no row, and nothing is counted as stored. */
+	assert_int_equal(committed_rows(f), 0);
+	assert_int_equal(in.stats.batches, 0);
+	assert_int_equal(n_gcommit, 0);
+	/* This connection sees its own open group (the API's case). */
+	assert_int_equal(f->st->ops->host_get(f->st, "agent-a", &h, &found),
+	    0);
+	assert_int_equal(found, 1);
+	assert_int_equal(h.last_seq, 5);
+
+	assert_int_equal(hub_ingest_group_commit(&in), 0);
+	assert_int_equal(n_gcommit, 1);			/* one commit */
+	assert_int_equal(n_begin + n_commit, 0);	/* no own txns */
+	assert_int_equal(committed_rows(f), 8);
+	assert_int_equal(in.stats.batches, 4);
+	assert_int_equal(in.stats.records, 8);
+	assert_int_equal(in.stats.stored, 8);
+	assert_int_equal(in.stats.group_commits, 1);
+	assert_int_equal(in.stats.group_max, 4);
+	assert_int_equal(in.group, 0);
+
+	/* A HELLO-only group commits too but is not a batch group. */
+	assert_int_equal(hub_ingest_group_begin(&in), 0);
+	assert_int_equal(hub_ingest_hello(&in, "agent-a", NULL, 0, 60,
+	    &stored), 0);
+	assert_int_equal(stored, 5);
+	assert_int_equal(hub_ingest_group_commit(&in), 0);
+	assert_int_equal(in.stats.group_commits, 1);
+
+	/* The bound: a full group says so. */
+	assert_int_equal(hub_ingest_group_begin(&in), 0);
+	for (stored = 0; stored < HUB_GROUP_BATCHES; stored++) {
+		assert_int_equal(hub_ingest_group_full(&in), 0);
+		assert_int_equal(ingest(&in, "agent-b", 3 + stored, 1, &ack),
+		    0);
+	}
+	assert_int_equal(hub_ingest_group_full(&in), 1);
+	assert_int_equal(hub_ingest_group_commit(&in), 0);
+	assert_int_equal(in.stats.group_max, HUB_GROUP_BATCHES);
+	assert_int_equal(committed_rows(f), 8 + HUB_GROUP_BATCHES);
+	hub_ingest_free(&in);
+}
+
+static void
+test_group_commit_fails(void **state)
+{
+	struct fx *f = *state;
+	struct hub_ingest in;
+	uint64_t ack, stored;
+
+	wrap_store(f);
+	assert_int_equal(hub_ingest_init(&in, f->st, NULL), 0);
+	assert_int_equal(hub_ingest_group_begin(&in), 0);
+	assert_int_equal(ingest(&in, "agent-a", 1, 3, &ack), 0);
+	assert_int_equal(ingest(&in, "agent-b", 1, 2, &ack), 0);
+	fail_gcommit = 1;
+	/* -1: no ACK of the group may be sent; nothing of it is stored. */
+	assert_int_equal(hub_ingest_group_commit(&in), -1);
+	assert_int_equal(committed_rows(f), 0);
+	assert_int_equal(in.stats.batches, 0);
+	assert_int_equal(in.stats.store_errors, 2);
+	assert_int_equal(in.stats.group_commits, 0);
+	/* The agent resends from where WELCOME says: the start. */
+	fail_gcommit = 0;
+	assert_int_equal(hub_ingest_hello(&in, "agent-a", NULL, 0, 60,
+	    &stored), 0);
+	assert_int_equal(stored, 0);
+	/* The next group is a fresh one and commits. */
+	assert_int_equal(hub_ingest_group_begin(&in), 0);
+	assert_int_equal(ingest(&in, "agent-a", 1, 3, &ack), 0);
+	assert_int_equal(hub_ingest_group_commit(&in), 0);
+	assert_int_equal(committed_rows(f), 3);
+	hub_ingest_free(&in);
+}
+
+/*
+ * Another writer on the same connection (the API's audit row, an
+ * enrollment's own transaction) commits the open group first instead of
+ * joining or nesting in it; the group's outcome still comes from
+ * hub_ingest_group_commit.
+ */
+static void
+test_group_other_writers(void **state)
+{
+	struct fx *f = *state;
+	struct hub_ingest in;
+	struct hub_audit a;
+	uint64_t ack;
+
+	assert_int_equal(hub_ingest_init(&in, f->st, NULL), 0);
+	assert_int_equal(hub_ingest_group_begin(&in), 0);
+	assert_int_equal(ingest(&in, "agent-a", 1, 3, &ack), 0);
+	assert_int_equal(committed_rows(f), 0);
+	memset(&a, 0, sizeof(a));
+	a.ts_us = 1;
+	snprintf(a.actor, sizeof(a.actor), "admin");
+	snprintf(a.action, sizeof(a.action), "GET /x");
+	assert_int_equal(f->st->ops->audit_add(f->st, &a), 0);
+	assert_int_equal(committed_rows(f), 3);
+	/* The group goes on in a new transaction... */
+	assert_int_equal(ingest(&in, "agent-a", 4, 2, &ack), 0);
+	/* ...and a transaction of its own does not nest in it. */
+	assert_int_equal(f->st->ops->begin(f->st), 0);
+	assert_int_equal(committed_rows(f), 5);
+	assert_int_equal(f->st->ops->commit(f->st), 0);
+	assert_int_equal(hub_ingest_group_commit(&in), 0);
+	assert_int_equal(in.stats.batches, 2);
+	assert_int_equal(in.stats.group_commits, 1);
+	/* Group writes inside someone's open transaction are refused. */
+	assert_int_equal(f->st->ops->begin(f->st), 0);
+	assert_int_equal(f->st->ops->group_join(f->st), -1);
+	assert_int_equal(f->st->ops->rollback(f->st), 0);
+	hub_ingest_free(&in);
+}
+
+/* `picket-hub import` (no group): one transaction per batch, as before. */
+static void
+test_import_commits_each_batch(void **state)
+{
+	struct fx *f = *state;
+	struct hub_ingest in;
+	uint64_t ack;
+	int i;
+
+	wrap_store(f);
+	assert_int_equal(hub_ingest_init(&in, f->st, NULL), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(ingest(&in, "agent-a", 1 + 2 * (uint64_t)i,
+		    2, &ack), 0);
+		assert_int_equal(ack, 2 + 2 * (uint64_t)i);
+		/* Durable when the call returns. */
+		assert_int_equal(committed_rows(f), 2 + 2 * i);
+		assert_int_equal(n_begin, i + 1);
+		assert_int_equal(n_commit, i + 1);
+	}
+	assert_int_equal(n_gjoin + n_gcommit, 0);
+	assert_int_equal(in.stats.batches, 3);
+	assert_int_equal(in.stats.group_commits, 0);
+	hub_ingest_free(&in);
+}
+
 int
 main(void)
 {
@@ -462,6 +724,14 @@ main(void)
 		cmocka_unit_test(test_extract),
 		cmocka_unit_test_setup_teardown(test_ingest_batches, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit_fails, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_group_other_writers, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_import_commits_each_batch,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
