@@ -7,9 +7,16 @@
  * when the caller is an admin, the method writes, or the role was too
  * low.  Every refusal is a JSON {"error": "..."} with a 4xx status, and
  * nothing a client sends is ever spliced into SQL or printed unbounded.
- * evhttp itself answers what never reaches us: a malformed request line
- * or headers (400), headers over 16 KiB, a body over max_body (413, its
- * own HTML body).  Called by hub/main.c.
+ * evhttp itself answers what never reaches us (a malformed request line
+ * or headers, headers over 16 KiB: 400; a body over max_body: 413; an
+ * unknown method: 501) with a canned HTML page; libevent 2.1 has no hook
+ * for those, so a callback on each connection's output buffer swaps that
+ * page for our JSON before a byte of it is written (http_error_json).
+ * Open connections are counted (an ex_data slot on each connection's SSL
+ * tells us when libevent frees it); at [api] max_connections the evhttp
+ * listener is paused and a plain event accepts and closes what comes.
+ * /metrics counts answers by route and status class and times them.
+ * Called by hub/main.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +26,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -29,6 +37,10 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
+
+/* Only for SSL ex_data: the one place libevent 2.1 lets us see an HTTP
+ * connection end (see api_ssl_gone). */
+#include <openssl/ssl.h>
 
 #include "common/log.h"
 #include "common/pktime.h"
@@ -50,6 +62,24 @@
 #define REMOTE_MAX		80
 #define ACTION_MAX		HUB_AUDIT_FIELD_MAX
 #define STATUS_CLASSES		6	/* 0 (other), 1xx .. 5xx */
+#define ROUTES_MAX		16	/* the route table's rows */
+#define ROUTE_UI		ROUTES_MAX	/* GET / and /ui/<file> */
+#define ROUTE_OTHER		(ROUTES_MAX + 1)	/* no route: 400/404 */
+#define ROUTE_CLASSES		(ROUTES_MAX + 2)
+#define LAT_BUCKETS		13
+#define REFUSE_LOG_US		(60 * PK_USEC)	/* one line a minute */
+#define REFUSE_BURST		64	/* accepts per wakeup at the cap */
+#define CANNED_MAX		1024	/* evhttp's error pages are ~250 B */
+
+/* Latency histogram bounds, µs, and as Prometheus "le" labels. */
+static const uint64_t lat_us[LAT_BUCKETS] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000, 10000000,
+};
+static const char *const lat_le[LAT_BUCKETS] = {
+	"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
+	"0.5", "1", "2.5", "5", "10",
+};
 
 struct hub_api {
 	struct event_base	*base;
@@ -59,7 +89,20 @@ struct hub_api {
 	struct hub_ingest	*in;
 	struct hub_listener	*l;
 	uint64_t		 max_body;
-	uint64_t		 requests[STATUS_CLASSES];
+	uint64_t		 max_conns;
+	uint64_t		 conns;		/* HTTPS connections open */
+	uint64_t		 refused_limit;	/* closed at once: at the cap */
+	uint64_t		 refused_logged;	/* mono µs of the last line */
+	struct event		*refuse;	/* accept-and-close at the cap */
+	int			 at_cap;
+	int			 err_paused;	/* accept failed: 100 ms pause */
+	/* Answers by route class and status class; handling time by route
+	 * class (lat: per bucket, the last one +Inf). */
+	uint64_t		 req[ROUTE_CLASSES][STATUS_CLASSES];
+	uint64_t		 lat[ROUTE_CLASSES][LAT_BUCKETS + 1];
+	uint64_t		 lat_sum_us[ROUTE_CLASSES];
+	uint64_t		 ui_files;	/* UI files served (200) */
+	uint64_t		 stix_exports, stix_redacted, stix_names;
 	uint64_t		 bev_failures;
 	uint64_t		 audit_failures;
 	struct evconnlistener	*lev;		/* evhttp's, for its errors */
@@ -197,15 +240,14 @@ sample(struct mbuf *m, const char *name, const char *label,
 	    (unsigned long long)v);
 }
 
+static void api_metrics_http(struct mbuf *, const struct hub_api *);
+
 static json_t *
 api_metrics(struct hub_api_req *r, int *status)
 {
 	static const char *const we[HUB_WE_SLOTS] = {
 		NULL, "protocol", "toolarge", "type", "version", "state",
 		"batch", "limit", "auth", "timeout", "internal", "shutdown",
-	};
-	static const char *const cls[STATUS_CLASSES] = {
-		"other", "1xx", "2xx", "3xx", "4xx", "5xx",
 	};
 	const struct hub_counters *k = hub_listener_counters(r->api->l);
 	const struct hub_ingest_stats *is = &r->api->in->stats;
@@ -234,6 +276,10 @@ api_metrics(struct hub_api_req *r, int *status)
 	    "store failed.", is->store_errors);
 	metric(&m, "bad_batches_total", "counter", "BATCH frames refused.",
 	    is->bad_frames + is->batch.rejected);
+	metric(&m, "group_commits_total", "counter", "Store transactions "
+	    "holding agents' batches (group commit).", is->group_commits);
+	metric(&m, "group_max_batches", "gauge", "Most batches in one group "
+	    "commit.", is->group_max);
 	family(&m, "listener_events_total", "counter", "Agent listener "
 	    "events and errors.");
 	sample(&m, "listener_events_total", "event", "accepted", k->accepted);
@@ -258,6 +304,11 @@ api_metrics(struct hub_api_req *r, int *status)
 	    k->peer_closed);
 	sample(&m, "listener_events_total", "event", "truncated",
 	    k->truncated);
+	sample(&m, "listener_events_total", "event", "inflight_exceeded",
+	    k->inflight_exceeded);
+	sample(&m, "listener_events_total", "event", "renewals",
+	    k->renewals);
+	sample(&m, "listener_events_total", "event", "renewed", k->renewed);
 	family(&m, "closed_by_error_total", "counter", "Agent connections "
 	    "closed with an ERROR the hub sent, by code.");
 	for (i = 1; i < HUB_WE_SLOTS; i++)
@@ -275,11 +326,7 @@ api_metrics(struct hub_api_req *r, int *status)
 		size = 0;
 	metric(&m, "store_size_bytes", "gauge", "Size of the store's "
 	    "database.", size);
-	family(&m, "api_requests_total", "counter", "API requests answered, "
-	    "by status class.");
-	for (i = 0; i < STATUS_CLASSES; i++)
-		sample(&m, "api_requests_total", "class", cls[i],
-		    r->api->requests[i]);
+	api_metrics_http(&m, r->api);
 	metric(&m, "api_audit_failures_total", "counter", "Audit rows the "
 	    "store did not take.", r->api->audit_failures);
 	if (m.oom) {
@@ -576,6 +623,7 @@ static json_t *
 api_stix(struct hub_api_req *r, int *status)
 {
 	struct hub_stix_params p;
+	struct hub_stix_stats st;
 	char err[HUB_ERR_MAX];
 	json_t *o;
 	size_t i;
@@ -583,11 +631,17 @@ api_stix(struct hub_api_req *r, int *status)
 	hub_stix_params_default(&p);
 	p.now_us = r->now_us;
 	p.sharing = &r->api->sharing;
+	memset(&st, 0, sizeof(st));
+	p.stats = &st;
 	for (i = 0; i < r->params->n; i++)
 		if (hub_stix_params_set(&p, r->params->p[i].key,
 		    r->params->p[i].val, err, sizeof(err)) == -1)
 			return hub_api_error(status, 400, "%s", err);
-	if ((o = hub_stix_bundle(r->st, &p, err, sizeof(err))) == NULL)
+	o = hub_stix_bundle(r->st, &p, err, sizeof(err));
+	r->api->stix_exports++;
+	r->api->stix_redacted += st.redacted;
+	r->api->stix_names += st.redacted_names;
+	if (o == NULL)
 		return hub_api_error(status, 500, "%s", err);
 	*status = 200;
 	return o;
@@ -610,6 +664,137 @@ static const struct hub_route routes[] = {
 	  "since until tlp" },
 	{ "POST", "/api/v1/enroll", HUB_ROLE_NONE, hub_enroll_api, NULL },
 };
+_Static_assert(PK_NELEM(routes) <= ROUTES_MAX, "raise ROUTES_MAX");
+
+/*
+ * The route label of a route class: the route table's path (so labels
+ * stay few whatever clients ask for), "ui", or "other".  Routes that
+ * share a path (two methods) share a label: class i is shown under the
+ * first row with its path.
+ */
+static const char *
+route_label(size_t i)
+{
+	if (i < PK_NELEM(routes))
+		return routes[i].path;
+	return i == ROUTE_UI ? "ui" : "other";
+}
+
+static int
+route_first(size_t i)
+{
+	size_t j;
+
+	if (i >= PK_NELEM(routes))
+		return i == ROUTE_UI || i == ROUTE_OTHER;
+	for (j = 0; j < i; j++)
+		if (strcmp(routes[j].path, routes[i].path) == 0)
+			return 0;
+	return 1;
+}
+
+/* Class i's counters plus those of every later row with its path. */
+static void
+route_sum(const struct hub_api *a, size_t i, uint64_t req[STATUS_CLASSES],
+    uint64_t lat[LAT_BUCKETS + 1], uint64_t *sum_us)
+{
+	size_t j, c;
+
+	for (j = i; j < ROUTE_CLASSES; j++) {
+		if (j != i && (j >= PK_NELEM(routes) ||
+		    strcmp(routes[j].path, routes[i].path) != 0))
+			continue;
+		for (c = 0; c < STATUS_CLASSES; c++)
+			req[c] += a->req[j][c];
+		for (c = 0; c <= LAT_BUCKETS; c++)
+			lat[c] += a->lat[j][c];
+		*sum_us += a->lat_sum_us[j];
+	}
+}
+
+/* The API's own families in /metrics (docs/api.md). */
+static void
+api_metrics_http(struct mbuf *m, const struct hub_api *a)
+{
+	static const char *const cls[STATUS_CLASSES] = {
+		"other", "1xx", "2xx", "3xx", "4xx", "5xx",
+	};
+	uint64_t req[STATUS_CLASSES], lat[LAT_BUCKETS + 1], sum, cum;
+	size_t i, c;
+
+	metric(m, "api_connections", "gauge", "HTTPS API connections open "
+	    "now.", a->conns);
+	metric(m, "api_refused_limit_total", "counter", "API connections "
+	    "closed at once: [api] max_connections reached.",
+	    a->refused_limit);
+	metric(m, "api_accept_errors_total", "counter", "API accept() "
+	    "failures (out of descriptors...).", a->accept_errors);
+	family(m, "api_requests_total", "counter", "API and UI requests "
+	    "answered, by route and status class.");
+	for (i = 0; i < ROUTE_CLASSES; i++) {
+		if (!route_first(i))
+			continue;
+		memset(req, 0, sizeof(req));
+		memset(lat, 0, sizeof(lat));
+		sum = 0;
+		route_sum(a, i, req, lat, &sum);
+		/* 2xx, 4xx, 5xx always; the classes the API never answers
+		 * with (1xx, 3xx, other) only if they ever happen */
+		for (c = 0; c < STATUS_CLASSES; c++)
+			if (c == 2 || c == 4 || c == 5 || req[c] != 0)
+				mprintf(m, "picket_hub_api_requests_total{route="
+				    "\"%s\",code=\"%s\"} %llu\n", route_label(i),
+				    cls[c], (unsigned long long)req[c]);
+	}
+	family(m, "api_request_duration_seconds", "histogram", "Time from "
+	    "a request's arrival at the router to its answer, by route.");
+	for (i = 0; i < ROUTE_CLASSES; i++) {
+		if (!route_first(i))
+			continue;
+		memset(req, 0, sizeof(req));
+		memset(lat, 0, sizeof(lat));
+		sum = 0;
+		route_sum(a, i, req, lat, &sum);
+		for (c = 0, cum = 0; c <= LAT_BUCKETS; c++) {
+			cum += lat[c];
+			mprintf(m, "picket_hub_api_request_duration_seconds_"
+			    "bucket{route=\"%s\",le=\"%s\"} %llu\n",
+			    route_label(i), c < LAT_BUCKETS ? lat_le[c] :
+			    "+Inf", (unsigned long long)cum);
+		}
+		mprintf(m, "picket_hub_api_request_duration_seconds_sum{route="
+		    "\"%s\"} %llu.%06llu\n", route_label(i),
+		    (unsigned long long)(sum / PK_USEC),
+		    (unsigned long long)(sum % PK_USEC));
+		mprintf(m, "picket_hub_api_request_duration_seconds_count{"
+		    "route=\"%s\"} %llu\n", route_label(i),
+		    (unsigned long long)cum);
+	}
+	metric(m, "ui_files_served_total", "counter", "Web UI files served "
+	    "(200).", a->ui_files);
+	metric(m, "stix_exports_total", "counter", "STIX bundles asked for.",
+	    a->stix_exports);
+	metric(m, "stix_redacted_total", "counter", "Values kept out of STIX "
+	    "bundles as internal (addresses and names).", a->stix_redacted);
+	metric(m, "stix_redacted_names_total", "counter", "Of those, names "
+	    "under [sharing] internal_domains.", a->stix_names);
+}
+
+/* Count one answer of route class rc and how long it took. */
+static void
+api_count(struct hub_api *a, int rc, int status, uint64_t us)
+{
+	int c = status / 100;
+	size_t b;
+
+	if (rc < 0 || rc >= ROUTE_CLASSES)
+		rc = ROUTE_OTHER;
+	a->req[rc][c >= 1 && c <= 5 ? c : 0]++;
+	for (b = 0; b < LAT_BUCKETS && us > lat_us[b]; b++)
+		;
+	a->lat[rc][b]++;
+	a->lat_sum_us[rc] += us;
+}
 
 /*
  * Does path match pattern?  "{...}" matches one non-empty segment, put
@@ -670,6 +855,7 @@ struct call {
 	struct hub_token	 tok;
 	int			 role;
 	int			 status;
+	int			 route;		/* route class, for /metrics */
 };
 
 static void
@@ -678,7 +864,6 @@ send_body(struct call *k, int status, const char *ctype, const char *body,
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(k->req);
 	struct evbuffer *b = evhttp_request_get_output_buffer(k->req);
-	int c = status / 100;
 
 	evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "Cache-Control", "no-store");
@@ -687,7 +872,6 @@ send_body(struct call *k, int status, const char *ctype, const char *body,
 		evbuffer_add(b, body, len);
 	evhttp_send_reply(k->req, status, NULL, NULL);
 	k->status = status;
-	k->a->requests[c >= 1 && c <= 5 ? c : 0]++;
 }
 
 static void
@@ -861,57 +1045,321 @@ dispatch(struct call *k, const struct hub_route *rt, const char *arg,
 	audit_call(k, target);
 }
 
+/* Route one request and answer it (every path below sends once). */
 static void
-on_request(struct evhttp_request *req, void *arg)
+api_route(struct call *k)
 {
-	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(k->req);
 	const struct hub_route *rt;
-	struct call k;
 	char err[HUB_ERR_MAX], rarg[HUB_PATH_LEN_MAX + 1], allow[64];
 	const char *raw;
 	size_t i, alen = 0;
-	int n, path_known = 0;
+	int n, path_known = -1;
 
-	memset(&k, 0, sizeof(k));
-	k.a = arg;
-	k.req = req;
-	k.method = method_name(evhttp_request_get_command(req));
-	peer(req, k.remote, sizeof(k.remote));
 	raw = u != NULL ? evhttp_uri_get_path(u) : NULL;
-	if (raw == NULL || hub_path_check(raw, k.path, sizeof(k.path), err,
+	if (raw == NULL || hub_path_check(raw, k->path, sizeof(k->path), err,
 	    sizeof(err)) == -1) {
-		send_error(&k, 400, "%s", raw == NULL ? "no path" : err);
+		send_error(k, 400, "%s", raw == NULL ? "no path" : err);
 		return;
 	}
 	allow[0] = '\0';
 	for (i = 0; i < PK_NELEM(routes); i++) {
 		rt = &routes[i];
-		if (!route_match(rt->path, k.path, rarg, sizeof(rarg)))
+		if (!route_match(rt->path, k->path, rarg, sizeof(rarg)))
 			continue;
-		if (strcmp(rt->method, k.method) == 0) {
-			dispatch(&k, rt, rarg, evhttp_uri_get_query(u));
+		if (strcmp(rt->method, k->method) == 0) {
+			k->route = (int)i;
+			dispatch(k, rt, rarg, evhttp_uri_get_query(u));
 			return;
 		}
-		path_known = 1;
+		if (path_known == -1)
+			path_known = (int)i;
 		n = snprintf(allow + alen, sizeof(allow) - alen, "%s%s",
 		    alen > 0 ? ", " : "", rt->method);
 		if (n > 0 && (size_t)n < sizeof(allow) - alen)
 			alen += (size_t)n;
 	}
-	if (path_known) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
+	if (path_known != -1) {
+		k->route = path_known;
+		evhttp_add_header(evhttp_request_get_output_headers(k->req),
 		    "Allow", allow);
-		send_error(&k, 405, "method %s not allowed (%s)", k.method,
+		send_error(k, 405, "method %s not allowed (%s)", k->method,
 		    allow);
 		return;
 	}
-	if (hub_ui_serve(req, k.method, k.path) == 0)
-		return;		/* GET / and /ui/<file>: hub/ui.c */
-	send_error(&k, 404, "no such endpoint");
+	if (hub_ui_serve(k->req, k->method, k->path) == 0) {
+		/* GET / and /ui/<file>: hub/ui.c answered.  The request lives
+		 * on until its answer is written (a later loop turn), so its
+		 * status can still be read here. */
+		k->route = ROUTE_UI;
+		k->status = evhttp_request_get_response_code(k->req);
+		if (k->status == 200)
+			k->a->ui_files++;
+		return;
+	}
+	send_error(k, 404, "no such endpoint");
 }
 
-/* ------------------------------------------------------------ setup */
+/*
+ * When make_bev cannot make a TLS bufferevent (out of memory), evhttp
+ * quietly uses a plain socket one: such a connection must never be
+ * served, or a token could cross the network in clear.
+ */
+static int
+is_tls(struct evhttp_request *req)
+{
+	struct evhttp_connection *ec = evhttp_request_get_connection(req);
 
+	return ec != NULL && bufferevent_openssl_get_ssl(
+	    evhttp_connection_get_bufferevent(ec)) != NULL;
+}
+
+static void
+on_request(struct evhttp_request *req, void *arg)
+{
+	struct call k;
+	uint64_t t0 = pk_mono_us();
+
+	memset(&k, 0, sizeof(k));
+	k.a = arg;
+	k.req = req;
+	k.route = ROUTE_OTHER;
+	k.method = method_name(evhttp_request_get_command(req));
+	peer(req, k.remote, sizeof(k.remote));
+	if (!is_tls(req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		send_error(&k, 400, "TLS required");
+	} else
+		api_route(&k);
+	api_count(k.a, k.route, k.status, pk_mono_us() - t0);
+}
+
+/* ------------------------------------------------------------ errors */
+
+/*
+ * evhttp answers a request it could not parse (400), a body over
+ * max_body (413), an Expect it does not know (417) or a method it does
+ * not know (501) itself, with a canned HTML page, and libevent 2.1 has
+ * no hook for that.  This callback on each connection's output buffer
+ * sees the page arrive: evhttp writes a response only into an empty
+ * buffer (it reads the next request after the last answer is out), its
+ * status line and headers first and the body last, and nothing is sent
+ * before the event loop turns.  When the whole buffer is exactly such a
+ * page (after at most one "100 Continue"), it is replaced by the same
+ * status with our JSON shape.  Anything else, ours included (JSON, the
+ * UI's files, all with other headers), is left alone.
+ */
+static const char canned_open[] = "\r\n\r\n<HTML><HEAD>\n<TITLE>";
+static const char canned_close[] = "</BODY></HTML>\n";
+
+static const char *
+canned_why(const struct hub_api *a, int code, char *buf, size_t cap)
+{
+	switch (code) {
+	case 400:
+		return "bad request: a malformed request line or header, or "
+		    "headers over 16384 bytes";
+	case 413:
+		snprintf(buf, cap, "body over %llu bytes ([api] max_body)",
+		    (unsigned long long)a->max_body);
+		return buf;
+	case 417:
+		return "Expect: only 100-continue is understood";
+	case 501:
+		return "method not implemented";
+	default:
+		snprintf(buf, cap, "HTTP error %d", code);
+		return buf;
+	}
+}
+
+static void
+http_error_json(struct evbuffer *b, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct hub_api *a = arg;
+	size_t len = evbuffer_get_length(b), skip = 0, cl = sizeof(canned_close)
+	    - 1;
+	char page[CANNED_MAX + 1], why[96];
+	const char *p, *eol, *body, *ct, *msg;
+	int code;
+
+	if (info->n_added == 0 || len < 32 || len > CANNED_MAX ||
+	    evbuffer_copyout(b, page, len) != (ev_ssize_t)len)
+		return;
+	page[len] = '\0';
+	if (memcmp(page + len - cl, canned_close, cl) != 0 ||
+	    memchr(page, '\0', len) != NULL)
+		return;
+	/* "HTTP/1.1 100 Continue\r\n\r\n" may still be waiting ahead */
+	if (strncmp(page, "HTTP/1.", 7) == 0 && strncmp(page + 8, " 100 ", 5)
+	    == 0 && (p = strstr(page, "\r\n\r\n")) != NULL)
+		skip = (size_t)(p + 4 - page);
+	p = page + skip;
+	if (strncmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ' ||
+	    p[9] < '4' || p[9] > '5' || p[10] < '0' || p[10] > '9' ||
+	    p[11] < '0' || p[11] > '9' || p[12] != ' ' ||
+	    (eol = strstr(p, "\r\n")) == NULL ||
+	    (body = strstr(p, canned_open)) == NULL ||
+	    (ct = strstr(p, "\r\nContent-Type: text/html\r\n")) == NULL ||
+	    ct > body)
+		return;
+	code = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	msg = canned_why(a, code, why, sizeof(why));
+	/* Drain it all and put back what stays: the adds call us again,
+	 * and find no HTML page then. */
+	evbuffer_drain(b, len);
+	if (skip > 0)
+		evbuffer_add(b, page, skip);
+	evbuffer_add_printf(b, "%.*s\r\nContent-Type: application/json\r\n"
+	    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+	    "Connection: close\r\nContent-Length: %zu\r\n\r\n"
+	    "{\"error\":\"%s\"}", (int)(eol - p), p, strlen(msg) + 12, msg);
+	api_count(a, ROUTE_OTHER, code, 0);
+}
+
+/* ------------------------------------------------------------ connections */
+
+/*
+ * The count of open connections.  libevent frees an SSL bufferevent
+ * from a finalizer that can run late (even in event_base_free, after
+ * hub_api_free), so the SSL's ex_data holds the API pointer and the free
+ * callback counts only while that API is the live one.
+ */
+static int conn_idx = -1;
+static struct hub_api *live_api;
+
+static void api_listen_sync(struct hub_api *);
+
+static void
+api_ssl_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	struct hub_api *a = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (a == NULL || a != live_api)
+		return;
+	if (a->conns > 0)
+		a->conns--;
+	if (a->at_cap && a->conns < a->max_conns) {
+		a->at_cap = 0;
+		api_listen_sync(a);
+	}
+}
+
+/*
+ * Which of the two watchers of the listening socket runs: evhttp's
+ * listener below the cap, the refuser at it, neither while accept()
+ * fails (EMFILE...) for 100 ms.
+ */
+static void
+api_listen_sync(struct hub_api *a)
+{
+	if (a->lev == NULL)
+		return;
+	if (!a->err_paused && !a->at_cap)
+		evconnlistener_enable(a->lev);
+	else
+		evconnlistener_disable(a->lev);
+	if (a->refuse != NULL) {
+		if (!a->err_paused && a->at_cap)
+			event_add(a->refuse, NULL);
+		else
+			event_del(a->refuse);
+	}
+}
+
+static void
+api_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct hub_api *a = arg;
+
+	(void)fd;
+	(void)what;
+	a->err_paused = 0;
+	api_listen_sync(a);
+}
+
+/*
+ * accept() failed (out of descriptors, most likely): libevent would retry
+ * at once, for ever, at full speed.  Pause accepting for 100 ms instead,
+ * like the agent listener, and say so at most once a second.
+ */
+static void
+api_accept_failed(struct hub_api *a, int e)
+{
+	struct timeval tv = { 0, 100 * 1000 };
+	uint64_t now = pk_mono_us();
+
+	a->accept_errors++;
+	if (now - a->accept_err_logged >= PK_USEC) {
+		a->accept_err_logged = now;
+		log_warnx("api: accept: %s (%llu so far); pausing 100 ms",
+		    evutil_socket_error_to_string(e),
+		    (unsigned long long)a->accept_errors);
+	}
+	if (a->resume == NULL)
+		a->resume = evtimer_new(a->base, api_accept_resume, a);
+	if (a->resume == NULL)
+		return;			/* better spin than go deaf */
+	a->err_paused = 1;
+	api_listen_sync(a);
+	evtimer_add(a->resume, &tv);
+}
+
+/* The listener's callbacks get evhttp's pointer, not ours: hence
+ * live_api. */
+static void
+api_accept_error(struct evconnlistener *lev, void *arg)
+{
+	(void)lev;
+	(void)arg;
+	if (live_api != NULL)
+		api_accept_failed(live_api, EVUTIL_SOCKET_ERROR());
+}
+
+/*
+ * At the cap: take what waits (REFUSE_BURST a turn) and close it before
+ * TLS starts, so a flood costs a descriptor for microseconds.  Counted,
+ * and logged at most once a minute.
+ */
+static void
+api_refuse(evutil_socket_t fd, short what, void *arg)
+{
+	struct hub_api *a = arg;
+	uint64_t now;
+	int i, s, e;
+
+	(void)what;
+	for (i = 0; i < REFUSE_BURST; i++) {
+		if ((s = accept(fd, NULL, NULL)) == -1) {
+			e = errno;
+			if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR &&
+			    e != ECONNABORTED)
+				api_accept_failed(a, e);
+			break;
+		}
+		close(s);
+		a->refused_limit++;
+	}
+	now = pk_mono_us();
+	if (a->refused_limit > 0 && (a->refused_logged == 0 ||
+	    now - a->refused_logged >= REFUSE_LOG_US)) {
+		a->refused_logged = now;
+		log_warnx("api: %llu connections open, [api] max_connections "
+		    "reached: closing new ones at once (%llu so far)",
+		    (unsigned long long)a->conns,
+		    (unsigned long long)a->refused_limit);
+	}
+}
+
+/* evhttp's accept made a connection: its TLS bufferevent. */
 static struct bufferevent *
 make_bev(struct event_base *base, void *arg)
 {
@@ -923,6 +1371,9 @@ make_bev(struct event_base *base, void *arg)
 		a->bev_failures++;
 		return NULL;
 	}
+	/* counted from here; SSL_free (api_ssl_gone) uncounts it */
+	if (conn_idx >= 0 && SSL_set_ex_data(ssl, conn_idx, a) == 1)
+		a->conns++;
 	bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
@@ -934,48 +1385,15 @@ make_bev(struct event_base *base, void *arg)
 	/* People waiting on the UI go before agents' batches (the base has
 	 * two priorities; agent events keep the default, 1). */
 	(void)bufferevent_priority_set(bev, 0);
-	return bev;
-}
-
-/* Re-open the API's accept after a pause (see api_accept_error). */
-static void
-api_accept_resume(evutil_socket_t fd, short what, void *arg)
-{
-	struct hub_api *a = arg;
-
-	(void)fd;
-	(void)what;
-	if (a->lev != NULL)
-		evconnlistener_enable(a->lev);
-}
-
-/*
- * accept() failed (out of descriptors, most likely): libevent would retry
- * at once, for ever, at full speed.  Pause accepting for 100 ms instead,
- * like the agent listener, and say so at most once a second.
- */
-static void
-api_accept_error(struct evconnlistener *lev, void *arg)
-{
-	struct hub_api *a = arg;
-	struct timeval tv = { 0, 100 * 1000 };
-	uint64_t now = pk_mono_us();
-	int e = EVUTIL_SOCKET_ERROR();
-
-	a->accept_errors++;
-	if (now - a->accept_err_logged >= PK_USEC) {
-		a->accept_err_logged = now;
-		log_warnx("api: accept: %s (%llu so far); pausing 100 ms",
-		    evutil_socket_error_to_string(e),
-		    (unsigned long long)a->accept_errors);
+	if (evbuffer_add_cb(bufferevent_get_output(bev), http_error_json, a) ==
+	    NULL)
+		a->bev_failures++;	/* only the HTML pages stay HTML */
+	/* Full: the listener stops after this one (libevent checks). */
+	if (a->conns >= a->max_conns && !a->at_cap) {
+		a->at_cap = 1;
+		api_listen_sync(a);
 	}
-	evconnlistener_disable(lev);
-	if (a->resume == NULL)
-		a->resume = evtimer_new(a->base, api_accept_resume, a);
-	if (a->resume != NULL)
-		evtimer_add(a->resume, &tv);
-	else
-		evconnlistener_enable(lev);	/* better spin than go deaf */
+	return bev;
 }
 
 /*
@@ -998,6 +1416,11 @@ sharing_init(struct hub_api *a, const struct hub_config *c)
 	if (c->share_internal[0] != '\0' && hub_sharing_set_internal(
 	    &a->sharing, c->share_internal, err, sizeof(err)) == -1) {
 		log_warnx("[sharing] internal: %s", err);
+		return -1;
+	}
+	if (hub_sharing_set_domains(&a->sharing, c->share_domains, err,
+	    sizeof(err)) == -1) {
+		log_warnx("[sharing] internal_domains: %s", err);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/sharing.key", c->data_dir);
@@ -1045,6 +1468,8 @@ hub_api_new(const struct hub_config *c, struct event_base *base,
 	a->in = in;
 	a->l = l;
 	a->max_body = c->api_max_body;
+	a->max_conns = c->api_max_connections > 0 ? c->api_max_connections :
+	    1;
 	(void)hub_ui_set_dir(c->ui_dir);	/* same size: cannot fail */
 	if (sharing_init(a, c) == -1) {
 		hub_api_free(a);
@@ -1086,6 +1511,21 @@ hub_api_new(const struct hub_config *c, struct event_base *base,
 	}
 	a->lev = evhttp_bound_socket_get_listener(bs);
 	evconnlistener_set_error_cb(a->lev, api_accept_error);
+	if ((a->refuse = event_new(base, evconnlistener_get_fd(a->lev),
+	    EV_READ | EV_PERSIST, api_refuse, a)) == NULL) {
+		log_warnx("api: event_new failed");
+		hub_api_free(a);
+		return NULL;
+	}
+	/* One slot for the whole process: every SSL's free calls
+	 * api_ssl_gone, which ignores those that are not the API's. */
+	if (conn_idx < 0 && (conn_idx = SSL_get_ex_new_index(0, NULL, NULL,
+	    NULL, api_ssl_gone)) < 0) {
+		log_warnx("api: SSL_get_ex_new_index failed");
+		hub_api_free(a);
+		return NULL;
+	}
+	live_api = a;
 	return a;
 }
 
@@ -1094,8 +1534,13 @@ hub_api_free(struct hub_api *a)
 {
 	if (a == NULL)
 		return;
+	if (live_api == a)
+		live_api = NULL;	/* late SSL frees count nothing now */
+	a->lev = NULL;
 	if (a->resume != NULL)
 		event_free(a->resume);
+	if (a->refuse != NULL)
+		event_free(a->refuse);	/* before evhttp closes its fd */
 	if (a->http != NULL)
 		evhttp_free(a->http);
 	pk_tls_ctx_free(a->tls);

@@ -14,7 +14,10 @@
 #include "transport/batch.h"
 #include "transport/frame.h"
 
-enum { HT_STR, HT_UINT };
+/* HT_LIST: a string that each further line adds to (", " between), for
+ * lists longer than the 200 bytes Debian's inih reads on one line:
+ * indented continuation lines reach us as the same name again. */
+enum { HT_STR, HT_UINT, HT_LIST };
 
 struct hub_opt {
 	const char	*section;
@@ -28,6 +31,8 @@ struct hub_opt {
 
 #define HS(sec, n, f, def) { sec, n, HT_STR, offsetof(struct hub_config, f), \
 	sizeof(((struct hub_config *)0)->f), def, 0, 0 }
+#define HL(sec, n, f) { sec, n, HT_LIST, offsetof(struct hub_config, f), \
+	sizeof(((struct hub_config *)0)->f), "", 0, 0 }
 #define HU(sec, n, f, def, lo, hi) { sec, n, HT_UINT, \
 	offsetof(struct hub_config, f), sizeof(uint64_t), def, lo, hi }
 
@@ -52,10 +57,12 @@ static const struct hub_opt hub_opts[] = {
 	HS("tls", "crl", tls_crl, ""),
 	HS("api", "listen", api_listen, "0.0.0.0:8443"),
 	HU("api", "max_body", api_max_body, "65536", 0, 16ULL * 1024 * 1024),
+	HU("api", "max_connections", api_max_connections, "256", 1, 65536),
 	HS("api", "ui_dir", ui_dir, "/usr/share/picket-hub/ui"),
 	HS("sharing", "name", share_name, ""),
 	HS("sharing", "internal", share_internal, ""),
 	HU("sharing", "host_pseudonyms", share_pseudonyms, "0", 0, 1),
+	HL("sharing", "internal_domains", share_domains),
 };
 
 static int
@@ -64,8 +71,20 @@ opt_apply(struct hub_config *c, const struct hub_opt *o, const char *value,
 {
 	char *field = (char *)c + o->off;
 	uint64_t v;
+	size_t n;
 
-	if (o->type == HT_STR) {
+	if (o->type == HT_LIST && field[0] != '\0' && value[0] != '\0') {
+		n = strlen(field);
+		if (pk_strlcpy(field + n, ", ", o->size - n) >= o->size - n ||
+		    pk_strlcpy(field + n + 2, value, o->size - n - 2) >=
+		    o->size - n - 2) {
+			field[n] = '\0';
+			*err = "value too long";
+			return -1;
+		}
+		return 0;
+	}
+	if (o->type == HT_STR || o->type == HT_LIST) {
 		if (pk_strlcpy(field, value, o->size) >= o->size) {
 			*err = "value too long";
 			return -1;

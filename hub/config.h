@@ -32,10 +32,12 @@ struct hub_config {
 	char		tls_crl[HUB_PATH_MAX];	/* "" = no CRL */
 	char		api_listen[256];	/* HTTPS API; "" = off */
 	uint64_t	api_max_body;		/* request body bytes */
+	uint64_t	api_max_connections;	/* open HTTPS connections */
 	char		ui_dir[HUB_PATH_MAX];	/* web UI files; "" = off */
 	char		share_name[PK_HUB_ID_MAX + 1];	/* "" = name */
 	char		share_internal[1024];	/* CIDRs; "" = built in */
 	uint64_t	share_pseudonyms;	/* 1: hosts as pseudonyms */
+	char		share_domains[4096];	/* suffixes; "" = none */
 };
 
 void hub_config_defaults(struct hub_config *c);

@@ -4,7 +4,8 @@
  * requested TLP are skipped, each remaining row gives at most three
  * shareable observations (the listed IOC value it matched, its worm
  * fingerprint, the outside address that acted), every value is checked
- * against the member's internal networks before it becomes a pattern,
+ * against the member's internal networks and internal domains before it
+ * becomes a pattern,
  * and observations with the same pattern become one indicator with one
  * sighting.  Reports of one finding (start, change, end) carry cumulative
  * counts, so a sighting counts each finding once, at its largest count.
@@ -311,6 +312,95 @@ hub_sharing_set_internal(struct hub_sharing *s, const char *cidrs, char *err,
 	if (pk_cidrset_parse(cidrs, &set, err, errlen) == -1)
 		return -1;
 	s->internal = set;
+	return 0;
+}
+
+static int valid_domain(const char *, size_t);
+
+static int
+lc(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* n bytes of a and b equal, ASCII case ignored (b is lower case). */
+static int
+ieqn(const char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (lc((unsigned char)a[i]) != (unsigned char)b[i])
+			return 0;
+	return 1;
+}
+
+int
+hub_sharing_set_domains(struct hub_sharing *s, const char *list, char *err,
+    size_t errlen)
+{
+	static const char sep[] = ", \t";
+	char d[HUB_SHARING_DOMAINS_MAX][HUB_SHARING_DOMAIN_LEN + 1];
+	size_t nd = 0, n, i;
+	const char *p = list;
+
+	/* Each turn takes a separator run or a name: bounded by strlen. */
+	while (*p != '\0') {
+		if (strchr(sep, *p) != NULL) {
+			p++;
+			continue;
+		}
+		n = strcspn(p, sep);
+		if (nd == HUB_SHARING_DOMAINS_MAX) {
+			snprintf(err, errlen, "more than %d internal domains",
+			    HUB_SHARING_DOMAINS_MAX);
+			return -1;
+		}
+		/* ".agency.example" and "agency.example." are the same */
+		i = *p == '.' ? 1 : 0;
+		while (n > i && p[n - 1] == '.')
+			n--;
+		if (n - i == 0 || n - i > HUB_SHARING_DOMAIN_LEN ||
+		    !valid_domain(p + i, n - i)) {
+			snprintf(err, errlen, "internal domain \"%.*s\": not a "
+			    "DNS name", (int)PK_MIN(n, (size_t)64), p);
+			return -1;
+		}
+		memcpy(d[nd], p + i, n - i);
+		d[nd][n - i] = '\0';
+		for (i = 0; d[nd][i] != '\0'; i++)
+			d[nd][i] = (char)lc((unsigned char)d[nd][i]);
+		nd++;
+		p += strcspn(p, sep);
+	}
+	memcpy(s->domains, d, sizeof(d));
+	s->ndomains = nd;
+	return 0;
+}
+
+/*
+ * Every label-aligned run of labels is compared with every suffix, not
+ * only the name's tail: "www.agency.example.evil.example" is a stranger's
+ * name, but exporting it would still spell the member's internal one.
+ */
+int
+hub_sharing_is_internal_name(const struct hub_sharing *s, const char *name,
+    size_t n)
+{
+	size_t i, j, k;
+
+	for (j = 0; j < s->ndomains && j < HUB_SHARING_DOMAINS_MAX; j++) {
+		k = strlen(s->domains[j]);
+		if (k == 0 || k > n)
+			continue;
+		for (i = 0; i + k <= n; i++) {
+			if (i > 0 && name[i - 1] != '.')
+				continue;	/* not a label start */
+			if ((i + k == n || name[i + k] == '.') &&
+			    ieqn(name + i, s->domains[j], k))
+				return 1;
+		}
+	}
 	return 0;
 }
 
@@ -709,7 +799,61 @@ quote(char *out, size_t cap, const char *v)
 	return 0;
 }
 
-enum { V_OK = 0, V_INTERNAL = 1, V_BAD = 2 };
+enum { V_OK = 0, V_INTERNAL = 1, V_BAD = 2, V_INTERNAL_NAME = 3 };
+
+static int
+name_char(int c)
+{
+	return is_alnum(c) || c == '-' || c == '_' || c == '.';
+}
+
+/* Does any run of name characters in t[0..n) name an internal domain? */
+static int
+names_internal(const struct hub_sharing *sh, const char *t, size_t n)
+{
+	size_t i = 0, e;
+
+	while (i < n) {
+		if (!name_char((unsigned char)t[i])) {
+			i++;
+			continue;
+		}
+		for (e = i; e < n && name_char((unsigned char)t[e]); e++)
+			;
+		if (hub_sharing_is_internal_name(sh, t + i, e - i))
+			return 1;
+		i = e;
+	}
+	return 0;
+}
+
+/*
+ * A URL names an internal domain anywhere in it (host, user info, path
+ * or query, as written or percent-decoded): "https://cdn.example/?next=
+ * intranet.agency%2Eexample" leaks the name as much as its host would.
+ */
+static int
+url_names_internal(const struct hub_sharing *sh, const char *u, size_t n)
+{
+	char dec[URL_MAX + 1];
+	size_t i, o = 0;
+	int hi, lo;
+
+	if (sh->ndomains == 0)
+		return 0;
+	if (names_internal(sh, u, n))
+		return 1;
+	for (i = 0; i < n && o < URL_MAX; i++) {
+		if (u[i] == '%' && i + 2 < n &&
+		    (hi = pk_hexval((unsigned char)u[i + 1])) >= 0 &&
+		    (lo = pk_hexval((unsigned char)u[i + 2])) >= 0) {
+			dec[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else
+			dec[o++] = u[i];
+	}
+	return names_internal(sh, dec, o);
+}
 
 /* An address or CIDR pattern, canonical text; internal ones refused. */
 static int
@@ -794,6 +938,8 @@ ioc_pattern(const struct hub_sharing *sh, const char *t, char *v, char *pat,
 	}
 	if (strcmp(t, "domain-name") == 0) {
 		lower(v);
+		if (hub_sharing_is_internal_name(sh, v, n))
+			return V_INTERNAL_NAME;
 		if (!valid_domain(v, n)) {
 			/* a bare address listed as a name */
 			rc = addr_pattern(sh, v, pat, cap, shown,
@@ -814,6 +960,8 @@ ioc_pattern(const struct hub_sharing *sh, const char *t, char *v, char *pat,
 			if ((unsigned char)v[i] <= 0x20 ||
 			    (unsigned char)v[i] >= 0x7f)
 				return V_BAD;
+		if (url_names_internal(sh, v, n))
+			return V_INTERNAL_NAME;
 		if ((rc = url_host_ok(sh, v)) != V_OK)
 			return rc;
 		if (quote(q, sizeof(q), v) == -1)
@@ -926,8 +1074,10 @@ on_row(void *arg, const struct hub_indicator *d)
 		if (rc == V_OK)
 			used += observe(x, O_IOC, pat, name, d, tlp, first,
 			    last);
-		else if (rc == V_INTERNAL)
+		else if (rc == V_INTERNAL || rc == V_INTERNAL_NAME)
 			x->st.redacted++;
+		if (rc == V_INTERNAL_NAME)
+			x->st.redacted_names++;
 	}
 	/* 2. a worm fingerprint: the same value on any member's hosts */
 	if (has_prefix(d->rule_id, "picket.fingerprint.") &&

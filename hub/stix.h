@@ -4,8 +4,9 @@
  * member hub), the TLP 2.0 marking definitions, indicator objects with
  * STIX patterns for addresses, domains, URLs, file hashes and worm
  * fingerprints, and sightings with counts.  Redaction happens here, before
- * anything leaves: internal addresses never appear, hosts appear at most
- * as keyed pseudonyms.  Ids are UUIDv5 of the content, so exporting the
+ * anything leaves: internal addresses and names under the member's
+ * internal domains never appear, hosts appear at most as keyed
+ * pseudonyms.  Ids are UUIDv5 of the content, so exporting the
  * same data twice gives the same ids.  Pure library code returning
  * jansson trees; hub/api.c serves it as GET /api/v1/export/stix, the unit
  * tests call it.  docs/outbreaks.md ("STIX 2.1 export") has the mapping.
@@ -41,11 +42,19 @@ const char *hub_tlp_marking_id(int tlp);	/* marking-definition--... */
 	"10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 100.64.0.0/10 " \
 	"127.0.0.0/8 169.254.0.0/16 0.0.0.0/8 fc00::/7 fe80::/10 ::1/128 ::/128"
 
+#define HUB_SHARING_DOMAINS_MAX	64	/* internal domain suffixes */
+#define HUB_SHARING_DOMAIN_LEN	253	/* bytes of one, as DNS allows */
+
 /* The member's sharing settings ([sharing] in hub.ini). */
 struct hub_sharing {
 	const char	*hub_name;	/* the identity object's name */
 	uint8_t		 secret[32];	/* pseudonym key; all zero = unset */
 	struct pk_cidrset internal;	/* never exported as values */
+	/* Domain suffixes (lower case, no trailing dot) whose names never
+	 * leave: an IOC domain or a URL naming one is dropped whole. */
+	char		 domains[HUB_SHARING_DOMAINS_MAX]
+			    [HUB_SHARING_DOMAIN_LEN + 1];
+	size_t		 ndomains;
 	/* 1: list the sighting hosts as pseudonyms ("h-" + 16 hex of
 	 * HMAC-SHA-256(secret, agent id)); 0: only how many.  Host names
 	 * and agent ids never leave in clear either way. */
@@ -59,11 +68,29 @@ void hub_sharing_default(struct hub_sharing *s);
 int hub_sharing_set_internal(struct hub_sharing *s, const char *cidrs,
     char *err, size_t errlen);
 
+/*
+ * Replace the internal domains by a list of suffixes separated by commas
+ * or white space ("agency.example, corp.example"; "" = none).  Each is a
+ * DNS name, any case, trailing dot ignored.  0, or -1 with err (s
+ * unchanged) on a bad name or more than HUB_SHARING_DOMAINS_MAX.
+ */
+int hub_sharing_set_domains(struct hub_sharing *s, const char *list,
+    char *err, size_t errlen);
+/*
+ * 1 if the DNS name (any case, trailing dots ignored) is one of the
+ * internal domains or under one, at a label boundary: with
+ * "agency.example", "www.AGENCY.example." is internal and
+ * "xagency.example" is not.  n bytes of name are looked at.
+ */
+int hub_sharing_is_internal_name(const struct hub_sharing *s,
+    const char *name, size_t n);
+
 /* What one export did, for logs, headers and tests. */
 struct hub_stix_stats {
 	uint64_t	 scanned;	/* alert rows looked at */
 	uint64_t	 tlp_filtered;	/* rows above the requested TLP */
 	uint64_t	 redacted;	/* values dropped as internal */
+	uint64_t	 redacted_names;	/* of those: internal domains */
 	uint64_t	 unusable;	/* rows with nothing shareable */
 	uint64_t	 objects_dropped;	/* over max_objects */
 	int		 truncated;	/* max_indicators reached */

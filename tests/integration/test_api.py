@@ -4,9 +4,13 @@ serve`: TLS 1.3 with the hub's certificate, bearer tokens made with
 a real agent connection (hubproto, as agent-1/agent-2) stored coming back
 with filters and cursor pagination that covers every row exactly once,
 hosts shown connected while their connection is open, the audit log, bad
-input (400/404/405/413, never a crash), /metrics as Prometheus text, and
-the API answering while agents connect.  The hub is PICKET_HUB (default
-build/picket-hub); under ASan the final stop checks for reports."""
+input (400/404/405/413, never a crash), every refusal of the HTTP layer
+itself as JSON (raw requests no client library would send), /metrics as
+Prometheus text counting requests by route and status exactly, the API
+answering while agents connect, the [api] max_connections cap, and STIX
+exports that never spell an internal domain.  The hub is PICKET_HUB
+(default build/picket-hub); under ASan the final stop checks for
+reports."""
 import http.client
 import json
 import re
@@ -395,19 +399,81 @@ def test_wrong_method_and_big_body(env):
         assert h["Allow"] == "GET"
         assert "not allowed" in json.loads(data)["error"]
     # Over [api] max_body (64 KiB): 413 as soon as the headers say so,
-    # before the body is read.
+    # before the body is read, with the JSON error every answer has.
     for m in ("POST", "GET"):
-        head = api.exchange(f"{m} /api/v1/hosts HTTP/1.1\r\nHost: x\r\n"
-                            f"Authorization: Bearer {t}\r\n"
-                            "Content-Length: 70000\r\n\r\n".encode() +
-                            b"x" * 1000)
-        assert head.startswith(b"HTTP/1.1 413"), head[:200]
+        st, h, b = parse_answer(api.exchange(
+            f"{m} /api/v1/hosts HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {t}\r\n"
+            "Content-Length: 70000\r\n\r\n".encode() + b"x" * 1000))
+        assert st == 413 and h["content-type"] == "application/json"
+        assert b["error"] == "body over 65536 bytes ([api] max_body)"
     # Just under the limit is read, then refused by method or served.
     st, _, _ = api.raw("POST", "/api/v1/hosts", t, body=b"x" * 65536)
     assert st == 405
     # Malformed JSON in a body is never parsed by a GET endpoint.
     st, _, data = api.raw("GET", "/api/v1/hosts", t, body=b"{\"a\":")
     assert st == 200
+
+
+def parse_answer(raw):
+    """(status, {lower-case header: value}, parsed JSON body) of one
+    HTTP/1.1 answer; asserts it is whole (Content-Length) and JSON."""
+    assert raw.startswith(b"HTTP/1.1 "), raw[:200]
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    hdrs = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    assert int(hdrs["content-length"]) == len(body), raw
+    assert b"<" not in body, body           # no HTML, ever
+    return int(lines[0].split()[1]), hdrs, json.loads(body)
+
+
+# 200 headers of 100 bytes: over the 16 KiB evhttp reads.
+TOO_BIG_HEADERS = (b"GET /healthz HTTP/1.1\r\nHost: x\r\n" +
+                   b"".join(b"X-%d: %s\r\n" % (i, b"y" * 100)
+                            for i in range(200)) + b"\r\n")
+
+# Requests evhttp refuses before the API sees them, and what the JSON
+# error says; each needs a raw socket (no client library sends them).
+HTTP_LAYER = [
+    (b"GARBAGE\r\n\r\n", 400, "malformed request line"),
+    (b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 400, "malformed"),
+    (b"GET /healthz HTTP/1.1\r\nNo colon here\r\n\r\n", 400, "header"),
+    (TOO_BIG_HEADERS, 400, "16384 bytes"),
+    (b"POST /api/v1/enroll HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Length: nine\r\n\r\n", 400, "malformed"),
+    (b"BREW /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 501, "method"),
+    (b"POST /api/v1/enroll HTTP/1.1\r\nHost: x\r\nExpect: tea\r\n"
+     b"Content-Length: 2\r\n\r\n{}", 417, "100-continue"),
+    (b"POST /api/v1/enroll HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Length: 65537\r\n\r\n", 413, "65536 bytes"),
+    # a chunk that would take the body over max_body, and the same after
+    # a "100 Continue" the hub had queued
+    (b"POST /api/v1/enroll HTTP/1.1\r\nHost: x\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n10001\r\nxx", 413, "max_body"),
+    (b"POST /api/v1/enroll HTTP/1.1\r\nHost: x\r\n"
+     b"Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"10001\r\nxx", 413, "max_body"),
+    # and what the API itself answers, for the same shape
+    (b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n", 404, "endpoint"),
+    (b"DELETE /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405, "allowed"),
+    (b"GET /api/v1/hosts HTTP/1.1\r\nHost: x\r\n\r\n", 401, "token"),
+    (b"GET /a/../b HTTP/1.1\r\nHost: x\r\n\r\n", 400, "path"),
+]
+
+
+@pytest.mark.parametrize("raw,status,word", HTTP_LAYER)
+def test_http_layer_errors_are_json(env, raw, status, word):
+    out = env["api"].exchange(raw)
+    if out.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"):
+        out = out[len(b"HTTP/1.1 100 Continue\r\n\r\n"):]
+    st, h, b = parse_answer(out)
+    assert st == status, out
+    assert h["content-type"] == "application/json", h
+    assert h["x-content-type-options"] == "nosniff"
+    assert set(b) == {"error"} and word in b["error"], b
 
 
 def test_raw_garbage_never_hurts_the_hub(env):
@@ -473,34 +539,129 @@ def test_audit_log(env):
     assert all(r["id"] < b1["audit"][-1]["id"] for r in b2["audit"])
 
 
-PROM_LINE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+=\"[^\"]*\"\})? "
-                       r"[0-9.eE+-]+$")
+PROM_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)'
+                       r'(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? '
+                       r'([0-9.eE+-]+)$')
+
+
+def prom(text):
+    """Prometheus text: {sample name with labels: value}, each sample of
+    a family announced by # TYPE (histograms: _bucket, _sum, _count)."""
+    values, typed = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# HELP ") or line.startswith("# TYPE "):
+            parts = line.split(" ", 3)
+            if parts[1] == "TYPE":
+                assert parts[3] in ("counter", "gauge", "histogram")
+                typed[parts[2]] = parts[3]
+            continue
+        m = PROM_LINE.match(line)
+        assert m, line
+        name = m.group(1)
+        fam = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert name in typed or typed.get(fam) == "histogram", line
+        assert line.rsplit(" ", 1)[0] not in values, "duplicate: " + line
+        values[line.rsplit(" ", 1)[0]] = float(m.group(4))
+    return values
 
 
 def test_metrics_is_prometheus_text(env):
     api, t = env["api"], env["tok"]["viewer"]
     st, text, h = api.get("/metrics", t)
     assert st == 200 and h["Content-Type"].startswith("text/plain")
-    values, typed = {}, set()
-    for line in text.splitlines():
-        if line.startswith("# HELP ") or line.startswith("# TYPE "):
-            parts = line.split(" ", 3)
-            if parts[1] == "TYPE":
-                assert parts[3] in ("counter", "gauge")
-                typed.add(parts[2])
-            continue
-        assert PROM_LINE.match(line), line
-        name, v = line.rsplit(" ", 1)
-        assert name.split("{")[0] in typed, line
-        values[name] = float(v)
+    values = prom(text)
     assert values["picket_hub_agents_connected"] == 1
     assert values["picket_hub_batches_total"] >= 6
     assert values["picket_hub_indicators_stored_total"] >= N1 + N2
     assert values["picket_hub_store_size_bytes"] > 0
     assert values['picket_hub_listener_events_total{event="welcomes"}'] >= 2
-    assert values['picket_hub_api_requests_total{class="2xx"}'] > 0
-    assert values['picket_hub_api_requests_total{class="4xx"}'] > 0
+    assert values['picket_hub_api_requests_total{route="/api/v1/hosts",'
+                  'code="2xx"}'] > 0
+    assert values['picket_hub_api_requests_total{route="other",'
+                  'code="4xx"}'] > 0
     assert 'picket_hub_closed_by_error_total{code="auth"}' in values
+    assert values["picket_hub_api_connections"] >= 1    # this one
+    # Labels come from the route table, not from what was asked for:
+    # the role matrix asked for /api/v1/hosts/agent-1.
+    routes = {re.search(r'route="([^"]*)"', k).group(1) for k in values
+              if k.startswith("picket_hub_api_requests_total")}
+    assert routes == {"/healthz", "/metrics", "/api/v1/hosts",
+                      "/api/v1/hosts/{id}", "/api/v1/indicators",
+                      "/api/v1/audit", "/api/v1/outbreaks",
+                      "/api/v1/export/stix", "/api/v1/enroll", "ui",
+                      "other"}, routes
+
+
+def requests_by(values):
+    """{(route, code): n} of picket_hub_api_requests_total."""
+    out = {}
+    for k, v in values.items():
+        m = re.fullmatch(r'picket_hub_api_requests_total\{route="([^"]*)",'
+                         r'code="([^"]*)"\}', k)
+        if m:
+            out[m.groups()] = v
+    return out
+
+
+def histogram(values, route):
+    """(cumulative bucket counts by le, sum, count) of one route."""
+    b = {}
+    for k, v in values.items():
+        m = re.fullmatch(r'picket_hub_api_request_duration_seconds_bucket'
+                         r'\{route="' + re.escape(route) +
+                         r'",le="([^"]*)"\}', k)
+        if m:
+            b[m.group(1)] = v
+    pre = 'picket_hub_api_request_duration_seconds'
+    return (b, values[f'{pre}_sum{{route="{route}"}}'],
+            values[f'{pre}_count{{route="{route}"}}'])
+
+
+def test_metrics_count_requests_by_route_exactly(env):
+    """A known set of requests moves the counters by exactly that much,
+    and nothing else (no other API traffic runs meanwhile)."""
+    api, tok = env["api"], env["tok"]
+    _, text, _ = api.get("/metrics", tok["viewer"])
+    before = prom(text)
+    h0 = histogram(before, "/api/v1/indicators")
+    for _ in range(3):
+        assert api.get("/api/v1/indicators?limit=1", tok["viewer"])[0] == 200
+    for q in ("limit=0", "severity=x"):
+        assert api.get("/api/v1/indicators?" + q, tok["viewer"])[0] == 400
+    assert api.get("/api/v1/hosts/nope", tok["viewer"])[0] == 404
+    assert api.get("/api/v1/hosts")[0] == 401
+    assert api.get("/api/v1/audit", tok["viewer"])[0] == 403
+    assert api.get("/no/such/thing", tok["viewer"])[0] == 404
+    assert api.get("/api/v1/../x", tok["viewer"])[0] == 400
+    assert parse_answer(api.exchange(b"NOPE\r\n\r\n"))[0] == 400
+    assert parse_answer(api.exchange(b"BREW / HTTP/1.1\r\n\r\n"))[0] == 501
+    assert api.raw("PUT", "/healthz")[0] == 405
+    _, text, _ = api.get("/metrics", tok["viewer"])
+    after = prom(text)
+    want = {("/api/v1/indicators", "2xx"): 3,
+            ("/api/v1/indicators", "4xx"): 2,
+            ("/api/v1/hosts/{id}", "4xx"): 1,
+            ("/api/v1/hosts", "4xx"): 1,
+            ("/api/v1/audit", "4xx"): 1,
+            ("other", "4xx"): 3,
+            ("other", "5xx"): 1,
+            ("/healthz", "4xx"): 1,
+            ("/metrics", "2xx"): 1}     # the first read of /metrics
+    b, a = requests_by(before), requests_by(after)
+    assert set(a) == set(b)
+    moved = {k: a[k] - b[k] for k in a if a[k] != b[k]}
+    assert moved == want, moved
+    # The histogram: five more indicator requests, cumulative buckets
+    # that never fall, +Inf equal to the count, time spent > 0.
+    h1 = histogram(after, "/api/v1/indicators")
+    assert h1[2] - h0[2] == 5
+    les = list(h1[0])
+    assert les[-1] == "+Inf" and les[0] == "0.001" and "10" in les
+    counts = [h1[0][le] for le in les]
+    assert counts == sorted(counts) and counts[-1] == h1[2]
+    assert h1[1] > h0[1]
+    # An evhttp refusal never reached a handler: it counts, in 0 s.
+    assert histogram(after, "other")[2] - histogram(before, "other")[2] == 4
 
 
 def test_api_serves_while_agents_connect(env):
@@ -583,3 +744,175 @@ def test_stix_export_redacts(env):
         assert secret not in text, secret
     st, b, _ = api.get("/api/v1/export/stix?tlp=purple", tok["viewer"])
     assert st == 400 and "tlp" in b["error"]
+
+
+# ---- a second, small hub: [api] max_connections = 4, the web UI, and
+# [sharing] internal_domains
+
+INTERNAL = ["www.agency.example", "agency.example", "a.b.agency.example."]
+OUTSIDE = "xagency.example"
+
+
+def ioc_records(template, names, start):
+    """One IOC-match indicator (threat.indicator, a domain) per name,
+    TLP:CLEAR, as the agent reports them."""
+    out = []
+    for i, name in enumerate(names):
+        d = json.loads(template)
+        t = BASE_TS + start + i * 60
+        d["@timestamp"] = iso(t)
+        d["event"]["kind"] = "alert"
+        d["rule"]["id"] = "picket.ioc.domain"
+        d["rule"]["name"] = "Listed domain"
+        d["message"] = f"lookup of {name}"
+        d["threat"] = {"indicator": {"type": "domain-name", "name": name,
+                                     "provider": "feed.txt"}}
+        d["network"]["direction"] = "outbound"
+        d["picket"]["tlp"] = "TLP:CLEAR"
+        d["picket"]["fingerprint"] = f"{i:032x}"
+        d["picket"]["first_seen"] = d["picket"]["last_seen"] = iso(t)
+        out.append(json.dumps(d, separators=(",", ":")))
+    return out
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory, certs):
+    from hubrun import UI_DIR
+    tmp = tmp_path_factory.mktemp("api-small")
+    # Hub writes api_opts under [api] in order; the last value carries
+    # the [sharing] section (hubrun has no parameter for it).
+    h = Hub(tmp / "hub", certs, api_opts={
+        "ui_dir": UI_DIR, "max_connections":
+        "4\n[sharing]\ninternal_domains = Agency.Example,\n"
+        "  corp.example"})           # an indented line adds to the list
+    _, _, proc = analyse(PCAPS / "nmap_synscan.pcap")
+    recs = ioc_records(proc.stdout.splitlines()[0], INTERNAL + [OUTSIDE], 0)
+    c, w = h.agent("agent-1", host_name="ws-one")
+    assert c.send_batch(w.stored_seq + 1, recs) == w.stored_seq + len(recs)
+    c.close()
+    api = Api(h, certs)
+    yield {"hub": h, "api": api, "tok": h.token("viewer", "v")}
+    rc, _ = h.stop()
+    assert rc == 0
+
+
+def test_stix_export_never_spells_internal_domains(small):
+    api, t = small["api"], small["tok"]
+    st, _, raw = api.raw("GET", f"/api/v1/export/stix?{SINCE}&tlp=red",
+                         t)
+    assert st == 200
+    text = raw.decode().lower()          # the raw answer, not just fields
+    for name in INTERNAL:
+        assert name.rstrip(".") not in text.replace(OUTSIDE, ""), name
+    assert f"[domain-name:value = '{OUTSIDE}']" in text
+    b = json.loads(raw)
+    pats = [o["pattern"] for o in b["objects"] if o["type"] == "indicator"]
+    assert pats == [f"[domain-name:value = '{OUTSIDE}']"], pats
+    st, text, _ = api.get("/metrics", t)
+    m = prom(text)
+    assert m["picket_hub_stix_exports_total"] == 1
+    assert m["picket_hub_stix_redacted_names_total"] == 3
+    assert m["picket_hub_stix_redacted_total"] == 3
+
+
+def test_ui_files_are_counted(small):
+    api, t = small["api"], small["tok"]
+    _, text, _ = api.get("/metrics", t)
+    before = prom(text)
+    assert api.raw("GET", "/")[0] == 200
+    assert api.raw("GET", "/ui/app.js")[0] == 200
+    st, h, data = api.raw("GET", "/ui/nope.js")
+    assert st == 404 and json.loads(data)["error"]
+    _, text, _ = api.get("/metrics", t)
+    after = prom(text)
+    assert (after["picket_hub_ui_files_served_total"] -
+            before["picket_hub_ui_files_served_total"]) == 2
+    b, a = requests_by(before), requests_by(after)
+    assert a[("ui", "2xx")] - b[("ui", "2xx")] == 2
+    assert a[("ui", "4xx")] - b[("ui", "4xx")] == 1
+
+
+def tls_conn(api):
+    s = socket.create_connection((api.host, api.port), 5)
+    try:
+        return api.ctx.wrap_socket(s, server_hostname=api.host)
+    except BaseException:
+        s.close()
+        raise
+
+
+def ask(conn, path, token=None):
+    """One request on an open TLS connection: (status, body bytes)."""
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n{auth}"
+                 "Connection: close\r\n\r\n".encode())
+    out = b""
+    while True:
+        b = conn.recv(65536)
+        if not b:
+            break
+        out += b
+    head, _, body = out.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def refused(api):
+    """True if a new connection is closed before it can be answered."""
+    try:
+        c = tls_conn(api)
+    except (ssl.SSLError, OSError):
+        return True
+    try:
+        ask(c, "/healthz")
+        return False
+    except (ssl.SSLError, OSError, IndexError):
+        return True
+    finally:
+        c.close()
+
+
+def test_api_connection_cap(small):
+    h, api, t = small["hub"], small["api"], small["tok"]
+    # Earlier tests' connections are gone once /metrics counts only
+    # the one asking.
+    deadline = time.monotonic() + 10
+    while prom(api.get("/metrics", t)[1])["picket_hub_api_connections"] > 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    idle = [tls_conn(api) for _ in range(4)]    # handshaken, silent
+    try:
+        assert refused(api)
+        # The agent listener has its own limit: agents still connect.
+        c, _ = h.agent("agent-1", host_name="ws-one")
+        c.close()
+        idle.pop().close()
+        tries = 1                   # refusals until the hub saw the close
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                c = tls_conn(api)
+                st, body = ask(c, "/metrics", t)
+                c.close()
+                break
+            except (ssl.SSLError, OSError, IndexError):
+                assert time.monotonic() < deadline, "never accepted again"
+                tries += 1
+                time.sleep(0.05)
+        assert st == 200
+        m = prom(body.decode())
+        assert m["picket_hub_api_refused_limit_total"] == tries
+        assert m["picket_hub_api_connections"] == 4     # 3 idle + this
+    finally:
+        for c in idle:
+            c.close()
+    # Logged once, not once per refusal (at most a line a minute).
+    assert h.stderr().count("max_connections reached") == 1
+
+
+def test_enroll_without_ca_is_a_json_503(small):
+    """The 503 of the list: a hub with no member CA (no `ca init`)."""
+    out = small["api"].exchange(b"POST /api/v1/enroll HTTP/1.1\r\nHost: x\r\n"
+                                b"Content-Length: 2\r\n\r\n{}")
+    st, h, b = parse_answer(out)
+    assert st == 503 and h["content-type"] == "application/json"
+    assert "no member CA" in b["error"], b

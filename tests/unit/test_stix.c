@@ -193,6 +193,68 @@ setup(void **state)
 	return 0;
 }
 
+/* IOC matches naming the member's own domains ([sharing]
+ * internal_domains = agency.example): only xagency.example may leave. */
+static const struct rec name_recs[] = {
+	{ "agent-01", "ws-secret-01", T0 + 1 * H, 0, "picket.ioc.domain",
+	  "10.1.2.3", "203.0.113.53", "outbound",
+	  "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0", "TLP:CLEAR", "domain-name",
+	  "www.agency.example", 1 },
+	{ "agent-01", "ws-secret-01", T0 + 1 * H, 0, "picket.ioc.domain",
+	  "10.1.2.3", "203.0.113.53", "outbound",
+	  "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1", "TLP:CLEAR", "domain-name",
+	  "AGENCY.example", 1 },
+	{ "agent-01", "ws-secret-01", T0 + 1 * H, 0, "picket.ioc.domain",
+	  "10.1.2.3", "203.0.113.53", "outbound",
+	  "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2", "TLP:CLEAR", "domain-name",
+	  "a.b.agency.example.", 1 },
+	/* a stranger's name that spells ours */
+	{ "agent-01", "ws-secret-01", T0 + 1 * H, 0, "picket.ioc.domain",
+	  "10.1.2.3", "203.0.113.53", "outbound",
+	  "b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3", "TLP:CLEAR", "domain-name",
+	  "intra.agency.example.evil.example", 1 },
+	/* URLs: the host, the user info, the query (escaped) */
+	{ "agent-01", "ws-secret-01", T0 + 1 * H, 0, "picket.ioc.url",
+	  "10.1.2.3", "203.0.113.53", "outbound",
+	  "b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4", "TLP:CLEAR", "url",
+	  "https://Mail.Agency.Example:8443/owa", 1 },
+	{ "agent-01", "ws-secret-01", T0 + 1 * H, 0, "picket.ioc.url",
+	  "10.1.2.3", "203.0.113.53", "outbound",
+	  "b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5", "TLP:CLEAR", "url",
+	  "http://cdn.example/r?next=hr%2Eagency%2eexample", 1 },
+	/* not ours: the label boundary matters */
+	{ "agent-01", "ws-secret-01", T0 + 1 * H, 0, "picket.ioc.domain",
+	  "10.1.2.3", "203.0.113.53", "outbound",
+	  "b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6", "TLP:CLEAR", "domain-name",
+	  "xagency.example", 1 },
+	{ "agent-01", "ws-secret-01", T0 + 1 * H, 0, "picket.ioc.url",
+	  "10.1.2.3", "203.0.113.53", "outbound",
+	  "b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7", "TLP:CLEAR", "url",
+	  "http://www.xagency.example/agency-example", 1 },
+	/* another registrant's, but it spells ours: dropped too */
+	{ "agent-01", "ws-secret-01", T0 + 1 * H, 0, "picket.ioc.url",
+	  "10.1.2.3", "203.0.113.53", "outbound",
+	  "b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8", "TLP:CLEAR", "url",
+	  "http://agency.example.org/x", 1 },
+};
+
+static int
+setup_names(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	size_t i;
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/stix.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/hub.db", f->dir);
+	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
+	for (i = 0; i < PK_NELEM(name_recs); i++)
+		put(f, &name_recs[i]);
+	*state = f;
+	return 0;
+}
+
 static int
 teardown(void **state)
 {
@@ -712,6 +774,111 @@ test_internal(void **state)
 }
 
 static void
+test_internal_names(void **state)
+{
+	struct hub_sharing s;
+	char err[128], many[80 * 12];
+	size_t i, o = 0;
+
+	(void)state;
+	hub_sharing_default(&s);
+	assert_int_equal(s.ndomains, 0);
+	assert_false(hub_sharing_is_internal_name(&s, "agency.example", 14));
+	assert_int_equal(hub_sharing_set_domains(&s, " Agency.Example.,"
+	    "corp.example\t.lan ", err, sizeof(err)), 0);
+	assert_int_equal(s.ndomains, 3);
+	assert_string_equal(s.domains[0], "agency.example");
+	assert_string_equal(s.domains[2], "lan");
+#define IN(n)	hub_sharing_is_internal_name(&s, n, strlen(n))
+	assert_true(IN("agency.example"));
+	assert_true(IN("www.agency.example"));
+	assert_true(IN("WWW.AGENCY.EXAMPLE"));
+	assert_true(IN("a.b.agency.example."));
+	assert_true(IN("a.b.agency.example.."));
+	assert_true(IN("printer.lan"));
+	assert_true(IN("agency.example.evil.example"));
+	assert_false(IN("xagency.example"));
+	assert_false(IN("agency.examples"));
+	assert_false(IN("agency-example"));
+	assert_false(IN("example"));
+	assert_false(IN("plan"));
+	assert_false(IN(""));
+	/* n bounds what is read */
+	assert_false(hub_sharing_is_internal_name(&s, "agency.example", 13));
+#undef IN
+	/* refused, and the old list kept */
+	assert_int_equal(hub_sharing_set_domains(&s, "ok.example, bad!name",
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad!name"));
+	assert_int_equal(hub_sharing_set_domains(&s, "a..b", err,
+	    sizeof(err)), -1);
+	assert_int_equal(hub_sharing_set_domains(&s, "10.1.2.3", err,
+	    sizeof(err)), -1);
+	assert_int_equal(hub_sharing_set_domains(&s, ".", err, sizeof(err)),
+	    -1);
+	assert_int_equal(s.ndomains, 3);
+	for (i = 0; i <= HUB_SHARING_DOMAINS_MAX; i++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o,
+		    "d%zu.example ", i);
+	assert_int_equal(hub_sharing_set_domains(&s, many, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "more than"));
+	assert_int_equal(hub_sharing_set_domains(&s, "", err, sizeof(err)),
+	    0);
+	assert_int_equal(s.ndomains, 0);
+}
+
+/* The serialised bundle never spells an internal name, in any case. */
+static void
+test_export_internal_domains(void **state)
+{
+	struct fx *f = *state;
+	struct hub_stix_params p;
+	struct hub_stix_stats st;
+	char err[128], *text;
+	const char *q;
+	json_t *b;
+	size_t i, n;
+
+	params(&p, "clear");
+	assert_int_equal(hub_sharing_set_domains(&sharing, "agency.example",
+	    err, sizeof(err)), 0);
+	p.stats = &st;
+	b = export(f, &p);
+	text = json_dumps(b, JSON_COMPACT);
+	assert_non_null(text);
+	for (i = 0; text[i] != '\0'; i++)
+		if (text[i] >= 'A' && text[i] <= 'Z')
+			text[i] = (char)(text[i] - 'A' + 'a');
+	/* Every internal name has "agency.example" as whole labels; the
+	 * text may hold it only inside xagency.example (the domain and the
+	 * URL, each twice: pattern and name). */
+	for (q = text, n = 0; (q = strstr(q, "agency.example")) != NULL;
+	    q++, n++)
+		assert_true(q > text && q[-1] == 'x');
+	assert_int_equal(n, 4);
+	assert_null(strstr(text, "www.agency"));
+	assert_null(strstr(text, "a.b.agency"));
+	assert_null(strstr(text, "hr%2eagency"));
+	free(text);
+	assert_int_equal(st.redacted_names, 7);
+	assert_int_equal(st.redacted, 7);
+	assert_int_equal(st.indicators, 2);
+	assert_non_null(by_pattern(b, "[domain-name:value = 'xagency.example']"));
+	json_decref(b);
+	/* without the setting, the same rows are exported (but the name
+	 * with a trailing dot, which is not one the export writes) */
+	params(&p, "clear");
+	p.stats = &st;
+	b = export(f, &p);
+	assert_int_equal(st.redacted_names, 0);
+	assert_int_equal(st.indicators, 8);
+	assert_non_null(by_pattern(b,
+	    "[domain-name:value = 'www.agency.example']"));
+	json_decref(b);
+}
+
+static void
 test_blocks(void **state)
 {
 	/* RFC 4231 test case 2 */
@@ -754,6 +921,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_internal),
+		cmocka_unit_test(test_internal_names),
+		cmocka_unit_test_setup_teardown(test_export_internal_domains,
+		    setup_names, teardown),
 		cmocka_unit_test(test_blocks),
 	};
 
