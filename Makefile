@@ -37,6 +37,9 @@ CORE_SRCS += $(wildcard collectors/pcap/stream.c collectors/pcap/ac.c \
 # Reporting (issue 5): the portable parts of the transport.
 CORE_SRCS += $(wildcard common/crc32c.c common/sha256.c transport/frame.c transport/batch.c \
 	transport/spool.c)
+# Targeted collection (issue 7): the task specification both sides parse,
+# over the bounded JSON reader (portable, kept under hub/ where it began).
+CORE_SRCS += hub/jsonread.c transport/task.c
 # Platform layer for POSIX hosts.
 UNIX_SRCS := common/log_unix.c common/pktime_unix.c common/dir_unix.c \
 	$(wildcard transport/spool_unix.c)
@@ -47,7 +50,7 @@ AGENT_SRCS := agent/main.c agent/config_ini.c agent/output.c \
 	collectors/collector.c collectors/pcap/capture.c \
 	agent/spoolout.c agent/shipper.c agent/privsep_linux.c \
 	agent/supervise_unix.c transport/tls.c \
-	agent/enroll.c transport/pki.c hub/jsonread.c
+	agent/enroll.c transport/pki.c
 
 LIBS	:= -lpcap -linih -lpthread -lz -levent_openssl -levent -lssl -lcrypto
 # The eBPF process collector (Linux) adds its sources to AGENT_SRCS, its
@@ -189,6 +192,7 @@ check: deps
 	$(MAKE) check-unit
 	$(MAKE) check-asan
 	$(MAKE) check-integration
+	$(MAKE) check-packages
 	$(MAKE) check-wine
 	$(MAKE) check-bench-smoke
 	$(MAKE) check-fuzz
@@ -208,3 +212,5 @@ clean:
 # Print a variable for scripts: make -s print-CORE_SRCS
 print-%:
 	@echo $($*)
+
+include packaging/packaging.mk

@@ -417,3 +417,90 @@ pk_jr_int(const struct pk_jr_val *v, int64_t min, int64_t max, int64_t *out)
 		return -1;
 	return 0;
 }
+
+int
+pk_jr_root(const char *s, size_t len, struct pk_jr_val *v)
+{
+	struct jr r = { s, len, 0 };
+	size_t start;
+
+	if (s == NULL || v == NULL)
+		return -1;
+	jr_ws(&r);
+	start = r.pos;
+	if (jr_value(&r, 0) == -1)
+		return -1;
+	v->type = jr_type(s[start]);
+	v->p = s + start;
+	v->len = r.pos - start;
+	jr_ws(&r);
+	return r.pos == len ? 0 : -1;
+}
+
+int
+pk_jr_iter_init(struct pk_jr_iter *it, const struct pk_jr_val *c)
+{
+	if (it == NULL || c == NULL || c->len < 2 ||
+	    (c->type != PK_JR_OBJECT && c->type != PK_JR_ARRAY))
+		return -1;
+	it->s = c->p;
+	it->len = c->len;
+	it->pos = 1;		/* past the bracket */
+	it->object = c->type == PK_JR_OBJECT;
+	it->state = 0;
+	return 0;
+}
+
+int
+pk_jr_iter_next(struct pk_jr_iter *it, char *key, size_t keycap,
+    struct pk_jr_val *v)
+{
+	struct jr r = { it->s, it->len, it->pos };
+	char close = it->object ? '}' : ']';
+	size_t k0;
+
+	if (it->state == 2)
+		return 0;
+	jr_ws(&r);
+	if (r.pos >= r.len)
+		goto bad;
+	if (it->state == 0 && r.s[r.pos] == close) {
+		it->state = 2;
+		return 0;
+	}
+	if (it->state == 1) {
+		if (r.s[r.pos] == close) {
+			it->state = 2;
+			return 0;
+		}
+		if (r.s[r.pos] != ',')
+			goto bad;
+		r.pos++;
+		jr_ws(&r);
+	}
+	if (it->object) {
+		k0 = r.pos;
+		if (r.pos >= r.len || r.s[r.pos] != '"' || jr_string(&r) == -1 ||
+		    key == NULL || jr_decode(r.s + k0, r.pos - k0, key,
+		    keycap) == -1)
+			goto bad;
+		jr_ws(&r);
+		if (r.pos >= r.len || r.s[r.pos] != ':')
+			goto bad;
+		r.pos++;
+		jr_ws(&r);
+	}
+	k0 = r.pos;
+	/* Depth 1: the container itself is one level already. */
+	if (r.pos >= r.len || jr_value(&r, 1) == -1)
+		goto bad;
+	v->type = jr_type(r.s[k0]);
+	v->p = r.s + k0;
+	v->len = r.pos - k0;
+	it->pos = r.pos;
+	it->state = 1;
+	return 1;
+bad:
+	it->state = 2;
+	return -1;
+}

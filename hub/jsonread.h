@@ -53,4 +53,26 @@ int pk_jr_string(const struct pk_jr_val *v, char *out, size_t cap);
 int pk_jr_int(const struct pk_jr_val *v, int64_t min, int64_t max,
     int64_t *out);
 
+/*
+ * Walk the members of an object or the elements of an array, in order,
+ * without building anything.  init: 0, or -1 when c is not an object or
+ * an array.  next: 1 with the next value in *v (and, for an object, its
+ * key decoded into key[keycap]; a key that does not fit is malformed),
+ * 0 at the end, -1 malformed.  The container must have come from
+ * pk_jr_root, pk_jr_find or another iterator (its bytes are checked again
+ * as they are walked).
+ */
+struct pk_jr_iter {
+	const char	*s;
+	size_t		 len, pos;
+	int		 object;
+	int		 state;		/* 0 before the first, 1 inside, 2 done */
+};
+
+/* The whole document s[0..len) as one value: 0, or -1 if malformed. */
+int pk_jr_root(const char *s, size_t len, struct pk_jr_val *v);
+int pk_jr_iter_init(struct pk_jr_iter *it, const struct pk_jr_val *c);
+int pk_jr_iter_next(struct pk_jr_iter *it, char *key, size_t keycap,
+    struct pk_jr_val *v);
+
 #endif

@@ -32,8 +32,9 @@ static const struct ftype ftypes[PK_FT_LAST + 1] = {
 	    PK_FDIR_AGENT | PK_FDIR_HUB },
 	[PK_FT_ERROR] = { "ERROR", PK_ERROR_MIN, 0, 0,
 	    PK_FDIR_AGENT | PK_FDIR_HUB },
-	[PK_FT_TASK] = { "TASK", 0, 0, 0, PK_FDIR_HUB },
-	[PK_FT_RESULT] = { "RESULT", 0, 0, 0, PK_FDIR_AGENT },
+	[PK_FT_TASK] = { "TASK", PK_TASK_FRAME_MIN, 0, 0, PK_FDIR_HUB },
+	[PK_FT_RESULT] = { "RESULT", PK_RESULT_MIN, 0, PK_FF_RESULT_DEFLATE,
+	    PK_FDIR_AGENT },
 	[PK_FT_CONFIG] = { "CONFIG", 0, 0, 0, PK_FDIR_HUB },
 	[PK_FT_RENEW] = { "RENEW", PK_RENEW_MIN, 0, 0, PK_FDIR_AGENT },
 	[PK_FT_CERT] = { "CERT", PK_CERT_MIN, 0, 0, PK_FDIR_HUB },
@@ -433,19 +434,26 @@ pk_error_decode(const struct pk_frame *f, struct pk_error *e)
 	return e->code != 0 ? PK_FE_OK : PK_FE_VALUE;
 }
 
-/* PEM text: printable ASCII, CR and LF; at least one byte, bounded. */
+/* Text blocks (PEM, task JSON): printable ASCII, tab, CR and LF; at
+ * least one byte, at most max. */
 static int
-pem_ok(const uint8_t *s, size_t n)
+text_block_ok(const uint8_t *s, size_t n, size_t max)
 {
 	size_t i;
 
-	if (n == 0 || n > PK_CERT_PEM_MAX)
+	if (n == 0 || n > max)
 		return 0;
 	for (i = 0; i < n; i++)
-		if ((s[i] < 0x20 && s[i] != '\n' && s[i] != '\r') ||
-		    s[i] >= 0x7f)
+		if ((s[i] < 0x20 && s[i] != '\n' && s[i] != '\r' &&
+		    s[i] != '\t') || s[i] >= 0x7f)
 			return 0;
 	return 1;
+}
+
+static int
+pem_ok(const uint8_t *s, size_t n)
+{
+	return text_block_ok(s, n, PK_CERT_PEM_MAX);
 }
 
 int
@@ -491,6 +499,92 @@ pk_cert_decode(const struct pk_frame *f, struct pk_cert *ce)
 	return PK_FE_OK;
 }
 
+/* Task states an agent may report (transport/task.h numbering). */
+#define RS_RUNNING	3
+#define RS_DONE		4
+#define RS_FAILED	5
+#define RS_REFUSED	6
+#define RS_CANCELLED	8
+#define TASK_SPEC_MAX	65536	/* PK_TASK_JSON_MAX */
+
+int
+pk_task_frame_decode(const struct pk_frame *f, struct pk_task_frame *t)
+{
+	struct cur c;
+
+	memset(t, 0, sizeof(*t));
+	cur_init(&c, f, PK_FT_TASK);
+	t->id = cur64(&c);
+	t->op = cur8(&c);
+	t->resume = cur64(&c);
+	if (c.err != PK_FE_OK)
+		return c.err;
+	if (t->id == 0 || t->op < PK_TOP_START || t->op > PK_TOP_FORGET ||
+	    (t->op != PK_TOP_START && t->resume != 0))
+		return PK_FE_VALUE;
+	if (t->op != PK_TOP_START)
+		return c.left == 0 ? PK_FE_OK : PK_FE_TRAILING;
+	if (c.left == 0)
+		return PK_FE_SHORT;
+	if (c.left > TASK_SPEC_MAX)
+		return PK_FE_STRLEN;
+	if (!text_block_ok(c.p, c.left, TASK_SPEC_MAX))
+		return PK_FE_STRING;
+	t->spec = c.p;
+	t->spec_len = c.left;
+	return PK_FE_OK;
+}
+
+static int
+state_ok(uint8_t s)
+{
+	return s == RS_RUNNING || s == RS_DONE || s == RS_FAILED ||
+	    s == RS_REFUSED || s == RS_CANCELLED;
+}
+
+int
+pk_result_decode(const struct pk_frame *f, struct pk_result *r)
+{
+	struct cur c;
+
+	memset(r, 0, sizeof(*r));
+	cur_init(&c, f, PK_FT_RESULT);
+	r->id = cur64(&c);
+	r->kind = cur8(&c);
+	r->flags = f->flags;
+	if (c.err != PK_FE_OK)
+		return c.err;
+	if (r->id == 0)
+		return PK_FE_VALUE;
+	switch (r->kind) {
+	case PK_RK_STATE:
+		if (r->flags != 0)
+			return PK_FE_FLAGS;
+		r->state = cur8(&c);
+		r->bytes = cur64(&c);
+		r->rows = cur64(&c);
+		cur_str(&c, r->reason, PK_ERROR_MSG_MAX, 1);
+		if (cur_end(&c) != PK_FE_OK)
+			return c.err;
+		return state_ok(r->state) ? PK_FE_OK : PK_FE_VALUE;
+	case PK_RK_DATA:
+		r->offset = cur64(&c);
+		if (c.err != PK_FE_OK)
+			return c.err;
+		if (c.left == 0)
+			return PK_FE_SHORT;
+		if (c.left > PK_RESULT_CHUNK_MAX)
+			return PK_FE_STRLEN;
+		if (r->offset > (UINT64_C(1) << 40))
+			return PK_FE_VALUE;
+		r->data = c.p;
+		r->dlen = c.left;
+		return PK_FE_OK;
+	default:
+		return PK_FE_VALUE;
+	}
+}
+
 int
 pk_frame_validate(const struct pk_frame *f)
 {
@@ -500,6 +594,8 @@ pk_frame_validate(const struct pk_frame *f)
 		struct pk_batch_hdr b;
 		struct pk_error e;
 		struct pk_cert c;
+		struct pk_task_frame t;
+		struct pk_result r;
 		uint64_t v;
 	} u;
 	const uint8_t *data;
@@ -523,7 +619,9 @@ pk_frame_validate(const struct pk_frame *f)
 	case PK_FT_CERT:
 		return pk_cert_decode(f, &u.c);
 	case PK_FT_TASK:
+		return pk_task_frame_decode(f, &u.t);
 	case PK_FT_RESULT:
+		return pk_result_decode(f, &u.r);
 	case PK_FT_CONFIG:
 		return PK_FE_RESERVED;
 	default:
@@ -810,6 +908,66 @@ pk_cert_encode(uint8_t result, const char *msg, const char *pem, size_t len,
 	if (result == PK_CERT_ISSUED)
 		wr_bytes(&w, pem, len);
 	return wr_finish(&w, hdr, PK_FT_CERT, 0, 0, outlen);
+}
+
+int
+pk_task_frame_encode(const struct pk_task_frame *t, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	struct wr w;
+	uint8_t *hdr = wr_begin(&w, out, cap);
+
+	*outlen = 0;
+	if (t->id == 0 || t->op < PK_TOP_START || t->op > PK_TOP_FORGET ||
+	    (t->op != PK_TOP_START && t->resume != 0))
+		return PK_FE_VALUE;
+	if ((t->op == PK_TOP_START) != (t->spec != NULL && t->spec_len > 0))
+		return PK_FE_STRING;
+	if (t->op == PK_TOP_START &&
+	    !text_block_ok(t->spec, t->spec_len, TASK_SPEC_MAX))
+		return PK_FE_STRING;
+	wr64(&w, t->id);
+	wr_bytes(&w, &t->op, 1);
+	wr64(&w, t->resume);
+	if (t->op == PK_TOP_START)
+		wr_bytes(&w, t->spec, t->spec_len);
+	return wr_finish(&w, hdr, PK_FT_TASK, 0, 0, outlen);
+}
+
+int
+pk_result_encode(const struct pk_result *r, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	struct wr w;
+	uint8_t *hdr = wr_begin(&w, out, cap);
+	uint8_t flags = 0;
+
+	*outlen = 0;
+	if (r->id == 0)
+		return PK_FE_VALUE;
+	wr64(&w, r->id);
+	wr_bytes(&w, &r->kind, 1);
+	switch (r->kind) {
+	case PK_RK_STATE:
+		if (!state_ok(r->state))
+			return PK_FE_VALUE;
+		wr_bytes(&w, &r->state, 1);
+		wr64(&w, r->bytes);
+		wr64(&w, r->rows);
+		wr_str(&w, r->reason, PK_ERROR_MSG_MAX, 1);
+		break;
+	case PK_RK_DATA:
+		if (r->dlen == 0 || r->dlen > PK_RESULT_CHUNK_MAX ||
+		    r->data == NULL || (r->flags & ~PK_FF_RESULT_DEFLATE))
+			return PK_FE_VALUE;
+		flags = r->flags;
+		wr64(&w, r->offset);
+		wr_bytes(&w, r->data, r->dlen);
+		break;
+	default:
+		return PK_FE_VALUE;
+	}
+	return wr_finish(&w, hdr, PK_FT_RESULT, flags, 0, outlen);
 }
 
 /* ------------------------------------------------------------ helpers */

@@ -22,9 +22,10 @@
 #define PK_FRAME_HDR		6		/* u32 len, u8 type, u8 flags */
 #define PK_FRAME_MAX_PAYLOAD	(1024u * 1024u)	/* hard cap, both sides */
 
-/* Frame types.  0 is never valid; TASK/RESULT/CONFIG are reserved (v1
- * peers decode their header but have no decoder for their payload).
- * RENEW and CERT renew the agent's certificate (docs/enrollment.md). */
+/* Frame types.  0 is never valid; CONFIG is reserved (v1 peers decode
+ * its header but have no decoder for its payload).  RENEW and CERT renew
+ * the agent's certificate (docs/enrollment.md); TASK and RESULT carry
+ * targeted collection (docs/tasks.md). */
 enum pk_frame_type {
 	PK_FT_HELLO	= 1,	/* agent -> hub, first frame */
 	PK_FT_WELCOME	= 2,	/* hub -> agent, answer to HELLO */
@@ -32,16 +33,18 @@ enum pk_frame_type {
 	PK_FT_ACK	= 4,	/* hub -> agent */
 	PK_FT_HEARTBEAT	= 5,	/* either way */
 	PK_FT_ERROR	= 6,	/* either way, then close */
-	PK_FT_TASK	= 7,	/* hub -> agent (reserved) */
-	PK_FT_RESULT	= 8,	/* agent -> hub (reserved) */
+	PK_FT_TASK	= 7,	/* hub -> agent: start, cancel, forget */
+	PK_FT_RESULT	= 8,	/* agent -> hub: a task's state or data */
 	PK_FT_CONFIG	= 9,	/* hub -> agent (reserved) */
 	PK_FT_RENEW	= 10,	/* agent -> hub: CSR for its own key */
 	PK_FT_CERT	= 11,	/* hub -> agent: answer to RENEW */
 };
 #define PK_FT_LAST	PK_FT_CERT
 
-/* Flags.  Only BATCH defines one; every other bit of every type must be 0. */
+/* Flags.  Only BATCH and RESULT define one; every other bit of every type
+ * must be 0. */
 #define PK_FF_BATCH_DEFLATE	0x01	/* payload is a zlib stream */
+#define PK_FF_RESULT_DEFLATE	0x01	/* DATA chunk is a zlib stream */
 
 /* Who may send a type (for the state machines): bit mask. */
 #define PK_FDIR_AGENT	0x1
@@ -96,6 +99,9 @@ enum pk_wire_err {
 #define PK_HEARTBEAT_SIZE	8
 #define PK_ERROR_MIN		4
 #define PK_RENEW_MIN		1	/* the PEM, at least one byte */
+#define PK_TASK_FRAME_MIN	17	/* id, op, resume */
+#define PK_RESULT_MIN		18	/* id, kind, then DATA's offset + 1 */
+#define PK_RESULT_CHUNK_MAX	(256u * 1024u)	/* DATA bytes, inflated */
 #define PK_CERT_MIN		3	/* result, empty message, no PEM */
 
 /* A whole frame as the decoder yields it; payload points into the
@@ -142,6 +148,43 @@ struct pk_batch_hdr {
 struct pk_error {
 	uint16_t	code;		/* enum pk_wire_err */
 	char		msg[PK_ERROR_MSG_MAX + 1];
+};
+
+/* TASK operations */
+enum pk_task_op {
+	PK_TOP_START	= 1,	/* run it (or resume its upload at resume) */
+	PK_TOP_CANCEL	= 2,	/* stop it; report CANCELLED */
+	PK_TOP_FORGET	= 3,	/* the hub has it all: delete local files */
+};
+
+struct pk_task_frame {
+	uint64_t	 id;		/* >= 1 */
+	uint8_t		 op;		/* enum pk_task_op */
+	uint64_t	 resume;	/* START: result bytes the hub holds */
+	const uint8_t	*spec;		/* START: the JSON (task.h), else NULL */
+	size_t		 spec_len;
+};
+
+/* RESULT kinds */
+enum pk_result_kind {
+	PK_RK_STATE	= 1,	/* state, result size, rows, reason */
+	PK_RK_DATA	= 2,	/* bytes of the result at an offset */
+};
+
+struct pk_result {
+	uint64_t	 id;
+	uint8_t		 kind;		/* enum pk_result_kind */
+	uint8_t		 flags;		/* PK_FF_RESULT_DEFLATE (DATA) */
+	/* STATE */
+	uint8_t		 state;		/* running, done, failed, refused,
+					 * cancelled (transport/task.h) */
+	uint64_t	 bytes;		/* result bytes (done: the total) */
+	uint64_t	 rows;
+	char		 reason[PK_ERROR_MSG_MAX + 1];
+	/* DATA */
+	uint64_t	 offset;
+	const uint8_t	*data;		/* into the frame */
+	size_t		 dlen;
 };
 
 /* CERT results */
@@ -204,6 +247,12 @@ int pk_renew_decode(const struct pk_frame *f, const uint8_t **pem,
     size_t *len);
 /* CERT: a PEM (same rule) exactly when the result is ISSUED. */
 int pk_cert_decode(const struct pk_frame *f, struct pk_cert *c);
+/* TASK: spec points into the frame (checked as text only: the caller
+ * parses it with pk_task_parse). */
+int pk_task_frame_decode(const struct pk_frame *f, struct pk_task_frame *t);
+/* RESULT: a DATA chunk is 1..PK_RESULT_CHUNK_MAX bytes (before inflate
+ * when deflated: the caller inflates with a PK_RESULT_CHUNK_MAX cap). */
+int pk_result_decode(const struct pk_frame *f, struct pk_result *r);
 /* Run f through its type's decoder, discarding the fields: PK_FE_RESERVED
  * for TASK/RESULT/CONFIG, which v1 does not parse. */
 int pk_frame_validate(const struct pk_frame *f);
@@ -230,6 +279,11 @@ int pk_renew_encode(const char *pem, size_t len, uint8_t *out, size_t cap,
 /* pem NULL / len 0 unless result is PK_CERT_ISSUED. */
 int pk_cert_encode(uint8_t result, const char *msg, const char *pem,
     size_t len, uint8_t *out, size_t cap, size_t *outlen);
+int pk_task_frame_encode(const struct pk_task_frame *t, uint8_t *out,
+    size_t cap, size_t *outlen);
+/* STATE uses state/bytes/rows/reason; DATA uses offset/data/dlen/flags. */
+int pk_result_encode(const struct pk_result *r, uint8_t *out, size_t cap,
+    size_t *outlen);
 
 /* ---- helpers ---- */
 

@@ -569,7 +569,7 @@ stream(uint8_t *out, size_t cap)
 	off += n;
 	assert_int_equal(pk_heartbeat_encode(99, out + off, cap - off, &n), 0);
 	off += n;
-	off += raw_frame(out + off, PK_FT_TASK, 0, NULL, 0);
+	off += raw_frame(out + off, PK_FT_CONFIG, 0, NULL, 0);
 	assert_int_equal(pk_error_encode(PK_WE_SHUTDOWN, "bye", out + off,
 	    cap - off, &n), 0);
 	off += n;
@@ -604,7 +604,7 @@ decode_split(const uint8_t *s, size_t len, size_t cut, struct got *g,
 			g[ng].len = f.len;
 			memcpy(g[ng].bytes, f.payload, f.len);
 			assert_int_equal(pk_frame_validate(&f),
-			    f.type == PK_FT_TASK ? PK_FE_RESERVED : PK_FE_OK);
+			    f.type == PK_FT_CONFIG ? PK_FE_RESERVED : PK_FE_OK);
 			ng++;
 		}
 		assert_int_equal(r, 0);
@@ -696,6 +696,127 @@ test_renew_cert(void **state)
 	assert_int_equal(pk_frame_validate(&f), PK_FE_STRLEN);
 }
 
+/* TASK and RESULT: round trips, and each malformed case refused. */
+static void
+test_task_result(void **state)
+{
+	static const char spec[] = "{\"type\":\"snapshot\",\"max_rows\":5}";
+	static uint8_t buf[PK_FRAME_HDR + 70000], pl[80];
+	uint8_t chunk[100] = { 1, 2, 3 };
+	struct pk_task_frame t, tt;
+	struct pk_result r, rr;
+	struct pk_frame f;
+	size_t n;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	t.id = 42;
+	t.op = PK_TOP_START;
+	t.resume = 1000;
+	t.spec = (const uint8_t *)spec;
+	t.spec_len = strlen(spec);
+	assert_int_equal(pk_task_frame_encode(&t, buf, sizeof(buf), &n), 0);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_task_frame_decode(&f, &tt), PK_FE_OK);
+	assert_int_equal(tt.id, 42);
+	assert_int_equal(tt.op, PK_TOP_START);
+	assert_int_equal(tt.resume, 1000);
+	assert_int_equal(tt.spec_len, strlen(spec));
+	assert_memory_equal(tt.spec, spec, tt.spec_len);
+	assert_int_equal(pk_frame_dir(PK_FT_TASK), PK_FDIR_HUB);
+	/* CANCEL carries nothing; a START carries a spec. */
+	t.op = PK_TOP_CANCEL;
+	assert_int_equal(pk_task_frame_encode(&t, buf, sizeof(buf), &n),
+	    PK_FE_VALUE);			/* resume on a cancel */
+	t.resume = 0;
+	assert_int_equal(pk_task_frame_encode(&t, buf, sizeof(buf), &n),
+	    PK_FE_STRING);			/* a spec on a cancel */
+	t.spec = NULL;
+	t.spec_len = 0;
+	assert_int_equal(pk_task_frame_encode(&t, buf, sizeof(buf), &n), 0);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_task_frame_decode(&f, &tt), PK_FE_OK);
+	assert_int_equal(tt.op, PK_TOP_CANCEL);
+	assert_null(tt.spec);
+	/* By hand: id 0, op 9, a START without spec, binary in a spec. */
+	memset(pl, 0, sizeof(pl));
+	pl[8] = PK_TOP_START;
+	n = raw_frame(buf, PK_FT_TASK, 0, pl, 17);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_task_frame_decode(&f, &tt), PK_FE_VALUE);
+	pl[7] = 1;
+	n = raw_frame(buf, PK_FT_TASK, 0, pl, 17);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_task_frame_decode(&f, &tt), PK_FE_SHORT);
+	pl[8] = 9;
+	n = raw_frame(buf, PK_FT_TASK, 0, pl, 17);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_task_frame_decode(&f, &tt), PK_FE_VALUE);
+	pl[8] = PK_TOP_START;
+	pl[17] = '{';
+	pl[18] = 0;
+	n = raw_frame(buf, PK_FT_TASK, 0, pl, 19);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_task_frame_decode(&f, &tt), PK_FE_STRING);
+	n = raw_frame(buf, PK_FT_TASK, 0, pl, 16);
+	assert_int_equal(one_frame(buf, n, &f), -PK_FE_SHORT);
+
+	/* RESULT STATE and DATA. */
+	memset(&r, 0, sizeof(r));
+	r.id = 42;
+	r.kind = PK_RK_STATE;
+	r.state = 4;		/* done */
+	r.bytes = 123456;
+	r.rows = 7;
+	snprintf(r.reason, sizeof(r.reason), "finished");
+	assert_int_equal(pk_result_encode(&r, buf, sizeof(buf), &n), 0);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_result_decode(&f, &rr), PK_FE_OK);
+	assert_int_equal(rr.kind, PK_RK_STATE);
+	assert_int_equal(rr.state, 4);
+	assert_int_equal(rr.bytes, 123456);
+	assert_int_equal(rr.rows, 7);
+	assert_string_equal(rr.reason, "finished");
+	r.state = 2;		/* "sent" is the hub's word, not an agent's */
+	assert_int_equal(pk_result_encode(&r, buf, sizeof(buf), &n),
+	    PK_FE_VALUE);
+	memset(&r, 0, sizeof(r));
+	r.id = 42;
+	r.kind = PK_RK_DATA;
+	r.flags = PK_FF_RESULT_DEFLATE;
+	r.offset = 65536;
+	r.data = chunk;
+	r.dlen = sizeof(chunk);
+	assert_int_equal(pk_result_encode(&r, buf, sizeof(buf), &n), 0);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_result_decode(&f, &rr), PK_FE_OK);
+	assert_int_equal(rr.flags, PK_FF_RESULT_DEFLATE);
+	assert_int_equal(rr.offset, 65536);
+	assert_int_equal(rr.dlen, sizeof(chunk));
+	assert_memory_equal(rr.data, chunk, sizeof(chunk));
+	r.dlen = PK_RESULT_CHUNK_MAX + 1;
+	assert_int_equal(pk_result_encode(&r, buf, sizeof(buf), &n),
+	    PK_FE_VALUE);
+	/* By hand: the deflate flag on a STATE, an unknown kind. */
+	memset(pl, 0, sizeof(pl));
+	pl[7] = 1;
+	pl[8] = PK_RK_STATE;
+	pl[9] = 3;
+	n = raw_frame(buf, PK_FT_RESULT, PK_FF_RESULT_DEFLATE, pl, 28);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_result_decode(&f, &rr), PK_FE_FLAGS);
+	n = raw_frame(buf, PK_FT_RESULT, 0, pl, 28);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_result_decode(&f, &rr), PK_FE_OK);
+	assert_int_equal(rr.state, 3);
+	pl[8] = 7;
+	n = raw_frame(buf, PK_FT_RESULT, 0, pl, 28);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_result_decode(&f, &rr), PK_FE_VALUE);
+	n = raw_frame(buf, PK_FT_RESULT, 2, pl, 28);
+	assert_int_equal(one_frame(buf, n, &f), -PK_FE_FLAGS);
+}
+
 static void
 test_split_everywhere(void **state)
 {
@@ -779,6 +900,7 @@ main(void)
 		cmocka_unit_test(test_malformed_batch),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_renew_cert),
+		cmocka_unit_test(test_task_result),
 		cmocka_unit_test(test_split_everywhere),
 		cmocka_unit_test(test_byte_at_a_time),
 		cmocka_unit_test(test_version_pick),
