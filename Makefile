@@ -49,7 +49,7 @@ WIN_SRCS  := common/log_win32.c common/pktime_win32.c common/dir_win32.c \
 AGENT_SRCS := agent/main.c agent/config_ini.c agent/output.c \
 	collectors/collector.c collectors/pcap/capture.c \
 	agent/spoolout.c agent/shipper.c agent/privsep_linux.c \
-	agent/supervise_unix.c transport/tls.c \
+	agent/supervise_unix.c agent/control.c transport/tls.c \
 	agent/enroll.c transport/pki.c
 
 LIBS	:= -lpcap -linih -lpthread -lz -levent_openssl -levent -lssl -lcrypto

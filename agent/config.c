@@ -115,6 +115,12 @@ static const struct opt agent_opts[] = {
 	    "Unprivileged user the collector and the shipper switch to after "
 	    "opening what needs root (docs/privsep.md); empty, or a user that "
 	    "does not exist, keeps them running as the starting user (logged)."),
+	O_STR(agent, control_socket, "/run/picket/picketd.sock",
+	    "Unix socket on which the root supervisor answers `picketd "
+	    "status` (docs/status.md); only root may connect.  Its directory "
+	    "is created mode 0700 when missing.  Empty turns it off, and so "
+	    "does starting picketd as another user than root.  Changed by a "
+	    "reload (SIGHUP) it moves at once."),
 	O_TLP(agent, tlp, "TLP:AMBER",
 	    "Traffic Light Protocol marking put on every indicator, which "
 	    "limits how far the hub may share it with peers."),

@@ -38,6 +38,7 @@ struct pk_config {
 		int		log_level;			/* LOG_LVL_* */
 		char		tlp[32];
 		char		user[PK_CFG_STR_MAX];	/* privsep, "" = none */
+		char		control_socket[PK_CFG_PATH_MAX]; /* "" = off */
 	} agent;
 	struct {
 		struct pk_cidrset home_net;	/* empty = local addresses */

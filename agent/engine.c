@@ -456,6 +456,178 @@ pk_engine_flush(struct pk_engine *e, uint64_t now_us)
 			e->det[i].ops->flush(e->det[i].st, e->now_us);
 }
 
+/* ---- reload (SIGHUP) ------------------------------------------------------ */
+
+/* What one reloadable detector becomes: kept, replaced, started, stopped. */
+struct engine_plan {
+	const struct pk_detector_ops	*ops;
+	struct engine_detector		*running;	/* NULL: not running */
+	void				*prepared;	/* new state or init */
+	int				 enable;
+};
+
+static struct engine_detector *
+engine_find(struct pk_engine *e, const struct pk_detector_ops *ops)
+{
+	size_t i;
+
+	for (i = 0; i < e->ndet; i++)
+		if (e->det[i].ops == ops)
+			return &e->det[i];
+	return NULL;
+}
+
+int64_t
+pk_engine_detector_size(const struct pk_engine *e, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->ndet; i++)
+		if (strcmp(e->det[i].ops->name, name) == 0)
+			return e->det[i].ops->size != NULL ?
+			    (int64_t)e->det[i].ops->size(e->det[i].st) : -1;
+	return -1;
+}
+
+/* "120 rules, 3 IOC entries" of the running reloadable detectors. */
+static void
+engine_sizes(struct pk_engine *e, char *out, size_t len)
+{
+	size_t i, used = 0;
+	int n;
+
+	int pass;
+
+	out[0] = '\0';
+	/* The rules first: "reload: N rules, M IOC entries". */
+	for (pass = 0; pass < 2; pass++)
+	for (i = 0; pk_detectors[i] != NULL; i++) {
+		const struct pk_detector_ops *ops = pk_detectors[i];
+		struct engine_detector *d;
+
+		if (ops->reload_prepare == NULL || ops->size == NULL ||
+		    (strcmp(ops->name, "rules") == 0) != (pass == 0))
+			continue;
+		d = engine_find(e, ops);
+		n = snprintf(out + used, len - used, "%s%llu %s",
+		    used > 0 ? ", " : "",
+		    (unsigned long long)(d != NULL ? ops->size(d->st) : 0),
+		    ops->reload_unit != NULL ? ops->reload_unit : ops->name);
+		if (n < 0 || (size_t)n >= len - used)
+			return;
+		used += (size_t)n;
+	}
+}
+
+/* Remove a running detector (cfg turned it off), keeping the order. */
+static void
+engine_remove(struct pk_engine *e, struct engine_detector *d)
+{
+	size_t i = (size_t)(d - e->det);
+
+	if (d->ops->flush != NULL)
+		d->ops->flush(d->st, e->now_us);
+	d->ops->free(d->st);
+	memmove(&e->det[i], &e->det[i + 1], (e->ndet - i - 1) * sizeof(*d));
+	e->ndet--;
+}
+
+/* Add a started detector at its place in pk_detectors[] order. */
+static void
+engine_insert(struct pk_engine *e, const struct pk_detector_ops *ops,
+    void *st)
+{
+	size_t at = 0, i, k;
+
+	for (i = 0; pk_detectors[i] != NULL && pk_detectors[i] != ops; i++)
+		for (k = 0; k < e->ndet; k++)
+			if (e->det[k].ops == pk_detectors[i])
+				at = k + 1;
+	memmove(&e->det[at + 1], &e->det[at], (e->ndet - at) *
+	    sizeof(e->det[0]));
+	e->det[at].ops = ops;
+	e->det[at].st = st;
+	e->ndet++;
+}
+
+static void
+engine_plan_discard(struct engine_plan *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i].prepared == NULL)
+			continue;
+		if (p[i].running != NULL)
+			p[i].ops->reload_discard(p[i].prepared);
+		else
+			p[i].ops->free(p[i].prepared);
+		p[i].prepared = NULL;
+	}
+}
+
+int
+pk_engine_reload(struct pk_engine *e, const struct pk_config *cfg,
+    char *err, size_t errlen)
+{
+	struct engine_plan plan[ENGINE_MAX_DETECTORS];
+	char was[256], now[256];
+	size_t i, n = 0, k;
+
+	engine_sizes(e, was, sizeof(was));
+	/* Build everything first: a failure leaves the engine as it was. */
+	for (i = 0; pk_detectors[i] != NULL && n < ENGINE_MAX_DETECTORS; i++) {
+		const struct pk_detector_ops *ops = pk_detectors[i];
+		struct engine_plan *p = &plan[n];
+
+		if (ops->reload_prepare == NULL || ops->reload_commit == NULL ||
+		    ops->reload_discard == NULL)
+			continue;
+		memset(p, 0, sizeof(*p));
+		p->ops = ops;
+		p->running = engine_find(e, ops);
+		p->enable = ops->enabled == NULL || ops->enabled(cfg);
+		n++;
+		if (!p->enable)
+			continue;
+		if (p->running != NULL)
+			p->prepared = ops->reload_prepare(p->running->st, cfg,
+			    err, errlen);
+		else if (e->ndet + n > ENGINE_MAX_DETECTORS)
+			snprintf(err, errlen, "%s: too many detectors",
+			    ops->name);
+		else if ((p->prepared = ops->init(e, cfg)) == NULL)
+			snprintf(err, errlen, "%s: cannot start", ops->name);
+		if (p->prepared == NULL) {
+			engine_plan_discard(plan, n);
+			return -1;
+		}
+	}
+	/* Install, between packets: nothing below can fail. */
+	for (k = 0; k < n; k++) {
+		struct engine_plan *p = &plan[k];
+		struct engine_detector *d = engine_find(e, p->ops);
+
+		if (!p->enable) {
+			if (d != NULL) {
+				log_info("detector %s disabled by the new "
+				    "configuration", p->ops->name);
+				engine_remove(e, d);
+			}
+		} else if (d != NULL)
+			p->ops->reload_commit(d->st, p->prepared);
+		else {
+			log_info("detector %s enabled by the new "
+			    "configuration", p->ops->name);
+			engine_insert(e, p->ops, p->prepared);
+		}
+		p->prepared = NULL;
+	}
+	engine_sizes(e, now, sizeof(now));
+	log_info("reload: %s (was %s)", now, was);
+	return 0;
+}
+
 const struct pk_engine_stats *
 pk_engine_stats(const struct pk_engine *e)
 {

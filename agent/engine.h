@@ -58,6 +58,21 @@ struct pk_detector_ops {
 	/* Counters for the statistics report: name=value lines. */
 	void		(*stats)(void *st, FILE *fp);
 	void		(*free)(void *st);
+	/*
+	 * Optional: what a detector loads from files (rules, IOC lists),
+	 * reloaded from a new configuration in two steps, so that
+	 * pk_engine_reload() swaps every detector or none.  prepare builds
+	 * what cfg asks for without touching st (NULL and err on failure);
+	 * commit installs it between packets, owning it and freeing the old;
+	 * discard frees one that was not installed.  size counts what is
+	 * loaded, in reload_unit ("rules"), for the log.
+	 */
+	void		*(*reload_prepare)(void *st, const struct pk_config *cfg,
+			    char *err, size_t errlen);
+	void		(*reload_commit)(void *st, void *prepared);
+	void		(*reload_discard)(void *prepared);
+	uint64_t	(*size)(void *st);
+	const char	*reload_unit;
 };
 
 /* Registered detectors (detectors.c), NULL-terminated. */
@@ -171,6 +186,22 @@ int pk_engine_scan_claim(struct pk_engine *e, uint32_t pid, uint16_t port,
     uint8_t proto, int owner, uint64_t now_us);
 void pk_engine_scan_release(struct pk_engine *e, uint32_t pid,
     uint16_t port, uint8_t proto, int owner);
+
+/*
+ * SIGHUP: reload what the detectors load from files (those with reload
+ * ops: the rules and the IOC lists) from cfg, between packets: flows,
+ * streams, scan state, sequence numbers and outputs are kept.  A reloadable
+ * detector that cfg disables is flushed and removed; one it enables is
+ * started.  cfg is only read during the call: the caller keeps its own
+ * copy of what changed (pk_engine_config() is not replaced).  All or
+ * nothing: returns 0, or -1 with err and the running detectors untouched.
+ * Logs "reload: N rules, M IOC entries (was ...)".
+ */
+int pk_engine_reload(struct pk_engine *e, const struct pk_config *cfg,
+    char *err, size_t errlen);
+/* Of a running detector named name (pk_detector_ops size): its count, or
+ * -1 when it is not running or cannot tell. */
+int64_t pk_engine_detector_size(const struct pk_engine *e, const char *name);
 
 const struct pk_engine_stats *pk_engine_stats(const struct pk_engine *e);
 const struct pk_decoder *pk_engine_decoder(const struct pk_engine *e);

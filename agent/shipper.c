@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent/ipc.h"
+#include "agent/control.h"
 #include "agent/shipper.h"
 #include "common/log.h"
 #include "common/pktime.h"
@@ -103,9 +104,61 @@ struct pk_shipper {
 	int			 renew_wait;	/* RENEW sent, no CERT yet */
 	int			 renewed;	/* new certificate written */
 	uint64_t		 renew_next;	/* monotonic: not before */
+
+	/* status file for `picketd status` (docs/status.md) */
+	const char		*state;		/* connecting, connected, ... */
+	char			 last_error[256];
+	uint64_t		 since_us, last_ack_us;	/* wall */
+	uint64_t		 status_at;	/* monotonic, last written */
 };
 
 /* ------------------------------------------------------------ helpers */
+
+#define SHIP_STATUS_US	(2 * PK_USEC)	/* status file rewritten */
+
+/*
+ * spool_dir/.status-shipper: the connection's state, its last error and
+ * the last ACK, as "key value" lines for the supervisor (control.h);
+ * at most every SHIP_STATUS_US unless the state just changed (force).
+ */
+static void
+ship_status(struct pk_shipper *s, int force)
+{
+	char buf[1024];
+	int n;
+
+	if (!s->c.status_file || (!force && pk_mono_us() - s->status_at <
+	    SHIP_STATUS_US))
+		return;
+	s->status_at = pk_mono_us();
+	n = snprintf(buf, sizeof(buf), "pid %d\nupdated_us %llu\n"
+	    "state %s\nsince_us %llu\nhub %s:%u\nlast_error %s\n"
+	    "acked_seq %llu\nlast_ack_us %llu\nsessions %llu\n"
+	    "records %llu\n", (int)getpid(), (unsigned long long)pk_now_us(),
+	    s->state != NULL ? s->state : "starting",
+	    (unsigned long long)s->since_us, s->c.host, s->c.port,
+	    s->last_error, (unsigned long long)s->st.acked_seq,
+	    (unsigned long long)s->last_ack_us,
+	    (unsigned long long)s->st.sessions,
+	    (unsigned long long)s->st.records);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		(void)pk_status_write(s->c.spool_dir, PK_STATUS_SHIPPER, buf,
+		    (size_t)n);
+}
+
+static void
+ship_state(struct pk_shipper *s, const char *state, const char *why)
+{
+	if (s->state == NULL || strcmp(s->state, state) != 0)
+		s->since_us = pk_now_us();
+	s->state = state;
+	if (why != NULL) {
+		/* One line: the file is "key value" lines. */
+		pk_strlcpy(s->last_error, why, sizeof(s->last_error));
+		s->last_error[strcspn(s->last_error, "\r\n")] = '\0';
+	}
+	ship_status(s, 1);
+}
 
 static uint64_t
 rng_next(struct pk_shipper *s)
@@ -663,6 +716,7 @@ on_ack(struct pk_shipper *s, uint64_t seq, char *why, size_t whylen)
 	}
 	s->st.acks++;
 	s->st.acked_seq = seq;
+	s->last_ack_us = pk_now_us();
 	s->attempt = 0;
 	if (pk_spool_reader_ack(s->rd, seq, s->c.spool_fsync) != 0) {
 		/* The hub has it; deleting is only housekeeping, and the
@@ -941,6 +995,7 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 			*report = 0;
 			log_stats(s);
 		}
+		ship_status(s, 0);
 		ipc_drain(s);
 		if (s->out_len == 0 && drain_until == 0 && renew_due(s))
 			renew_send(s);
@@ -1095,9 +1150,11 @@ pk_shipper_run(struct pk_shipper *s, volatile sig_atomic_t *quit,
 		why[0] = '\0';
 		s->failed_auth = 0;
 		was_up = 0;
+		ship_state(s, "connecting", NULL);
 		if (conn_open(s, why, sizeof(why)) == 0) {
 			s->st.sessions++;
 			was_up = 1;
+			ship_state(s, "connected", "");
 			log_info("hub: connected to %s (%s), it stores up to "
 			    "seq %llu", s->c.server_name, s->wl.hub_id,
 			    (unsigned long long)s->wl.stored_seq);
@@ -1125,12 +1182,14 @@ pk_shipper_run(struct pk_shipper *s, volatile sig_atomic_t *quit,
 		log_warnx("hub: %s%s; next attempt in %.1f s",
 		    was_up ? "connection lost: " : "", why,
 		    (double)wait_ms / 1000.0);
+		ship_state(s, "failed", why);
 		until = pk_mono_us() + wait_ms * MS;
 		while (!*quit && pk_mono_us() < until) {
 			if (report != NULL && *report) {
 				*report = 0;
 				log_stats(s);
 			}
+			ship_status(s, 0);
 			if (s->c.ipc_fd >= 0)
 				(void)wait_fd(s, s->c.ipc_fd, POLLIN, until);
 			else

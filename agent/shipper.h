@@ -38,6 +38,8 @@ struct pk_shipper_conf {
 	char		 agent_id[PK_AGENT_ID_MAX + 1];
 	char		 host_name[PK_HOST_NAME_MAX + 1];
 	int		 ipc_fd;	/* socketpair end, -1 = none */
+	/* Write spool_dir/.status-shipper for `picketd status`. */
+	int		 status_file;
 	/*
 	 * Renewal (docs/enrollment.md): a CSR for the agent's key made as
 	 * root at start (NULL: the certificate is not one this agent can

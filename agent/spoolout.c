@@ -230,6 +230,7 @@ pk_spoolout_report(struct pk_spoolout *o, void (*line)(const char *))
 	SL("segments", st.segments);
 	SL("fsyncs", st.fsyncs);
 	SL("next_seq", st.next_seq);
+	SL("oldest_seq", st.oldest_seq);
 	SL("durable_seq", st.durable_seq);
 	SL("acked_seq", st.acked_seq);
 	SL("dropped_full_records", st.dropped_full_records);

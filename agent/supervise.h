@@ -10,6 +10,7 @@
 #ifndef PICKET_SUPERVISE_H
 #define PICKET_SUPERVISE_H
 
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,8 @@ struct pk_sup_child {
 	uint64_t	 restart_at_ms;	/* monotonic, next start if pid 0 */
 	int		 last_status;	/* raw wait status of the last exit */
 	int		 fatal;		/* exited with fatal_status */
+	int		 restart_req;	/* pk_sup_restart(): 1 asked, 2 killed */
+	uint64_t	 term_ms;	/* monotonic, SIGTERM for restart_req */
 };
 
 struct pk_sup_settings {
@@ -51,8 +54,30 @@ struct pk_sup_settings {
 	 * is scheduled): e.g. count crashes for health data.  NULL: none.
 	 */
 	void		(*on_exit)(const struct pk_sup_child *c, void *hook_arg);
+	/*
+	 * Optional, in the parent: more descriptors to sleep on (e.g. the
+	 * control socket).  Before each sleep fds() fills at most max
+	 * entries of pfd and returns how many, and may lower *timeout_ms
+	 * for a deadline of its own; after the sleep ready() gets them back
+	 * with revents set (also when none is ready, so its deadlines run).
+	 * Neither may block: the children's deaths wait for them.  NULL:
+	 * none.
+	 */
+	int		(*fds)(struct pollfd *pfd, int max, uint64_t *timeout_ms,
+			    void *hook_arg);
+	void		(*ready)(const struct pollfd *pfd, int n, void *hook_arg);
+	/*
+	 * Optional, in the parent after every wakeup (a signal, a child's
+	 * death, a descriptor, the idle timeout): e.g. act on a SIGHUP
+	 * flag, and call pk_sup_restart() for children to restart.
+	 */
+	void		(*on_wake)(struct pk_sup_child *kids, int n,
+			    void *hook_arg);
 	void		*hook_arg;
 };
+
+/* Most descriptors fds() may add. */
+#define PK_SUP_MAX_FDS	4
 
 /* Fill s with the defaults above. */
 void pk_sup_defaults(struct pk_sup_settings *s);
@@ -72,6 +97,15 @@ void pk_sup_defaults(struct pk_sup_settings *s);
  */
 int pk_sup_run(struct pk_sup_child *kids, int n,
     const struct pk_sup_settings *s, volatile sig_atomic_t *quit);
+
+/*
+ * From a hook of pk_sup_run: stop c (SIGTERM, SIGKILL after
+ * stop_grace_ms) and start it again at once, without backoff.  Several
+ * requests are carried out one child at a time, in array order, each
+ * started again before the next is stopped (the collector before the
+ * shipper, like the stop).  A child not running is started at once.
+ */
+void pk_sup_restart(struct pk_sup_child *c);
 
 /* "exited with status 3", "killed by signal 9 (Killed)"; returns out. */
 const char *pk_sup_describe(int wstatus, char *out, size_t len);

@@ -90,6 +90,45 @@ sup_sleep(uint64_t ms, const sigset_t *sleepmask)
 }
 
 /*
+ * The main loop's sleep: like sup_sleep, and also on the hook's
+ * descriptors (settings fds/ready), whose handler runs after it.
+ */
+static void
+sup_sleep_hooked(uint64_t ms, const struct pk_sup_settings *s,
+    const sigset_t *sleepmask)
+{
+	struct pollfd pfd[PK_SUP_MAX_FDS];
+	struct timespec ts;
+	int n = 0, i;
+
+	if (s->fds == NULL) {
+		sup_sleep(ms, sleepmask);
+		return;
+	}
+	n = s->fds(pfd, PK_SUP_MAX_FDS, &ms, s->hook_arg);
+	if (n < 0 || n > PK_SUP_MAX_FDS)
+		n = 0;
+	for (i = 0; i < n; i++)
+		pfd[i].revents = 0;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	if (ppoll(pfd, (nfds_t)n, &ts, sleepmask) < 0)
+		for (i = 0; i < n; i++)
+			pfd[i].revents = 0;
+	if (s->ready != NULL)
+		s->ready(pfd, n, s->hook_arg);
+}
+
+void
+pk_sup_restart(struct pk_sup_child *c)
+{
+	if (!c->restart_req) {
+		c->restart_req = 1;
+		c->term_ms = 0;
+	}
+}
+
+/*
  * In the new child: die with the parent, forget the parent's signal
  * handling, run.  Never returns.
  */
@@ -158,6 +197,14 @@ sup_ended(struct pk_sup_child *c, int wstatus,
 		s->on_exit(c, s->hook_arg);
 	if (stopping) {
 		log_info("%s %s", c->name, why);
+		return;
+	}
+	if (c->restart_req) {
+		/* Asked for (pk_sup_restart): not a crash, no backoff. */
+		log_info("%s %s: starting it again as asked", c->name, why);
+		c->restart_req = 0;
+		c->term_ms = 0;
+		c->restart_at_ms = now;
 		return;
 	}
 	if (s->fatal_status != 0 && WIFEXITED(wstatus) &&
@@ -266,6 +313,45 @@ sup_stop(struct pk_sup_child *kids, int n, const struct pk_sup_settings *s,
 	}
 }
 
+/*
+ * Carry out pk_sup_restart() requests one child at a time, in array
+ * order: SIGTERM the first one asked for, SIGKILL it after the grace;
+ * sup_ended() starts it again, and the next one follows.
+ */
+static void
+sup_restart_step(struct pk_sup_child *kids, int n,
+    const struct pk_sup_settings *s)
+{
+	uint64_t now = now_ms();
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct pk_sup_child *c = &kids[i];
+
+		if (!c->restart_req)
+			continue;
+		if (c->pid <= 0) {
+			/* Waiting for a backoff: start it now instead. */
+			c->restart_req = 0;
+			c->restart_at_ms = now;
+			continue;
+		}
+		if (c->term_ms == 0) {
+			log_info("%s (pid %d): restarting", c->name, c->pid);
+			sup_kill_all(c, 1, SIGTERM);
+			c->term_ms = now;
+		} else if (c->restart_req == 1 &&
+		    now - c->term_ms >= s->stop_grace_ms) {
+			log_warnx("%s (pid %d) still running %u ms after "
+			    "SIGTERM, sending SIGKILL", c->name, c->pid,
+			    s->stop_grace_ms);
+			sup_kill_all(c, 1, SIGKILL);
+			c->restart_req = 2;	/* killed: wait for the reap */
+		}
+		return;
+	}
+}
+
 /* Start whatever is due; returns ms until the next start (cap idle). */
 static uint64_t
 sup_start_due(struct pk_sup_child *kids, int n,
@@ -292,6 +378,7 @@ pk_sup_run(struct pk_sup_child *kids, int n, const struct pk_sup_settings *set,
 	struct sigaction sa, old_chld;
 	sigset_t block, orig, sleepmask;
 	pid_t self = getpid();
+	uint64_t wait;
 	size_t k;
 	int i, fatal = 0;
 
@@ -325,6 +412,8 @@ pk_sup_run(struct pk_sup_child *kids, int n, const struct pk_sup_settings *set,
 		kids[i].restart_at_ms = 0;
 		kids[i].last_status = 0;
 		kids[i].fatal = 0;
+		kids[i].restart_req = 0;
+		kids[i].term_ms = 0;
 	}
 	while (!*quit && !fatal) {
 		sup_reap(kids, n, &s, 0);
@@ -332,7 +421,16 @@ pk_sup_run(struct pk_sup_child *kids, int n, const struct pk_sup_settings *set,
 			fatal |= kids[i].fatal;
 		if (*quit || fatal)
 			break;
-		sup_sleep(sup_start_due(kids, n, &s, self), &sleepmask);
+		if (s.on_wake != NULL)
+			s.on_wake(kids, n, s.hook_arg);
+		/* Restarted children start before the next one is stopped. */
+		wait = sup_start_due(kids, n, &s, self);
+		sup_restart_step(kids, n, &s);
+		for (i = 0; i < n; i++)
+			if (kids[i].restart_req == 0 && kids[i].pid == 0 &&
+			    kids[i].restart_at_ms <= now_ms())
+				wait = 0;
+		sup_sleep_hooked(wait, &s, &sleepmask);
 	}
 	log_info("stopping %d child process%s", n, n == 1 ? "" : "es");
 	sup_stop(kids, n, &s, &sleepmask);

@@ -6,3 +6,5 @@ UNIT_EXTRA_test_privsep := $(BUILD)/agent/privsep_linux.o
 UNIT_EXTRA_test_supervise := $(BUILD)/agent/supervise_unix.o
 $(BUILD)/tests/test_privsep: $(BUILD)/agent/privsep_linux.o
 $(BUILD)/tests/test_supervise: $(BUILD)/agent/supervise_unix.o
+UNIT_EXTRA_test_reload := $(BUILD)/agent/control.o
+$(BUILD)/tests/test_reload: $(BUILD)/agent/control.o

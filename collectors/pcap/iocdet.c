@@ -556,6 +556,54 @@ ioc_init(struct pk_engine *e, const struct pk_config *cfg)
 	return s;
 }
 
+/*
+ * Reload: a new set from the new [ioc] lists.  Open indicators hold
+ * copies of what they matched, so they go on with the new set; a list
+ * that cannot be read or has bad lines keeps the running set (the parent
+ * refused such a configuration already, as picketd -n does).
+ */
+static void *
+ioc_reload_prepare(void *st, const struct pk_config *cfg, char *err,
+    size_t errlen)
+{
+	struct pk_iocset *set;
+	int problems = 0;
+
+	(void)st;
+	if ((set = pk_ioc_load(cfg, NULL, &problems)) == NULL) {
+		snprintf(err, errlen, "ioc: out of memory");
+		return NULL;
+	}
+	if (problems > 0) {
+		snprintf(err, errlen, "ioc: %d problem%s in the lists (logged)",
+		    problems, problems == 1 ? "" : "s");
+		pk_iocset_free(set);
+		return NULL;
+	}
+	return set;
+}
+
+static void
+ioc_reload_commit(void *st, void *prepared)
+{
+	struct iocdet *s = st;
+
+	pk_iocset_free(s->set);
+	s->set = prepared;
+}
+
+static void
+ioc_reload_discard(void *prepared)
+{
+	pk_iocset_free(prepared);
+}
+
+static uint64_t
+ioc_size(void *st)
+{
+	return pk_iocset_size(((struct iocdet *)st)->set);
+}
+
 static void
 ioc_packet(void *st, const struct pk_pktctx *c)
 {
@@ -645,4 +693,9 @@ const struct pk_detector_ops pk_detector_ioc = {
 	.flush = ioc_flush,
 	.stats = ioc_stats,
 	.free = ioc_free,
+	.reload_prepare = ioc_reload_prepare,
+	.reload_commit = ioc_reload_commit,
+	.reload_discard = ioc_reload_discard,
+	.size = ioc_size,
+	.reload_unit = "IOC entries",
 };

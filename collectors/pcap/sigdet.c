@@ -482,6 +482,7 @@ sig_enabled(const struct pk_config *cfg)
 }
 
 static void sig_free(void *);
+static void node_free(struct pk_lrunode *n, void *arg);
 
 static void *
 sig_init(struct pk_engine *e, const struct pk_config *cfg)
@@ -521,6 +522,95 @@ sig_init(struct pk_engine *e, const struct pk_config *cfg)
 fail:
 	sig_free(s);
 	return NULL;
+}
+
+/* ---- reload (pk_engine_reload) -------------------------------------------- */
+
+/* A new configuration's rules, built beside the running ones. */
+struct sig_new {
+	struct pk_ruleset	*rs;
+	struct pk_rule_thresh	*th;
+	int			 load_problems;
+};
+
+static void
+sig_reload_discard(void *prepared)
+{
+	struct sig_new *n = prepared;
+
+	if (n == NULL)
+		return;
+	pk_rule_thresh_free(n->th);
+	pk_ruleset_free(n->rs);
+	free(n);
+}
+
+/*
+ * The parent checked the files as root (picketd -n); here, after the
+ * privilege drop, a file that cannot be read or a rule set that does not
+ * compile keeps the running rules rather than running with fewer.
+ */
+static void *
+sig_reload_prepare(void *st, const struct pk_config *cfg, char *err,
+    size_t errlen)
+{
+	struct sig_new *n;
+	struct loadctx lc;
+
+	(void)st;
+	if ((n = calloc(1, sizeof(*n))) == NULL ||
+	    (n->rs = pk_ruleset_new(cfg)) == NULL ||
+	    (n->th = pk_rule_thresh_new(cfg->rules.max_threshold_entries)) ==
+	    NULL) {
+		snprintf(err, errlen, "rules: out of memory");
+		sig_reload_discard(n);
+		return NULL;
+	}
+	memset(&lc, 0, sizeof(lc));
+	lc.rs = n->rs;
+	load_rules(&lc, cfg, rule_file[0] != '\0' ? rule_file : NULL);
+	n->load_problems = lc.problems;
+	if (lc.problems > 0) {
+		snprintf(err, errlen, "rules: %d file%s could not be read "
+		    "(logged)", lc.problems, lc.problems == 1 ? "" : "s");
+		sig_reload_discard(n);
+		return NULL;
+	}
+	if (pk_ruleset_compile(n->rs) == -1) {
+		snprintf(err, errlen, "rules: cannot compile");
+		sig_reload_discard(n);
+		return NULL;
+	}
+	return n;
+}
+
+/*
+ * Open indicators and the tables name rules by their index in the old
+ * set: the indicators are ended (reported, not lost) and the tables
+ * emptied, then the new set takes over.  Thresholds start counting again.
+ */
+static void
+sig_reload_commit(void *st, void *prepared)
+{
+	struct sig *s = st;
+	struct sig_new *n = prepared;
+	struct pk_lrunode *node;
+
+	while ((node = pk_lrutab_oldest(&s->inds.t)) != NULL)
+		ind_end(s, (struct sind *)(void *)node);
+	pk_lrutab_clear(&s->fired.t, node_free, NULL);
+	pk_rule_thresh_free(s->th);
+	pk_ruleset_free(s->rs);
+	s->rs = n->rs;
+	s->th = n->th;
+	s->load_problems = n->load_problems;
+	free(n);
+}
+
+static uint64_t
+sig_size(void *st)
+{
+	return pk_ruleset_count(((struct sig *)st)->rs);
 }
 
 static int
@@ -657,4 +747,9 @@ const struct pk_detector_ops pk_detector_sig = {
 	.flush = sig_flush,
 	.stats = sig_stats,
 	.free = sig_free,
+	.reload_prepare = sig_reload_prepare,
+	.reload_commit = sig_reload_commit,
+	.reload_discard = sig_reload_discard,
+	.size = sig_size,
+	.reload_unit = "rules",
 };

@@ -535,6 +535,124 @@ test_quick_status(void **state)
 	sup_close(&sp);
 }
 
+/* The hooks of pk_sup_run (fds, ready, on_wake): a byte on a pipe the
+ * supervisor sleeps on reaches ready() at once, and on_wake() restarts
+ * both children through pk_sup_restart(): one after the other, in array
+ * order, without the backoff. */
+static int hook_r = -1;
+static volatile int hook_restart;
+
+static int
+hook_fds(struct pollfd *pfd, int max, uint64_t *timeout_ms, void *arg)
+{
+	(void)arg;
+	(void)timeout_ms;
+	if (max < 1)
+		return 0;
+	pfd[0].fd = hook_r;
+	pfd[0].events = POLLIN;
+	return 1;
+}
+
+static void
+hook_ready(const struct pollfd *pfd, int n, void *arg)
+{
+	char c;
+
+	(void)arg;
+	if (n == 1 && (pfd[0].revents & POLLIN) && read(hook_r, &c, 1) == 1) {
+		send_ev(50);
+		hook_restart = 1;
+	}
+}
+
+static void
+hook_wake(struct pk_sup_child *kids, int n, void *arg)
+{
+	(void)arg;
+	if (!hook_restart)
+		return;
+	hook_restart = 0;
+	for (int i = 0; i < n; i++)
+		pk_sup_restart(&kids[i]);
+}
+
+static void
+test_hooks_restart(void **state)
+{
+	struct pk_sup_child kids[2] = {
+		{ .name = "collector", .run = run_slow_stop, .arg = (void *)1 },
+		{ .name = "shipper", .run = run_sleeper, .arg = (void *)2 },
+	};
+	struct pk_sup_settings s;
+	struct sup sp;
+	struct ev a, b, e[4];
+	char log[8192];
+	int p[2], i;
+	uint64_t t0;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	hook_r = p[0];
+	settings(&s, 1000, 60000, 60000, 2000);
+	s.fds = hook_fds;
+	s.ready = hook_ready;
+	s.on_wake = hook_wake;
+	sp = sup_spawn(kids, 2, &s);
+	a = sup_next(&sp, 900);
+	b = sup_next(&sp, 900);
+	if (a.tag == 2) {
+		struct ev t = a;
+
+		a = b;
+		b = t;
+	}
+	t0 = mono_ms();
+	assert_int_equal(write(p[1], "r", 1), 1);
+	/* ready() at once; the collector flushes (101), starts again (1),
+	 * and only then the shipper is stopped and started again (2). */
+	for (i = 0; i < 4; i++)
+		e[i] = sup_next(&sp, 1500);
+	assert_int_equal(e[0].tag, 50);
+	assert_true(e[0].ms - t0 < 200);
+	assert_int_equal(e[1].tag, 101);
+	/* The two new children report in whichever order they run. */
+	if (e[2].tag == 2) {
+		struct ev t = e[2];
+
+		e[2] = e[3];
+		e[3] = t;
+	}
+	assert_int_equal(e[2].tag, 1);
+	assert_int_not_equal(e[2].pid, a.pid);
+	assert_int_equal(e[3].tag, 2);
+	assert_int_not_equal(e[3].pid, b.pid);
+	assert_true(e[2].ms - t0 < 900 && e[3].ms - t0 < 900); /* no backoff */
+	sup_quit(&sp);
+	sup_log(&sp, log, sizeof(log));
+	{
+		char started[64];
+		const char *ex, *st, *sh;
+
+		snprintf(started, sizeof(started), "collector started, pid %d",
+		    (int)e[2].pid);
+		ex = strstr(log, "collector exited with status 0: starting it "
+		    "again as asked");
+		st = strstr(log, started);
+		sh = strstr(log, "shipper killed by signal 15");
+		/* The supervisor's order: the collector is started again
+		 * before the shipper is stopped. */
+		assert_non_null(ex);
+		assert_non_null(st);
+		assert_non_null(sh);
+		assert_true(ex < st && st < sh);
+	}
+	assert_null(strstr(log, "restarting in"));
+	sup_close(&sp);
+	close(p[0]);
+	close(p[1]);
+}
+
 /* Children stop one after the other, in array order. */
 static void
 test_ordered_stop(void **state)
@@ -639,6 +757,7 @@ main(void)
 		cmocka_unit_test_teardown(test_fatal_status, sup_teardown),
 		cmocka_unit_test_teardown(test_quick_status, sup_teardown),
 		cmocka_unit_test_teardown(test_ordered_stop, sup_teardown),
+		cmocka_unit_test_teardown(test_hooks_restart, sup_teardown),
 		cmocka_unit_test_teardown(test_parent_death, sup_teardown),
 	};
 
