@@ -70,7 +70,7 @@ UNIT_EXTRA_test_config := $(BUILD)/agent/config_ini.o -linih
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all deps check check-unit check-asan check-wine check-integration asan-picketd \
-	check-bench-smoke \
+	check-bench-smoke bench \
 	check-fuzz fuzz run docs clean unit
 .DEFAULT_GOAL := all
 
@@ -178,14 +178,43 @@ $(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(CORE_LIB) \
 		-lpthread -lz -lm
 
-check-bench-smoke: all $(BUILD)/bench/batch_bench
+# The bare libpcap read loop: the floor throughput.py compares with.
+$(BUILD)/bench/pcap_read: tests/bench/pcap_read.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -lpcap
+
+BENCH_ENV = PICKETD=$(CURDIR)/$(BUILD)/picketd \
+	PICKET_HUB=$(CURDIR)/$(BUILD)/picket-hub \
+	PCAP_READ=$(CURDIR)/$(BUILD)/bench/pcap_read
+
+check-bench-smoke: all $(BUILD)/bench/batch_bench $(BUILD)/bench/pcap_read
 	$(BUILD)/bench/batch_bench --smoke tests/bench/indicators-sample.ndjson
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/throughput.py --smoke
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/footprint.py --smoke
 	PICKETD=$(CURDIR)/$(BUILD)/picketd /usr/bin/python3 \
 		tests/bench/capture_bench.py --smoke
 	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKET_HUB=$(CURDIR)/$(BUILD)/picket-hub \
 		/usr/bin/python3 tests/bench/ship_bench.py --smoke
 	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKET_HUB=$(CURDIR)/$(BUILD)/picket-hub \
 		/usr/bin/python3 tests/bench/agent_load.py --smoke
+
+# Every benchmark at full size, each several times (issue 9; slow: tens of
+# minutes).  Figures go to docs/performance.md.  Not part of make check.
+bench: deps all $(BUILD)/bench/pcap_read $(BUILD)/bench/batch_bench \
+		$(BUILD)/bench/rules_bench
+	@test -x /usr/bin/time || apt-get install -y --no-install-recommends time
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/throughput.py
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/footprint.py
+	$(BUILD)/bench/rules_bench
+	$(BUILD)/bench/batch_bench tests/bench/indicators-sample.ndjson
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/capture_bench.py
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/ship_bench.py
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/agent_load.py -n 1000
+	@if sh tests/bench/ebpf_bench.sh --smoke $(CURDIR)/$(BUILD)/picketd \
+		>/dev/null 2>&1; then sh tests/bench/ebpf_bench.sh \
+		$(CURDIR)/$(BUILD)/picketd; else echo "ebpf_bench: cannot run" \
+		"here (needs root and the eBPF collector); skipped"; fi
+	@echo "make bench: done"
 
 check: deps
 	$(MAKE) all
