@@ -28,7 +28,7 @@ CORE_SRCS := \
 	collectors/pcap/decode.c collectors/pcap/reasm.c collectors/pcap/app.c \
 	collectors/pcap/flow.c collectors/pcap/scan.c collectors/pcap/ring.c \
 	agent/indicator.c agent/engine.c agent/attrib.c agent/detectors.c \
-	agent/config.c agent/ipc.c
+	agent/config.c agent/ipc.c agent/task_policy.c
 # Issue-3 subsystems, taken in as their files appear.
 CORE_SRCS += $(wildcard collectors/pcap/stream.c collectors/pcap/ac.c \
 	collectors/pcap/rules_parse.c collectors/pcap/rules_match.c \
@@ -50,7 +50,8 @@ AGENT_SRCS := agent/main.c agent/config_ini.c agent/output.c \
 	collectors/collector.c collectors/pcap/capture.c \
 	agent/spoolout.c agent/shipper.c agent/privsep_linux.c \
 	agent/supervise_unix.c agent/control.c transport/tls.c \
-	agent/enroll.c transport/pki.c
+	agent/enroll.c transport/pki.c \
+	agent/task_agent.c agent/task_exec.c agent/task_sys_linux.c
 
 LIBS	:= -lpcap -linih -lpthread -lz -levent_openssl -levent -lssl -lcrypto
 # The eBPF process collector (Linux) adds its sources to AGENT_SRCS, its

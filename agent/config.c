@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "common/util.h"
+#include "agent/task_policy.h"
 
 enum opt_type {
 	OT_STRING,
@@ -417,6 +418,39 @@ static const struct opt hub_opts[] = {
 	    "Deflate level for batches; 0 sends them uncompressed."),
 };
 
+static const struct opt tasks_opts[] = {
+	O_BOOL(tasks, enabled, "yes",
+	    "Accept targeted collection from the hub (docs/tasks.md); no "
+	    "refuses every task with that reason."),
+	O_STR(tasks, allow, "pcap, ioc_sweep, snapshot",
+	    "Task types the hub may order, comma-separated: pcap, ioc_sweep, "
+	    "snapshot (proc_trace and sensitivity are accepted here but this "
+	    "agent refuses them as not supported yet).  Any other type is "
+	    "refused with the reason."),
+	O_DUR(tasks, max_duration, "300s", 1, DAY,
+	    "Longest duration a pcap task may ask for; a longer one is "
+	    "refused, not shortened."),
+	O_SIZE(tasks, max_bytes, "100M", 1, GIB,
+	    "Largest result (max_bytes) one task may ask for; a larger one "
+	    "is refused."),
+	O_UINT(tasks, max_concurrent, "2", 1, 16, "tasks",
+	    "Tasks running at once; one more is refused until one ends."),
+	O_SIZE(tasks, max_disk, "512M", MIB, 64 * GIB,
+	    "Bytes all task files in the spool's tasks/ directory may take "
+	    "(results wait there until the hub has them); a task whose "
+	    "max_bytes would pass it is refused."),
+	O_STR(tasks, allow_filters, "",
+	    "If set, the only pcap filters allowed: expressions separated by "
+	    "';', compared exactly after runs of blanks are made one space "
+	    "(an order without a filter, which captures everything, is then "
+	    "refused).  Empty: any filter that deny_words does not refuse."),
+	O_STR(tasks, deny_words, "",
+	    "Words a pcap filter may not contain, comma-separated, compared "
+	    "case-insensitively with the filter's whole words (runs of "
+	    "letters, digits and . : _ - /), e.g. \"22, 10.0.0.5\" refuses "
+	    "\"port 22\" but not \"port 2222\"."),
+};
+
 #define SECTION(n, h) { #n, h, n##_opts, PK_NELEM(n##_opts) }
 
 static const struct section sections[] = {
@@ -440,6 +474,8 @@ static const struct section sections[] = {
 	SECTION(spool, "The on-disk queue between detection and the hub."),
 	SECTION(hub, "Reporting to the member's hub over mutual TLS "
 	    "(docs/protocol.md, docs/tls.md)."),
+	SECTION(tasks, "Targeted collection: what the hub may order this "
+	    "host to collect, and within what bounds (docs/tasks.md)."),
 };
 
 static const char *const tlp_names[] = {
@@ -1248,6 +1284,17 @@ pk_config_validate(const struct pk_config *c, const char *name, FILE *errfp)
 		fprintf(errfp, "%s: pcap.interfaces names no interface "
 		    "(use \"any\" for all)\n", name);
 		n++;
+	}
+	{
+		struct pk_task_policy *pol = malloc(sizeof(*pol));
+		char perr[256];
+
+		if (pol != NULL && pk_task_policy_config(pol, c, perr,
+		    sizeof(perr)) != 0) {
+			fprintf(errfp, "%s: tasks.%s\n", name, perr);
+			n++;
+		}
+		free(pol);
 	}
 	return n;
 }

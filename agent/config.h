@@ -148,6 +148,17 @@ struct pk_config {
 		uint64_t	batch_bytes;
 		uint64_t	compression;		/* 0 = off, 1..9 */
 	} hub;
+	/* [tasks]: what the hub may order (docs/tasks.md, "Agent") */
+	struct {
+		int		enabled;
+		char		allow[PK_CFG_STR_MAX];	/* type names */
+		uint64_t	max_duration;		/* s */
+		uint64_t	max_bytes;
+		uint64_t	max_concurrent;
+		uint64_t	max_disk;
+		char		allow_filters[4096];	/* ';'-separated */
+		char		deny_words[1024];
+	} tasks;
 	/* [vars]: rule variables ($NAME) for Suricata-syntax rules */
 	struct {
 		size_t		n;

@@ -52,6 +52,9 @@ struct pk_engine {
 	char			 host_name[PK_CFG_STR_MAX];
 	char			 agent_id[PK_CFG_STR_MAX];
 	char			 line[ENGINE_LINE_MAX];
+	pk_engine_frame_tap	 tap_frame;	/* targeted collection */
+	pk_engine_dns_tap	 tap_dns;
+	void			*tap_arg;
 };
 
 static void
@@ -360,6 +363,9 @@ engine_app(struct pk_engine *e, struct pk_pktctx *c, struct pk_dns *dns,
 		if (r == 0) {
 			c->dns = dns;
 			e->stats.dns++;
+			if (e->tap_dns != NULL && dns->qr == 0 &&
+			    dns->nquestions > 0)
+				e->tap_dns(e->tap_arg, dns->q[0].name);
 		} else if (r == PK_APP_EMALFORMED)
 			e->stats.app_errors++;
 		return;
@@ -385,6 +391,15 @@ engine_app(struct pk_engine *e, struct pk_pktctx *c, struct pk_dns *dns,
 	}
 }
 
+void
+pk_engine_set_taps(struct pk_engine *e, pk_engine_frame_tap frame,
+    pk_engine_dns_tap dns, void *arg)
+{
+	e->tap_frame = frame;
+	e->tap_dns = dns;
+	e->tap_arg = arg;
+}
+
 int
 pk_engine_frame(struct pk_engine *e, int linktype, const uint8_t *frame,
     uint32_t caplen, uint32_t wirelen, uint64_t ts_us)
@@ -405,6 +420,9 @@ pk_engine_frame(struct pk_engine *e, int linktype, const uint8_t *frame,
 	if (e->now_us - e->last_tick_us >= ENGINE_TICK_US)
 		pk_engine_tick(e, e->now_us);
 
+	if (e->tap_frame != NULL)
+		e->tap_frame(e->tap_arg, linktype, frame, caplen, wirelen,
+		    ts_us);
 	r = pk_decode(e->dec, linktype, frame, caplen, wirelen, ts_us, &pkt);
 	if (r != 1)
 		return r;

@@ -99,6 +99,18 @@ void pk_engine_set_identity(struct pk_engine *e, const char *host_id,
 void pk_engine_set_offline(struct pk_engine *e, int offline);
 int pk_engine_offline(const struct pk_engine *e);
 
+/*
+ * Taps for targeted collection (agent/task_exec.c, docs/tasks.md):
+ * frame sees every frame before it is decoded (the pcap task's filter
+ * runs there), dns each query name the engine parsed (ioc_sweep's
+ * recent names).  Either may be NULL; one pair per engine.
+ */
+typedef void (*pk_engine_frame_tap)(void *arg, int linktype,
+    const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t ts_us);
+typedef void (*pk_engine_dns_tap)(void *arg, const char *name);
+void pk_engine_set_taps(struct pk_engine *e, pk_engine_frame_tap frame,
+    pk_engine_dns_tap dns, void *arg);
+
 /* One captured frame.  Returns what pk_decode returned. */
 int pk_engine_frame(struct pk_engine *e, int linktype, const uint8_t *frame,
     uint32_t caplen, uint32_t wirelen, uint64_t ts_us);

@@ -9,6 +9,7 @@
 #include "agent/ipc.h"
 
 #define IPC_SEQ_LIMIT	(1ULL << 62)	/* = PK_SPOOL_SEQ_LIMIT */
+#define IPC_TASK_LIMIT	(1ULL << 63)	/* task ids fit a signed 64-bit */
 
 static void
 put64(uint8_t *p, uint64_t v)
@@ -62,6 +63,13 @@ pk_ipc_decode(const uint8_t *buf, size_t len, struct pk_ipc_msg *m)
 		return 0;
 	case PK_IPC_HUB_STORED:
 		if (m->a >= IPC_SEQ_LIMIT || m->b != 0 || m->c != 0)
+			return -1;
+		return 0;
+	case PK_IPC_TASK_NEW:
+	case PK_IPC_TASK_CANCEL:
+	case PK_IPC_TASK_STATE:
+		if (m->a == 0 || m->a >= IPC_TASK_LIMIT || m->b != 0 ||
+		    m->c != 0)
 			return -1;
 		return 0;
 	default:

@@ -25,6 +25,16 @@ enum pk_ipc_type {
 	/* shipper -> collector: the hub stores every seq <= a (WELCOME);
 	 * the collector never gives out a seq at or below it again. */
 	PK_IPC_HUB_STORED	= 2,
+	/* shipper -> collector: a = task id (>= 1); the hub ordered it and
+	 * spool/tasks/<a>.task holds its specification (docs/tasks.md,
+	 * "Agent").  The collector reads and checks the file itself. */
+	PK_IPC_TASK_NEW		= 3,
+	/* shipper -> collector: a = task id (>= 1); stop it, state
+	 * cancelled. */
+	PK_IPC_TASK_CANCEL	= 4,
+	/* collector -> shipper: a = task id (>= 1); its status file
+	 * changed.  Only a wake-up: the shipper reads the file itself. */
+	PK_IPC_TASK_STATE	= 5,
 };
 
 struct pk_ipc_msg {
@@ -35,7 +45,8 @@ struct pk_ipc_msg {
 /* Layout: u8 type, u8 version, 6 zero bytes, then a, b, c as u64 LE. */
 void pk_ipc_encode(const struct pk_ipc_msg *m, uint8_t out[PK_IPC_MSG_SIZE]);
 /* 0, or -1 when len, version, type, reserved bytes or a value is wrong
- * (sequence numbers stay below 2^62, as in the spool). */
+ * (sequence numbers stay below 2^62, as in the spool; a task id is
+ * 1..2^63-1 and the task messages carry nothing else). */
 int pk_ipc_decode(const uint8_t *buf, size_t len, struct pk_ipc_msg *m);
 
 #endif

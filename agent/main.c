@@ -30,6 +30,9 @@
 #include "agent/privsep.h"
 #include "agent/shipper.h"
 #include "agent/spoolout.h"
+#include "agent/task_agent.h"
+#include "agent/task_exec.h"
+#include "agent/task_policy.h"
 #include "agent/supervise.h"
 #include "collectors/collector.h"
 #include "collectors/pcap/sigdet.h"
@@ -397,6 +400,7 @@ struct coll_state {
 	struct running		*run;
 	int			 nrun;
 	struct pk_spoolout	*so;
+	struct pk_texec		*te;		/* targeted collection */
 	unsigned		 reloads, reloads_failed;
 	uint64_t		 started_us, status_us;
 	/* The configuration of the rules and lists running now: kept, as
@@ -530,6 +534,8 @@ collector_reload(struct coll_state *cs, int fd)
 	collector_status(cs);
 }
 
+static void tasks_report(const struct pk_texec *te);
+
 static int
 run_live(struct coll_state *cs)
 {
@@ -595,6 +601,8 @@ run_live(struct coll_state *cs)
 		}
 		if (so != NULL)
 			pk_spoolout_tick(so, pk_mono_us());
+		if (cs->te != NULL)
+			pk_texec_tick(cs->te, pk_mono_us());
 		if (pk_mono_us() - last_tick >= PK_USEC) {
 			last_tick = pk_mono_us();
 			/* Look at every collector once a second even without
@@ -617,6 +625,8 @@ run_live(struct coll_state *cs)
 			report_to_log(e, run, nrun);
 			if (so != NULL)
 				pk_spoolout_report(so, log_stat_line);
+			if (cs->te != NULL)
+				tasks_report(cs->te);
 		}
 	}
 	log_info("shutting down");
@@ -733,6 +743,87 @@ drop_to_user(struct agent *a, const char *who, uint64_t keep)
 }
 
 /* The collector process: capture, detection, local output, spool. */
+static void
+tasks_ipc(void *arg, const struct pk_ipc_msg *m)
+{
+	pk_texec_ipc(arg, m, pk_mono_us());
+}
+
+/* A status file changed: wake the shipper (never blocks). */
+static void
+tasks_notify(void *arg, uint64_t id)
+{
+	struct pk_spoolout *so = arg;
+	struct pk_ipc_msg m = { .type = PK_IPC_TASK_STATE, .a = id };
+	uint8_t buf[PK_IPC_MSG_SIZE];
+
+	if (so->ipc_fd < 0)
+		return;
+	pk_ipc_encode(&m, buf);
+	(void)send(so->ipc_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/*
+ * Targeted collection (docs/tasks.md, "Agent"): the runner reads the
+ * task files the shipper writes into the spool, taps the engine's frames
+ * for pcap tasks and hears the shipper's TASK messages.  Made after the
+ * privilege drop, so its worker threads inherit the dropped credentials.
+ * NULL (logged) when it cannot run: detection goes on without it.
+ */
+static struct pk_texec *
+tasks_open(struct agent *a, struct pk_engine *e, struct pk_spoolout *so)
+{
+	struct pk_texec_conf tc;
+	struct pk_texec *te;
+	char err[256];
+
+	memset(&tc, 0, sizeof(tc));
+	tc.spool_dir = a->cfg->spool.dir;
+	if (pk_task_policy_config(&tc.pol, a->cfg, err, sizeof(err)) != 0) {
+		log_warnx("tasks: %s: refusing every task", err);
+		pk_task_policy_default(&tc.pol);
+		tc.pol.enabled = 0;
+	}
+	/* The link type libpcap gives "any" until a frame says otherwise. */
+	tc.linktype = strcmp(a->cfg->pcap.interfaces, "any") == 0 ?
+	    113 : 1;
+	tc.snaplen = (uint32_t)a->cfg->pcap.snaplen;
+	tc.notify = tasks_notify;
+	tc.notify_arg = so;
+	if ((te = pk_texec_new(&tc)) == NULL) {
+		log_warnx("tasks: cannot use %s/%s: tasks will not run",
+		    tc.spool_dir, PK_TASKS_SUBDIR);
+		return NULL;
+	}
+	pk_engine_set_taps(e, pk_texec_frame, pk_texec_dns, te);
+	so->task_fn = tasks_ipc;
+	so->task_arg = te;
+	pk_texec_recover(te, pk_mono_us());
+	return te;
+}
+
+static void
+tasks_report(const struct pk_texec *te)
+{
+	struct pk_texec_stats st;
+
+	pk_texec_stats(te, &st);
+	log_info("tasks: started %llu, done %llu, failed %llu, cancelled "
+	    "%llu, refused %llu, recovered_failed %llu, frames_seen %llu, "
+	    "frames_matched %llu, frames_linktype %llu, dns_names %llu, "
+	    "ipc_ignored %llu, file_errors %llu",
+	    (unsigned long long)st.started, (unsigned long long)st.done,
+	    (unsigned long long)st.failed, (unsigned long long)st.cancelled,
+	    (unsigned long long)st.refused,
+	    (unsigned long long)st.recovered_failed,
+	    (unsigned long long)st.frames_seen,
+	    (unsigned long long)st.frames_matched,
+	    (unsigned long long)st.frames_linktype,
+	    (unsigned long long)st.dns_names,
+	    (unsigned long long)st.ipc_ignored,
+	    (unsigned long long)st.file_errors);
+}
+
 static int
 collector_main(void *arg)
 {
@@ -742,6 +833,7 @@ collector_main(void *arg)
 	struct pk_spoolout so;
 	struct running run[MAX_COLLECTORS];
 	struct coll_state cs;
+	struct pk_texec *te = NULL;
 	uint64_t keep = 0;
 	int nrun, rc, i;
 
@@ -793,10 +885,12 @@ collector_main(void *arg)
 			goto out;
 		}
 		pk_engine_add_output(e, pk_spoolout_write, &so);
+		te = tasks_open(a, e, &so);
 	}
 	log_info("picketd %s running, host %s (%s)", PICKET_VERSION,
 	    a->host_name, a->host_id);
 	memset(&cs, 0, sizeof(cs));
+	cs.te = te;
 	cs.a = a;
 	cs.e = e;
 	cs.run = run;
@@ -805,6 +899,12 @@ collector_main(void *arg)
 	cs.started_us = pk_now_us();
 	rc = run_live(&cs);
 	free(cs.live);
+	if (te != NULL) {
+		pk_engine_set_taps(e, NULL, NULL, NULL);
+		so.task_fn = NULL;
+		tasks_report(te);
+		pk_texec_free(te);
+	}
 out:
 	/* Collectors may report while they close (what their buffers still
 	 * held): the spool closes after them. */
@@ -844,6 +944,12 @@ shipper_conf(const struct agent *a, struct pk_shipper_conf *sc)
 	pk_strlcpy(sc->host_name, a->host_name, sizeof(sc->host_name));
 	sc->ipc_fd = a->ipc[1];
 	sc->status_file = a->state_dir[0] != '\0';
+	{
+		char err[256];
+
+		sc->tasks = pk_task_policy_config(&sc->task_policy, cfg, err,
+		    sizeof(err)) == 0;
+	}
 	return 0;
 }
 
@@ -1113,7 +1219,9 @@ key_class(const char *key, const struct pk_config *o,
 		return K_REFUSE;
 	if (strncmp(key, "hub.", 4) == 0)
 		return K_SHIP;
-	if (strncmp(key, "spool.", 6) == 0 || strncmp(key, "agent.", 6) == 0)
+	/* Both check the [tasks] policy (docs/tasks.md, "Agent"). */
+	if (strncmp(key, "spool.", 6) == 0 || strncmp(key, "agent.", 6) == 0 ||
+	    strncmp(key, "tasks.", 6) == 0)
 		return K_COLL | K_SHIP;
 	return K_COLL;
 }

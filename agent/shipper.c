@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent/ipc.h"
+#include "agent/task_agent.h"
 #include "agent/control.h"
 #include "agent/shipper.h"
 #include "common/log.h"
@@ -39,9 +40,9 @@
 #define SHIP_SLICE_MS		200	/* longest sleep: quit, spool, IPC */
 #define SHIP_INFLIGHT_MAX	64
 #define SHIP_RBUF		16384
-/* The hub sends only small frames in v1 (WELCOME, ACK, HEARTBEAT, ERROR);
- * the TASK and CONFIG frames of later versions fit too. */
-#define SHIP_DEC_MAX		(64u * 1024u)
+/* The hub sends small frames (WELCOME, ACK, HEARTBEAT, ERROR, CERT) and
+ * TASK, whose specification may take PK_TASK_JSON_MAX bytes. */
+#define SHIP_DEC_MAX		(PK_TASK_JSON_MAX + PK_TASK_FRAME_MIN + 1024u)
 #define SHIP_CTL_MAX		1024	/* HELLO, HEARTBEAT, ERROR frames */
 #define SHIP_PROXY_MAX		8192	/* proxy response header bytes */
 #define SHIP_STABLE_US		(30 * PK_USEC)	/* a session this long resets
@@ -104,6 +105,10 @@ struct pk_shipper {
 	int			 renew_wait;	/* RENEW sent, no CERT yet */
 	int			 renewed;	/* new certificate written */
 	uint64_t		 renew_next;	/* monotonic: not before */
+
+	/* targeted collection (agent/task_agent.c); NULL: refuse all */
+	struct pk_tagent	*ta;
+	int			 task_turn;	/* tasks before batches */
 
 	/* status file for `picketd status` (docs/status.md) */
 	const char		*state;		/* connecting, connected, ... */
@@ -195,6 +200,9 @@ ipc_drain(struct pk_shipper *s)
 	if (s->c.ipc_fd < 0)
 		return;
 	while ((n = recv(s->c.ipc_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		if (pk_ipc_decode(buf, (size_t)n, &m) == 0 &&
+		    m.type == PK_IPC_TASK_STATE)
+			continue;	/* a wake-up: the files say the rest */
 		if (pk_ipc_decode(buf, (size_t)n, &m) != 0 ||
 		    m.type != PK_IPC_SPOOL_STATUS) {
 			s->st.ipc_bad++;
@@ -847,6 +855,52 @@ on_cert(struct pk_shipper *s, const struct pk_frame *f, char *why,
 	return -1;
 }
 
+/*
+ * A TASK frame: decoded strictly (a malformed frame ends the session
+ * like any other); its specification is judged by task_agent.c, which
+ * answers refusals itself, so one bad order never disturbs the others.
+ */
+static int
+on_task(struct pk_shipper *s, const struct pk_frame *f, char *why,
+    size_t whylen)
+{
+	struct pk_task_frame tf;
+	struct pk_ipc_msg m;
+	int r;
+
+	if ((r = pk_task_frame_decode(f, &tf)) != PK_FE_OK) {
+		s->st.protocol_errors++;
+		snprintf(why, whylen, "malformed TASK frame from hub: %s",
+		    pk_frame_strerror(r));
+		return -1;
+	}
+	s->st.task_frames++;
+	if (s->ta == NULL) {
+		/* tasks are not possible here: the spool is unusable */
+		return 0;
+	}
+	pk_tagent_on_task(s->ta, &tf, &m);
+	if (m.type != 0)
+		ipc_send(s, m.type, m.a);
+	return 0;
+}
+
+/* The next RESULT frame into s->out: 1 queued, 0 none. */
+static int
+task_next(struct pk_shipper *s)
+{
+	size_t len;
+
+	if (s->ta == NULL || s->out_len != 0 ||
+	    pk_tagent_next(s->ta, s->out, s->out_cap, s->wl.max_frame,
+	    pk_mono_us(), &len) != 1)
+		return 0;
+	s->out_len = len;
+	s->out_off = 0;
+	s->st.result_frames++;
+	return 1;
+}
+
 static int
 on_frame(struct pk_shipper *s, const struct pk_frame *f, char *why,
     size_t whylen)
@@ -867,6 +921,8 @@ on_frame(struct pk_shipper *s, const struct pk_frame *f, char *why,
 		if (!s->renew_wait)
 			break;
 		return on_cert(s, f, why, whylen);
+	case PK_FT_TASK:
+		return on_task(s, f, why, whylen);
 	case PK_FT_ERROR:
 		s->st.refusals++;
 		if (pk_error_decode(f, &e) != PK_FE_OK)
@@ -982,6 +1038,9 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 		s->st.spool_errors++;
 	/* The collector must never hand out a number the hub already has. */
 	ipc_send(s, PK_IPC_HUB_STORED, s->wl.stored_seq);
+	/* Uploads wait for the hub's START: it says where it stands. */
+	if (s->ta != NULL)
+		pk_tagent_session(s->ta);
 	s->last_rx = s->last_tx = s->session_start = pk_mono_us();
 	s->renew_wait = 0;
 
@@ -999,6 +1058,10 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 		ipc_drain(s);
 		if (s->out_len == 0 && drain_until == 0 && renew_due(s))
 			renew_send(s);
+		/* Results and batches take turns on the one connection. */
+		s->task_turn ^= 1;
+		if (s->task_turn && drain_until == 0)
+			(void)task_next(s);
 		if (s->out_len == 0 && s->fl_n < s->wl.max_inflight &&
 		    s->fl_n < SHIP_INFLIGHT_MAX) {
 			if ((r = batch_next(s)) < 0) {
@@ -1007,6 +1070,8 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 			}
 			idle = r == 0;
 		} else
+			idle = 0;
+		if (!s->task_turn && drain_until == 0 && task_next(s))
 			idle = 0;
 		/* Read the spool once more after the stop before deciding
 		 * that everything went. */
@@ -1093,6 +1158,21 @@ pk_shipper_new(const struct pk_shipper_conf *c, struct pk_tls_ctx *ctx,
 		pk_shipper_free(s);
 		return NULL;
 	}
+	if (c->tasks) {
+		struct pk_task_policy pol = c->task_policy;
+
+		if ((s->ta = pk_tagent_new(c->spool_dir, &pol)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			pk_shipper_free(s);
+			return NULL;
+		}
+	} else {
+		struct pk_task_policy off;
+
+		pk_task_policy_default(&off);
+		off.enabled = 0;
+		s->ta = pk_tagent_new(c->spool_dir, &off);
+	}
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = pk_now_us() ^ ((uint64_t)getpid() << 32);
 	s->rng = seed | 1;
@@ -1107,6 +1187,7 @@ pk_shipper_free(struct pk_shipper *s)
 	conn_close(s);
 	if (s->rd != NULL)
 		pk_spool_reader_close(s->rd);
+	pk_tagent_free(s->ta);
 	free(s->out);
 	free(s->dbuf);
 	free(s->sg.buf);
@@ -1131,8 +1212,21 @@ log_stats(const struct pk_shipper *s)
 	ST(refusals); ST(timeouts); ST(protocol_errors); ST(batches);
 	ST(records); ST(raw_bytes); ST(wire_bytes); ST(acks); ST(acked_seq);
 	ST(unsendable); ST(spool_errors); ST(ipc_bad); ST(renewals);
-	ST(renewals_refused);
+	ST(renewals_refused); ST(task_frames); ST(result_frames);
 #undef ST
+	if (s->ta != NULL) {
+		struct pk_tagent_stats ts;
+
+		pk_tagent_stats(s->ta, &ts);
+#define TS(f) log_info("stats: shipper.tasks.%s %llu", #f, \
+	(unsigned long long)ts.f)
+		TS(tasks_started); TS(tasks_refused); TS(tasks_resumed);
+		TS(tasks_cancelled); TS(tasks_forgotten); TS(track_full);
+		TS(replies_dropped); TS(state_frames); TS(data_frames);
+		TS(data_bytes); TS(wire_bytes); TS(status_bad);
+		TS(file_errors);
+#undef TS
+	}
 }
 
 int

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/task_policy.h"
 #include "transport/frame.h"
 
 #define PK_SHIP_HOST_MAX	256
@@ -50,6 +51,14 @@ struct pk_shipper_conf {
 	const char	*renew_csr;
 	int64_t		 cert_not_after_us;
 	uint64_t	 renew_before_us;
+	/*
+	 * Targeted collection (docs/tasks.md, "Agent"): TASK frames are
+	 * checked against this policy, filed in spool_dir/tasks and passed
+	 * to the collector; its results go back as RESULT frames.  tasks 0:
+	 * every TASK is answered refused.
+	 */
+	int			 tasks;
+	struct pk_task_policy	 task_policy;
 };
 
 #define PK_SHIP_RENEWED		"renewed.crt"
@@ -75,6 +84,8 @@ struct pk_shipper_stats {
 	uint64_t	ipc_bad;		/* malformed collector messages */
 	uint64_t	renewals;		/* RENEW frames sent */
 	uint64_t	renewals_refused;	/* CERT answers not ISSUED */
+	uint64_t	task_frames;		/* TASK frames taken */
+	uint64_t	result_frames;		/* RESULT frames sent */
 };
 
 struct pk_shipper;

@@ -147,6 +147,12 @@ ipc_read(struct pk_spoolout *o)
 	ssize_t n;
 
 	while ((n = recv(o->ipc_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		if (pk_ipc_decode(buf, (size_t)n, &m) == 0 &&
+		    (m.type == PK_IPC_TASK_NEW ||
+		    m.type == PK_IPC_TASK_CANCEL) && o->task_fn != NULL) {
+			o->task_fn(o->task_arg, &m);
+			continue;
+		}
 		if (pk_ipc_decode(buf, (size_t)n, &m) != 0 ||
 		    m.type != PK_IPC_HUB_STORED) {
 			o->ipc_bad++;

@@ -15,6 +15,7 @@
 
 #include "agent/config.h"
 #include "agent/engine.h"
+#include "agent/ipc.h"
 #include "agent/indicator.h"
 #include "transport/spool.h"
 
@@ -32,6 +33,11 @@ struct pk_spoolout {
 	uint64_t		 failed_since;	/* appends lost this episode */
 	uint64_t		 ipc_bad;
 	uint64_t		 raised;	/* HUB_STORED applied */
+	/* TASK_NEW / TASK_CANCEL go here (agent/task_exec.c); NULL: they
+	 * count as bad. */
+	void			(*task_fn)(void *arg,
+				    const struct pk_ipc_msg *m);
+	void			*task_arg;
 };
 
 /*

@@ -50,6 +50,7 @@
 #include "hub/enroll.h"
 #include "hub/outbreak.h"
 #include "hub/stix.h"
+#include "hub/tasks.h"
 #include "hub/ui.h"
 #include "transport/tls.h"
 
@@ -62,7 +63,7 @@
 #define REMOTE_MAX		80
 #define ACTION_MAX		HUB_AUDIT_FIELD_MAX
 #define STATUS_CLASSES		6	/* 0 (other), 1xx .. 5xx */
-#define ROUTES_MAX		16	/* the route table's rows */
+#define ROUTES_MAX		24	/* the route table's rows */
 #define ROUTE_UI		ROUTES_MAX	/* GET / and /ui/<file> */
 #define ROUTE_OTHER		(ROUTES_MAX + 1)	/* no route: 400/404 */
 #define ROUTE_CLASSES		(ROUTES_MAX + 2)
@@ -88,6 +89,8 @@ struct hub_api {
 	struct hub_store	*st;
 	struct hub_ingest	*in;
 	struct hub_listener	*l;
+	struct hub_tasks	*tasks;		/* targeted collection */
+	char			 data_dir[HUB_PATH_MAX];
 	uint64_t		 max_body;
 	uint64_t		 max_conns;
 	uint64_t		 conns;		/* HTTPS connections open */
@@ -146,6 +149,24 @@ hub_api_ingest(const struct hub_api *a)
 	return a->in;
 }
 
+void
+hub_api_set_tasks(struct hub_api *a, struct hub_tasks *t)
+{
+	a->tasks = t;
+}
+
+struct hub_tasks *
+hub_api_tasks(const struct hub_api *a)
+{
+	return a->tasks;
+}
+
+const char *
+hub_api_data_dir(const struct hub_api *a)
+{
+	return a->data_dir;
+}
+
 /* RFC 3339 text of a µs time, or JSON null for 0. */
 static json_t *
 jtime(int64_t us)
@@ -171,6 +192,15 @@ api_healthz(struct hub_api_req *r, int *status)
 	return json_pack("{s:s,s:s,s:I}", "status", "ok", "version",
 	    PICKET_VERSION, "agents_connected",
 	    (json_int_t)hub_listener_connected(r->api->l));
+}
+
+/* Who the token is: the UI shows the forms a role may use. */
+static json_t *
+api_whoami(struct hub_api_req *r, int *status)
+{
+	*status = 200;
+	return json_pack("{s:s,s:s}", "name", r->actor, "role",
+	    hub_role_name(r->role));
 }
 
 /* ---- /metrics: Prometheus text exposition format 0.0.4 */
@@ -241,6 +271,48 @@ sample(struct mbuf *m, const char *name, const char *label,
 }
 
 static void api_metrics_http(struct mbuf *, const struct hub_api *);
+
+/* Targeted collection (hub/tasks.c, docs/hub.md). */
+static void
+api_metrics_tasks(struct mbuf *m, const struct hub_tasks *t)
+{
+	const struct hub_task_stats *k = hub_tasks_stats(t);
+
+	metric(m, "tasks_total", "counter", "Tasks this hub has dispatched "
+	    "(made by the API or the CLI).", k->created);
+	metric(m, "tasks_cancelled_total", "counter", "Task cancellations "
+	    "applied.", k->cancelled);
+	family(m, "task_frames_out_total", "counter", "TASK frames queued "
+	    "to agents, by operation.");
+	sample(m, "task_frames_out_total", "op", "start", k->starts);
+	sample(m, "task_frames_out_total", "op", "cancel", k->cancels);
+	sample(m, "task_frames_out_total", "op", "forget", k->forgets);
+	metric(m, "task_queue_full_total", "counter", "TASK frames not queued: "
+	    "the connection's task queue was full.", k->queue_full);
+	metric(m, "task_results_in_total", "counter", "RESULT frames from "
+	    "agents.", k->frames_in);
+	metric(m, "task_chunks_total", "counter", "Result chunks stored.",
+	    k->chunks);
+	metric(m, "task_chunks_ignored_total", "counter", "Result chunks "
+	    "ignored: not at the stored offset, or for a finished task.",
+	    k->chunks_ignored);
+	metric(m, "task_chunks_bad_total", "counter", "Result chunks that did "
+	    "not inflate.", k->chunks_bad);
+	metric(m, "task_result_unknown_total", "counter", "RESULT frames for "
+	    "a task the host does not have.", k->unknown);
+	metric(m, "task_bytes_stored_total", "counter", "Result bytes "
+	    "written.", k->bytes_stored);
+	metric(m, "task_result_bytes", "gauge", "Result bytes the hub holds "
+	    "for every task.", hub_tasks_total_bytes(t));
+	metric(m, "task_over_quota_total", "counter", "Tasks failed on "
+	    "max_bytes or [tasks] max_total_bytes.", k->over_quota);
+	metric(m, "task_hosts_expired_total", "counter", "Hosts whose task "
+	    "expired before it started.", k->expired);
+	metric(m, "task_hosts_done_total", "counter", "Hosts whose whole "
+	    "result is at the hub.", k->done);
+	metric(m, "task_errors_total", "counter", "Task store or result file "
+	    "errors.", k->store_errors + k->file_errors);
+}
 
 static json_t *
 api_metrics(struct hub_api_req *r, int *status)
@@ -326,6 +398,8 @@ api_metrics(struct hub_api_req *r, int *status)
 		size = 0;
 	metric(&m, "store_size_bytes", "gauge", "Size of the store's "
 	    "database.", size);
+	if (r->api->tasks != NULL)
+		api_metrics_tasks(&m, r->api->tasks);
 	api_metrics_http(&m, r->api);
 	metric(&m, "api_audit_failures_total", "counter", "Audit rows the "
 	    "store did not take.", r->api->audit_failures);
@@ -653,6 +727,7 @@ api_stix(struct hub_api_req *r, int *status)
 static const struct hub_route routes[] = {
 	{ "GET", "/healthz", HUB_ROLE_NONE, api_healthz, NULL },
 	{ "GET", "/metrics", HUB_ROLE_VIEWER, api_metrics, NULL },
+	{ "GET", "/api/v1/whoami", HUB_ROLE_VIEWER, api_whoami, NULL },
 	{ "GET", "/api/v1/hosts", HUB_ROLE_VIEWER, api_hosts, NULL },
 	{ "GET", "/api/v1/hosts/{id}", HUB_ROLE_VIEWER, api_host, NULL },
 	{ "GET", "/api/v1/indicators", HUB_ROLE_VIEWER, api_indicators,
@@ -663,6 +738,16 @@ static const struct hub_route routes[] = {
 	{ "GET", "/api/v1/export/stix", HUB_ROLE_VIEWER, api_stix,
 	  "since until tlp" },
 	{ "POST", "/api/v1/enroll", HUB_ROLE_NONE, hub_enroll_api, NULL },
+	{ "POST", "/api/v1/tasks", HUB_ROLE_RESPONDER, hub_api_task_create,
+	  NULL },
+	{ "GET", "/api/v1/tasks", HUB_ROLE_VIEWER, hub_api_task_list,
+	  "limit cursor" },
+	{ "GET", "/api/v1/tasks/{id}", HUB_ROLE_VIEWER, hub_api_task_get,
+	  NULL },
+	{ "POST", "/api/v1/tasks/{id}/cancel", HUB_ROLE_RESPONDER,
+	  hub_api_task_cancel, NULL },
+	{ "GET", "/api/v1/tasks/{id}/results/{agent}", HUB_ROLE_RESPONDER,
+	  hub_api_task_result, NULL },
 };
 _Static_assert(PK_NELEM(routes) <= ROUTES_MAX, "raise ROUTES_MAX");
 
@@ -797,26 +882,31 @@ api_count(struct hub_api *a, int rc, int status, uint64_t us)
 }
 
 /*
- * Does path match pattern?  "{...}" matches one non-empty segment, put
- * in arg (cap bytes).  Both are checked paths (no "//", no dots).
+ * Does path match pattern?  Each "{...}" matches one non-empty segment,
+ * the first put in arg, the second in arg2 (cap bytes each).  Both are
+ * checked paths (no "//", no dots).
  */
 static int
-route_match(const char *pattern, const char *path, char *arg, size_t cap)
+route_match(const char *pattern, const char *path, char *arg, char *arg2,
+    size_t cap)
 {
 	const char *pe, *se;
+	char *dst;
 	size_t n;
+	int nargs = 0;
 
-	arg[0] = '\0';
+	arg[0] = arg2[0] = '\0';
 	while (*pattern != '\0' && *path != '\0') {
 		if (*pattern == '{') {
-			if ((pe = strchr(pattern, '}')) == NULL)
+			if ((pe = strchr(pattern, '}')) == NULL || nargs == 2)
 				return 0;
+			dst = nargs++ == 0 ? arg : arg2;
 			se = strchr(path, '/');
 			n = se != NULL ? (size_t)(se - path) : strlen(path);
 			if (n == 0 || n >= cap)
 				return 0;
-			memcpy(arg, path, n);
-			arg[n] = '\0';
+			memcpy(dst, path, n);
+			dst[n] = '\0';
 			pattern = pe + 1;
 			path += n;
 			continue;
@@ -986,9 +1076,38 @@ audit_call(struct call *k, const char *target)
 		k->a->audit_failures++;
 }
 
+/*
+ * A file as the answer (a task's result): evbuffer_add_file maps it
+ * (a TLS connection cannot sendfile), so a large result never sits in
+ * memory as a copy.  The buffer owns fd from here.
+ */
+static void
+send_file(struct call *k, int status, const char *ctype, const char *disp,
+    int fd, uint64_t len)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(k->req);
+	struct evbuffer *b = evhttp_request_get_output_buffer(k->req);
+
+	evhttp_add_header(h, "Content-Type", ctype);
+	if (disp != NULL)
+		evhttp_add_header(h, "Content-Disposition", disp);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	if (len == 0 || evbuffer_add_file(b, fd, 0, (ev_off_t)len) == -1) {
+		if (len != 0) {
+			close(fd);
+			send_error(k, 500, "cannot read the result file");
+			return;
+		}
+		close(fd);
+	}
+	evhttp_send_reply(k->req, status, NULL, NULL);
+	k->status = status;
+}
+
 static void
 dispatch(struct call *k, const struct hub_route *rt, const char *arg,
-    const char *query)
+    const char *arg2, const char *query)
 {
 	struct hub_api_req r;
 	struct hub_params p;
@@ -1027,6 +1146,8 @@ dispatch(struct call *k, const struct hub_route *rt, const char *arg,
 	r.actor = k->tok.name;
 	r.remote = k->remote;
 	r.arg = arg;
+	r.arg2 = arg2;
+	r.file_fd = -1;
 	r.params = &p;
 	r.now_us = (int64_t)pk_now_us();
 	if ((r.body_len = evbuffer_get_length(evhttp_request_get_input_buffer(
@@ -1034,7 +1155,12 @@ dispatch(struct call *k, const struct hub_route *rt, const char *arg,
 		r.body = (const char *)evbuffer_pullup(
 		    evhttp_request_get_input_buffer(k->req), -1);
 	j = rt->fn(&r, &status);
-	if (j == NULL && r.text != NULL) {
+	if (j == NULL && r.file_fd >= 0) {
+		send_file(k, status, r.content_type != NULL ? r.content_type :
+		    "application/octet-stream", r.disposition, r.file_fd,
+		    r.file_len);
+		free(r.text);
+	} else if (j == NULL && r.text != NULL) {
 		send_body(k, status, r.content_type != NULL ? r.content_type :
 		    "text/plain; charset=utf-8", r.text, strlen(r.text));
 		free(r.text);
@@ -1052,6 +1178,7 @@ api_route(struct call *k)
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(k->req);
 	const struct hub_route *rt;
 	char err[HUB_ERR_MAX], rarg[HUB_PATH_LEN_MAX + 1], allow[64];
+	char rarg2[HUB_PATH_LEN_MAX + 1];
 	const char *raw;
 	size_t i, alen = 0;
 	int n, path_known = -1;
@@ -1065,11 +1192,12 @@ api_route(struct call *k)
 	allow[0] = '\0';
 	for (i = 0; i < PK_NELEM(routes); i++) {
 		rt = &routes[i];
-		if (!route_match(rt->path, k->path, rarg, sizeof(rarg)))
+		if (!route_match(rt->path, k->path, rarg, rarg2,
+		    sizeof(rarg)))
 			continue;
 		if (strcmp(rt->method, k->method) == 0) {
 			k->route = (int)i;
-			dispatch(k, rt, rarg, evhttp_uri_get_query(u));
+			dispatch(k, rt, rarg, rarg2, evhttp_uri_get_query(u));
 			return;
 		}
 		if (path_known == -1)
@@ -1468,6 +1596,7 @@ hub_api_new(const struct hub_config *c, struct event_base *base,
 	a->in = in;
 	a->l = l;
 	a->max_body = c->api_max_body;
+	pk_strlcpy(a->data_dir, c->data_dir, sizeof(a->data_dir));
 	a->max_conns = c->api_max_connections > 0 ? c->api_max_connections :
 	    1;
 	(void)hub_ui_set_dir(c->ui_dir);	/* same size: cannot fail */

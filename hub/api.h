@@ -45,6 +45,7 @@ struct hub_api_req {
 	const char		*actor;		/* token name, "" without */
 	const char		*remote;	/* "address:port" */
 	const char		*arg;		/* the {id} segment, decoded */
+	const char		*arg2;		/* a second {...}, or "" */
 	const struct hub_params	*params;	/* checked names, decoded */
 	int64_t			 now_us;	/* wall clock at the request */
 	/* The request body (at most [api] max_body bytes), not
@@ -55,6 +56,12 @@ struct hub_api_req {
 	 * returns NULL (the API frees text). */
 	char			*text;
 	const char		*content_type;
+	/* ... or with a file: an open descriptor (the API closes it),
+	 * the bytes to send from its start, and a Content-Disposition
+	 * (NULL: none) kept in text, which the API frees. */
+	int			 file_fd;	/* -1: no file */
+	uint64_t		 file_len;
+	const char		*disposition;
 };
 
 typedef json_t *(*hub_api_fn)(struct hub_api_req *r, int *status);
@@ -75,6 +82,18 @@ json_t *hub_api_error(int *status, int code, const char *fmt, ...)
     PK_PRINTF(3, 4);
 
 const struct hub_listener *hub_api_listener(const struct hub_api *a);
+struct hub_tasks;
+/* Targeted collection (hub/tasks.c): the serving side, set by main. */
+void hub_api_set_tasks(struct hub_api *a, struct hub_tasks *t);
+struct hub_tasks *hub_api_tasks(const struct hub_api *a);
+const char *hub_api_data_dir(const struct hub_api *a);
+
+/* The task endpoints (hub/api_tasks.c, docs/api.md). */
+json_t *hub_api_task_create(struct hub_api_req *r, int *status);
+json_t *hub_api_task_list(struct hub_api_req *r, int *status);
+json_t *hub_api_task_get(struct hub_api_req *r, int *status);
+json_t *hub_api_task_cancel(struct hub_api_req *r, int *status);
+json_t *hub_api_task_result(struct hub_api_req *r, int *status);
 const struct hub_ingest *hub_api_ingest(const struct hub_api *a);
 
 /*

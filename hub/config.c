@@ -63,6 +63,8 @@ static const struct hub_opt hub_opts[] = {
 	HS("sharing", "internal", share_internal, ""),
 	HU("sharing", "host_pseudonyms", share_pseudonyms, "0", 0, 1),
 	HL("sharing", "internal_domains", share_domains),
+	HU("tasks", "max_total_bytes", tasks_max_total_bytes, "10737418240",
+	    0, UINT64_MAX / 2),
 };
 
 static int

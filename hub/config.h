@@ -38,6 +38,7 @@ struct hub_config {
 	char		share_internal[1024];	/* CIDRs; "" = built in */
 	uint64_t	share_pseudonyms;	/* 1: hosts as pseudonyms */
 	char		share_domains[4096];	/* suffixes; "" = none */
+	uint64_t	tasks_max_total_bytes;	/* all results; 0 = no cap */
 };
 
 void hub_config_defaults(struct hub_config *c);

@@ -42,6 +42,13 @@
  * - Input TLS still holds after a burst of reads (c->again) is taken up
  *   by a zero timeout rather than at once, so the other connections get
  *   their turn first: the same fairness the poll loop had.
+ * - TASK frames (hub/tasks.c) carry a specification of up to 64 KiB, far
+ *   more than OUT_CAP: they wait in a per-connection queue of their own
+ *   (malloc'ed only while one is pending, at most TQ_FRAMES frames and
+ *   TQ_BYTES bytes), written only when out[] is empty (so never ahead of
+ *   a WELCOME held for the group) and, once begun, finished before
+ *   out[] goes on, since frames must not interleave.  RESULT frames go
+ *   to hub/tasks.c.
  *
  * Called by hub/main.c only.
  */
@@ -70,6 +77,7 @@
 #include "common/util.h"
 #include "hub/enroll.h"
 #include "hub/listener.h"
+#include "hub/tasks.h"
 #include "transport/batch.h"
 #include "transport/tls.h"
 
@@ -88,6 +96,16 @@
 #define LOG_EVERY_US	PK_USEC		/* rate limit for refusal logs */
 #define PEER_MAX	96	/* "[v6 address%scope]:port" */
 #define MSG_MAX		200	/* ERROR messages we send */
+#define TQ_FRAMES	64	/* TASK frames queued per connection */
+#define TQ_BYTES	(2u * 1024u * 1024u)
+
+/* A TASK frame waiting for its connection (tq below). */
+struct tframe {
+	struct tframe	*next;
+	size_t		 len, off;
+	int		 started;	/* bytes of it went to TLS */
+	uint8_t		 b[];
+};
 
 enum conn_state { CS_HANDSHAKE, CS_HELLO, CS_READY, CS_CLOSING };
 
@@ -112,6 +130,9 @@ struct conn {
 	uint64_t		 acked;		/* highest ACK released */
 	uint64_t		 ack_held;	/* highest ACK held */
 	struct pk_tls		*tls;
+	struct tframe		*tq, *tq_tail;	/* TASK frames to send */
+	size_t			 tq_bytes;
+	uint32_t		 tq_n;
 	char			 peer[PEER_MAX];
 	char			 cn[PK_TLS_CN_MAX + 1];	/* = agent id */
 	struct pk_frame_dec	 dec;
@@ -149,6 +170,8 @@ struct clone_track {
 
 struct hub_listener {
 	struct hub_ingest	*in;
+	struct hub_tasks	*tasks;		/* NULL: no task frames */
+	struct conn		*cur;		/* whose callback runs */
 	struct pk_tls_ctx	*ctx;
 	struct event_base	*base;
 	struct event		*lev;		/* the listening socket */
@@ -353,6 +376,31 @@ conn_who(const struct conn *c)
 	return c->cn[0] != '\0' ? c->cn : "-";
 }
 
+/* Free queued TASK frames; keep_started keeps one half-written. */
+static void
+tq_clear(struct conn *c, int keep_started)
+{
+	struct tframe *f, *next;
+
+	f = c->tq;
+	if (keep_started && f != NULL && f->started) {
+		next = f->next;
+		f->next = NULL;
+		c->tq_tail = f;
+		c->tq_n = 1;
+		c->tq_bytes = f->len;
+		f = next;
+	} else {
+		c->tq = c->tq_tail = NULL;
+		c->tq_n = 0;
+		c->tq_bytes = 0;
+	}
+	for (; f != NULL; f = next) {
+		next = f->next;
+		free(f);
+	}
+}
+
 /* Close now: close_notify if TLS is healthy, socket, buffers. */
 static void
 conn_drop(struct hub_listener *l, struct conn *c)
@@ -374,6 +422,7 @@ conn_drop(struct hub_listener *l, struct conn *c)
 	c->fd = -1;
 	free(c->big);
 	c->big = NULL;
+	tq_clear(c, 0);
 	c->dead = 1;
 	l->ndead++;
 	l->k.active--;
@@ -422,6 +471,14 @@ out_ready(const struct conn *c)
 	return c->held ? c->hold_at : c->out_len;
 }
 
+/* May the head TASK frame be written now?  Not ahead of out[] (a
+ * WELCOME held for the group may be there), but once begun, first. */
+static int
+tq_ready(const struct conn *c)
+{
+	return c->tq != NULL && (c->tq->started || c->out_len == 0);
+}
+
 /* What is queued from now on waits for the open group's commit. */
 static void
 hold(struct conn *c)
@@ -452,10 +509,32 @@ queued(struct hub_listener *l, struct conn *c, int rc, size_t n,
 static int
 conn_flush(struct hub_listener *l, struct conn *c)
 {
+	struct tframe *f;
 	long n;
 
-	while (out_ready(c) > 0) {
-		n = pk_tls_write(c->tls, c->out, out_ready(c));
+	for (;;) {
+		if (tq_ready(c)) {
+			f = c->tq;
+			f->started = 1;
+			n = pk_tls_write(c->tls, f->b + f->off, f->len - f->off);
+			if (n > 0) {
+				f->off += (size_t)n;
+				l->k.bytes_out += (uint64_t)n;
+				if (f->off == f->len) {
+					c->tq = f->next;
+					if (c->tq == NULL)
+						c->tq_tail = NULL;
+					c->tq_n--;
+					c->tq_bytes -= f->len;
+					free(f);
+				}
+				continue;
+			}
+		} else if (out_ready(c) > 0) {
+			n = pk_tls_write(c->tls, c->out, out_ready(c));
+		} else {
+			break;
+		}
 		if (n > 0) {
 			memmove(c->out, c->out + n, c->out_len - (size_t)n);
 			c->out_len -= (size_t)n;
@@ -513,6 +592,7 @@ conn_fail(struct hub_listener *l, struct conn *c, uint16_t code,
 		    out_room(c), &n);
 		queued(l, c, rc, n, pk_mono_us());
 	}
+	tq_clear(c, 1);		/* a half-written frame goes first */
 	c->state = CS_CLOSING;
 	c->t_close = pk_mono_us() + CLOSE_GRACE_US;
 	return -1;
@@ -524,7 +604,7 @@ conn_settle(struct hub_listener *l, struct conn *c)
 {
 	if (c->dead || conn_flush(l, c) == -1)
 		return;
-	if (c->state == CS_CLOSING && c->out_len == 0)
+	if (c->state == CS_CLOSING && c->out_len == 0 && c->tq == NULL)
 		conn_drop(l, c);
 }
 
@@ -804,6 +884,9 @@ handle_hello(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
 	queued(l, c, rc, n, now);
 	c->state = CS_READY;
 	l->k.welcomes++;
+	/* Tasks not final on this agent: START, queued behind WELCOME. */
+	if (l->tasks != NULL)
+		hub_tasks_welcome(l->tasks, (struct hub_conn *)c, c->cn);
 	log_info("%s [%s]: ready: host %s, %s, protocol %u, stored_seq %llu, "
 	    "next_seq %llu, oldest_seq %llu, dropped %llu", c->peer, c->cn,
 	    h.host_name, h.agent_version, ver,
@@ -968,7 +1051,8 @@ handle_frame(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
 	uint64_t t;
 	int rc;
 
-	if (f->type >= PK_FT_TASK && f->type <= PK_FT_CONFIG)
+	if (f->type == PK_FT_TASK || f->type == PK_FT_CONFIG ||
+	    (f->type == PK_FT_RESULT && l->tasks == NULL))
 		return conn_fail(l, c, PK_WE_TYPE, "%s is reserved in v1",
 		    pk_frame_type_name(f->type));
 	if (!(pk_frame_dir(f->type) & PK_FDIR_AGENT))
@@ -987,6 +1071,14 @@ handle_frame(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
 		return handle_batch(l, c, f, now);
 	case PK_FT_RENEW:
 		return handle_renew(l, c, f, now);
+	case PK_FT_RESULT:
+		/* State writes join the turn's group: one fsync for many. */
+		group_open(l);
+		if ((rc = hub_tasks_result(l->tasks, (struct hub_conn *)c,
+		    c->cn, f)) != PK_FE_OK)
+			return conn_fail(l, c, pk_frame_err_wire(rc),
+			    "RESULT: %s", pk_frame_strerror(rc));
+		return 0;
 	case PK_FT_HEARTBEAT:
 		if ((rc = pk_heartbeat_decode(f, &t)) != PK_FE_OK)
 			return conn_fail(l, c, pk_frame_err_wire(rc),
@@ -1221,9 +1313,9 @@ conn_events(const struct conn *c)
 	case CS_HANDSHAKE:
 		return (short)c->hs_want;
 	case CS_CLOSING:
-		return out_ready(c) > 0 ? (short)c->wr_want : 0;
+		return out_ready(c) > 0 || tq_ready(c) ? (short)c->wr_want : 0;
 	default:
-		if (out_ready(c) > 0)
+		if (out_ready(c) > 0 || tq_ready(c))
 			ev |= (short)c->wr_want;
 		if (out_room(c) >= REPLY_MAX)
 			ev |= (short)c->rd_want;
@@ -1334,9 +1426,11 @@ on_conn(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	l->cur = c;
 	if (!c->dead)
 		conn_io(l, c, now);
 	conn_arm(l, c, now);
+	l->cur = NULL;
 	reap(l);
 }
 
@@ -1349,9 +1443,11 @@ on_conn_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	l->cur = c;
 	if (!c->dead && c->again)
 		conn_io(l, c, now);
 	conn_arm(l, c, now);
+	l->cur = NULL;
 	reap(l);
 }
 
@@ -1607,6 +1703,76 @@ const struct hub_counters *
 hub_listener_counters(const struct hub_listener *l)
 {
 	return &l->k;
+}
+
+/* ------------------------------------------------------------ tasks */
+
+void
+hub_listener_set_tasks(struct hub_listener *l, struct hub_tasks *t)
+{
+	l->tasks = t;
+}
+
+int
+hub_listener_queue(struct hub_listener *l, struct hub_conn *hc,
+    const uint8_t *frame, size_t len)
+{
+	struct conn *c = (struct conn *)hc;
+	struct tframe *f;
+
+	if (c->dead || c->state != CS_READY || len == 0 ||
+	    c->tq_n >= TQ_FRAMES || c->tq_bytes + len > TQ_BYTES)
+		return -1;
+	if ((f = malloc(sizeof(*f) + len)) == NULL)
+		return -1;
+	f->next = NULL;
+	f->len = len;
+	f->off = 0;
+	f->started = 0;
+	memcpy(f->b, frame, len);
+	if (c->tq_tail != NULL)
+		c->tq_tail->next = f;
+	else
+		c->tq = f;
+	c->tq_tail = f;
+	c->tq_n++;
+	c->tq_bytes += len;
+	c->t_tx = pk_mono_us();
+	l->k.frames_out++;
+	/* The running callback of c re-arms it when it ends. */
+	if (c != l->cur)
+		conn_arm(l, c, pk_mono_us());
+	return 0;
+}
+
+void
+hub_listener_each_ready(struct hub_listener *l,
+    int (*fn)(void *arg, const char *agent_id, struct hub_conn *c),
+    void *arg)
+{
+	size_t i, n = l->nconns;
+	struct conn *c;
+
+	/* fn may queue frames (never accepts): the array stays as it is. */
+	for (i = 0; i < n && i < l->nconns; i++) {
+		c = l->conns[i];
+		if (c->dead || c->state != CS_READY)
+			continue;
+		if (fn(arg, c->cn, (struct hub_conn *)c) != 0)
+			break;
+	}
+}
+
+struct hub_conn *
+hub_listener_find(struct hub_listener *l, const char *agent_id)
+{
+	size_t i;
+
+	for (i = 0; i < l->nconns; i++)
+		if (!l->conns[i]->dead && l->conns[i]->state == CS_READY &&
+		    strcmp(l->conns[i]->cn, agent_id) == 0)
+			return (struct hub_conn *)l->conns[i];
+	return NULL;
 }
 
 /* ------------------------------------------------------------ counters */

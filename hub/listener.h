@@ -112,6 +112,28 @@ const struct hub_counters *hub_listener_counters(const struct hub_listener *l);
 int hub_listener_conflicts(const struct hub_listener *l, const char *agent_id,
     uint64_t *flips, char *addr_a, char *addr_b, size_t cap);
 
+/* ---- for hub/tasks.c (targeted collection) */
+
+struct hub_conn;	/* a READY agent connection */
+struct hub_tasks;
+
+/* RESULT frames go to t and WELCOMEs tell it; NULL: RESULT is refused. */
+void hub_listener_set_tasks(struct hub_listener *l, struct hub_tasks *t);
+/*
+ * Queue a whole encoded frame (a TASK) on c, after whatever is queued:
+ * 0, or -1 when c is not ready or its task queue is full (64 frames,
+ * 2 MiB), which the caller counts.
+ */
+int hub_listener_queue(struct hub_listener *l, struct hub_conn *c,
+    const uint8_t *frame, size_t len);
+/* fn for every READY connection (non-zero stops). */
+void hub_listener_each_ready(struct hub_listener *l,
+    int (*fn)(void *arg, const char *agent_id, struct hub_conn *c),
+    void *arg);
+/* The READY connection of agent_id, or NULL. */
+struct hub_conn *hub_listener_find(struct hub_listener *l,
+    const char *agent_id);
+
 /*
  * Write the counters (and the ingest's) as "name value" lines to fp in
  * one write, so a reader never sees half a set.

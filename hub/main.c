@@ -9,6 +9,8 @@
  *   ca, enroll-token, agent   the member CA, enrollment tokens and
  *                           enrolled agents (hub/enroll_cli.c,
  *                           docs/enrollment.md), audited
+ *   task create|list|show|cancel|fetch  targeted collection
+ *                           (hub/task_cli.c, docs/tasks.md), audited
  *   indicators [filters]    print stored indicators (table or NDJSON)
  *   import FILE --agent ID  feed an NDJSON file (as `picketd -r` prints)
  *                           through the BATCH path the network uses
@@ -37,6 +39,7 @@
 #include "hub/ingest.h"
 #include "hub/listener.h"
 #include "hub/store.h"
+#include "hub/tasks.h"
 #include "transport/batch.h"
 #include "transport/frame.h"
 
@@ -74,6 +77,8 @@ usage(FILE *fp)
 	    "       picket-hub enroll-token create|list|revoke ... [-c "
 	    "hub.ini]\n"
 	    "       picket-hub agent list|revoke ID [-c hub.ini]\n"
+	    "       picket-hub task create|list|show|cancel|fetch ...  "
+	    "targeted collection\n"
 	    "       picket-hub version\n");
 }
 
@@ -133,9 +138,12 @@ retention(struct hub_store *st, uint64_t days)
 }
 
 static void
-print_counters(struct hub_listener *l, struct hub_ingest *in)
+print_counters(struct hub_listener *l, struct hub_ingest *in,
+    struct hub_tasks *t)
 {
 	log_info("counters");
+	if (t != NULL)
+		hub_tasks_print(t, stderr);
 	hub_counters_print(hub_listener_counters(l), &in->stats, stderr);
 }
 
@@ -146,6 +154,7 @@ struct serve_ctx {
 	struct hub_store	*st;
 	struct hub_ingest	*in;
 	struct hub_listener	*l;
+	struct hub_tasks	*tasks;
 };
 
 /* SIGTERM/SIGINT end the loop; libevent turns signals into events, so
@@ -167,7 +176,7 @@ on_usr1(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
-	print_counters(x->l, x->in);
+	print_counters(x->l, x->in, x->tasks);
 }
 
 static void
@@ -264,6 +273,10 @@ serve_loop(struct hub_config *c, struct hub_store *st, struct hub_ingest *in)
 	raise_nofile(c);
 	if ((x.l = hub_listener_new(c, in, x.base)) == NULL)
 		goto out;
+	if ((x.tasks = hub_tasks_new(c, st, x.base)) == NULL)
+		goto out;
+	hub_tasks_set_listener(x.tasks, x.l);
+	hub_listener_set_tasks(x.l, x.tasks);
 	for (i = 0; i < PK_NELEM(sigs); i++) {
 		sev[i] = evsignal_new(x.base, sigs[i], sigs[i] == SIGUSR1 ?
 		    on_usr1 : on_stop, &x);
@@ -280,6 +293,7 @@ serve_loop(struct hub_config *c, struct hub_store *st, struct hub_ingest *in)
 	if (c->api_listen[0] != '\0') {
 		if ((api = hub_api_new(c, x.base, st, in, x.l)) == NULL)
 			goto out;
+		hub_api_set_tasks(api, x.tasks);
 		log_info("API listening on %s", c->api_listen);
 	}
 	log_info("listening on %s", c->listen);
@@ -295,10 +309,13 @@ serve_loop(struct hub_config *c, struct hub_store *st, struct hub_ingest *in)
 	hub_api_free(api);
 	api = NULL;
 	hub_listener_stop(x.l, STOP_GRACE_MS);
-	print_counters(x.l, in);
+	print_counters(x.l, in, x.tasks);
 out:
 	hub_api_free(api);
+	if (x.l != NULL)
+		hub_listener_set_tasks(x.l, NULL);
 	hub_listener_free(x.l);
+	hub_tasks_free(x.tasks);
 	if (ret != NULL)
 		event_free(ret);
 	for (i = 0; i < PK_NELEM(sigs); i++)
@@ -774,6 +791,8 @@ main(int argc, char **argv)
 		return hub_cmd_enroll_token(argc - 1, argv + 1);
 	if (strcmp(argv[1], "agent") == 0)
 		return hub_cmd_agent(argc - 1, argv + 1);
+	if (strcmp(argv[1], "task") == 0)
+		return hub_cmd_task(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;

@@ -152,6 +152,40 @@ struct hub_agent {
 	int64_t		 revoked_us;		/* 0 = valid */
 };
 
+/* Schema 4: targeted collection (docs/tasks.md). */
+#define HUB_TASK_DESC_MAX	512	/* how the targets were chosen */
+#define HUB_TASK_REASON_MAX	512	/* = PK_TASK_REASON_MAX */
+
+/* A task.  spec points into the store's row: valid during the callback. */
+struct hub_task {
+	int64_t		 id;		/* set by the store */
+	int		 type;		/* enum pk_task_type */
+	const char	*spec;		/* canonical JSON (pk_task_encode) */
+	size_t		 spec_len;
+	int64_t		 created_us;
+	char		 created_by[HUB_TOKEN_NAME_MAX + 1];	/* or "cli" */
+	int64_t		 expires_us;	/* queued/sent after this: expired */
+	int64_t		 cancelled_us;	/* 0 = not cancelled */
+	char		 targets[HUB_TASK_DESC_MAX + 1];
+};
+
+/* What task_reported matches. */
+enum { HUB_REPORTED_RULE = 0, HUB_REPORTED_FINGERPRINT = 1,
+	HUB_REPORTED_IOC = 2 };
+
+/* A task's state on one host. */
+struct hub_task_host {
+	int64_t		 task_id;
+	char		 agent_id[HUB_ID_MAX + 1];
+	int		 state;		/* enum pk_task_state */
+	char		 reason[HUB_TASK_REASON_MAX + 1];
+	int64_t		 updated_us;
+	uint64_t	 bytes;		/* result bytes stored at the hub */
+	uint64_t	 final_bytes;	/* the agent's total (done), else 0 */
+	uint64_t	 rows;
+	char		 host_name[HUB_HOST_MAX + 1];	/* task_hosts only */
+};
+
 struct hub_store;
 
 /* Called once per row of a query; non-zero stops the query. */
@@ -162,6 +196,12 @@ typedef int (*hub_token_fn)(void *arg, const struct hub_token *t);
 typedef int (*hub_audit_fn)(void *arg, const struct hub_audit *a);
 typedef int (*hub_etoken_fn)(void *arg, const struct hub_enroll_token *t);
 typedef int (*hub_agent_fn)(void *arg, const struct hub_agent *a);
+typedef int (*hub_task_fn)(void *arg, const struct hub_task *t);
+typedef int (*hub_task_host_fn)(void *arg, const struct hub_task_host *h);
+/* A task with one host's row (hosts' open tasks, expiry). */
+typedef int (*hub_task_pair_fn)(void *arg, const struct hub_task *t,
+    const struct hub_task_host *h);
+typedef int (*hub_id_fn)(void *arg, const char *agent_id);
 
 /* Every function returns 0 or -1 (errors go to the hub's log). */
 struct hub_store_ops {
@@ -266,6 +306,55 @@ struct hub_store_ops {
 	/* *found 0 when no unrevoked agent has that id. */
 	int	(*agent_revoke)(struct hub_store *st, const char *agent_id,
 		    int64_t now_us, int *found);
+
+	/* Schema 4: targeted collection (docs/tasks.md, hub/tasks.c). */
+	/* Store t (its id is ignored) and one host row per agent id
+	 * (queued), in one transaction: *id the new task's. */
+	int	(*task_add)(struct hub_store *st, const struct hub_task *t,
+		    const char *const *agents, size_t n, int64_t *id);
+	/* fn once with the task, or not at all (*found 0). */
+	int	(*task_get)(struct hub_store *st, int64_t id, hub_task_fn fn,
+		    void *arg, int *found);
+	/* Newest first, ids < before_id (0: from the newest), limit. */
+	int	(*task_list)(struct hub_store *st, int64_t before_id,
+		    uint64_t limit, hub_task_fn fn, void *arg);
+	/* Tasks with id > after_id or cancelled_us > cancelled_after, by
+	 * id: what a hub has not dispatched or cancelled yet. */
+	int	(*task_scan)(struct hub_store *st, int64_t after_id,
+		    int64_t cancelled_after, hub_task_fn fn, void *arg);
+	/* Host rows of one task, by agent id, with their host names. */
+	int	(*task_hosts)(struct hub_store *st, int64_t task_id,
+		    hub_task_host_fn fn, void *arg);
+	/* counts[state] of one task's hosts (PK_TS_NSTATES slots). */
+	int	(*task_counts)(struct hub_store *st, int64_t task_id,
+		    uint64_t *counts);
+	int	(*task_host_get)(struct hub_store *st, int64_t task_id,
+		    const char *agent_id, struct hub_task_host *h, int *found);
+	/* Write h's state, reason, updated_us, bytes, final_bytes, rows. */
+	int	(*task_host_put)(struct hub_store *st,
+		    const struct hub_task_host *h);
+	/* Tasks of agent_id not final on it (queued, sent, running). */
+	int	(*task_open_for)(struct hub_store *st, const char *agent_id,
+		    hub_task_pair_fn fn, void *arg);
+	/* Hosts still queued or sent on a task whose expiry is <= now. */
+	int	(*task_expiring)(struct hub_store *st, int64_t now_us,
+		    hub_task_pair_fn fn, void *arg);
+	/* Cancel: cancelled_us = now and every host not final becomes
+	 * cancelled with reason, updated now; *found 0 for no such task,
+	 * *changed hosts cancelled. */
+	int	(*task_cancel)(struct hub_store *st, int64_t id, int64_t now_us,
+		    const char *reason, int *found, uint64_t *changed);
+	/* Agents whose indicators since since_us have rule.id (what 0),
+	 * picket.fingerprint (1) or threat.indicator.name (2, no case)
+	 * equal to value; each agent once. */
+	int	(*task_reported)(struct hub_store *st, int what,
+		    const char *value, int64_t since_us, hub_id_fn fn,
+		    void *arg);
+	/* Known agents (hosts rows and enrolled agents): *found. */
+	int	(*agent_known)(struct hub_store *st, const char *agent_id,
+		    int *found);
+	/* Result bytes held for every task (the [tasks] total quota). */
+	int	(*task_bytes_total)(struct hub_store *st, uint64_t *bytes);
 };
 
 /* Every backend's handle starts with this. */
@@ -276,6 +365,6 @@ struct hub_store {
 extern const struct hub_store_ops hub_store_sqlite;
 
 /* The schema version this code writes (docs/schema-hub.md). */
-#define HUB_SCHEMA_VERSION	3
+#define HUB_SCHEMA_VERSION	4
 
 #endif

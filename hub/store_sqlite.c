@@ -11,6 +11,7 @@
  * retention are documented in docs/schema-hub.md.  Only hub code calls it,
  * through hub_store_sqlite.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "hub/store.h"
+#include "transport/task.h"
 
 #define SQ_BUSY_MS	5000
 #define SQ_QUERY_MAX	1024
@@ -112,6 +114,33 @@ static const char *const migrations[] = {
 	"  not_after_us INTEGER NOT NULL,"
 	"  revoked_us INTEGER);"
 	"CREATE INDEX agents_not_after ON agents(not_after_us);",
+	/* 3 -> 4: targeted collection: tasks and their state per host;
+	 * the partial index holds only hosts whose task is not final
+	 * (queued 1, sent 2, running 3): what a connecting agent and the
+	 * expiry timer look for */
+	"CREATE TABLE tasks ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  spec TEXT NOT NULL,"
+	"  type INTEGER NOT NULL,"
+	"  created_us INTEGER NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  expires_us INTEGER NOT NULL,"
+	"  cancelled_us INTEGER,"
+	"  targets TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX tasks_cancelled ON tasks(cancelled_us) "
+	"  WHERE cancelled_us IS NOT NULL;"
+	"CREATE TABLE task_hosts ("
+	"  task_id INTEGER NOT NULL REFERENCES tasks(id),"
+	"  agent_id TEXT NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  updated_us INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL DEFAULT 0,"
+	"  final_bytes INTEGER NOT NULL DEFAULT 0,"
+	"  rows INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (task_id, agent_id));"
+	"CREATE INDEX task_hosts_open ON task_hosts(agent_id) "
+	"  WHERE state <= 3;",
 };
 
 static int
@@ -1218,6 +1247,451 @@ sq_agent_revoke(struct hub_store *st, const char *agent_id, int64_t now_us,
 	    now_us, 0, agent_id, found);
 }
 
+/* ------------------------------------------------------------ tasks */
+
+#define SQ_TASK_COLS "SELECT t.id, t.type, t.spec, t.created_us, " \
+	"t.created_by, t.expires_us, t.cancelled_us, t.targets FROM tasks t "
+/* A task's columns, then its host row's (from 8). */
+#define SQ_TASK_COLS_H "SELECT t.id, t.type, t.spec, t.created_us, " \
+	"t.created_by, t.expires_us, t.cancelled_us, t.targets, " SQ_THOST_COLS \
+	" FROM tasks t"
+#define SQ_THOST_COLS "h.task_id, h.agent_id, h.state, h.reason, " \
+	"h.updated_us, h.bytes, h.final_bytes, h.rows"
+
+/* Columns 0..7 of SQ_TASK_COLS; spec stays the statement's. */
+static void
+sq_task_row(sqlite3_stmt *q, struct hub_task *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->id = sqlite3_column_int64(q, 0);
+	t->type = sqlite3_column_int(q, 1);
+	t->spec = (const char *)sqlite3_column_text(q, 2);
+	t->spec_len = (size_t)sqlite3_column_bytes(q, 2);
+	if (t->spec == NULL)
+		t->spec = "";
+	t->created_us = sqlite3_column_int64(q, 3);
+	sq_col(q, 4, t->created_by, sizeof(t->created_by));
+	t->expires_us = sqlite3_column_int64(q, 5);
+	t->cancelled_us = sqlite3_column_type(q, 6) == SQLITE_NULL ? 0 :
+	    sqlite3_column_int64(q, 6);
+	sq_col(q, 7, t->targets, sizeof(t->targets));
+}
+
+/* Columns at..at+7 of SQ_THOST_COLS. */
+static void
+sq_thost_row(sqlite3_stmt *q, int at, struct hub_task_host *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->task_id = sqlite3_column_int64(q, at);
+	sq_col(q, at + 1, h->agent_id, sizeof(h->agent_id));
+	h->state = sqlite3_column_int(q, at + 2);
+	sq_col(q, at + 3, h->reason, sizeof(h->reason));
+	h->updated_us = sqlite3_column_int64(q, at + 4);
+	h->bytes = (uint64_t)sqlite3_column_int64(q, at + 5);
+	h->final_bytes = (uint64_t)sqlite3_column_int64(q, at + 6);
+	h->rows = (uint64_t)sqlite3_column_int64(q, at + 7);
+}
+
+static int
+sq_task_add(struct hub_store *st, const struct hub_task *t,
+    const char *const *agents, size_t n, int64_t *id)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q = NULL;
+	size_t i;
+	int rc;
+
+	*id = 0;
+	if (t->spec_len > INT_MAX)
+		return -1;
+	sq_settle(s);
+	if (sq_exec(s, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (sq_prepare(s, "INSERT INTO tasks (spec, type, created_us, "
+	    "created_by, expires_us, targets) VALUES (?, ?, ?, ?, ?, ?)",
+	    &q) == -1)
+		goto fail;
+	sqlite3_bind_text(q, 1, t->spec, (int)t->spec_len, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, t->type);
+	sqlite3_bind_int64(q, 3, t->created_us);
+	sqlite3_bind_text(q, 4, t->created_by, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, t->expires_us);
+	sqlite3_bind_text(q, 6, t->targets, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc != SQLITE_DONE) {
+		sq_fail(s, "task");
+		goto fail;
+	}
+	*id = sqlite3_last_insert_rowid(s->db);
+	if (sq_prepare(s, "INSERT OR IGNORE INTO task_hosts (task_id, "
+	    "agent_id, state, updated_us) VALUES (?, ?, 1, ?)", &q) == -1)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 1, *id);
+		sqlite3_bind_text(q, 2, agents[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, t->created_us);
+		if (sqlite3_step(q) != SQLITE_DONE) {
+			sq_fail(s, "task host");
+			goto fail;
+		}
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (sq_exec(s, "COMMIT") == -1)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_finalize(q);
+	sq_abort(s);
+	*id = 0;
+	return -1;
+}
+
+static int
+sq_tasks_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_task t;
+
+	sq_task_row(q, &t);
+	return ((hub_task_fn)cb->fn)(cb->arg, &t);
+}
+
+struct sq_found {
+	struct sq_cb	 cb;
+	int		*found;
+};
+
+static int
+sq_task_found(sqlite3_stmt *q, void *arg)
+{
+	struct sq_found *f = arg;
+
+	*f->found = 1;
+	return sq_tasks_row(q, &f->cb);
+}
+
+static int
+sq_task_get(struct hub_store *st, int64_t id, hub_task_fn fn, void *arg,
+    int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_found f = { { (void *)fn, arg }, found };
+	sqlite3_stmt *q;
+
+	*found = 0;
+	if (sq_prepare(s, SQ_TASK_COLS "WHERE t.id = ?", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	return sq_each(s, q, sq_task_found, &f, "task");
+}
+
+static int
+sq_task_list(struct hub_store *st, int64_t before_id, uint64_t limit,
+    hub_task_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, SQ_TASK_COLS "WHERE (?1 = 0 OR t.id < ?1) "
+	    "ORDER BY t.id DESC LIMIT ?2", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, before_id);
+	sqlite3_bind_int64(q, 2, limit == 0 || limit > INT64_MAX ? -1 :
+	    (int64_t)limit);
+	return sq_each(s, q, sq_tasks_row, &cb, "tasks");
+}
+
+static int
+sq_task_scan(struct hub_store *st, int64_t after_id, int64_t cancelled_after,
+    hub_task_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	/* Two index lookups: the rowid range and the partial index. */
+	if (sq_prepare(s, SQ_TASK_COLS "WHERE t.id > ?1 UNION "
+	    SQ_TASK_COLS "WHERE t.cancelled_us > ?2 ORDER BY 1", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, after_id);
+	sqlite3_bind_int64(q, 2, cancelled_after);
+	return sq_each(s, q, sq_tasks_row, &cb, "tasks");
+}
+
+static int
+sq_thosts_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_task_host h;
+
+	sq_thost_row(q, 0, &h);
+	sq_col(q, 8, h.host_name, sizeof(h.host_name));
+	return ((hub_task_host_fn)cb->fn)(cb->arg, &h);
+}
+
+static int
+sq_task_hosts(struct hub_store *st, int64_t task_id, hub_task_host_fn fn,
+    void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, "SELECT " SQ_THOST_COLS ", o.host_name FROM "
+	    "task_hosts h LEFT JOIN hosts o ON o.agent_id = h.agent_id "
+	    "WHERE h.task_id = ? ORDER BY h.agent_id", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, task_id);
+	return sq_each(s, q, sq_thosts_row, &cb, "task hosts");
+}
+
+static int
+sq_count_row(sqlite3_stmt *q, void *arg)
+{
+	uint64_t *counts = arg;
+	int state = sqlite3_column_int(q, 0);
+
+	if (state > 0 && state < PK_TS_NSTATES)
+		counts[state] = (uint64_t)sqlite3_column_int64(q, 1);
+	return 0;
+}
+
+static int
+sq_task_counts(struct hub_store *st, int64_t task_id, uint64_t *counts)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+
+	memset(counts, 0, PK_TS_NSTATES * sizeof(*counts));
+	if (sq_prepare(s, "SELECT state, count(*) FROM task_hosts WHERE "
+	    "task_id = ? GROUP BY state", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, task_id);
+	return sq_each(s, q, sq_count_row, counts, "task counts");
+}
+
+static int
+sq_task_host_get(struct hub_store *st, int64_t task_id, const char *agent_id,
+    struct hub_task_host *h, int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*found = 0;
+	if (sq_prepare(s, "SELECT " SQ_THOST_COLS " FROM task_hosts h "
+	    "WHERE h.task_id = ? AND h.agent_id = ?", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, task_id);
+	sqlite3_bind_text(q, 2, agent_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		sq_thost_row(q, 0, h);
+		*found = 1;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    sq_fail(s, "task host");
+}
+
+static int
+sq_task_host_put(struct hub_store *st, const struct hub_task_host *h)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (h->bytes > (uint64_t)INT64_MAX ||
+	    h->final_bytes > (uint64_t)INT64_MAX ||
+	    h->rows > (uint64_t)INT64_MAX)
+		return -1;
+	sq_settle(s);
+	if (sq_prepare(s, "UPDATE task_hosts SET state = ?, reason = ?, "
+	    "updated_us = ?, bytes = ?, final_bytes = ?, rows = ? WHERE "
+	    "task_id = ? AND agent_id = ?", &q) == -1)
+		return -1;
+	sqlite3_bind_int(q, 1, h->state);
+	sqlite3_bind_text(q, 2, h->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, h->updated_us);
+	sqlite3_bind_int64(q, 4, (int64_t)h->bytes);
+	sqlite3_bind_int64(q, 5, (int64_t)h->final_bytes);
+	sqlite3_bind_int64(q, 6, (int64_t)h->rows);
+	sqlite3_bind_int64(q, 7, h->task_id);
+	sqlite3_bind_text(q, 8, h->agent_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "task host");
+}
+
+static int
+sq_pairs_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_task t;
+	struct hub_task_host h;
+
+	sq_task_row(q, &t);
+	sq_thost_row(q, 8, &h);
+	return ((hub_task_pair_fn)cb->fn)(cb->arg, &t, &h);
+}
+
+static int
+sq_task_open_for(struct hub_store *st, const char *agent_id,
+    hub_task_pair_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, SQ_TASK_COLS_H " JOIN task_hosts h ON h.task_id = "
+	    "t.id WHERE h.agent_id = ? AND h.state <= 3 ORDER BY t.id", &q)
+	    == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, agent_id, -1, SQLITE_STATIC);
+	return sq_each(s, q, sq_pairs_row, &cb, "open tasks");
+}
+
+static int
+sq_task_expiring(struct hub_store *st, int64_t now_us, hub_task_pair_fn fn,
+    void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, SQ_TASK_COLS_H " JOIN task_hosts h ON h.task_id = "
+	    "t.id WHERE h.state <= 2 AND t.expires_us <= ? ORDER BY t.id",
+	    &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, now_us);
+	return sq_each(s, q, sq_pairs_row, &cb, "expiring tasks");
+}
+
+static int
+sq_task_cancel(struct hub_store *st, int64_t id, int64_t now_us,
+    const char *reason, int *found, uint64_t *changed)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	*found = 0;
+	*changed = 0;
+	sq_settle(s);
+	if (sq_exec(s, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (sq_prepare(s, "UPDATE tasks SET cancelled_us = ?1 WHERE id = ?2",
+	    &q) == -1)
+		goto fail;
+	sqlite3_bind_int64(q, 1, now_us);
+	sqlite3_bind_int64(q, 2, id);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc != SQLITE_DONE)
+		goto fail;
+	*found = sqlite3_changes(s->db) > 0;
+	if (sq_prepare(s, "UPDATE task_hosts SET state = 8, reason = ?1, "
+	    "updated_us = ?2 WHERE task_id = ?3 AND state <= 3", &q) == -1)
+		goto fail;
+	sqlite3_bind_text(q, 1, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, now_us);
+	sqlite3_bind_int64(q, 3, id);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc != SQLITE_DONE)
+		goto fail;
+	*changed = (uint64_t)sqlite3_changes(s->db);
+	if (sq_exec(s, "COMMIT") == -1)
+		goto fail;
+	return 0;
+fail:
+	sq_fail(s, "cancel");
+	sq_abort(s);
+	*found = 0;
+	*changed = 0;
+	return -1;
+}
+
+static int
+sq_id_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	const unsigned char *t = sqlite3_column_text(q, 0);
+
+	return t == NULL ? 0 : ((hub_id_fn)cb->fn)(cb->arg, (const char *)t);
+}
+
+static int
+sq_task_reported(struct hub_store *st, int what, const char *value,
+    int64_t since_us, hub_id_fn fn, void *arg)
+{
+	static const char *const sql[] = {
+		[HUB_REPORTED_RULE] = "SELECT DISTINCT agent_id FROM "
+		    "indicators WHERE rule_id = ?1 AND ts_us >= ?2",
+		[HUB_REPORTED_FINGERPRINT] = "SELECT DISTINCT agent_id FROM "
+		    "indicators WHERE fingerprint = lower(?1) AND ts_us >= ?2",
+		/* no column for it: the JSON of the period's rows */
+		[HUB_REPORTED_IOC] = "SELECT DISTINCT agent_id FROM indicators "
+		    "WHERE ts_us >= ?2 AND json_extract(json, "
+		    "'$.threat.indicator.name') = ?1 COLLATE NOCASE",
+	};
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (what < 0 || what > HUB_REPORTED_IOC)
+		return -1;
+	if (sq_prepare(s, sql[what], &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, value, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, since_us);
+	return sq_each(s, q, sq_id_row, &cb, "reported");
+}
+
+static int
+sq_agent_known(struct hub_store *st, const char *agent_id, int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*found = 0;
+	if (sq_prepare(s, "SELECT 1 FROM hosts WHERE agent_id = ?1 UNION ALL "
+	    "SELECT 1 FROM agents WHERE agent_id = ?1 LIMIT 1", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, agent_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	*found = rc == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    sq_fail(s, "agent");
+}
+
+static int
+sq_task_bytes_total(struct hub_store *st, uint64_t *bytes)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*bytes = 0;
+	if (sq_prepare(s, "SELECT coalesce(sum(bytes), 0) FROM task_hosts",
+	    &q) == -1)
+		return -1;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*bytes = (uint64_t)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW ? 0 : sq_fail(s, "task bytes");
+}
+
 const struct hub_store_ops hub_store_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1254,4 +1728,18 @@ const struct hub_store_ops hub_store_sqlite = {
 	.agent_get = sq_agent_get,
 	.agent_list = sq_agent_list,
 	.agent_revoke = sq_agent_revoke,
+	.task_add = sq_task_add,
+	.task_get = sq_task_get,
+	.task_list = sq_task_list,
+	.task_scan = sq_task_scan,
+	.task_hosts = sq_task_hosts,
+	.task_counts = sq_task_counts,
+	.task_host_get = sq_task_host_get,
+	.task_host_put = sq_task_host_put,
+	.task_open_for = sq_task_open_for,
+	.task_expiring = sq_task_expiring,
+	.task_cancel = sq_task_cancel,
+	.task_reported = sq_task_reported,
+	.agent_known = sq_agent_known,
+	.task_bytes_total = sq_task_bytes_total,
 };

@@ -43,3 +43,13 @@ $(BUILD)/tests/test_hubapi: $(HUB_API_OBJS)
 # headers; docs/enrollment.md).  The test runs the openssl command line.
 UNIT_EXTRA_test_pki := $(BUILD)/transport/pki.o $(BUILD)/transport/tls.o -lssl -lcrypto
 $(BUILD)/tests/test_pki: $(BUILD)/transport/pki.o $(BUILD)/transport/tls.o
+
+# Targeted collection: the store's task operations and making a task
+# (hub/task_create.c; the serving side, hub/tasks.c, is the integration
+# tests' in tests/integration/test_tasks_hub.py).
+HUB_TASK_OBJS := $(BUILD)/hub/task_create.o $(BUILD)/hub/store_sqlite.o
+UNIT_EXTRA_test_hubtasks := $(HUB_TASK_OBJS) -lsqlite3
+$(BUILD)/tests/test_hubtasks: $(HUB_TASK_OBJS)
+# tests/fuzz/fuzz_task.c (the specification parser, the TASK and RESULT
+# decoders, the chunk inflater) needs only the core library: the generic
+# fuzz rule builds it.

@@ -44,7 +44,7 @@ libcmocka-dev clang libclang-rt-14-dev gcc-mingw-w64-x86-64 wine wine64
 dpkg-dev python3 python3-pytest python3-jsonschema python3-scapy tcpdump
 iproute2 curl dnsutils procps tcpreplay libbpf-dev libelf-dev bpftool
 libz-mingw-w64-dev libsqlite3-dev libevent-dev libjansson-dev chromium
-debootstrap lintian rpm time"
+debootstrap lintian rpm time tshark"
 BACKPORTS_PKGS="suricata"
 
 say() { printf 'deps: %s\n' "$*"; }

@@ -379,3 +379,85 @@ pk_batch_strerror(int err)
 		return "unknown error";
 	return msgs[err];
 }
+
+/* ------------------------------------------------------------ chunks */
+
+/*
+ * Result chunks (docs/tasks.md): one plain zlib stream each, at most
+ * PK_RESULT_CHUNK_MAX bytes either side.  The hub inflates into a buffer
+ * of exactly cap bytes and asks zlib for one byte more only to tell a
+ * bomb from a stream that ends there.
+ */
+int
+pk_chunk_deflate(const uint8_t *in, size_t inlen, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	z_stream z;
+	int r, err;
+
+	*outlen = 0;
+	if (in == NULL || inlen == 0 || out == NULL || inlen > UINT_MAX ||
+	    cap > UINT_MAX)
+		return PK_BE_ARG;
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, PK_BATCH_LEVEL, Z_DEFLATED, 15, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK)
+		return PK_BE_ZLIB;
+	z.next_in = (Bytef *)(uintptr_t)in;	/* zlib does not write it */
+	z.avail_in = (uInt)inlen;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	r = deflate(&z, Z_FINISH);
+	if (r == Z_STREAM_END) {
+		*outlen = cap - z.avail_out;
+		err = PK_BE_OK;
+	} else if (r == Z_OK || r == Z_BUF_ERROR) {
+		err = PK_BE_SPACE;
+	} else {
+		err = PK_BE_ZLIB;
+	}
+	deflateEnd(&z);
+	return err;
+}
+
+int
+pk_chunk_inflate(const uint8_t *in, size_t inlen, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	uint8_t probe[1];
+	z_stream z;
+	int r, err, bomb = 0;
+
+	*outlen = 0;
+	if (in == NULL || inlen == 0 || out == NULL || cap == 0 ||
+	    inlen > UINT_MAX || cap > UINT_MAX)
+		return PK_BE_ARG;
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 15) != Z_OK)
+		return PK_BE_ZLIB;
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)inlen;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	r = inflate(&z, Z_FINISH);
+	if (r == Z_BUF_ERROR && z.avail_out == 0) {
+		/* cap reached: one byte more, or the stream's end */
+		z.next_out = probe;
+		z.avail_out = sizeof(probe);
+		r = inflate(&z, Z_FINISH);
+		bomb = z.avail_out == 0;
+	}
+	if (bomb)
+		err = PK_BE_BOMB;
+	else if (r == Z_STREAM_END)
+		err = z.avail_in != 0 || z.total_out == 0 ? PK_BE_CORRUPT :
+		    PK_BE_OK;
+	else if (r == Z_MEM_ERROR)
+		err = PK_BE_ZLIB;
+	else
+		err = PK_BE_CORRUPT;	/* bad, truncated, or a dictionary */
+	if (err == PK_BE_OK)
+		*outlen = (size_t)z.total_out;
+	inflateEnd(&z);
+	return err;
+}

@@ -94,6 +94,25 @@ int pk_batch_open(const struct pk_batch_hdr *hdr, const uint8_t *data,
 /* 1 if the bytes are one record we accept: "{...}", no byte below 0x20. */
 int pk_batch_record_ok(const char *s, size_t len);
 
+/*
+ * Result chunks of targeted collection (docs/tasks.md, RESULT DATA): one
+ * plain zlib stream (no preset dictionary) per chunk.
+ *
+ * pk_chunk_deflate (agent): in[0..inlen) into out[cap]; 0 with *outlen, or
+ * PK_BE_SPACE when the stream does not fit (send the chunk plain), or
+ * PK_BE_ARG / PK_BE_ZLIB.
+ *
+ * pk_chunk_inflate (hub): the stream in[0..inlen) into out[cap] (cap is
+ * PK_RESULT_CHUNK_MAX for a RESULT chunk), never writing more than cap:
+ * 0 with *outlen (at least 1 byte), PK_BE_BOMB when it inflates past cap,
+ * PK_BE_CORRUPT for a bad or truncated stream, bytes after its end, a
+ * dictionary or an empty result, PK_BE_ZLIB when zlib has no memory.
+ */
+int pk_chunk_deflate(const uint8_t *in, size_t inlen, uint8_t *out,
+    size_t cap, size_t *outlen);
+int pk_chunk_inflate(const uint8_t *in, size_t inlen, uint8_t *out,
+    size_t cap, size_t *outlen);
+
 /* The preset dictionary for id (NULL, 0 if unknown). */
 const uint8_t *pk_batch_dict(uint8_t dict_id, size_t *len);
 const char *pk_batch_strerror(int err);

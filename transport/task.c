@@ -354,6 +354,12 @@ pk_task_parse(const char *json, size_t len, struct pk_task_spec *t,
 			if (strcmp(key, keys[i].name) == 0)
 				bit = keys[i].bit;
 		if (bit == 0) {
+			/* The key is the sender's: no control bytes in the
+			 * reason, which goes to logs and answers. */
+			for (i = 0; key[i] != '\0'; i++)
+				if ((unsigned char)key[i] < 0x20 ||
+				    (unsigned char)key[i] >= 0x7f)
+					key[i] = '?';
 			snprintf(err, errlen, "unknown key \"%.64s\"", key);
 			return -1;
 		}

@@ -1,7 +1,10 @@
 /*
  * app.js - the SOC web UI of picket-hub (docs/ui.md).  A single page with
  * hash routes (#/overview, #/indicators, #/hosts, #/hosts/ID,
- * #/outbreaks, #/audit) over the hub's JSON API (docs/api.md).  The
+ * #/outbreaks, #/tasks, #/tasks/ID, #/audit) over the hub's JSON API
+ * (docs/api.md).  A responder (or admin) also gets "collect" forms on a
+ * host's page and on each outbreak that order a targeted collection
+ * (docs/tasks.md); the role comes from /api/v1/whoami.  The
  * analyst's bearer token lives in sessionStorage (this tab only) and goes
  * in the Authorization header, never in a URL.  Everything the API
  * returns is put on the page with textContent or as attribute values of
@@ -14,6 +17,8 @@
 (() => {
 	const TOKEN_KEY = 'picket.token';
 	const NOAUDIT_KEY = 'picket.noaudit';
+	const ROLE_KEY = 'picket.role';
+	const TASK_REFRESH = 2000;	/* ms between a task page's reloads */
 	const CHART_ROW_CAP = 5000;	/* rows the overview reads at most */
 	const API_PAGE_MAX = 1000;	/* the API's largest limit */
 	const TABLE_PAGE = 50;
@@ -204,6 +209,60 @@
 		return res.json();
 	}
 
+	/* POST a JSON body: the parsed answer, or an ApiError thrown. */
+	async function post(path, body) {
+		const tok = token();
+		if (!tok) {
+			showLogin('');
+			throw new ApiError(401, 'not signed in');
+		}
+		let res;
+		try {
+			res = await fetch(path, {
+				method: 'POST',
+				headers: { Authorization: 'Bearer ' + tok,
+				    Accept: 'application/json',
+				    'Content-Type': 'application/json' },
+				body: body === undefined ? '' : JSON.stringify(body),
+				cache: 'no-store',
+				credentials: 'omit',
+				referrerPolicy: 'no-referrer',
+			});
+		} catch (e) {
+			throw new ApiError(0, 'The hub did not answer: ' +
+			    e.message);
+		}
+		let b = null;
+		try {
+			b = await res.json();
+		} catch (e) { /* not JSON */ }
+		if (res.status === 401) {
+			logout('The hub did not accept this token. Sign in again.');
+			throw new ApiError(401, 'not signed in');
+		}
+		if (!res.ok)
+			throw new ApiError(res.status, b && b.error ?
+			    `${res.status}: ${b.error}` :
+			    `${res.status} ${res.statusText}`);
+		return b;
+	}
+
+	/* The caller's role, asked once per sign-in. */
+	async function role() {
+		let r = sessionStorage.getItem(ROLE_KEY);
+		if (!r) {
+			const w = await api('/api/v1/whoami');
+			r = String(w.role || 'viewer');
+			sessionStorage.setItem(ROLE_KEY, r);
+		}
+		return r;
+	}
+
+	async function mayOrder() {
+		const r = await role();
+		return r === 'responder' || r === 'admin';
+	}
+
 	/* Every page of /api/v1/indicators up to cap rows. */
 	async function fetchRows(params, cap) {
 		const rows = [];
@@ -243,6 +302,7 @@
 	function logout(msg) {
 		sessionStorage.removeItem(TOKEN_KEY);
 		sessionStorage.removeItem(NOAUDIT_KEY);
+		sessionStorage.removeItem(ROLE_KEY);
 		renderSeq++;		/* a page still loading is dropped */
 		setStatus('');
 		showLogin(msg);
@@ -259,6 +319,7 @@
 		}
 		sessionStorage.setItem(TOKEN_KEY, t);
 		sessionStorage.removeItem(NOAUDIT_KEY);
+		sessionStorage.removeItem(ROLE_KEY);
 		try {
 			await api('/api/v1/hosts');	/* is the token good? */
 		} catch (e) {
@@ -702,6 +763,9 @@
 			    el('td', {}, timeCell(r.last_timestamp)))) :
 			emptyRow(3, 'Nothing stored.'))));
 		box.append(grid);
+		if (await mayOrder())
+			box.append(collectForm([x.agent_id], 'collect',
+			    'Collect from this host'));
 		const heads = IND_HEADS.filter((t) => t !== 'Host');
 		box.append(el('h2', {}, 'Timeline'));
 		box.append(table('Indicators of this host, newest first',
@@ -749,6 +813,7 @@
 			box.append(el('p', { class: 'note' }, 'The hub scanned ' +
 			    'only part of the window (too many indicators); the ' +
 			    'newest are left out.'));
+		const order = await mayOrder();
 		const heads = ['Outbreak', 'Hosts', 'Patient zero', 'First seen',
 		    'Last seen', 'Indicators', 'Max severity', 'Spread'];
 		box.append(table(plural(list.length, 'outbreak', 'outbreaks'), heads,
@@ -765,7 +830,12 @@
 						{ href: hostHref(hh.agent_id) },
 						str(hh.host_name || hh.agent_id)),
 						' ', el('span', { class: 'muted' },
-						    fmtTime(hh.first_seen))))))),
+						    fmtTime(hh.first_seen)))))),
+				order && (o.hosts || []).length ? el('details', {},
+				    el('summary', {}, 'Collect from these hosts'),
+				    collectForm((o.hosts || []).slice(0, 10000)
+					.map((hh) => hh.agent_id), null, null)) :
+				    ''),
 			    el('td', { class: 'num' }, fmtNum(o.hosts_affected)),
 			    el('td', {}, pz.agent_id ? el('a',
 				{ href: hostHref(pz.agent_id) },
@@ -778,6 +848,217 @@
 			    el('td', {}, sparkline(o.series, r.bucket_seconds)));
 		    }) : emptyRow(heads.length, 'No outbreak in this window.')));
 		box.lastChild.querySelector('table').id = 'outbreaks';
+	}
+
+	/* ---------------------------------------------------- tasks */
+
+	const COLLECT_TYPES = [
+		['snapshot', 'Snapshot: processes, sockets, modules'],
+		['pcap', 'Packet capture'],
+		['ioc_sweep', 'IOC sweep: addresses, domains, hashes'],
+	];
+
+	/*
+	 * A form that orders a task for agents (docs/tasks.md): the
+	 * specification is built from the fields and checked by the hub;
+	 * its refusal is shown as it comes.  On success the task's page.
+	 */
+	function collectForm(agents, id, title) {
+		const sel = el('select', { name: 'type', id: id ? id + '-type' :
+		    null }, COLLECT_TYPES.map(([v, t]) =>
+		    el('option', { value: v }, t)));
+		const dur = el('input', { name: 'duration', type: 'number',
+		    min: '1', max: '86400', value: '60', id: id ? id +
+		    '-duration' : null });
+		const filt = el('input', { name: 'filter', type: 'text',
+		    placeholder: 'tcp port 445', maxlength: '1024',
+		    id: id ? id + '-filter' : null });
+		const iocs = el('textarea', { name: 'iocs', rows: '3',
+		    placeholder: 'one address, domain or SHA-256 a line',
+		    id: id ? id + '-iocs' : null });
+		const msg = el('p', { class: 'msg', role: 'alert' });
+		const pcapOnly = el('div', { class: 'row' },
+		    el('label', {}, 'Duration (s) ', dur), ' ',
+		    el('label', {}, 'Filter ', filt));
+		const iocOnly = el('div', { class: 'row' },
+		    el('label', {}, 'Values ', iocs));
+		const sync = () => {
+			pcapOnly.hidden = sel.value !== 'pcap';
+			iocOnly.hidden = sel.value !== 'ioc_sweep';
+		};
+		sel.addEventListener('change', sync);
+		const form = el('form', { class: 'collect', id: id },
+		    title ? el('h2', {}, title) : '',
+		    el('p', { class: 'muted' }, 'Orders a bounded collection on ' +
+			plural(agents.length, 'host', 'hosts') + '; the hosts\' ' +
+			'own policy decides whether they run it.'),
+		    el('label', {}, 'Type ', sel), pcapOnly, iocOnly,
+		    el('button', { type: 'submit' }, 'Collect'), msg);
+		sync();
+		form.addEventListener('submit', async (ev) => {
+			ev.preventDefault();
+			msg.textContent = '';
+			const spec = { type: sel.value };
+			if (sel.value === 'pcap') {
+				spec.duration = Number(dur.value);
+				if (filt.value.trim())
+					spec.filter = filt.value.trim();
+			}
+			if (sel.value === 'ioc_sweep') {
+				const addresses = [], domains = [], hashes = [];
+				for (const line of iocs.value.split(/\s+/)) {
+					const v = line.trim();
+					if (!v)
+						continue;
+					if (/^[0-9a-fA-F]{64}$/.test(v))
+						hashes.push(v.toLowerCase());
+					else if (/^[0-9.:/a-fA-F]+$/.test(v) &&
+					    /[.:]/.test(v) && !/[g-zG-Z]/.test(v))
+						addresses.push(v);
+					else
+						domains.push(v);
+				}
+				if (addresses.length)
+					spec.addresses = addresses;
+				if (domains.length)
+					spec.domains = domains;
+				if (hashes.length)
+					spec.hashes = hashes;
+			}
+			try {
+				const r = await post('/api/v1/tasks',
+				    { task: spec, targets: { agents } });
+				location.hash = '#/tasks/' + r.id;
+			} catch (e) {
+				if (e.status !== 401)
+					msg.textContent = e.message;
+			}
+		});
+		return form;
+	}
+
+	let taskTimer = null;
+
+	function stateBadge(s) {
+		return el('span', { class: 'state state-' + str(s) }, str(s));
+	}
+
+	function statesText(states) {
+		const parts = [];
+		for (const [k, v] of Object.entries(states || {}))
+			if (v)
+				parts.push(`${k} ${v}`);
+		return parts.join(', ') || '—';
+	}
+
+	async function tasks(box, q) {
+		const cursor = q.get('cursor');
+		const r = await api('/api/v1/tasks', { limit: TABLE_PAGE,
+		    cursor });
+		const list = r.tasks || [];
+		box.append(el('h1', {}, 'Tasks'));
+		box.append(el('p', { class: 'muted' }, 'Targeted collection ' +
+		    'ordered on hosts, newest first. Order one from a host\'s ' +
+		    'page or an outbreak.'));
+		const heads = ['#', 'Type', 'Created', 'By', 'Targets', 'Hosts',
+		    'States'];
+		box.append(table(plural(list.length, 'task', 'tasks'), heads,
+		    list.length ? list.map((t) => el('tr', {},
+			el('td', { class: 'num' }, el('a',
+			    { href: '#/tasks/' + t.id }, String(t.id))),
+			el('td', {}, str(t.type)),
+			el('td', {}, timeCell(t.created)),
+			el('td', {}, str(t.created_by)),
+			el('td', { class: 'msg-cell' }, str(t.targets)),
+			el('td', { class: 'num' }, fmtNum(t.hosts)),
+			el('td', {}, statesText(t.states)))) :
+			emptyRow(heads.length, 'No task yet.')));
+		box.lastChild.querySelector('table').id = 'tasks';
+		box.append(pager('/tasks', {}, r.next_cursor, !!cursor));
+	}
+
+	/* A result through fetch (the token goes in a header, never in a
+	 * URL), handed to the browser as a download. */
+	async function download(url, name) {
+		const res = await call(url);
+		const blob = await res.blob();
+		const a = el('a', { href: URL.createObjectURL(blob),
+		    download: name });
+		document.body.append(a);
+		a.click();
+		a.remove();
+		setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+	}
+
+	async function task(box, q, id) {
+		const [r, order] = await Promise.all([
+			api('/api/v1/tasks/' + encodeURIComponent(id)),
+			mayOrder(),
+		]);
+		const t = r.task || {};
+		const hostsL = r.hosts || [];
+		box.append(el('p', { class: 'crumbs' },
+		    el('a', { href: '#/tasks' }, 'Tasks'), ' / ', String(t.id)));
+		box.append(el('h1', {}, `Task ${t.id}: ${str(t.type)}`));
+		box.append(dl([
+			['Specification', el('code', { id: 'task-spec' },
+			    JSON.stringify(t.spec))],
+			['Created', el('span', {}, timeCell(t.created), ' by ',
+			    str(t.created_by))],
+			['Expires', timeCell(t.expires)],
+			['Targets', str(t.targets)],
+			['States', el('span', { id: 'task-states' },
+			    statesText(t.states))],
+		]));
+		if (order && !t.finished) {
+			const cmsg = el('p', { class: 'msg', role: 'alert' });
+			const b = el('button', { type: 'button', id: 'cancel' },
+			    'Cancel this task');
+			b.addEventListener('click', async () => {
+				try {
+					await post('/api/v1/tasks/' + t.id +
+					    '/cancel');
+					render();
+				} catch (e) {
+					if (e.status !== 401)
+						cmsg.textContent = e.message;
+				}
+			});
+			box.append(el('p', {}, b), cmsg);
+		}
+		const heads = ['Host', 'State', 'Reason', 'Bytes', 'Rows',
+		    'Updated', 'Result'];
+		box.append(table('State on each host (refreshed every 2 s)', heads,
+		    hostsL.length ? hostsL.map((h) => {
+			let result = '—';
+			if (h.result && order) {
+				const name = `task-${t.id}-${h.agent_id}.` +
+				    (t.type === 'pcap' ? 'pcap' : 'ndjson');
+				result = el('button', { type: 'button',
+				    class: 'link' }, 'Download');
+				result.addEventListener('click', () =>
+				    download(h.result, name).catch((e) =>
+					setStatus(e.message)));
+			}
+			return el('tr', { 'data-agent': h.agent_id },
+			    el('td', {}, el('a', { href: hostHref(h.agent_id) },
+				str(h.host_name || h.agent_id)), ' ',
+				onlineBadge(h.connected)),
+			    el('td', { class: 'state-cell' }, stateBadge(h.state)),
+			    el('td', { class: 'msg-cell' }, str(h.reason)),
+			    el('td', { class: 'num' }, fmtNum(h.bytes)),
+			    el('td', { class: 'num' }, fmtNum(h.rows)),
+			    el('td', {}, timeCell(h.updated)),
+			    el('td', {}, result));
+		    }) : emptyRow(heads.length, 'No host.')));
+		box.lastChild.querySelector('table').id = 'task-hosts';
+		/* Live states: reload while this page is shown (one timer). */
+		const here = location.hash;
+		clearTimeout(taskTimer);
+		taskTimer = setTimeout(() => {
+			if (location.hash === here && token())
+				render();
+		}, TASK_REFRESH);
 	}
 
 	/* ---------------------------------------------------- audit */
@@ -821,6 +1102,8 @@
 		[/^\/hosts$/, 'hosts', hosts],
 		[/^\/hosts\/([^/]+)$/, 'hosts', host],
 		[/^\/outbreaks$/, 'outbreaks', outbreaks],
+		[/^\/tasks$/, 'tasks', tasks],
+		[/^\/tasks\/(\d+)$/, 'tasks', task],
 		[/^\/audit$/, 'audit', audit],
 	];
 

@@ -32,7 +32,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (m.type == PK_IPC_HUB_STORED && (m.b != 0 || m.c != 0))
 		abort();
-	if (m.type != PK_IPC_SPOOL_STATUS && m.type != PK_IPC_HUB_STORED)
+	if ((m.type == PK_IPC_TASK_NEW || m.type == PK_IPC_TASK_CANCEL ||
+	    m.type == PK_IPC_TASK_STATE) &&
+	    (m.a == 0 || m.a >= (1ULL << 63) || m.b != 0 || m.c != 0))
+		abort();
+	if (m.type != PK_IPC_SPOOL_STATUS && m.type != PK_IPC_HUB_STORED &&
+	    m.type != PK_IPC_TASK_NEW && m.type != PK_IPC_TASK_CANCEL &&
+	    m.type != PK_IPC_TASK_STATE)
 		abort();
 	return 0;
 }

@@ -61,6 +61,13 @@ Ack = collections.namedtuple("Ack", "seq")
 Heartbeat = collections.namedtuple("Heartbeat", "time_us")
 Error = collections.namedtuple("Error", "code message")
 Cert = collections.namedtuple("Cert", "result message pem")
+# Targeted collection (docs/tasks.md): TASK ops, RESULT kinds and states.
+TOP_START, TOP_CANCEL, TOP_FORGET = 1, 2, 3
+TOP_NAMES = {TOP_START: "START", TOP_CANCEL: "CANCEL", TOP_FORGET: "FORGET"}
+RK_STATE, RK_DATA = 1, 2
+TS_QUEUED, TS_SENT, TS_RUNNING, TS_DONE, TS_FAILED, TS_REFUSED, \
+    TS_EXPIRED, TS_CANCELLED = range(1, 9)
+Task = collections.namedtuple("Task", "id op resume spec")
 
 
 class ProtocolError(Exception):
@@ -218,9 +225,44 @@ def renew(csr_pem):
                  else csr_pem.encode())
 
 
+def result_state(task_id, state, nbytes=0, rows=0, reason=""):
+    """RESULT STATE: the task's state on this agent, its result size so
+    far (with done: the final size), rows and a reason."""
+    return frame(RESULT, struct.pack(">QBBQQ", task_id, RK_STATE, state,
+                                     nbytes, rows) + pstr(reason))
+
+
+def result_data(task_id, offset, data, deflate=False, flags=None):
+    """RESULT DATA: bytes of the result at offset; deflate=True sends
+    one zlib stream (flag bit 0)."""
+    body = zlib.compress(bytes(data), 6) if deflate else bytes(data)
+    if flags is None:
+        flags = FLAG_DEFLATE if deflate else 0
+    return frame(RESULT, struct.pack(">QBQ", task_id, RK_DATA, offset) +
+                 body, flags)
+
+
+def decode_task(payload):
+    """TASK: (id, op, resume, spec bytes or None); strict as the agent's
+    decoder (transport/frame.c)."""
+    if len(payload) < 17:
+        raise ProtocolError("TASK shorter than 17 bytes")
+    tid, op, resume = struct.unpack(">QBQ", payload[:17])
+    spec = payload[17:]
+    if tid == 0 or op not in TOP_NAMES:
+        raise ProtocolError(f"TASK id {tid} op {op}")
+    if op == TOP_START:
+        if not spec:
+            raise ProtocolError("START without a specification")
+        return Task(tid, op, resume, spec.decode())
+    if spec or resume:
+        raise ProtocolError(f"{TOP_NAMES[op]} with resume or bytes")
+    return Task(tid, op, resume, None)
+
+
 DECODERS = {WELCOME: decode_welcome, ACK: decode_ack,
             HEARTBEAT: decode_heartbeat, ERROR: decode_error,
-            CERT: decode_cert}
+            CERT: decode_cert, TASK: decode_task}
 
 
 def decode(f):
@@ -392,6 +434,22 @@ class Conn:
         """Send HELLO, return the WELCOME (HubError if refused)."""
         self.send(hello(agent_id, **kw))
         return self.expect(WELCOME)
+
+    def expect_task(self, timeout=None, skip=(HEARTBEAT, ACK)):
+        """The next TASK frame (skipping heartbeats and ACKs): a Task."""
+        while True:
+            f = self.recv_frame(timeout)
+            if f is None:
+                raise ProtocolError("connection closed, wanted TASK")
+            if f.type in skip:
+                continue
+            v = decode(f)
+            if f.type == ERROR:
+                raise HubError(v)
+            if f.type != TASK:
+                raise ProtocolError(f"got {TYPE_NAMES.get(f.type)}, "
+                                    "wanted TASK")
+            return v
 
     def send_batch(self, first_seq, records, **kw):
         """Send one BATCH, return the ACK's seq."""

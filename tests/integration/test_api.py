@@ -178,6 +178,17 @@ ENDPOINTS = {   # path -> least role
     "/api/v1/audit": "admin",
     "/api/v1/outbreaks": "viewer",
     "/api/v1/export/stix": "viewer",
+    "/api/v1/whoami": "viewer",
+    "/api/v1/tasks": "viewer",
+    "/api/v1/tasks/1": "viewer",        # 404 once past the role check
+    "/api/v1/tasks/1/results/agent-1": "responder",
+}
+# POST endpoints: path -> (least role, body); past the role check the
+# answer is whatever the body earns (400 for an empty order, 404 for a
+# task that does not exist), never 401/403.
+POST_ENDPOINTS = {
+    "/api/v1/tasks": ("responder", b"{}"),
+    "/api/v1/tasks/1/cancel": ("responder", b""),
 }
 ORDER = ["viewer", "responder", "admin"]
 
@@ -192,6 +203,8 @@ def test_role_matrix(env, path):
                "admin": tok["admin"]}
     for who, t in callers.items():
         st, body, h = api.get(path, t)
+        if least is not None and st == 404 and "/tasks/" in path:
+            st = 200        # no such task: the role check passed
         if least is None:
             want = 200
         elif who in ("none", "bad", "garbage", "revoked"):
@@ -210,6 +223,24 @@ def test_role_matrix(env, path):
         st, body, _ = api.get(path, headers={"Authorization":
                                              "Basic dXNlcjpwdw=="})
         assert st == 401
+
+
+@pytest.mark.parametrize("path", list(POST_ENDPOINTS))
+def test_role_matrix_post(env, path):
+    api, tok = env["api"], env["tok"]
+    least, body = POST_ENDPOINTS[path]
+    callers = {"none": None, "bad": "pkt_" + "A" * 43,
+               "revoked": tok["revoked"], "viewer": tok["viewer"],
+               "responder": tok["responder"], "admin": tok["admin"]}
+    for who, t in callers.items():
+        st, _, data = api.raw("POST", path, t, body=body)
+        if who in ("none", "bad", "revoked"):
+            assert st == 401, (path, who, st)
+        elif ORDER.index(who) < ORDER.index(least):
+            assert st == 403, (path, who, st)
+        else:
+            assert st in (400, 404), (path, who, st, data)
+        assert json.loads(data)["error"]
 
 
 def test_healthz(env):
@@ -588,7 +619,10 @@ def test_metrics_is_prometheus_text(env):
     assert routes == {"/healthz", "/metrics", "/api/v1/hosts",
                       "/api/v1/hosts/{id}", "/api/v1/indicators",
                       "/api/v1/audit", "/api/v1/outbreaks",
-                      "/api/v1/export/stix", "/api/v1/enroll", "ui",
+                      "/api/v1/export/stix", "/api/v1/enroll",
+                      "/api/v1/whoami", "/api/v1/tasks", "/api/v1/tasks/{id}",
+                      "/api/v1/tasks/{id}/cancel",
+                      "/api/v1/tasks/{id}/results/{agent}", "ui",
                       "other"}, routes
 
 

@@ -269,7 +269,11 @@ MALFORMED = [
      hp.E_TOOLARGE),
     ("unknown type", True, hp.frame(42, b"abc"), hp.E_TYPE),
     ("unknown type before HELLO", False, hp.frame(77), hp.E_TYPE),
-    ("reserved RESULT", True, hp.frame(hp.RESULT, b"x"), hp.E_TYPE),
+    # RESULT is targeted collection's (docs/tasks.md): a short one is
+    # malformed; TASK is the hub's own and CONFIG is still reserved.
+    ("short RESULT", True, hp.frame(hp.RESULT, b"x"), hp.E_PROTOCOL),
+    ("TASK from the agent", True, hp.frame(hp.TASK, bytes(17)), hp.E_TYPE),
+    ("reserved CONFIG", True, hp.frame(hp.CONFIG, b"x"), hp.E_TYPE),
     ("ACK from the agent", True, hp.ack(5), hp.E_STATE),
     ("WELCOME from the agent", True, hp.frame(hp.WELCOME, bytes(48)),
      hp.E_STATE),

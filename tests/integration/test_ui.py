@@ -352,3 +352,46 @@ def test_browser_sees_what_real_agents_reported(tmp_path, hub, certs,
     finally:
         for a in agents:
             a.stop()
+
+
+def test_browser_orders_a_task_and_sees_its_state(hub, certs):
+    """Targeted collection in the UI (tests/browser/ui_tasks_test.js): a
+    responder orders a snapshot from a host page and watches its state;
+    the host is hubproto's fake agent, which answers START with running.
+    A viewer gets no form.  No root needed."""
+    import threading
+    import hubproto as hp
+    modules = node_path()
+    responder = hub.token("responder", "ui-responder")
+    viewer = hub.token("viewer", "ui-viewer-tasks")
+    c = hub.conn("agent-2")
+    c.hello("agent-2", host_name="ws-tasks")
+    got = []
+
+    def agent():
+        try:
+            t = c.expect_task(timeout=60)
+            got.append(t)
+            c.send(hp.result_state(t.id, hp.TS_RUNNING))
+            c.expect_task(timeout=60)       # CANCEL or nothing
+        except Exception as e:              # the test's end closes it
+            got.append(e)
+
+    th = threading.Thread(target=agent, daemon=True)
+    th.start()
+    try:
+        env = dict(os.environ, NODE_PATH=modules,
+                   PICKET_UI_URL=f"https://localhost:{hub.api_port}/",
+                   PICKET_UI_RESPONDER=responder, PICKET_UI_VIEWER=viewer,
+                   PICKET_UI_HUB_CERT=str(hub.certs / "hub.crt"),
+                   PICKET_UI_HOST="agent-2", CHROMIUM=CHROMIUM)
+        proc = subprocess.run(["node", str(BROWSER / "ui_tasks_test.js")],
+                              env=env, capture_output=True, text=True,
+                              timeout=180)
+        print(proc.stdout)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert got and got[0].op == hp.TOP_START
+        assert json.loads(got[0].spec)["type"] == "snapshot"
+    finally:
+        c.close()
+        th.join(5)

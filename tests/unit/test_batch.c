@@ -8,7 +8,11 @@
  * over-long deflate stream, a zip bomb (a ~1 KiB payload inflating far
  * past the limit, whether declared honestly or not), a record count or
  * length that differs from the header, records with a raw newline or NUL,
- * and counts every outcome.  No zlib here: batch.c is the only user.
+ * and counts every outcome.  Result chunks (pk_chunk_deflate/inflate,
+ * docs/tasks.md) round-trip up to exactly PK_RESULT_CHUNK_MAX bytes; one
+ * byte more is a bomb; truncated, trailing, dictionary and non-zlib
+ * streams are corrupt; a stream that does not fit is PK_BE_SPACE.  No
+ * zlib here: batch.c is the only user.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -393,6 +397,76 @@ test_dictionary(void **state)
 	assert_int_equal(PK_DICT_MASK & (1u << PK_DICT_V1), 1u << PK_DICT_V1);
 }
 
+/* Result chunks: PK_RESULT_CHUNK_MAX bytes exactly, and not one more. */
+static void
+test_chunks(void **state)
+{
+	static uint8_t src[PK_RESULT_CHUNK_MAX + 1], z[PK_RESULT_CHUNK_MAX + 64],
+	    back[PK_RESULT_CHUNK_MAX];
+	size_t zlen, blen, i, dlen;
+	uint32_t x = 12345;
+
+	(void)state;
+	/* pcap-like: repeating headers and some noise */
+	for (i = 0; i < sizeof(src); i++) {
+		x = x * 1103515245u + 12345u;
+		src[i] = i % 64 < 16 ? (uint8_t)(i % 16) : (uint8_t)(x >> 24);
+	}
+	assert_int_equal(pk_chunk_deflate(src, PK_RESULT_CHUNK_MAX, z,
+	    sizeof(z), &zlen), PK_BE_OK);
+	assert_true(zlen > 0 && zlen < PK_RESULT_CHUNK_MAX);
+	assert_int_equal(pk_chunk_inflate(z, zlen, back, sizeof(back), &blen),
+	    PK_BE_OK);
+	assert_int_equal(blen, PK_RESULT_CHUNK_MAX);
+	assert_memory_equal(back, src, blen);
+	/* a small one */
+	assert_int_equal(pk_chunk_deflate(src, 100, z, sizeof(z), &zlen), 0);
+	assert_int_equal(pk_chunk_inflate(z, zlen, back, sizeof(back), &blen),
+	    PK_BE_OK);
+	assert_int_equal(blen, 100);
+	assert_memory_equal(back, src, 100);
+	/* truncated, and with a byte after the end */
+	assert_int_equal(pk_chunk_inflate(z, zlen - 1, back, sizeof(back),
+	    &blen), PK_BE_CORRUPT);
+	z[zlen] = 0;
+	assert_int_equal(pk_chunk_inflate(z, zlen + 1, back, sizeof(back),
+	    &blen), PK_BE_CORRUPT);
+	assert_int_equal(blen, 0);
+	/* one byte over the cap: a bomb, and zlib never wrote past it */
+	memset(src, 0, sizeof(src));
+	assert_int_equal(pk_chunk_deflate(src, sizeof(src), z, sizeof(z),
+	    &zlen), PK_BE_OK);
+	assert_true(zlen < 1024);
+	back[sizeof(back) - 1] = 0x55;
+	assert_int_equal(pk_chunk_inflate(z, zlen, back, sizeof(back) - 1,
+	    &blen), PK_BE_BOMB);
+	assert_int_equal(back[sizeof(back) - 1], 0x55);
+	assert_int_equal(pk_chunk_inflate(z, zlen, back, sizeof(back), &blen),
+	    PK_BE_BOMB);
+	/* not zlib at all */
+	assert_int_equal(pk_chunk_inflate((const uint8_t *)"hello", 5, back,
+	    sizeof(back), &blen), PK_BE_CORRUPT);
+	/* a stream that needs a preset dictionary is not a chunk */
+	recs[0].seq = 1;
+	recs[0].data = line1;
+	recs[0].len = sizeof(line1) - 1;
+	{
+		struct pk_batch_hdr h;
+
+		assert_int_equal(pk_batch_build(recs, 1, PK_DICT_V1,
+		    PK_BATCH_LEVEL, zbuf, sizeof(zbuf), &h, &dlen), 0);
+	}
+	assert_int_equal(pk_chunk_inflate(zbuf, dlen, back, sizeof(back),
+	    &blen), PK_BE_CORRUPT);
+	/* the deflated stream does not fit: SPACE; bad arguments: ARG */
+	assert_int_equal(pk_chunk_deflate((const uint8_t *)line2,
+	    sizeof(line2) - 1, z, 16, &zlen), PK_BE_SPACE);
+	assert_int_equal(pk_chunk_deflate(src, 0, z, sizeof(z), &zlen),
+	    PK_BE_ARG);
+	assert_int_equal(pk_chunk_inflate(z, 0, back, sizeof(back), &blen),
+	    PK_BE_ARG);
+}
+
 int
 main(void)
 {
@@ -407,6 +481,7 @@ main(void)
 		cmocka_unit_test(test_count_and_length),
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_dictionary),
+		cmocka_unit_test(test_chunks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,7 +58,7 @@ test_refused(void **state)
 	memcpy(bad, buf, sizeof(bad));
 	bad[0] = 0;
 	assert_int_equal(pk_ipc_decode(bad, sizeof(bad), &back), -1);
-	bad[0] = 3;
+	bad[0] = 6;
 	assert_int_equal(pk_ipc_decode(bad, sizeof(bad), &back), -1);
 	/* durable at or past next; next 0; next past the sequence limit */
 	m = (struct pk_ipc_msg){ PK_IPC_SPOOL_STATUS, 10, 10, 0 };
@@ -77,6 +77,42 @@ test_refused(void **state)
 	m = (struct pk_ipc_msg){ PK_IPC_HUB_STORED, 1ULL << 62, 0, 0 };
 	pk_ipc_encode(&m, bad);
 	assert_int_equal(pk_ipc_decode(bad, sizeof(bad), &back), -1);
+}
+
+/* Task messages (docs/tasks.md "Agent"): an id and nothing else. */
+static void
+test_task_msgs(void **state)
+{
+	struct pk_ipc_msg m, back;
+	uint8_t buf[PK_IPC_MSG_SIZE];
+	uint8_t types[3] = { PK_IPC_TASK_NEW, PK_IPC_TASK_CANCEL,
+	    PK_IPC_TASK_STATE };
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		m = (struct pk_ipc_msg){ types[i], 77, 0, 0 };
+		pk_ipc_encode(&m, buf);
+		assert_int_equal(pk_ipc_decode(buf, sizeof(buf), &back), 0);
+		assert_true(back.type == types[i] && back.a == 77 &&
+		    back.b == 0 && back.c == 0);
+		m = (struct pk_ipc_msg){ types[i], (1ULL << 63) - 1, 0, 0 };
+		pk_ipc_encode(&m, buf);
+		assert_int_equal(pk_ipc_decode(buf, sizeof(buf), &back), 0);
+		/* id 0, id past 2^63, and anything in b or c */
+		m = (struct pk_ipc_msg){ types[i], 0, 0, 0 };
+		pk_ipc_encode(&m, buf);
+		assert_int_equal(pk_ipc_decode(buf, sizeof(buf), &back), -1);
+		m = (struct pk_ipc_msg){ types[i], 1ULL << 63, 0, 0 };
+		pk_ipc_encode(&m, buf);
+		assert_int_equal(pk_ipc_decode(buf, sizeof(buf), &back), -1);
+		m = (struct pk_ipc_msg){ types[i], 5, 1, 0 };
+		pk_ipc_encode(&m, buf);
+		assert_int_equal(pk_ipc_decode(buf, sizeof(buf), &back), -1);
+		m = (struct pk_ipc_msg){ types[i], 5, 0, 9 };
+		pk_ipc_encode(&m, buf);
+		assert_int_equal(pk_ipc_decode(buf, sizeof(buf), &back), -1);
+	}
 }
 
 static void
@@ -119,6 +155,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_task_msgs),
 		cmocka_unit_test(test_backoff),
 	};
 

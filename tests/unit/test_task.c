@@ -176,6 +176,9 @@ test_refusals(void **state)
 	refused("{\"type\":\"nmap\"}", "type: want one of");
 	refused("{\"type\":7}", "type: want one of");
 	refused("{\"type\":\"snapshot\",\"color\":1}", "unknown key \"color\"");
+	/* A decoded control byte in an unknown key is not echoed. */
+	refused("{\"type\":\"snapshot\",\"a\\nb\\u0007\":1}",
+	    "unknown key \"a?b?\"");
 	refused("{\"type\":\"snapshot\",\"type\":\"snapshot\"}", "twice");
 	refused("{\"type\":\"pcap\"}", "duration: missing");
 	refused("{\"type\":\"pcap\",\"duration\":0}", "duration: want");
