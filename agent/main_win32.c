@@ -1,0 +1,530 @@
+/*
+ * main_win32.c - picketd.exe, the Windows agent's entry point.  Phase 1 of
+ * the Windows agent (docs/windows.md): offline analysis (`-r FILE`), the
+ * configuration check (`-n`, `-nv`), `-V`, `-h` and `--config-doc`, with
+ * the options, output and exit status of agent/main.c (the POSIX program)
+ * for those modes, over the same engine, detectors, configuration and
+ * outputs.  Capture files are read by the project's own reader
+ * (collectors/pcap/offline.c), so no Npcap is needed.  Live capture, the
+ * service, enrollment and `status` come later and are refused here with a
+ * pointer to the documentation.
+ *
+ * What differs from Linux, and why:
+ *  - Default paths live under %ProgramData%\Picket (local configuration,
+ *    rules, IOC lists, spool, certificates) and next to picketd.exe
+ *    (the rules and lists the package ships), in place of /etc/picket and
+ *    /usr/share/picket.  config.c's defaults are Linux paths and
+ *    pk_config_load() starts from them, so they are replaced after the
+ *    file is read, option by option, where the file left the default.
+ *  - The host id comes from the MachineGuid the Windows installation
+ *    holds (the analogue of /etc/machine-id), the host name from
+ *    GetComputerNameEx.
+ *  - Every file is opened in binary mode (_fmode), stdout and stderr too,
+ *    so the agent reads and writes the same bytes as on Linux: NDJSON lines
+ *    end in LF, and readers see a CR where the file has one (they already
+ *    accept CRLF files on Linux).
+ */
+#include <windows.h>
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <io.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/config.h"
+#include "agent/engine.h"
+#include "agent/indicator.h"
+#include "agent/ioc.h"
+#include "agent/output.h"
+#include "collectors/collector.h"
+#include "collectors/pcap/offline.h"
+#include "collectors/pcap/sigdet.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "transport/tls.h"
+
+#define OFFLINE_BUDGET	4096	/* frames per poll, as agent/main.c */
+
+struct opts {
+	const char	*config;
+	const char	*readfile;
+	const char	*output;
+	const char	*home_net;
+	const char	*rulefile;	/* -S: only this rule file */
+	int		 check;
+	int		 verbose;
+	int		 foreground;
+	int		 debug;
+};
+
+static volatile LONG quit;
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: picketd [-dfhnvV] [-c file] [-o file|-] [-r capture] [-S rules]\n"
+"               [--home-net cidrs]\n"
+"  -c file        configuration file (INI); built-in defaults without it\n"
+"  -n             check the configuration and exit; with -v print it\n"
+"  -v             verbose: with -n print the normalised configuration\n"
+"  -f             stay in the foreground, log to stderr\n"
+"  -d             debug logging (implies -f)\n"
+"  -o file|-      also write every indicator as NDJSON to file (- = stdout)\n"
+"  -r capture     analyse a pcap/pcapng file, print indicators, exit\n"
+"  -S rules       load exactly this rule file instead of [rules] paths\n"
+"  --home-net L   the monitored addresses (CIDR list), as [network] home_net\n"
+"  --config-doc   print the configuration reference (Markdown)\n"
+"  -V             print the version\n"
+"  -h             this help\n"
+"This Windows build analyses capture files (-r) and checks configurations\n"
+"(-n); live capture, the service, enroll and status come later\n"
+"(docs/windows.md).\n");
+}
+
+/* Ctrl-C and Ctrl-Break: stop reading and report, as SIGINT does. */
+static BOOL WINAPI
+on_console(DWORD type)
+{
+	if (type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT ||
+	    type == CTRL_CLOSE_EVENT) {
+		InterlockedExchange(&quit, 1);
+		return TRUE;
+	}
+	return FALSE;
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "home-net", required_argument, NULL, 'H' },
+		{ "config-doc", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:dfhno:r:S:vV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->config = optarg; break;
+		case 'd': o->debug = 1; o->foreground = 1; break;
+		case 'f': o->foreground = 1; break;
+		case 'n': o->check = 1; break;
+		case 'o': o->output = optarg; break;
+		case 'r': o->readfile = optarg; break;
+		case 'S': o->rulefile = optarg; break;
+		case 'v': o->verbose = 1; break;
+		case 'H': o->home_net = optarg; break;
+		case 'D':
+			pk_config_doc(stdout);
+			exit(0);
+		case 'V':
+			printf("picketd %s\n", PICKET_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "picketd: unexpected argument: %s\n",
+		    argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- Windows default paths ------------------------------------------------ */
+
+/*
+ * Options whose built-in default is a Linux path, and their Windows
+ * defaults: %P is %ProgramData%\Picket, %I the directory of picketd.exe
+ * (where the package puts the rules and lists it ships).  A list marked
+ * dirs keeps only directories that exist, since the rule and IOC loaders
+ * skip only their Linux default directories when they are missing.
+ */
+struct win_default {
+	const char	*section, *key;
+	size_t		 off, size;
+	const char	*value;
+	int		 dirs;
+};
+
+#define WD(sec, k, v, d) { #sec, #k, offsetof(struct pk_config, sec.k), \
+	sizeof(((struct pk_config *)0)->sec.k), v, d }
+
+static const struct win_default win_defaults[] = {
+	WD(rules, paths, "%I\\rules,%P\\rules", 1),
+	WD(ioc, paths, "%I\\ioc,%P\\ioc", 1),
+	WD(spool, dir, "%P\\spool", 0),
+	WD(hub, ca, "%P\\ca.crt", 0),
+	WD(hub, cert, "%P\\agent.crt", 0),
+	WD(hub, key, "%P\\agent.key", 0),
+	/* No Unix socket and no user switch on Windows: the service's
+	 * control channel and account come with the service. */
+	WD(agent, control_socket, "", 0),
+	WD(agent, user, "", 0),
+};
+
+static void
+program_data(char *out, size_t len)
+{
+	char pd[MAX_PATH];
+	DWORD n = GetEnvironmentVariableA("ProgramData", pd, sizeof(pd));
+
+	if (n == 0 || n >= sizeof(pd))
+		pk_strlcpy(pd, "C:\\ProgramData", sizeof(pd));
+	snprintf(out, len, "%s\\Picket", pd);
+}
+
+static void
+exe_dir(char *out, size_t len)
+{
+	char p[MAX_PATH], *slash;
+	DWORD n = GetModuleFileNameA(NULL, p, sizeof(p));
+
+	if (n == 0 || n >= sizeof(p)) {
+		pk_strlcpy(out, ".", len);
+		return;
+	}
+	if ((slash = strrchr(p, '\\')) != NULL)
+		*slash = '\0';
+	pk_strlcpy(out, p, len);
+}
+
+/* Append s to out (len bytes), cut if it does not fit. */
+static void
+append(char *out, size_t len, const char *s)
+{
+	size_t n = strlen(out);
+
+	if (n + 1 < len)
+		pk_strlcpy(out + n, s, len - n);
+}
+
+/* Expand %P and %I in v; a list with dirs keeps existing directories. */
+static void
+expand_default(const struct win_default *d, char *out, size_t len)
+{
+	char pd[MAX_PATH + 16], ed[MAX_PATH], one[PK_CFG_PATH_MAX], *o;
+	const char *s = d->value, *e;
+	DWORD attr;
+	size_t n;
+
+	program_data(pd, sizeof(pd));
+	exe_dir(ed, sizeof(ed));
+	out[0] = '\0';
+	while (*s != '\0') {
+		e = strchr(s, ',');
+		n = e != NULL ? (size_t)(e - s) : strlen(s);
+		one[0] = '\0';
+		o = one;
+		if (n >= 2 && s[0] == '%' && (s[1] == 'P' || s[1] == 'I')) {
+			pk_strlcpy(one, s[1] == 'P' ? pd : ed, sizeof(one));
+			o = one + strlen(one);
+			s += 2;
+			n -= 2;
+		}
+		if (n < sizeof(one) - (size_t)(o - one)) {
+			memcpy(o, s, n);
+			o[n] = '\0';
+		}
+		attr = GetFileAttributesA(one);
+		if (!d->dirs || (attr != INVALID_FILE_ATTRIBUTES &&
+		    (attr & FILE_ATTRIBUTE_DIRECTORY))) {
+			if (out[0] != '\0')
+				append(out, len, ",");
+			append(out, len, one);
+		}
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+}
+
+/* Where the file left a Linux default, put the Windows one. */
+static int
+apply_win_defaults(struct pk_config *cfg)
+{
+	static struct pk_config def;	/* large: port bitmaps */
+	char val[PK_CFG_PATH_MAX], err[256];
+	size_t i;
+	int problems = 0;
+
+	pk_config_defaults(&def);
+	for (i = 0; i < PK_NELEM(win_defaults); i++) {
+		const struct win_default *d = &win_defaults[i];
+		const char *now = (const char *)cfg + d->off;
+
+		if (strncmp(now, (const char *)&def + d->off, d->size) != 0)
+			continue;
+		expand_default(d, val, sizeof(val));
+		if (pk_config_set(cfg, d->section, d->key, val, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "default %s.%s: %s\n", d->section,
+			    d->key, err);
+			problems++;
+		}
+	}
+	return problems;
+}
+
+/* Load, override and validate; returns the number of problems. */
+static int
+load_config(struct pk_config *cfg, const struct opts *o)
+{
+	char err[256];
+	int problems = 0;
+
+	pk_config_defaults(cfg);
+	if (o->config != NULL)
+		problems += pk_config_load(cfg, o->config, stderr);
+	problems += apply_win_defaults(cfg);
+	if (o->home_net != NULL && pk_config_set(cfg, "network", "home_net",
+	    o->home_net, err, sizeof(err)) != 0) {
+		fprintf(stderr, "--home-net: %s\n", err);
+		problems++;
+	}
+	if (problems == 0)
+		problems += pk_config_validate(cfg,
+		    o->config ? o->config : "(defaults)", stderr);
+	return problems;
+}
+
+/* ---- identity --------------------------------------------------------------- */
+
+/*
+ * The installation's MachineGuid (64-bit view of the registry, whatever
+ * the process is): set once by Windows setup, kept across reboots and
+ * renames, as /etc/machine-id is on Linux.
+ */
+static int
+machine_guid(char *out, size_t len)
+{
+	HKEY k;
+	DWORD type, n = (DWORD)len;
+	LONG r;
+
+	if (RegOpenKeyExA(HKEY_LOCAL_MACHINE,
+	    "SOFTWARE\\Microsoft\\Cryptography", 0,
+	    KEY_QUERY_VALUE | KEY_WOW64_64KEY, &k) != ERROR_SUCCESS)
+		return -1;
+	r = RegQueryValueExA(k, "MachineGuid", NULL, &type, (BYTE *)out, &n);
+	RegCloseKey(k);
+	if (r != ERROR_SUCCESS || type != REG_SZ || n == 0 || n > len)
+		return -1;
+	out[n - 1] = '\0';
+	return out[0] != '\0' ? 0 : -1;
+}
+
+/* As agent/main.c's derive_identity(), from Windows' sources. */
+static void
+derive_identity(const struct pk_config *cfg, char *host_id, size_t idlen,
+    char *host_name, size_t namelen)
+{
+	struct pk_indicator tmp;
+	char mid[128] = "";
+	DWORD n = (DWORD)namelen;
+
+	if (cfg->agent.host_name[0] != '\0')
+		pk_strlcpy(host_name, cfg->agent.host_name, namelen);
+	else if (!GetComputerNameExA(ComputerNameDnsHostname, host_name, &n) ||
+	    host_name[0] == '\0')
+		pk_strlcpy(host_name, "localhost", namelen);
+	host_name[namelen - 1] = '\0';
+	if (cfg->agent.host_id[0] != '\0') {
+		pk_strlcpy(host_id, cfg->agent.host_id, idlen);
+		return;
+	}
+	if (machine_guid(mid, sizeof(mid)) != 0)
+		pk_strlcpy(mid, host_name, sizeof(mid));
+	memset(&tmp, 0, sizeof(tmp));
+	pk_indicator_fingerprint(&tmp, mid, strlen(mid));
+	pk_strlcpy(host_id, tmp.fingerprint, idlen);
+}
+
+/* ---- -n -------------------------------------------------------------------- */
+
+/* As agent/main.c: load the certificates as the shipper will. */
+static int
+check_hub(const struct pk_config *cfg, FILE *out)
+{
+	struct pk_tls_client_opts to;
+	struct pk_tls_ctx *ctx;
+	char err[PK_TLS_ERRLEN + 64], id[PK_TLS_CN_MAX + 1];
+
+	memset(&to, 0, sizeof(to));
+	to.ca_file = cfg->hub.ca;
+	to.cert_file = cfg->hub.cert;
+	to.key_file = cfg->hub.key;
+	to.crl_file = cfg->hub.crl[0] ? cfg->hub.crl : NULL;
+	to.spki_pin = cfg->hub.pin[0] ? cfg->hub.pin : NULL;
+	if ((ctx = pk_tls_client_ctx_new(&to, err, sizeof(err))) == NULL) {
+		fprintf(out, "hub: %s\n", err);
+		return 1;
+	}
+	pk_tls_ctx_free(ctx);
+	if (pk_tls_file_cn(cfg->hub.cert, id, sizeof(id), err,
+	    sizeof(err)) != 0) {
+		fprintf(out, "hub: %s\n", err);
+		return 1;
+	}
+	fprintf(out, "hub: %s as agent %s, certificates OK\n",
+	    cfg->hub.address, id);
+	return 0;
+}
+
+static int
+check_config(const struct pk_config *cfg, const struct opts *o)
+{
+	int problems = 0;
+
+	if (o->verbose)
+		pk_config_print(cfg, stdout);
+	if (cfg->ioc.enabled)
+		problems += pk_ioc_check(cfg, stderr);
+	if (cfg->rules.enabled || o->rulefile != NULL)
+		problems += pk_rules_check(cfg, o->rulefile, stderr);
+	if (cfg->hub.address[0] != '\0')
+		problems += check_hub(cfg, stderr);
+	if (problems != 0) {
+		fprintf(stderr, "configuration has %d problem%s\n", problems,
+		    problems == 1 ? "" : "s");
+		return 1;
+	}
+	fprintf(stderr, "configuration OK\n");
+	return 0;
+}
+
+/* ---- -r -------------------------------------------------------------------- */
+
+/* -o / [output] file; -r without either writes to stdout. */
+static int
+open_output(struct pk_engine *e, const struct opts *o,
+    const struct pk_config *cfg, struct pk_output_ndjson *out)
+{
+	const char *outpath = o->output != NULL ? o->output : cfg->output.file;
+
+	if (outpath[0] == '\0')
+		outpath = "-";
+	if (pk_output_ndjson_open(out, outpath, 0) != 0) {
+		log_warn("output %s", outpath);
+		return -1;
+	}
+	pk_engine_add_output(e, pk_output_ndjson_write, out);
+	return 0;
+}
+
+static struct pk_engine *
+make_engine(struct pk_config *cfg, const struct opts *o, const char *host_id,
+    const char *host_name)
+{
+	struct pk_engine *e;
+
+	if (o->rulefile != NULL) {
+		FILE *fp;
+
+		/* -S: that file and no other, even if [rules] is off. */
+		if ((fp = fopen(o->rulefile, "r")) == NULL) {
+			log_warn("cannot read rule file %s", o->rulefile);
+			return NULL;
+		}
+		fclose(fp);
+		cfg->rules.enabled = 1;
+		pk_sigdet_set_rule_file(o->rulefile);
+	}
+	if ((e = pk_engine_new(cfg)) == NULL) {
+		log_warnx("cannot start the detection engine");
+		return NULL;
+	}
+	pk_engine_set_identity(e, host_id, host_name, host_id);
+	pk_engine_set_offline(e, 1);
+	return e;
+}
+
+static int
+run_file(struct pk_config *cfg, const struct opts *o, const char *host_id,
+    const char *host_name)
+{
+	const struct pk_collector_ops *ops = &pk_collector_pcapfile;
+	struct pk_output_ndjson out;
+	struct pk_engine *e;
+	char why[256];
+	void *st;
+	int r;
+
+	if ((e = make_engine(cfg, o, host_id, host_name)) == NULL)
+		return 1;
+	memset(&out, 0, sizeof(out));
+	if (open_output(e, o, cfg, &out) != 0) {
+		pk_engine_free(e);
+		return 1;
+	}
+	if (ops->available(cfg, 1, why, sizeof(why)) != 0 ||
+	    (st = ops->open(e, cfg, o->readfile, why, sizeof(why))) == NULL) {
+		log_warnx("cannot read %s: %s", o->readfile, why);
+		pk_output_ndjson_close(&out);
+		pk_engine_free(e);
+		return 1;
+	}
+	do {
+		r = ops->poll(st, OFFLINE_BUDGET);
+	} while (r >= 0 && !InterlockedCompareExchange(&quit, 0, 0));
+	pk_engine_flush(e, pk_engine_now(e));
+	ops->stats(st, stderr);
+	pk_engine_report(e, stderr);
+	fflush(stderr);
+	ops->close(st);
+	pk_output_ndjson_close(&out);
+	pk_engine_free(e);
+	return r == PK_COLL_ERROR ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct pk_config cfg;	/* large: port bitmaps */
+	char host_id[PK_CFG_STR_MAX], host_name[PK_CFG_STR_MAX];
+	struct opts o;
+
+	/* Binary files and standard streams: the same bytes as on Linux. */
+	_fmode = _O_BINARY;
+	(void)_setmode(_fileno(stdout), _O_BINARY);
+	(void)_setmode(_fileno(stderr), _O_BINARY);
+	SetConsoleCtrlHandler(on_console, TRUE);
+
+	if (argc > 1 && (strcmp(argv[1], "enroll") == 0 ||
+	    strcmp(argv[1], "status") == 0)) {
+		fprintf(stderr, "picketd: %s is not in this Windows build yet "
+		    "(docs/windows.md)\n", argv[1]);
+		return 2;
+	}
+	memset(&o, 0, sizeof(o));
+	if (parse_args(argc, argv, &o) != 0)
+		return 1;
+	log_init(1, LOG_LVL_INFO, "picketd");
+	if (load_config(&cfg, &o) != 0)
+		return 1;
+	if (o.check)
+		return check_config(&cfg, &o);
+	if (o.readfile == NULL) {
+		fprintf(stderr, "picketd: live capture and the service are not "
+		    "in this Windows build yet; analyse a capture file with "
+		    "-r FILE (docs/windows.md)\n");
+		return 1;
+	}
+	log_init(1, o.debug ? LOG_LVL_DEBUG : cfg.agent.log_level, "picketd");
+	derive_identity(&cfg, host_id, sizeof(host_id), host_name,
+	    sizeof(host_name));
+	return run_file(&cfg, &o, host_id, host_name);
+}

@@ -1,0 +1,304 @@
+"""The Windows agent against the Linux one: `wine picketd.exe -r` must
+report what `picketd -r` reports, capture for capture.
+
+Run by `make check-windows` (which builds build/win/picketd.exe first with
+`make windows`; this file builds nothing).  The captures: every sample in
+../shared/data/pcaps, every worm capture wormgen.py writes (trigger and
+near miss, so the rules fire), a DNS query and a request for an IOC
+domain, and each sample again
+converted here to pcapng with nanosecond timestamps (libpcap reads those on
+Linux, the project's own reader on Windows: the two readers must agree).
+One INI file serves both builds, with this tree's rules and IOC lists.
+
+Compared: every indicator, field by field, in order, and the statistics
+lines both print at the end of -r.  Ignored, because they must differ:
+  host.id, agent.id   derived from the installation's identity: the
+                      MachineGuid in the registry (of the wine prefix) on
+                      Windows, /etc/machine-id on Linux.
+Nothing else is ignored: host.name is the same (wine reports the Linux
+host name), timestamps, counts, messages and fingerprints must match.
+
+Env: PICKETD (Linux build), PICKETD_EXE (Windows build), PICKET_PCAPS.
+Skipped with the reason when wine or the mingw-w64 compiler is missing.
+Wine runs headless with WINEDEBUG=-all in the prefix tests/wine/run.sh
+keeps under /var/cache/picket/wineprefix-<wine version> (made here, the
+same way, if it is not there yet).
+"""
+import concurrent.futures
+import fcntl
+import json
+import os
+import pathlib
+import re
+import shutil
+import struct
+import subprocess
+
+import pytest
+
+from conftest import PCAPS, REPO, binary, parse_indicators, parse_stats
+import wormgen
+
+CROSS_CC = "x86_64-w64-mingw32-gcc"
+# Fields that differ by construction (see the module docstring).
+IGNORED = (("host", "id"), ("agent", "id"))
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("wine") is None,
+                       reason="wine is not installed (packaging/deps.sh)"),
+    pytest.mark.skipif(shutil.which(CROSS_CC) is None,
+                       reason=f"{CROSS_CC} is not installed "
+                              "(packaging/deps.sh)"),
+]
+
+
+def _cache_dir():
+    cache = pathlib.Path(os.environ.get("PICKET_CACHE", "/var/cache/picket"))
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        if os.access(cache, os.W_OK):
+            return cache
+    except OSError:
+        pass
+    cache = pathlib.Path(os.environ.get("XDG_CACHE_HOME",
+                                        pathlib.Path.home() / ".cache"))
+    cache = cache / "picket"
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
+def _wine_env(prefix):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(WINEDEBUG="-all", WINEARCH="win64", WINEPREFIX=str(prefix),
+               WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d")
+    return env
+
+
+@pytest.fixture(scope="module")
+def wine():
+    """The cached wine prefix (tests/wine/run.sh's), made if missing; the
+    cache lock is held while the module runs, as run.sh holds it."""
+    cache = _cache_dir()
+    lock = open(cache / ".lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    ver = subprocess.run(["wine", "--version"], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    # The same name as run.sh: sed 's/^wine-//; s/[^A-Za-z0-9.+-]+/_/g;
+    # s/_$//'.
+    ver = re.sub(r"[^A-Za-z0-9.+-]+", "_", re.sub(r"^wine-", "", ver))
+    ver = re.sub(r"_$", "", ver)
+    prefix = cache / f"wineprefix-{ver}"
+    if not (prefix / ".picket-ready").exists():
+        tmp = cache / f"wineprefix-{ver}.tmp.{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        env = _wine_env(tmp)
+        subprocess.run(["wineboot", "-i"], env=env, check=True,
+                       capture_output=True, timeout=600)
+        subprocess.run(["wineserver", "-w"], env=env, check=True,
+                       timeout=600)
+        (tmp / ".picket-ready").touch()
+        tmp.rename(prefix)
+    env = _wine_env(prefix)
+    yield env
+    subprocess.run(["wineserver", "-k"], env=env, capture_output=True)
+    lock.close()
+
+
+@pytest.fixture(scope="module")
+def exe():
+    path = pathlib.Path(os.environ.get("PICKETD_EXE",
+                                       REPO / "build/win/picketd.exe"))
+    if not path.exists():
+        pytest.fail(f"{path} missing: run make windows first")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def ini(tmp_path_factory):
+    """This tree's rules and IOC lists; a path both builds can open (wine
+    maps / to drive Z: and accepts forward slashes)."""
+    path = tmp_path_factory.mktemp("ini") / "agent.ini"
+    path.write_text("[rules]\n"
+                    f"paths = {REPO}/rules\n"
+                    "[ioc]\n"
+                    f"paths = {REPO}/rules/ioc\n")
+    return str(path)
+
+
+def _pcapng(src, dst):
+    """Classic pcap -> pcapng: SHB, one IDB (if_tsresol 10^-9), one EPB a
+    frame, nanosecond timestamps.  Little-endian files only (the samples
+    are), else None."""
+    data = pathlib.Path(src).read_bytes()
+    magic, = struct.unpack_from("<I", data)
+    if magic not in (0xa1b2c3d4, 0xa1b23c4d):
+        return None
+    nanos = magic == 0xa1b23c4d
+    snaplen, link = struct.unpack_from("<II", data, 16)
+
+    def block(btype, body):
+        body += b"\0" * (-len(body) % 4)
+        n = len(body) + 12
+        return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+    out = [block(0x0a0d0d0a, struct.pack("<IHHq", 0x1a2b3c4d, 1, 0, -1)),
+           block(1, struct.pack("<HHI", link & 0xffff, 0, snaplen) +
+                 struct.pack("<HHB3x", 9, 1, 9) + struct.pack("<HH", 0, 0))]
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, caplen, wire = struct.unpack_from("<IIII", data, off)
+        ts = sec * 10**9 + (frac if nanos else frac * 1000)
+        frame = data[off + 16:off + 16 + caplen]
+        out.append(block(6, struct.pack("<IIIII", 0, ts >> 32,
+                                        ts & 0xffffffff, caplen, wire) +
+                         frame))
+        off += 16 + caplen
+    pathlib.Path(dst).write_bytes(b"".join(out))
+    return dst
+
+
+def _ioc_capture(path):
+    """A DNS query for WannaCry's kill-switch domain (rules/ioc) and an
+    HTTP request to it: the IOC detector's name and URL matches."""
+    from scapy.all import DNS, DNSQR, IP, TCP, UDP, Ether, wrpcap
+    name = "iuqerfsodp9ifjaposdfjhgosurijfaewrwergwea.com"
+    clock = wormgen.Clock()
+    q = (Ether() / IP(src=wormgen.INSIDE, dst="192.0.2.53") /
+         UDP(sport=40000, dport=53) / DNS(id=7, rd=1, qd=DNSQR(qname=name)))
+    q.time = clock.tick()
+    http = wormgen.http_session(
+        clock, wormgen.INSIDE, "192.0.2.80",
+        f"GET / HTTP/1.1\r\nHost: {name}\r\n\r\n".encode())
+    wrpcap(str(path), [q] + list(http))
+    return str(path)
+
+
+def _captures(tmp):
+    caps = sorted(str(p) for p in PCAPS.glob("*.pcap"))
+    assert caps, f"no sample captures in {PCAPS} (set PICKET_PCAPS)"
+    worms = tmp / "worms"
+    worms.mkdir()
+    for name in sorted(wormgen.CASES):
+        caps.extend(wormgen.write_case(name, str(worms)))
+    caps.append(_ioc_capture(tmp / "ioc.pcap"))
+    ng = tmp / "pcapng"
+    ng.mkdir()
+    for p in sorted(PCAPS.glob("*.pcap")):
+        conv = _pcapng(p, ng / (p.stem + ".pcapng"))
+        if conv is not None:
+            caps.append(str(conv))
+    return caps
+
+
+def _strip(ind):
+    for obj, key in IGNORED:
+        if key in ind.get(obj, {}):
+            del ind[obj][key]
+    return ind
+
+
+def _run_linux(cap, ini):
+    proc = subprocess.run([binary(), "-r", cap, "-c", ini],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, (cap, proc.stderr)
+    return proc
+
+
+def _run_windows(exe, env, cap, ini):
+    proc = subprocess.run(["wine", exe, "-r", cap, "-c", ini],
+                          capture_output=True, text=True, timeout=300,
+                          env=env)
+    if proc.returncode != 0 and "wine client error" in proc.stderr:
+        # Wine, not the agent, failed before it started (see run.sh).
+        subprocess.run(["wineserver", "-k"], env=env, capture_output=True)
+        proc = subprocess.run(["wine", exe, "-r", cap, "-c", ini],
+                              capture_output=True, text=True, timeout=300,
+                              env=env)
+    assert proc.returncode == 0, (cap, proc.stderr)
+    return proc
+
+
+def _no_ebpf(text):
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if not line.startswith("ebpf: "))
+
+
+def test_version_and_help(wine, exe):
+    out = subprocess.run(["wine", exe, "-V"], capture_output=True,
+                         text=True, env=wine, timeout=60)
+    lin = subprocess.run([binary(), "-V"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout == lin.stdout
+    out = subprocess.run(["wine", exe, "-h"], capture_output=True,
+                         text=True, env=wine, timeout=60)
+    assert out.returncode == 0 and "-r capture" in out.stdout
+    # Live mode is refused with a pointer, not attempted.
+    out = subprocess.run(["wine", exe], capture_output=True, text=True,
+                         env=wine, timeout=60)
+    assert out.returncode == 1 and "docs/windows.md" in out.stderr
+
+
+def test_check_config(wine, exe, ini, tmp_path):
+    out = subprocess.run(["wine", exe, "-n", "-c", ini], capture_output=True,
+                         text=True, env=wine, timeout=60)
+    lin = subprocess.run([binary(), "-n", "-c", ini], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 == lin.returncode, out.stderr
+    # Linux also says which eBPF process hooks would load: a collector
+    # Windows does not have (ETW takes its place later).
+    assert out.stderr == _no_ebpf(lin.stderr)
+    # The normalised configuration: the same but for the paths that have
+    # Windows defaults (spool, certificates, no control socket or user).
+    out = subprocess.run(["wine", exe, "-nv", "-c", ini],
+                         capture_output=True, text=True, env=wine,
+                         timeout=60)
+    assert "\\Picket\\spool" in out.stdout
+    # A bad file: the same problems, the same exit status.
+    bad = tmp_path / "bad.ini"
+    bad.write_text("[scan]\nport_scan_ports = lots\n[nope]\n")
+    out = subprocess.run(["wine", exe, "-n", "-c", str(bad)],
+                         capture_output=True, text=True, env=wine,
+                         timeout=60)
+    lin = subprocess.run([binary(), "-n", "-c", str(bad)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == lin.returncode == 1
+    assert out.stderr == _no_ebpf(lin.stderr)
+
+
+def _compare(exe, env, ini, cap):
+    """Differences between the two builds on one capture, and what the
+    Linux build reported."""
+    lin = _run_linux(cap, ini)
+    win = _run_windows(exe, env, cap, ini)
+    li = [_strip(i) for i in parse_indicators(lin.stdout)]
+    wi = [_strip(i) for i in parse_indicators(win.stdout)]
+    differ = []
+    if li != wi:
+        for n, (a, b) in enumerate(zip(li, wi)):
+            if a != b:
+                differ.append(f"{cap}: indicator {n}:\n linux   "
+                              f"{json.dumps(a)}\n windows {json.dumps(b)}")
+                break
+        else:
+            differ.append(f"{cap}: {len(li)} indicators on Linux, "
+                          f"{len(wi)} on Windows")
+    if parse_stats(lin.stderr) != parse_stats(win.stderr):
+        differ.append(f"{cap}: statistics differ:\n linux   "
+                      f"{parse_stats(lin.stderr)}\n windows "
+                      f"{parse_stats(win.stderr)}")
+    return differ, li
+
+
+def test_same_indicators(wine, exe, ini, tmp_path):
+    caps = _captures(tmp_path)
+    # Wine starts slowly (about a second a run): run a few at once.
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda c: _compare(exe, wine, ini, c),
+                                caps))
+    differ = [d for r, _ in results for d in r]
+    assert not differ, "\n".join(differ)
+    # The comparison compared something: scans, worm rules, the IOC list
+    # and the fingerprinting all reported on these captures.
+    datasets = {i["event"]["dataset"] for _, li in results for i in li}
+    assert {"picket.scan", "picket.rules", "picket.ioc"} <= datasets, \
+        datasets
