@@ -423,13 +423,13 @@ static const struct opt tasks_opts[] = {
 	    "Accept targeted collection from the hub (docs/tasks.md); no "
 	    "refuses every task with that reason."),
 	O_STR(tasks, allow, "pcap, ioc_sweep, snapshot",
-	    "Task types the hub may order, comma-separated: pcap, ioc_sweep, "
-	    "snapshot (proc_trace and sensitivity are accepted here but this "
-	    "agent refuses them as not supported yet).  Any other type is "
-	    "refused with the reason."),
+	    "Task types the hub may order, comma-separated, of pcap, "
+	    "ioc_sweep, snapshot, proc_trace and sensitivity (the last two "
+	    "must be named to be allowed).  Any other type is refused with "
+	    "the reason."),
 	O_DUR(tasks, max_duration, "300s", 1, DAY,
-	    "Longest duration a pcap task may ask for; a longer one is "
-	    "refused, not shortened."),
+	    "Longest duration a pcap, proc_trace or sensitivity task may ask "
+	    "for; a longer one is refused, not shortened."),
 	O_SIZE(tasks, max_bytes, "100M", 1, GIB,
 	    "Largest result (max_bytes) one task may ask for; a larger one "
 	    "is refused."),

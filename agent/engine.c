@@ -55,6 +55,9 @@ struct pk_engine {
 	pk_engine_frame_tap	 tap_frame;	/* targeted collection */
 	pk_engine_dns_tap	 tap_dns;
 	void			*tap_arg;
+	struct pk_engine_proc_tap proc_tap;	/* proc_trace */
+	int			 have_proc_tap;
+	unsigned		 sens_pct;	/* sensitivity task; 100 */
 };
 
 static void
@@ -95,6 +98,7 @@ pk_engine_new(const struct pk_config *cfg)
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
 	e->cfg = cfg;
+	e->sens_pct = 100;
 	e->home = cfg->network.home_net;
 	attrib_init(&e->attr, ((uint64_t)cfg->flows.tcp_attempt_timeout +
 	    PK_ATTR_MARGIN_S) * PK_USEC,
@@ -400,6 +404,66 @@ pk_engine_set_taps(struct pk_engine *e, pk_engine_frame_tap frame,
 	e->tap_arg = arg;
 }
 
+void
+pk_engine_set_proc_tap(struct pk_engine *e,
+    const struct pk_engine_proc_tap *tap)
+{
+	if (tap == NULL) {
+		memset(&e->proc_tap, 0, sizeof(e->proc_tap));
+		e->have_proc_tap = 0;
+		return;
+	}
+	e->proc_tap = *tap;
+	e->have_proc_tap = 1;
+}
+
+const struct pk_engine_proc_tap *
+pk_engine_proc_tap(const struct pk_engine *e)
+{
+	return e->have_proc_tap ? &e->proc_tap : NULL;
+}
+
+/* Apply the sensitivity to every detector that has thresholds. */
+static void
+engine_apply_sensitivity(struct pk_engine *e, char *desc, size_t len)
+{
+	char one[384];
+	size_t i, off = 0;
+	int n;
+
+	if (len > 0)
+		desc[0] = '\0';
+	for (i = 0; i < e->ndet; i++) {
+		if (e->det[i].ops->sensitivity == NULL)
+			continue;
+		one[0] = '\0';
+		e->det[i].ops->sensitivity(e->det[i].st, e->sens_pct, one,
+		    sizeof(one));
+		if (len == 0 || off >= len)
+			continue;
+		n = snprintf(desc + off, len - off, "%s%s: %s",
+		    off > 0 ? "; " : "", e->det[i].ops->name, one);
+		if (n > 0)
+			off += (size_t)n;
+	}
+}
+
+void
+pk_engine_set_sensitivity(struct pk_engine *e, unsigned pct, char *desc,
+    size_t len)
+{
+	e->sens_pct = pct < 10 ? 10 : pct > 100 ? 100 : pct;
+	engine_apply_sensitivity(e, desc, len);
+	log_info("sensitivity: thresholds at %u%% of the configured values",
+	    e->sens_pct);
+}
+
+unsigned
+pk_engine_sensitivity(const struct pk_engine *e)
+{
+	return e->sens_pct;
+}
+
 int
 pk_engine_frame(struct pk_engine *e, int linktype, const uint8_t *frame,
     uint32_t caplen, uint32_t wirelen, uint64_t ts_us)
@@ -641,6 +705,10 @@ pk_engine_reload(struct pk_engine *e, const struct pk_config *cfg,
 		}
 		p->prepared = NULL;
 	}
+	/* A detector started or rebuilt here runs at the sensitivity in
+	 * force (a sensitivity task may be running). */
+	if (e->sens_pct != 100)
+		engine_apply_sensitivity(e, NULL, 0);
 	engine_sizes(e, now, sizeof(now));
 	log_info("reload: %s (was %s)", now, was);
 	return 0;

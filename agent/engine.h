@@ -73,6 +73,16 @@ struct pk_detector_ops {
 	void		(*reload_discard)(void *prepared);
 	uint64_t	(*size)(void *st);
 	const char	*reload_unit;
+	/*
+	 * Optional: run with thresholds at pct percent of their configured
+	 * values (10..100; 100 = exactly the configured ones), the
+	 * sensitivity task (docs/tasks.md).  The detector keeps the
+	 * configured values and derives the ones in force from them, so
+	 * going back to 100 restores them bit for bit.  Writes the
+	 * thresholds now in force ("port_scan_ports 7, ...") into desc.
+	 */
+	void		(*sensitivity)(void *st, unsigned pct, char *desc,
+			    size_t len);
 };
 
 /* Registered detectors (detectors.c), NULL-terminated. */
@@ -110,6 +120,42 @@ typedef void (*pk_engine_frame_tap)(void *arg, int linktype,
 typedef void (*pk_engine_dns_tap)(void *arg, const char *name);
 void pk_engine_set_taps(struct pk_engine *e, pk_engine_frame_tap frame,
     pk_engine_dns_tap dns, void *arg);
+
+/*
+ * The process tap (proc_trace, agent/task_exec.c): a process collector
+ * (collectors/ebpf/ebpf.c) hands every decoded event, with its process
+ * table entry as the detections left it (NULL if the table has none),
+ * and every executable hash it computed.  The types are the eBPF
+ * collector's (evdecode.h, proctable.h); a tap that reads them lives
+ * where that collector does.  NULL clears; one tap per engine.
+ */
+struct pk_pev;
+struct pk_proc;
+struct pk_filekey;
+struct pk_engine_proc_tap {
+	void	(*event)(void *arg, const struct pk_pev *ev,
+		    const struct pk_proc *p, uint64_t ts_us);
+	void	(*hash)(void *arg, const struct pk_filekey *key, int state,
+		    const uint8_t sha256[32]);
+	void	*arg;
+};
+void pk_engine_set_proc_tap(struct pk_engine *e,
+    const struct pk_engine_proc_tap *tap);
+/* The tap in place, or NULL: the collector asks at every event. */
+const struct pk_engine_proc_tap *pk_engine_proc_tap(
+    const struct pk_engine *e);
+
+/*
+ * Sensitivity (the sensitivity task): every running detector with a
+ * sensitivity op runs at pct percent of its configured thresholds (10..
+ * 100, clamped) until the next call; 100 restores them exactly.  The
+ * engine remembers pct and applies it again to detectors a reload
+ * (pk_engine_reload) starts or rebuilds, so a reload never loses it.
+ * desc gets "scan: ...; fingerprint: ..." (the thresholds in force).
+ */
+void pk_engine_set_sensitivity(struct pk_engine *e, unsigned pct,
+    char *desc, size_t len);
+unsigned pk_engine_sensitivity(const struct pk_engine *e);
 
 /* One captured frame.  Returns what pk_decode returned. */
 int pk_engine_frame(struct pk_engine *e, int linktype, const uint8_t *frame,

@@ -310,6 +310,10 @@ check_config(const struct pk_config *cfg, const struct opts *o)
 	return 0;
 }
 
+/* Why the eBPF collector is not running (proc_trace says it); "" when
+ * it runs. */
+static char proc_why[256];
+
 static int
 open_collectors(struct pk_engine *e, const struct pk_config *cfg,
     const char *readfile, struct running *run)
@@ -317,16 +321,23 @@ open_collectors(struct pk_engine *e, const struct pk_config *cfg,
 	char why[256];
 	int i, n = 0;
 
+	snprintf(proc_why, sizeof(proc_why), "this agent was built without "
+	    "the eBPF process collector");
+
 	for (i = 0; pk_collectors[i] != NULL && n < MAX_COLLECTORS; i++) {
 		const struct pk_collector_ops *ops = pk_collectors[i];
 
 		/* Offline analysis reads packets only. */
 		if (readfile != NULL && strcmp(ops->name, "pcap") != 0)
 			continue;
+		if (strcmp(ops->name, "ebpf") == 0)
+			proc_why[0] = '\0';
 		if (ops->available(cfg, readfile != NULL, why,
 		    sizeof(why)) != 0) {
 			log_warnx("collector %s not available here: %s",
 			    ops->name, why);
+			if (strcmp(ops->name, "ebpf") == 0)
+				pk_strlcpy(proc_why, why, sizeof(proc_why));
 			continue;
 		}
 		if ((run[n].st = ops->open(e, cfg, readfile, why,
@@ -336,6 +347,8 @@ open_collectors(struct pk_engine *e, const struct pk_config *cfg,
 				return -1;
 			}
 			log_warnx("collector %s: %s", ops->name, why);
+			if (strcmp(ops->name, "ebpf") == 0)
+				pk_strlcpy(proc_why, why, sizeof(proc_why));
 			continue;
 		}
 		run[n].ops = ops;
@@ -790,6 +803,10 @@ tasks_open(struct agent *a, struct pk_engine *e, struct pk_spoolout *so)
 	tc.snaplen = (uint32_t)a->cfg->pcap.snaplen;
 	tc.notify = tasks_notify;
 	tc.notify_arg = so;
+	/* sensitivity lowers e's thresholds; proc_trace sets its process
+	 * tap, which the eBPF collector calls when it runs */
+	tc.engine = e;
+	tc.proc_why = proc_why;
 	if ((te = pk_texec_new(&tc)) == NULL) {
 		log_warnx("tasks: cannot use %s/%s: tasks will not run",
 		    tc.spool_dir, PK_TASKS_SUBDIR);
@@ -811,7 +828,8 @@ tasks_report(const struct pk_texec *te)
 	log_info("tasks: started %llu, done %llu, failed %llu, cancelled "
 	    "%llu, refused %llu, recovered_failed %llu, frames_seen %llu, "
 	    "frames_matched %llu, frames_linktype %llu, dns_names %llu, "
-	    "ipc_ignored %llu, file_errors %llu",
+	    "ipc_ignored %llu, file_errors %llu, proc_events %llu, "
+	    "proc_rows %llu, tree_full %llu",
 	    (unsigned long long)st.started, (unsigned long long)st.done,
 	    (unsigned long long)st.failed, (unsigned long long)st.cancelled,
 	    (unsigned long long)st.refused,
@@ -821,7 +839,10 @@ tasks_report(const struct pk_texec *te)
 	    (unsigned long long)st.frames_linktype,
 	    (unsigned long long)st.dns_names,
 	    (unsigned long long)st.ipc_ignored,
-	    (unsigned long long)st.file_errors);
+	    (unsigned long long)st.file_errors,
+	    (unsigned long long)st.proc_events,
+	    (unsigned long long)st.proc_rows,
+	    (unsigned long long)st.tree_full);
 }
 
 static int
@@ -901,6 +922,7 @@ collector_main(void *arg)
 	free(cs.live);
 	if (te != NULL) {
 		pk_engine_set_taps(e, NULL, NULL, NULL);
+		/* tasks end below: thresholds back, process tap cleared */
 		so.task_fn = NULL;
 		tasks_report(te);
 		pk_texec_free(te);

@@ -8,6 +8,9 @@
  * any thread starts, docs/privsep.md) and write NDJSON rows.  Only the
  * main thread touches the status files and the task table; a worker
  * shares just its stop flag, its counters and its final word.
+ * sensitivity and proc_trace need no thread: the first sets the engine's
+ * thresholds and puts them back, the second is called by the eBPF
+ * collector's events on this same thread (the engine's process tap).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,12 +22,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/engine.h"
 #include "agent/task_agent.h"
 #include "agent/task_exec.h"
 #include "agent/task_sys.h"
+#include "collectors/ebpf/evdecode.h"
+#include "collectors/ebpf/proc.h"
+#include "collectors/ebpf/proctable.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/netaddr.h"
+#include "common/pktime.h"
 #include "common/util.h"
 #include "transport/task.h"
 
@@ -32,6 +40,22 @@
 #define TX_ROW_MAX	8192
 #define TX_HASHCACHE	512
 #define TX_FLUSH_US	100000ULL	/* pcap output flushed this often */
+#define TX_TREE_SLOTS	(2 * PK_TX_TREE_MAX)	/* open addressing */
+#define TX_SEED_MAX	65536	/* processes looked at in /proc */
+
+/* One process of a proc_trace's tree. */
+struct tnode {
+	uint32_t		 pid;
+	uint8_t			 used;		/* 1 member, 2 tombstone */
+	uint8_t			 hash_wait;	/* its exec row lacked sha256 */
+	struct pk_filekey	 key;		/* of that exec */
+};
+
+struct ptree {
+	struct tnode	 slot[TX_TREE_SLOTS];
+	uint32_t	 n, tombs;
+	int		 full_noted;
+};
 
 struct ioc_sets {
 	uint8_t		(*hashes)[32];
@@ -81,6 +105,12 @@ struct xtask {
 	size_t			 nhc;
 	uint64_t		 max_rows, max_bytes;
 	uint64_t		 wall_deadline_us;
+	/* proc_trace */
+	struct ptree		*tree;
+	/* sensitivity */
+	uint64_t		 sens_start_us;
+	uint64_t		 sens_ind;	/* engine indicators at start */
+	char			 sens_desc[400];
 };
 
 struct pk_texec {
@@ -96,6 +126,10 @@ struct pk_texec {
 	char			 dns[PK_TX_DNS_RING][PK_TASK_NAME_MAX + 1];
 	size_t			 dns_head, dns_n;
 	struct pk_texec_stats	 stats;
+	struct pk_engine	*engine;
+	char			 proc_why[256];	/* "" = events available */
+	int			 ntrace;	/* proc_trace tasks in t[] */
+	struct xtask		*sens;		/* the sensitivity task */
 };
 
 static uint64_t
@@ -129,6 +163,9 @@ pk_texec_new(const struct pk_texec_conf *c)
 	te->notify_arg = c->notify_arg;
 	te->linktype = c->linktype;
 	te->snaplen = c->snaplen ? c->snaplen : 262144;
+	te->engine = c->engine;
+	if (c->proc_why != NULL)
+		pk_strlcpy(te->proc_why, c->proc_why, sizeof(te->proc_why));
 	return te;
 }
 
@@ -199,9 +236,13 @@ xtask_free(struct xtask *x)
 	free_sets(&x->ioc);
 	free(x->dns);
 	free(x->hc);
+	free(x->tree);
 	free(x->src);
 	free(x);
 }
+
+static void sens_end(struct pk_texec *, struct xtask *, int, char *, size_t,
+    uint64_t);
 
 /* Take x out of the table; its files stay for the shipper. */
 static void
@@ -209,6 +250,7 @@ finish(struct pk_texec *te, int i, int state, const char *reason,
     uint64_t now)
 {
 	struct xtask *x = te->t[i];
+	char summary[PK_TASK_REASON_MAX + 1];
 
 	if (x->have_th) {
 		__atomic_store_n(&x->stop, 1, __ATOMIC_RELEASE);
@@ -223,10 +265,17 @@ finish(struct pk_texec *te, int i, int state, const char *reason,
 		x->dump = NULL;
 		te->npcap--;
 	}
+	if (x->tree != NULL && --te->ntrace == 0 && te->engine != NULL)
+		pk_engine_set_proc_tap(te->engine, NULL);
 	if (x->out != NULL) {
 		(void)fflush(x->out);
 		(void)fclose(x->out);
 		x->out = NULL;
+	}
+	if (x == te->sens) {
+		sens_end(te, x, state, summary, sizeof(summary), now);
+		if (state == PK_TS_DONE && reason[0] == '\0')
+			reason = summary;
 	}
 	/* The final size is what the file holds now. */
 	{
@@ -763,6 +812,559 @@ nomem:
 	return -1;
 }
 
+/* ------------------------------------------------------------ sensitivity */
+
+/*
+ * The engine's thresholds at factor percent until the task ends; only
+ * one such task at a time, so the values to put back are always the
+ * configured ones (the detectors keep them: engine.h).
+ */
+static int
+sens_begin(struct pk_texec *te, struct xtask *x, uint64_t now, char *reason,
+    size_t len)
+{
+	if (te->sens != NULL) {
+		snprintf(reason, len, "another sensitivity task is running");
+		return -1;
+	}
+	if (te->engine == NULL) {
+		snprintf(reason, len, "the detection engine is not available");
+		return -1;
+	}
+	x->sens_start_us = now;
+	x->sens_ind = pk_engine_stats(te->engine)->indicators;
+	pk_engine_set_sensitivity(te->engine, x->spec.factor_pct, x->sens_desc,
+	    sizeof(x->sens_desc));
+	te->sens = x;
+	log_info("task %llu (sensitivity): %u%% for %us: %s",
+	    (unsigned long long)x->id, x->spec.factor_pct, x->spec.duration_s,
+	    x->sens_desc);
+	return 0;
+}
+
+/* Thresholds back to the configured values; summary for the done state. */
+static void
+sens_end(struct pk_texec *te, struct xtask *x, int state, char *summary,
+    size_t len, uint64_t now)
+{
+	char back[400];
+	uint64_t n;
+
+	(void)state;
+	n = pk_engine_stats(te->engine)->indicators - x->sens_ind;
+	pk_engine_set_sensitivity(te->engine, 100, back, sizeof(back));
+	te->sens = NULL;
+	snprintf(summary, len, "thresholds were at %u%% for %llus (%.300s); "
+	    "%llu indicator reports meanwhile", x->spec.factor_pct,
+	    (unsigned long long)((now - x->sens_start_us + 500000) / 1000000),
+	    x->sens_desc, (unsigned long long)n);
+	log_info("task %llu (sensitivity): thresholds restored: %s",
+	    (unsigned long long)x->id, back);
+}
+
+/* ------------------------------------------------------------ proc_trace */
+
+static uint32_t
+tree_hash(uint32_t pid)
+{
+	return (pid * 2654435761u) & (TX_TREE_SLOTS - 1);
+}
+
+static struct tnode *
+tree_find(struct ptree *t, uint32_t pid)
+{
+	uint32_t i, k;
+
+	if (pid == 0)
+		return NULL;
+	for (i = tree_hash(pid), k = 0; k < TX_TREE_SLOTS;
+	    i = (i + 1) & (TX_TREE_SLOTS - 1), k++) {
+		if (t->slot[i].used == 0)
+			return NULL;
+		if (t->slot[i].used == 1 && t->slot[i].pid == pid)
+			return &t->slot[i];
+	}
+	return NULL;
+}
+
+/* Tombstones make probes long: rebuild in place when they pile up. */
+static void
+tree_rehash(struct ptree *t)
+{
+	struct tnode *old;
+	uint32_t i, k;
+
+	if ((old = malloc(sizeof(t->slot))) == NULL)
+		return;
+	memcpy(old, t->slot, sizeof(t->slot));
+	memset(t->slot, 0, sizeof(t->slot));
+	for (k = 0; k < TX_TREE_SLOTS; k++) {
+		if (old[k].used != 1)
+			continue;
+		for (i = tree_hash(old[k].pid); t->slot[i].used != 0;
+		    i = (i + 1) & (TX_TREE_SLOTS - 1))
+			;
+		t->slot[i] = old[k];
+	}
+	t->tombs = 0;
+	free(old);
+}
+
+/* 1 added (or there already), 0 the tree is full. */
+static int
+tree_add(struct pk_texec *te, struct ptree *t, uint32_t pid)
+{
+	uint32_t i;
+
+	if (pid == 0 || tree_find(t, pid) != NULL)
+		return 1;
+	if (t->n >= PK_TX_TREE_MAX) {
+		te->stats.tree_full++;
+		return 0;
+	}
+	if (t->n + t->tombs >= TX_TREE_SLOTS * 3 / 4)
+		tree_rehash(t);
+	for (i = tree_hash(pid); t->slot[i].used == 1;
+	    i = (i + 1) & (TX_TREE_SLOTS - 1))
+		;
+	if (t->slot[i].used == 2)
+		t->tombs--;
+	memset(&t->slot[i], 0, sizeof(t->slot[i]));
+	t->slot[i].pid = pid;
+	t->slot[i].used = 1;
+	t->n++;
+	return 1;
+}
+
+static void
+tree_del(struct ptree *t, struct tnode *n)
+{
+	n->used = 2;
+	n->hash_wait = 0;
+	t->n--;
+	t->tombs++;
+}
+
+/* Append one row of a proc_trace (collector thread); 0, or 1 when a
+ * bound ended the task (the tick finishes it). */
+static int
+trace_emit(struct pk_texec *te, struct xtask *x, struct json *j)
+{
+	long n = json_finish(j);
+
+	if (x->why != NULL || x->out == NULL)
+		return 1;
+	if (n < 0)
+		return 0;		/* cannot happen: every field is cut */
+	if (x->st.rows >= x->spec.max_rows) {
+		x->why = "cut at max_rows";
+		return 1;
+	}
+	if (x->st.bytes + (uint64_t)n + 1 > x->spec.max_bytes) {
+		x->why = "cut at max_bytes";
+		return 1;
+	}
+	if (fwrite(j->buf, 1, (size_t)n, x->out) != (size_t)n ||
+	    fputc('\n', x->out) == EOF) {
+		x->why = "cannot write the result";
+		te->stats.file_errors++;
+		return 1;
+	}
+	x->st.rows++;
+	x->st.bytes += (uint64_t)n + 1;
+	x->dirty = 1;
+	te->stats.proc_rows++;
+	return 0;
+}
+
+static void
+row_head(struct json *j, char *buf, size_t cap, const char *kind,
+    uint64_t ts_us, uint32_t pid)
+{
+	char ts[40];
+
+	json_init(j, buf, cap);
+	json_obj_begin(j, NULL);
+	json_str(j, "kind", kind, 0);
+	json_str(j, "ts", pk_time_format(ts_us, ts, sizeof(ts)), 0);
+	json_u64(j, "pid", pid);
+}
+
+/* One row, once, when the tree reached its cap. */
+static void
+tree_full(struct pk_texec *te, struct xtask *x, uint32_t pid, uint64_t ts)
+{
+	char row[512];
+	struct json j;
+
+	if (x->tree->full_noted)
+		return;
+	x->tree->full_noted = 1;
+	row_head(&j, row, sizeof(row), "note", ts, pid);
+	json_str(&j, "what", "tree_full", 0);
+	json_u64(&j, "max", PK_TX_TREE_MAX);
+	json_str(&j, "reason", "processes beyond the cap are not followed",
+	    0);
+	json_obj_end(&j);
+	(void)trace_emit(te, x, &j);
+}
+
+static int
+exe_equal(const char *path, size_t len, const char *exe)
+{
+	return len == strlen(exe) && memcmp(path, exe, len) == 0;
+}
+
+/* argv as an array: at most PK_TX_ARGV_MAX arguments, PK_TX_ARG_BYTES in
+ * all; a cut says so. */
+static void
+argv_field(struct json *j, const char *argv, size_t len, int cut)
+{
+	size_t pos = 0, n = 0, bytes = 0, k;
+
+	json_arr_begin(j, "argv");
+	while (pos < len) {
+		const char *a = argv + pos;
+		const char *z = memchr(a, '\0', len - pos);
+		size_t alen = z != NULL ? (size_t)(z - a) : len - pos;
+
+		pos += alen + 1;
+		if (n >= PK_TX_ARGV_MAX || bytes >= PK_TX_ARG_BYTES) {
+			cut = 1;
+			break;
+		}
+		k = PK_MIN(alen, PK_TX_ARG_BYTES - bytes);
+		if (k < alen)
+			cut = 1;
+		json_strn(j, NULL, a, k, 0);
+		bytes += k;
+		n++;
+	}
+	json_arr_end(j);
+	if (cut)
+		json_bool(j, "argv_truncated", 1);
+}
+
+static void
+addr_field(struct json *j, const char *key, const struct pk_addr *a)
+{
+	char s[PK_ADDRSTRLEN];
+
+	if (a->family != 0)
+		json_str(j, key, pk_addr_format(a, s, sizeof(s)), 0);
+}
+
+static void
+trace_exec(struct pk_texec *te, struct xtask *x, struct tnode *tn,
+    const struct pk_pev *ev, const struct pk_proc *p, uint64_t ts)
+{
+	char row[TX_ROW_MAX], hex[65];
+	struct json j;
+
+	row_head(&j, row, sizeof(row), "exec", ts, ev->pid);
+	json_u64(&j, "ppid", ev->u.exec.ppid);
+	json_u64(&j, "uid", ev->uid);
+	json_u64(&j, "gid", ev->gid);
+	json_str(&j, "comm", p != NULL ? p->comm : ev->comm, 0);
+	json_strn(&j, "exe", ev->u.exec.path, ev->u.exec.path_len,
+	    PK_TASK_PATH_MAX);
+	if (ev->u.exec.fname_len != ev->u.exec.path_len ||
+	    memcmp(ev->u.exec.fname, ev->u.exec.path, ev->u.exec.path_len))
+		json_strn(&j, "filename", ev->u.exec.fname,
+		    ev->u.exec.fname_len, 256);
+	argv_field(&j, ev->u.exec.argv, ev->u.exec.argv_len,
+	    (ev->u.exec.flags & PK_EXEC_ARGV_TRUNC) != 0);
+	if (ev->u.exec.flags & PK_EXEC_DELETED)
+		json_bool(&j, "deleted", 1);
+	if (ev->u.exec.flags & PK_EXEC_MEMFD)
+		json_bool(&j, "memfd", 1);
+	tn->hash_wait = 0;
+	if (p != NULL && p->hash_state == PK_HASH_DONE) {
+		hex32(p->sha256, hex);
+		json_str(&j, "sha256", hex, 0);
+	} else if (p != NULL && p->hash_state == PK_HASH_PENDING) {
+		/* a "hash" row follows when the hasher has it */
+		tn->hash_wait = 1;
+		tn->key = p->key;
+	}
+	json_obj_end(&j);
+	(void)trace_emit(te, x, &j);
+}
+
+/* The event's comm, else the table's (an outcome in softirq has none). */
+static void
+comm_field(struct json *j, const struct pk_pev *ev, const struct pk_proc *p)
+{
+	if (ev->comm[0] != '\0')
+		json_str(j, "comm", ev->comm, 0);
+	else if (p != NULL && p->comm[0] != '\0')
+		json_str(j, "comm", p->comm, 0);
+}
+
+static void
+trace_connect(struct pk_texec *te, struct xtask *x, const struct pk_pev *ev,
+    const struct pk_proc *p, uint64_t ts)
+{
+	static const char *const phase[] = { "?", "attempt", "ok", "fail" };
+	char row[1024];
+	struct json j;
+	int ph = ev->u.conn.phase;
+
+	row_head(&j, row, sizeof(row), "connect", ts, ev->pid);
+	comm_field(&j, ev, p);
+	json_str(&j, "phase", phase[ph >= 1 && ph <= 3 ? ph : 0], 0);
+	json_str(&j, "proto", ev->u.conn.proto == 6 ? "tcp" :
+	    ev->u.conn.proto == 17 ? "udp" : "?", 0);
+	addr_field(&j, "src", &ev->u.conn.src);
+	if (ev->u.conn.sport != 0)
+		json_u64(&j, "sport", ev->u.conn.sport);
+	addr_field(&j, "address", &ev->u.conn.dst);
+	json_u64(&j, "port", ev->u.conn.dport);
+	if (ev->u.conn.err != 0)
+		json_i64(&j, "errno", ev->u.conn.err);
+	json_obj_end(&j);
+	(void)trace_emit(te, x, &j);
+}
+
+/* One event of a process in x's tree, or one that may join it. */
+static void
+trace_event(struct pk_texec *te, struct xtask *x, const struct pk_pev *ev,
+    const struct pk_proc *p, uint64_t ts)
+{
+	struct ptree *t = x->tree;
+	struct tnode *tn = tree_find(t, ev->pid);
+	char row[1024];
+	struct json j;
+
+	if (ev->type == PK_EV_EXEC && tn == NULL) {
+		/* a child whose fork we missed, or a new root by exe */
+		if (tree_find(t, ev->u.exec.ppid) != NULL ||
+		    (x->spec.pid == 0 && exe_equal(ev->u.exec.path,
+		    ev->u.exec.path_len, x->spec.exe))) {
+			if (!tree_add(te, t, ev->pid)) {
+				tree_full(te, x, ev->pid, ts);
+				return;
+			}
+			tn = tree_find(t, ev->pid);
+		}
+	}
+	if (tn == NULL)
+		return;
+	switch (ev->type) {
+	case PK_EV_EXEC:
+		trace_exec(te, x, tn, ev, p, ts);
+		return;
+	case PK_EV_FORK:
+		if (!tree_add(te, t, ev->u.fork.child))
+			tree_full(te, x, ev->u.fork.child, ts);
+		row_head(&j, row, sizeof(row), "fork", ts, ev->pid);
+		json_u64(&j, "child", ev->u.fork.child);
+		break;
+	case PK_EV_EXIT:
+		row_head(&j, row, sizeof(row), "exit", ts, ev->pid);
+		json_i64(&j, "code", ev->u.exit.code);
+		tree_del(t, tn);
+		break;
+	case PK_EV_CONNECT:
+		trace_connect(te, x, ev, p, ts);
+		return;
+	case PK_EV_LISTEN:
+		row_head(&j, row, sizeof(row), "listen", ts, ev->pid);
+		addr_field(&j, "address", &ev->u.listen.addr);
+		json_u64(&j, "port", ev->u.listen.port);
+		break;
+	case PK_EV_OPEN:
+		row_head(&j, row, sizeof(row), "file_write", ts, ev->pid);
+		json_strn(&j, "path", ev->u.open.path, ev->u.open.path_len,
+		    PK_TASK_PATH_MAX);
+		json_u64(&j, "flags", ev->u.open.flags);
+		break;
+	case PK_EV_PTRACE:
+		row_head(&j, row, sizeof(row), "ptrace", ts, ev->pid);
+		json_u64(&j, "request", ev->u.ptrace.request);
+		json_u64(&j, "target", ev->u.ptrace.target);
+		break;
+	case PK_EV_MEMFD:
+	case PK_EV_MODULE:
+		row_head(&j, row, sizeof(row), ev->type == PK_EV_MEMFD ?
+		    "memfd" : "module", ts, ev->pid);
+		json_str(&j, "name", ev->u.name.name, 0);
+		break;
+	default:
+		return;
+	}
+	comm_field(&j, ev, p);
+	json_obj_end(&j);
+	(void)trace_emit(te, x, &j);
+}
+
+void
+pk_texec_proc_event(void *arg, const struct pk_pev *ev,
+    const struct pk_proc *p, uint64_t ts_us)
+{
+	struct pk_texec *te = arg;
+	int i;
+
+	if (te->ntrace == 0)
+		return;
+	te->stats.proc_events++;
+	for (i = 0; i < te->nt; i++)
+		if (te->t[i]->tree != NULL && !te->t[i]->cancel &&
+		    te->t[i]->why == NULL)
+			trace_event(te, te->t[i], ev, p, ts_us);
+}
+
+void
+pk_texec_proc_hash(void *arg, const struct pk_filekey *key, int state,
+    const uint8_t sha256[32])
+{
+	struct pk_texec *te = arg;
+	struct tnode *tn;
+	struct xtask *x;
+	char row[512], hex[65];
+	struct json j;
+	int i;
+	uint32_t k;
+
+	for (i = 0; i < te->nt; i++) {
+		x = te->t[i];
+		if (x->tree == NULL || x->why != NULL)
+			continue;
+		for (k = 0; k < TX_TREE_SLOTS; k++) {
+			tn = &x->tree->slot[k];
+			if (tn->used != 1 || !tn->hash_wait ||
+			    memcmp(&tn->key, key, sizeof(*key)) != 0)
+				continue;
+			tn->hash_wait = 0;
+			if (state != PK_HASH_DONE)
+				continue;
+			hex32(sha256, hex);
+			row_head(&j, row, sizeof(row), "hash", pk_now_us(),
+			    tn->pid);
+			json_str(&j, "sha256", hex, 0);
+			json_obj_end(&j);
+			if (trace_emit(te, x, &j) != 0)
+				break;
+		}
+	}
+}
+
+struct seed {
+	uint32_t	pid, ppid;
+	uint8_t		root;
+};
+
+struct seed_ctx {
+	struct pk_texec		*te;
+	struct xtask		*x;
+	struct seed		*s;
+	size_t			 n;
+	int			 found;		/* the pid order's root */
+};
+
+static int
+seed_collect(void *arg, const struct pk_sys_proc *p)
+{
+	struct seed_ctx *c = arg;
+	struct seed *s;
+
+	if (c->n >= TX_SEED_MAX)
+		return 1;
+	s = &c->s[c->n++];
+	s->pid = p->pid;
+	s->ppid = p->ppid;
+	s->root = c->x->spec.pid != 0 ? p->pid == c->x->spec.pid :
+	    strcmp(p->exe, c->x->spec.exe) == 0;
+	if (s->root && c->x->spec.pid != 0)
+		c->found = 1;
+	return 0;
+}
+
+static int
+seed_rows(void *arg, const struct pk_sys_proc *p)
+{
+	struct seed_ctx *c = arg;
+	char row[TX_ROW_MAX];
+	struct json j;
+
+	if (tree_find(c->x->tree, p->pid) == NULL)
+		return 0;
+	row_head(&j, row, sizeof(row), "process", pk_now_us(), p->pid);
+	json_u64(&j, "ppid", p->ppid);
+	json_u64(&j, "uid", p->uid);
+	json_str(&j, "comm", p->comm, 0);
+	if (p->exe[0] != '\0')
+		json_str(&j, "exe", p->exe, 0);
+	json_str(&j, "cmdline", p->cmdline, 0);
+	json_obj_end(&j);
+	return trace_emit(c->te, c->x, &j);
+}
+
+/*
+ * The tree at the start: the roots (the pid, or every process running
+ * exe) and their descendants now, from /proc; one "process" row each.
+ * The tap is set first, so a fork meanwhile is in the ring buffer and
+ * handled once this returns (the collector's one thread runs both).
+ */
+static int
+trace_begin(struct pk_texec *te, struct xtask *x, char *reason, size_t len)
+{
+	struct seed_ctx c;
+	size_t i, pass;
+	int grew;
+
+	if (te->proc_why[0] != '\0' || te->engine == NULL) {
+		snprintf(reason, len, "process events are not available on "
+		    "this host: %s", te->proc_why[0] ? te->proc_why :
+		    "no process collector");
+		return -1;
+	}
+	if ((x->tree = calloc(1, sizeof(*x->tree))) == NULL) {
+		snprintf(reason, len, "out of memory");
+		return -1;
+	}
+	memset(&c, 0, sizeof(c));
+	c.te = te;
+	c.x = x;
+	if ((c.s = calloc(TX_SEED_MAX, sizeof(*c.s))) == NULL) {
+		snprintf(reason, len, "out of memory");
+		return -1;
+	}
+	(void)pk_sys_procs(seed_collect, &c);
+	if (x->spec.pid != 0 && !c.found) {
+		free(c.s);
+		snprintf(reason, len, "no process %u", x->spec.pid);
+		return -1;
+	}
+	for (i = 0; i < c.n; i++)
+		if (c.s[i].root)
+			(void)tree_add(te, x->tree, c.s[i].pid);
+	/* descendants: a pass per generation, bounded */
+	for (pass = 0, grew = 1; grew && pass < 64; pass++) {
+		grew = 0;
+		for (i = 0; i < c.n; i++)
+			if (tree_find(x->tree, c.s[i].pid) == NULL &&
+			    tree_find(x->tree, c.s[i].ppid) != NULL &&
+			    tree_add(te, x->tree, c.s[i].pid))
+				grew = 1;
+	}
+	free(c.s);
+	if ((x->out = open_out(te, x->id)) == NULL) {
+		snprintf(reason, len, "cannot create the result file");
+		return -1;
+	}
+	if (te->ntrace++ == 0) {
+		struct pk_engine_proc_tap tap;
+
+		tap.event = pk_texec_proc_event;
+		tap.hash = pk_texec_proc_hash;
+		tap.arg = te;
+		pk_engine_set_proc_tap(te->engine, &tap);
+	}
+	(void)pk_sys_procs(seed_rows, &c);
+	return 0;
+}
+
 /* ------------------------------------------------------------ begin */
 
 static struct xtask *
@@ -840,6 +1442,10 @@ begin(struct pk_texec *te, uint64_t id, uint64_t now)
 	reason[0] = '\0';
 	if (x->spec.type == PK_TASK_PCAP)
 		r = pcap_begin(te, x, reason, sizeof(reason));
+	else if (x->spec.type == PK_TASK_SENSITIVITY)
+		r = sens_begin(te, x, now, reason, sizeof(reason));
+	else if (x->spec.type == PK_TASK_PROC_TRACE)
+		r = trace_begin(te, x, reason, sizeof(reason));
 	else
 		r = worker_begin(te, x, now, reason, sizeof(reason));
 	if (r != 0) {
@@ -848,6 +1454,9 @@ begin(struct pk_texec *te, uint64_t id, uint64_t now)
 			x->dump = NULL;
 			te->npcap--;
 		}
+		/* a trace that failed after its tap was set */
+		if (x->tree != NULL && x->out != NULL && --te->ntrace == 0)
+			pk_engine_set_proc_tap(te->engine, NULL);
 		r = PK_TS_FAILED;
 		goto fail;
 	}
@@ -980,6 +1589,17 @@ pk_texec_tick(struct pk_texec *te, uint64_t now)
 				(void)pcap_dump_flush(x->dump);
 				x->flush_us = now;
 			}
+		} else if (x->tree != NULL || x == te->sens) {
+			if (x->why != NULL || now >= x->deadline_us) {
+				finish(te, i, PK_TS_DONE, x->why != NULL ?
+				    x->why : "", now);
+				continue;
+			}
+			if (x->dirty && x->out != NULL &&
+			    now - x->flush_us >= TX_FLUSH_US) {
+				(void)fflush(x->out);
+				x->flush_us = now;
+			}
 		} else if (x->have_th) {
 			if (__atomic_load_n(&x->finished, __ATOMIC_ACQUIRE)) {
 				state = x->w_state;
@@ -999,6 +1619,8 @@ pk_texec_tick(struct pk_texec *te, uint64_t now)
 		if (x->dirty && now - x->status_us >= PK_TX_STATUS_US) {
 			if (x->dump != NULL)
 				(void)pcap_dump_flush(x->dump);
+			if (x->tree != NULL && x->out != NULL)
+				(void)fflush(x->out);
 			(void)write_status(te, x, now);
 		}
 	}

@@ -6,7 +6,10 @@
  * status (<id>.state) for the shipper to relay.  pcap runs on frames the
  * collector already captures (a tap in the engine's frame path: no new
  * handle, no new privilege); ioc_sweep and snapshot run on a worker
- * thread each so packet processing never waits for /proc or hashing.
+ * thread each so packet processing never waits for /proc or hashing;
+ * sensitivity lowers the engine's thresholds for a while; proc_trace
+ * follows a process tree through the eBPF collector's events (a tap in
+ * the engine, on the collector's thread).
  * POSIX and libpcap; called by agent/main.c (collector loop and engine
  * tap) and tests/unit/test_task_exec.c.
  */
@@ -23,6 +26,14 @@
 #define PK_TX_DNS_RING		1024	/* recent DNS names kept */
 #define PK_TX_SWEEP_MAX_S	120	/* a sweep or snapshot's time bound */
 #define PK_TX_STATUS_US		500000ULL	/* progress written this often */
+#define PK_TX_TREE_MAX		4096	/* processes one proc_trace follows */
+#define PK_TX_ARGV_MAX		64	/* arguments in an exec row */
+#define PK_TX_ARG_BYTES		1024	/* argument bytes in an exec row */
+
+struct pk_engine;
+struct pk_pev;
+struct pk_proc;
+struct pk_filekey;
 
 struct pk_texec_conf {
 	const char		*spool_dir;
@@ -33,6 +44,12 @@ struct pk_texec_conf {
 	 * shipper, so it relays at once); may be NULL. */
 	void			(*notify)(void *arg, uint64_t id);
 	void			*notify_arg;
+	/* The engine: sensitivity lowers its thresholds, proc_trace sets
+	 * its process tap.  NULL: neither can run. */
+	struct pk_engine	*engine;
+	/* Why process events are not available here ("disabled ([process]
+	 * enabled = no)"); NULL or "" when the eBPF collector runs. */
+	const char		*proc_why;
 };
 
 struct pk_texec_stats {
@@ -48,6 +65,9 @@ struct pk_texec_stats {
 	uint64_t	dns_names;	/* names put in the ring */
 	uint64_t	ipc_ignored;	/* TASK messages for unknown files */
 	uint64_t	file_errors;
+	uint64_t	proc_events;	/* process events through the tap */
+	uint64_t	proc_rows;	/* proc_trace rows written */
+	uint64_t	tree_full;	/* processes not followed: tree cap */
 };
 
 struct pk_texec;
@@ -70,6 +90,13 @@ int pk_texec_running(const struct pk_texec *te);
 void pk_texec_frame(void *arg, int linktype, const uint8_t *frame,
     uint32_t caplen, uint32_t wirelen, uint64_t ts_us);
 void pk_texec_dns(void *arg, const char *name);
+/* The engine's process tap (engine.h pk_engine_proc_tap), set by the
+ * runner itself while a proc_trace runs: one decoded event of the eBPF
+ * collector with its process entry (may be NULL), and a hash result. */
+void pk_texec_proc_event(void *arg, const struct pk_pev *ev,
+    const struct pk_proc *p, uint64_t ts_us);
+void pk_texec_proc_hash(void *arg, const struct pk_filekey *key, int state,
+    const uint8_t sha256[32]);
 void pk_texec_stats(const struct pk_texec *te, struct pk_texec_stats *st);
 
 #endif

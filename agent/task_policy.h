@@ -38,9 +38,12 @@ struct pk_task_policy {
 	int		nwords;
 };
 
-/* Types this agent can run (the others are refused "not supported"). */
+/* Types this agent can run (the others are refused "not supported"):
+ * every type task.h knows; the check stays for a type added there
+ * before an agent learns it. */
 #define PK_TPOL_SUPPORTED ((1u << PK_TASK_PCAP) | (1u << PK_TASK_IOC_SWEEP) | \
-	(1u << PK_TASK_SNAPSHOT))
+	(1u << PK_TASK_SNAPSHOT) | (1u << PK_TASK_SENSITIVITY) | \
+	(1u << PK_TASK_PROC_TRACE))
 
 /*
  * Build a policy from the [tasks] values: allow is a comma- or

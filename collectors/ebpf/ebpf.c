@@ -12,7 +12,9 @@
  * program's name and libbpf's last message.  The agent then runs on with
  * the packet collector.  Lost ring-buffer records and rate-limited events
  * are counted per type by the kernel side and reported in the statistics
- * and, when they grow, as a health indicator.
+ * and, when they grow, as a health indicator.  Every decoded event and
+ * hash result also goes to the engine's process tap when one is set
+ * (the proc_trace task, docs/tasks.md).
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -334,9 +336,19 @@ on_record(void *ctx, void *data, size_t size)
 		if (c->bad[-r] == 1)
 			log_warnx("ebpf: bad record (%s); counted from now on",
 			    pk_pev_strerror(r));
-	} else
-		pk_procdet_event(c->det, &ev,
-		    (uint64_t)((int64_t)(ev.ts_ns / 1000) + c->mono_to_wall));
+	} else {
+		const struct pk_engine_proc_tap *tap;
+		uint64_t ts = (uint64_t)((int64_t)(ev.ts_ns / 1000) +
+		    c->mono_to_wall);
+
+		pk_procdet_event(c->det, &ev, ts);
+		/* proc_trace (agent/task_exec.c): the event and the entry
+		 * as the detections left it */
+		if ((tap = pk_engine_proc_tap(c->e)) != NULL &&
+		    tap->event != NULL)
+			tap->event(tap->arg, &ev, pk_proc_find(
+			    pk_procdet_table(c->det), ev.pid), ts);
+	}
 	if (++c->handled >= c->budget)
 		return BUDGET_STOP;
 	return 0;
@@ -356,8 +368,14 @@ drain_hashes(struct ebpf *c)
 	struct pk_hres r;
 	int n = 0;
 
-	while (n++ < PK_HASH_QUEUE && pk_hasher_result(c->hasher, &r) == 1)
+	const struct pk_engine_proc_tap *tap;
+
+	while (n++ < PK_HASH_QUEUE && pk_hasher_result(c->hasher, &r) == 1) {
 		pk_procdet_hash(c->det, &r.key, r.state, r.sha256, pk_now_us());
+		if ((tap = pk_engine_proc_tap(c->e)) != NULL &&
+		    tap->hash != NULL)
+			tap->hash(tap->arg, &r.key, r.state, r.sha256);
+	}
 }
 
 static void ebpf_close(void *st);

@@ -123,6 +123,7 @@ struct fpd {
 	uint64_t		 sample, mask;
 	int			 pow2;
 	uint64_t		 min_dest, window, update;
+	uint64_t		 cfg_min_dest;	/* min_dest as configured */
 	size_t			 excerpt;
 	uint64_t		 t[256], tout[256];	/* buzhash tables */
 	/* the table */
@@ -913,6 +914,28 @@ fp_enabled(const struct pk_config *cfg)
 
 static void fp_free(void *);
 
+/*
+ * The sensitivity task: the one threshold, min_destinations, at pct
+ * percent (rounded down, never below 1); 100 copies the configured value
+ * back.  Prevalence is counted, not compared, so nothing else changes.
+ */
+static void
+fp_sensitivity(void *st, unsigned pct, char *desc, size_t len)
+{
+	struct fpd *d = st;
+	uint64_t v = d->cfg_min_dest;
+
+	if (pct < 100) {
+		v = v / 100 * pct + v % 100 * pct / 100;
+		if (v < 1)
+			v = 1;
+	}
+	d->min_dest = v;
+	if (desc != NULL && len > 0)
+		snprintf(desc, len, "min_destinations %llu",
+		    (unsigned long long)d->min_dest);
+}
+
 static void *
 fp_init(struct pk_engine *e, const struct pk_config *cfg)
 {
@@ -927,6 +950,7 @@ fp_init(struct pk_engine *e, const struct pk_config *cfg)
 	d->pow2 = (d->sample & (d->sample - 1)) == 0;
 	d->mask = d->sample - 1;
 	d->min_dest = PK_MAX(cfg->fingerprint.min_destinations, 1);
+	d->cfg_min_dest = d->min_dest;
 	d->window = PK_MAX(cfg->fingerprint.window, 1) * USEC;
 	d->update = cfg->output.update_interval * USEC;
 	d->excerpt = (size_t)PK_MIN(cfg->fingerprint.excerpt, 4096);
@@ -1039,4 +1063,5 @@ const struct pk_detector_ops pk_detector_fingerprint = {
 	.flush = fp_flush,
 	.stats = fp_stats,
 	.free = fp_free,
+	.sensitivity = fp_sensitivity,
 };

@@ -188,6 +188,13 @@ struct scan {
 	struct pk_portset	 worm_tcp, worm_udp;
 	uint64_t		 worm_tcp_rate, worm_udp_rate, worm_win;
 	uint64_t		 idle, update;
+	/*
+	 * The configured thresholds; the fields above hold the ones in
+	 * force, which the sensitivity task lowers (scan_sensitivity).
+	 */
+	double			 cfg_llr_hi;
+	uint64_t		 cfg_addr_hosts, cfg_port_ports;
+	uint64_t		 cfg_worm_tcp_rate, cfg_worm_udp_rate;
 	struct pk_lrutab	 sources;
 	struct pk_lrutab	 tk[TK__COUNT];
 	struct pk_dlist		 act;	/* head = least recently grown */
@@ -1331,6 +1338,11 @@ scan_init(struct pk_engine *e, const struct pk_config *cfg)
 	s->worm_win = PK_MAX(cfg->scan.worm_window, 1) * USEC;
 	s->idle = PK_MAX(cfg->scan.idle_timeout, 1) * USEC;
 	s->update = cfg->output.update_interval * USEC;
+	s->cfg_llr_hi = s->llr_hi;
+	s->cfg_addr_hosts = s->addr_hosts;
+	s->cfg_port_ports = s->port_ports;
+	s->cfg_worm_tcp_rate = s->worm_tcp_rate;
+	s->cfg_worm_udp_rate = s->worm_udp_rate;
 	if (pk_lrutab_init(&s->sources, cfg->scan.max_sources,
 	    SCAN_MAX_BUCKETS) == -1)
 		goto fail;
@@ -1342,6 +1354,60 @@ scan_init(struct pk_engine *e, const struct pk_config *cfg)
 fail:
 	scan_free(s);
 	return NULL;
+}
+
+/* pct percent of a configured count, never below 1; 0 (off) stays 0. */
+static uint64_t
+scaled(uint64_t v, unsigned pct)
+{
+	uint64_t r;
+
+	if (v == 0 || pct >= 100)
+		return v;
+	r = v / 100 * pct + v % 100 * pct / 100;
+	return r < 1 ? 1 : r;
+}
+
+/*
+ * Failed first contacts in a row that make a source with no success a
+ * scanner: the smallest n with n * llr_fail >= llr_hi.
+ */
+static unsigned
+trw_failures(const struct scan *s)
+{
+	double n;
+
+	if (!s->trw_on || s->llr_fail <= 0)
+		return 0;
+	n = ceil(s->llr_hi / s->llr_fail - 1e-9);
+	return n < 1 ? 1 : (unsigned)n;
+}
+
+/*
+ * The sensitivity task: counts (port_scan_ports, address_scan_hosts, the
+ * worm rates) at pct percent, rounded down, never below 1; TRW's upper
+ * threshold ln(P_D/P_F) at pct percent, so a source needs about pct
+ * percent of the failed first contacts it needs otherwise (its lower,
+ * benign threshold is kept).  Windows are kept.  At 100 every value is
+ * the configured one again, copied back, not computed.
+ */
+static void
+scan_sensitivity(void *st, unsigned pct, char *desc, size_t len)
+{
+	struct scan *s = st;
+
+	s->port_ports = scaled(s->cfg_port_ports, pct);
+	s->addr_hosts = scaled(s->cfg_addr_hosts, pct);
+	s->worm_tcp_rate = scaled(s->cfg_worm_tcp_rate, pct);
+	s->worm_udp_rate = scaled(s->cfg_worm_udp_rate, pct);
+	s->llr_hi = pct >= 100 ? s->cfg_llr_hi : s->cfg_llr_hi * pct / 100.0;
+	if (desc != NULL && len > 0)
+		snprintf(desc, len, "port_scan_ports %llu, address_scan_hosts "
+		    "%llu, worm_tcp_rate %llu, worm_udp_rate %llu, "
+		    "trw_failures %u", (unsigned long long)s->port_ports,
+		    (unsigned long long)s->addr_hosts,
+		    (unsigned long long)s->worm_tcp_rate,
+		    (unsigned long long)s->worm_udp_rate, trw_failures(s));
 }
 
 static int
@@ -1566,4 +1632,5 @@ const struct pk_detector_ops pk_detector_scan = {
 	.flush = scan_flush,
 	.stats = scan_stats,
 	.free = scan_free,
+	.sensitivity = scan_sensitivity,
 };

@@ -14,6 +14,11 @@ collects the RESULT frames.  Checked:
 - snapshot lists a listener the test opened;
 - a type outside the policy comes back refused with the reason; a filter
   libpcap cannot compile comes back failed with libpcap's message;
+- sensitivity at 50%: a scan of 8 ports (under the configured 15) is
+  reported while it runs and not after; a second one fails;
+- proc_trace by exe follows a copied /bin/sh running a script: exec rows
+  for it and its child, the child's connect to a listener; without the
+  eBPF collector, or for a pid that does not exist, it fails with why;
 - cancel stops a running pcap task;
 - malformed orders (bad JSON, unknown type, huge duration) are refused
   while another task runs on undisturbed;
@@ -63,6 +68,7 @@ class Agent:
             os.chmod(d, os.stat(d).st_mode | 0o111)
         self.spool = tmp / "spool"
         self.log = tmp / "agent.log"
+        self.out = tmp / "indicators.ndjson"
         self.proc = None
         conf = {
             "agent": {"user": "nobody", "control_socket": ""},
@@ -87,7 +93,7 @@ class Agent:
     def start(self):
         with open(self.log, "a") as logf:
             self.proc = self.pair.popen(self.pair.b, self.exe, "-f", "-c",
-                                        str(self.ini), "-o", "/dev/null",
+                                        str(self.ini), "-o", str(self.out),
                                         stdout=subprocess.DEVNULL,
                                         stderr=logf, start_new_session=True)
         assert wait_for(lambda: "running, host" in self.text()
@@ -98,6 +104,15 @@ class Agent:
     def text(self):
         return self.log.read_text(errors="replace") if self.log.exists() \
             else ""
+
+    def indicators(self, rule):
+        """Indicators of rule the collector wrote so far (whole lines)."""
+        if not self.out.exists():
+            return []
+        text = self.out.read_text(errors="replace")
+        text = text[:text.rfind("\n") + 1]
+        out = [json.loads(line) for line in text.splitlines() if line]
+        return [o for o in out if o["rule"]["id"] == rule]
 
     def children(self):
         out = {}
@@ -296,6 +311,9 @@ def test_policy_refusals_and_bad_filter(setup):
     hub.start(12, {"type": "pcap", "duration": 5, "filter": "tcp port 22"})
     r = hub.wait_state(12, "refused")
     assert r and "refused by [tasks] deny_words" in r[4], r
+    hub.start(14, {"type": "sensitivity", "factor": 50, "duration": 5})
+    r = hub.wait_state(14, "refused")
+    assert r and r[4] == "type sensitivity is not allowed by [tasks] allow"
     hub.start(13, {"type": "pcap", "duration": 5, "filter": "tcp port ((("})
     r = hub.wait_state(13, "failed", "refused", "done")
     assert r and r[1] == "failed", r
@@ -389,3 +407,134 @@ def test_upload_resumes_after_shipper_restart(setup, tmp_path):
     pkts = tshark_ports(out)
     assert len(pkts) == done[3]
     assert all("8080" in (s, d) for s, d, _ in pkts)
+
+
+def scan_ports(pair, src, nports, first=2000):
+    """From src (an address added in namespace a), a connect() to nports
+    closed ports of the agent: each is a SYN answered by RST."""
+    code = ("import socket\n"
+            f"for p in range({first}, {first + nports}):\n"
+            "    s = socket.socket()\n"
+            f"    s.bind(('{src}', 0))\n"
+            "    s.settimeout(2)\n"
+            "    try:\n"
+            f"        s.connect(('{AGENT_IP}', p))\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "    s.close()\n")
+    pair.run(pair.a, "python3", "-c", code)
+
+
+def test_sensitivity_lowers_then_restores(setup):
+    pair, hub, agent = setup(tasks={
+        "allow": "pcap, ioc_sweep, snapshot, sensitivity"})
+    for ip in ("10.201.0.3", "10.201.0.4"):
+        pair.run(pair.a, "ip", "addr", "add", f"{ip}/24", "dev",
+                 "veth-pka")
+
+    def scans(src):
+        return [o for o in agent.indicators("picket.scan.port")
+                if o["source"]["ip"] == src]
+
+    hub.start(60, {"type": "sensitivity", "factor": 50, "duration": 6})
+    assert hub.wait_state(60, "running", timeout=10), agent.text()[-2000:]
+    # one at a time
+    hub.start(61, {"type": "sensitivity", "factor": 20, "duration": 5})
+    r = hub.wait_state(61, "failed", "refused", "running", timeout=10)
+    assert r and r[1] == "failed", r
+    assert r[4] == "another sensitivity task is running"
+    scan_ports(pair, "10.201.0.3", 8)
+    assert wait_for(lambda: scans("10.201.0.3"), 10), \
+        agent.text()[-2000:]
+    done = hub.wait_state(60, "done", "failed", "cancelled", timeout=20)
+    assert done and done[1] == "done", (done, agent.text()[-2000:])
+    assert done[2] == 0 and done[3] == 0        # no result bytes
+    assert "thresholds were at 50%" in done[4], done
+    assert "port_scan_ports 7" in done[4], done
+    assert "min_destinations 10" in done[4], done
+    assert "thresholds restored: scan: port_scan_ports 15" in agent.text()
+    # back at 15: the same 8-port scan from another source is silent
+    scan_ports(pair, "10.201.0.4", 8)
+    time.sleep(4)
+    assert not scans("10.201.0.4"), scans("10.201.0.4")
+    assert hub.wait_forgotten(60)
+
+
+def test_proc_trace_by_exe(setup, tmp_path):
+    pair, hub, agent = setup(
+        process={"enabled": "yes"},
+        tasks={"allow": "pcap, ioc_sweep, snapshot, proc_trace"})
+    if "collector ebpf" in agent.text():
+        pytest.skip("eBPF collector not running: " + agent.text()[-500:])
+    port = 9099
+    lst = pair.popen(pair.a, "python3", "-c",
+                     "import socket,time;s=socket.socket();"
+                     "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
+                     f"s.bind(('{HUB_IP}',{port}));s.listen();"
+                     "print('up',flush=True)\n"
+                     "while True:\n c,_=s.accept();c.close()")
+    d = tmp_path / "bin"
+    d.mkdir()
+    os.chmod(d, 0o755)
+    tsh = d / "tsh"
+    shutil.copy("/bin/sh", tsh)
+    os.chmod(tsh, 0o755)
+    job = d / "job.sh"
+    job.write_text(
+        f"#!{tsh}\n"
+        "/usr/bin/python3 -c \"import socket; "
+        f"socket.create_connection(('{HUB_IP}', {port}), 5).close()\"\n"
+        "echo done\n")
+    os.chmod(job, 0o755)
+    try:
+        assert lst.stdout.readline().strip() == b"up"
+        # a pid that does not exist
+        hub.start(70, {"type": "proc_trace", "pid": 4194303,
+                       "duration": 5})
+        r = hub.wait_state(70, "failed", "running", timeout=10)
+        assert r and r[1] == "failed" and r[4] == "no process 4194303", r
+        hub.start(71, {"type": "proc_trace", "exe": str(tsh),
+                       "duration": 8, "max_rows": 1000})
+        assert hub.wait_state(71, "running", timeout=10), \
+            agent.text()[-2000:]
+        job_run = pair.run(pair.b, str(job))
+        assert job_run.stdout.strip() == "done"
+        done = hub.wait_state(71, "done", "failed", timeout=30)
+        assert done and done[1] == "done", (done, agent.text()[-2000:])
+        assert hub.wait_forgotten(71)
+        trace = rows(hub.data(71))
+        assert done[3] == len(trace)
+        execs = [r for r in trace if r["kind"] == "exec"]
+        roots = [r for r in execs if r["exe"] == str(tsh)]
+        assert len(roots) == 1, execs
+        root = roots[0]
+        assert root["argv"][-1] == str(job), root
+        kids = [r for r in execs if r["ppid"] == root["pid"]]
+        assert kids and kids[0]["exe"].startswith("/usr/bin/python3"), \
+            execs
+        kid = kids[0]
+        assert kid["argv"][0] == "/usr/bin/python3", kid
+        assert any(r["kind"] == "fork" and r["pid"] == root["pid"] and
+                   r["child"] == kid["pid"] for r in trace), trace
+        conns = [r for r in trace if r["kind"] == "connect" and
+                 r["pid"] == kid["pid"] and r["address"] == HUB_IP and
+                 r["port"] == port]
+        assert conns, trace
+        assert {r["kind"] for r in trace} >= {"exec", "fork", "connect",
+                                               "exit"}
+        # nothing of processes outside the tree
+        pids = {root["pid"], kid["pid"]}
+        assert {r["pid"] for r in trace} <= pids, trace
+    finally:
+        lst.kill()
+        lst.wait()
+
+
+def test_proc_trace_without_ebpf(setup):
+    pair, hub, agent = setup(tasks={
+        "allow": "pcap, ioc_sweep, snapshot, proc_trace"})
+    hub.start(80, {"type": "proc_trace", "pid": 1, "duration": 5})
+    r = hub.wait_state(80, "failed", "running", timeout=10)
+    assert r and r[1] == "failed", r
+    assert r[4] == ("process events are not available on this host: "
+                    "disabled ([process] enabled = no)"), r

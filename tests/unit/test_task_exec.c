@@ -5,7 +5,10 @@
  * libpcap) and stops at max_packets; a filter libpcap refuses fails with
  * libpcap's message; the runner refuses on its own what the policy
  * forbids even when the file is there; cancel and restart recovery; a
- * snapshot lists this very process; /proc/net lines parse.  Linux only.
+ * snapshot lists this very process; /proc/net lines parse; proc_trace
+ * follows a tree through events handed to the engine's process tap and
+ * stops at max_rows; sensitivity lowers the engine's thresholds, one
+ * task at a time, and puts them back.  Linux only.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,9 +23,13 @@
 #include <pcap/pcap.h>
 #include <cmocka.h>
 
+#include "agent/config.h"
+#include "agent/engine.h"
 #include "agent/task_agent.h"
 #include "agent/task_exec.h"
 #include "agent/task_sys.h"
+#include "collectors/ebpf/evdecode.h"
+#include "collectors/ebpf/proc.h"
 
 static char spool[256], tdir[300];
 
@@ -308,6 +315,199 @@ test_sock_lines(void **state)
 	    -1);
 }
 
+static struct pk_config ecfg;
+
+/* A runner with an engine, sensitivity and proc_trace allowed. */
+static struct pk_texec *
+runner_engine(struct pk_engine **e, const char *proc_why)
+{
+	struct pk_texec_conf c;
+	struct pk_texec *te;
+
+	pk_config_defaults(&ecfg);
+	ecfg.rules.enabled = 0;
+	ecfg.ioc.enabled = 0;
+	assert_non_null(*e = pk_engine_new(&ecfg));
+	memset(&c, 0, sizeof(c));
+	c.spool_dir = spool;
+	pk_task_policy_default(&c.pol);
+	c.pol.allow |= (1u << PK_TASK_PROC_TRACE) |
+	    (1u << PK_TASK_SENSITIVITY);
+	c.linktype = DLT_EN10MB;
+	c.engine = *e;
+	c.proc_why = proc_why;
+	assert_non_null(te = pk_texec_new(&c));
+	return te;
+}
+
+static void
+ev_send(struct pk_engine *e, const struct pk_pev *ev)
+{
+	const struct pk_engine_proc_tap *tap = pk_engine_proc_tap(e);
+
+	assert_non_null(tap);
+	tap->event(tap->arg, ev, NULL, 1700000000ULL * 1000000ULL);
+}
+
+static struct pk_pev
+ev_exec(uint32_t pid, uint32_t ppid, const char *path, const char *argv,
+    size_t argv_len)
+{
+	struct pk_pev ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = PK_EV_EXEC;
+	ev.pid = pid;
+	ev.u.exec.ppid = ppid;
+	ev.u.exec.path = ev.u.exec.fname = path;
+	ev.u.exec.path_len = ev.u.exec.fname_len = strlen(path);
+	ev.u.exec.argv = argv;
+	ev.u.exec.argv_len = argv_len;
+	return ev;
+}
+
+static struct pk_pev
+ev_simple(int type, uint32_t pid, uint32_t arg)
+{
+	struct pk_pev ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.pid = pid;
+	memcpy(ev.comm, "x", 2);
+	if (type == PK_EV_FORK)
+		ev.u.fork.child = arg;
+	else if (type == PK_EV_CONNECT) {
+		ev.u.conn.phase = PK_CONN_ATTEMPT;
+		ev.u.conn.proto = 6;
+		assert_int_equal(pk_addr_parse("192.0.2.7", &ev.u.conn.dst), 0);
+		ev.u.conn.dport = (uint16_t)arg;
+	}
+	return ev;
+}
+
+/* A tree by exe: the root's exec, its fork and child's exec and connect
+ * and exit are rows; other processes and a reused pid are not; max_rows
+ * ends it, and the tap goes with it. */
+static void
+test_proc_trace_tree(void **state)
+{
+	struct pk_engine *e;
+	struct pk_texec *te = runner_engine(&e, "");
+	struct pk_pev ev;
+	char buf[8192];
+	long n;
+
+	(void)state;
+	assert_null(pk_engine_proc_tap(e));
+	file_task(te, 21, "{\"type\":\"proc_trace\",\"exe\":"
+	    "\"/opt/pt-none/root\",\"duration\":60,\"max_rows\":5}");
+	assert_int_equal(st(21).state, PK_TS_RUNNING);
+	ev = ev_exec(5000, 1, "/opt/pt-none/root", "root\0-v", 7);
+	ev_send(e, &ev);
+	ev = ev_simple(PK_EV_FORK, 5000, 5001);
+	ev_send(e, &ev);
+	ev = ev_simple(PK_EV_CONNECT, 7777, 80);	/* not in the tree */
+	ev_send(e, &ev);
+	ev = ev_exec(5001, 5000, "/bin/true", "true", 4);
+	ev_send(e, &ev);
+	ev = ev_simple(PK_EV_CONNECT, 5001, 443);
+	ev_send(e, &ev);
+	ev = ev_simple(PK_EV_EXIT, 5001, 0);
+	ev_send(e, &ev);
+	ev = ev_exec(5001, 1, "/bin/other", "other", 5);	/* reused */
+	ev_send(e, &ev);
+	ev = ev_simple(PK_EV_EXIT, 5000, 0);	/* a sixth row: cut */
+	ev_send(e, &ev);
+	pk_texec_tick(te, now_us());
+	assert_int_equal(st(21).state, PK_TS_DONE);
+	assert_string_equal(st(21).reason, "cut at max_rows");
+	assert_true(st(21).rows == 5);
+	assert_null(pk_engine_proc_tap(e));
+	n = pk_tfile_read(tdir, 21, "out", buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "{\"kind\":\"exec\",\"ts\":"
+	    "\"2023-11-14T22:13:20.000000Z\",\"pid\":5000,\"ppid\":1,"));
+	assert_non_null(strstr(buf, "\"exe\":\"/opt/pt-none/root\","
+	    "\"argv\":[\"root\",\"-v\"]}\n"));
+	assert_non_null(strstr(buf, "\"kind\":\"fork\""));
+	assert_non_null(strstr(buf, "\"child\":5001"));
+	assert_non_null(strstr(buf, "\"pid\":5001,\"ppid\":5000,"));
+	assert_non_null(strstr(buf, "\"kind\":\"connect\",\"ts\":"
+	    "\"2023-11-14T22:13:20.000000Z\",\"pid\":5001,\"comm\":\"x\","
+	    "\"phase\":\"attempt\",\"proto\":\"tcp\",\"address\":"
+	    "\"192.0.2.7\",\"port\":443}"));
+	assert_non_null(strstr(buf, "\"kind\":\"exit\""));
+	assert_null(strstr(buf, "7777"));
+	assert_null(strstr(buf, "/bin/other"));
+	pk_texec_free(te);
+	pk_engine_free(e);
+}
+
+/* Without process events, and for a pid that is not there: failed. */
+static void
+test_proc_trace_unavailable(void **state)
+{
+	struct pk_engine *e;
+	struct pk_texec *te = runner_engine(&e, "disabled ([process] enabled "
+	    "= no)");
+
+	(void)state;
+	file_task(te, 22, "{\"type\":\"proc_trace\",\"pid\":1,"
+	    "\"duration\":5}");
+	assert_int_equal(st(22).state, PK_TS_FAILED);
+	assert_string_equal(st(22).reason, "process events are not available "
+	    "on this host: disabled ([process] enabled = no)");
+	pk_texec_free(te);
+	pk_engine_free(e);
+	te = runner_engine(&e, NULL);
+	file_task(te, 23, "{\"type\":\"proc_trace\",\"pid\":4194303,"
+	    "\"duration\":5}");
+	assert_int_equal(st(23).state, PK_TS_FAILED);
+	assert_string_equal(st(23).reason, "no process 4194303");
+	assert_null(pk_engine_proc_tap(e));
+	pk_texec_free(te);
+	pk_engine_free(e);
+}
+
+/* One sensitivity task at a time; cancel puts the thresholds back. */
+static void
+test_sensitivity_task(void **state)
+{
+	struct pk_engine *e;
+	struct pk_texec *te = runner_engine(&e, NULL);
+	struct pk_ipc_msg m = { PK_IPC_TASK_CANCEL, 31, 0, 0 };
+
+	(void)state;
+	file_task(te, 31, "{\"type\":\"sensitivity\",\"factor\":40,"
+	    "\"duration\":60}");
+	assert_int_equal(st(31).state, PK_TS_RUNNING);
+	assert_int_equal(pk_engine_sensitivity(e), 40);
+	file_task(te, 32, "{\"type\":\"sensitivity\",\"duration\":60}");
+	assert_int_equal(st(32).state, PK_TS_FAILED);
+	assert_string_equal(st(32).reason, "another sensitivity task is "
+	    "running");
+	assert_int_equal(pk_engine_sensitivity(e), 40);
+	pk_texec_ipc(te, &m, now_us());
+	assert_int_equal(st(31).state, PK_TS_CANCELLED);
+	assert_int_equal(pk_engine_sensitivity(e), 100);
+	assert_true(st(31).bytes == 0);
+	/* a short one ends by itself: done, the thresholds in the reason */
+	file_task(te, 33, "{\"type\":\"sensitivity\",\"factor\":50,"
+	    "\"duration\":1}");
+	assert_int_equal(pk_engine_sensitivity(e), 50);
+	pk_texec_tick(te, now_us() + 1100000);
+	assert_int_equal(st(33).state, PK_TS_DONE);
+	assert_non_null(strstr(st(33).reason, "thresholds were at 50% for "));
+	assert_non_null(strstr(st(33).reason, "port_scan_ports 7,"));
+	assert_non_null(strstr(st(33).reason, "; 0 indicator reports "
+	    "meanwhile"));
+	assert_int_equal(pk_engine_sensitivity(e), 100);
+	pk_texec_free(te);
+	pk_engine_free(e);
+}
+
 int
 main(void)
 {
@@ -323,6 +523,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dns_ring_sweep, setup,
 		    teardown),
 		cmocka_unit_test(test_sock_lines),
+		cmocka_unit_test_setup_teardown(test_proc_trace_tree, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_proc_trace_unavailable,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sensitivity_task, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,10 +79,11 @@ test_init(void **state)
 	    "sensitivity", 60, 1000, 1, 1 << 20, "", "", err, sizeof(err)), 0);
 	assert_int_equal(p.allow, (1u << PK_TASK_PCAP) |
 	    (1u << PK_TASK_SNAPSHOT) | (1u << PK_TASK_SENSITIVITY));
-	/* allowed, but this agent cannot run it: said so */
-	assert_string_equal(check(&p, "{\"type\":\"sensitivity\","
-	    "\"duration\":5}"), "type sensitivity is not supported by this "
-	    "agent yet");
+	/* allowed explicitly: it runs (no max_bytes to check) */
+	assert_null(check(&p, "{\"type\":\"sensitivity\",\"duration\":5}"));
+	assert_string_equal(check(&p, "{\"type\":\"proc_trace\",\"pid\":1,"
+	    "\"duration\":5}"), "type proc_trace is not allowed by [tasks] "
+	    "allow");
 	assert_int_equal(pk_task_policy_init(&p, 1, "pcap, rootkit", 60,
 	    1000, 1, 1 << 20, "", "", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unknown task type \"rootkit\""));
