@@ -46,6 +46,9 @@ check_frame(const struct pk_frame *f)
 		struct pk_welcome w;
 		struct pk_batch_hdr b;
 		struct pk_error e;
+		struct pk_cert c;
+		struct pk_task_frame t;
+		struct pk_result r;
 	} u;
 	const uint8_t *d;
 	size_t dl, n = 0;
@@ -81,6 +84,25 @@ check_frame(const struct pk_frame *f)
 		if ((r = pk_error_decode(f, &u.e)) == 0)
 			e = pk_error_encode(u.e.code, u.e.msg, enc,
 			    sizeof(enc), &n);
+		break;
+	case PK_FT_RENEW:
+		if ((r = pk_renew_decode(f, &d, &dl)) == 0)
+			e = pk_renew_encode((const char *)d, dl, enc,
+			    sizeof(enc), &n);
+		break;
+	case PK_FT_CERT:
+		if ((r = pk_cert_decode(f, &u.c)) == 0)
+			e = pk_cert_encode(u.c.result, u.c.msg,
+			    (const char *)u.c.pem, u.c.pem_len, enc,
+			    sizeof(enc), &n);
+		break;
+	case PK_FT_TASK:
+		if ((r = pk_task_frame_decode(f, &u.t)) == 0)
+			e = pk_task_frame_encode(&u.t, enc, sizeof(enc), &n);
+		break;
+	case PK_FT_RESULT:
+		if ((r = pk_result_decode(f, &u.r)) == 0)
+			e = pk_result_encode(&u.r, enc, sizeof(enc), &n);
 		break;
 	default:
 		r = pk_frame_validate(f);
