@@ -750,6 +750,10 @@ engine_report_streams(struct pk_engine *e, FILE *fp)
 	    (unsigned long long)ss->depth_reached);
 	fprintf(fp, "stream.memcap_refused %llu\n",
 	    (unsigned long long)ss->memcap_refused);
+	fprintf(fp, "stream.mem_peak %llu\n", (unsigned long long)ss->mem_peak);
+	fprintf(fp, "stream.closed %llu\n", (unsigned long long)ss->closed);
+	fprintf(fp, "stream.scan_refused %llu\n",
+	    (unsigned long long)ss->scan_refused);
 }
 
 void

@@ -9,7 +9,8 @@
  * pk_ruleset_compile() the set is matched against packets and TCP stream
  * views with pk_ruleset_match(): an Aho-Corasick prefilter over one "fast
  * pattern" per rule picks the candidates, which are then evaluated in full
- * with Suricata's semantics.  Thresholds (threshold, detection_filter) are
+ * with Suricata's semantics.  A TCP stream is scanned once as it grows:
+ * the automaton state is kept with the stream (struct pk_stream_scan).  Thresholds (threshold, detection_filter) are
  * a separate bounded table (pk_rule_thresh) the caller consults when a
  * rule matched, so the matcher itself keeps no per-host state.
  *
@@ -24,6 +25,7 @@
 #include <stdio.h>
 
 #include "collectors/pcap/decode.h"
+#include "collectors/pcap/stream.h"
 #include "common/netaddr.h"
 
 struct pk_config;
@@ -160,6 +162,15 @@ struct pk_rule_input {
 	/* TCP: the in-order bytes of this direction, or NULL */
 	const uint8_t		*stream;
 	uint32_t		 stream_len;
+	/*
+	 * The first byte of stream this packet made available, and the
+	 * direction's scanner cursor (stream.h): with a cursor only the bytes
+	 * not scanned yet go through the prefilter, and rules found earlier
+	 * that have not matched yet are evaluated again.  NULL: the whole
+	 * stream is scanned.
+	 */
+	uint32_t		 stream_new;
+	struct pk_stream_scan	*scan;
 	uint8_t			 has_flow;
 	uint8_t			 to_server;	/* from the flow's initiator */
 	uint8_t			 established;
@@ -177,6 +188,16 @@ struct pk_rules_stats {
 	uint64_t	 matches;
 	uint64_t	 inspect_limit;	/* evaluations cut at the step limit */
 	uint64_t	 scanned_bytes;	/* bytes through the prefilter */
+	uint64_t	 stream_resumed;	/* stream scans from a cursor */
+	uint64_t	 stream_rescans;	/* whole-stream scans: no cursor,
+					   cursor overflow or restart */
+	uint64_t	 pending_overflow;	/* cursors that overflowed */
+	uint64_t	 packet_rescans;	/* TCP payloads scanned apart
+					   from their stream, for packet
+					   rules */
+	uint64_t	 pending_skipped;	/* pending rules not evaluated
+					   again: no content of theirs in
+					   the new bytes */
 };
 
 void pk_ruleset_match(struct pk_ruleset *rs, const struct pk_rule_input *in,
@@ -234,8 +255,19 @@ struct pk_ruleset {
 	struct pk_rule_group	*groups;
 	uint32_t		*stamp;		/* per rule: last scan id */
 	uint32_t		 gen;
-	uint32_t		*cand;
+	uint32_t		*cand;		/* stream or packet group */
 	size_t			 ncand;
+	uint32_t		*cand2;		/* TCP packet rules */
+	size_t			 ncand2;
+	uint32_t		 epoch;		/* tells cursors' automata apart */
+	uint8_t			*trig;		/* per rule: its other positive
+						   contents are in the TCP
+						   automaton (rules_match.c) */
+	uint32_t		*pmark;		/* per rule: gen when pending in
+						   the cursor being matched */
+	uint32_t		*ppos;		/* ... and its place there */
+	uint8_t			 tcp_pkt_fast;	/* TCP packet rules with a
+						   fast pattern */
 	struct pk_rules_stats	 stats;
 };
 

@@ -4,12 +4,25 @@
  * threshold / detection_filter table.
  *
  * Prefilter: pk_ruleset_compile() sorts the rules into groups by what they
- * inspect (TCP stream, TCP packet, UDP, ICMP, other IP) and builds, per
- * group, one Aho-Corasick automaton over each rule's fast pattern (ac.c,
- * case-folded).  Rules with no positive content are kept aside, indexed by
- * destination port when the rule names one port.  A packet costs one pass
- * over its buffer per group plus the candidates the pass finds, so the
- * work does not grow with the number of rules whose patterns do not occur.
+ * inspect (TCP stream, TCP packet, UDP, ICMP, other IP) and builds one
+ * Aho-Corasick automaton over each rule's fast pattern (ac.c,
+ * case-folded) per transport: TCP stream and TCP packet rules share one,
+ * so a TCP payload that the stream pass covers is not scanned again.
+ * Rules with no positive content are kept aside, indexed by destination
+ * port when the rule names one port.  The work does not grow with the
+ * number of rules whose patterns do not occur.
+ *
+ * Streams are scanned once: the direction's cursor (struct pk_stream_scan,
+ * kept by stream.c) holds the automaton state after the bytes scanned so
+ * far, so each packet scans only the bytes it added, and occurrences that
+ * span segments are still found.  A rule whose pattern was found but
+ * which did not match yet (a later content may still arrive, or the
+ * packet's flags or flow state did not fit) stays pending in the cursor
+ * and is evaluated again, on the whole stream, each time the stream
+ * grows, until it matches: exactly the rules a rescan of the whole stream
+ * would make candidates, minus those that matched already (which the
+ * detector would suppress anyway).  A packet rule's pattern found by the
+ * stream pass counts only when it lies inside the packet's own payload.
  *
  * Content inspection follows Suricata's detect-engine-content-inspection:
  * contents are checked in rule order, distance/within are relative to the
@@ -414,16 +427,54 @@ u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Automaton ids: rule index << 1, low bit set for a trigger content (a
+ * positive content other than the fast pattern, see stream_pass).
+ */
+#define AC_ID(idx, trigger)	((uint32_t)(idx) << 1 | (trigger))
+/* Trigger contents shorter than this would fire too often: a rule that
+ * has one is evaluated again at every growth instead. */
+#define TRIGGER_MIN	4
+
+/* Can r's other positive contents go into the automaton as triggers? */
 static int
-group_add(struct pk_rule_group *g, const struct pk_rule *r)
+trigger_ok(const struct pk_rule *r)
 {
+	int i;
+
+	for (i = 0; i < r->ncontents; i++)
+		if (i != r->fast && !r->c[i].negated &&
+		    r->c[i].len < TRIGGER_MIN)
+			return 0;
+	return 1;
+}
+
+/* Where r's fast pattern goes: TCP packet rules share the TCP automaton. */
+static int
+group_add(struct pk_ruleset *rs, int gi, const struct pk_rule *r)
+{
+	struct pk_rule_group *g = &rs->groups[gi];
+	struct pk_rule_group *ag = &rs->groups[gi == G_TCP_PKT ? G_TCP : gi];
 	const struct pk_rule_content *c;
+	int i;
 
 	if (r->fast >= 0) {
 		c = &r->c[r->fast];
-		if (g->ac == NULL && (g->ac = pk_ac_new()) == NULL)
+		if (ag->ac == NULL && (ag->ac = pk_ac_new()) == NULL)
 			return -1;
-		return pk_ac_add(g->ac, c->pat, c->len, r->idx);
+		if (gi == G_TCP_PKT)
+			rs->tcp_pkt_fast = 1;
+		if (pk_ac_add(ag->ac, c->pat, c->len, AC_ID(r->idx, 0)) == -1)
+			return -1;
+		if (gi != G_TCP || !trigger_ok(r))
+			return 0;
+		rs->trig[r->idx] = 1;
+		for (i = 0; i < r->ncontents; i++)
+			if (i != r->fast && !r->c[i].negated &&
+			    pk_ac_add(ag->ac, r->c[i].pat, r->c[i].len,
+			    AC_ID(r->idx, 1)) == -1)
+				return -1;
+		return 0;
 	}
 	if (!r->bidir && r->dport.single >= 0) {
 		g->byport[g->nbyport].port = (uint16_t)r->dport.single;
@@ -448,10 +499,19 @@ pk_ruleset_uncompile(struct pk_ruleset *rs)
 	free(rs->groups);
 	free(rs->stamp);
 	free(rs->cand);
+	free(rs->cand2);
+	free(rs->trig);
+	free(rs->pmark);
+	free(rs->ppos);
 	rs->groups = NULL;
-	rs->stamp = rs->cand = NULL;
+	rs->stamp = rs->cand = rs->cand2 = rs->pmark = rs->ppos = NULL;
+	rs->trig = NULL;
+	rs->tcp_pkt_fast = 0;
 	rs->compiled = 0;
 }
+
+/* Each compiled set gets its own epoch, so a cursor knows its automaton. */
+static uint32_t epochs;
 
 int
 pk_ruleset_compile(struct pk_ruleset *rs)
@@ -463,7 +523,11 @@ pk_ruleset_compile(struct pk_ruleset *rs)
 		return 0;
 	if ((rs->groups = calloc(NGROUPS, sizeof(*rs->groups))) == NULL ||
 	    (rs->stamp = calloc(n, sizeof(*rs->stamp))) == NULL ||
-	    (rs->cand = malloc(n * sizeof(*rs->cand))) == NULL)
+	    (rs->cand = malloc(n * sizeof(*rs->cand))) == NULL ||
+	    (rs->cand2 = malloc(n * sizeof(*rs->cand2))) == NULL ||
+	    (rs->trig = calloc(n, sizeof(*rs->trig))) == NULL ||
+	    (rs->pmark = calloc(n, sizeof(*rs->pmark))) == NULL ||
+	    (rs->ppos = calloc(n, sizeof(*rs->ppos))) == NULL)
 		goto fail;
 	for (g = 0; g < NGROUPS; g++)
 		if ((rs->groups[g].always = malloc(n *
@@ -477,18 +541,18 @@ pk_ruleset_compile(struct pk_ruleset *rs)
 
 		switch (r->proto) {
 		case PK_RP_TCP:
-			rc = group_add(&rs->groups[wants_stream(r) ? G_TCP :
-			    G_TCP_PKT], r);
+			rc = group_add(rs, wants_stream(r) ? G_TCP :
+			    G_TCP_PKT, r);
 			break;
 		case PK_RP_UDP:
-			rc = group_add(&rs->groups[G_UDP], r);
+			rc = group_add(rs, G_UDP, r);
 			break;
 		case PK_RP_ICMP:
-			rc = group_add(&rs->groups[G_ICMP], r);
+			rc = group_add(rs, G_ICMP, r);
 			break;
 		default:
 			for (g = G_TCP_PKT; g < NGROUPS && rc == 0; g++)
-				rc = group_add(&rs->groups[g], r);
+				rc = group_add(rs, g, r);
 			break;
 		}
 		if (rc == -1)
@@ -502,6 +566,9 @@ pk_ruleset_compile(struct pk_ruleset *rs)
 		qsort(gr->byport, gr->nbyport, sizeof(*gr->byport),
 		    portent_cmp);
 	}
+	if (++epochs == 0)
+		epochs = 1;
+	rs->epoch = epochs;
 	rs->compiled = 1;
 	return 0;
 fail:
@@ -509,21 +576,28 @@ fail:
 	return -1;
 }
 
+/* Stamped once per packet: a rule is a candidate of one list only. */
+static int
+stamp(struct pk_ruleset *rs, uint32_t id)
+{
+	if (rs->stamp[id] == rs->gen)
+		return 0;
+	rs->stamp[id] = rs->gen;
+	return 1;
+}
+
 static void
 candidate(struct pk_ruleset *rs, uint32_t id)
 {
-	if (rs->stamp[id] == rs->gen)
-		return;
-	rs->stamp[id] = rs->gen;
-	rs->cand[rs->ncand++] = id;
+	if (stamp(rs, id))
+		rs->cand[rs->ncand++] = id;
 }
 
-static int
-ac_hit(void *arg, uint32_t id, size_t end)
+static void
+candidate2(struct pk_ruleset *rs, uint32_t id)
 {
-	(void)end;
-	candidate(arg, id);
-	return 0;
+	if (stamp(rs, id))
+		rs->cand2[rs->ncand2++] = id;
 }
 
 static void
@@ -532,25 +606,148 @@ next_gen(struct pk_ruleset *rs)
 	if (++rs->gen == 0) {	/* wrapped: forget every stamp */
 		memset(rs->stamp, 0, (rs->n ? rs->n : 1) *
 		    sizeof(*rs->stamp));
+		memset(rs->pmark, 0, (rs->n ? rs->n : 1) *
+		    sizeof(*rs->pmark));
 		rs->gen = 1;
 	}
-	rs->ncand = 0;
+	rs->ncand = rs->ncand2 = 0;
+}
+
+/*
+ * One prefilter pass.  The TCP automaton holds the fast patterns of the
+ * stream rules and of the TCP packet rules (dsize, flow:no_stream, ip):
+ *
+ *   PASS_PLAIN   a buffer of its own (UDP, ICMP, other IP, a TCP payload
+ *                without a stream view): every hit is a candidate, TCP
+ *                packet rules into the second list;
+ *   PASS_STREAM  a stream: stream rules' hits are candidates (and, with a
+ *                cursor, pending until they match); a packet rule's hit
+ *                counts only when the occurrence lies inside the packet's
+ *                payload, where it sits in the stream [plo, phi);
+ *   PASS_PACKET  a TCP payload scanned apart from its stream: packet rules
+ *                only (the stream pass saw the stream rules).
+ */
+enum { PASS_PLAIN = 0, PASS_STREAM, PASS_PACKET };
+
+struct pass {
+	struct pk_ruleset	*rs;
+	int			 tcp;		/* the TCP automaton */
+	int			 kind;
+	size_t			 plo, phi;	/* PASS_STREAM; plo > phi: none */
+	struct pk_stream_scan	*cur;		/* PASS_STREAM: keep pending */
+};
+
+/*
+ * A pending entry is a rule index; PENDING_RETRY marks one that must be
+ * evaluated at every growth (its header refused the last packet, or its
+ * other contents are not triggers).  While a cursor is matched, pmark and
+ * ppos say which rules are pending in it and where.
+ */
+#define PENDING_RETRY	0x80000000u
+
+static void
+pending_mark(struct pk_ruleset *rs, struct pk_stream_scan *cur, uint32_t i)
+{
+	uint32_t id = cur->pending[i] & ~PENDING_RETRY;
+
+	rs->pmark[id] = rs->gen;
+	rs->ppos[id] = i;
+}
+
+static int
+is_pending(const struct pk_ruleset *rs, uint32_t id)
+{
+	return rs->pmark[id] == rs->gen;
 }
 
 static void
-scan_group(struct pk_ruleset *rs, int g, const struct pk_rule_input *in,
-    const uint8_t *buf, uint32_t len, int on_stream, pk_rule_hit_fn fn,
-    void *arg)
+pending_add(struct pk_ruleset *rs, struct pk_stream_scan *cur, uint32_t id)
+{
+	if (cur->overflow)
+		return;
+	if (pk_stream_scan_reserve(cur, cur->npending + 1) == -1) {
+		/* Bounded: from now on this direction is scanned whole. */
+		cur->overflow = 1;
+		rs->stats.pending_overflow++;
+		return;
+	}
+	cur->pending[cur->npending] = id | (rs->trig[id] ? 0 : PENDING_RETRY);
+	pending_mark(rs, cur, cur->npending++);
+}
+
+static void
+pending_del(struct pk_ruleset *rs, struct pk_stream_scan *cur, uint32_t id)
+{
+	uint32_t i;
+
+	if (!is_pending(rs, id))
+		return;
+	i = rs->ppos[id];
+	rs->pmark[id] = 0;
+	cur->pending[i] = cur->pending[--cur->npending];
+	if (i < cur->npending)
+		pending_mark(rs, cur, i);
+}
+
+/* Retry r at every growth while its header refuses the packets. */
+static void
+pending_retry(struct pk_ruleset *rs, struct pk_stream_scan *cur, uint32_t id,
+    int retry)
+{
+	uint32_t *e;
+
+	if (!is_pending(rs, id) || !rs->trig[id])
+		return;
+	e = &cur->pending[rs->ppos[id]];
+	*e = retry ? *e | PENDING_RETRY : *e & ~PENDING_RETRY;
+}
+
+static int
+ac_hit(void *arg, uint32_t aid, size_t end)
+{
+	struct pass *ps = arg;
+	struct pk_ruleset *rs = ps->rs;
+	uint32_t id = aid >> 1;
+	const struct pk_rule *r = rs->rules[id];
+	size_t plen;
+
+	if (!ps->tcp) {
+		candidate(rs, id);
+		return 0;
+	}
+	if (r->proto == PK_RP_TCP && wants_stream(r)) {
+		if (ps->kind == PASS_PACKET)
+			return 0;
+		if (ps->cur != NULL && is_pending(rs, id)) {
+			/* a content of a pending rule in the new bytes */
+			candidate(rs, id);
+			return 0;
+		}
+		if ((aid & 1) == 0 && stamp(rs, id)) {
+			rs->cand[rs->ncand++] = id;
+			if (ps->cur != NULL)
+				pending_add(rs, ps->cur, id);
+		}
+		return 0;
+	}
+	if (ps->kind == PASS_STREAM) {
+		plen = r->c[r->fast].len;
+		if (ps->plo > ps->phi || end > ps->phi || end < plen ||
+		    end - plen < ps->plo)
+			return 0;
+	}
+	candidate2(rs, id);
+	return 0;
+}
+
+/* Rules of group g with no fast pattern: by destination port, always. */
+static void
+group_fixed(struct pk_ruleset *rs, int g, const struct pk_packet *p,
+    void (*add)(struct pk_ruleset *, uint32_t))
 {
 	const struct pk_rule_group *gr = &rs->groups[g];
-	const struct pk_packet *p = in->pkt;
 	size_t i, lo, hi, mid;
 
-	next_gen(rs);
-	if (gr->ac != NULL && len > 0) {
-		pk_ac_scan(gr->ac, buf, len, ac_hit, rs);
-		rs->stats.scanned_bytes += len;
-	}
 	if (gr->nbyport > 0 && (p->proto == PK_PROTO_TCP ||
 	    p->proto == PK_PROTO_UDP)) {
 		lo = 0;
@@ -564,25 +761,186 @@ scan_group(struct pk_ruleset *rs, int g, const struct pk_rule_input *in,
 		}
 		for (i = lo; i < gr->nbyport && gr->byport[i].port == p->dport;
 		    i++)
-			candidate(rs, gr->byport[i].rule);
+			add(rs, gr->byport[i].rule);
 	}
 	for (i = 0; i < gr->nalways; i++)
-		candidate(rs, gr->always[i]);
-	if (rs->ncand == 0)
+		add(rs, gr->always[i]);
+}
+
+static void
+scan(struct pk_ruleset *rs, int g, struct pass *ps, uint32_t *state,
+    const uint8_t *buf, size_t len, size_t base)
+{
+	uint32_t s0 = 0;
+
+	if (rs->groups[g].ac == NULL || len == 0)
 		return;
-	/* rule order, so reports do not depend on where patterns occur */
-	qsort(rs->cand, rs->ncand, sizeof(*rs->cand), u32_cmp);
-	rs->stats.candidates += rs->ncand;
-	for (i = 0; i < rs->ncand; i++) {
-		const struct pk_rule *r = rs->rules[rs->cand[i]];
+	pk_ac_scan_from(rs->groups[g].ac, state != NULL ? state : &s0, buf,
+	    len, base, ac_hit, ps);
+	rs->stats.scanned_bytes += len;
+}
+
+/*
+ * Evaluate a candidate list in rule order (so reports do not depend on
+ * where patterns occur) against buf.  With a cursor (stream candidates):
+ * a match leaves the pending list; a rule whose header refused this
+ * packet is retried at every growth, one whose contents failed waits for
+ * one of its contents to occur in new bytes.
+ */
+static void
+evaluate(struct pk_ruleset *rs, uint32_t *cand, size_t ncand,
+    const struct pk_rule_input *in, const uint8_t *buf, uint32_t len,
+    int on_stream, struct pk_stream_scan *cur, pk_rule_hit_fn fn, void *arg)
+{
+	size_t i;
+	int m;
+
+	if (ncand == 0)
+		return;
+	qsort(cand, ncand, sizeof(*cand), u32_cmp);
+	rs->stats.candidates += ncand;
+	for (i = 0; i < ncand; i++) {
+		const struct pk_rule *r = rs->rules[cand[i]];
 
 		rs->stats.evaluated++;
-		if (eval(r, in, buf, len, on_stream,
-		    &rs->stats.inspect_limit)) {
+		if (cur == NULL) {
+			m = eval(r, in, buf, len, on_stream,
+			    &rs->stats.inspect_limit);
+		} else if (!header_ok(r, in)) {
+			pending_retry(rs, cur, r->idx, 1);
+			continue;
+		} else {
+			pending_retry(rs, cur, r->idx, 0);
+			if ((m = pk_rule_contents(r, buf, len)) < 0)
+				rs->stats.inspect_limit++;
+			m = m == 1;
+		}
+		if (m) {
 			rs->stats.matches++;
+			if (cur != NULL)
+				pending_del(rs, cur, r->idx);
 			fn(arg, r, on_stream);
 		}
 	}
+}
+
+/*
+ * The stream pass: with a usable cursor only the bytes after it are
+ * scanned, from the state it kept, and the rules pending in it are
+ * candidates again; otherwise the whole stream from the start.  The
+ * cursor starts over when it belongs to another automaton (a reload) or
+ * when the stream restarted after a hole (new bytes begin before it).
+ */
+static struct pk_stream_scan *
+stream_pass(struct pk_ruleset *rs, const struct pk_rule_input *in,
+    struct pass *ps)
+{
+	struct pk_stream_scan *cur = in->scan;
+	uint32_t from = 0, i;
+
+	if (cur != NULL && (cur->epoch != rs->epoch ||
+	    in->stream_new < cur->off || cur->off > in->stream_len)) {
+		pk_stream_scan_reset(cur);
+		cur->epoch = rs->epoch;
+	}
+	if (cur == NULL || cur->overflow || rs->groups[G_TCP].ac == NULL) {
+		rs->stats.stream_rescans++;
+		scan(rs, G_TCP, ps, NULL, in->stream, in->stream_len, 0);
+		return NULL;
+	}
+	if (cur->off > 0)
+		rs->stats.stream_resumed++;
+	else
+		rs->stats.stream_rescans++;
+	/* Pending rules: those to retry are candidates now; the others
+	 * only if one of their contents occurs in the new bytes (ac_hit),
+	 * since without a new occurrence their contents fail as before. */
+	for (i = 0; i < cur->npending; i++) {
+		pending_mark(rs, cur, i);
+		if (cur->pending[i] & PENDING_RETRY)
+			candidate(rs, cur->pending[i] & ~PENDING_RETRY);
+	}
+	from = cur->off;
+	ps->cur = cur;
+	scan(rs, G_TCP, ps, &cur->state, in->stream + from,
+	    in->stream_len - from, from);
+	cur->off = in->stream_len;
+	for (i = 0; i < cur->npending; i++)
+		if (rs->stamp[cur->pending[i] & ~PENDING_RETRY] != rs->gen)
+			rs->stats.pending_skipped++;
+	if (cur->overflow) {
+		/* the pending list is incomplete now: it is not used again,
+		 * and this pass found every candidate of the new bytes */
+		cur->npending = 0;
+		return NULL;
+	}
+	return cur;
+}
+
+static void
+match_tcp(struct pk_ruleset *rs, const struct pk_rule_input *in,
+    pk_rule_hit_fn fn, void *arg)
+{
+	const struct pk_packet *p = in->pkt;
+	struct pk_stream_scan *cur;
+	struct pass ps;
+	uint32_t pl = p->payload != NULL ? p->payload_len : 0;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.rs = rs;
+	ps.tcp = 1;
+	next_gen(rs);
+	group_fixed(rs, G_TCP, p, candidate);
+	group_fixed(rs, G_TCP_PKT, p, candidate2);
+	if (in->stream == NULL) {
+		ps.kind = PASS_PLAIN;
+		scan(rs, G_TCP, &ps, NULL, p->payload, pl, 0);
+		evaluate(rs, rs->cand, rs->ncand, in, p->payload, pl, 0, NULL,
+		    fn, arg);
+		evaluate(rs, rs->cand2, rs->ncand2, in, p->payload, pl, 0,
+		    NULL, fn, arg);
+		return;
+	}
+	/* Where the payload sits in the stream, if it was appended whole:
+	 * then the stream pass finds the packet rules' patterns too. */
+	ps.kind = PASS_STREAM;
+	ps.plo = 1;
+	ps.phi = 0;
+	if (pl > 0 && in->stream_new <= in->stream_len &&
+	    in->stream_len - in->stream_new >= pl &&
+	    memcmp(in->stream + in->stream_new, p->payload, pl) == 0) {
+		ps.plo = in->stream_new;
+		ps.phi = (size_t)in->stream_new + pl;
+	}
+	cur = stream_pass(rs, in, &ps);
+	if (rs->tcp_pkt_fast && pl > 0 && ps.plo > ps.phi) {
+		ps.kind = PASS_PACKET;
+		ps.cur = NULL;
+		rs->stats.packet_rescans++;
+		scan(rs, G_TCP, &ps, NULL, p->payload, pl, 0);
+	}
+	evaluate(rs, rs->cand, rs->ncand, in, in->stream, in->stream_len, 1,
+	    cur, fn, arg);
+	evaluate(rs, rs->cand2, rs->ncand2, in, p->payload, pl, 0, NULL, fn,
+	    arg);
+}
+
+static void
+match_other(struct pk_ruleset *rs, int g, const struct pk_rule_input *in,
+    pk_rule_hit_fn fn, void *arg)
+{
+	const struct pk_packet *p = in->pkt;
+	uint32_t pl = p->payload != NULL ? p->payload_len : 0;
+	struct pass ps;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.rs = rs;
+	ps.kind = PASS_PLAIN;
+	next_gen(rs);
+	group_fixed(rs, g, p, candidate);
+	scan(rs, g, &ps, NULL, p->payload, pl, 0);
+	evaluate(rs, rs->cand, rs->ncand, in, p->payload, pl, 0, NULL, fn,
+	    arg);
 }
 
 void
@@ -596,27 +954,17 @@ pk_ruleset_match(struct pk_ruleset *rs, const struct pk_rule_input *in,
 	rs->stats.packets++;
 	switch (p->proto) {
 	case PK_PROTO_TCP:
-		if (in->stream != NULL)
-			scan_group(rs, G_TCP, in, in->stream, in->stream_len, 1,
-			    fn, arg);
-		else
-			scan_group(rs, G_TCP, in, p->payload, p->payload_len,
-			    0, fn, arg);
-		scan_group(rs, G_TCP_PKT, in, p->payload, p->payload_len, 0,
-		    fn, arg);
+		match_tcp(rs, in, fn, arg);
 		break;
 	case PK_PROTO_UDP:
-		scan_group(rs, G_UDP, in, p->payload, p->payload_len, 0, fn,
-		    arg);
+		match_other(rs, G_UDP, in, fn, arg);
 		break;
 	case PK_PROTO_ICMP:
 	case PK_PROTO_ICMPV6:
-		scan_group(rs, G_ICMP, in, p->payload, p->payload_len, 0, fn,
-		    arg);
+		match_other(rs, G_ICMP, in, fn, arg);
 		break;
 	default:
-		scan_group(rs, G_OTHER, in, p->payload, p->payload_len, 0, fn,
-		    arg);
+		match_other(rs, G_OTHER, in, fn, arg);
 		break;
 	}
 }

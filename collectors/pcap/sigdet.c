@@ -4,11 +4,14 @@
  * pk_sigdet_set_rule_file), reports what it could not load, and compiles
  * the prefilter.  For each packet it asks rules_match.c which rules match
  * the packet payload or, for TCP, the in-order stream of its direction,
- * and turns matches into indicators:
+ * and turns matches into indicators (the stream view's cursor lets the
+ * matcher scan each stream byte once):
  *
  *   - a rule that matched a TCP flow direction's contents once is not
- *     reported again for that direction (the stream is rescanned as it
- *     grows): a bounded LRU set of (flow, first_us, rule, direction);
+ *     reported again for that direction (its packets may match again,
+ *     and a pending stream rule is evaluated again as the stream grows
+ *     when its cursor overflowed): a bounded LRU set of (flow, first_us,
+ *     rule, direction);
  *   - threshold / detection_filter decide whether a match alerts
  *     (pk_rule_thresh, keyed by rule and tracked address, packet time);
  *   - one indicator per (rule, source, destination) counts the alerts,
@@ -645,6 +648,8 @@ sig_packet(void *st, const struct pk_pktctx *c)
 	if (c->stream != NULL && c->stream->data != NULL) {
 		in.stream = c->stream->data;
 		in.stream_len = c->stream->len;
+		in.stream_new = c->stream->new_off;
+		in.scan = c->stream->scan;
 	}
 	if (c->flow != NULL) {
 		in.has_flow = 1;
@@ -699,6 +704,11 @@ sig_stats(void *st, FILE *fp)
 	P("evaluated", rs->evaluated);
 	P("matches", rs->matches);
 	P("inspect_limit", rs->inspect_limit);
+	P("stream_resumed", rs->stream_resumed);
+	P("stream_rescans", rs->stream_rescans);
+	P("pending_overflow", rs->pending_overflow);
+	P("pending_skipped", rs->pending_skipped);
+	P("packet_rescans", rs->packet_rescans);
 	P("fired_suppressed", s->fired_suppressed);
 	P("fired_tracked", s->fired.t.n);
 	P("fired_evicted", s->fired.t.evicted);

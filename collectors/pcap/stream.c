@@ -28,6 +28,12 @@
  *     once, the runs after the holes are joined to the buffer instead, so
  *     that no byte goes uninspected (these are the last bytes the
  *     direction will show; offsets past a hole are not stream offsets);
+ *   - nothing more is kept in a direction after its FIN, nor in either
+ *     direction after an RST (the connection is aborted, as Suricata
+ *     closes the session); the buffer of a direction that is complete
+ *     (FIN/RST, depth, memcap) is freed as soon as no view shows it: at
+ *     once, or at the flow's next packet (flow_trim): memory follows the
+ *     open conversations;
  *   - sequence numbers are compared with serial-number arithmetic
  *     (RFC 1982): differences are taken as signed 32-bit values, which is
  *     right across the 2^32 wrap because every position kept lies within
@@ -62,13 +68,14 @@ struct seg {
 struct sdir {
 	uint8_t		 init;		/* first byte's sequence known */
 	uint8_t		 gap;		/* bytes before buf[0] were missed */
-	uint8_t		 full;		/* depth (or memcap) reached */
+	uint8_t		 full;		/* FIN/RST, depth or memcap: no more */
 	uint32_t	 next;		/* sequence number of buf[len] */
 	uint32_t	 pos;		/* stream position of buf[len] */
 	uint8_t		*buf;
 	uint32_t	 len, cap;
 	struct seg	*segs;		/* held, ascending, none overlapping */
 	uint32_t	 nsegs;
+	struct pk_stream_scan scan;	/* the matcher's (stream.h) */
 };
 
 struct sflow {
@@ -100,6 +107,8 @@ mem_take(struct pk_streams *s, size_t n)
 		return -1;
 	}
 	s->st.mem += n;
+	if (s->st.mem > s->st.mem_peak)
+		s->st.mem_peak = s->st.mem;
 	return 0;
 }
 
@@ -414,6 +423,39 @@ dir_give_up(struct pk_streams *s, struct sdir *d, uint32_t *new_off)
 	return s->st.bytes != bytes0;
 }
 
+/*
+ * A complete direction (full: FIN/RST, depth or memcap) gets no more
+ * bytes; once its last view was used (by this packet or the flow's
+ * previous one) its buffer can go.  Without this, buffers of closed
+ * conversations stayed until the flow left the table ([flows]
+ * tcp_closed_timeout after FIN or RST, tcp_timeout without one), and a
+ * busy capture filled the memcap with conversations that were over.
+ */
+/* A direction that gets no more bytes: free its buffer and cursor. */
+static void
+dir_close(struct pk_streams *s, struct sdir *d)
+{
+	dir_stop(s, d);
+	if (d->buf == NULL)
+		return;
+	pk_stream_scan_reset(&d->scan);
+	mem_give(s, d->cap);
+	free(d->buf);
+	d->buf = NULL;
+	d->len = d->cap = 0;
+	s->st.closed++;
+}
+
+static void
+flow_trim(struct pk_streams *s, struct sflow *f)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (f->d[i].full && f->d[i].buf != NULL)
+			dir_close(s, &f->d[i]);
+}
+
 static struct sflow *
 flow_get(struct pk_streams *s, void **state)
 {
@@ -432,8 +474,58 @@ flow_get(struct pk_streams *s, void **state)
 		return NULL;
 	}
 	pk_dlist_append(&s->live, &f->link);
+	f->d[0].scan.owner = f->d[1].scan.owner = s;
 	*state = f;
 	return f;
+}
+
+int
+pk_stream_scan_reserve(struct pk_stream_scan *sc, uint32_t n)
+{
+	struct pk_streams *s = sc->owner;
+	uint32_t ncap;
+	uint32_t *np;
+	size_t add;
+
+	if (n <= sc->cap)
+		return 0;
+	if (n > PK_STREAM_SCAN_MAX)
+		goto refuse;
+	ncap = sc->cap ? sc->cap : 8;
+	while (ncap < n)
+		ncap *= 2;
+	ncap = PK_MIN(ncap, PK_STREAM_SCAN_MAX);
+	add = (ncap - sc->cap) * sizeof(*np);
+	/* against memcap, but not counted as a refused stream buffer */
+	if (s != NULL && (add > s->cfg.memcap ||
+	    s->st.mem > s->cfg.memcap - add))
+		goto refuse;
+	if ((np = realloc(sc->pending, ncap * sizeof(*np))) == NULL)
+		goto refuse;
+	if (s != NULL) {
+		s->st.mem += add;
+		if (s->st.mem > s->st.mem_peak)
+			s->st.mem_peak = s->st.mem;
+	}
+	sc->pending = np;
+	sc->cap = ncap;
+	return 0;
+refuse:
+	if (s != NULL)
+		s->st.scan_refused++;
+	return -1;
+}
+
+void
+pk_stream_scan_reset(struct pk_stream_scan *sc)
+{
+	struct pk_streams *owner = sc->owner;
+
+	if (owner != NULL)
+		mem_give(owner, sc->cap * sizeof(*sc->pending));
+	free(sc->pending);
+	memset(sc, 0, sizeof(*sc));
+	sc->owner = owner;
 }
 
 int
@@ -456,6 +548,7 @@ pk_stream_packet(struct pk_streams *s, void **state, int dir,
 		return 0;	/* nothing to keep yet: allocate nothing */
 	if ((f = flow_get(s, state)) == NULL)
 		return 0;
+	flow_trim(s, f);
 	d = &f->d[dir];
 	if (syn) {
 		seq++;		/* the SYN takes one sequence number */
@@ -481,13 +574,24 @@ pk_stream_packet(struct pk_streams *s, void **state, int dir,
 	if ((p->tcp_flags & (PK_TH_FIN | PK_TH_RST)) && d->segs != NULL &&
 	    dir_give_up(s, d, &off0))
 		added = 1;
-	if (!added || d->buf == NULL)
+	/* Nothing after FIN or RST is kept (holes were given up above);
+	 * RST aborts both directions.  A buffer goes now unless this
+	 * packet's view shows it, else at the flow's next packet. */
+	if (p->tcp_flags & (PK_TH_FIN | PK_TH_RST))
+		dir_stop(s, d);
+	if (p->tcp_flags & PK_TH_RST)
+		dir_close(s, &f->d[dir ^ 1]);
+	if (!added || d->buf == NULL) {
+		if (d->full)
+			dir_close(s, d);
 		return 0;
+	}
 	view->data = d->buf;
 	view->len = d->len;
 	view->new_off = PK_MIN(off0, d->len);
 	view->gap = d->gap;
 	view->full = d->full;
+	view->scan = &d->scan;
 	return 1;
 }
 
@@ -509,6 +613,7 @@ flow_release(struct pk_streams *s, struct sflow *f)
 	pk_dlist_unlink(&s->live, &f->link);
 	for (i = 0; i < 2; i++) {
 		dir_drop_segs(s, &f->d[i]);
+		pk_stream_scan_reset(&f->d[i].scan);
 		if (f->d[i].buf != NULL) {
 			mem_give(s, f->d[i].cap);
 			free(f->d[i].buf);

@@ -3,7 +3,9 @@
  * (collectors/pcap/ac.c): known cases (overlaps, nested patterns,
  * duplicates, case folding, binary bytes) and a property test that every
  * occurrence reported equals what a naive search finds on random data,
- * for random pattern sets over a small alphabet (many overlaps).
+ * for random pattern sets over a small alphabet (many overlaps), also
+ * with more states than get dense rows, and when the text is fed in
+ * random pieces with the state carried (pk_ac_scan_from, stream offsets).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -231,6 +233,181 @@ test_many(void **state)
 	pk_ac_free(ac);
 }
 
+/* Occurrences of pats (lengths plen) in text, by a naive search. */
+static size_t
+naive_check(uint8_t pats[][8], const size_t *plen, size_t np,
+    const uint8_t *text, size_t tl)
+{
+	size_t i, j, k, expect = 0;
+
+	for (i = 0; i < np; i++)
+		for (j = 0; j + plen[i] <= tl; j++) {
+			for (k = 0; k < plen[i]; k++)
+				if (pk_ac_fold[text[j + k]] !=
+				    pk_ac_fold[pats[i][k]])
+					break;
+			if (k == plen[i]) {
+				expect++;
+				assert_true(has(&H, (uint32_t)i,
+				    (uint32_t)(j + plen[i])));
+			}
+		}
+	return expect;
+}
+
+/*
+ * Text fed in random pieces, the state carried: exactly the occurrences
+ * of one scan, spanning pieces too, with stream offsets.
+ */
+static void
+test_resume(void **state)
+{
+	static const uint8_t alpha[] = { 'a', 'b', 'A', 'B', 0 };
+	static uint8_t pats[40][8];
+	uint8_t text[600];
+	size_t plen[40];
+	int round;
+
+	(void)state;
+	for (round = 0; round < 200; round++) {
+		size_t np = 1 + rnd() % 40, tl = rnd() % sizeof(text), i, k;
+		size_t off = 0, piece;
+		uint32_t st = 0;
+		struct pk_ac *ac = pk_ac_new();
+
+		for (i = 0; i < np; i++) {
+			plen[i] = 1 + rnd() % 7;
+			for (k = 0; k < plen[i]; k++)
+				pats[i][k] = alpha[rnd() % 5];
+			assert_int_equal(pk_ac_add(ac, pats[i], plen[i],
+			    (uint32_t)i), 0);
+		}
+		assert_int_equal(pk_ac_build(ac), 0);
+		for (k = 0; k < tl; k++)
+			text[k] = alpha[rnd() % 5];
+		H.n = 0;
+		while (off < tl) {
+			piece = 1 + rnd() % 9;
+			if (piece > tl - off)
+				piece = tl - off;
+			pk_ac_scan_from(ac, &st, text + off, piece, off,
+			    record, &H);
+			off += piece;
+		}
+		assert_int_equal(H.n, naive_check(pats, plen, np, text, tl));
+		pk_ac_free(ac);
+	}
+	/* a state from elsewhere (too large) starts over */
+	{
+		static const char *const p[] = { "ab" };
+		struct pk_ac *ac = build(p, 1);
+		uint32_t st = 0x7fffff;
+
+		H.n = 0;
+		assert_int_equal(pk_ac_scan_from(ac, &st, (const uint8_t *)
+		    "abab", 4, 10, record, &H), 2);
+		assert_true(has(&H, 0, 12) && has(&H, 0, 14));
+		pk_ac_free(ac);
+	}
+}
+
+/*
+ * More states than PK_AC_DENSE_BYTES gives rows: the deep states search
+ * their edges and fall back along failure links to a row.  Binary
+ * patterns make every byte a class (wide rows); the text ones, over a
+ * small alphabet, make a deep trie and many occurrences.
+ */
+static void
+test_sparse_property(void **state)
+{
+	static const uint8_t alpha[] = { 'a', 'b', 'c', 'd', 'A', 'x' };
+	static uint8_t pats[3300][8];
+	static size_t plen[3300];
+	static uint8_t text[4000];
+	struct pk_ac *ac = pk_ac_new();
+	size_t np = 3300, tl = sizeof(text), i, k;
+
+	(void)state;
+	for (i = 0; i < np; i++) {
+		plen[i] = i < 300 ? 8 : 3 + rnd() % 6;
+		for (k = 0; k < plen[i]; k++)
+			pats[i][k] = i < 300 ? (uint8_t)rnd() :
+			    alpha[rnd() % 6];
+		assert_int_equal(pk_ac_add(ac, pats[i], plen[i],
+		    (uint32_t)i), 0);
+	}
+	assert_int_equal(pk_ac_build(ac), 0);
+	assert_true(pk_ac_dense_states(ac) < pk_ac_states(ac));
+	assert_true(pk_ac_dense_states(ac) >= 256);
+	for (k = 0; k < tl; k++)
+		text[k] = k % 500 < 8 ? pats[k / 500][k % 500] :
+		    alpha[rnd() % 6];
+	H.n = 0;
+	pk_ac_scan(ac, text, tl, record, &H);
+	assert_true(H.n > 0);
+	assert_true(has(&H, 0, 8));	/* a binary one, at the start */
+	assert_int_equal(H.n, naive_check(pats, plen, np, text, tl));
+	pk_ac_free(ac);
+}
+
+/*
+ * The start filters skip positions at the root: few patterns over a
+ * wider alphabet, so most pairs and triples start nothing; text fed in
+ * pieces (the last bytes of a piece are checked differently), with
+ * near misses (a pattern's first two or three bytes) planted often.
+ */
+static void
+test_skip_property(void **state)
+{
+	static uint8_t pats[24][8];
+	static uint8_t text[3000];
+	size_t plen[24];
+	int round;
+
+	(void)state;
+	for (round = 0; round < 300; round++) {
+		size_t np = 1 + rnd() % 24, tl = rnd() % sizeof(text), i, k;
+		size_t off = 0, piece;
+		uint32_t st = 0;
+		struct pk_ac *ac = pk_ac_new();
+
+		for (i = 0; i < np; i++) {
+			/* lengths 3-7; a short one now and then */
+			plen[i] = round % 10 == 0 && i == 0 ? 1 + rnd() % 2 :
+			    3 + rnd() % 5;
+			for (k = 0; k < plen[i]; k++)
+				pats[i][k] = (uint8_t)('A' + rnd() % 16 +
+				    (rnd() % 2 ? 32 : 0));
+			assert_int_equal(pk_ac_add(ac, pats[i], plen[i],
+			    (uint32_t)i), 0);
+		}
+		assert_int_equal(pk_ac_build(ac), 0);
+		for (k = 0; k < tl; k++) {
+			if (rnd() % 8 == 0 && k + 8 < tl) {
+				size_t q = rnd() % np, n = rnd() % (plen[q] + 1);
+
+				memcpy(text + k, pats[q], n);
+				k += n;
+				if (k >= tl)
+					break;
+			}
+			text[k] = (uint8_t)('A' + rnd() % 16 +
+			    (rnd() % 2 ? 32 : 0));
+		}
+		H.n = 0;
+		while (off < tl) {
+			piece = 1 + rnd() % 40;
+			if (piece > tl - off)
+				piece = tl - off;
+			pk_ac_scan_from(ac, &st, text + off, piece, off,
+			    record, &H);
+			off += piece;
+		}
+		assert_int_equal(H.n, naive_check(pats, plen, np, text, tl));
+		pk_ac_free(ac);
+	}
+}
+
 int
 main(void)
 {
@@ -241,6 +418,9 @@ main(void)
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_property),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_resume),
+		cmocka_unit_test(test_sparse_property),
+		cmocka_unit_test(test_skip_property),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -479,6 +479,216 @@ test_prefilter(void **state)
 	pk_ruleset_free(rs);
 }
 
+/* ---- streams scanned once, with a cursor --------------------------------- */
+
+/* Feed stream bytes [from, to) of text as one segment through a cursor. */
+static void
+feed_stream(struct pk_ruleset *rs, struct pk_packet *p,
+    struct pk_stream_scan *cur, const char *text, uint32_t from,
+    uint32_t to, struct hitlog *h)
+{
+	struct pk_rule_input in;
+	char seg[256];
+
+	assert_true(to - from < sizeof(seg));
+	memcpy(seg, text + from, to - from);
+	seg[to - from] = '\0';
+	p->payload = (const uint8_t *)seg;
+	p->payload_len = to - from;
+	in = input(p);
+	in.has_flow = 1;
+	in.to_server = 1;
+	in.established = 1;
+	in.stream = (const uint8_t *)text;
+	in.stream_len = to;
+	in.stream_new = from;
+	in.scan = cur;
+	pk_ruleset_match(rs, &in, hit, h);
+}
+
+static void
+test_stream_cursor(void **state)
+{
+	struct pk_ruleset *rs = rules(
+	    "alert tcp any any -> any any (flow:established; "
+	    "content:\"MAGICWORD\"; content:\"tail\"; distance:0; sid:1;)\n"
+	    "alert tcp any any -> any any (content:\"span\"; sid:2;)\n"
+	    "alert tcp any any -> any any (dsize:>0; content:\"PKTONLY\"; "
+	    "sid:3;)\n");
+	const char *text = "xxMAGICWORDyyyyspa" "nzzPKTONLYqqqPKT" "ONLYtail!";
+	struct pk_packet p = tcpd(v4(1, 1, 1, 1), 1000, v4(2, 2, 2, 2), 80,
+	    PK_TH_ACK, NULL, T0);
+	struct pk_stream_scan cur;
+	struct hitlog h;
+	const struct pk_rules_stats *st = pk_ruleset_stats(rs);
+	uint64_t bytes0;
+
+	(void)state;
+	memset(&cur, 0, sizeof(cur));
+	memset(&h, 0, sizeof(h));
+	/* sid 1's fast pattern arrives; its second content not yet */
+	feed_stream(rs, &p, &cur, text, 0, 18, &h);
+	assert_int_equal(h.n, 0);
+	assert_int_equal(cur.npending, 1);
+	assert_int_equal(cur.off, 18);
+	/* "span" spans the segments; PKTONLY lies inside this payload */
+	bytes0 = st->scanned_bytes;
+	feed_stream(rs, &p, &cur, text, 18, 34, &h);
+	assert_int_equal(st->scanned_bytes - bytes0, 16);	/* new only */
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.sid[0], 2);
+	assert_int_equal(h.stream[0], 1);
+	assert_int_equal(h.sid[1], 3);
+	assert_int_equal(h.stream[1], 0);
+	/* "PKT" + "ONLY" spans packets: the stream pass must not give it to
+	 * the packet rule (not even as a candidate); "tail" completes sid
+	 * 1, found earlier */
+	memset(&h, 0, sizeof(h));
+	bytes0 = st->candidates;
+	feed_stream(rs, &p, &cur, text, 34, 43, &h);
+	assert_int_equal(st->candidates - bytes0, 1);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.sid[0], 1);
+	assert_int_equal(h.stream[0], 1);
+	assert_int_equal(cur.npending, 0);
+	/* the stream restarted after a hole: the cursor starts over */
+	memset(&h, 0, sizeof(h));
+	feed_stream(rs, &p, &cur, "span", 0, 4, &h);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(cur.off, 4);
+	pk_ruleset_free(rs);
+
+	/* another rule set (a reload): its automaton starts over */
+	rs = rules("alert tcp any any -> any any (content:\"yyyy\"; sid:9;)");
+	memset(&h, 0, sizeof(h));
+	feed_stream(rs, &p, &cur, text, 4, 20, &h);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.sid[0], 9);
+	pk_stream_scan_reset(&cur);
+	pk_ruleset_free(rs);
+}
+
+static uint32_t prng = 99;
+
+static uint32_t
+rnd(void)
+{
+	prng ^= prng << 13;
+	prng ^= prng >> 17;
+	prng ^= prng << 5;
+	return prng;
+}
+
+/*
+ * Differential: a stream fed in random segments matches through a cursor
+ * exactly as a whole-stream rescan at every growth does (no cursor): the
+ * same stream rules first match at the same segment, and the packet rules
+ * match the same packets.  Short patterns over a small alphabet, relative
+ * and absolute windows, negations, pending rules that wait for one of
+ * their contents (four bytes and more) and those that are retried at
+ * every growth (shorter contents, a header that refuses some packets),
+ * and cursors whose pending list overflows.
+ */
+static void
+test_stream_cursor_property(void **state)
+{
+	static const char *const rt =
+	    "alert tcp any any -> any any (content:\"ab\"; content:\"ba\"; "
+	    "distance:0; within:6; sid:1;)\n"
+	    "alert tcp any any -> any any (content:\"aab\"; sid:2;)\n"
+	    "alert tcp any any -> any any (content:\"bb\"; content:!\"aaaa\"; "
+	    "sid:3;)\n"
+	    "alert tcp any any -> any any (content:\"ca\"; offset:3; depth:20; "
+	    "content:\"cb\"; distance:2; sid:4;)\n"
+	    "alert tcp any any -> any any (content:\"abca\"; content:\"ccab\"; "
+	    "distance:-4; within:8; sid:5;)\n"
+	    "alert tcp any any -> any any (content:\"ACB\"; nocase; "
+	    "content:\"bca\"; sid:6;)\n"
+	    "alert tcp any any -> any any (content:\"cbaa\"; content:\"abcab\"; "
+	    "sid:7;)\n"
+	    "alert tcp any any -> any any (content:\"baca\"; content:\"ccca\"; "
+	    "content:!\"aaaa\"; sid:8;)\n"
+	    "alert tcp any any -> any any (content:\"abab\"; content:\"bAbA\"; "
+	    "nocase; flags:AP; sid:9;)\n"
+	    "alert tcp any any -> any any (dsize:>2; content:\"cab\"; "
+	    "sid:10;)\n"
+	    "alert ip any any -> any any (content:\"bcb\"; sid:11;)\n";
+	struct pk_ruleset *a = rules(rt), *b = rules(rt);
+	struct pk_packet p = tcpd(v4(1, 1, 1, 1), 1000, v4(2, 2, 2, 2), 80,
+	    PK_TH_ACK, NULL, T0);
+	/* a memcap that refuses every pending list: the overflow path */
+	struct pk_stream_cfg tc = { 1024, 1, 0 };
+	struct pk_streams *tiny = pk_streams_new(&tc);
+	char text[200];
+	int round;
+
+	(void)state;
+	for (round = 0; round < 2000; round++) {
+		struct pk_stream_scan cur;
+		uint32_t len = 1 + rnd() % 150, off = 0, k, seg = 0;
+		int first_a[16], first_b[16];
+		size_t i;
+
+		for (k = 0; k < len; k++)
+			text[k] = "abcA"[rnd() % 4];
+		text[len] = '\0';
+		memset(&cur, 0, sizeof(cur));
+		cur.owner = round % 4 == 3 ? tiny : NULL;
+		for (i = 0; i < 16; i++)
+			first_a[i] = first_b[i] = -1;
+		while (off < len) {
+			uint32_t to = off + 1 + rnd() % 12;
+			struct hitlog ha, hb;
+
+			to = to > len ? len : to;
+			p.tcp_flags = rnd() % 3 ? PK_TH_ACK :
+			    PK_TH_ACK | PK_TH_PUSH;
+			memset(&ha, 0, sizeof(ha));
+			memset(&hb, 0, sizeof(hb));
+			feed_stream(a, &p, &cur, text, off, to, &ha);
+			feed_stream(b, &p, NULL, text,
+			    off, to, &hb);
+			for (i = 0; i < ha.n; i++)
+				if (ha.sid[i] < 10 && first_a[ha.sid[i]] < 0)
+					first_a[ha.sid[i]] = (int)seg;
+			for (i = 0; i < hb.n; i++)
+				if (hb.sid[i] < 10 && first_b[hb.sid[i]] < 0)
+					first_b[hb.sid[i]] = (int)seg;
+			/* packet rules: the same, packet by packet */
+			{
+				uint32_t pa[8], pb[8];
+				size_t na = 0, nb = 0;
+
+				for (i = 0; i < ha.n; i++)
+					if (ha.sid[i] >= 10)
+						pa[na++] = ha.sid[i];
+				for (i = 0; i < hb.n; i++)
+					if (hb.sid[i] >= 10)
+						pb[nb++] = hb.sid[i];
+				assert_int_equal(na, nb);
+				for (i = 0; i < na; i++)
+					assert_int_equal(pa[i], pb[i]);
+			}
+			off = to;
+			seg++;
+		}
+		for (i = 0; i < 16; i++)
+			if (first_a[i] != first_b[i])
+				fail_msg("round %d sid %zu: cursor %d, rescan "
+				    "%d: %s", round, i, first_a[i],
+				    first_b[i], text);
+		pk_stream_scan_reset(&cur);
+	}
+	assert_true(pk_ruleset_stats(a)->stream_resumed > 0);
+	assert_true(pk_ruleset_stats(a)->pending_overflow > 0);
+	assert_true(pk_ruleset_stats(a)->pending_skipped > 0);
+	assert_true(pk_streams_stats(tiny)->scan_refused > 0);
+	assert_int_equal(pk_streams_stats(tiny)->mem, 0);
+	pk_streams_free(tiny);
+	pk_ruleset_free(a);
+	pk_ruleset_free(b);
+}
+
 /* ---- thresholds -------------------------------------------------------- */
 
 static int
@@ -844,6 +1054,8 @@ main(void)
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_dsize_flow),
 		cmocka_unit_test(test_prefilter),
+		cmocka_unit_test(test_stream_cursor),
+		cmocka_unit_test(test_stream_cursor_property),
 		cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_detector_stream),
 		cmocka_unit_test(test_detector_udp_offline),

@@ -561,14 +561,17 @@ test_free_unreleased(void **unused)
 	pk_streams_free(s);
 }
 
-/* A long stream grows its buffer geometrically, never past depth. */
+/*
+ * A long stream grows its buffer geometrically, never past depth; once
+ * depth is reached the buffer is freed at the flow's next packet.
+ */
 static void
 test_growth(void **unused)
 {
 	struct pk_streams *s = mk(100000, 1 << 20, 32);
 	struct pk_stream_view v, w;
 	uint8_t chunk[1000];
-	uint64_t mem0, prev = 0, grows = 0;
+	uint64_t mem0, prev = 0, grows = 0, peak = 0;
 	void *st = NULL;
 	uint32_t seq = 1;
 	int i;
@@ -584,13 +587,102 @@ test_growth(void **unused)
 		if (pk_streams_stats(s)->mem != prev)
 			grows++;
 		prev = pk_streams_stats(s)->mem;
+		peak = PK_MAX(peak, prev);
 	}
 	assert_int_equal(v.len, 100000);
 	assert_int_equal(v.full, 1);
-	assert_int_equal(pk_streams_stats(s)->mem - mem0, 100000);
-	/* 2K, 4K, ... 64K, then depth: 7 steps, not 100 */
-	assert_true(grows <= 8);
+	assert_int_equal(peak - mem0, 100000);
+	assert_int_equal(pk_streams_stats(s)->mem_peak, peak);
+	/* 2K, 4K, ... 64K, then depth: 7 steps, not 100; then freed */
+	assert_true(grows <= 9);
+	assert_int_equal(pk_streams_stats(s)->mem, mem0);
+	assert_int_equal(pk_streams_stats(s)->closed, 1);
 	done(s, st);
+}
+
+/*
+ * FIN ends a direction: its buffer is freed at the flow's next packet
+ * (the view of the FIN packet stays valid until then), nothing after the
+ * FIN is kept, and the other direction goes on.  Many conversations that
+ * end one after another fit a memcap sized for one.
+ */
+static void
+test_fin_frees(void **unused)
+{
+	struct pk_streams *s = mk(65536, 2 * (2048 + 256) + 512, 32);
+	struct pk_stream_view v, r;
+	void *st = NULL;
+	uint64_t mem0;
+	int i;
+
+	(void)unused;
+	feed(s, &st, PK_DIR_FWD, 0, PK_TH_SYN, NULL, 0, &v);
+	feed(s, &st, PK_DIR_REV, 100, PK_TH_SYN | ACK, NULL, 0, &r);
+	assert_int_equal(feed(s, &st, PK_DIR_FWD, 1, ACK, "req", 3, &v), 1);
+	assert_non_null(v.scan);
+	/* the matcher's pending list is counted, bounded, freed with it */
+	mem0 = pk_streams_stats(s)->mem;
+	assert_int_equal(pk_stream_scan_reserve(v.scan, 3), 0);
+	assert_int_equal(pk_streams_stats(s)->mem - mem0, 8 * sizeof(uint32_t));
+	assert_int_equal(pk_stream_scan_reserve(v.scan, PK_STREAM_SCAN_MAX + 1),
+	    -1);
+	assert_int_equal(pk_stream_scan_reserve(v.scan, 1000000), -1);
+	assert_int_equal(pk_streams_stats(s)->scan_refused, 2);
+	assert_int_equal(feed(s, &st, PK_DIR_FWD, 4, PK_TH_FIN | ACK, "!", 1,
+	    &v), 1);
+	assert_int_equal(v.full, 1);
+	assert_memory_equal(v.data, "req!", 4);	/* still valid */
+	assert_int_equal(pk_streams_stats(s)->closed, 0);
+	/* the next packet of the flow frees the finished direction */
+	assert_int_equal(feed(s, &st, PK_DIR_REV, 101, ACK, "resp", 4, &r), 1);
+	assert_memory_equal(r.data, "resp", 4);
+	assert_int_equal(pk_streams_stats(s)->closed, 1);
+	/* FWD buffer and pending list freed, REV buffer taken */
+	assert_int_equal(pk_streams_stats(s)->mem, mem0);
+	/* data after the FIN is not kept */
+	assert_int_equal(feed(s, &st, PK_DIR_FWD, 5, ACK, "late", 4, &v), 0);
+	pk_stream_release(s, st);
+	assert_int_equal(pk_streams_stats(s)->mem, 0);
+
+	/* 100 conversations in turn, each closed by FIN both ways; half
+	 * stay in the flow table (closed timeout): their states stay, but
+	 * not their 2 KiB buffers, else they would need 200 KiB */
+	pk_streams_free(s);
+	s = mk(65536, 4 * 2048 + 50 * 512, 32);
+	for (i = 0; i < 100; i++) {
+		st = NULL;
+		feed(s, &st, PK_DIR_FWD, 0, PK_TH_SYN, NULL, 0, &v);
+		feed(s, &st, PK_DIR_REV, 100, PK_TH_SYN | ACK, NULL, 0, &r);
+		assert_int_equal(feed(s, &st, PK_DIR_FWD, 1, ACK, "req", 3,
+		    &v), 1);
+		assert_int_equal(feed(s, &st, PK_DIR_REV, 101,
+		    PK_TH_FIN | ACK, "resp", 4, &r), 1);
+		assert_int_equal(feed(s, &st, PK_DIR_FWD, 4,
+		    PK_TH_FIN | ACK, NULL, 0, &v), 0);
+		if (i % 2 == 0)
+			pk_stream_release(s, st);
+		else
+			assert_int_equal(feed(s, &st, PK_DIR_REV, 105, ACK,
+			    NULL, 0, &r), 0);
+	}
+	assert_int_equal(pk_streams_stats(s)->memcap_refused, 0);
+
+	/* RST aborts both directions: both buffers go at once (no view
+	 * shows them), the flow stays in its table, and data after the
+	 * RST is not kept in either direction */
+	st = NULL;
+	feed(s, &st, PK_DIR_FWD, 0, PK_TH_SYN, NULL, 0, &v);
+	feed(s, &st, PK_DIR_REV, 100, PK_TH_SYN | ACK, NULL, 0, &r);
+	assert_int_equal(feed(s, &st, PK_DIR_FWD, 1, ACK, "req", 3, &v), 1);
+	assert_int_equal(feed(s, &st, PK_DIR_REV, 101, ACK, "resp", 4, &r),
+	    1);
+	mem0 = pk_streams_stats(s)->closed;
+	assert_int_equal(feed(s, &st, PK_DIR_FWD, 4, PK_TH_RST | ACK, NULL, 0,
+	    &v), 0);
+	assert_int_equal(pk_streams_stats(s)->closed - mem0, 2);
+	assert_int_equal(feed(s, &st, PK_DIR_REV, 105, ACK, "more", 4, &r),
+	    0);
+	pk_streams_free(s);
 }
 
 int
@@ -614,6 +706,7 @@ main(void)
 		cmocka_unit_test(test_release_with_held),
 		cmocka_unit_test(test_free_unreleased),
 		cmocka_unit_test(test_growth),
+		cmocka_unit_test(test_fin_frees),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
