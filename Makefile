@@ -240,7 +240,7 @@ run: deps all
 	sh packaging/run.sh $(BUILD)/picketd $(BUILD)/picket-hub
 
 docs: $(BUILD)/picketd
-	$(BUILD)/picketd --config-doc > docs/configuration.md
+	sh packaging/genconfig.sh $(BUILD)/picketd
 
 clean:
 	rm -rf build

@@ -1432,6 +1432,163 @@ doc_range(const struct opt *o, FILE *fp)
 	}
 }
 
+/*
+ * Words of s after prefix, lines at most width columns (a word longer
+ * than a line gets one of its own).  Help texts are one paragraph.
+ */
+static void
+wrap(FILE *fp, const char *prefix, const char *s, size_t width)
+{
+	size_t col = 0, n;
+
+	while (*s != '\0') {
+		while (*s == ' ')
+			s++;
+		for (n = 0; s[n] != '\0' && s[n] != ' '; n++)
+			;
+		if (n == 0)
+			break;
+		if (col > 0 && col + 1 + n > width) {
+			fputc('\n', fp);
+			col = 0;
+		}
+		if (col == 0) {
+			fputs(prefix, fp);
+			col = strlen(prefix);
+		} else {
+			fputc(' ', fp);
+			col++;
+		}
+		fwrite(s, 1, n, fp);
+		col += n;
+		s += n;
+	}
+	if (col > 0)
+		fputc('\n', fp);
+}
+
+/* Help text plus its range in parentheses, as one paragraph. */
+static void
+help_with_range(const struct opt *o, char *out, size_t cap)
+{
+	FILE *fp;
+
+	/* A range is short; tmpfile() is portable where open_memstream is
+	 * not (mingw). */
+	out[0] = '\0';
+	if ((fp = tmpfile()) == NULL) {
+		snprintf(out, cap, "%s", o->help);
+		return;
+	}
+	fprintf(fp, "%s (", o->help);
+	doc_range(o, fp);
+	fputc(')', fp);
+	rewind(fp);
+	out[fread(out, 1, cap - 1, fp)] = '\0';
+	fclose(fp);
+}
+
+void
+pk_config_ini_options(FILE *fp)
+{
+	struct pk_config *def;
+	char text[2048];
+	size_t i, j;
+
+	if ((def = malloc(sizeof(*def))) == NULL)
+		return;
+	pk_config_defaults(def);
+	for (i = 0; i < PK_NELEM(sections); i++) {
+		fprintf(fp, "\n[%s]\n", sections[i].name);
+		wrap(fp, "# ", sections[i].help, 72);
+		for (j = 0; j < sections[i].nopts; j++) {
+			const struct opt *o = &sections[i].opts[j];
+
+			fputc('\n', fp);
+			help_with_range(o, text, sizeof(text));
+			wrap(fp, "# ", text, 72);
+			fprintf(fp, "#%s = ", o->name);
+			opt_print_value(def, o, fp);
+			fputc('\n', fp);
+		}
+	}
+	free(def);
+}
+
+/*
+ * Text for roff: a backslash is \e, a hyphen \- (as the man pages write
+ * them), and a comma may end a line (\:), so long lists of paths wrap.
+ */
+static void
+roff_text(FILE *fp, const char *s, int breaks)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\')
+			fputs("\\e", fp);
+		else if (*s == '-')
+			fputs("\\-", fp);
+		else if (*s == ',' && breaks)
+			fputs(",\\:", fp);
+		else
+			fputc(*s, fp);
+	}
+}
+
+/* One line of roff text: a leading dot or quote would be a request. */
+static void
+roff_line(FILE *fp, const char *s)
+{
+	if (s[0] == '.' || s[0] == '\'')
+		fputs("\\&", fp);
+	roff_text(fp, s, 0);
+	fputc('\n', fp);
+}
+
+/* "Default: value; range." with the value and range escaped. */
+static void
+roff_default(FILE *fp, const struct pk_config *def, const struct opt *o)
+{
+	char buf[4096];
+	FILE *t;
+
+	buf[0] = '\0';
+	if ((t = tmpfile()) != NULL) {
+		opt_print_value(def, o, t);
+		fputs("; ", t);
+		doc_range(o, t);
+		rewind(t);
+		buf[fread(buf, 1, sizeof(buf) - 1, t)] = '\0';
+		fclose(t);
+	}
+	fputs("Default: ", fp);
+	roff_text(fp, buf, 1);
+	fputs(".\n", fp);
+}
+
+void
+pk_config_man_options(FILE *fp)
+{
+	struct pk_config *def;
+	size_t i, j;
+
+	if ((def = malloc(sizeof(*def))) == NULL)
+		return;
+	pk_config_defaults(def);
+	for (i = 0; i < PK_NELEM(sections); i++) {
+		fprintf(fp, ".SS \"[%s]\"\n", sections[i].name);
+		roff_line(fp, sections[i].help);
+		for (j = 0; j < sections[i].nopts; j++) {
+			const struct opt *o = &sections[i].opts[j];
+
+			fprintf(fp, ".TP\n\\fB%s\\fR = \\fI%s\\fR\n", o->name,
+			    type_name(o->type));
+			roff_line(fp, o->help);
+			roff_default(fp, def, o);
+		}
+	}
+	free(def);
+}
+
 static const char doc_intro[] =
 "# picketd configuration\n"
 "\n"

@@ -191,6 +191,11 @@ int pk_config_validate(const struct pk_config *c, const char *name, FILE *errfp)
 void pk_config_print(const struct pk_config *c, FILE *fp);
 /* Markdown reference generated from the tables (docs/configuration.md). */
 void pk_config_doc(FILE *fp);
+/* The option blocks of an INI file listing every option commented out at
+ * its default (packaging/agent.ini), and the same for the OPTIONS section
+ * of picket-agent.ini(5) in roff; both from the tables. */
+void pk_config_ini_options(FILE *fp);
+void pk_config_man_options(FILE *fp);
 
 /* config_ini.c: load a file / a string.  Returns the number of problems,
  * each printed to errfp as "NAME:LINE: message". */

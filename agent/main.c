@@ -125,6 +125,8 @@ usage(FILE *fp)
 "  -S rules       load exactly this rule file instead of [rules] paths\n"
 "  --home-net L   the monitored addresses (CIDR list), as [network] home_net\n"
 "  --config-doc   print the configuration reference (Markdown)\n"
+"  --config-ini   print every option commented out at its default (INI)\n"
+"  --config-man   print the options for picket-agent.ini(5) (roff)\n"
 "  -V             print the version\n"
 "  -h             this help\n"
 "       picketd enroll --hub HOST:PORT --token TOKEN --ca CA.crt [--dir DIR]\n"
@@ -150,6 +152,8 @@ parse_args(int argc, char **argv, struct opts *o)
 	static const struct option longopts[] = {
 		{ "home-net", required_argument, NULL, 'H' },
 		{ "config-doc", no_argument, NULL, 'D' },
+		{ "config-ini", no_argument, NULL, 'I' },
+		{ "config-man", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -170,6 +174,12 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'H': o->home_net = optarg; break;
 		case 'D':
 			pk_config_doc(stdout);
+			exit(0);
+		case 'I':
+			pk_config_ini_options(stdout);
+			exit(0);
+		case 'M':
+			pk_config_man_options(stdout);
 			exit(0);
 		case 'V':
 			printf("picketd %s\n", PICKET_VERSION);

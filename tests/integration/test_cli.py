@@ -86,3 +86,36 @@ def test_config_doc_matches_docs():
     """docs/configuration.md is generated from the option tables."""
     proc = run(["--config-doc"], check=0)
     assert proc.stdout == (REPO / "docs" / "configuration.md").read_text()
+
+
+def test_generated_files_follow_the_option_tables():
+    """docs/configuration.md, packaging/agent.ini and the OPTIONS of
+    picket-agent.ini(5) are written from agent/config.c's tables (make
+    docs); a table change without them fails here."""
+    from conftest import binary
+    import subprocess
+    proc = subprocess.run(["sh", str(REPO / "packaging" / "genconfig.sh"),
+                           "--check", binary()], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_packaged_ini_is_valid_and_changes_nothing():
+    """The shipped agent.ini (every option commented out) checks OK and
+    means exactly the defaults."""
+    ini = REPO / "packaging" / "agent.ini"
+    proc = run(["-n", "-c", str(ini)], check=0)
+    assert proc.stderr.splitlines()[-1] == "configuration OK"
+    a = run(["-nv", "-c", str(ini)], check=0)
+    b = run(["-nv", "-c", str(CONFIG / "empty.ini")], check=0)
+    assert a.stdout == b.stdout
+    # Uncommented, every line is a valid setting of its default.
+    import re
+    text = "".join(l[1:] if re.match(r"#[a-z_0-9]+ = ", l) else l
+                   for l in ini.read_text().splitlines(keepends=True))
+    full = REPO / "build" / "agent-uncommented.ini"
+    full.write_text(text)
+    proc = run(["-n", "-c", str(full)], check=0)
+    assert proc.stderr.splitlines()[-1] == "configuration OK", proc.stderr
+    c = run(["-nv", "-c", str(full)], check=0)
+    assert c.stdout == b.stdout
