@@ -325,3 +325,28 @@ pk_read_file(const char *path, size_t max, size_t *len, char *err,
 	*len = n;
 	return buf;
 }
+
+int
+pk_hostname_ok(const uint8_t *s, size_t n)
+{
+	size_t i, lab = 0;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		uint8_t c = s[i];
+
+		if (c == '.') {
+			if (lab == 0)
+				return 0;
+			lab = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return 0;
+		if (++lab > 63)
+			return 0;
+	}
+	return lab > 0;
+}

@@ -38,6 +38,12 @@ int pk_parse_bool(const char *s, int *out, const char **err);
 uint64_t pk_fnv1a64(const void *data, size_t len, uint64_t seed);
 #define PK_FNV_SEED 0xcbf29ce484222325ULL
 
+/*
+ * A host name as DNS and TLS write it: dot-separated labels of 1..63
+ * bytes of [A-Za-z0-9_-], no empty label, no trailing dot (callers that
+ * accept one strip it first).  1 if s[0..n) is one, else 0.
+ */
+int pk_hostname_ok(const uint8_t *s, size_t n);
 /* Value of one hex digit (either case), or -1. */
 int pk_hexval(int c);
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */

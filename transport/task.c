@@ -118,32 +118,17 @@ printable(const char *s)
 	return 1;
 }
 
-/* A domain as DNS writes it: labels of [A-Za-z0-9_-], 1..63 bytes. */
+/* A domain as DNS writes it (a trailing dot allowed). */
 static int
 domain_ok(const char *s)
 {
-	size_t n = strlen(s), lab = 0, i;
+	size_t n = strlen(s);
 
 	if (n == 0 || n > PK_TASK_NAME_MAX)
 		return 0;
 	if (s[n - 1] == '.')
 		n--;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '.') {
-			if (lab == 0)
-				return 0;
-			lab = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return 0;
-		if (++lab > 63)
-			return 0;
-	}
-	return lab > 0;
+	return pk_hostname_ok((const uint8_t *)s, n);
 }
 
 static int

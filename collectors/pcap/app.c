@@ -296,26 +296,7 @@ pk_dns_parse(const uint8_t *p, size_t len, struct pk_dns *out)
 static int
 sni_valid(const uint8_t *s, size_t n)
 {
-	size_t i, lab = 0;
-
-	if (n == 0 || n > PK_SNI_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		uint8_t c = s[i];
-
-		if (c == '.') {
-			if (lab == 0)
-				return 0;
-			lab = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return 0;
-		if (++lab > 63)
-			return 0;
-	}
-	return lab > 0;
+	return n <= PK_SNI_MAX && pk_hostname_ok(s, n);
 }
 
 /* The server_name extension body (RFC 6066 section 3). */

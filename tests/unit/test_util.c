@@ -258,6 +258,32 @@ test_hex(void **state)
 	assert_string_equal(out, "");
 }
 
+/* Host names as DNS and TLS write them. */
+static void
+test_hostname(void **state)
+{
+	static const char *const good[] = { "a", "example.com",
+	    "x-1.b_2.EXAMPLE", "a.b.c.d.e" };
+	static const char *const bad[] = { "", ".", "a.", ".a", "a..b",
+	    "a b", "a/b", "\xc3\xa9.example" };
+	char label[70];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(pk_hostname_ok((const uint8_t *)good[i],
+		    strlen(good[i])));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(pk_hostname_ok((const uint8_t *)bad[i],
+		    strlen(bad[i])));
+	/* Labels of 63 bytes pass, 64 do not. */
+	memset(label, 'a', sizeof(label));
+	assert_true(pk_hostname_ok((const uint8_t *)label, 63));
+	assert_false(pk_hostname_ok((const uint8_t *)label, 64));
+	/* Bytes after n are not looked at. */
+	assert_true(pk_hostname_ok((const uint8_t *)"ab.", 2));
+}
+
 int
 main(void)
 {
@@ -271,6 +297,7 @@ main(void)
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_fnv),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_hostname),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
