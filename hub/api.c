@@ -609,66 +609,92 @@ api_indicators(struct hub_api_req *r, int *status)
 
 /* ---- audit */
 
-struct audit_ctx {
-	json_t		*arr;
-	uint64_t	 want, rows;
-	int64_t		 last_id;
-	int		 more, oom;
-};
-
-static int
-audit_row(void *arg, const struct hub_audit *a)
+json_t *
+hub_page_begin(struct hub_api_req *r, struct hub_page *p, int *status)
 {
-	struct audit_ctx *x = arg;
-	json_t *o;
-
-	if (x->rows == x->want) {
-		x->more = 1;
-		return 1;
-	}
-	o = json_pack("{s:I,s:o,s:s,s:s,s:s,s:s,s:s,s:s}", "id",
-	    (json_int_t)a->id, "time", jtime(a->ts_us), "actor", a->actor,
-	    "role", a->role, "action", a->action, "target", a->target,
-	    "remote", a->remote, "result", a->result);
-	if (o == NULL || json_array_append_new(x->arr, o) == -1) {
-		x->oom = 1;
-		return 1;
-	}
-	x->rows++;
-	x->last_id = a->id;
-	return 0;
-}
-
-static json_t *
-api_audit(struct hub_api_req *r, int *status)
-{
-	struct audit_ctx x;
+	char err[HUB_ERR_MAX];
 	const char *v, *why;
-	char err[HUB_ERR_MAX], cur[24];
 	uint64_t before = 0;
-	json_t *next;
 
-	memset(&x, 0, sizeof(x));
-	if (hub_params_limit(r->params, &x.want, err, sizeof(err)) == -1)
+	memset(p, 0, sizeof(*p));
+	if (hub_params_limit(r->params, &p->want, err, sizeof(err)) == -1)
 		return hub_api_error(status, 400, "%s", err);
 	if ((v = hub_api_param(r, "cursor")) != NULL &&
 	    pk_parse_u64(v, 1, INT64_MAX, &before, &why) == -1)
 		return hub_api_error(status, 400, "cursor: not a cursor this "
 		    "hub made");
-	if ((x.arr = json_array()) == NULL)
+	p->before = (int64_t)before;
+	if ((p->arr = json_array()) == NULL)
 		return hub_api_error(status, 500, "out of memory");
-	if (r->st->ops->audit_list(r->st, (int64_t)before, x.want + 1,
-	    audit_row, &x) == -1 || x.oom) {
-		json_decref(x.arr);
+	return NULL;
+}
+
+/* 1: room for this row; 0: the page is full (one more row was there). */
+int
+hub_page_take(struct hub_page *p)
+{
+	if (p->rows == p->want) {
+		p->more = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* 0, or 1 to stop the query (out of memory, counted). */
+int
+hub_page_put(struct hub_page *p, json_t *o, int64_t id)
+{
+	if (o == NULL || json_array_append_new(p->arr, o) == -1) {
+		p->oom = 1;
+		return 1;
+	}
+	p->rows++;
+	p->last_id = id;
+	return 0;
+}
+
+json_t *
+hub_page_end(struct hub_page *p, int store_rc, const char *key, int *status)
+{
+	char cur[24];
+	json_t *next;
+
+	if (store_rc == -1 || p->oom) {
+		json_decref(p->arr);
 		return hub_api_error(status, 500, "store unavailable");
 	}
 	next = json_null();
-	if (x.more) {
-		snprintf(cur, sizeof(cur), "%lld", (long long)x.last_id);
+	if (p->more) {
+		snprintf(cur, sizeof(cur), "%lld", (long long)p->last_id);
 		next = json_string(cur);
 	}
 	*status = 200;
-	return json_pack("{s:o,s:o}", "audit", x.arr, "next_cursor", next);
+	return json_pack("{s:o,s:o}", key, p->arr, "next_cursor", next);
+}
+
+static int
+audit_row(void *arg, const struct hub_audit *a)
+{
+	struct hub_page *p = arg;
+
+	if (!hub_page_take(p))
+		return 1;
+	return hub_page_put(p, json_pack("{s:I,s:o,s:s,s:s,s:s,s:s,s:s,s:s}",
+	    "id", (json_int_t)a->id, "time", jtime(a->ts_us), "actor",
+	    a->actor, "role", a->role, "action", a->action, "target",
+	    a->target, "remote", a->remote, "result", a->result), a->id);
+}
+
+static json_t *
+api_audit(struct hub_api_req *r, int *status)
+{
+	struct hub_page p;
+	json_t *bad;
+
+	if ((bad = hub_page_begin(r, &p, status)) != NULL)
+		return bad;
+	return hub_page_end(&p, r->st->ops->audit_list(r->st, p.before,
+	    p.want + 1, audit_row, &p), "audit", status);
 }
 
 /* Outbreaks (hub/outbreak.c, docs/outbreaks.md). */

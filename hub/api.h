@@ -81,6 +81,27 @@ const char *hub_api_param(const struct hub_api_req *r, const char *key);
 json_t *hub_api_error(int *status, int code, const char *fmt, ...)
     PK_PRINTF(3, 4);
 
+/*
+ * A page of an id-ordered list (newest first): ?limit and ?cursor (the
+ * last id of the previous page).  begin reads them (NULL on success, else
+ * the 400 answer) and makes arr; each row callback calls take() and, if
+ * it returns 1, appends its object with put(); end answers {key: [...],
+ * "next_cursor": ...} or the 500 that a failed store or allocation calls
+ * for (store_rc is the store's return).
+ */
+struct hub_page {
+	json_t		*arr;
+	uint64_t	 want, rows;
+	int64_t		 before, last_id;
+	int		 more, oom;
+};
+json_t *hub_page_begin(struct hub_api_req *r, struct hub_page *p,
+    int *status);
+int hub_page_take(struct hub_page *p);
+int hub_page_put(struct hub_page *p, json_t *o, int64_t id);
+json_t *hub_page_end(struct hub_page *p, int store_rc, const char *key,
+    int *status);
+
 const struct hub_listener *hub_api_listener(const struct hub_api *a);
 struct hub_tasks;
 /* Targeted collection (hub/tasks.c): the serving side, set by main. */

@@ -345,63 +345,31 @@ task_json(struct hub_store *st, const struct hub_task *t, int *oom)
 
 struct list_ctx {
 	struct hub_store	*st;
-	json_t			*arr;
-	uint64_t		 want, rows;
-	int64_t			 last_id;
-	int			 more, oom;
+	struct hub_page		 page;
 };
 
 static int
 list_row(void *arg, const struct hub_task *t)
 {
 	struct list_ctx *x = arg;
-	json_t *o;
 
-	if (x->rows == x->want) {
-		x->more = 1;
+	if (!hub_page_take(&x->page))
 		return 1;
-	}
-	if ((o = task_json(x->st, t, &x->oom)) == NULL ||
-	    json_array_append_new(x->arr, o) == -1) {
-		x->oom = 1;
-		return 1;
-	}
-	x->rows++;
-	x->last_id = t->id;
-	return 0;
+	return hub_page_put(&x->page, task_json(x->st, t, &x->page.oom),
+	    t->id);
 }
 
 json_t *
 hub_api_task_list(struct hub_api_req *r, int *status)
 {
 	struct list_ctx x;
-	const char *v, *why;
-	char err[HUB_ERR_MAX], cur[24];
-	uint64_t before = 0;
-	json_t *next;
+	json_t *bad;
 
-	memset(&x, 0, sizeof(x));
 	x.st = r->st;
-	if (hub_params_limit(r->params, &x.want, err, sizeof(err)) == -1)
-		return hub_api_error(status, 400, "%s", err);
-	if ((v = hub_api_param(r, "cursor")) != NULL &&
-	    pk_parse_u64(v, 1, INT64_MAX, &before, &why) == -1)
-		return hub_api_error(status, 400, "cursor: not a cursor this "
-		    "hub made");
-	if ((x.arr = json_array()) == NULL)
-		return hub_api_error(status, 500, "out of memory");
-	if (r->st->ops->task_list(r->st, (int64_t)before, x.want + 1,
-	    list_row, &x) == -1 || x.oom) {
-		json_decref(x.arr);
-		return hub_api_error(status, 500, "store unavailable");
-	}
-	next = json_null();
-	if (x.more) {
-		snprintf(cur, sizeof(cur), "%lld", (long long)x.last_id);
-		next = json_string(cur);
-	}
-	*status = 200;
-	return json_pack("{s:o,s:o}", "tasks", x.arr, "next_cursor", next);
+	if ((bad = hub_page_begin(r, &x.page, status)) != NULL)
+		return bad;
+	return hub_page_end(&x.page, r->st->ops->task_list(r->st,
+	    x.page.before, x.page.want + 1, list_row, &x), "tasks", status);
 }
 
 static int
