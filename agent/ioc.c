@@ -198,25 +198,6 @@ shash(const char *s, size_t n)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-/* Grow an array to hold one more element. */
-static int
-grow(void *pp, size_t *cap, size_t n, size_t elem)
-{
-	size_t ncap;
-	void *np;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	if (ncap > SIZE_MAX / elem)
-		return -1;
-	if ((np = realloc(*(void **)pp, ncap * elem)) == NULL)
-		return -1;
-	*(void **)pp = np;
-	*cap = ncap;
-	return 0;
-}
-
 /* Copy n bytes into the arena, NUL-terminated; offset or -1. */
 static int64_t
 arena_add(struct pk_iocset *set, const char *s, size_t n)
@@ -392,7 +373,7 @@ sset_add(struct pk_iocset *set, struct sset *t, const char *text,
 		set->st.duplicates++;
 		return 0;
 	}
-	if (sset_reserve(t) == -1 || grow(&t->e, &t->cap, t->n,
+	if (sset_reserve(t) == -1 || pk_grow(&t->e, &t->cap, t->n,
 	    sizeof(*t->e)) == -1 || (off = arena_add(set, text, n)) == -1)
 		return -1;
 	e = &t->e[t->n];
@@ -570,7 +551,7 @@ add_cidr(struct loader *L, const struct pk_cidr *c, uint32_t line,
 	struct a6 *e6;
 
 	if (c->net.family == 4) {
-		if (grow(&set->v4, &set->cap4, set->n4, sizeof(*set->v4)) == -1)
+		if (pk_grow(&set->v4, &set->cap4, set->n4, sizeof(*set->v4)) == -1)
 			goto nomem;
 		e4 = &set->v4[set->n4++];
 		e4->net = (uint32_t)c->net.a[0] << 24 |
@@ -581,7 +562,7 @@ add_cidr(struct loader *L, const struct pk_cidr *c, uint32_t line,
 		e4->desc = desc;
 		e4->list = L->list;
 	} else {
-		if (grow(&set->v6, &set->cap6, set->n6, sizeof(*set->v6)) == -1)
+		if (pk_grow(&set->v6, &set->cap6, set->n6, sizeof(*set->v6)) == -1)
 			goto nomem;
 		e6 = &set->v6[set->n6++];
 		memcpy(e6->net, c->net.a, 16);
@@ -602,7 +583,7 @@ add_hash(struct loader *L, const uint8_t h[32], uint32_t line, uint32_t desc)
 	struct pk_iocset *set = L->set;
 	struct hent *e;
 
-	if (grow(&set->h, &set->caph, set->nh, sizeof(*set->h)) == -1) {
+	if (pk_grow(&set->h, &set->caph, set->nh, sizeof(*set->h)) == -1) {
 		bad_line(L, line, "out of memory");
 		return;
 	}
@@ -757,7 +738,7 @@ list_add(struct pk_iocset *set, const char *path)
 	n = strlen(b);
 	if (n > 4 && strcmp(b + n - 4, ".txt") == 0)
 		n -= 4;
-	if (set->nlists >= IOC_LISTS_MAX || grow(&set->lists, &set->listcap,
+	if (set->nlists >= IOC_LISTS_MAX || pk_grow(&set->lists, &set->listcap,
 	    set->nlists, sizeof(*set->lists)) == -1)
 		return -1;
 	n = PK_MIN(n, (size_t)PK_IOC_LIST_MAX - 1);

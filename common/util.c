@@ -350,3 +350,21 @@ pk_hostname_ok(const uint8_t *s, size_t n)
 	}
 	return lab > 0;
 }
+
+int
+pk_grow(void *pp, size_t *cap, size_t n, size_t elem)
+{
+	size_t ncap;
+	void *np;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	if (elem == 0 || ncap > SIZE_MAX / elem)
+		return -1;
+	if ((np = realloc(*(void **)pp, ncap * elem)) == NULL)
+		return -1;
+	*(void **)pp = np;
+	*cap = ncap;
+	return 0;
+}

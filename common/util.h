@@ -44,6 +44,12 @@ uint64_t pk_fnv1a64(const void *data, size_t len, uint64_t seed);
  * accept one strip it first).  1 if s[0..n) is one, else 0.
  */
 int pk_hostname_ok(const uint8_t *s, size_t n);
+/*
+ * Room for one more element in a growable array: *pp (of *cap elements of
+ * elem bytes, n used) is doubled from 64 when full.  0, or -1 (no memory
+ * or overflow; the array is unchanged).
+ */
+int pk_grow(void *pp, size_t *cap, size_t n, size_t elem);
 /* Value of one hex digit (either case), or -1. */
 int pk_hexval(int c);
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */

@@ -31,17 +31,10 @@ struct idset {
 static int
 idset_add(struct idset *s, const char *id)
 {
-	char **nv;
-	size_t ncap;
 
-	if (s->n == s->cap) {
-		ncap = s->cap == 0 ? 64 : s->cap * 2;
-		if ((nv = realloc(s->v, ncap * sizeof(*nv))) == NULL) {
-			s->oom = 1;
-			return -1;
-		}
-		s->v = nv;
-		s->cap = ncap;
+	if (pk_grow(&s->v, &s->cap, s->n, sizeof(*s->v)) == -1) {
+		s->oom = 1;
+		return -1;
 	}
 	if ((s->v[s->n] = strdup(id)) == NULL) {
 		s->oom = 1;

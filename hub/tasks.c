@@ -254,21 +254,14 @@ static int
 hrows_row(void *arg, const struct hub_task_host *h)
 {
 	struct hrows *x = arg;
-	struct hrow *nv;
-	size_t ncap;
 
 	if (x->want != 0 && h->state != x->want)
 		return 0;
 	if (x->updated_us != 0 && h->updated_us != x->updated_us)
 		return 0;
-	if (x->n == x->cap) {
-		ncap = x->cap == 0 ? 64 : x->cap * 2;
-		if ((nv = realloc(x->v, ncap * sizeof(*nv))) == NULL) {
-			x->oom = 1;
-			return 1;
-		}
-		x->v = nv;
-		x->cap = ncap;
+	if (pk_grow(&x->v, &x->cap, x->n, sizeof(*x->v)) == -1) {
+		x->oom = 1;
+		return 1;
 	}
 	memset(&x->v[x->n], 0, sizeof(x->v[0]));
 	pk_strlcpy(x->v[x->n].agent_id, h->agent_id,
@@ -475,19 +468,12 @@ static int
 exp_row(void *arg, const struct hub_task *task, const struct hub_task_host *h)
 {
 	struct exp_ctx *x = arg;
-	struct exp_item *nv;
-	size_t ncap;
 
 	if (x->n == HUB_TASK_TARGETS_MAX)
 		return 1;	/* the rest at the next poll */
-	if (x->n == x->cap) {
-		ncap = x->cap == 0 ? 64 : x->cap * 2;
-		if ((nv = realloc(x->v, ncap * sizeof(*nv))) == NULL) {
-			x->oom = 1;
-			return 1;
-		}
-		x->v = nv;
-		x->cap = ncap;
+	if (pk_grow(&x->v, &x->cap, x->n, sizeof(*x->v)) == -1) {
+		x->oom = 1;
+		return 1;
 	}
 	x->v[x->n].task_id = task->id;
 	pk_strlcpy(x->v[x->n].agent_id, h->agent_id,
@@ -612,8 +598,6 @@ welcome_row(void *arg, const struct hub_task *task,
     const struct hub_task_host *h)
 {
 	struct welcome_ctx *x = arg;
-	struct welcome_item *nv;
-	size_t ncap;
 	int next = 0;
 
 	if (x->n == OPEN_PER_AGENT_MAX)
@@ -630,14 +614,9 @@ welcome_row(void *arg, const struct hub_task *task,
 	}
 	if (next == 0)
 		return 0;
-	if (x->n == x->cap) {
-		ncap = x->cap == 0 ? 16 : x->cap * 2;
-		if ((nv = realloc(x->v, ncap * sizeof(*nv))) == NULL) {
-			x->oom = 1;
-			return 1;
-		}
-		x->v = nv;
-		x->cap = ncap;
+	if (pk_grow(&x->v, &x->cap, x->n, sizeof(*x->v)) == -1) {
+		x->oom = 1;
+		return 1;
 	}
 	x->v[x->n].task_id = task->id;
 	x->v[x->n].state = next;
