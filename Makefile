@@ -201,6 +201,9 @@ check-bench-smoke: all $(BUILD)/bench/batch_bench $(BUILD)/bench/pcap_read
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/footprint.py --smoke
 	PICKETD=$(CURDIR)/$(BUILD)/picketd /usr/bin/python3 \
 		tests/bench/capture_bench.py --smoke
+	PICKETD=$(CURDIR)/$(BUILD)/picketd /usr/bin/python3 \
+		tests/bench/wire.py --smoke
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/latency.py --smoke
 	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKET_HUB=$(CURDIR)/$(BUILD)/picket-hub \
 		/usr/bin/python3 tests/bench/ship_bench.py --smoke
 	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKET_HUB=$(CURDIR)/$(BUILD)/picket-hub \
@@ -216,8 +219,12 @@ bench: deps all $(BUILD)/bench/pcap_read $(BUILD)/bench/batch_bench \
 	$(BUILD)/bench/rules_bench
 	$(BUILD)/bench/batch_bench tests/bench/indicators-sample.ndjson
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/capture_bench.py
+	$(BENCH_ENV) BATCH_BENCH=$(CURDIR)/$(BUILD)/bench/batch_bench \
+		/usr/bin/python3 tests/bench/wire.py
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/latency.py
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/ship_bench.py
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/agent_load.py -n 1000
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/task_dispatch.py -n 1000
 	@if sh tests/bench/ebpf_bench.sh --smoke $(CURDIR)/$(BUILD)/picketd \
 		>/dev/null 2>&1; then sh tests/bench/ebpf_bench.sh \
 		$(CURDIR)/$(BUILD)/picketd; else echo "ebpf_bench: cannot run" \
