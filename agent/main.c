@@ -55,8 +55,10 @@
 #define EXIT_RENEWED		75
 /* Largest normalised configuration the parent hands the collector. */
 #define RELOAD_MAX		(256 * 1024)
-/* How often the children rewrite their status files (docs/status.md). */
+/* How often the children rewrite their status files (docs/status.md):
+ * while something changes, and when nothing does. */
 #define STATUS_EVERY_US		(2 * PK_USEC)
+#define STATUS_IDLE_US		(5 * PK_USEC)
 
 #ifndef CAP_DAC_READ_SEARCH
 #define CAP_DAC_READ_SEARCH	2
@@ -559,6 +561,32 @@ collector_reload(struct coll_state *cs, int fd)
 
 static void tasks_report(const struct pk_texec *te);
 
+/*
+ * How long the collector's loop may sleep when no descriptor wakes it:
+ * until the next once-a-second tick (engine housekeeping, collector
+ * ticks, the status file), sooner when the spool has work due (a batch
+ * sync, a status for the shipper: pk_spoolout_timeout) or a task runs
+ * (its files are flushed and its worker looked at every turn, as
+ * before).  Nothing else here runs on a timer: packets, process events,
+ * hashes, the shipper's messages and reloads all come with a wake-up.
+ */
+static int
+loop_timeout(const struct coll_state *cs, uint64_t last_tick)
+{
+	uint64_t now = pk_mono_us(), due = last_tick + PK_USEC;
+	int ms, t;
+
+	ms = due <= now ? 0 : (int)((due - now + 999) / 1000);
+	if (cs->so != NULL && (t = pk_spoolout_timeout(cs->so, now)) >= 0 &&
+	    t < ms)
+		ms = t;
+	if (cs->te != NULL && pk_texec_running(cs->te) > 0) {
+		t = cs->so != NULL ? SPOOL_POLL_MS : MAIN_POLL_MS;
+		ms = PK_MIN(ms, t);
+	}
+	return ms;
+}
+
 static int
 run_live(struct coll_state *cs)
 {
@@ -570,8 +598,8 @@ run_live(struct coll_state *cs)
 	struct pollfd pfd[PK_COLL_MAX_FDS * MAX_COLLECTORS + 2];
 	int fds[PK_COLL_MAX_FDS], owner[PK_COLL_MAX_FDS * MAX_COLLECTORS + 2];
 	int pending[PK_COLL_MAX_FDS * MAX_COLLECTORS + 2];
-	int i, k, n, r, busy = 0, npfd = 0, timeout;
-	uint64_t last_tick = 0;
+	int i, k, n, r, busy = 0, npfd = 0, changed = 0;
+	uint64_t last_tick = 0, seq;
 
 	for (i = 0; i < nrun; i++) {
 		n = run[i].ops->fds(run[i].st, fds, PK_COLL_MAX_FDS);
@@ -597,19 +625,20 @@ run_live(struct coll_state *cs)
 		owner[npfd++] = -2;
 	}
 	collector_status(cs);
-	/* The spool's durability timer needs a turn every sync interval. */
-	timeout = so != NULL ? SPOOL_POLL_MS : MAIN_POLL_MS;
+	seq = pk_engine_next_seq(e);
 	while (!quit) {
 		/* A collector that used its whole budget has more waiting:
 		 * come straight back instead of sleeping. */
-		if (poll(pfd, (nfds_t)npfd, busy ? 0 : timeout) < 0 &&
-		    errno != EINTR)
+		if (poll(pfd, (nfds_t)npfd, busy ? 0 :
+		    loop_timeout(cs, last_tick)) < 0 && errno != EINTR)
 			fatal("poll");
 		busy = 0;
 		for (k = 0; k < npfd; k++) {
 			/* Between packets: the engine is not in use. */
-			if (owner[k] == -2 && (pfd[k].revents & POLLIN))
+			if (owner[k] == -2 && (pfd[k].revents & POLLIN)) {
 				collector_reload(cs, ctl_fd);
+				changed = 1;
+			}
 			if (owner[k] < 0)
 				continue;
 			if (!(pfd[k].revents & (POLLIN | POLLERR | POLLHUP)) &&
@@ -619,6 +648,8 @@ run_live(struct coll_state *cs)
 			    MAIN_BUDGET);
 			if (r == PK_COLL_ERROR)
 				quit = 1;
+			if (r > 0)
+				changed = 1;
 			pending[k] = r >= MAIN_BUDGET;
 			busy |= pending[k];
 		}
@@ -638,8 +669,17 @@ run_live(struct coll_state *cs)
 				if (run[i].ops->tick != NULL)
 					run[i].ops->tick(run[i].st,
 					    pk_now_us());
-			if (pk_now_us() - cs->status_us >= STATUS_EVERY_US) {
+			/* The status file: every STATUS_EVERY_US while
+			 * something happens (events, indicators, reloads),
+			 * every STATUS_IDLE_US otherwise, which is well
+			 * within the supervisor's STATUS_STALE_US. */
+			if (pk_engine_next_seq(e) != seq)
+				changed = 1;
+			if (pk_now_us() - cs->status_us >= (changed ?
+			    STATUS_EVERY_US : STATUS_IDLE_US)) {
 				cs->status_us = pk_now_us();
+				seq = pk_engine_next_seq(e);
+				changed = 0;
 				collector_status(cs);
 			}
 		}

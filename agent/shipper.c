@@ -8,11 +8,23 @@
  * try again.  Nothing here can lose a record: the spool keeps everything
  * until an ACK covers it, and the hub stores (agent, seq) once, so a batch
  * sent twice after a lost ACK is harmless (docs/protocol.md).
+ *
+ * Idle, the shipper sleeps until something is due: a heartbeat, the
+ * hub's silence limit, a certificate renewal, its status file, or a
+ * message (the collector's SPOOL_STATUS, sent within 200 ms of an append,
+ * says the spool grew; the hub's frames).  It sleeps in ppoll() with the
+ * stop and report signals unblocked only there, so a signal is never
+ * lost between looking at the flags and going to sleep.  While batches
+ * or task results are moving it comes back every SHIP_SLICE_MS, as the
+ * spool and the task files change without a message each time.
  */
+#define _GNU_SOURCE	/* ppoll */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +49,7 @@
 #define PICKET_VERSION "0.0.0"
 #endif
 
-#define SHIP_SLICE_MS		200	/* longest sleep: quit, spool, IPC */
+#define SHIP_SLICE_MS		200	/* longest sleep while busy */
 #define SHIP_INFLIGHT_MAX	64
 #define SHIP_RBUF		16384
 /* The hub sends small frames (WELCOME, ACK, HEARTBEAT, ERROR, CERT) and
@@ -78,6 +90,7 @@ struct pk_shipper {
 	uint64_t		 rng;
 	unsigned		 attempt;
 	volatile sig_atomic_t	*quit;
+	sigset_t		 sleepmask;	/* signals open while asleep */
 
 	/* what the collector last said (ipc.h) */
 	uint64_t		 spool_next, spool_lost;
@@ -115,16 +128,44 @@ struct pk_shipper {
 	char			 last_error[256];
 	uint64_t		 since_us, last_ack_us;	/* wall */
 	uint64_t		 status_at;	/* monotonic, last written */
+	uint64_t		 status_sig[4];	/* what it said then */
+
+	int			 task_session;	/* TASK frames this session */
 };
 
 /* ------------------------------------------------------------ helpers */
 
-#define SHIP_STATUS_US	(2 * PK_USEC)	/* status file rewritten */
+/* Status file rewritten while its numbers change, and when they do not
+ * (well within the supervisor's 10 s before it calls one stale). */
+#define SHIP_STATUS_US		(2 * PK_USEC)
+#define SHIP_STATUS_IDLE_US	(5 * PK_USEC)
+
+/* Did the numbers of the status file change since it was written? */
+static int
+status_changed(const struct pk_shipper *s)
+{
+	return s->status_sig[0] != s->st.acked_seq ||
+	    s->status_sig[1] != s->last_ack_us ||
+	    s->status_sig[2] != s->st.sessions ||
+	    s->status_sig[3] != s->st.records;
+}
+
+/* When ship_status(s, 0) writes next (monotonic); UINT64_MAX never. */
+static uint64_t
+status_due(const struct pk_shipper *s)
+{
+	if (!s->c.status_file)
+		return UINT64_MAX;
+	return s->status_at + (status_changed(s) ? SHIP_STATUS_US :
+	    SHIP_STATUS_IDLE_US);
+}
 
 /*
  * spool_dir/.status-shipper: the connection's state, its last error and
  * the last ACK, as "key value" lines for the supervisor (control.h);
- * at most every SHIP_STATUS_US unless the state just changed (force).
+ * at most every SHIP_STATUS_US while they change, every
+ * SHIP_STATUS_IDLE_US otherwise, at once when the state just changed
+ * (force).
  */
 static void
 ship_status(struct pk_shipper *s, int force)
@@ -132,10 +173,13 @@ ship_status(struct pk_shipper *s, int force)
 	char buf[1024];
 	int n;
 
-	if (!s->c.status_file || (!force && pk_mono_us() - s->status_at <
-	    SHIP_STATUS_US))
+	if (!s->c.status_file || (!force && pk_mono_us() < status_due(s)))
 		return;
 	s->status_at = pk_mono_us();
+	s->status_sig[0] = s->st.acked_seq;
+	s->status_sig[1] = s->last_ack_us;
+	s->status_sig[2] = s->st.sessions;
+	s->status_sig[3] = s->st.records;
 	n = snprintf(buf, sizeof(buf), "pid %d\nupdated_us %llu\n"
 	    "state %s\nsince_us %llu\nhub %s:%u\nlast_error %s\n"
 	    "acked_seq %llu\nlast_ack_us %llu\nsessions %llu\n"
@@ -214,16 +258,44 @@ ipc_drain(struct pk_shipper *s)
 	}
 }
 
+/* Milliseconds from now to a monotonic deadline, rounded up. */
+static int
+ms_until(uint64_t at)
+{
+	uint64_t now = pk_mono_us();
+
+	if (at <= now)
+		return 0;
+	if ((at - now) / MS >= INT_MAX)
+		return INT_MAX;
+	return (int)((at - now + MS - 1) / MS);
+}
+
 /*
- * Sleep until fd is ready for events or the deadline passes, in slices
- * short enough to notice quit.  1 ready, 0 deadline, -1 quit or error.
+ * poll() that lets the stop and report signals in only while it sleeps
+ * (pk_shipper_run blocks them otherwise): one that arrives after the
+ * caller looked at the flags ends the sleep at once.  ms < 0: no limit.
+ */
+static int
+ship_poll(struct pk_shipper *s, struct pollfd *p, nfds_t n, int ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	return ppoll(p, n, ms < 0 ? NULL : &ts, &s->sleepmask);
+}
+
+/*
+ * Sleep until fd is ready for events or the deadline passes; a signal
+ * wakes it to look at quit.  1 ready, 0 deadline, -1 quit or error.
  */
 static int
 wait_fd(struct pk_shipper *s, int fd, short events, uint64_t deadline)
 {
 	struct pollfd p;
 	uint64_t now;
-	int ms, r;
+	int r;
 
 	for (;;) {
 		if (*s->quit)
@@ -231,13 +303,10 @@ wait_fd(struct pk_shipper *s, int fd, short events, uint64_t deadline)
 		now = pk_mono_us();
 		if (now >= deadline)
 			return 0;
-		ms = (int)((deadline - now) / MS) + 1;
-		if (ms > SHIP_SLICE_MS)
-			ms = SHIP_SLICE_MS;
 		p.fd = fd;
 		p.events = events;
 		p.revents = 0;
-		if ((r = poll(&p, 1, ms)) < 0) {
+		if ((r = ship_poll(s, &p, 1, ms_until(deadline))) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
@@ -875,6 +944,7 @@ on_task(struct pk_shipper *s, const struct pk_frame *f, char *why,
 		return -1;
 	}
 	s->st.task_frames++;
+	s->task_session = 1;
 	if (s->ta == NULL) {
 		/* tasks are not possible here: the spool is unusable */
 		return 0;
@@ -1016,6 +1086,49 @@ session_error(struct pk_shipper *s, uint16_t code, const char *msg)
 
 static void log_stats(const struct pk_shipper *s);
 
+/* When renew_due() becomes true by the clocks alone; UINT64_MAX never. */
+static uint64_t
+renew_at(const struct pk_shipper *s)
+{
+	int64_t left;
+	uint64_t at;
+
+	if (s->c.renew_csr == NULL || s->renew_wait || s->renewed)
+		return UINT64_MAX;
+	left = (int64_t)s->c.cert_not_after_us -
+	    (int64_t)s->c.renew_before_us - (int64_t)pk_now_us();
+	at = pk_mono_us() + (left > 0 ? (uint64_t)left : 0);
+	return at > s->renew_next ? at : s->renew_next;
+}
+
+/*
+ * How long the session may sleep when neither the hub nor the collector
+ * says anything.  Busy (a batch or a result just queued, a full window,
+ * tasks in this session, the drain after a stop): SHIP_SLICE_MS, as the
+ * spool and task files change without a message each time.  Idle: until
+ * the next heartbeat, the hub's silence limit, a renewal or the status
+ * file; new records come with the collector's SPOOL_STATUS.
+ */
+static int
+session_timeout(const struct pk_shipper *s, int idle, uint64_t hb,
+    uint64_t drain_until)
+{
+	uint64_t at, t;
+
+	if (!idle || drain_until != 0 || s->task_session || hb == 0)
+		return SHIP_SLICE_MS;
+	at = s->last_rx + 3 * hb + 1;
+	if (s->out_len == 0 && s->last_tx + hb < at)
+		at = s->last_tx + hb;
+	if (s->fl_n > 0 && s->fl[s->fl_head].sent_us + 3 * hb + 1 < at)
+		at = s->fl[s->fl_head].sent_us + 3 * hb + 1;
+	if ((t = renew_at(s)) < at)
+		at = t;
+	if ((t = status_due(s)) < at)
+		at = t;
+	return ms_until(at);
+}
+
 /* The welcomed connection, until it ends.  Returns with why set. */
 static void
 session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
@@ -1043,6 +1156,7 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 		pk_tagent_session(s->ta);
 	s->last_rx = s->last_tx = s->session_start = pk_mono_us();
 	s->renew_wait = 0;
+	s->task_session = 0;
 
 	for (;;) {
 		if (*s->quit && drain_until == 0) {
@@ -1106,11 +1220,8 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 				p[np].events = POLLIN;
 				p[np++].revents = 0;
 			}
-			/* With nothing to send we come back every slice to
-			 * look at the spool: the collector appends without
-			 * telling us each time. */
-			if (poll(p, (nfds_t)np, SHIP_SLICE_MS) < 0 &&
-			    errno != EINTR) {
+			if (ship_poll(s, p, (nfds_t)np, session_timeout(s,
+			    idle, hb, drain_until)) < 0 && errno != EINTR) {
 				snprintf(why, whylen, "poll: %s",
 				    strerror(errno));
 				return;
@@ -1137,6 +1248,8 @@ pk_shipper_new(const struct pk_shipper_conf *c, struct pk_tls_ctx *ctx,
 	s->c = *c;
 	s->ctx = ctx;
 	s->fd = -1;
+	/* Until pk_shipper_run blocks some: asleep as awake. */
+	sigprocmask(SIG_BLOCK, NULL, &s->sleepmask);
 	if (s->c.batch_records > PK_BATCH_MAX_RECORDS)
 		s->c.batch_records = PK_BATCH_MAX_RECORDS;
 	if (s->c.batch_bytes > PK_BATCH_MAX_RAW)
@@ -1234,10 +1347,21 @@ pk_shipper_run(struct pk_shipper *s, volatile sig_atomic_t *quit,
     volatile sig_atomic_t *report)
 {
 	char why[512];
-	uint64_t wait_ms, until;
+	uint64_t wait_ms, until, wake;
+	sigset_t block, orig;
 	int was_up;
 
 	s->quit = quit;
+	/* Signals only while asleep (ship_poll): none is missed. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	s->sleepmask = orig;
+	sigdelset(&s->sleepmask, SIGTERM);
+	sigdelset(&s->sleepmask, SIGINT);
+	sigdelset(&s->sleepmask, SIGUSR1);
 	log_info("hub: shipping to %s:%u%s%s", s->c.host, s->c.port,
 	    s->c.proxy_host[0] ? " through proxy " : "", s->c.proxy_host);
 	while (!*quit) {
@@ -1263,6 +1387,7 @@ pk_shipper_run(struct pk_shipper *s, volatile sig_atomic_t *quit,
 		if (s->renewed) {
 			log_info("hub: %s", why);
 			log_stats(s);
+			sigprocmask(SIG_SETMASK, &orig, NULL);
 			return PK_SHIP_RUN_RENEWED;
 		}
 		if (*quit)
@@ -1284,13 +1409,15 @@ pk_shipper_run(struct pk_shipper *s, volatile sig_atomic_t *quit,
 				log_stats(s);
 			}
 			ship_status(s, 0);
+			wake = PK_MIN(until, status_due(s));
 			if (s->c.ipc_fd >= 0)
-				(void)wait_fd(s, s->c.ipc_fd, POLLIN, until);
+				(void)wait_fd(s, s->c.ipc_fd, POLLIN, wake);
 			else
-				(void)wait_fd(s, -1, 0, until);
+				(void)wait_fd(s, -1, 0, wake);
 			ipc_drain(s);
 		}
 	}
 	log_stats(s);
+	sigprocmask(SIG_SETMASK, &orig, NULL);
 	return 0;
 }

@@ -4,8 +4,15 @@
  * indicator, counts it, logs once per episode, and the next append tries
  * again; once appends succeed again a health indicator says how many were
  * lost, so the loss reaches the hub and not only the local log.
+ *
+ * Idle, the tick has nothing to do but the shipper's periodic status:
+ * after every look it works out when the next one is needed (records
+ * waiting for a batch sync, a status to send, a loss to report) and
+ * pk_spoolout_timeout() gives the main loop that deadline instead of a
+ * fixed 100 ms poll.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,6 +22,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/pktime.h"
+#include "common/util.h"
 
 #define STATUS_EVERY_US		(200 * 1000ULL)	/* when something changed */
 #define STATUS_IDLE_US		(5 * PK_USEC)	/* even when nothing did */
@@ -50,6 +58,7 @@ pk_spoolout_open(struct pk_spoolout *o, const struct pk_config *cfg,
 	set.sync = pk_config_spool_sync(cfg);
 	set.sync_interval_ms = (uint32_t)cfg->spool.sync_interval;
 	set.now_us = now_mono;
+	o->sync_batch = set.sync == PK_SPOOL_SYNC_BATCH;
 	if ((o->sp = pk_spool_open(&set)) == NULL)
 		return -1;
 	pk_spool_stats(o->sp, &st);
@@ -79,6 +88,8 @@ pk_spoolout_write(void *arg, const char *line, size_t len,
 	/* The engine's line ends with a newline; the record does not. */
 	if (len > 0 && line[len - 1] == '\n')
 		len--;
+	/* The tick has a status to send and maybe a sync to do. */
+	o->touched = 1;
 	if (pk_spool_append(o->sp, line, len, &seq) != 0) {
 		if (!o->failing) {
 			o->failing = 1;
@@ -89,10 +100,14 @@ pk_spoolout_write(void *arg, const char *line, size_t len,
 			    strerror(o->fail_errno));
 		}
 		o->failed_since++;
-	} else if (o->failing) {
-		o->failing = 0;
-		log_info("spool: writing again after losing %llu indicators",
-		    (unsigned long long)o->failed_since);
+	} else {
+		if (o->sync_batch)
+			o->unsynced = seq;
+		if (o->failing) {
+			o->failing = 0;
+			log_info("spool: writing again after losing %llu "
+			    "indicators", (unsigned long long)o->failed_since);
+		}
 	}
 	/* Keep picket.seq equal to the record's sequence number: a failed
 	 * append still used up its number. */
@@ -168,8 +183,38 @@ ipc_read(struct pk_spoolout *o)
 			pk_spool_raise_seq(o->sp, m.a + 1);
 			pk_engine_set_next_seq(o->e, pk_spool_next_seq(o->sp));
 			o->raised++;
+			o->touched = 1;	/* the shipper's status changed */
 		}
 	}
+}
+
+static uint64_t
+at_least(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * After a look at the stats: when is the next one needed?  Records
+ * waiting for a batch sync (the spool syncs them sync_interval after the
+ * first, and a look is what gives it the turn), a changed status the
+ * 200 ms limit held back (or a send that failed), a loss to report once
+ * HEALTH_EVERY_US allows, and the shipper's idle status.  Nothing else
+ * changes without an append, which sets touched.
+ */
+static void
+next_look(struct pk_spoolout *o, int changed, uint64_t lost)
+{
+	uint64_t soon = o->check_us + CHECK_EVERY_US, at = UINT64_MAX;
+
+	if (o->unsynced != 0 || o->touched)
+		at = soon;
+	if (lost > o->reported_lost)
+		at = PK_MIN(at, at_least(o->health_us + HEALTH_EVERY_US, soon));
+	if (o->ipc_fd >= 0)
+		at = PK_MIN(at, changed ? at_least(o->status_us +
+		    STATUS_EVERY_US, soon) : o->status_us + STATUS_IDLE_US);
+	o->next_us = at;
 }
 
 void
@@ -179,6 +224,7 @@ pk_spoolout_tick(struct pk_spoolout *o, uint64_t mono_us)
 	struct pk_ipc_msg m;
 	uint8_t buf[PK_IPC_MSG_SIZE];
 	uint64_t lost;
+	int changed;
 
 	(void)pk_spool_tick(o->sp, mono_us);
 	/* Always: the main loop polls this socket, so a message left in it
@@ -190,7 +236,12 @@ pk_spoolout_tick(struct pk_spoolout *o, uint64_t mono_us)
 	if (mono_us - o->check_us < CHECK_EVERY_US)
 		return;
 	o->check_us = mono_us;
+	o->touched = 0;
 	pk_spool_stats(o->sp, &st);
+	/* A failed fsync leaves durable_seq behind: then we keep looking,
+	 * as the spool keeps trying. */
+	if (o->unsynced != 0 && st.durable_seq >= o->unsynced)
+		o->unsynced = 0;
 	lost = pk_spoolout_lost(&st);
 	if (lost > o->reported_lost &&
 	    mono_us - o->health_us >= HEALTH_EVERY_US) {
@@ -198,12 +249,17 @@ pk_spoolout_tick(struct pk_spoolout *o, uint64_t mono_us)
 		report_loss(o, &st, lost);
 		pk_spool_stats(o->sp, &st);
 	}
-	if (o->ipc_fd < 0)
+	if (o->ipc_fd < 0) {
+		next_look(o, 0, lost);
 		return;
-	if (st.next_seq == o->sent_next && st.durable_seq == o->sent_durable &&
-	    lost == o->sent_lost ? mono_us - o->status_us < STATUS_IDLE_US :
-	    mono_us - o->status_us < STATUS_EVERY_US)
+	}
+	changed = st.next_seq != o->sent_next ||
+	    st.durable_seq != o->sent_durable || lost != o->sent_lost;
+	if (changed ? mono_us - o->status_us < STATUS_EVERY_US :
+	    mono_us - o->status_us < STATUS_IDLE_US) {
+		next_look(o, changed, lost);
 		return;
+	}
 	m.type = PK_IPC_SPOOL_STATUS;
 	m.a = st.next_seq;
 	m.b = st.durable_seq < st.next_seq ? st.durable_seq : st.next_seq - 1;
@@ -217,6 +273,26 @@ pk_spoolout_tick(struct pk_spoolout *o, uint64_t mono_us)
 		o->sent_lost = lost;
 	}
 	o->status_us = mono_us;
+	changed = st.next_seq != o->sent_next ||
+	    st.durable_seq != o->sent_durable || lost != o->sent_lost;
+	next_look(o, changed, lost);
+}
+
+int
+pk_spoolout_timeout(const struct pk_spoolout *o, uint64_t mono_us)
+{
+	uint64_t at = o->next_us;
+
+	/* An append since the last look: at the next look's earliest. */
+	if (o->touched && o->check_us + CHECK_EVERY_US < at)
+		at = o->check_us + CHECK_EVERY_US;
+	if (at == UINT64_MAX)
+		return -1;
+	if (at <= mono_us)
+		return 0;
+	if ((at - mono_us) / 1000 >= INT_MAX)
+		return INT_MAX;
+	return (int)((at - mono_us + 999) / 1000);
 }
 
 void

@@ -38,6 +38,13 @@ struct pk_spoolout {
 	void			(*task_fn)(void *arg,
 				    const struct pk_ipc_msg *m);
 	void			*task_arg;
+	/* When the next tick has work (pk_spoolout_timeout): idle, none. */
+	int			 sync_batch;	/* [spool] sync = batch */
+	uint64_t		 unsynced;	/* last seq appended, not yet
+						 * known durable; 0 none */
+	int			 touched;	/* appended since the last look */
+	uint64_t		 next_us;	/* next look (mono); 0 at once,
+						 * UINT64_MAX none */
 };
 
 /*
@@ -53,6 +60,13 @@ void pk_spoolout_write(void *arg, const char *line, size_t len,
 /* Every loop turn: sync per policy, status to the shipper, messages from
  * it, a health indicator after losses (at most every 10 s). */
 void pk_spoolout_tick(struct pk_spoolout *o, uint64_t mono_us);
+/*
+ * Milliseconds until pk_spoolout_tick has something to do (a batch sync,
+ * a status for the shipper, a loss report): the main loop's poll timeout
+ * on its account.  -1 when nothing is pending: the loop may sleep until
+ * a descriptor wakes it (appends happen only then).
+ */
+int pk_spoolout_timeout(const struct pk_spoolout *o, uint64_t mono_us);
 /* "stats: spool.* N" lines. */
 void pk_spoolout_report(struct pk_spoolout *o, void (*line)(const char *));
 /* Sync and close. */

@@ -28,9 +28,11 @@
 #include "common/log.h"
 #include "common/util.h"
 
-/* Longest sleep when nothing is due: bounds the delay for a quit signal
- * outside the blocked set below. */
-#define SUP_IDLE_MS	1000
+/* Sleep when nothing is due: no limit.  Everything that can end it is a
+ * signal in the blocked set below (a child's death, quit, reload), let in
+ * only inside ppoll(), or a hook's descriptor or deadline (fds()); the
+ * timed steps (backoff, SIGKILL after the grace) set their own limit. */
+#define SUP_IDLE_MS	UINT64_MAX
 /* After SIGKILL, how long to wait for the kernel to finish the children. */
 #define SUP_KILL_WAIT_MS 5000
 
@@ -78,15 +80,24 @@ pk_sup_describe(int wstatus, char *out, size_t len)
 	return out;
 }
 
+/* ms as ppoll's timeout; NULL (no limit) for SUP_IDLE_MS. */
+static const struct timespec *
+sup_timespec(uint64_t ms, struct timespec *ts)
+{
+	if (ms == SUP_IDLE_MS)
+		return NULL;
+	ts->tv_sec = (time_t)(ms / 1000);
+	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
+	return ts;
+}
+
 /* Sleep up to ms, waking early on any signal in sup_signals. */
 static void
 sup_sleep(uint64_t ms, const sigset_t *sleepmask)
 {
 	struct timespec ts;
 
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	(void)ppoll(NULL, 0, &ts, sleepmask);
+	(void)ppoll(NULL, 0, sup_timespec(ms, &ts), sleepmask);
 }
 
 /*
@@ -110,9 +121,7 @@ sup_sleep_hooked(uint64_t ms, const struct pk_sup_settings *s,
 		n = 0;
 	for (i = 0; i < n; i++)
 		pfd[i].revents = 0;
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	if (ppoll(pfd, (nfds_t)n, &ts, sleepmask) < 0)
+	if (ppoll(pfd, (nfds_t)n, sup_timespec(ms, &ts), sleepmask) < 0)
 		for (i = 0; i < n; i++)
 			pfd[i].revents = 0;
 	if (s->ready != NULL)
@@ -352,7 +361,27 @@ sup_restart_step(struct pk_sup_child *kids, int n,
 	}
 }
 
-/* Start whatever is due; returns ms until the next start (cap idle). */
+/* A restart waiting for its child to stop: ms until the SIGKILL is due,
+ * or wait unchanged.  The reap itself comes with SIGCHLD. */
+static uint64_t
+sup_restart_wait(const struct pk_sup_child *kids, int n,
+    const struct pk_sup_settings *s, uint64_t wait)
+{
+	uint64_t now = now_ms(), due;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (kids[i].restart_req != 1 || kids[i].pid <= 0 ||
+		    kids[i].term_ms == 0)
+			continue;
+		due = kids[i].term_ms + s->stop_grace_ms;
+		wait = PK_MIN(wait, due > now ? due - now : 0);
+	}
+	return wait;
+}
+
+/* Start whatever is due; returns ms until the next start (SUP_IDLE_MS
+ * when none is waiting). */
 static uint64_t
 sup_start_due(struct pk_sup_child *kids, int n,
     const struct pk_sup_settings *s, pid_t self)
@@ -426,6 +455,7 @@ pk_sup_run(struct pk_sup_child *kids, int n, const struct pk_sup_settings *set,
 		/* Restarted children start before the next one is stopped. */
 		wait = sup_start_due(kids, n, &s, self);
 		sup_restart_step(kids, n, &s);
+		wait = sup_restart_wait(kids, n, &s, wait);
 		for (i = 0; i < n; i++)
 			if (kids[i].restart_req == 0 && kids[i].pid == 0 &&
 			    kids[i].restart_at_ms <= now_ms())

@@ -3,21 +3,30 @@
 the benchmark traffic, and the hub's RSS per connected agent.
 
     /usr/bin/python3 tests/bench/footprint.py [--smoke] [--idle S]
-        [--pcap FILE] [--mbps N]
+        [--pcap FILE] [--mbps N] [--idle-only]
 
 picketd captures live on one end of a veth pair in a network namespace
 made here (tests/integration/netns.py Pair), with the worm rules and
 HOME_NET 10.0.0.0/8.  Idle: nothing is sent for --idle seconds (default
 60, --smoke 3); RSS (VmRSS, VmHWM) and CPU of picketd and every process
-it forked are read from /proc.  Traffic: the benchmark capture
+it forked are read from /proc, and its wake-ups: the growth of every
+thread's voluntary_ctxt_switches (/proc/PID/task/TID/status), each one a
+time the thread went to sleep, per second and per thread.  The process
+collector (eBPF) is on, so processes that other programs start show up
+as wake-ups too.  Then the same idle measurement for an agent with a
+hub: a hub (tests/integration/hubrun.py), picketd enrolled with it and
+capturing `udp port 9` on lo with [process] off, as
+tests/integration/test_status.py starts one.  Traffic: the benchmark capture
 (tests/bench/mkbench.py; --smoke: 5 MB) is replayed with tcpreplay into the
 other end, at --mbps (default 100) and at top speed; picketd's own
 counters give what it received and dropped.  Then tests/bench/agent_load.py
 -n 200 (--smoke: its own --smoke) gives the hub's RSS per connection.
-Needs root; traffic stays inside the two namespaces.
+--idle-only: the two idle measurements and nothing else.
+Needs root; traffic stays inside the two namespaces and lo.
 """
 import argparse
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -50,6 +59,98 @@ def tree(pid):
         out.append(p)
         todo += kids.get(p, [])
     return out
+
+
+def wakeups(pid):
+    """{(pid, tid): voluntary context switches} of every thread of every
+    process of the tree: each is one time a thread went to sleep (in
+    poll, a futex, a read...), so the deltas over an idle period count
+    its wake-ups.  Key (0, 0): the tree's CPU time in nanoseconds from
+    /proc/PID/task/TID/schedstat, finer than stat's clock ticks."""
+    out = {(0, 0): 0}
+    for p in tree(pid):
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tids:
+            try:
+                with open(f"/proc/{p}/task/{t}/status") as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            out[(p, int(t))] = int(line.split()[1])
+                with open(f"/proc/{p}/task/{t}/schedstat") as f:
+                    out[(0, 0)] += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def thread_name(p, t):
+    try:
+        with open(f"/proc/{p}/task/{t}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
+def wakeup_rates(w0, w1, secs):
+    """(total wake-ups/s, [(rate, pid, tid, name)] busiest first)."""
+    per = []
+    for k, v in w1.items():
+        if k in w0 and k != (0, 0):
+            per.append(((v - w0[k]) / secs, k[0], k[1],
+                        thread_name(*k)))
+    per.sort(reverse=True)
+    return sum(r[0] for r in per), per
+
+
+def print_idle(label, pid, secs):
+    """Idle for secs: CPU, RSS and wake-ups of pid's tree, printed."""
+    c0, _, _, _ = sample(pid)
+    w0 = wakeups(pid)
+    t0 = time.monotonic()
+    time.sleep(secs)
+    w1 = wakeups(pid)
+    c1, r1, h1, n1 = sample(pid)
+    el = time.monotonic() - t0
+    print(f"  {label} {el:.0f} s: RSS {r1 / 1024:.1f} MiB (peak "
+          f"{h1 / 1024:.1f} MiB, {n1} processes), CPU {c1 - c0:.2f} s = "
+          f"{100 * (c1 - c0) / el:.3f}% of a core "
+          f"(clock ticks of 1/{TCK} s)")
+    total, per = wakeup_rates(w0, w1, el)
+    ns = w1[(0, 0)] - w0[(0, 0)]
+    print(f"    CPU by schedstat: {ns / 1e6:.1f} ms = "
+          f"{100 * ns / 1e9 / el:.4f}% of a core (threads that ended "
+          f"meanwhile not counted)")
+    print(f"    wake-ups: {total:.1f}/s over {len(per)} threads "
+          f"(voluntary context switches, /proc/PID/task/*/status)")
+    for rate, p, t, name in per:
+        print(f"    {rate:7.2f}/s  pid {p} tid {t} {name}")
+    return c1, r1, h1, n1
+
+
+def idle_with_hub(secs):
+    """An enrolled picketd with a hub, idle, as test_status.py runs one."""
+    import test_enroll as te  # noqa: E402 (tests/integration)
+    with tempfile.TemporaryDirectory(prefix="pk-foot-hub-") as tmp:
+        tmp = pathlib.Path(tmp)
+        hub = te.start_hub(tmp / "hub")
+        a = None
+        try:
+            tok, _ = te.token(hub)
+            d = tmp / "etc-picket"
+            if te.enroll(hub, tok, d).returncode != 0:
+                sys.exit("footprint: enrollment with the hub failed")
+            a = te.Agent(tmp, hub, d)
+            a.start()
+            time.sleep(3.0)
+            print_idle("idle with a hub,", a.proc.pid, secs)
+            a.stop()
+        finally:
+            if a is not None:
+                a.kill()
+            hub.stop()
 
 
 def sample(pid):
@@ -105,11 +206,13 @@ def main():
     ap.add_argument("--idle", type=float)
     ap.add_argument("--pcap")
     ap.add_argument("--mbps", type=float, default=100)
+    ap.add_argument("--idle-only", action="store_true",
+                    help="the two idle measurements only")
     o = ap.parse_args()
     idle = o.idle or (3 if o.smoke else 60)
     if os.geteuid() != 0:
         sys.exit("footprint: needs root (network namespaces)")
-    pcap = o.pcap or capture(o.smoke)
+    pcap = None if o.idle_only else (o.pcap or capture(o.smoke))
     print(f"footprint: picketd live on a veth, worm rules; {os.cpu_count()} "
           f"CPUs, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="pk-foot-") as tmp, \
@@ -130,16 +233,13 @@ def main():
         if agent.poll() is not None:
             sys.exit("footprint: picketd did not start:\n" + "".join(lines))
         time.sleep(1.0)
-        c0, r0, h0, n0 = sample(agent.pid)
-        t0 = time.monotonic()
-        time.sleep(idle)
-        c1, r1, h1, n1 = sample(agent.pid)
-        el = time.monotonic() - t0
-        print(f"  idle {el:.0f} s: RSS {r1 / 1024:.1f} MiB (peak "
-              f"{h1 / 1024:.1f} MiB, {n1} processes), CPU {c1 - c0:.2f} s = "
-              f"{100 * (c1 - c0) / el:.3f}% of a core "
-              f"(clock ticks of 1/{TCK} s)")
-        for rate in ([o.mbps] if not o.smoke else []) + ["max"]:
+        c1, r1, h1, n1 = print_idle("idle", agent.pid, idle)
+        if o.idle_only:
+            agent.send_signal(signal.SIGTERM)
+            agent.communicate(timeout=60)
+        rates = [] if o.idle_only else \
+            ([o.mbps] if not o.smoke else []) + ["max"]
+        for rate in rates:
             sent, secs = replay(pair, pcap, rate)
             time.sleep(1.0)
             c2, r2, h2, _ = sample(agent.pid)
@@ -149,6 +249,9 @@ def main():
                   f"({100 * (c2 - c1) / secs:.0f}% of a core), RSS "
                   f"{r2 / 1024:.1f} MiB, peak {h2 / 1024:.1f} MiB")
             c1 = c2
+        if o.idle_only:
+            idle_with_hub(idle)
+            return 0
         agent.send_signal(signal.SIGTERM)
         _, err = agent.communicate(timeout=60)
         got = stat(err, "pcap.frames")
@@ -160,6 +263,7 @@ def main():
               f"stream.memcap_refused {stat(err, 'stream.memcap_refused')}")
         if o.smoke and (got <= 0 or r1 <= 0):
             sys.exit("footprint smoke run printed no figures")
+    idle_with_hub(idle)
     print("\n  hub RSS per connected agent (tests/bench/agent_load.py):")
     argv = ["/usr/bin/python3", os.path.join(HERE, "agent_load.py")]
     argv += ["--smoke"] if o.smoke else ["-n", "200"]
