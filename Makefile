@@ -53,7 +53,7 @@ AGENT_SRCS := agent/main.c agent/config_ini.c agent/output.c \
 	collectors/collector.c collectors/pcap/capture.c \
 	agent/spoolout.c agent/shipper.c agent/privsep_linux.c \
 	agent/supervise_unix.c agent/control.c transport/tls.c \
-	agent/enroll.c transport/pki.c \
+	agent/enroll.c transport/pki.c agent/agentcli.c \
 	agent/task_agent.c agent/task_exec.c agent/task_sys_linux.c
 
 LIBS	:= -lpcap -linih -lpthread -lz -levent_openssl -levent -lssl -lcrypto

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/agentcli.h"
 #include "agent/config.h"
 #include "agent/control.h"
 #include "agent/engine.h"
@@ -257,69 +258,27 @@ derive_identity(const struct pk_config *cfg, char *host_id, size_t idlen,
 	pk_strlcpy(host_id, tmp.fingerprint, idlen);
 }
 
-/*
- * -n with [hub]: load the certificates as the shipper will, so a missing
- * or mismatched key shows now rather than as reconnect warnings later.
- */
+#ifdef PICKET_HAVE_EBPF
+/* -n: which process hooks would load here: information, not a problem
+ * (the agent runs on packets alone where eBPF cannot). */
 static int
-check_hub(const struct pk_config *cfg, FILE *out)
+check_ebpf(const struct pk_config *cfg, FILE *out)
 {
-	struct pk_tls_client_opts to;
-	struct pk_tls_ctx *ctx;
-	char err[PK_TLS_ERRLEN + 64], id[PK_TLS_CN_MAX + 1];
-
-	memset(&to, 0, sizeof(to));
-	to.ca_file = cfg->hub.ca;
-	to.cert_file = cfg->hub.cert;
-	to.key_file = cfg->hub.key;
-	to.crl_file = cfg->hub.crl[0] ? cfg->hub.crl : NULL;
-	to.spki_pin = cfg->hub.pin[0] ? cfg->hub.pin : NULL;
-	if ((ctx = pk_tls_client_ctx_new(&to, err, sizeof(err))) == NULL) {
-		fprintf(out, "hub: %s\n", err);
-		return 1;
-	}
-	pk_tls_ctx_free(ctx);
-	if (pk_tls_file_cn(cfg->hub.cert, id, sizeof(id), err,
-	    sizeof(err)) != 0) {
-		fprintf(out, "hub: %s\n", err);
-		return 1;
-	}
-	fprintf(out, "hub: %s as agent %s, certificates OK\n",
-	    cfg->hub.address, id);
+	if (cfg->process.enabled)
+		(void)pk_ebpf_check(out);
 	return 0;
 }
+#endif
 
-/*
- * -n: the file is already checked; also load what the agent would load
- * (IOC lists, rules) and say what it found, so an operator learns of a bad
- * list before a restart.
- */
+/* -n: agent/agentcli.c, with this platform's process hooks. */
 static int
 check_config(const struct pk_config *cfg, const struct opts *o)
 {
-	int problems = 0;
-
-	if (o->verbose)
-		pk_config_print(cfg, stdout);
-	if (cfg->ioc.enabled)
-		problems += pk_ioc_check(cfg, stderr);
-	if (cfg->rules.enabled || o->rulefile != NULL)
-		problems += pk_rules_check(cfg, o->rulefile, stderr);
-	if (cfg->hub.address[0] != '\0')
-		problems += check_hub(cfg, stderr);
 #ifdef PICKET_HAVE_EBPF
-	/* Which process hooks would load here: information, not a problem
-	 * (the agent runs on packets alone where eBPF cannot). */
-	if (cfg->process.enabled)
-		(void)pk_ebpf_check(stderr);
+	return pk_cli_check_config(cfg, o->verbose, o->rulefile, check_ebpf);
+#else
+	return pk_cli_check_config(cfg, o->verbose, o->rulefile, NULL);
 #endif
-	if (problems != 0) {
-		fprintf(stderr, "configuration has %d problem%s\n", problems,
-		    problems == 1 ? "" : "s");
-		return 1;
-	}
-	fprintf(stderr, "configuration OK\n");
-	return 0;
 }
 
 /* Why the eBPF collector is not running (proc_trace says it); "" when
@@ -761,28 +720,8 @@ open_output(struct pk_engine *e, const struct opts *o,
 static struct pk_engine *
 make_engine(struct agent *a)
 {
-	struct pk_engine *e;
-
-	if (a->o->rulefile != NULL) {
-		FILE *fp;
-
-		/* -S: that file and no other, even if [rules] is off; asked
-		 * for by name, so its absence is an error, not a warning. */
-		if ((fp = fopen(a->o->rulefile, "r")) == NULL) {
-			log_warn("cannot read rule file %s", a->o->rulefile);
-			return NULL;
-		}
-		fclose(fp);
-		a->cfg->rules.enabled = 1;
-		pk_sigdet_set_rule_file(a->o->rulefile);
-	}
-	if ((e = pk_engine_new(a->cfg)) == NULL) {
-		log_warnx("cannot start the detection engine");
-		return NULL;
-	}
-	pk_engine_set_identity(e, a->host_id, a->host_name, a->agent_id);
-	pk_engine_set_offline(e, a->o->readfile != NULL);
-	return e;
+	return pk_cli_make_engine(a->cfg, a->o->rulefile, a->host_id,
+	    a->host_name, a->agent_id, a->o->readfile != NULL);
 }
 
 /* Switch to [agent] user keeping keep (capability bits); 0 or -1. */
@@ -1411,7 +1350,7 @@ reload_check(struct pk_config *nc, const struct opts *o, char *reason,
 	if (problems == 0 && nc->hub.address[0] != '\0') {
 		fflush(fp);
 		off = blen;
-		if ((p = check_hub(nc, fp)) > 0)
+		if ((p = pk_cli_check_hub(nc, fp)) > 0)
 			first_line(fp, &buf, off, reason, rlen);
 		problems += p;
 	}

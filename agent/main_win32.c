@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/agentcli.h"
 #include "agent/config.h"
 #include "agent/engine.h"
 #include "agent/indicator.h"
@@ -355,57 +356,6 @@ derive_identity(const struct pk_config *cfg, char *host_id, size_t idlen,
 
 /* ---- -n -------------------------------------------------------------------- */
 
-/* As agent/main.c: load the certificates as the shipper will. */
-static int
-check_hub(const struct pk_config *cfg, FILE *out)
-{
-	struct pk_tls_client_opts to;
-	struct pk_tls_ctx *ctx;
-	char err[PK_TLS_ERRLEN + 64], id[PK_TLS_CN_MAX + 1];
-
-	memset(&to, 0, sizeof(to));
-	to.ca_file = cfg->hub.ca;
-	to.cert_file = cfg->hub.cert;
-	to.key_file = cfg->hub.key;
-	to.crl_file = cfg->hub.crl[0] ? cfg->hub.crl : NULL;
-	to.spki_pin = cfg->hub.pin[0] ? cfg->hub.pin : NULL;
-	if ((ctx = pk_tls_client_ctx_new(&to, err, sizeof(err))) == NULL) {
-		fprintf(out, "hub: %s\n", err);
-		return 1;
-	}
-	pk_tls_ctx_free(ctx);
-	if (pk_tls_file_cn(cfg->hub.cert, id, sizeof(id), err,
-	    sizeof(err)) != 0) {
-		fprintf(out, "hub: %s\n", err);
-		return 1;
-	}
-	fprintf(out, "hub: %s as agent %s, certificates OK\n",
-	    cfg->hub.address, id);
-	return 0;
-}
-
-static int
-check_config(const struct pk_config *cfg, const struct opts *o)
-{
-	int problems = 0;
-
-	if (o->verbose)
-		pk_config_print(cfg, stdout);
-	if (cfg->ioc.enabled)
-		problems += pk_ioc_check(cfg, stderr);
-	if (cfg->rules.enabled || o->rulefile != NULL)
-		problems += pk_rules_check(cfg, o->rulefile, stderr);
-	if (cfg->hub.address[0] != '\0')
-		problems += check_hub(cfg, stderr);
-	if (problems != 0) {
-		fprintf(stderr, "configuration has %d problem%s\n", problems,
-		    problems == 1 ? "" : "s");
-		return 1;
-	}
-	fprintf(stderr, "configuration OK\n");
-	return 0;
-}
-
 /* ---- -r -------------------------------------------------------------------- */
 
 /* -o / [output] file; -r without either writes to stdout. */
@@ -425,33 +375,6 @@ open_output(struct pk_engine *e, const struct opts *o,
 	return 0;
 }
 
-static struct pk_engine *
-make_engine(struct pk_config *cfg, const struct opts *o, const char *host_id,
-    const char *host_name)
-{
-	struct pk_engine *e;
-
-	if (o->rulefile != NULL) {
-		FILE *fp;
-
-		/* -S: that file and no other, even if [rules] is off. */
-		if ((fp = fopen(o->rulefile, "r")) == NULL) {
-			log_warn("cannot read rule file %s", o->rulefile);
-			return NULL;
-		}
-		fclose(fp);
-		cfg->rules.enabled = 1;
-		pk_sigdet_set_rule_file(o->rulefile);
-	}
-	if ((e = pk_engine_new(cfg)) == NULL) {
-		log_warnx("cannot start the detection engine");
-		return NULL;
-	}
-	pk_engine_set_identity(e, host_id, host_name, host_id);
-	pk_engine_set_offline(e, 1);
-	return e;
-}
-
 static int
 run_file(struct pk_config *cfg, const struct opts *o, const char *host_id,
     const char *host_name)
@@ -463,7 +386,8 @@ run_file(struct pk_config *cfg, const struct opts *o, const char *host_id,
 	void *st;
 	int r;
 
-	if ((e = make_engine(cfg, o, host_id, host_name)) == NULL)
+	if ((e = pk_cli_make_engine(cfg, o->rulefile, host_id, host_name,
+	    host_id, 1)) == NULL)
 		return 1;
 	memset(&out, 0, sizeof(out));
 	if (open_output(e, o, cfg, &out) != 0) {
@@ -516,7 +440,7 @@ main(int argc, char **argv)
 	if (load_config(&cfg, &o) != 0)
 		return 1;
 	if (o.check)
-		return check_config(&cfg, &o);
+		return pk_cli_check_config(&cfg, o.verbose, o.rulefile, NULL);
 	if (o.readfile == NULL) {
 		fprintf(stderr, "picketd: live capture and the service are not "
 		    "in this Windows build yet; analyse a capture file with "

@@ -33,7 +33,8 @@ windows:
 # of the agent the offline modes use.  transport/tls.c is here for -n's
 # check of the hub certificates.
 WINAGENT_SRCS := $(CORE_SRCS) $(WIN_SRCS) agent/main_win32.c \
-	agent/config_ini.c agent/output.c collectors/pcap/offline.c \
+	agent/agentcli.c agent/config_ini.c agent/output.c \
+	collectors/pcap/offline.c \
 	transport/tls.c
 WINAGENT_OBJS := $(WINAGENT_SRCS:%.c=$(BUILD)/%.o)
 # Static libraries first, then the Windows system libraries they call

@@ -72,25 +72,6 @@ struct capture {
 	uint64_t		 health_reports;
 };
 
-static int
-linktype_supported(int lt)
-{
-	switch (lt) {
-	case PK_LINK_NULL:
-	case PK_LINK_ETHERNET:
-	case PK_LINK_RAW:
-	case PK_LINK_RAW_DLT:
-	case PK_LINK_RAW_DLT14:
-	case PK_LINK_LOOP:
-	case PK_LINK_LINUX_SLL:
-	case PK_LINK_IPV4:
-	case PK_LINK_IPV6:
-	case PK_LINK_LINUX_SLL2:
-		return 1;
-	}
-	return 0;
-}
-
 static void cap_close(void *st);
 
 /* Offline: pcap_dispatch hands frames straight to the engine. */
@@ -228,7 +209,7 @@ cap_open_live_one(struct capture *c, const struct pk_config *cfg,
 		return -1;
 	} else if (r > 0)
 		log_warnx("capture on %s: %s", ifname, pcap_geterr(p));
-	if (!linktype_supported(pcap_datalink(p))) {
+	if (!pk_linktype_supported(pcap_datalink(p))) {
 		snprintf(err, errlen, "%s: unsupported link type %d (%s)",
 		    ifname, pcap_datalink(p),
 		    pcap_datalink_val_to_name(pcap_datalink(p)));
@@ -285,7 +266,7 @@ cap_open(struct pk_engine *e, const struct pk_config *cfg, const char *source,
 			free(c);
 			return NULL;
 		}
-		if (!linktype_supported(pcap_datalink(p))) {
+		if (!pk_linktype_supported(pcap_datalink(p))) {
 			snprintf(err, errlen, "%s: unsupported link type %d (%s)",
 			    source, pcap_datalink(p),
 			    pcap_datalink_val_to_name(pcap_datalink(p)));

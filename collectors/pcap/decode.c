@@ -717,3 +717,22 @@ pk_decode(struct pk_decoder *d, int linktype, const uint8_t *frame,
 		d->st.decoded++;
 	return rc;
 }
+
+int
+pk_linktype_supported(int lt)
+{
+	switch (lt) {
+	case PK_LINK_NULL:
+	case PK_LINK_ETHERNET:
+	case PK_LINK_RAW:
+	case PK_LINK_RAW_DLT:
+	case PK_LINK_RAW_DLT14:
+	case PK_LINK_LOOP:
+	case PK_LINK_LINUX_SLL:
+	case PK_LINK_IPV4:
+	case PK_LINK_IPV6:
+	case PK_LINK_LINUX_SLL2:
+		return 1;
+	}
+	return 0;
+}

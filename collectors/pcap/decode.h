@@ -28,6 +28,8 @@
 #define PK_LINK_IPV4		228
 #define PK_LINK_IPV6		229
 #define PK_LINK_LINUX_SLL2	276
+/* 1 if the decoder reads frames of this link type (the list above). */
+int pk_linktype_supported(int lt);
 
 #define PK_PROTO_ICMP	1
 #define PK_PROTO_TCP	6

@@ -29,26 +29,6 @@ struct offline {
 	int			 ended;		/* PK_COLL_EOF/_ERROR once seen */
 };
 
-/* The link types the decoder knows (decode.h); capture.c has the same. */
-static int
-linktype_supported(int lt)
-{
-	switch (lt) {
-	case PK_LINK_NULL:
-	case PK_LINK_ETHERNET:
-	case PK_LINK_RAW:
-	case PK_LINK_RAW_DLT:
-	case PK_LINK_RAW_DLT14:
-	case PK_LINK_LOOP:
-	case PK_LINK_LINUX_SLL:
-	case PK_LINK_IPV4:
-	case PK_LINK_IPV6:
-	case PK_LINK_LINUX_SLL2:
-		return 1;
-	}
-	return 0;
-}
-
 /* libpcap's names for the link types people meet, for the message. */
 static const char *
 linktype_name(int lt)
@@ -101,7 +81,7 @@ off_open(struct pk_engine *e, const struct pk_config *cfg, const char *source,
 		return NULL;
 	}
 	lt = pk_pcapfile_linktype(o->f);
-	if (!linktype_supported(lt)) {
+	if (!pk_linktype_supported(lt)) {
 		snprintf(err, errlen, "%s: unsupported link type %d (%s)",
 		    source, lt, linktype_name(lt));
 		pk_pcapfile_close(o->f);
@@ -158,7 +138,7 @@ off_poll(void *st, int budget)
 		n++;
 		/* A pcapng interface the decoder cannot read: its frames
 		 * are counted, the other interfaces' still analysed. */
-		if (!linktype_supported(r.linktype)) {
+		if (!pk_linktype_supported(r.linktype)) {
 			o->unsupported++;
 			continue;
 		}
