@@ -18,6 +18,7 @@
 #include "agent/engine.h"
 #include "agent/task_agent.h"
 #include "agent/task_exec.h"
+#include "common/util.h"
 
 struct fr {
 	uint8_t		*d;
@@ -113,15 +114,19 @@ main(int argc, char **argv)
 	size_t n = 0, cap = 0;
 	struct pk_texec *te;
 	pcap_t *p;
-	int lt, rounds = argc > 2 ? atoi(argv[2]) : 200;
+	uint64_t nrounds = 200;
+	const char *why;
 	double base, miss, all, v, tmiss = 1e18, tall = 1e18;
-	int k;
+	int lt, rounds, k;
 
-	if (argc < 2 || (p = pcap_open_offline(argv[1], err)) == NULL ||
+	if (argc < 2 || (argc > 2 && pk_parse_u64(argv[2], 1, 1000000,
+	    &nrounds, &why) != 0) ||
+	    (p = pcap_open_offline(argv[1], err)) == NULL ||
 	    mkdtemp(spool) == NULL) {
 		fprintf(stderr, "usage: task_tap FILE.pcap [rounds]\n");
 		return 1;
 	}
+	rounds = (int)nrounds;
 	lt = pcap_datalink(p);
 	while (pcap_next_ex(p, &h, &d) == 1) {
 		if (n == cap) {
