@@ -377,16 +377,6 @@ attrib_claim(struct attrib *a, uint32_t pid, uint16_t port, uint8_t proto,
 }
 
 void
-attrib_release(struct attrib *a, uint32_t pid, uint16_t port, uint8_t proto,
-    int owner)
-{
-	struct attr_claim *c = claim_find(a, pid, port, proto);
-
-	if (c != NULL && c->owner == owner)
-		c->owner = PK_CLAIM_NONE;
-}
-
-void
 attrib_report(const struct attrib *a, FILE *fp)
 {
 	fprintf(fp, "attrib.endpoints %llu\n", (unsigned long long)a->nep);

@@ -80,7 +80,5 @@ int attrib_lookup_pid(struct attrib *a, uint32_t pid, struct pk_proc_ref *out);
 int attrib_active(const struct attrib *a);
 int attrib_claim(struct attrib *a, uint32_t pid, uint16_t port, uint8_t proto,
     int owner, uint64_t now_us);
-void attrib_release(struct attrib *a, uint32_t pid, uint16_t port,
-    uint8_t proto, int owner);
 
 #endif

@@ -300,13 +300,6 @@ pk_engine_scan_claim(struct pk_engine *e, uint32_t pid, uint16_t port,
 	return attrib_claim(&e->attr, pid, port, proto, owner, now_us);
 }
 
-void
-pk_engine_scan_release(struct pk_engine *e, uint32_t pid, uint16_t port,
-    uint8_t proto, int owner)
-{
-	attrib_release(&e->attr, pid, port, proto, owner);
-}
-
 uint64_t
 pk_engine_next_seq(const struct pk_engine *e)
 {

@@ -235,15 +235,15 @@ void pk_proc_ref_write_ecs(struct json *j, const void *arg);
  * for it (docs/detection.md).  pk_engine_scan_claim() takes or refreshes
  * the claim for owner and returns owner, or returns the other owner when
  * that one holds it.  A claim lapses scan.idle_timeout after its last
- * refresh, or when its owner releases it.  Bounded (PK_SCAN_CLAIMS).
+ * refresh; an owner refreshes it once more when its indicator ends, so
+ * the other side's late events for that scan stay silent.  Bounded
+ * (PK_SCAN_CLAIMS).
  */
 enum pk_claim_owner { PK_CLAIM_NONE = 0, PK_CLAIM_PACKET, PK_CLAIM_PROCESS };
 #define PK_SCAN_CLAIMS	256
 
 int pk_engine_scan_claim(struct pk_engine *e, uint32_t pid, uint16_t port,
     uint8_t proto, int owner, uint64_t now_us);
-void pk_engine_scan_release(struct pk_engine *e, uint32_t pid,
-    uint16_t port, uint8_t proto, int owner);
 
 /*
  * SIGHUP: reload what the detectors load from files (those with reload

@@ -489,9 +489,11 @@ ind_close(struct pk_procdet *d, struct pind *in)
 
 	if (in->started)
 		report(d, in, PK_PHASE_END);
+	/* the claim lapses scan.idle_timeout from now, not at once: the
+	 * packets of this scan may still be on their way */
 	if (in->kind == K_SCAN)
-		pk_engine_scan_release(d->e, in->claim_pid, in->port,
-		    in->proto, PK_CLAIM_PROCESS);
+		(void)pk_engine_scan_claim(d->e, in->claim_pid, in->port,
+		    in->proto, PK_CLAIM_PROCESS, d->now);
 	/* a scan tracker may still point at it */
 	if (in->kind == K_SCAN && (p = pk_proc_find(d->pt, in->ps.pid)) &&
 	    p->det != NULL) {

@@ -754,9 +754,12 @@ attr_tick(struct scan *s)
 static void
 attr_drop(struct scan *s, struct ind *in)
 {
+	/* The claim outlives the indicator by scan.idle_timeout: the
+	 * process collector's events lag the packets, and its late view of
+	 * this scan (or the drain at stop) must not report it again. */
 	if (in->proc != NULL && !in->deferred && in->kind != IK_PORT)
-		pk_engine_scan_release(s->e, in->proc->pid, in->claim_port,
-		    in->claim_proto, PK_CLAIM_PACKET);
+		(void)pk_engine_scan_claim(s->e, in->proc->pid,
+		    in->claim_port, in->claim_proto, PK_CLAIM_PACKET, s->now);
 	free(in->proc);
 	in->proc = NULL;
 	in->attr = ATTR_NONE;

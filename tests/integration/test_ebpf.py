@@ -211,7 +211,12 @@ address_scan_hosts = {hosts or 25}
         lines = agent.lines()
     scans = [o for o in lines if o["rule"]["id"] in SCAN_RULES]
     ids = {(o["rule"]["id"], o["picket"]["fingerprint"]) for o in scans}
-    assert len(ids) == 1, scans
+    assert len(ids) == 1, [(o["rule"]["id"], o["event"]["type"],
+                            proc_of(o).get("pid"),
+                            proc_of(o).get("executable"),
+                            o.get("source", {}).get("ip"),
+                            o.get("destination", {}).get("port"),
+                            o["picket"].get("details")) for o in scans]
     # every report of it names the process; the last one has the hash
     assert all(proc_of(o).get("pid") == pid for o in scans), scans
     last = scans[-1]

@@ -456,18 +456,18 @@ test_scan_claims(void **state)
 	    T0), PK_CLAIM_PROCESS);
 	assert_int_equal(pk_engine_scan_claim(e, 5, 139, 6, PK_CLAIM_PACKET,
 	    T0), PK_CLAIM_PACKET);
-	/* only the owner releases */
-	pk_engine_scan_release(e, 5, 445, 6, PK_CLAIM_PACKET);
+	/* the owner's refresh moves the lapse; the other's asking does not */
+	assert_int_equal(pk_engine_scan_claim(e, 5, 445, 6, PK_CLAIM_PROCESS,
+	    T0 + 10 * SEC), PK_CLAIM_PROCESS);
+	assert_int_equal(pk_engine_scan_claim(e, 5, 139, 6, PK_CLAIM_PROCESS,
+	    T0 + 10 * SEC), PK_CLAIM_PACKET);
 	assert_int_equal(pk_engine_scan_claim(e, 5, 445, 6, PK_CLAIM_PACKET,
-	    T0), PK_CLAIM_PROCESS);
-	pk_engine_scan_release(e, 5, 445, 6, PK_CLAIM_PROCESS);
-	assert_int_equal(pk_engine_scan_claim(e, 5, 445, 6, PK_CLAIM_PACKET,
-	    T0), PK_CLAIM_PACKET);
+	    T0 + (cfg.scan.idle_timeout + 5) * SEC), PK_CLAIM_PROCESS);
 	/* a claim lapses scan.idle_timeout after its last refresh */
-	assert_int_equal(pk_engine_scan_claim(e, 5, 445, 6, PK_CLAIM_PROCESS,
-	    T0 + (cfg.scan.idle_timeout - 1) * SEC), PK_CLAIM_PACKET);
-	assert_int_equal(pk_engine_scan_claim(e, 5, 445, 6, PK_CLAIM_PROCESS,
-	    T0 + (cfg.scan.idle_timeout + 1) * SEC), PK_CLAIM_PROCESS);
+	assert_int_equal(pk_engine_scan_claim(e, 5, 139, 6, PK_CLAIM_PROCESS,
+	    T0 + (cfg.scan.idle_timeout + 5) * SEC), PK_CLAIM_PROCESS);
+	assert_int_equal(pk_engine_scan_claim(e, 5, 445, 6, PK_CLAIM_PACKET,
+	    T0 + (cfg.scan.idle_timeout + 11) * SEC), PK_CLAIM_PACKET);
 	/* bounded: more claims than slots push the oldest out */
 	for (i = 0; i < PK_SCAN_CLAIMS + 1; i++)
 		assert_int_equal(pk_engine_scan_claim(e, 100 + i, 445, 6,
