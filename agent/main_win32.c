@@ -1,13 +1,15 @@
 /*
- * main_win32.c - picketd.exe, the Windows agent's entry point.  Phase 1 of
- * the Windows agent (docs/windows.md): offline analysis (`-r FILE`), the
- * configuration check (`-n`, `-nv`), `-V`, `-h` and `--config-doc`, with
- * the options, output and exit status of agent/main.c (the POSIX program)
- * for those modes, over the same engine, detectors, configuration and
- * outputs.  Capture files are read by the project's own reader
- * (collectors/pcap/offline.c), so no Npcap is needed.  Live capture, the
- * service, enrollment and `status` come later and are refused here with a
- * pointer to the documentation.
+ * main_win32.c - picketd.exe, the Windows agent's entry point
+ * (docs/windows.md): offline analysis (`-r FILE`), live capture in the
+ * foreground through Npcap (collectors/pcap/wpcap_win32.c) with the
+ * indicators written locally, `--list-interfaces`, the configuration
+ * check (`-n`, `-nv`), `-V`, `-h` and `--config-doc`, with the options,
+ * output and exit status of agent/main.c (the POSIX program) for those
+ * modes, over the same engine, detectors, configuration and outputs.
+ * Capture files are read by the project's own reader
+ * (collectors/pcap/offline.c), so -r needs no Npcap.  Reporting to the
+ * hub, the service, enrollment and `status` come later and are refused
+ * here with a pointer to the documentation.
  *
  * What differs from Linux, and why:
  *  - Default paths live under %ProgramData%\Picket (local configuration,
@@ -42,12 +44,15 @@
 #include "agent/output.h"
 #include "collectors/collector.h"
 #include "collectors/pcap/offline.h"
+#include "collectors/pcap/wpcap.h"
 #include "collectors/pcap/sigdet.h"
 #include "common/log.h"
+#include "common/pktime.h"
 #include "common/util.h"
 #include "transport/tls.h"
 
 #define OFFLINE_BUDGET	4096	/* frames per poll, as agent/main.c */
+#define LIVE_BUDGET	256	/* frames per poll between clock checks */
 
 struct opts {
 	const char	*config;
@@ -59,6 +64,7 @@ struct opts {
 	int		 verbose;
 	int		 foreground;
 	int		 debug;
+	int		 list;		/* --list-interfaces */
 };
 
 static volatile LONG quit;
@@ -68,7 +74,7 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 "usage: picketd [-dfhnvV] [-c file] [-o file|-] [-r capture] [-S rules]\n"
-"               [--home-net cidrs]\n"
+"               [--home-net cidrs] [--list-interfaces]\n"
 "  -c file        configuration file (INI); built-in defaults without it\n"
 "  -n             check the configuration and exit; with -v print it\n"
 "  -v             verbose: with -n print the normalised configuration\n"
@@ -78,12 +84,13 @@ usage(FILE *fp)
 "  -r capture     analyse a pcap/pcapng file, print indicators, exit\n"
 "  -S rules       load exactly this rule file instead of [rules] paths\n"
 "  --home-net L   the monitored addresses (CIDR list), as [network] home_net\n"
+"  --list-interfaces  the adapters Npcap can capture on, and exit\n"
 "  --config-doc   print the configuration reference (Markdown)\n"
 "  -V             print the version\n"
 "  -h             this help\n"
-"This Windows build analyses capture files (-r) and checks configurations\n"
-"(-n); live capture, the service, enroll and status come later\n"
-"(docs/windows.md).\n");
+"Without -r it captures live on [pcap] interfaces through Npcap and writes\n"
+"indicators to -o, [output] file or stdout; reporting to the hub, the\n"
+"service, enroll and status come later (docs/windows.md).\n");
 }
 
 /* Ctrl-C and Ctrl-Break: stop reading and report, as SIGINT does. */
@@ -104,6 +111,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	static const struct option longopts[] = {
 		{ "home-net", required_argument, NULL, 'H' },
 		{ "config-doc", no_argument, NULL, 'D' },
+		{ "list-interfaces", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -125,6 +133,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'D':
 			pk_config_doc(stdout);
 			exit(0);
+		case 'L':
+			o->list = 1;
+			break;
 		case 'V':
 			printf("picketd %s\n", PICKET_VERSION);
 			exit(0);
@@ -414,6 +425,68 @@ run_file(struct pk_config *cfg, const struct opts *o, const char *host_id,
 	return r == PK_COLL_ERROR ? 1 : 0;
 }
 
+/* ---- live ------------------------------------------------------------------ */
+
+/*
+ * Capture until Ctrl-C (or the last adapter fails): frames through the
+ * engine, its timers once a second on the wall clock, as agent/main.c's
+ * collector loop does; then END for every open indicator and the same
+ * statistics lines as Linux.
+ */
+static int
+run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
+    const char *host_name)
+{
+	const struct pk_collector_ops *ops = &pk_collector_wpcap;
+	struct pk_output_ndjson out;
+	struct pk_engine *e;
+	uint64_t last_tick;
+	char why[256];
+	void *st;
+	int r;
+
+	if (ops->available(cfg, 0, why, sizeof(why)) != 0) {
+		log_warnx("no live capture: %s", why);
+		return 1;
+	}
+	if (cfg->hub.address[0] != '\0')
+		log_warnx("[hub] address is set, but reporting to the hub is "
+		    "not in this Windows build yet: indicators are written "
+		    "locally only (docs/windows.md)");
+	if ((e = pk_cli_make_engine(cfg, o->rulefile, host_id, host_name,
+	    host_id, 0)) == NULL)
+		return 1;
+	memset(&out, 0, sizeof(out));
+	if (open_output(e, o, cfg, &out) != 0) {
+		pk_engine_free(e);
+		return 1;
+	}
+	if ((st = ops->open(e, cfg, NULL, why, sizeof(why))) == NULL) {
+		log_warnx("cannot capture: %s", why);
+		pk_output_ndjson_close(&out);
+		pk_engine_free(e);
+		return 1;
+	}
+	log_info("running, host %s (%s)", host_name, host_id);
+	last_tick = pk_mono_us();
+	do {
+		r = ops->poll(st, LIVE_BUDGET);
+		if (pk_mono_us() - last_tick >= PK_USEC) {
+			last_tick = pk_mono_us();
+			pk_engine_tick(e, pk_now_us());
+		}
+	} while (r >= 0 && !InterlockedCompareExchange(&quit, 0, 0));
+	log_info("stopping");
+	pk_engine_flush(e, pk_now_us());
+	ops->stats(st, stderr);
+	pk_engine_report(e, stderr);
+	fflush(stderr);
+	ops->close(st);
+	pk_output_ndjson_close(&out);
+	pk_engine_free(e);
+	return r == PK_COLL_ERROR ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -437,18 +510,23 @@ main(int argc, char **argv)
 	if (parse_args(argc, argv, &o) != 0)
 		return 1;
 	log_init(1, LOG_LVL_INFO, "picketd");
+	if (o.list) {
+		char why[256];
+
+		if (pk_wpcap_list(stdout, why, sizeof(why)) != 0) {
+			log_warnx("%s", why);
+			return 1;
+		}
+		return 0;
+	}
 	if (load_config(&cfg, &o) != 0)
 		return 1;
 	if (o.check)
 		return pk_cli_check_config(&cfg, o.verbose, o.rulefile, NULL);
-	if (o.readfile == NULL) {
-		fprintf(stderr, "picketd: live capture and the service are not "
-		    "in this Windows build yet; analyse a capture file with "
-		    "-r FILE (docs/windows.md)\n");
-		return 1;
-	}
 	log_init(1, o.debug ? LOG_LVL_DEBUG : cfg.agent.log_level, "picketd");
 	derive_identity(&cfg, host_id, sizeof(host_id), host_name,
 	    sizeof(host_name));
+	if (o.readfile == NULL)
+		return run_live(&cfg, &o, host_id, host_name);
 	return run_file(&cfg, &o, host_id, host_name);
 }

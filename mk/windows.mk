@@ -3,8 +3,8 @@
 # that a Linux build uses.
 #
 #   make windows        build/win/picketd.exe: x86_64, statically linked
-#                       (only system DLLs; Npcap's wpcap.dll will be loaded
-#                       at run time by the live collector, later)
+#                       (only system DLLs; Npcap's wpcap.dll is loaded at
+#                       run time by the live collector)
 #   make check-windows  build it and compare `wine picketd.exe -r` with the
 #                       Linux build's `picketd -r` on every sample capture
 #                       (tests/integration/test_windows.py)
@@ -34,7 +34,7 @@ windows:
 # check of the hub certificates.
 WINAGENT_SRCS := $(CORE_SRCS) $(WIN_SRCS) agent/main_win32.c \
 	agent/agentcli.c agent/config_ini.c agent/output.c \
-	collectors/pcap/offline.c \
+	collectors/pcap/offline.c collectors/pcap/wpcap_win32.c \
 	transport/tls.c
 WINAGENT_OBJS := $(WINAGENT_SRCS:%.c=$(BUILD)/%.o)
 # Static libraries first, then the Windows system libraries they call
