@@ -3,7 +3,9 @@
  * (docs/windows.md): offline analysis (`-r FILE`), live capture in the
  * foreground through Npcap (collectors/pcap/wpcap_win32.c) with the
  * indicators written locally, `--list-interfaces`, the configuration
- * check (`-n`, `-nv`), `-V`, `-h` and `--config-doc`, with the options,
+ * check (`-n`, `-nv`), `-V`, `-h` and `--config-doc`, and the same live
+ * capture as a Windows service (`--service`, agent/service_win32.c;
+ * `--install-service`, `--uninstall-service`), with the options,
  * output and exit status of agent/main.c (the POSIX program) for those
  * modes, over the same engine, detectors, configuration and outputs.
  * Capture files are read by the project's own reader
@@ -27,6 +29,7 @@
  *    accept CRLF files on Linux).
  */
 #include <windows.h>
+#include <shlobj.h>
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -42,6 +45,7 @@
 #include "agent/indicator.h"
 #include "agent/ioc.h"
 #include "agent/output.h"
+#include "agent/service.h"
 #include "collectors/collector.h"
 #include "collectors/pcap/offline.h"
 #include "collectors/pcap/wpcap.h"
@@ -53,6 +57,8 @@
 
 #define OFFLINE_BUDGET	4096	/* frames per poll, as agent/main.c */
 #define LIVE_BUDGET	256	/* frames per poll between clock checks */
+#define OPEN_TRIES	12	/* the service: capture not ready at boot */
+#define OPEN_RETRY_MS	5000
 
 struct opts {
 	const char	*config;
@@ -65,6 +71,8 @@ struct opts {
 	int		 foreground;
 	int		 debug;
 	int		 list;		/* --list-interfaces */
+	int		 service;	/* --service: under the SCM */
+	int		 install;	/* 1 install, -1 uninstall */
 };
 
 static volatile LONG quit;
@@ -85,6 +93,9 @@ usage(FILE *fp)
 "  -S rules       load exactly this rule file instead of [rules] paths\n"
 "  --home-net L   the monitored addresses (CIDR list), as [network] home_net\n"
 "  --list-interfaces  the adapters Npcap can capture on, and exit\n"
+"  --install-service  register the picketd service (auto start; with -c,\n"
+"                 that configuration), --uninstall-service remove it\n"
+"  --service      run as the service (the service control manager's form)\n"
 "  --config-doc   print the configuration reference (Markdown)\n"
 "  -V             print the version\n"
 "  -h             this help\n"
@@ -112,6 +123,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "home-net", required_argument, NULL, 'H' },
 		{ "config-doc", no_argument, NULL, 'D' },
 		{ "list-interfaces", no_argument, NULL, 'L' },
+		{ "service", no_argument, NULL, 'W' },
+		{ "install-service", no_argument, NULL, 'I' },
+		{ "uninstall-service", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -135,6 +149,15 @@ parse_args(int argc, char **argv, struct opts *o)
 			exit(0);
 		case 'L':
 			o->list = 1;
+			break;
+		case 'W':
+			o->service = 1;
+			break;
+		case 'I':
+			o->install = 1;
+			break;
+		case 'U':
+			o->install = -1;
 			break;
 		case 'V':
 			printf("picketd %s\n", PICKET_VERSION);
@@ -188,14 +211,22 @@ static const struct win_default win_defaults[] = {
 	WD(agent, user, "", 0),
 };
 
+/* The machine's application data folder (what the MSI calls
+ * CommonAppDataFolder), whatever the process's environment says: a
+ * service's environment may not have %ProgramData%. */
 static void
 program_data(char *out, size_t len)
 {
 	char pd[MAX_PATH];
-	DWORD n = GetEnvironmentVariableA("ProgramData", pd, sizeof(pd));
 
-	if (n == 0 || n >= sizeof(pd))
-		pk_strlcpy(pd, "C:\\ProgramData", sizeof(pd));
+	if (SHGetFolderPathA(NULL, CSIDL_COMMON_APPDATA, NULL,
+	    SHGFP_TYPE_CURRENT, pd) != S_OK) {
+		DWORD n = GetEnvironmentVariableA("ProgramData", pd,
+		    sizeof(pd));
+
+		if (n == 0 || n >= sizeof(pd))
+			pk_strlcpy(pd, "C:\\ProgramData", sizeof(pd));
+	}
 	snprintf(out, len, "%s\\Picket", pd);
 }
 
@@ -443,7 +474,7 @@ run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
 	uint64_t last_tick;
 	char why[256];
 	void *st;
-	int r;
+	int r, tries;
 
 	if (ops->available(cfg, 0, why, sizeof(why)) != 0) {
 		log_warnx("no live capture: %s", why);
@@ -461,11 +492,26 @@ run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
 		pk_engine_free(e);
 		return 1;
 	}
-	if ((st = ops->open(e, cfg, NULL, why, sizeof(why))) == NULL) {
-		log_warnx("cannot capture: %s", why);
-		pk_output_ndjson_close(&out);
-		pk_engine_free(e);
-		return 1;
+	/*
+	 * A service starts at boot, maybe before the capture driver or the
+	 * network stack it asks about: it says it is running (the boot need
+	 * not wait for it) and tries again for a minute before it fails, and
+	 * the service control manager's recovery actions take over.
+	 */
+	if (o->service)
+		pk_svc_running();
+	for (tries = 0; (st = ops->open(e, cfg, NULL, why, sizeof(why))) ==
+	    NULL; tries++) {
+		if (!o->service || tries >= OPEN_TRIES ||
+		    InterlockedCompareExchange(&quit, 0, 0)) {
+			log_warnx("cannot capture: %s", why);
+			pk_output_ndjson_close(&out);
+			pk_engine_free(e);
+			return 1;
+		}
+		log_warnx("cannot capture yet: %s; trying again in %d s", why,
+		    OPEN_RETRY_MS / 1000);
+		Sleep(OPEN_RETRY_MS);
 	}
 	log_info("running, host %s (%s)", host_name, host_id);
 	last_tick = pk_mono_us();
@@ -485,6 +531,87 @@ run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
 	pk_output_ndjson_close(&out);
 	pk_engine_free(e);
 	return r == PK_COLL_ERROR ? 1 : 0;
+}
+
+/* ---- the service ----------------------------------------------------------- */
+
+struct svc_ctx {
+	struct pk_config	*cfg;
+	struct opts		*o;
+	const char		*host_id, *host_name;
+};
+
+static int
+svc_body(void *arg)
+{
+	struct svc_ctx *c = arg;
+	char err[256];
+
+	/* The MSI registers the service without recovery actions. */
+	if (pk_svc_set_recovery(err, sizeof(err)) != 0)
+		log_debug("service: %s", err);
+	return run_live(c->cfg, c->o, c->host_id, c->host_name);
+}
+
+static void
+svc_stop(void *arg)
+{
+	(void)arg;
+	InterlockedExchange(&quit, 1);
+}
+
+/*
+ * The service's defaults: %ProgramData%\Picket\agent.ini when -c is not
+ * given (written from agent.ini.example beside the executable the first
+ * time), the log in picketd.log beside it (the service has
+ * no console), indicators in indicators.ndjson there unless [output] file
+ * says otherwise.
+ */
+static void
+svc_prepare(struct opts *o)
+{
+	static char ini[MAX_PATH + 32], logp[MAX_PATH + 32];
+	char pd[MAX_PATH + 16], ed[MAX_PATH], ex[MAX_PATH + 32];
+	FILE *fp;
+
+	program_data(pd, sizeof(pd));
+	(void)CreateDirectoryA(pd, NULL);
+	snprintf(logp, sizeof(logp), "%s\\picketd.log", pd);
+	if ((fp = fopen(logp, "ab")) != NULL) {
+		setvbuf(fp, NULL, _IONBF, 0);
+		log_win32_set_file(fp);
+	}
+	snprintf(ini, sizeof(ini), "%s\\agent.ini", pd);
+	if (o->config != NULL)
+		return;
+	/* First start: the commented example the MSI put beside the
+	 * executable becomes the configuration, which from then on is the
+	 * administrator's (no upgrade or uninstall touches it). */
+	exe_dir(ed, sizeof(ed));
+	snprintf(ex, sizeof(ex), "%s\\agent.ini.example", ed);
+	if (GetFileAttributesA(ini) == INVALID_FILE_ATTRIBUTES &&
+	    GetFileAttributesA(ex) != INVALID_FILE_ATTRIBUTES) {
+		if (CopyFileA(ex, ini, TRUE))
+			log_info("service: wrote %s from %s", ini, ex);
+		else
+			log_warnx("service: cannot write %s: error %lu", ini,
+			    (unsigned long)GetLastError());
+	}
+	if (GetFileAttributesA(ini) != INVALID_FILE_ATTRIBUTES)
+		o->config = ini;
+}
+
+static const char *
+svc_output(const struct pk_config *cfg)
+{
+	static char out[MAX_PATH + 32];
+	char pd[MAX_PATH + 16];
+
+	if (cfg->output.file[0] != '\0')
+		return NULL;
+	program_data(pd, sizeof(pd));
+	snprintf(out, sizeof(out), "%s\\indicators.ndjson", pd);
+	return out;
 }
 
 int
@@ -510,6 +637,20 @@ main(int argc, char **argv)
 	if (parse_args(argc, argv, &o) != 0)
 		return 1;
 	log_init(1, LOG_LVL_INFO, "picketd");
+	if (o.install != 0) {
+		char why[256];
+
+		if ((o.install > 0 ? pk_svc_install(o.config, why,
+		    sizeof(why)) : pk_svc_uninstall(why, sizeof(why))) != 0) {
+			log_warnx("%s", why);
+			return 1;
+		}
+		log_info("service %s %s", PK_SVC_NAME, o.install > 0 ?
+		    "installed (auto start)" : "removed");
+		return 0;
+	}
+	if (o.service)
+		svc_prepare(&o);
 	if (o.list) {
 		char why[256];
 
@@ -523,9 +664,26 @@ main(int argc, char **argv)
 		return 1;
 	if (o.check)
 		return pk_cli_check_config(&cfg, o.verbose, o.rulefile, NULL);
-	log_init(1, o.debug ? LOG_LVL_DEBUG : cfg.agent.log_level, "picketd");
+	/* the service logs through log_win32.c: lines with their time */
+	log_init(!o.service, o.debug ? LOG_LVL_DEBUG : cfg.agent.log_level,
+	    "picketd");
 	derive_identity(&cfg, host_id, sizeof(host_id), host_name,
 	    sizeof(host_name));
+	if (o.service) {
+		struct svc_ctx c = { &cfg, &o, host_id, host_name };
+		char why[256];
+		int rc;
+
+		if (o.output == NULL)
+			o.output = svc_output(&cfg);
+		log_info("service: starting");
+		if ((rc = pk_svc_run(svc_body, svc_stop, &c, why,
+		    sizeof(why))) < 0) {
+			log_warnx("%s", why);
+			return 1;
+		}
+		return rc;
+	}
 	if (o.readfile == NULL)
 		return run_live(&cfg, &o, host_id, host_name);
 	return run_file(&cfg, &o, host_id, host_name);

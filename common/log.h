@@ -10,6 +10,7 @@
 #define PICKET_LOG_H
 
 #include <stdarg.h>
+#include <stdio.h>
 
 /* mingw checks "printf" as Microsoft's; its own macro names the C99 one. */
 #ifdef __MINGW_PRINTF_FORMAT
@@ -38,5 +39,8 @@ void fatalx(const char *fmt, ...) PK_PRINTF(1, 2) PK_NORETURN;
 
 /* Provided by the platform file: open the system log sink. */
 log_sink_fn log_platform_sink(const char *progname);
+/* Windows only (log_win32.c): the platform sink writes to fp (the
+ * service's log file) instead of stderr. */
+void log_win32_set_file(FILE *fp);
 
 #endif

@@ -5,8 +5,11 @@
 #   make windows        build/win/picketd.exe: x86_64, statically linked
 #                       (only system DLLs; Npcap's wpcap.dll is loaded at
 #                       run time by the live collector)
-#   make check-windows  build it and compare `wine picketd.exe -r` with the
-#                       Linux build's `picketd -r` on every sample capture
+#   make msi            build/pkg/picket-agent.msi with wixl
+#                       (packaging/windows/picket-agent.wxs)
+#   make check-windows  build both, compare `wine picketd.exe -r` with the
+#                       Linux build's `picketd -r` on every sample capture,
+#                       capture live and install the MSI under wine
 #                       (tests/integration/test_windows.py)
 #
 # OpenSSL and inih come from packaging/windows/deps.sh (cross-built from
@@ -14,7 +17,7 @@
 # Debian's libz-mingw-w64-dev.  The objects share build/win with the wine
 # run of the unit tests (tests/wine/run.sh): same compiler, same flags.
 
-.PHONY: windows check-windows windows-exe
+.PHONY: windows check-windows windows-exe msi
 
 WINDOWS_CROSS	:= x86_64-w64-mingw32
 WINDOWS_BUILD	:= build/win
@@ -35,13 +38,14 @@ windows:
 WINAGENT_SRCS := $(CORE_SRCS) $(WIN_SRCS) agent/main_win32.c \
 	agent/agentcli.c agent/config_ini.c agent/output.c \
 	collectors/pcap/offline.c collectors/pcap/wpcap_win32.c \
+	agent/service_win32.c \
 	transport/tls.c
 WINAGENT_OBJS := $(WINAGENT_SRCS:%.c=$(BUILD)/%.o)
 # Static libraries first, then the Windows system libraries they call
 # (OpenSSL: Winsock, CryptoAPI, the user and GDI bits of its RNG seeding).
 WINAGENT_LIBS := $(WINDOWS_OPENSSL)/lib/libssl.a \
 	$(WINDOWS_OPENSSL)/lib/libcrypto.a $(WINDOWS_INIH)/lib/libinih.a \
-	-lz -lws2_32 -lcrypt32 -lbcrypt -ladvapi32 -luser32 -lgdi32
+	-lz -lws2_32 -lcrypt32 -lbcrypt -ladvapi32 -lshell32 -luser32 -lgdi32
 
 ifneq ($(WINDOWS_OPENSSL),)
 $(BUILD)/transport/tls.o: CPPFLAGS_ALL += -I$(WINDOWS_OPENSSL)/include
@@ -58,7 +62,16 @@ windows-exe: $(BUILD)/picketd.exe
 	    sed -n 's/^[[:space:]]*DLL Name: //p' | tr '\n' ' '); \
 	echo "windows: $< imports only: $$dlls"
 
-check-windows: all windows
+# The MSI: the agent, the shipped rules and IOC lists, the service.
+WINDOWS_MSI	:= build/pkg/picket-agent.msi
+msi: windows
+	@mkdir -p $(dir $(WINDOWS_MSI))
+	wixl -a x64 -D Version=$(VERSION) -D Build=$(WINDOWS_BUILD) \
+	    -o $(WINDOWS_MSI) packaging/windows/picket-agent.wxs
+	@echo "msi: $(WINDOWS_MSI)"
+
+check-windows: all windows msi
 	PICKETD=$(CURDIR)/$(BUILD)/picketd \
 	    PICKETD_EXE=$(CURDIR)/$(WINDOWS_BUILD)/picketd.exe \
+	    PICKET_MSI=$(CURDIR)/$(WINDOWS_MSI) \
 	    /usr/bin/python3 -m pytest -q tests/integration/test_windows.py

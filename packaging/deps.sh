@@ -28,6 +28,10 @@
 #   chromium (+ nodejs npm when the machine has no node/npm of its own)
 #                              the web UI's browser test: playwright-core from
 #                              the npm registry drives Debian's chromium
+#   poppler-utils              pdftotext, pdfinfo, pdftoppm: check the hub's
+#                              after-action report PDFs
+#   wixl msitools              build the Windows agent's MSI (make msi) and
+#                              read its tables
 #   libbpf-dev libelf-dev bpftool
 #                              the eBPF process collector: libbpf and its ELF
 #                              library; vmlinux.h and skeleton generation
@@ -44,7 +48,7 @@ libcmocka-dev clang libclang-rt-14-dev gcc-mingw-w64-x86-64 wine wine64
 dpkg-dev python3 python3-pytest python3-jsonschema python3-scapy tcpdump
 iproute2 curl dnsutils procps tcpreplay libbpf-dev libelf-dev bpftool
 libz-mingw-w64-dev libsqlite3-dev libevent-dev libjansson-dev chromium
-debootstrap lintian rpm time tshark"
+poppler-utils debootstrap lintian rpm time tshark wixl msitools"
 BACKPORTS_PKGS="suricata"
 
 say() { printf 'deps: %s\n' "$*"; }

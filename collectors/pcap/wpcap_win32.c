@@ -12,9 +12,14 @@
  * [pcap] interfaces names adapters by their pcap name
  * (\Device\NPF_{GUID}) or by their description, which is what people see
  * (Npcap: the adapter's friendly description; wine: the Linux interface
- * name); "any" takes every adapter that has an address.  Each adapter is
- * read with a short timeout on the caller's thread, in turn.  Called
- * through struct pk_collector_ops by the Windows main (agent/main_win32.c).
+ * name); "any" takes every adapter that has an address.  Adapters are
+ * read in non-blocking mode on the caller's thread, in turn; when none has
+ * a packet the collector waits on their read events (Npcap signals one
+ * when data arrives) for at most WP_IDLE_WAIT_MS, so a stop request and
+ * the engine's timers are never held up by a quiet network, whatever the
+ * driver's read timeout does (libpcap's on Linux, which wine forwards to,
+ * does not fire while no packet comes).  Called through struct
+ * pk_collector_ops by the Windows main (agent/main_win32.c).
  */
 #include <windows.h>
 
@@ -32,7 +37,8 @@
 
 #define WP_ERRBUF	256		/* PCAP_ERRBUF_SIZE */
 #define WP_MAX_IFACES	16
-#define WP_TIMEOUT_MS	20		/* per adapter per turn */
+#define WP_TIMEOUT_MS	20		/* the driver's buffering delay */
+#define WP_IDLE_WAIT_MS	100		/* nothing to read: wait this long */
 #define WP_NAME_MAX	256
 
 /* The libpcap types the calls below use, with Windows' layout. */
@@ -69,6 +75,8 @@ typedef void (*wp_freecode_fn)(struct wp_bpf_program *);
 typedef char *(*wp_geterr_fn)(void *);
 typedef int (*wp_stats_fn)(void *, struct wp_stat *);
 typedef void (*wp_close_fn)(void *);
+typedef int (*wp_setnonblock_fn)(void *, int, char *);
+typedef HANDLE (*wp_getevent_fn)(void *);
 
 struct wp_api {
 	HMODULE			 dll;
@@ -83,10 +91,13 @@ struct wp_api {
 	wp_geterr_fn		 geterr;
 	wp_stats_fn		 stats;
 	wp_close_fn		 close;
+	wp_setnonblock_fn	 setnonblock;
+	wp_getevent_fn		 getevent;	/* optional: Sleep without */
 };
 
 struct wp_iface {
 	void		*h;
+	HANDLE		 ev;			/* read event, or NULL */
 	char		 name[WP_NAME_MAX];	/* what the user wrote */
 	int		 linktype;
 	int		 dead;
@@ -102,22 +113,41 @@ struct wpcap {
 	uint64_t		 unsupported;	/* adapters skipped */
 };
 
-/* wpcap.dll from Npcap's directory, else the search path; NULL if none. */
+/*
+ * wpcap.dll from Npcap's directory, else the search path; NULL if none.
+ * Loaded once and kept for the life of the process (never freed): the
+ * service opens the capture again after a failure, and unloading and
+ * reloading the DLL (and Packet.dll with it) gains nothing.
+ */
 static HMODULE
 wp_load_dll(void)
 {
+	static HMODULE loaded;
 	char dir[MAX_PATH], path[MAX_PATH + 32];
-	UINT n = GetSystemDirectoryA(dir, sizeof(dir));
+	UINT n;
 	HMODULE h;
+
+	if (loaded != NULL)
+		return loaded;
+	n = GetSystemDirectoryA(dir, sizeof(dir));
 
 	if (n > 0 && n < sizeof(dir)) {
 		snprintf(path, sizeof(path), "%s\\Npcap\\wpcap.dll", dir);
 		/* its Packet.dll sits beside it */
 		if ((h = LoadLibraryExA(path, NULL,
 		    LOAD_WITH_ALTERED_SEARCH_PATH)) != NULL)
-			return h;
+			return loaded = h;
 	}
-	return LoadLibraryA("wpcap.dll");
+	return loaded = LoadLibraryA("wpcap.dll");
+}
+
+/* Wine's ntdll says who it is; Windows' has no such export. */
+static int
+wp_under_wine(void)
+{
+	HMODULE nt = GetModuleHandleA("ntdll.dll");
+
+	return nt != NULL && GetProcAddress(nt, "wine_get_version") != NULL;
 }
 
 /* GetProcAddress's answer into a typed function pointer (same size). */
@@ -154,13 +184,17 @@ wp_load(struct wp_api *api, char *err, size_t errlen)
 	    !WP_SYM(api, freecode, "pcap_freecode") ||
 	    !WP_SYM(api, geterr, "pcap_geterr") ||
 	    !WP_SYM(api, stats, "pcap_stats") ||
-	    !WP_SYM(api, close, "pcap_close")) {
+	    !WP_SYM(api, close, "pcap_close") ||
+	    !WP_SYM(api, setnonblock, "pcap_setnonblock")) {
 		snprintf(err, errlen, "wpcap.dll lacks a libpcap function "
 		    "the agent needs: update Npcap");
-		FreeLibrary(api->dll);
 		api->dll = NULL;
 		return -1;
 	}
+	/* Wine exports pcap_getevent as a stub that aborts the process
+	 * when called: there, the idle wait is a plain sleep. */
+	if (wp_under_wine() || !WP_SYM(api, getevent, "pcap_getevent"))
+		api->getevent = NULL;
 	return 0;
 }
 
@@ -176,10 +210,7 @@ wp_available(const struct pk_config *cfg, int offline, char *why,
 		    "project's reader");
 		return -1;
 	}
-	if (wp_load(&api, why, whylen) != 0)
-		return -1;
-	FreeLibrary(api.dll);
-	return 0;
+	return wp_load(&api, why, whylen);
 }
 
 /* Does adapter d answer to what the user wrote (want)? */
@@ -214,6 +245,11 @@ wp_open_one(struct wpcap *w, const struct pk_config *cfg, const char *dev,
 		snprintf(err, errlen, "%s: %s", label, ebuf);
 		return -1;
 	}
+	if (w->api.setnonblock(h, 1, ebuf) != 0) {
+		snprintf(err, errlen, "%s: non-blocking mode: %s", label, ebuf);
+		w->api.close(h);
+		return -1;
+	}
 	lt = w->api.datalink(h);
 	if (!pk_linktype_supported(lt)) {
 		log_warnx("pcap: %s: link type %d is not decoded; skipped",
@@ -234,6 +270,7 @@ wp_open_one(struct wpcap *w, const struct pk_config *cfg, const char *dev,
 	}
 	f = &w->ifs[w->nifs++];
 	f->h = h;
+	f->ev = w->api.getevent != NULL ? w->api.getevent(h) : NULL;
 	f->linktype = lt;
 	pk_strlcpy(f->name, label, sizeof(f->name));
 	log_info("capturing on %s (link type %d)", label, lt);
@@ -294,8 +331,6 @@ wp_close_all(struct wpcap *w)
 	for (i = 0; i < w->nifs; i++)
 		if (w->ifs[i].h != NULL)
 			w->api.close(w->ifs[i].h);
-	if (w->api.dll != NULL)
-		FreeLibrary(w->api.dll);
 	free(w);
 }
 
@@ -344,9 +379,28 @@ wp_fds(void *st, int *fds, int max)
 	return 0;
 }
 
+/* Nothing anywhere: wait for a read event, WP_IDLE_WAIT_MS at most. */
+static void
+wp_idle(struct wpcap *w)
+{
+	HANDLE evs[WP_MAX_IFACES];
+	DWORD n = 0;
+	int i;
+
+	for (i = 0; i < w->nifs; i++)
+		if (!w->ifs[i].dead && w->ifs[i].ev != NULL)
+			evs[n++] = w->ifs[i].ev;
+	if (n == 0) {
+		Sleep(WP_IDLE_WAIT_MS);
+		return;
+	}
+	(void)WaitForMultipleObjects(n, evs, FALSE, WP_IDLE_WAIT_MS);
+}
+
 /*
- * Read adapters in turn until budget frames or every adapter timed out
- * once in a row.  A read error takes that adapter out (counted, logged);
+ * Read adapters in turn until budget frames or every adapter came up
+ * empty once in a row; with no frame at all, wait (wp_idle) before
+ * returning 0.  A read error takes that adapter out (counted, logged);
  * when none is left the collector ends with an error.
  */
 static int
@@ -387,6 +441,8 @@ wp_poll(void *st, int budget)
 		alive += !w->ifs[i].dead;
 	if (alive == 0)
 		return n > 0 ? n : PK_COLL_ERROR;
+	if (n == 0)
+		wp_idle(w);
 	return n;
 }
 
@@ -448,7 +504,6 @@ pk_wpcap_list(FILE *fp, char *err, size_t errlen)
 	ebuf[0] = '\0';
 	if (api.findalldevs(&devs, ebuf) != 0) {
 		snprintf(err, errlen, "listing adapters: %s", ebuf);
-		FreeLibrary(api.dll);
 		return -1;
 	}
 	for (d = devs; d != NULL; d = d->next)
@@ -456,6 +511,5 @@ pk_wpcap_list(FILE *fp, char *err, size_t errlen)
 		    d->description : "-", d->addresses != NULL ? "" :
 		    "\t(no address)");
 	api.freealldevs(devs);
-	FreeLibrary(api.dll);
 	return 0;
 }

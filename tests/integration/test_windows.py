@@ -355,3 +355,116 @@ def test_live_capture_through_wpcap(wine, exe, tmp_path):
         finally:
             agent.kill()
             agent.wait()
+
+
+@pytest.fixture()
+def wine_copy(wine, tmp_path):
+    """A private copy of the cached prefix, for tests that install into
+    it: what they do must not reach the cache the other tests share."""
+    prefix = tmp_path / "prefix"
+    subprocess.run(["cp", "-a", wine["WINEPREFIX"], str(prefix)],
+                   check=True, timeout=300)
+    env = dict(wine, WINEPREFIX=str(prefix))
+    yield env
+    subprocess.run(["wineserver", "-k"], env=env, capture_output=True)
+
+
+def _sc_state(run):
+    out = run("sc", "query", "picketd").stdout
+    m = re.search(r"STATE\s+:\s+\d+\s+(\w+)", out)
+    return m.group(1) if m else None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+@pytest.mark.skipif(shutil.which("wixl") is None,
+                    reason="wixl is not installed (packaging/deps.sh)")
+def test_msi_installs_and_removes_the_service(wine_copy, tmp_path):
+    """`msiexec /i picket-agent.msi /qn` installs picketd.exe, the rules
+    and the service, which starts, writes its configuration from the
+    example, captures (a port scan on the namespace's loopback is
+    reported) and logs; `/x` stops and removes the service and the files,
+    and keeps the configuration.  Wine runs inside a network namespace of
+    its own, so the service captures only there, and on a copy of the
+    prefix."""
+    from netns import wait_for
+    msi = os.environ.get("PICKET_MSI", str(REPO / "build/pkg/picket-agent.msi"))
+    if not os.path.exists(msi):
+        pytest.fail(f"{msi} missing: run make msi first")
+    ns = f"pkmsi{os.getpid() % 100000}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    drive = pathlib.Path(wine_copy["WINEPREFIX"]) / "drive_c"
+    data = drive / "ProgramData" / "Picket"
+    inst = drive / "Program Files" / "Picket"
+
+    def run(*args, timeout=180):
+        return subprocess.run(["ip", "netns", "exec", ns, "wine", *args],
+                              capture_output=True, text=True,
+                              env=wine_copy, timeout=timeout)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"],
+                       check=True)
+        # One wineserver for the whole test, started in the namespace:
+        # services live as long as it does.
+        subprocess.run(["ip", "netns", "exec", ns, "wineserver", "-p"],
+                       env=wine_copy, check=True, timeout=60)
+        # The first wine program starts services.exe, which outlives it
+        # and keeps its standard streams: let those be /dev/null, not the
+        # pipes run() reads to their end.
+        subprocess.run(["ip", "netns", "exec", ns, "wine", "cmd", "/c",
+                        "exit"], env=wine_copy, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=180)
+        r = run("msiexec", "/i", msi, "/qn")
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert (inst / "picketd.exe").exists()
+        assert (inst / "rules" / "worms.rules").exists()
+        assert (inst / "agent.ini.example").exists()
+        assert wait_for(lambda: _sc_state(run) == "RUNNING", timeout=60,
+                        step=1), run("sc", "query", "picketd").stdout
+        log = data / "picketd.log"
+        assert wait_for(lambda: log.exists() and
+                        "running, host" in log.read_text(), timeout=60), \
+            log.read_text() if log.exists() else "no log"
+        assert (data / "agent.ini").read_bytes() == \
+            (inst / "agent.ini.example").read_bytes()
+        assert "capturing on lo" in log.read_text()
+        probe = ("import socket\n"
+                 "for p in range(20000, 20040):\n"
+                 "    s = socket.socket(); s.settimeout(1)\n"
+                 "    s.connect_ex(('127.0.0.1', p)); s.close()\n")
+        subprocess.run(["ip", "netns", "exec", ns, "python3", "-c", probe],
+                       check=True, timeout=60)
+        out = data / "indicators.ndjson"
+
+        def scanned():
+            if not out.exists():
+                return False
+            text = out.read_text()
+            text = text[:text.rfind("\n") + 1]
+            return any(o["rule"]["id"] == "picket.scan.port"
+                       for o in parse_indicators(text))
+        assert wait_for(scanned, timeout=30), log.read_text()[-2000:]
+        # The administrator's edit survives the uninstall.
+        with open(data / "agent.ini", "a") as f:
+            f.write("; edited here\n")
+        r = run("msiexec", "/x", msi, "/qn")
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert _sc_state(run) is None, run("sc", "query", "picketd").stdout
+        assert "service: stop requested" in log.read_text()
+        assert "service: stopped (0)" in log.read_text()
+        # Everything the MSI put down is gone, but for one wine artefact:
+        # wine's services.exe holds the stopped service's process handle,
+        # and with it picketd.exe's image, a moment after reporting it
+        # stopped, and msiexec deletes files right after that report; on
+        # Windows the image is released when the process ends.
+        assert not (inst / "rules").exists()
+        assert not (inst / "ioc").exists()
+        assert not (inst / "agent.ini.example").exists()
+        left = sorted(p.name for p in inst.iterdir()) if inst.exists() \
+            else []
+        assert left in ([], ["picketd.exe"]), left
+        assert (data / "agent.ini").read_text().endswith("; edited here\n")
+    finally:
+        subprocess.run(["ip", "netns", "exec", ns, "wineserver", "-k"],
+                       env=wine_copy, capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
