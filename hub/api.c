@@ -774,6 +774,20 @@ static const struct hub_route routes[] = {
 	  hub_api_task_cancel, NULL },
 	{ "GET", "/api/v1/tasks/{id}/results/{agent}", HUB_ROLE_RESPONDER,
 	  hub_api_task_result, NULL },
+	{ "GET", "/api/v1/incidents", HUB_ROLE_VIEWER, hub_api_incident_list,
+	  "state limit cursor" },
+	{ "POST", "/api/v1/incidents", HUB_ROLE_RESPONDER,
+	  hub_api_incident_create, NULL },
+	{ "GET", "/api/v1/incidents/{id}", HUB_ROLE_VIEWER,
+	  hub_api_incident_get, NULL },
+	{ "PATCH", "/api/v1/incidents/{id}", HUB_ROLE_RESPONDER,
+	  hub_api_incident_patch, NULL },
+	{ "POST", "/api/v1/incidents/{id}/notes", HUB_ROLE_RESPONDER,
+	  hub_api_incident_note, NULL },
+	{ "POST", "/api/v1/incidents/{id}/links", HUB_ROLE_RESPONDER,
+	  hub_api_incident_link, NULL },
+	{ "GET", "/api/v1/incidents/{id}/report", HUB_ROLE_VIEWER,
+	  hub_api_incident_report, "format" },
 };
 _Static_assert(PK_NELEM(routes) <= ROUTES_MAX, "raise ROUTES_MAX");
 
@@ -1187,8 +1201,12 @@ dispatch(struct call *k, const struct hub_route *rt, const char *arg,
 		    r.file_len);
 		free(r.text);
 	} else if (j == NULL && r.text != NULL) {
+		if (r.disposition != NULL)
+			evhttp_add_header(evhttp_request_get_output_headers(
+			    k->req), "Content-Disposition", r.disposition);
 		send_body(k, status, r.content_type != NULL ? r.content_type :
-		    "text/plain; charset=utf-8", r.text, strlen(r.text));
+		    "text/plain; charset=utf-8", r.text, r.text_len > 0 ?
+		    r.text_len : strlen(r.text));
 		free(r.text);
 	} else {
 		free(r.text);

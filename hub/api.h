@@ -53,8 +53,11 @@ struct hub_api_req {
 	const char		*body;
 	size_t			 body_len;
 	/* A handler that answers with text instead of JSON sets these and
-	 * returns NULL (the API frees text). */
+	 * returns NULL (the API frees text).  text_len 0: text is a string
+	 * (strlen); else its length in bytes (a PDF).  A disposition (see
+	 * below) goes with text too; it must live as long as text. */
 	char			*text;
+	size_t			 text_len;
 	const char		*content_type;
 	/* ... or with a file: an open descriptor (the API closes it),
 	 * the bytes to send from its start, and a Content-Disposition
@@ -115,6 +118,14 @@ json_t *hub_api_task_list(struct hub_api_req *r, int *status);
 json_t *hub_api_task_get(struct hub_api_req *r, int *status);
 json_t *hub_api_task_cancel(struct hub_api_req *r, int *status);
 json_t *hub_api_task_result(struct hub_api_req *r, int *status);
+/* The incident endpoints (hub/api_incidents.c, docs/incidents.md). */
+json_t *hub_api_incident_list(struct hub_api_req *r, int *status);
+json_t *hub_api_incident_create(struct hub_api_req *r, int *status);
+json_t *hub_api_incident_get(struct hub_api_req *r, int *status);
+json_t *hub_api_incident_patch(struct hub_api_req *r, int *status);
+json_t *hub_api_incident_note(struct hub_api_req *r, int *status);
+json_t *hub_api_incident_link(struct hub_api_req *r, int *status);
+json_t *hub_api_incident_report(struct hub_api_req *r, int *status);
 const struct hub_ingest *hub_api_ingest(const struct hub_api *a);
 
 /*

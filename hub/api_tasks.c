@@ -5,8 +5,9 @@
  * transport/task.c as the very bytes the client sent (pk_task_parse, the
  * one parser agent and hub share), found with the bounded JSON reader;
  * the rest of the body (targets, expiry) is read with jansson, duplicate
- * keys refused.  Every create, cancel and download is one audit row with
- * what it did, besides the API's own row for each write.  The handlers
+ * keys refused; an "incident" id links the new task to that incident
+ * (hub/incidents.h).  Every create, cancel and download is one audit row
+ * with what it did, besides the API's own row for each write.  The handlers
  * run on the hub's loop: their queries are bounded (a task has at most
  * 10,000 hosts, a list at most HUB_LIMIT_MAX tasks).  Called through
  * the route table in hub/api.c.
@@ -23,6 +24,7 @@
 #include "common/util.h"
 #include "hub/api.h"
 #include "hub/auth.h"
+#include "hub/incidents.h"
 #include "hub/jsonread.h"
 #include "hub/tasks.h"
 
@@ -207,6 +209,37 @@ expires_in(json_t *v, uint64_t *s, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * "incident": the id of an incident the new task is linked to; it must
+ * exist before the task is made.  *id 0 when the body names none.  0; 1
+ * refused (err); -1 store.
+ */
+static int
+incident_arg(struct hub_store *st, json_t *v, int64_t *id, char *err,
+    size_t errlen)
+{
+	int found;
+
+	*id = 0;
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 1) {
+		snprintf(err, errlen, "incident: an incident id");
+		return 1;
+	}
+	*id = (int64_t)json_integer_value(v);
+	if (hub_incident_exists(st, *id, &found) == -1) {
+		snprintf(err, errlen, "incident: store unavailable");
+		return -1;
+	}
+	if (!found) {
+		snprintf(err, errlen, "incident: no incident %lld",
+		    (long long)*id);
+		return 1;
+	}
+	return 0;
+}
+
 /* The spec's own bytes in the body, for pk_task_parse. */
 static int
 spec_span(const struct hub_api_req *r, struct pk_jr_val *v, char *err,
@@ -231,9 +264,9 @@ hub_api_task_create(struct hub_api_req *r, int *status)
 	const char *key;
 	char err[HUB_TASK_ERR_MAX], target[HUB_TASK_ERR_MAX + 32];
 	uint64_t exp_s = 0;
-	int64_t id = 0;
+	int64_t id = 0, inc = 0;
 	size_t nhosts = 0;
-	int rc = 1;
+	int rc = 1, dup = 0;
 
 	memset(&tg, 0, sizeof(tg));
 	tg.reported = -1;
@@ -268,7 +301,8 @@ hub_api_task_create(struct hub_api_req *r, int *status)
 	}
 	json_object_foreach(body, key, v) {
 		if (strcmp(key, "task") != 0 && strcmp(key, "targets") != 0 &&
-		    strcmp(key, "expires_in") != 0) {
+		    strcmp(key, "expires_in") != 0 &&
+		    strcmp(key, "incident") != 0) {
 			snprintf(err, sizeof(err), "unknown key \"%.40s\"",
 			    key);
 			goto refuse;
@@ -282,6 +316,9 @@ hub_api_task_create(struct hub_api_req *r, int *status)
 	    expires_in(json_object_get(body, "expires_in"), &exp_s, err,
 	    sizeof(err)) == -1)
 		goto refuse;
+	if ((rc = incident_arg(r->st, json_object_get(body, "incident"), &inc,
+	    err, sizeof(err))) != 0)
+		goto refuse;
 	rc = hub_task_create(r->st, sv.p, sv.len, &tg, r->now_us +
 	    (int64_t)exp_s * 1000000, r->actor, r->now_us, &id, &nhosts, err,
 	    sizeof(err));
@@ -292,13 +329,32 @@ hub_api_task_create(struct hub_api_req *r, int *status)
 	snprintf(target, sizeof(target), "task %lld (%zu hosts)",
 	    (long long)id, nhosts);
 	audit(r, "task.create", target, "ok");
+	if (inc != 0) {
+		/* The task exists and runs whatever happens here: a failed
+		 * link is logged and said in the answer, not a refusal. */
+		char tid[24];
+
+		snprintf(tid, sizeof(tid), "%lld", (long long)id);
+		rc = hub_incident_link(r->st, inc, HUB_LINK_TASK, tid,
+		    r->actor, r->now_us, &dup, err, sizeof(err));
+		snprintf(target, sizeof(target), "incident/%lld task %lld",
+		    (long long)inc, (long long)id);
+		audit(r, "incident.link", target, rc == 0 ? "ok" :
+		    rc == 1 ? "400" : rc == 2 ? "404" : "500");
+		if (rc != 0) {
+			log_warnx("task %lld: not linked to incident %lld: %s",
+			    (long long)id, (long long)inc, err);
+			inc = 0;
+		}
+	}
 	free((void *)tg.agents);
 	free((void *)tg.tags);
 	json_decref(body);
 	*status = 201;
 	snprintf(target, sizeof(target), "/api/v1/tasks/%lld", (long long)id);
-	return json_pack("{s:I,s:I,s:s}", "id", (json_int_t)id, "hosts",
-	    (json_int_t)nhosts, "url", target);
+	return json_pack("{s:I,s:I,s:s,s:o}", "id", (json_int_t)id, "hosts",
+	    (json_int_t)nhosts, "url", target, "incident", inc != 0 ?
+	    json_integer((json_int_t)inc) : json_null());
 refuse:
 	audit(r, "task.create", err, rc == -1 ? "500" : "400");
 	free((void *)tg.agents);

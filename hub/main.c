@@ -11,6 +11,9 @@
  *                           docs/enrollment.md), audited
  *   task create|list|show|cancel|fetch  targeted collection
  *                           (hub/task_cli.c, docs/tasks.md), audited
+ *   incident list|show|create|link|note|set|report  incidents and
+ *                           after-action reports (hub/incident_cli.c,
+ *                           docs/incidents.md), audited
  *   indicators [filters]    print stored indicators (table or NDJSON)
  *   import FILE --agent ID  feed an NDJSON file (as `picketd -r` prints)
  *                           through the BATCH path the network uses
@@ -36,6 +39,7 @@
 #include "hub/auth.h"
 #include "hub/config.h"
 #include "hub/enroll.h"
+#include "hub/incidents.h"
 #include "hub/ingest.h"
 #include "hub/listener.h"
 #include "hub/store.h"
@@ -79,6 +83,8 @@ usage(FILE *fp)
 	    "       picket-hub agent list|revoke ID [-c hub.ini]\n"
 	    "       picket-hub task create|list|show|cancel|fetch ...  "
 	    "targeted collection\n"
+	    "       picket-hub incident list|show|create|link|note|set|"
+	    "report ...  incidents\n"
 	    "       picket-hub version\n");
 }
 
@@ -793,6 +799,8 @@ main(int argc, char **argv)
 		return hub_cmd_agent(argc - 1, argv + 1);
 	if (strcmp(argv[1], "task") == 0)
 		return hub_cmd_task(argc - 1, argv + 1);
+	if (strcmp(argv[1], "incident") == 0)
+		return hub_cmd_incident(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;

@@ -19,8 +19,8 @@
 #include "hub/outbreak.h"
 
 #define EMPTY		UINT32_MAX
-#define KEY_MAX		1100	/* an IOC value (1024) and its type */
-#define LABEL_MAX	300
+#define KEY_MAX		HUB_OB_KEY_MAX
+#define LABEL_MAX	HUB_OB_LABEL_MAX
 #define RULES_MAX	4	/* rule ids listed per group */
 #define RULE_ID_MAX	64
 #define HOSTS_MAX	100000	/* distinct agents in one answer */
@@ -28,7 +28,8 @@
 #define CAND_MIN	1024
 #define CAND_MAX	200000
 
-enum { K_FP, K_RULE, K_IOC, K_SCAN, K__N };
+enum { K_FP = HUB_OB_FINGERPRINT, K_RULE = HUB_OB_RULE,
+	K_IOC = HUB_OB_IOC, K_SCAN = HUB_OB_SCAN, K__N = HUB_OB_NKINDS };
 static const char *const kind_names[K__N] = {
 	"fingerprint", "rule", "ioc", "scan",
 };
@@ -400,9 +401,9 @@ transport_of(const struct hub_indicator *d)
  * scanning pattern, anything else (content rules, process rules) a rule.
  * -1 for rows that are not findings (health reports).
  */
-static int
-classify(const struct hub_indicator *d, char *key, size_t kcap, char *label,
-    size_t lcap)
+int
+hub_outbreak_classify(const struct hub_indicator *d, char *key, size_t kcap,
+    char *label, size_t lcap)
 {
 	/* an IOC value is at most 1024 bytes (docs/schema.md) */
 	char v[1030], t[HUB_SHORT_MAX];
@@ -461,6 +462,12 @@ classify(const struct hub_indicator *d, char *key, size_t kcap, char *label,
 	else
 		snprintf(label, lcap, "rule %.250s", d->rule_id);
 	return K_RULE;
+}
+
+const char *
+hub_outbreak_kind_name(int kind)
+{
+	return kind >= 0 && kind < K__N ? kind_names[kind] : NULL;
 }
 
 /* ---- the tables ------------------------------------------------------- */
@@ -684,7 +691,8 @@ on_row(void *arg, const struct hub_indicator *d)
 		return 0;
 	}
 	o->scanned++;
-	if ((kind = classify(d, key, sizeof(key), label, sizeof(label))) < 0)
+	if ((kind = hub_outbreak_classify(d, key, sizeof(key), label,
+	    sizeof(label))) < 0)
 		return 0;
 	if (p->kind != NULL && strcmp(p->kind, kind_names[kind]) != 0)
 		return 0;

@@ -75,6 +75,22 @@ int hub_outbreak_params_set(struct hub_outbreak_params *p, const char *name,
 json_t *hub_outbreaks(struct hub_store *st,
     const struct hub_outbreak_params *p, char *err, size_t errlen);
 
+/*
+ * The grouping of one alert, for callers that must agree with this view
+ * (hub/incidents.c: an incident's outbreak links, its detection
+ * classes): the kind (HUB_OB_*) with its key and label written into
+ * key[kcap] and label[lcap], or -1 for a row that is not a finding (not
+ * an alert, a health report).  Keys fit in HUB_OB_KEY_MAX bytes.
+ */
+enum { HUB_OB_FINGERPRINT = 0, HUB_OB_RULE = 1, HUB_OB_IOC = 2,
+	HUB_OB_SCAN = 3, HUB_OB_NKINDS = 4 };
+#define HUB_OB_KEY_MAX		1100	/* an IOC value (1024) and its type */
+#define HUB_OB_LABEL_MAX	300
+int hub_outbreak_classify(const struct hub_indicator *d, char *key,
+    size_t kcap, char *label, size_t lcap);
+/* "fingerprint" "rule" "ioc" "scan", or NULL for another number. */
+const char *hub_outbreak_kind_name(int kind);
+
 /* ---- helpers shared with hub/stix.c ---------------------------------- */
 
 /* A JSON string of s; bytes that are not valid UTF-8 become '?'. */

@@ -186,6 +186,62 @@ struct hub_task_host {
 	char		 host_name[HUB_HOST_MAX + 1];	/* task_hosts only */
 };
 
+/* Schema 5: incidents (docs/incidents.md, hub/incidents.c). */
+#define HUB_INC_KIND_MAX	31	/* an event's kind: "opened", "note" */
+
+/*
+ * An incident.  The text fields point into the store's row: valid during
+ * the callback only (the writer's are read during the call).  Times are
+ * µs since 1970; 0 means "not yet".
+ */
+struct hub_incident {
+	int64_t		 id;		/* set by the store */
+	int		 state;		/* enum hub_inc_state */
+	const char	*title;
+	const char	*owner;		/* "" = nobody */
+	const char	*created_by;
+	const char	*lessons;
+	const char	*report;	/* JSON kept at close; "" none */
+	int64_t		 created_us, since_us, contained_us, closed_us;
+	uint64_t	 links;		/* incident_list only: how many */
+};
+
+/* One link of an incident; value valid during the callback. */
+struct hub_inc_link_row {
+	int64_t		 incident_id;
+	int		 kind;		/* enum hub_inc_link */
+	const char	*value;
+	int64_t		 added_us;
+	char		 added_by[HUB_TOKEN_NAME_MAX + 1];
+};
+
+/* One stored timeline event; text valid during the callback. */
+struct hub_inc_event {
+	int64_t		 id;		/* set by the store */
+	int64_t		 incident_id;
+	int64_t		 ts_us;
+	char		 kind[HUB_INC_KIND_MAX + 1];
+	char		 actor[HUB_TOKEN_NAME_MAX + 1];
+	const char	*text;
+};
+
+/*
+ * Alerts (event.kind "alert") with @timestamp in [since_us, until_us),
+ * oldest first by (ts_us, agent_id, seq), at most limit rows (0 = all).
+ * The other fields narrow the rows with an index or a cheap test so a
+ * caller that classifies rows (hub_outbreak_classify) reads fewer of
+ * them; NULL / 0 do not filter.
+ */
+struct hub_alert_filter {
+	int64_t		 since_us, until_us;
+	const char	*fingerprint;	/* picket.fingerprint (lowercased) */
+	const char	*rule;		/* rule.id equal to this */
+	const char	*ioc_name;	/* threat.indicator.name, no case */
+	int		 scan;		/* picket.scan.* or picket.process.scan */
+	const char	*agents;	/* a JSON array of agent ids: only these */
+	uint64_t	 limit;
+};
+
 struct hub_store;
 
 /* Called once per row of a query; non-zero stops the query. */
@@ -202,6 +258,9 @@ typedef int (*hub_task_host_fn)(void *arg, const struct hub_task_host *h);
 typedef int (*hub_task_pair_fn)(void *arg, const struct hub_task *t,
     const struct hub_task_host *h);
 typedef int (*hub_id_fn)(void *arg, const char *agent_id);
+typedef int (*hub_incident_fn)(void *arg, const struct hub_incident *i);
+typedef int (*hub_inc_link_fn)(void *arg, const struct hub_inc_link_row *l);
+typedef int (*hub_inc_event_fn)(void *arg, const struct hub_inc_event *e);
 
 /* Every function returns 0 or -1 (errors go to the hub's log). */
 struct hub_store_ops {
@@ -355,6 +414,46 @@ struct hub_store_ops {
 		    int *found);
 	/* Result bytes held for every task (the [tasks] total quota). */
 	int	(*task_bytes_total)(struct hub_store *st, uint64_t *bytes);
+
+	/* Schema 5: incidents (docs/incidents.md, hub/incidents.c).  The
+	 * writes here are single statements: a caller that needs several
+	 * at once wraps them in begin / commit. */
+	/* Store i (id ignored; title, owner, created_by, since, state),
+	 * *id the new one. */
+	int	(*incident_add)(struct hub_store *st,
+		    const struct hub_incident *i, int64_t *id);
+	/* fn once with the incident, or not at all (*found 0). */
+	int	(*incident_get)(struct hub_store *st, int64_t id,
+		    hub_incident_fn fn, void *arg, int *found);
+	/* Newest first, ids < before_id (0: from the newest), state -1
+	 * any, at most limit; links is set, report is "". */
+	int	(*incident_list)(struct hub_store *st, int64_t before_id,
+		    uint64_t limit, int state, hub_incident_fn fn, void *arg);
+	/* Write i's title, state, owner, lessons, contained_us, closed_us
+	 * and report (NULL or "": none) to row i->id: *found. */
+	int	(*incident_put)(struct hub_store *st,
+		    const struct hub_incident *i, int *found);
+	/* Add a link; *dup 1 (nothing stored) when it is there already. */
+	int	(*inc_link_add)(struct hub_store *st,
+		    const struct hub_inc_link_row *l, int *dup);
+	/* Links of one incident in the order they were added, at most
+	 * limit. */
+	int	(*inc_links)(struct hub_store *st, int64_t id, uint64_t limit,
+		    hub_inc_link_fn fn, void *arg);
+	int	(*inc_event_add)(struct hub_store *st,
+		    const struct hub_inc_event *e);
+	/* Events of one incident by (ts_us, id), at most limit. */
+	int	(*inc_events)(struct hub_store *st, int64_t id, uint64_t limit,
+		    hub_inc_event_fn fn, void *arg);
+	/* How many links and events incident id has. */
+	int	(*inc_counts)(struct hub_store *st, int64_t id,
+		    uint64_t *links, uint64_t *events);
+	/* The indicator (agent_id, seq): fn once, or *found 0. */
+	int	(*indicator_get)(struct hub_store *st, const char *agent_id,
+		    uint64_t seq, hub_row_fn fn, void *arg, int *found);
+	/* Alerts of a window (struct hub_alert_filter), oldest first. */
+	int	(*alerts)(struct hub_store *st, const struct hub_alert_filter *f,
+		    hub_row_fn fn, void *arg);
 };
 
 /* Every backend's handle starts with this. */
@@ -365,6 +464,6 @@ struct hub_store {
 extern const struct hub_store_ops hub_store_sqlite;
 
 /* The schema version this code writes (docs/schema-hub.md). */
-#define HUB_SCHEMA_VERSION	4
+#define HUB_SCHEMA_VERSION	5
 
 #endif

@@ -141,6 +141,38 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (task_id, agent_id));"
 	"CREATE INDEX task_hosts_open ON task_hosts(agent_id) "
 	"  WHERE state <= 3;",
+	/* 4 -> 5: incidents, what they link and their stored events; the
+	 * list pages by id within a state, the timeline reads one
+	 * incident's events in time order */
+	"CREATE TABLE incidents ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  title TEXT NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  owner TEXT NOT NULL DEFAULT '',"
+	"  created_us INTEGER NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  since_us INTEGER NOT NULL,"
+	"  contained_us INTEGER,"
+	"  closed_us INTEGER,"
+	"  lessons TEXT NOT NULL DEFAULT '',"
+	"  report TEXT);"
+	"CREATE INDEX incidents_state ON incidents(state, id);"
+	"CREATE TABLE incident_links ("
+	"  incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+	"  kind INTEGER NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  added_us INTEGER NOT NULL,"
+	"  added_by TEXT NOT NULL,"
+	"  PRIMARY KEY (incident_id, kind, value));"
+	"CREATE TABLE incident_events ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+	"  ts_us INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  text TEXT NOT NULL);"
+	"CREATE INDEX incident_events_time ON incident_events(incident_id, "
+	"  ts_us, id);",
 };
 
 static int
@@ -1692,6 +1724,379 @@ sq_task_bytes_total(struct hub_store *st, uint64_t *bytes)
 	return rc == SQLITE_ROW ? 0 : sq_fail(s, "task bytes");
 }
 
+/* ------------------------------------------------------------ incidents */
+
+#define SQ_INC_COLS "SELECT id, state, title, owner, created_by, lessons, " \
+	"coalesce(report, ''), created_us, since_us, " \
+	"coalesce(contained_us, 0), coalesce(closed_us, 0)"
+
+/* Columns 0..10 of SQ_INC_COLS; the text stays the statement's. */
+static void
+sq_inc_row(sqlite3_stmt *q, struct hub_incident *i)
+{
+	const unsigned char *t;
+	const char **txt[5];
+	int k;
+
+	memset(i, 0, sizeof(*i));
+	i->id = sqlite3_column_int64(q, 0);
+	i->state = sqlite3_column_int(q, 1);
+	txt[0] = &i->title;
+	txt[1] = &i->owner;
+	txt[2] = &i->created_by;
+	txt[3] = &i->lessons;
+	txt[4] = &i->report;
+	for (k = 0; k < 5; k++) {
+		t = sqlite3_column_text(q, 2 + k);
+		*txt[k] = t != NULL ? (const char *)t : "";
+	}
+	i->created_us = sqlite3_column_int64(q, 7);
+	i->since_us = sqlite3_column_int64(q, 8);
+	i->contained_us = sqlite3_column_int64(q, 9);
+	i->closed_us = sqlite3_column_int64(q, 10);
+}
+
+static int
+sq_incidents_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_incident i;
+
+	sq_inc_row(q, &i);
+	if (sqlite3_column_count(q) > 11)
+		i.links = (uint64_t)sqlite3_column_int64(q, 11);
+	return ((hub_incident_fn)cb->fn)(cb->arg, &i);
+}
+
+static int
+sq_incident_add(struct hub_store *st, const struct hub_incident *i,
+    int64_t *id)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*id = 0;
+	sq_settle(s);
+	if (sq_prepare(s, "INSERT INTO incidents (title, state, owner, "
+	    "created_us, created_by, since_us) VALUES (?, ?, ?, ?, ?, ?)",
+	    &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, i->title, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, i->state);
+	sqlite3_bind_text(q, 3, i->owner != NULL ? i->owner : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, i->created_us);
+	sqlite3_bind_text(q, 5, i->created_by != NULL ? i->created_by : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, i->since_us);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, "incident");
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+static int
+sq_incident_get(struct hub_store *st, int64_t id, hub_incident_fn fn,
+    void *arg, int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+	int rc;
+
+	*found = 0;
+	if (sq_prepare(s, SQ_INC_COLS " FROM incidents WHERE id = ?", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*found = 1;
+		(void)sq_incidents_row(q, &cb);
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    sq_fail(s, "incident");
+}
+
+static int
+sq_incident_list(struct hub_store *st, int64_t before_id, uint64_t limit,
+    int state, hub_incident_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	/* The list never carries the reports: they can be large. */
+	if (sq_prepare(s, "SELECT id, state, title, owner, created_by, "
+	    "lessons, '', created_us, since_us, coalesce(contained_us, 0), "
+	    "coalesce(closed_us, 0), (SELECT count(*) FROM incident_links l "
+	    "WHERE l.incident_id = i.id) FROM incidents i WHERE "
+	    "(?1 = 0 OR id < ?1) AND (?2 < 0 OR state = ?2) "
+	    "ORDER BY id DESC LIMIT ?3", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, before_id);
+	sqlite3_bind_int(q, 2, state);
+	sqlite3_bind_int64(q, 3, limit == 0 || limit > INT64_MAX ? -1 :
+	    (int64_t)limit);
+	return sq_each(s, q, sq_incidents_row, &cb, "incidents");
+}
+
+static int
+sq_incident_put(struct hub_store *st, const struct hub_incident *i,
+    int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*found = 0;
+	sq_settle(s);
+	if (sq_prepare(s, "UPDATE incidents SET title = ?1, state = ?2, "
+	    "owner = ?3, lessons = ?4, contained_us = nullif(?5, 0), "
+	    "closed_us = nullif(?6, 0), report = nullif(?7, '') "
+	    "WHERE id = ?8", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, i->title, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, i->state);
+	sqlite3_bind_text(q, 3, i->owner != NULL ? i->owner : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, i->lessons != NULL ? i->lessons : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, i->contained_us);
+	sqlite3_bind_int64(q, 6, i->closed_us);
+	sqlite3_bind_text(q, 7, i->report != NULL ? i->report : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(q, 8, i->id);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, "incident");
+	*found = sqlite3_changes(s->db) > 0;
+	return 0;
+}
+
+static int
+sq_inc_link_add(struct hub_store *st, const struct hub_inc_link_row *l,
+    int *dup)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*dup = 0;
+	sq_settle(s);
+	if (sq_prepare(s, "INSERT OR IGNORE INTO incident_links (incident_id, "
+	    "kind, value, added_us, added_by) VALUES (?, ?, ?, ?, ?)",
+	    &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, l->incident_id);
+	sqlite3_bind_int(q, 2, l->kind);
+	sqlite3_bind_text(q, 3, l->value, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, l->added_us);
+	sqlite3_bind_text(q, 5, l->added_by, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, "incident link");
+	*dup = sqlite3_changes(s->db) == 0;
+	return 0;
+}
+
+static int
+sq_inc_links_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_inc_link_row l;
+	const unsigned char *t;
+
+	memset(&l, 0, sizeof(l));
+	l.incident_id = sqlite3_column_int64(q, 0);
+	l.kind = sqlite3_column_int(q, 1);
+	t = sqlite3_column_text(q, 2);
+	l.value = t != NULL ? (const char *)t : "";
+	l.added_us = sqlite3_column_int64(q, 3);
+	sq_col(q, 4, l.added_by, sizeof(l.added_by));
+	return ((hub_inc_link_fn)cb->fn)(cb->arg, &l);
+}
+
+static int
+sq_inc_links(struct hub_store *st, int64_t id, uint64_t limit,
+    hub_inc_link_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, "SELECT incident_id, kind, value, added_us, "
+	    "added_by FROM incident_links WHERE incident_id = ? "
+	    "ORDER BY rowid LIMIT ?", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, limit == 0 || limit > INT64_MAX ? -1 :
+	    (int64_t)limit);
+	return sq_each(s, q, sq_inc_links_row, &cb, "incident links");
+}
+
+static int
+sq_inc_event_add(struct hub_store *st, const struct hub_inc_event *e)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	sq_settle(s);
+	if (sq_prepare(s, "INSERT INTO incident_events (incident_id, ts_us, "
+	    "kind, actor, text) VALUES (?, ?, ?, ?, ?)", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, e->incident_id);
+	sqlite3_bind_int64(q, 2, e->ts_us);
+	sqlite3_bind_text(q, 3, e->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, e->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, e->text != NULL ? e->text : "", -1,
+	    SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "incident event");
+}
+
+static int
+sq_inc_events_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_inc_event e;
+	const unsigned char *t;
+
+	memset(&e, 0, sizeof(e));
+	e.id = sqlite3_column_int64(q, 0);
+	e.incident_id = sqlite3_column_int64(q, 1);
+	e.ts_us = sqlite3_column_int64(q, 2);
+	sq_col(q, 3, e.kind, sizeof(e.kind));
+	sq_col(q, 4, e.actor, sizeof(e.actor));
+	t = sqlite3_column_text(q, 5);
+	e.text = t != NULL ? (const char *)t : "";
+	return ((hub_inc_event_fn)cb->fn)(cb->arg, &e);
+}
+
+static int
+sq_inc_events(struct hub_store *st, int64_t id, uint64_t limit,
+    hub_inc_event_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, "SELECT id, incident_id, ts_us, kind, actor, text "
+	    "FROM incident_events WHERE incident_id = ? ORDER BY ts_us, id "
+	    "LIMIT ?", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, limit == 0 || limit > INT64_MAX ? -1 :
+	    (int64_t)limit);
+	return sq_each(s, q, sq_inc_events_row, &cb, "incident events");
+}
+
+static int
+sq_inc_counts(struct hub_store *st, int64_t id, uint64_t *links,
+    uint64_t *events)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*links = *events = 0;
+	if (sq_prepare(s, "SELECT (SELECT count(*) FROM incident_links WHERE "
+	    "incident_id = ?1), (SELECT count(*) FROM incident_events WHERE "
+	    "incident_id = ?1)", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*links = (uint64_t)sqlite3_column_int64(q, 0);
+		*events = (uint64_t)sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW ? 0 : sq_fail(s, "incident counts");
+}
+
+#define SQ_IND_COLS "SELECT agent_id, seq, ingest_us, ts_us, timestamp, " \
+	"rule_id, rule_name, ruleset, event_kind, severity, source_ip, " \
+	"destination_ip, destination_port, transport, direction, " \
+	"fingerprint, first_seen, last_seen, count, json FROM indicators "
+
+static int
+sq_ind_found(sqlite3_stmt *q, void *arg)
+{
+	struct sq_found *f = arg;
+
+	*f->found = 1;
+	return sq_find_row(q, &f->cb);
+}
+
+static int
+sq_indicator_get(struct hub_store *st, const char *agent_id, uint64_t seq,
+    hub_row_fn fn, void *arg, int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_found f = { { (void *)fn, arg }, found };
+	sqlite3_stmt *q;
+
+	*found = 0;
+	if (seq > (uint64_t)INT64_MAX)
+		return 0;
+	if (sq_prepare(s, SQ_IND_COLS "WHERE agent_id = ? AND seq = ?",
+	    &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
+	return sq_each(s, q, sq_ind_found, &f, "indicator");
+}
+
+static int
+sq_alerts(struct hub_store *st, const struct hub_alert_filter *f,
+    hub_row_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+	char sql[SQ_QUERY_MAX * 2];
+	int n;
+
+	/* Fixed text, every value bound by number.  The agents' array
+	 * goes in as one JSON text (json_each): no limit on bound
+	 * parameters, and no id is ever spliced into the SQL. */
+	n = snprintf(sql, sizeof(sql), SQ_IND_COLS "WHERE event_kind = "
+	    "'alert' AND ts_us >= ?1 AND ts_us < ?2%s%s%s%s%s "
+	    "ORDER BY ts_us, agent_id, seq LIMIT ?8",
+	    f->fingerprint != NULL ? " AND fingerprint = lower(?3)" : "",
+	    f->rule != NULL ? " AND rule_id = ?4" : "",
+	    f->ioc_name != NULL ? " AND json_extract(json, "
+	    "'$.threat.indicator.name') = ?5 COLLATE NOCASE" : "",
+	    f->scan ? " AND (substr(rule_id, 1, 12) = 'picket.scan.' OR "
+	    "rule_id = 'picket.process.scan')" : "",
+	    f->agents != NULL ? " AND agent_id IN (SELECT value FROM "
+	    "json_each(?6))" : "");
+	if (n < 0 || (size_t)n >= sizeof(sql))
+		return -1;
+	if (sq_prepare(s, sql, &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, f->since_us);
+	sqlite3_bind_int64(q, 2, f->until_us);
+	if (f->fingerprint != NULL)
+		sqlite3_bind_text(q, 3, f->fingerprint, -1, SQLITE_STATIC);
+	if (f->rule != NULL)
+		sqlite3_bind_text(q, 4, f->rule, -1, SQLITE_STATIC);
+	if (f->ioc_name != NULL)
+		sqlite3_bind_text(q, 5, f->ioc_name, -1, SQLITE_STATIC);
+	if (f->agents != NULL)
+		sqlite3_bind_text(q, 6, f->agents, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 8, f->limit == 0 ||
+	    f->limit > (uint64_t)INT64_MAX ? -1 : (sqlite3_int64)f->limit);
+	return sq_each(s, q, sq_find_row, &cb, "alerts");
+}
+
 const struct hub_store_ops hub_store_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1742,4 +2147,15 @@ const struct hub_store_ops hub_store_sqlite = {
 	.task_reported = sq_task_reported,
 	.agent_known = sq_agent_known,
 	.task_bytes_total = sq_task_bytes_total,
+	.incident_add = sq_incident_add,
+	.incident_get = sq_incident_get,
+	.incident_list = sq_incident_list,
+	.incident_put = sq_incident_put,
+	.inc_link_add = sq_inc_link_add,
+	.inc_links = sq_inc_links,
+	.inc_event_add = sq_inc_event_add,
+	.inc_events = sq_inc_events,
+	.inc_counts = sq_inc_counts,
+	.indicator_get = sq_indicator_get,
+	.alerts = sq_alerts,
 };

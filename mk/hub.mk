@@ -53,3 +53,23 @@ $(BUILD)/tests/test_hubtasks: $(HUB_TASK_OBJS)
 # tests/fuzz/fuzz_task.c (the specification parser, the TASK and RESULT
 # decoders, the chunk inflater) needs only the core library: the generic
 # fuzz rule builds it.
+
+# The after-action report as a PDF (hub/report_pdf.c over hub/pdf.c, the
+# project's own PDF writer); the test reads the files back with poppler.
+UNIT_EXTRA_test_report_pdf := $(BUILD)/hub/report_pdf.o $(BUILD)/hub/pdf.o \
+	-ljansson -lz
+$(BUILD)/tests/test_report_pdf: $(BUILD)/hub/report_pdf.o $(BUILD)/hub/pdf.o
+
+# Incidents and their reports (hub/incidents.c over the store and the
+# outbreak view's classification; docs/incidents.md).
+HUB_INC_OBJS := $(BUILD)/hub/incidents.o $(BUILD)/hub/outbreak.o \
+	$(HUB_STORE_OBJS)
+UNIT_EXTRA_test_incidents := $(HUB_INC_OBJS) -lsqlite3 -linih -ljansson
+$(BUILD)/tests/test_incidents: $(HUB_INC_OBJS)
+
+# What responders send about incidents, against a store in memory, and the
+# report's PDF (tests/fuzz/fuzz_incident.c).
+FUZZ_INC_OBJS := $(addprefix $(FUZZ_BUILD)/obj/hub/,incidents.o outbreak.o \
+	store_sqlite.o ingest.o config.o report_pdf.o pdf.o)
+FUZZ_EXTRA_fuzz_incident := $(FUZZ_INC_OBJS) -lsqlite3 -ljansson
+$(FUZZ_BUILD)/fuzz_incident: $(FUZZ_INC_OBJS)

@@ -1,10 +1,12 @@
 /*
  * app.js - the SOC web UI of picket-hub (docs/ui.md).  A single page with
  * hash routes (#/overview, #/indicators, #/hosts, #/hosts/ID,
- * #/outbreaks, #/tasks, #/tasks/ID, #/audit) over the hub's JSON API
- * (docs/api.md).  A responder (or admin) also gets "collect" forms on a
- * host's page and on each outbreak that order a targeted collection
- * (docs/tasks.md); the role comes from /api/v1/whoami.  The
+ * #/outbreaks, #/tasks, #/tasks/ID, #/incidents, #/incidents/ID,
+ * #/incidents/ID/report, #/audit) over the hub's JSON API (docs/api.md).
+ * A responder (or admin) also gets "collect" forms on a host's page and
+ * on each outbreak that order a targeted collection (docs/tasks.md), and
+ * opens, changes and annotates incidents (docs/incidents.md); the role
+ * comes from /api/v1/whoami.  The
  * analyst's bearer token lives in sessionStorage (this tab only) and goes
  * in the Authorization header, never in a URL.  Everything the API
  * returns is put on the page with textContent or as attribute values of
@@ -209,8 +211,9 @@
 		return res.json();
 	}
 
-	/* POST a JSON body: the parsed answer, or an ApiError thrown. */
-	async function post(path, body) {
+	/* A JSON body sent with method (POST, PATCH): the parsed answer, or
+	 * an ApiError thrown. */
+	async function send(method, path, body) {
 		const tok = token();
 		if (!tok) {
 			showLogin('');
@@ -219,7 +222,7 @@
 		let res;
 		try {
 			res = await fetch(path, {
-				method: 'POST',
+				method,
 				headers: { Authorization: 'Bearer ' + tok,
 				    Accept: 'application/json',
 				    'Content-Type': 'application/json' },
@@ -246,6 +249,9 @@
 			    `${res.status} ${res.statusText}`);
 		return b;
 	}
+
+	const post = (path, body) => send('POST', path, body);
+	const patch = (path, body) => send('PATCH', path, body);
 
 	/* The caller's role, asked once per sign-in. */
 	async function role() {
@@ -797,6 +803,34 @@
 		    sv('polyline', { points: pts, class: 'spark-line' }));
 	}
 
+	/*
+	 * "Open incident" on an outbreak: an incident titled with the
+	 * outbreak's label and linked to it (docs/incidents.md), then its
+	 * page.
+	 */
+	function openIncident(o) {
+		const value = `${str(o.kind)}:${str(o.key)}`;
+		const msg = el('span', { class: 'msg error-text', role: 'alert' });
+		const b = el('button', { type: 'button', class: 'open-incident',
+		    'data-outbreak': value }, 'Open incident');
+		b.addEventListener('click', async () => {
+			b.disabled = true;
+			msg.textContent = '';
+			try {
+				const r = await post('/api/v1/incidents', {
+					title: cutBytes(str(o.label), INC_TITLE_MAX),
+					outbreak: value,
+				});
+				location.hash = incHref(r.id);
+			} catch (e) {
+				b.disabled = false;
+				if (e.status !== 401)
+					msg.textContent = e.message;
+			}
+		});
+		return el('div', { class: 'row-actions' }, b, msg);
+	}
+
 	async function outbreaks(box, q) {
 		const range = q.get('range') === '7d' ? '7d' : '24h';
 		const r = await api('/api/v1/outbreaks', { since: range });
@@ -822,6 +856,7 @@
 			return el('tr', {},
 			    el('td', {}, str(o.label), el('br'),
 				el('span', { class: 'muted' }, str(o.kind)),
+				order ? openIncident(o) : '',
 				el('details', {}, el('summary', {},
 				    plural((o.hosts || []).length, 'host', 'hosts')),
 				    el('ul', { class: 'plain' },
@@ -862,8 +897,9 @@
 	 * A form that orders a task for agents (docs/tasks.md): the
 	 * specification is built from the fields and checked by the hub;
 	 * its refusal is shown as it comes.  On success the task's page.
+	 * incident (an incident id, or null) links the task to it.
 	 */
-	function collectForm(agents, id, title) {
+	function collectForm(agents, id, title, incident) {
 		const sel = el('select', { name: 'type', id: id ? id + '-type' :
 		    null }, COLLECT_TYPES.map(([v, t]) =>
 		    el('option', { value: v }, t)));
@@ -926,8 +962,10 @@
 					spec.hashes = hashes;
 			}
 			try {
-				const r = await post('/api/v1/tasks',
-				    { task: spec, targets: { agents } });
+				const order = { task: spec, targets: { agents } };
+				if (incident !== undefined && incident !== null)
+					order.incident = incident;
+				const r = await post('/api/v1/tasks', order);
 				location.hash = '#/tasks/' + r.id;
 			} catch (e) {
 				if (e.status !== 401)
@@ -1061,6 +1099,635 @@
 		}, TASK_REFRESH);
 	}
 
+	/* ---------------------------------------------------- incidents */
+
+	const INC_STATES = ['open', 'contained', 'closed'];
+	const INC_TITLE_MAX = 200;	/* bytes, as the hub counts them */
+	const INC_OWNER_MAX = 64;
+	const INC_NOTE_MAX = 4096;
+	const INC_LESSONS_MAX = 16384;
+	const INC_LINK_MAX = 1100;
+	const INC_LINK_KINDS = [
+		['host', 'Host (agent id)'],
+		['outbreak', 'Outbreak (kind:key)'],
+		['indicator', 'Indicator (agent id/seq)'],
+		['task', 'Task (id)'],
+	];
+	const DETECT_CLASSES = ['fingerprint', 'ioc', 'scan', 'process',
+	    'signature'];
+
+	function incHref(id) {
+		return '#/incidents/' + encodeURIComponent(String(id));
+	}
+
+	/* The longest prefix of s that is at most max UTF-8 bytes, cut
+	 * between characters (the hub counts bytes, the browser UTF-16). */
+	function cutBytes(s, max) {
+		const enc = new TextEncoder();
+		if (enc.encode(s).length <= max)
+			return s;
+		let out = '', n = 0;
+		for (const ch of s) {
+			n += enc.encode(ch).length;
+			if (n > max)
+				break;
+			out += ch;
+		}
+		return out;
+	}
+
+	function incStateBadge(s) {
+		const known = INC_STATES.includes(s) ? s : 'unknown';
+		return el('span', { class: 'state inc-' + known }, str(s));
+	}
+
+	/* Seconds as people read them: "45 s", "22 min 1 s", "3 h 5 min",
+	 * "2 d 4 h"; a figure that has not happened (null) is "not yet". */
+	function fmtDur(s) {
+		if (typeof s !== 'number' || !Number.isFinite(s))
+			return 'not yet';
+		const t = Math.round(Math.abs(s));
+		const sign = s < 0 && t > 0 ? '−' : '';
+		const two = (a, ua, b, ub) => `${a} ${ua}` + (b ? ` ${b} ${ub}` : '');
+		if (t < 60)
+			return `${sign}${t} s`;
+		if (t < 3600)
+			return sign + two(Math.floor(t / 60), 'min', t % 60, 's');
+		if (t < 86400)
+			return sign + two(Math.floor(t / 3600), 'h',
+			    Math.floor((t % 3600) / 60), 'min');
+		return sign + two(Math.floor(t / 86400), 'd',
+		    Math.floor((t % 86400) / 3600), 'h');
+	}
+
+	/*
+	 * Run one write of a form or button: btn is disabled meanwhile, a
+	 * refusal is put in msg as the hub worded it, success re-renders the
+	 * page (the hub's record is the truth, not what we sent).
+	 */
+	async function act(btn, msg, fn) {
+		msg.textContent = '';
+		btn.disabled = true;
+		try {
+			await fn();
+		} catch (e) {
+			btn.disabled = false;
+			if (e.status !== 401)
+				msg.textContent = e.message;
+			return;
+		}
+		render();
+	}
+
+	function formMsg(id) {
+		return el('p', { class: 'msg error-text', role: 'alert', id });
+	}
+
+	function newIncidentForm() {
+		const title = el('input', { id: 'inc-new-title', name: 'title',
+		    type: 'text', required: true, maxlength: INC_TITLE_MAX,
+		    autocomplete: 'off', placeholder: 'Conficker on the 10.8 campus' });
+		const owner = el('input', { id: 'inc-new-owner', name: 'owner',
+		    type: 'text', maxlength: INC_OWNER_MAX, autocomplete: 'off',
+		    placeholder: 'alice' });
+		const btn = el('button', { type: 'submit' }, 'Create');
+		const msg = formMsg('inc-new-msg');
+		const form = el('form', { class: 'filters', id: 'inc-new',
+		    'aria-label': 'New incident' },
+		    el('div', { class: 'field wide' },
+			el('label', { for: 'inc-new-title' }, 'New incident: title'),
+			title),
+		    el('div', { class: 'field' },
+			el('label', { for: 'inc-new-owner' }, 'Owner (optional)'),
+			owner),
+		    el('div', { class: 'field buttons' }, btn), msg);
+		form.addEventListener('submit', (ev) => {
+			ev.preventDefault();
+			const body = { title: title.value.trim() };
+			if (owner.value.trim())
+				body.owner = owner.value.trim();
+			msg.textContent = '';
+			btn.disabled = true;
+			post('/api/v1/incidents', body).then((r) => {
+				location.hash = incHref(r.id);
+			}, (e) => {
+				btn.disabled = false;
+				if (e.status !== 401)
+					msg.textContent = e.message;
+			});
+		});
+		return form;
+	}
+
+	async function incidents(box, q) {
+		const state = INC_STATES.includes(q.get('state')) ?
+		    q.get('state') : '';
+		const cursor = q.get('cursor');
+		const [r, write] = await Promise.all([
+			api('/api/v1/incidents', { state, limit: TABLE_PAGE,
+			    cursor }),
+			mayOrder(),
+		]);
+		const list = r.incidents || [];
+		box.append(el('h1', {}, 'Incidents'));
+		box.append(el('p', { class: 'muted' }, 'Newest first. An ' +
+		    'incident gathers outbreaks, indicators, hosts and tasks ' +
+		    'under one record with a timeline; open one here or from ' +
+		    'an outbreak.'));
+		if (write)
+			box.append(newIncidentForm());
+		const sel = el('select', { id: 'inc-state', name: 'state' },
+		    ['', ...INC_STATES].map((v) => el('option',
+			{ value: v, selected: v === state }, v || 'any')));
+		const filt = el('form', { class: 'filters', id: 'inc-filter',
+		    'aria-label': 'Filter incidents' },
+		    el('div', { class: 'field' },
+			el('label', { for: 'inc-state' }, 'State'), sel),
+		    el('div', { class: 'field buttons' },
+			el('button', { type: 'submit' }, 'Apply'),
+			el('a', { href: '#/incidents' }, 'Clear')));
+		filt.addEventListener('submit', (ev) => {
+			ev.preventDefault();
+			location.hash = hashLink('/incidents', { state: sel.value });
+		});
+		box.append(filt);
+		const heads = ['#', 'Title', 'State', 'Owner', 'Created',
+		    'Contained', 'Closed', 'Links'];
+		box.append(table(plural(list.length, 'incident', 'incidents') +
+		    (state ? ` (${state})` : ''), heads,
+		    list.length ? list.map((x) => el('tr',
+			{ 'data-id': String(x.id) },
+			el('td', { class: 'num' }, el('a', { href: incHref(x.id) },
+			    String(x.id))),
+			el('td', { class: 'msg-cell' }, el('a',
+			    { href: incHref(x.id), class: 'inc-title' },
+			    str(x.title))),
+			el('td', {}, incStateBadge(x.state)),
+			el('td', {}, str(x.owner)),
+			el('td', {}, timeCell(x.created), el('br'),
+			    el('span', { class: 'muted' }, 'by ',
+				str(x.created_by))),
+			el('td', {}, x.contained ? timeCell(x.contained) : '—'),
+			el('td', {}, x.closed ? timeCell(x.closed) : '—'),
+			el('td', { class: 'num' }, fmtNum(x.links)))) :
+			emptyRow(heads.length, state ? `No ${state} incident.` :
+			    'No incident yet.')));
+		box.lastChild.querySelector('table').id = 'incidents';
+		box.append(pager('/incidents', { state }, r.next_cursor,
+		    !!cursor));
+	}
+
+	/* "<agent_id>/<seq>": the agent id (ids hold no '/'), or null. */
+	function indicatorAgent(v) {
+		const i = String(v).lastIndexOf('/');
+		return i > 0 ? String(v).slice(0, i) : null;
+	}
+
+	function linkList(items, make, none) {
+		return items.length ? el('ul', { class: 'plain' },
+		    items.slice(0, 1000).map((v) => el('li', {}, make(v)))) :
+		    el('span', { class: 'muted' }, none);
+	}
+
+	function incLinks(x) {
+		const links = x.links || {};
+		const names = new Map((x.hosts || []).map((h) =>
+		    [h.agent_id, h.host_name]));
+		return el('section', { id: 'inc-links',
+		    'aria-labelledby': 'inc-links-title' },
+		    el('h2', { id: 'inc-links-title' }, 'Links'),
+		    dl([
+			['Outbreaks', linkList(links.outbreaks || [], (o) =>
+			    el('a', { href: hashLink('/outbreaks',
+				{ range: '7d' }) }, el('code', {},
+				str(o.value || `${o.kind}:${o.key}`))),
+			    'none')],
+			['Indicators', linkList(links.indicators || [], (v) => {
+				const a = indicatorAgent(v);
+				return a ? el('a', { href: hostHref(a) },
+				    el('code', {}, str(v))) :
+				    el('code', {}, str(v));
+			}, 'none')],
+			['Hosts', linkList(links.hosts || [], (v) =>
+			    el('a', { href: hostHref(v) },
+				str(names.get(v) || v),
+				names.get(v) ? el('span', { class: 'muted' },
+				    ` (${v})`) : ''), 'none')],
+			['Tasks', linkList(links.tasks || [], (v) =>
+			    el('a', { href: '#/tasks/' + encodeURIComponent(
+				String(v)) }, `Task ${v}`), 'none')],
+		    ]));
+	}
+
+	function timelineTable(caption, id, events) {
+		const heads = ['Time', 'Kind', 'What', 'Who'];
+		const t = table(caption, heads, events.length ?
+		    events.map((e) => el('tr', { 'data-kind': str(e.kind) },
+			el('td', {}, timeCell(e.time)),
+			el('td', {}, el('code', {}, str(e.kind))),
+			el('td', { class: 'msg-cell text' }, str(e.text),
+			    e.agent_id ? el('span', {}, ' ', el('a',
+				{ href: hostHref(e.agent_id) }, 'host')) : ''),
+			el('td', {}, str(e.actor)))) :
+		    emptyRow(heads.length, 'Nothing yet.'));
+		t.querySelector('table').id = id;
+		return t;
+	}
+
+	/* Buttons for the state changes the contract allows from here. */
+	function stateButtons(x, msg) {
+		const to = (label, state, id) => {
+			const b = el('button', { type: 'button', id }, label);
+			b.addEventListener('click', () => act(b, msg, () =>
+			    patch('/api/v1/incidents/' + x.id, { state })));
+			return b;
+		};
+		if (x.state === 'open')
+			return [to('Mark contained', 'contained', 'inc-contain'),
+			    to('Close', 'closed', 'inc-close')];
+		if (x.state === 'contained')
+			return [to('Close', 'closed', 'inc-close'),
+			    to('Reopen', 'open', 'inc-reopen')];
+		return [to('Reopen', 'open', 'inc-reopen')];
+	}
+
+	function ownerForm(x) {
+		const input = el('input', { id: 'inc-owner', name: 'owner',
+		    type: 'text', maxlength: INC_OWNER_MAX, autocomplete: 'off' });
+		input.value = x.owner || '';
+		const btn = el('button', { type: 'submit' }, 'Save owner');
+		const msg = formMsg('inc-owner-msg');
+		const form = el('form', { class: 'inline', id: 'inc-owner-form',
+		    'aria-label': 'Owner' },
+		    el('label', { for: 'inc-owner' }, 'Owner'), input, btn, msg);
+		form.addEventListener('submit', (ev) => {
+			ev.preventDefault();
+			act(btn, msg, () => patch('/api/v1/incidents/' + x.id,
+			    { owner: input.value.trim() }));
+		});
+		return form;
+	}
+
+	function noteForm(x) {
+		const text = el('textarea', { id: 'inc-note', name: 'text',
+		    rows: '3', maxlength: INC_NOTE_MAX, required: true });
+		const btn = el('button', { type: 'submit' }, 'Add note');
+		const msg = formMsg('inc-note-msg');
+		const form = el('form', { class: 'collect', id: 'inc-note-form' },
+		    el('h2', {}, 'Note'),
+		    el('label', { for: 'inc-note' }, 'Text (on the timeline)'),
+		    text, btn, msg);
+		form.addEventListener('submit', (ev) => {
+			ev.preventDefault();
+			act(btn, msg, () => post('/api/v1/incidents/' + x.id +
+			    '/notes', { text: text.value }));
+		});
+		return form;
+	}
+
+	function linkForm(x) {
+		const kind = el('select', { id: 'inc-link-kind', name: 'kind' },
+		    INC_LINK_KINDS.map(([v, t]) => el('option', { value: v }, t)));
+		const value = el('input', { id: 'inc-link-value', name: 'value',
+		    type: 'text', required: true, maxlength: INC_LINK_MAX,
+		    autocomplete: 'off', placeholder: 'agent id' });
+		const ph = { host: 'agent id', outbreak: 'scan:445/tcp/outbound',
+		    indicator: 'agent id/seq', task: '12' };
+		kind.addEventListener('change', () => {
+			value.placeholder = ph[kind.value] || '';
+		});
+		const btn = el('button', { type: 'submit' }, 'Link');
+		const msg = formMsg('inc-link-msg');
+		const form = el('form', { class: 'collect', id: 'inc-link-form' },
+		    el('h2', {}, 'Link'),
+		    el('label', { for: 'inc-link-kind' }, 'Kind'), kind,
+		    el('label', { for: 'inc-link-value' }, 'Value'), value,
+		    btn, msg);
+		form.addEventListener('submit', (ev) => {
+			ev.preventDefault();
+			act(btn, msg, () => post('/api/v1/incidents/' + x.id +
+			    '/links', { kind: kind.value,
+				value: value.value.trim() }));
+		});
+		return form;
+	}
+
+	function lessonsBlock(x, write) {
+		const head = el('h2', { id: 'inc-lessons-title' }, 'Lessons');
+		if (!write)
+			return el('section', { 'aria-labelledby': 'inc-lessons-title' },
+			    head, x.lessons ? el('p', { class: 'lessons',
+				id: 'inc-lessons-text' }, x.lessons) :
+			    el('p', { class: 'muted' }, 'None written yet.'));
+		const text = el('textarea', { id: 'inc-lessons', name: 'lessons',
+		    rows: '6', maxlength: INC_LESSONS_MAX,
+		    'aria-labelledby': 'inc-lessons-title' });
+		text.value = x.lessons || '';
+		const btn = el('button', { type: 'submit', id: 'inc-lessons-save' },
+		    'Save lessons');
+		const msg = formMsg('inc-lessons-msg');
+		const form = el('form', { class: 'collect wide',
+		    id: 'inc-lessons-form' }, head,
+		    el('p', { class: 'muted' }, 'What the team learnt: kept with ' +
+			'the report, editable after closing.'), text, btn, msg);
+		form.addEventListener('submit', (ev) => {
+			ev.preventDefault();
+			act(btn, msg, () => patch('/api/v1/incidents/' + x.id,
+			    { lessons: text.value }));
+		});
+		return form;
+	}
+
+	async function incident(box, q, id) {
+		const [x, write] = await Promise.all([
+			api('/api/v1/incidents/' + encodeURIComponent(id)),
+			mayOrder(),
+		]);
+		const closed = x.state === 'closed';
+		const hostsL = x.hosts || [];
+		const tasksL = x.tasks || [];
+		box.append(el('p', { class: 'crumbs' },
+		    el('a', { href: '#/incidents' }, 'Incidents'), ' / ',
+		    String(x.id)));
+		box.append(el('div', { class: 'section-head' },
+		    el('h1', { id: 'inc-title' }, `Incident ${x.id}: `,
+			el('span', { class: 'inc-title' }, str(x.title))),
+		    incStateBadge(x.state),
+		    el('a', { href: incHref(x.id) + '/report', class: 'button',
+			id: 'inc-report' }, 'Report')));
+		box.append(dl([
+			['State', el('span', { id: 'inc-state-text' }, str(x.state))],
+			['Owner', el('span', { id: 'inc-owner-text' },
+			    x.owner ? x.owner : 'nobody yet')],
+			['Opened', el('span', {}, timeCell(x.created), ' by ',
+			    str(x.created_by))],
+			['Indicators from', timeCell(x.since)],
+			['Contained', x.contained ? timeCell(x.contained) :
+			    'not yet'],
+			['Closed', x.closed ? timeCell(x.closed) : 'not yet'],
+			['Indicators', el('span', { id: 'inc-indicators' },
+			    fmtNum(x.indicators),
+			    x.truncated ? ' (the hub stopped counting: too ' +
+			    'many rows)' : '')],
+			['Hosts', fmtNum(hostsL.length)],
+		]));
+		if (write) {
+			const msg = formMsg('inc-state-msg');
+			box.append(el('div', { class: 'inc-actions' },
+			    stateButtons(x, msg), closed ? '' : ownerForm(x)),
+			    msg);
+		}
+		const hh = ['Host', 'Agent id', 'First seen', 'Indicators'];
+		const hostTable = table(plural(hostsL.length, 'host', 'hosts'), hh,
+		    hostsL.length ? hostsL.map((h) => el('tr',
+			{ 'data-agent': str(h.agent_id) },
+			el('td', {}, el('a', { href: hostHref(h.agent_id) },
+			    str(h.host_name || h.agent_id))),
+			el('td', {}, el('code', {}, str(h.agent_id))),
+			el('td', {}, timeCell(h.first_seen)),
+			el('td', { class: 'num' }, fmtNum(h.indicators)))) :
+		    emptyRow(hh.length, 'No host yet.'));
+		hostTable.querySelector('table').id = 'inc-hosts';
+		box.append(el('div', { class: 'two-col' }, incLinks(x),
+		    el('section', { 'aria-labelledby': 'inc-hosts-title' },
+			el('h2', { id: 'inc-hosts-title' }, 'Hosts'), hostTable)));
+		const th = ['#', 'Type', 'Created', 'By', 'Hosts', 'Outcomes'];
+		box.append(el('h2', {}, 'Tasks'));
+		box.append(table(plural(tasksL.length, 'task', 'tasks'), th,
+		    tasksL.length ? tasksL.map((t) => el('tr', {},
+			el('td', { class: 'num' }, el('a', { href: '#/tasks/' +
+			    encodeURIComponent(String(t.id)) }, String(t.id))),
+			el('td', {}, str(t.type)),
+			el('td', {}, timeCell(t.created)),
+			el('td', {}, str(t.created_by)),
+			el('td', { class: 'num' }, fmtNum(t.hosts)),
+			el('td', {}, statesText(t.states)))) :
+		    emptyRow(th.length, 'No task linked.')));
+		box.lastChild.querySelector('table').id = 'inc-tasks';
+		box.append(el('h2', {}, 'Timeline'));
+		box.append(timelineTable('What happened, oldest first',
+		    'inc-timeline', x.timeline || []));
+		if (write && !closed) {
+			const forms = el('div', { class: 'form-grid' },
+			    noteForm(x), linkForm(x));
+			if (hostsL.length)
+				forms.append(collectForm(hostsL.slice(0, 10000)
+				    .map((h) => h.agent_id), 'inc-collect',
+				    'Collect from these hosts', x.id));
+			box.append(forms);
+		}
+		if (closed && write)
+			box.append(el('p', { class: 'muted' }, 'A closed incident ' +
+			    'takes only lessons and a reopening.'));
+		box.append(lessonsBlock(x, write));
+	}
+
+	/* ---------------------------------------------------- reports */
+
+	/*
+	 * hosts_over_time as a line: one point per bucket, at the bucket's
+	 * end (its value is the number of hosts affected by then).
+	 */
+	function hostsChart(hot) {
+		const cum = (Array.isArray(hot.cumulative) ? hot.cumulative : [])
+		    .slice(0, 1000).map((v) =>
+			typeof v === 'number' && Number.isFinite(v) ? v : 0);
+		const n = cum.length;
+		if (!n)
+			return el('p', { class: 'muted', id: 'hosts-chart-none' },
+			    'No indicator yet: nothing to draw.');
+		const bs = typeof hot.bucket_seconds === 'number' ?
+		    hot.bucket_seconds : 0;
+		const start = Date.parse(hot.start);
+		const W = 720, H = 220, L = 44, R = 16, T = 14, B = 34;
+		const max = Math.max(1, ...cum);
+		const px = (i) => L + (W - L - R) * (i + 1) / n;
+		const py = (v) => T + (H - T - B) * (1 - v / max);
+		const span = n * bs;
+		const at = (k) => {
+			if (Number.isNaN(start))
+				return '';
+			const d = new Date(start + k * bs * 1000).toISOString();
+			return span > 2 * 86400 ? d.slice(5, 10) + ' ' +
+			    d.slice(11, 16) : d.slice(11, 16);
+		};
+		const last = cum[n - 1];
+		const svg = sv('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart',
+		    role: 'img', id: 'hosts-chart', 'data-points': String(n),
+		    'aria-label': `Hosts affected over time: ${last} ` +
+			`${last === 1 ? 'host' : 'hosts'} by the end, ${n} ` +
+			`buckets of ${fmtDur(bs)}` +
+			(at(0) ? ` from ${fmtTime(hot.start)}` : '') });
+		const ticks = max >= 2 ? [0, Math.round(max / 2), max] : [0, max];
+		for (const v of ticks) {
+			const y = py(v);
+			svg.append(sv('line', { x1: L, x2: W - R, y1: y, y2: y,
+			    class: 'grid' }));
+			svg.append(sv('text', { x: L - 6, y: y + 4,
+			    class: 'axis', 'text-anchor': 'end' }, String(v)));
+		}
+		svg.append(sv('line', { x1: L, x2: L, y1: T, y2: H - B,
+		    class: 'grid' }));
+		for (const k of [0, n / 2, n]) {
+			const x = L + (W - L - R) * k / n;
+			svg.append(sv('text', { x, y: H - 12, class: 'axis',
+			    'text-anchor': k === 0 ? 'start' : k === n ? 'end' :
+			    'middle' }, at(k)));
+		}
+		svg.append(sv('polyline', { class: 'hosts-line',
+		    points: cum.map((v, i) => `${px(i).toFixed(1)},` +
+			`${py(v).toFixed(1)}`).join(' ') }));
+		cum.forEach((v, i) => svg.append(sv('circle', { class: 'pt',
+		    cx: px(i).toFixed(1), cy: py(v).toFixed(1), r: 3 },
+		    sv('title', {}, `${at(i + 1) ? at(i + 1) + ' UTC: ' : ''}` +
+			`${v} ${v === 1 ? 'host' : 'hosts'}`))));
+		return svg;
+	}
+
+	function figure(id, label, value) {
+		return el('li', { id }, el('span', { class: 'fig-label' }, label),
+		    el('span', { class: 'tile-n' }, value));
+	}
+
+	function outcomeText(o) {
+		return statesText(o);
+	}
+
+	async function report(box, q, id) {
+		const r = await api('/api/v1/incidents/' + encodeURIComponent(id) +
+		    '/report');
+		const inc = r.incident || {};
+		const f = r.figures || {};
+		box.append(el('p', { class: 'crumbs' },
+		    el('a', { href: '#/incidents' }, 'Incidents'), ' / ',
+		    el('a', { href: incHref(inc.id) }, String(inc.id)), ' / ',
+		    'Report'));
+		box.append(el('h1', {}, `After-action report, incident ${inc.id}: `,
+		    el('span', { class: 'inc-title' }, str(inc.title))));
+		if (!r.final)
+			box.append(el('p', { class: 'note draft', id: 'report-draft' },
+			    'Draft: the incident is not closed. These figures are ' +
+			    'computed now and change until it closes.'));
+		const pdf = el('a', { href: '/api/v1/incidents/' +
+		    encodeURIComponent(String(inc.id)) + '/report?format=pdf',
+		    id: 'report-pdf', class: 'button' }, 'Download PDF');
+		pdf.addEventListener('click', (ev) => {
+			/* The API wants the token in a header: fetch it. */
+			ev.preventDefault();
+			download('/api/v1/incidents/' +
+			    encodeURIComponent(String(inc.id)) +
+			    '/report?format=pdf',
+			    `picket-incident-${inc.id}-report.pdf`)
+			    .catch((e) => setStatus(e.message));
+		});
+		const print = el('button', { type: 'button', id: 'report-print' },
+		    'Print');
+		print.addEventListener('click', () => window.print());
+		box.append(el('div', { class: 'section-head' },
+		    el('p', { class: 'muted' }, incStateBadge(inc.state),
+			inc.owner ? ` owner ${inc.owner}` : ' no owner',
+			' · opened ', timeCell(inc.created),
+			' · generated ', timeCell(r.generated)),
+		    el('span', { class: 'no-print report-actions' }, pdf, ' ',
+			print)));
+
+		box.append(el('h2', {}, 'Figures'));
+		box.append(el('ul', { class: 'tiles figures', id: 'report-figures' },
+		    figure('fig-detect', 'Time to detect', fmtDur(f.time_to_detect_s)),
+		    figure('fig-task', 'Time to first task',
+			fmtDur(f.time_to_first_task_s)),
+		    figure('fig-contain', 'Time to contain',
+			fmtDur(f.time_to_contain_s)),
+		    figure('fig-close', 'Time to close', fmtDur(f.time_to_close_s)),
+		    figure('fig-hosts', 'Hosts affected', fmtNum(f.hosts_affected)),
+		    figure('fig-indicators', 'Indicators', fmtNum(f.indicators))));
+		box.append(el('p', { class: 'muted' }, 'Measured from the first ' +
+		    'indicator, ', timeCell(f.first_indicator), '.',
+		    f.truncated ? ' The hub stopped scanning (too many rows): ' +
+		    'counts are lower bounds.' : ''));
+
+		box.append(el('h2', {}, 'Hosts affected over time'));
+		box.append(hostsChart(r.hosts_over_time || {}));
+
+		box.append(el('h2', {}, 'Timeline'));
+		box.append(timelineTable('What happened, oldest first',
+		    'report-timeline', r.timeline || []));
+
+		const det = r.detections || [];
+		const dh = ['Detector', 'First seen', 'First host', 'Hosts',
+		    'Indicators', 'Rules'];
+		box.append(el('h2', {}, 'Detections'));
+		box.append(table('Which detector saw the hosts, and when', dh,
+		    det.length ? det.map((d) => el('tr', {},
+			el('td', {}, str(d.class)),
+			el('td', {}, timeCell(d.first_seen)),
+			el('td', {}, str(d.first_host)),
+			el('td', { class: 'num' }, fmtNum(d.hosts)),
+			el('td', { class: 'num' }, fmtNum(d.indicators)),
+			el('td', { class: 'msg-cell' }, (d.rules || []).slice(0, 50)
+			    .flatMap((x, i) => [i ? ', ' : '',
+				el('code', {}, str(x))])))) :
+		    emptyRow(dh.length, 'No detection.')));
+		box.lastChild.querySelector('table').id = 'report-detections';
+
+		const only = r.hosts_seen_only_by || {};
+		const classes = [...new Set([...DETECT_CLASSES,
+		    ...Object.keys(only)])].filter((c) => c in only);
+		box.append(table('Hosts seen by one detector only', ['Detector',
+		    'Hosts'], classes.length ? classes.map((c) => el('tr', {},
+			el('td', {}, c),
+			el('td', { class: 'msg-cell' }, Array.isArray(only[c]) &&
+			    only[c].length ? only[c].slice(0, 1000).map(str)
+			    .join(', ') : el('span', { class: 'muted' }, 'none')))) :
+		    emptyRow(2, 'None.')));
+		box.lastChild.querySelector('table').id = 'report-only';
+
+		const hl = r.hosts || [];
+		box.append(el('h2', {}, 'Hosts'));
+		box.append(table(plural(hl.length, 'host', 'hosts') + ' affected',
+		    ['Host', 'First seen', 'Seen by'], hl.length ?
+		    hl.slice(0, 10000).map((h) => el('tr', {},
+			el('td', {}, el('a', { href: hostHref(h.agent_id) },
+			    str(h.host_name || h.agent_id))),
+			el('td', {}, timeCell(h.first_seen)),
+			el('td', {}, (h.classes || []).map(str).join(', ')))) :
+		    emptyRow(3, 'No host.')));
+		box.lastChild.querySelector('table').id = 'report-hosts';
+
+		const tl = r.tasks || [];
+		const tkh = ['#', 'Type', 'Created', 'Hosts', 'Outcomes', 'Bytes',
+		    'Refusals'];
+		box.append(el('h2', {}, 'Tasks and outcomes'));
+		box.append(table(plural(tl.length, 'task', 'tasks'), tkh,
+		    tl.length ? tl.map((t) => el('tr', {},
+			el('td', { class: 'num' }, el('a', { href: '#/tasks/' +
+			    encodeURIComponent(String(t.id)) }, String(t.id))),
+			el('td', {}, str(t.type)),
+			el('td', {}, timeCell(t.created)),
+			el('td', { class: 'num' }, fmtNum(t.hosts)),
+			el('td', {}, outcomeText(t.outcomes)),
+			el('td', { class: 'num' }, fmtNum(t.bytes)),
+			el('td', { class: 'msg-cell' }, (t.refusals || []).length ?
+			    el('ul', { class: 'plain' }, t.refusals.slice(0, 100)
+				.map((x) => el('li', {}, str(x.agent_id), ': ',
+				    str(x.reason)))) : '—'))) :
+		    emptyRow(tkh.length, 'No task.')));
+		box.lastChild.querySelector('table').id = 'report-tasks';
+
+		const sh = r.sharing || {};
+		box.append(el('h2', {}, 'Sharing'));
+		box.append(el('p', { id: 'report-sharing' },
+		    `Sent ${fmtNum((sh.sent || []).length)}, received ` +
+		    `${fmtNum((sh.received || []).length)}`,
+		    sh.note ? ` (${sh.note})` : '', '.'));
+
+		box.append(el('h2', {}, 'Lessons'));
+		box.append(r.lessons ? el('p', { class: 'lessons',
+		    id: 'report-lessons' }, r.lessons) :
+		    el('p', { class: 'muted', id: 'report-lessons' },
+			'None written.'));
+	}
+
 	/* ---------------------------------------------------- audit */
 
 	async function audit(box, q) {
@@ -1104,6 +1771,9 @@
 		[/^\/outbreaks$/, 'outbreaks', outbreaks],
 		[/^\/tasks$/, 'tasks', tasks],
 		[/^\/tasks\/(\d+)$/, 'tasks', task],
+		[/^\/incidents$/, 'incidents', incidents],
+		[/^\/incidents\/(\d+)$/, 'incidents', incident],
+		[/^\/incidents\/(\d+)\/report$/, 'incidents', report],
 		[/^\/audit$/, 'audit', audit],
 	];
 

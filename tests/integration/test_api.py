@@ -622,7 +622,11 @@ def test_metrics_is_prometheus_text(env):
                       "/api/v1/export/stix", "/api/v1/enroll",
                       "/api/v1/whoami", "/api/v1/tasks", "/api/v1/tasks/{id}",
                       "/api/v1/tasks/{id}/cancel",
-                      "/api/v1/tasks/{id}/results/{agent}", "ui",
+                      "/api/v1/tasks/{id}/results/{agent}",
+                      "/api/v1/incidents", "/api/v1/incidents/{id}",
+                      "/api/v1/incidents/{id}/notes",
+                      "/api/v1/incidents/{id}/links",
+                      "/api/v1/incidents/{id}/report", "ui",
                       "other"}, routes
 
 

@@ -12,7 +12,9 @@ capturing on lo) ship spools pre-filled with the indicator lines
 `picketd -r` prints for sample captures (times moved into the last 24 h,
 so the overview's chart has them; agent-1 also sends its own capture
 health reports), the hub stores them, and tests/browser/ui_test.js drives
-Debian's chromium through every page (see that file).  Screenshots go to
+Debian's chromium through every page (see that file); on a hub of its own
+seeded the same way, tests/browser/ui_incidents_test.js runs an incident
+from an outbreak to its closed report.  Screenshots go to
 $PICKET_UI_SHOTS (default build/test-artifacts/ui).  Needs root (pcap on
 lo), /usr/bin/chromium, node and npm (tests/browser/setup.sh installs
 playwright-core into /var/cache/picket/npm)."""
@@ -395,3 +397,63 @@ def test_browser_orders_a_task_and_sees_its_state(hub, certs):
     finally:
         c.close()
         th.join(5)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="capture on lo needs root")
+def test_browser_runs_an_incident_to_its_report(tmp_path, certs, driver):
+    """Incidents in the UI (tests/browser/ui_incidents_test.js): a hub of
+    its own (the module's hub has other tests' tasks and tokens) holding
+    real indicators, shipped by two real agents the way the first browser
+    test seeds them, both reporting the same scans, which makes the
+    outbreak the incident is opened from.  A responder runs it from the
+    outbreak to the closed report; a viewer reads it.  Screenshots
+    incident.png and report.png go to $PICKET_UI_SHOTS."""
+    modules = node_path()
+    sample = []
+    for name in CAPTURES:
+        _, _, proc = analyse(PCAPS / name)
+        sample += proc.stdout.splitlines()
+    assert len(sample) >= 4, sample
+    hub = Hub(tmp_path / "hub", certs, ui=True)
+    agents = []
+    try:
+        responder = hub.token("responder", "ui-inc-responder")
+        viewer = hub.token("viewer", "ui-inc-viewer")
+        lines1 = recent(sample, "agent-1", "ws-001", 1, 600)
+        lines2 = recent(sample[:2], "agent-2", "ws-002", 1, 300)
+        agents = [Agent(tmp_path / "a1", hub, certs, "agent-1", "ws-001",
+                        driver, lines1),
+                  Agent(tmp_path / "a2", hub, certs, "agent-2", "ws-002",
+                        driver, lines2)]
+        assert wait_for(lambda: stored(hub, "agent-1") >= len(lines1) and
+                        stored(hub, "agent-2") >= len(lines2),
+                        timeout=60, step=0.2), \
+            (stored(hub, "agent-1"), stored(hub, "agent-2"),
+             hub.stderr()[-2000:])
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, NODE_PATH=modules,
+                   PICKET_UI_URL=f"https://localhost:{hub.api_port}/",
+                   PICKET_UI_RESPONDER=responder, PICKET_UI_VIEWER=viewer,
+                   PICKET_UI_HUB_CERT=str(hub.certs / "hub.crt"),
+                   PICKET_UI_HOST="agent-1", PICKET_UI_SHOTS=str(SHOTS),
+                   CHROMIUM=CHROMIUM)
+        proc = subprocess.run(["node", str(BROWSER /
+                                           "ui_incidents_test.js")],
+                              env=env, capture_output=True, text=True,
+                              timeout=180)
+        print(proc.stdout)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        for shot in ("incident.png", "report.png"):
+            data = (SHOTS / shot).read_bytes()
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10000
+        # What the browser did is what the hub kept.
+        st, _, body = Api(hub).get("/api/v1/incidents?state=closed",
+                                   token=viewer)
+        assert st == 200, body
+        closed = json.loads(body)["incidents"]
+        assert len(closed) == 1 and closed[0]["links"] >= 3, closed
+    finally:
+        for a in agents:
+            a.stop()
+        rc, _ = hub.stop()
+    assert rc == 0

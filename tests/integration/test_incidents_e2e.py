@@ -1,0 +1,363 @@
+"""Incidents end to end (issue 12): a scripted outbreak on three hosts,
+the incident team's work on the hub, and the after-action report.
+
+Four network namespaces: the hub's, and three hosts joined to it by veth
+pairs (10.201.<i>.2 each, the hub at 10.201.<i>.1 on each link).  Each
+host runs its own picketd with its own certificate.  A generated "worm"
+on each host in turn sends one novel payload to 30 addresses of
+10.202.0.0/24, which the hub's namespace takes as local and answers: each
+agent reports the worm's fingerprint, and the hub groups the three hosts
+into one outbreak.  The team opens an incident from that outbreak, orders
+a pcap task for it (host 3's policy refuses pcap), marks it contained and
+closes it.  The report's figures must equal the ones this test computes
+from the hub's own answers and the test's order of events: time to
+detect, to the first task, to containment and to closing from the first
+indicator; three hosts; two tasks done and one refused; and the hosts
+over time must grow 0 -> 3 in the order the test infected them."""
+import json
+import os
+import random
+import subprocess
+import time
+from datetime import datetime
+
+import pytest
+
+from conftest import binary
+from hubrun import HUB, Hub, mkcerts
+from netns import sh, wait_for
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="network namespaces need root")
+
+NHOSTS = 3
+API_PORT = 8443
+VICTIMS = [f"10.202.0.{i}" for i in range(10, 40)]
+SINK = ("import socket\n"
+        "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, "
+        "socket.SO_REUSEADDR, 1)\n"
+        "s.bind(('0.0.0.0', 8445)); s.listen(128); print('ready', flush=True)\n"
+        "while True:\n"
+        "    c, _ = s.accept(); c.settimeout(2)\n"
+        "    try:\n"
+        "        c.recv(65536)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    c.close()\n")
+WORM = ("import socket, sys, time\n"
+        "payload = bytes.fromhex(sys.argv[1])\n"
+        "for host in sys.argv[2:]:\n"
+        "    s = socket.create_connection((host, 8445), timeout=2)\n"
+        "    s.sendall(payload); time.sleep(0.02); s.close()\n")
+
+
+def ts(s):
+    """RFC 3339 UTC (as the hub writes it) -> seconds since the epoch."""
+    return datetime.strptime(s.replace("Z", "+0000"),
+                             "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+
+
+class Lab:
+    """The hub's namespace and NHOSTS host namespaces, one veth each."""
+
+    def __init__(self):
+        tag = f"{os.getpid() % 100000}"
+        self.hub = f"pkih{tag}"
+        self.hosts = [f"pki{i}{tag}" for i in range(1, NHOSTS + 1)]
+        self.procs = []
+
+    def __enter__(self):
+        sh("ip", "netns", "add", self.hub)
+        sh("ip", "-n", self.hub, "link", "set", "lo", "up")
+        for i, ns in enumerate(self.hosts, 1):
+            sh("ip", "netns", "add", ns)
+            sh("ip", "link", "add", f"veth-h{i}", "netns", self.hub, "type",
+               "veth", "peer", "name", f"veth-a{i}", "netns", ns)
+            sh("ip", "-n", self.hub, "addr", "add", f"10.201.{i}.1/24",
+               "dev", f"veth-h{i}")
+            sh("ip", "-n", self.hub, "link", "set", f"veth-h{i}", "up")
+            sh("ip", "-n", ns, "addr", "add", f"10.201.{i}.2/24", "dev",
+               f"veth-a{i}")
+            sh("ip", "-n", ns, "link", "set", f"veth-a{i}", "up")
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+            sh("ip", "-n", ns, "route", "add", "10.202.0.0/24", "via",
+               f"10.201.{i}.1")
+        # the worm's victims: every address of 10.202.0.0/24 is the hub
+        # namespace's own, so each connection is answered at once
+        sh("ip", "-n", self.hub, "route", "add", "local", "10.202.0.0/24",
+           "dev", "lo")
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for ns in (self.hub, *self.hosts):
+            sh("ip", "netns", "del", ns, check=False)
+
+    def popen(self, ns, *args, **kw):
+        kw.setdefault("stdout", subprocess.PIPE)
+        kw.setdefault("stderr", subprocess.PIPE)
+        p = subprocess.Popen(["ip", "netns", "exec", ns, *args], **kw)
+        self.procs.append(p)
+        return p
+
+    def run(self, ns, *args, timeout=60):
+        return sh("ip", "netns", "exec", ns, *args, timeout=timeout)
+
+
+class Agent:
+    """picketd on host i, reporting to the hub over its own link."""
+
+    def __init__(self, lab, i, tmp, certs, allow):
+        self.lab, self.i = lab, i
+        self.ns = lab.hosts[i - 1]
+        self.id = f"agent-{i}"
+        tmp.mkdir(parents=True)
+        for d in (tmp, *tmp.parents):
+            if str(d) in ("/", "/tmp"):
+                break
+            os.chmod(d, os.stat(d).st_mode | 0o111)
+        self.log = tmp / "agent.log"
+        conf = {
+            "agent": {"user": "nobody", "control_socket": ""},
+            "network": {"home_net": f"10.201.{i}.0/24"},
+            "pcap": {"interfaces": f"veth-a{i}", "health_interval": "0"},
+            "process": {"enabled": "no"},
+            "spool": {"dir": str(tmp / "spool"), "segment_bytes": "64k"},
+            "hub": {"address": f"10.201.{i}.1:7443",
+                    "server_name": "hub.test",
+                    "ca": str(certs / "ca.crt"),
+                    "cert": str(certs / "agents" / f"{self.id}.crt"),
+                    "key": str(certs / "agents" / f"{self.id}.key"),
+                    "backoff_base": "1s", "backoff_cap": "2s",
+                    "connect_timeout": "3s"},
+            "tasks": {"allow": allow},
+        }
+        self.ini = tmp / "agent.ini"
+        self.ini.write_text("".join(
+            f"[{sec}]\n" + "".join(f"{k} = {v}\n" for k, v in opts.items())
+            for sec, opts in conf.items()))
+        with open(self.log, "w") as logf:
+            self.proc = lab.popen(self.ns, binary(), "-f", "-c",
+                                  str(self.ini), "-o", str(tmp / "out.ndjson"),
+                                  stdout=subprocess.DEVNULL, stderr=logf,
+                                  start_new_session=True)
+        assert wait_for(lambda: "running, host" in self.text() or
+                        self.proc.poll() is not None, timeout=20), self.text()
+        assert self.proc.poll() is None, self.text()
+
+    def text(self):
+        return self.log.read_text(errors="replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        return self.proc.wait(timeout=30)
+
+
+class Api:
+    """curl inside the hub's namespace: (status, JSON or bytes)."""
+
+    def __init__(self, lab, certs, token):
+        self.lab, self.certs, self.token = lab, certs, token
+
+    def call(self, method, path, body=None, token=None, out=None):
+        args = ["curl", "-s", "-m", "20", "--cacert",
+                str(self.certs / "ca.crt"), "--resolve",
+                f"hub.test:{API_PORT}:10.201.1.1", "-X", method,
+                "-H", f"Authorization: Bearer {token or self.token}",
+                "-w", "\n%{http_code}"]
+        if body is not None:
+            args += ["-H", "Content-Type: application/json",
+                     "--data-binary", json.dumps(body)]
+        if out is not None:
+            args += ["-o", str(out)]
+        r = subprocess.run(["ip", "netns", "exec", self.lab.hub, *args,
+                            f"https://hub.test:{API_PORT}{path}"],
+                           capture_output=True, timeout=60)
+        text, _, code = r.stdout.rpartition(b"\n")
+        return int(code), text
+
+    def json(self, method, path, body=None, token=None):
+        st, text = self.call(method, path, body, token)
+        return st, json.loads(text) if text.strip() else None
+
+    def ok(self, method, path, body=None, want=(200, 201)):
+        st, b = self.json(method, path, body)
+        assert st in want, (method, path, st, b)
+        return b
+
+
+def novel_payload():
+    rnd = random.Random(20261126)
+    return bytes(rnd.getrandbits(8) for _ in range(300))
+
+
+def test_outbreak_to_after_action_report(tmp_path):
+    ips = [f"10.201.{i}.1" for i in range(1, NHOSTS + 1)]
+    certs = mkcerts(tmp_path / "pki", "-t", "-H", "hub.test",
+                    *[x for ip in ips for x in ("-I", ip)],
+                    *[x for i in range(1, NHOSTS + 1)
+                      for x in ("-a", f"agent-{i}")])
+    with Lab() as lab:
+        hub = Hub(tmp_path / "hub", certs, host="0.0.0.0", port=7443,
+                  ns=lab.hub, api_port=API_PORT)
+        agents = []
+        try:
+            api = Api(lab, certs, hub.token("responder", "ir-lead"))
+            viewer = hub.token("viewer", "soc-1")
+            sink = lab.popen(lab.hub, "python3", "-c", SINK, text=True)
+            assert sink.stdout.readline().strip() == "ready"
+            for i in range(1, NHOSTS + 1):
+                agents.append(Agent(lab, i, tmp_path / f"a{i}", certs,
+                                    "snapshot" if i == NHOSTS else "pcap"))
+
+            # The worm reaches host 1, then 2, then 3, a few seconds apart;
+            # each agent's fingerprint must be at the hub before the next.
+            payload = novel_payload().hex()
+
+            def fingerprints():
+                st, b = api.json("GET", "/api/v1/indicators?rule="
+                                 "picket.fingerprint.outbound&limit=500",
+                                 token=viewer)
+                assert st == 200, b
+                return b["indicators"]
+            seen = []
+            for i in range(1, NHOSTS + 1):
+                lab.run(lab.hosts[i - 1], "python3", "-c", WORM, payload,
+                        *VICTIMS)
+                assert wait_for(lambda: {o["agent"]["id"] for o in
+                                         fingerprints()} >=
+                                {f"agent-{k}" for k in range(1, i + 1)},
+                                timeout=40), \
+                    (agents[i - 1].text()[-3000:], hub.stderr()[-3000:])
+                seen.append(f"agent-{i}")
+                time.sleep(2)
+            inds = fingerprints()
+            fps = {o["picket"]["fingerprint"] for o in inds}
+            assert len(fps) == 1, inds
+            fp = fps.pop()
+            first = min(ts(o["@timestamp"]) for o in inds)
+            first_per_host = {}
+            for o in inds:
+                a = o["agent"]["id"]
+                first_per_host[a] = min(first_per_host.get(a, 1e18),
+                                        ts(o["@timestamp"]))
+
+            # The outbreak view groups the three hosts under it.
+            st, obs = api.json("GET", "/api/v1/outbreaks?kind=fingerprint",
+                               token=viewer)
+            assert st == 200, obs
+            (ob,) = [o for o in obs["outbreaks"] if o["key"] == fp]
+            assert ob["hosts_affected"] == NHOSTS
+
+            # The team opens an incident from it ...
+            made = api.ok("POST", "/api/v1/incidents",
+                          {"title": "novel worm on 8445",
+                           "owner": "ir-lead",
+                           "outbreak": f"fingerprint:{fp}"})
+            iid = made["id"]
+            inc = api.ok("GET", f"/api/v1/incidents/{iid}")
+            opened = ts(inc["created"])
+            assert inc["state"] == "open"
+            assert {h["agent_id"] for h in inc["hosts"]} == set(seen)
+            # ... orders a pcap on the outbreak's hosts, for the incident
+            order = {"task": {"type": "pcap", "filter": "tcp port 8080",
+                              "duration": 2, "max_packets": 10},
+                     "targets": {"reported": {"fingerprint": fp,
+                                              "since": "1h"}},
+                     "expires_in": "1h", "incident": iid}
+            task = api.ok("POST", "/api/v1/tasks", order)
+            tid = task["id"]
+            st, t = api.json("GET", f"/api/v1/tasks/{tid}")
+            ordered = ts(t["task"]["created"])
+
+            def settled():
+                st, t = api.json("GET", f"/api/v1/tasks/{tid}")
+                return all(h["state"] in ("done", "failed", "refused")
+                           for h in t["hosts"])
+            assert wait_for(settled, timeout=60), \
+                api.json("GET", f"/api/v1/tasks/{tid}")
+            st, t = api.json("GET", f"/api/v1/tasks/{tid}")
+            states = {h["agent_id"]: h["state"] for h in t["hosts"]}
+            assert states == {"agent-1": "done", "agent-2": "done",
+                              f"agent-{NHOSTS}": "refused"}, t
+
+            # ... contains it, writes its lessons and closes it.
+            c = api.ok("PATCH", f"/api/v1/incidents/{iid}",
+                       {"state": "contained"})
+            contained = ts(c["contained"])
+            api.ok("POST", f"/api/v1/incidents/{iid}/notes",
+                   {"text": "blocked 8445 at the campus edge"})
+            api.ok("PATCH", f"/api/v1/incidents/{iid}",
+                   {"lessons": "Edge filtering of 8445 took too long."})
+            c = api.ok("PATCH", f"/api/v1/incidents/{iid}",
+                       {"state": "closed"})
+            closed = ts(c["closed"])
+            assert first < opened <= ordered <= contained <= closed
+
+            rep = api.ok("GET", f"/api/v1/incidents/{iid}/report")
+            assert rep["final"] is True
+            f = rep["figures"]
+            assert ts(f["first_indicator"]) == pytest.approx(first, abs=1e-3)
+            assert f["time_to_detect_s"] == pytest.approx(opened - first,
+                                                          abs=1e-3)
+            assert f["time_to_first_task_s"] == pytest.approx(
+                ordered - first, abs=1e-3)
+            assert f["time_to_contain_s"] == pytest.approx(
+                contained - first, abs=1e-3)
+            assert f["time_to_close_s"] == pytest.approx(closed - first,
+                                                         abs=1e-3)
+            assert f["hosts_affected"] == NHOSTS
+            assert f["truncated"] is False
+            (tr,) = [x for x in rep["tasks"] if x["id"] == tid]
+            assert tr["outcomes"]["done"] == 2
+            assert tr["outcomes"]["refused"] == 1
+            assert [r["agent_id"] for r in tr["refusals"]] == \
+                [f"agent-{NHOSTS}"]
+            # hosts over time: ends at 3, never falls, and a host counts
+            # from the bucket of its first indicator on
+            hot = rep["hosts_over_time"]
+            cum = hot["cumulative"]
+            assert cum[-1] == NHOSTS and cum == sorted(cum), hot
+            start, width = ts(hot["start"]), hot["bucket_seconds"]
+            for k, v in enumerate(cum):
+                end = start + (k + 1) * width
+                want = sum(1 for t0 in first_per_host.values()
+                           if t0 < end - 1e-3)
+                # a first sighting on a bucket's edge may fall either way
+                assert abs(v - want) <= 1, (k, v, want, hot,
+                                            first_per_host)
+            (fpd,) = [d for d in rep["detections"]
+                      if d["class"] == "fingerprint"]
+            assert fpd["hosts"] == NHOSTS
+            assert ts(fpd["first_seen"]) == pytest.approx(first, abs=1e-3)
+            kinds = [e["kind"] for e in rep["timeline"]]
+            for k in ("first_indicator", "first_host", "new_host", "opened",
+                      "task_ordered", "task_finished", "note", "contained",
+                      "closed"):
+                assert k in kinds, kinds
+            assert kinds.count("new_host") == NHOSTS - 1
+            assert rep["lessons"] == "Edge filtering of 8445 took too long."
+
+            # Closed means final: the same report, later, byte for byte.
+            time.sleep(1.1)
+            again = api.ok("GET", f"/api/v1/incidents/{iid}/report")
+            assert again == rep
+
+            # The PDF says the same.
+            pdf = tmp_path / "report.pdf"
+            st, _ = api.call("GET", f"/api/v1/incidents/{iid}/report"
+                             "?format=pdf", out=pdf)
+            assert st == 200 and pdf.read_bytes()[:5] == b"%PDF-"
+            text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"],
+                                  capture_output=True, text=True,
+                                  check=True).stdout
+            assert "novel worm on 8445" in text
+            assert "Edge filtering of 8445 took too long." in text
+        finally:
+            for a in agents:
+                a.stop()
+            assert hub.stop()[0] == 0
