@@ -49,6 +49,7 @@
 #include "hub/auth.h"
 #include "hub/enroll.h"
 #include "hub/outbreak.h"
+#include "hub/peering.h"
 #include "hub/stix.h"
 #include "hub/tasks.h"
 #include "hub/ui.h"
@@ -63,7 +64,7 @@
 #define REMOTE_MAX		80
 #define ACTION_MAX		HUB_AUDIT_FIELD_MAX
 #define STATUS_CLASSES		6	/* 0 (other), 1xx .. 5xx */
-#define ROUTES_MAX		24	/* the route table's rows */
+#define ROUTES_MAX		32	/* the route table's rows */
 #define ROUTE_UI		ROUTES_MAX	/* GET / and /ui/<file> */
 #define ROUTE_OTHER		(ROUTES_MAX + 1)	/* no route: 400/404 */
 #define ROUTE_CLASSES		(ROUTES_MAX + 2)
@@ -90,6 +91,7 @@ struct hub_api {
 	struct hub_ingest	*in;
 	struct hub_listener	*l;
 	struct hub_tasks	*tasks;		/* targeted collection */
+	struct hub_peering	*peering;	/* NULL: off */
 	char			 data_dir[HUB_PATH_MAX];
 	uint64_t		 max_body;
 	uint64_t		 max_conns;
@@ -153,6 +155,12 @@ void
 hub_api_set_tasks(struct hub_api *a, struct hub_tasks *t)
 {
 	a->tasks = t;
+}
+
+void
+hub_api_set_peering(struct hub_api *a, struct hub_peering *p)
+{
+	a->peering = p;
 }
 
 struct hub_tasks *
@@ -314,6 +322,45 @@ api_metrics_tasks(struct mbuf *m, const struct hub_tasks *t)
 	    "errors.", k->store_errors + k->file_errors);
 }
 
+/* Sharing with member hubs (hub/peering.c, docs/peering.md). */
+static void
+api_metrics_peering(struct mbuf *m, const struct hub_peering *p)
+{
+	const struct hub_peering_stats *k = hub_peering_stats(p);
+
+	family(m, "peer_bundles_out_total", "counter", "Bundles pushed to "
+	    "peers, by outcome.");
+	sample(m, "peer_bundles_out_total", "outcome", "sent", k->bundles_sent);
+	sample(m, "peer_bundles_out_total", "outcome", "refused",
+	    k->bundles_refused);
+	sample(m, "peer_bundles_out_total", "outcome", "failed",
+	    k->push_failures);
+	metric(m, "peer_indicators_sent_total", "counter", "Indicators in "
+	    "bundles peers took.", k->indicators_sent);
+	metric(m, "peer_rows_filtered_total", "counter", "Alert rows kept "
+	    "back by a peer's policy.", k->rows_filtered);
+	metric(m, "peer_values_redacted_total", "counter", "Values left out "
+	    "of bundles as internal.", k->values_redacted);
+	family(m, "peer_bundles_in_total", "counter", "Bundles peers pushed "
+	    "here, by outcome.");
+	sample(m, "peer_bundles_in_total", "outcome", "stored",
+	    k->bundles_received);
+	sample(m, "peer_bundles_in_total", "outcome", "duplicate",
+	    k->bundles_duplicate);
+	sample(m, "peer_bundles_in_total", "outcome", "refused",
+	    k->bundles_refused_in);
+	metric(m, "peer_objects_refused_total", "counter", "Objects of "
+	    "received bundles refused one by one.", k->objects_refused);
+	family(m, "peer_shared_stored_total", "counter", "Shared indicators "
+	    "stored from peers: new rows, and rows sent again.");
+	sample(m, "peer_shared_stored_total", "row", "new", k->shared_new);
+	sample(m, "peer_shared_stored_total", "row", "updated",
+	    k->shared_updated);
+	metric(m, "peer_handshakes_refused_total", "counter", "Peering "
+	    "TLS handshakes refused: no enabled peer's CA.",
+	    k->handshakes_refused);
+}
+
 static json_t *
 api_metrics(struct hub_api_req *r, int *status)
 {
@@ -400,6 +447,8 @@ api_metrics(struct hub_api_req *r, int *status)
 	    "database.", size);
 	if (r->api->tasks != NULL)
 		api_metrics_tasks(&m, r->api->tasks);
+	if (r->api->peering != NULL)
+		api_metrics_peering(&m, r->api->peering);
 	api_metrics_http(&m, r->api);
 	metric(&m, "api_audit_failures_total", "counter", "Audit rows the "
 	    "store did not take.", r->api->audit_failures);
@@ -788,6 +837,13 @@ static const struct hub_route routes[] = {
 	  hub_api_incident_link, NULL },
 	{ "GET", "/api/v1/incidents/{id}/report", HUB_ROLE_VIEWER,
 	  hub_api_incident_report, "format" },
+	{ "GET", "/api/v1/peers", HUB_ROLE_ADMIN, hub_api_peer_list, NULL },
+	{ "GET", "/api/v1/shared", HUB_ROLE_VIEWER, hub_api_shared_list,
+	  "peer state kind q limit cursor" },
+	{ "POST", "/api/v1/shared/{id}/approve", HUB_ROLE_RESPONDER,
+	  hub_api_shared_approve, NULL },
+	{ "POST", "/api/v1/shared/{id}/reject", HUB_ROLE_RESPONDER,
+	  hub_api_shared_reject, NULL },
 };
 _Static_assert(PK_NELEM(routes) <= ROUTES_MAX, "raise ROUTES_MAX");
 
@@ -1571,55 +1627,64 @@ make_bev(struct event_base *base, void *arg)
 /*
  * [sharing]: the identity name, the internal networks, and the pseudonym
  * key, made once (32 random bytes, mode 0600) in data_dir/sharing.key so
- * that a host keeps its pseudonym across restarts.
+ * that a host keeps its pseudonym across restarts.  The peering pusher
+ * (hub/peering.c) loads the same settings through this.
  */
-static int
-sharing_init(struct hub_api *a, const struct hub_config *c)
+int
+hub_api_sharing_load(struct hub_sharing *sh, char *name, size_t namecap,
+    const struct hub_config *c)
 {
 	char path[HUB_PATH_MAX + 32], err[256];
 	ssize_t n = 0;
 	int fd;
 
-	hub_sharing_default(&a->sharing);
-	pk_strlcpy(a->share_name, c->share_name[0] ? c->share_name :
-	    c->name[0] ? c->name : "picket-hub", sizeof(a->share_name));
-	a->sharing.hub_name = a->share_name;
-	a->sharing.host_pseudonyms = c->share_pseudonyms != 0;
+	hub_sharing_default(sh);
+	pk_strlcpy(name, c->share_name[0] ? c->share_name :
+	    c->name[0] ? c->name : "picket-hub", namecap);
+	sh->hub_name = name;
+	sh->host_pseudonyms = c->share_pseudonyms != 0;
 	if (c->share_internal[0] != '\0' && hub_sharing_set_internal(
-	    &a->sharing, c->share_internal, err, sizeof(err)) == -1) {
+	    sh, c->share_internal, err, sizeof(err)) == -1) {
 		log_warnx("[sharing] internal: %s", err);
 		return -1;
 	}
-	if (hub_sharing_set_domains(&a->sharing, c->share_domains, err,
+	if (hub_sharing_set_domains(sh, c->share_domains, err,
 	    sizeof(err)) == -1) {
 		log_warnx("[sharing] internal_domains: %s", err);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/sharing.key", c->data_dir);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, a->sharing.secret, sizeof(a->sharing.secret));
+		n = read(fd, sh->secret, sizeof(sh->secret));
 		close(fd);
-		if (n == (ssize_t)sizeof(a->sharing.secret))
+		if (n == (ssize_t)sizeof(sh->secret))
 			return 0;
 		log_warnx("%s: not a 32-byte key", path);
 		return -1;
 	}
 	if (errno != ENOENT ||
-	    getrandom(a->sharing.secret, sizeof(a->sharing.secret), 0) !=
-	    (ssize_t)sizeof(a->sharing.secret) ||
+	    getrandom(sh->secret, sizeof(sh->secret), 0) !=
+	    (ssize_t)sizeof(sh->secret) ||
 	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) < 0) {
 		log_warn("%s", path);
 		return -1;
 	}
-	n = write(fd, a->sharing.secret, sizeof(a->sharing.secret));
-	if (n != (ssize_t)sizeof(a->sharing.secret) || fsync(fd) != 0) {
+	n = write(fd, sh->secret, sizeof(sh->secret));
+	if (n != (ssize_t)sizeof(sh->secret) || fsync(fd) != 0) {
 		log_warn("%s", path);
 		close(fd);
 		return -1;
 	}
 	close(fd);
 	return 0;
+}
+
+static int
+sharing_init(struct hub_api *a, const struct hub_config *c)
+{
+	return hub_api_sharing_load(&a->sharing, a->share_name,
+	    sizeof(a->share_name), c);
 }
 
 struct hub_api *

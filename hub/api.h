@@ -110,6 +110,16 @@ struct hub_tasks;
 /* Targeted collection (hub/tasks.c): the serving side, set by main. */
 void hub_api_set_tasks(struct hub_api *a, struct hub_tasks *t);
 struct hub_tasks *hub_api_tasks(const struct hub_api *a);
+struct hub_peering;
+/* Member hubs (hub/peering.c): its counters go to /metrics. */
+void hub_api_set_peering(struct hub_api *a, struct hub_peering *p);
+struct hub_sharing;
+/* [sharing] of c into sh (name: its identity, namecap bytes, which must
+ * outlive sh), with the pseudonym key of data_dir/sharing.key, made on
+ * first use.  0, or -1 (logged).  The API's STIX export and the peering
+ * pusher both call this. */
+int hub_api_sharing_load(struct hub_sharing *sh, char *name, size_t namecap,
+    const struct hub_config *c);
 const char *hub_api_data_dir(const struct hub_api *a);
 
 /* The task endpoints (hub/api_tasks.c, docs/api.md). */
@@ -126,6 +136,11 @@ json_t *hub_api_incident_patch(struct hub_api_req *r, int *status);
 json_t *hub_api_incident_note(struct hub_api_req *r, int *status);
 json_t *hub_api_incident_link(struct hub_api_req *r, int *status);
 json_t *hub_api_incident_report(struct hub_api_req *r, int *status);
+/* The peering endpoints (hub/api_peers.c, docs/peering.md). */
+json_t *hub_api_peer_list(struct hub_api_req *r, int *status);
+json_t *hub_api_shared_list(struct hub_api_req *r, int *status);
+json_t *hub_api_shared_approve(struct hub_api_req *r, int *status);
+json_t *hub_api_shared_reject(struct hub_api_req *r, int *status);
 const struct hub_ingest *hub_api_ingest(const struct hub_api *a);
 
 /*

@@ -16,8 +16,11 @@
 
 /* HT_LIST: a string that each further line adds to (", " between), for
  * lists longer than the 200 bytes Debian's inih reads on one line:
- * indented continuation lines reach us as the same name again. */
-enum { HT_STR, HT_UINT, HT_LIST };
+ * indented continuation lines reach us as the same name again.
+ * HT_DUR: seconds written as "30s", "5m", "2h" or a plain number;
+ * HT_SIZE: bytes as "64k", "4M", "1G" or a plain number; both bounded by
+ * lo..hi like HT_UINT.  HT_ADDR: "" or host:port with a port 1..65535. */
+enum { HT_STR, HT_UINT, HT_LIST, HT_DUR, HT_SIZE, HT_ADDR };
 
 struct hub_opt {
 	const char	*section;
@@ -35,6 +38,12 @@ struct hub_opt {
 	sizeof(((struct hub_config *)0)->f), "", 0, 0 }
 #define HU(sec, n, f, def, lo, hi) { sec, n, HT_UINT, \
 	offsetof(struct hub_config, f), sizeof(uint64_t), def, lo, hi }
+#define HD(sec, n, f, def, lo, hi) { sec, n, HT_DUR, \
+	offsetof(struct hub_config, f), sizeof(uint64_t), def, lo, hi }
+#define HZ(sec, n, f, def, lo, hi) { sec, n, HT_SIZE, \
+	offsetof(struct hub_config, f), sizeof(uint64_t), def, lo, hi }
+#define HA(sec, n, f, def) { sec, n, HT_ADDR, offsetof(struct hub_config, f), \
+	sizeof(((struct hub_config *)0)->f), def, 0, 0 }
 
 static const struct hub_opt hub_opts[] = {
 	HS("hub", "data_dir", data_dir, "/var/lib/picket-hub"),
@@ -65,7 +74,42 @@ static const struct hub_opt hub_opts[] = {
 	HL("sharing", "internal_domains", share_domains),
 	HU("tasks", "max_total_bytes", tasks_max_total_bytes, "10737418240",
 	    0, UINT64_MAX / 2),
+	/* docs/peering.md: a bundle holds at least one indicator and its
+	 * sighting, and is at most 256 MiB, which evhttp still buffers */
+	HA("peering", "listen", peering_listen, ""),
+	HS("peering", "cert", peering_cert, ""),
+	HS("peering", "key", peering_key, ""),
+	HD("peering", "push_interval", peering_push_interval, "30s", 1,
+	    86400),
+	HZ("peering", "max_bundle_bytes", peering_max_bundle_bytes, "4M",
+	    4096, 256ULL * 1024 * 1024),
+	HU("peering", "max_bundle_objects", peering_max_bundle_objects,
+	    "5000", 11, 100000),
 };
+
+/* "" or host:port, [v6]:port: the shape only (the listener resolves it). */
+static int
+addr_ok(const char *v, const char **err)
+{
+	const char *colon;
+	uint64_t port;
+
+	if (v[0] == '\0')
+		return 0;
+	if ((colon = strrchr(v, ':')) == NULL || colon == v) {
+		*err = "not host:port";
+		return -1;
+	}
+	if (v[0] == '[' && colon[-1] != ']') {
+		*err = "not [address]:port";
+		return -1;
+	}
+	if (pk_parse_u64(colon + 1, 1, 65535, &port, err) == -1) {
+		*err = "port not 1..65535";
+		return -1;
+	}
+	return 0;
+}
 
 static int
 opt_apply(struct hub_config *c, const struct hub_opt *o, const char *value,
@@ -86,14 +130,23 @@ opt_apply(struct hub_config *c, const struct hub_opt *o, const char *value,
 		}
 		return 0;
 	}
-	if (o->type == HT_STR || o->type == HT_LIST) {
-		if (pk_strlcpy(field, value, o->size) >= o->size) {
+	if (o->type == HT_STR || o->type == HT_LIST || o->type == HT_ADDR) {
+		if (o->type == HT_ADDR && addr_ok(value, err) == -1)
+			return -1;
+		if (strlen(value) >= o->size) {
 			*err = "value too long";
 			return -1;
 		}
+		pk_strlcpy(field, value, o->size);
 		return 0;
 	}
-	if (pk_parse_u64(value, o->lo, o->hi, &v, err) == -1)
+	if (o->type == HT_DUR) {
+		if (pk_parse_duration(value, o->lo, o->hi, &v, err) == -1)
+			return -1;
+	} else if (o->type == HT_SIZE) {
+		if (pk_parse_size(value, o->lo, o->hi, &v, err) == -1)
+			return -1;
+	} else if (pk_parse_u64(value, o->lo, o->hi, &v, err) == -1)
 		return -1;
 	memcpy(field, &v, sizeof(v));
 	return 0;

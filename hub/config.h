@@ -39,6 +39,13 @@ struct hub_config {
 	uint64_t	share_pseudonyms;	/* 1: hosts as pseudonyms */
 	char		share_domains[4096];	/* suffixes; "" = none */
 	uint64_t	tasks_max_total_bytes;	/* all results; 0 = no cap */
+	/* [peering] (docs/peering.md) */
+	char		peering_listen[256];	/* host:port; "" = off */
+	char		peering_cert[HUB_PATH_MAX];	/* "" = [tls] cert */
+	char		peering_key[HUB_PATH_MAX];	/* "" = [tls] key */
+	uint64_t	peering_push_interval;	/* seconds */
+	uint64_t	peering_max_bundle_bytes;
+	uint64_t	peering_max_bundle_objects;
 };
 
 void hub_config_defaults(struct hub_config *c);

@@ -18,12 +18,14 @@
 #include "common/util.h"
 #include "hub/incidents.h"
 #include "hub/outbreak.h"
+#include "hub/stix.h"
 #include "transport/task.h"
 
 #define EMPTY		UINT32_MAX
 #define TEXT_MAX	1400	/* a derived timeline entry's text */
 #define RULES_LISTED	8	/* rule ids per detection class */
 #define REFUSALS_MAX	HUB_INC_HOSTS_MAX
+#define SHARED_MAX	200	/* peers' rows per outbreak value */
 
 static const char *const state_names[] = { "open", "contained", "closed" };
 static const char *const link_names[] = { "outbreak", "indicator", "host",
@@ -910,6 +912,11 @@ struct ilink {
 	char		*value;
 };
 
+/* What a peer shared that names one of the incident's outbreaks. */
+struct ishared {
+	struct hub_shared	 s;
+};
+
 struct ievent {
 	int64_t		 ts_us;
 	char		 kind[HUB_INC_KIND_MAX + 1];
@@ -966,6 +973,9 @@ struct calc {
 	uint32_t	 k_host;
 	uint64_t	 k_seq;
 	struct itask	*cur_task;
+	struct ishared	*shared;
+	size_t		 nshared, shared_cap;
+	const char	*sh_value;	/* the value being looked up */
 };
 
 static int
@@ -1308,6 +1318,7 @@ calc_free(struct calc *c)
 		free(c->events[i].text);
 	for (i = 0; i < c->ntasks; i++)
 		json_decref(c->tasks[i].refusals);
+	free(c->shared);
 	free(c->links);
 	free(c->events);
 	free(c->tasks);
@@ -1352,6 +1363,63 @@ host_names(struct calc *c)
  * the indicators of the window, tasks, hosts.  0, or -1 (err).
  */
 static int
+shared_row(void *arg, const struct hub_shared *s)
+{
+	struct calc *c = arg;
+
+	/* the filter matched a substring: keep the value itself only */
+	if (strcmp(s->value, c->sh_value) != 0)
+		return 0;
+	if (pk_grow(&c->shared, &c->shared_cap, c->nshared,
+	    sizeof(*c->shared)) == -1) {
+		c->nomem = 1;
+		return -1;
+	}
+	c->shared[c->nshared++].s = *s;
+	return 0;
+}
+
+/*
+ * What peers shared about an outbreak of the incident (docs/peering.md):
+ * its worm fingerprint, or an IOC value of a kind a peer can share.  Scan
+ * and rule outbreaks have no value peers exchange.
+ */
+static int
+scan_shared(struct calc *c, const char *value)
+{
+	static const struct { const char *type, *kind; } iocs[] = {
+		{ "ipv4-addr:", "ipv4" }, { "ipv6-addr:", "ipv6" },
+		{ "domain-name:", "domain" }, { "url:", "url" },
+		{ "file:", "sha256" },
+	};
+	struct hub_shared_filter f;
+	const char *v = NULL, *kind = NULL;
+	size_t i, n;
+
+	if (strncmp(value, "fingerprint:", 12) == 0) {
+		kind = "fingerprint";
+		v = value + 12;
+	} else if (strncmp(value, "ioc:", 4) == 0) {
+		for (i = 0; i < PK_NELEM(iocs) && kind == NULL; i++) {
+			n = strlen(iocs[i].type);
+			if (strncmp(value + 4, iocs[i].type, n) == 0) {
+				kind = iocs[i].kind;
+				v = value + 4 + n;
+			}
+		}
+	}
+	if (kind == NULL || *v == '\0')
+		return 0;
+	memset(&f, 0, sizeof(f));
+	f.state = -1;
+	f.kind = kind;
+	f.text = v;
+	f.limit = SHARED_MAX;
+	c->sh_value = v;
+	return c->st->ops->shared_list(c->st, &f, shared_row, c);
+}
+
+static int
 calc_run(struct calc *c, struct hub_store *st, const struct inc *inc,
     int64_t now_us, char *err, size_t errlen)
 {
@@ -1391,6 +1459,8 @@ calc_run(struct calc *c, struct hub_store *st, const struct inc *inc,
 		switch (c->links[i].kind) {
 		case HUB_LINK_OUTBREAK:
 			rc = scan_outbreak(c, c->links[i].value);
+			if (rc == 0)
+				rc = scan_shared(c, c->links[i].value);
 			break;
 		case HUB_LINK_INDICATOR:
 			rc = scan_indicator(c, c->links[i].value);
@@ -1592,6 +1662,16 @@ timeline_json(const struct calc *c, const uint32_t *order)
 		task_outcome_text(k, text, sizeof(text));
 		bad |= tl_add(&v, &n, &cap, k->last_us, "task_finished", text,
 		    NULL, NULL);
+	}
+	for (i = 0; i < c->nshared && !bad; i++) {
+		const struct hub_shared *x = &c->shared[i].s;
+
+		snprintf(text, sizeof(text), "%.64s (%.128s) shared %s %.400s "
+		    "under %s", x->peer, x->origin[0] != '\0' ? x->origin :
+		    x->peer, x->kind, x->value, hub_tlp_name(x->tlp) != NULL ?
+		    hub_tlp_name(x->tlp) : "TLP:?");
+		bad |= tl_add(&v, &n, &cap, x->first_received_us,
+		    "shared_received", text, NULL, NULL);
 	}
 	if (!bad && n > 0)
 		qsort(v, n, sizeof(*v), tl_cmp);
@@ -2055,6 +2135,8 @@ over_time_json(const struct calc *c)
 	    arr);
 }
 
+static json_t *sharing_json(const struct calc *c);
+
 static json_t *
 report_build(struct calc *c, int final)
 {
@@ -2084,8 +2166,7 @@ report_build(struct calc *c, int final)
 	bad |= put(o, "hosts_seen_only_by", seen_only_json(c, order));
 	bad |= put(o, "hosts", hosts_json(c, order, 1));
 	bad |= put(o, "tasks", tasks_json(c, 1));
-	bad |= put(o, "sharing", json_pack("{s:[],s:[],s:s}", "sent",
-	    "received", "note", "peering is not built yet"));
+	bad |= put(o, "sharing", sharing_json(c));
 	bad |= put(o, "lessons", hub_json_str(inc->r.lessons));
 	free(order);
 	if (bad) {
@@ -2093,6 +2174,40 @@ report_build(struct calc *c, int final)
 		return NULL;
 	}
 	return o;
+}
+
+/* What peers shared about the incident's outbreaks, oldest first. */
+static json_t *
+sharing_json(const struct calc *c)
+{
+	const struct hub_shared *x;
+	json_t *rec, *o;
+	size_t i;
+	int bad = 0;
+
+	if ((rec = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < c->nshared && !bad; i++) {
+		x = &c->shared[i].s;
+		o = json_pack("{s:o,s:o,s:s,s:o,s:s,s:o,s:o,s:s}", "peer",
+		    hub_json_str(x->peer), "origin", hub_json_str(x->origin),
+		    "kind", x->kind, "value", hub_json_str(x->value), "tlp",
+		    hub_tlp_name(x->tlp) != NULL ? hub_tlp_name(x->tlp) :
+		    "TLP:RED", "first_received", jtime(x->first_received_us),
+		    "hosts", json_integer((json_int_t)x->hosts), "state",
+		    x->state == HUB_SHARED_APPROVED ? "approved" :
+		    x->state == HUB_SHARED_REJECTED ? "rejected" : "pending");
+		bad |= o == NULL || json_array_append_new(rec, o) == -1;
+	}
+	if (bad) {
+		json_decref(rec);
+		return NULL;
+	}
+	/* What this hub sent is per peer and cursor, not per value: the
+	 * peers' own pages say how far each got (GET /api/v1/peers). */
+	return json_pack("{s:[],s:o,s:s}", "sent", "received", rec, "note",
+	    "sent: see each peer's progress (GET /api/v1/peers); received: "
+	    "what peers shared about this incident's outbreaks");
 }
 
 static json_t *

@@ -14,6 +14,8 @@
  *   incident list|show|create|link|note|set|report  incidents and
  *                           after-action reports (hub/incident_cli.c,
  *                           docs/incidents.md), audited
+ *   peer add|list|show|set|remove  member hubs this one shares with
+ *                           (hub/peer_cli.c, docs/peering.md), audited
  *   indicators [filters]    print stored indicators (table or NDJSON)
  *   import FILE --agent ID  feed an NDJSON file (as `picketd -r` prints)
  *                           through the BATCH path the network uses
@@ -42,6 +44,8 @@
 #include "hub/incidents.h"
 #include "hub/ingest.h"
 #include "hub/listener.h"
+#include "hub/peering.h"
+#include "hub/stix.h"
 #include "hub/store.h"
 #include "hub/tasks.h"
 #include "transport/batch.h"
@@ -85,6 +89,8 @@ usage(FILE *fp)
 	    "targeted collection\n"
 	    "       picket-hub incident list|show|create|link|note|set|"
 	    "report ...  incidents\n"
+	    "       picket-hub peer add|list|show|set|remove ...  member "
+	    "hubs (docs/peering.md)\n"
 	    "       picket-hub version\n");
 }
 
@@ -145,11 +151,13 @@ retention(struct hub_store *st, uint64_t days)
 
 static void
 print_counters(struct hub_listener *l, struct hub_ingest *in,
-    struct hub_tasks *t)
+    struct hub_tasks *t, struct hub_peering *p)
 {
 	log_info("counters");
 	if (t != NULL)
 		hub_tasks_print(t, stderr);
+	if (p != NULL)
+		hub_peering_print(p, stderr);
 	hub_counters_print(hub_listener_counters(l), &in->stats, stderr);
 }
 
@@ -161,6 +169,10 @@ struct serve_ctx {
 	struct hub_ingest	*in;
 	struct hub_listener	*l;
 	struct hub_tasks	*tasks;
+	struct hub_peering	*peering;
+	/* [sharing] for the bundles peers get (the API loads its own) */
+	struct hub_sharing	 sharing;
+	char			 share_name[PK_HUB_ID_MAX + 1];
 };
 
 /* SIGTERM/SIGINT end the loop; libevent turns signals into events, so
@@ -182,7 +194,7 @@ on_usr1(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
-	print_counters(x->l, x->in, x->tasks);
+	print_counters(x->l, x->in, x->tasks, x->peering);
 }
 
 static void
@@ -302,6 +314,14 @@ serve_loop(struct hub_config *c, struct hub_store *st, struct hub_ingest *in)
 		hub_api_set_tasks(api, x.tasks);
 		log_info("API listening on %s", c->api_listen);
 	}
+	/* Peering runs even with no listener and no peer yet: `picket-hub
+	 * peer add` then applies without a restart (docs/peering.md). */
+	if (hub_api_sharing_load(&x.sharing, x.share_name,
+	    sizeof(x.share_name), c) == -1 || (x.peering = hub_peering_new(c,
+	    st, x.base, &x.sharing)) == NULL)
+		goto out;
+	if (api != NULL)
+		hub_api_set_peering(api, x.peering);
 	log_info("listening on %s", c->listen);
 	rc = event_base_dispatch(x.base) == -1 ? 1 : 0;
 	/* From here on a second SIGTERM (or a late SIGUSR1) stays pending
@@ -315,9 +335,10 @@ serve_loop(struct hub_config *c, struct hub_store *st, struct hub_ingest *in)
 	hub_api_free(api);
 	api = NULL;
 	hub_listener_stop(x.l, STOP_GRACE_MS);
-	print_counters(x.l, in, x.tasks);
+	print_counters(x.l, in, x.tasks, x.peering);
 out:
 	hub_api_free(api);
+	hub_peering_free(x.peering);
 	if (x.l != NULL)
 		hub_listener_set_tasks(x.l, NULL);
 	hub_listener_free(x.l);
@@ -801,6 +822,8 @@ main(int argc, char **argv)
 		return hub_cmd_task(argc - 1, argv + 1);
 	if (strcmp(argv[1], "incident") == 0)
 		return hub_cmd_incident(argc - 1, argv + 1);
+	if (strcmp(argv[1], "peer") == 0)
+		return hub_cmd_peer(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;

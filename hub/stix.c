@@ -11,7 +11,9 @@
  * counts, so a sighting counts each finding once, at its largest count.
  * SHA-1 below is only the hash RFC 4122 prescribes for version-5 UUIDs;
  * pseudonyms use HMAC-SHA-256 over common/sha256.c.  Called by
- * hub/api.c (GET /api/v1/export/stix) and the unit tests.
+ * hub/api.c (GET /api/v1/export/stix), by hub/share_out.c (the bundles
+ * for peers, through hub_stix_begin/add/finish over the rows it picks)
+ * and the unit tests.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -1034,31 +1036,36 @@ observe(struct ex *x, int kind, const char *pat, const char *name,
 	return 1;
 }
 
-static int
-on_row(void *arg, const struct hub_indicator *d)
+int
+hub_stix_row_tlp(const struct hub_indicator *d)
 {
-	struct ex *x = arg;
+	char tl[HUB_SHORT_MAX];
+	int tlp;
+
+	json_field(d, "picket.tlp", tl, sizeof(tl));
+	if (hub_tlp_parse(tl, &tlp) == -1)
+		tlp = HUB_TLP_RED;	/* unmarked: treat as not shareable */
+	return tlp;
+}
+
+/* One row the caller decided to look at (the window or the peer's
+ * cursor chose it): its shareable values observed. */
+static void
+take_row(struct ex *x, const struct hub_indicator *d)
+{
 	const struct hub_stix_params *p = x->p;
-	char v[VALUE_MAX], t[HUB_SHORT_MAX], tl[HUB_SHORT_MAX];
+	char v[VALUE_MAX], t[HUB_SHORT_MAX];
 	char pat[PATTERN_MAX], name[320], shown[PK_ADDRSTRLEN + 8];
 	int64_t first, last;
 	int tlp, used = 0, rc;
 
-	if (d->ts_us >= p->until_us)
-		return 1;
-	if (x->st.scanned >= p->max_indicators) {
-		x->st.truncated = 1;
-		return 1;
-	}
 	x->st.scanned++;
 	if (has_prefix(d->rule_id, "picket.health."))
-		return 0;
-	json_field(d, "picket.tlp", tl, sizeof(tl));
-	if (hub_tlp_parse(tl, &tlp) == -1)
-		tlp = HUB_TLP_RED;	/* unmarked: treat as not shareable */
+		return;
+	tlp = hub_stix_row_tlp(d);
 	if (tlp > p->tlp) {
 		x->st.tlp_filtered++;
-		return 0;
+		return;
 	}
 	if (hub_parse_time(d->first_seen, &first) == -1)
 		first = d->ts_us;
@@ -1110,6 +1117,20 @@ on_row(void *arg, const struct hub_indicator *d)
 	}
 	if (!used)
 		x->st.unusable++;
+}
+
+static int
+on_row(void *arg, const struct hub_indicator *d)
+{
+	struct ex *x = arg;
+
+	if (d->ts_us >= x->p->until_us)
+		return 1;
+	if (x->st.scanned >= x->p->max_indicators) {
+		x->st.truncated = 1;
+		return 1;
+	}
+	take_row(x, d);
 	return x->nomem;
 }
 
@@ -1411,45 +1432,64 @@ ex_free(struct ex *x)
 	hub_itab_free(&x->pix);
 }
 
-json_t *
-hub_stix_bundle(struct hub_store *st, const struct hub_stix_params *p,
-    char *err, size_t errlen)
+/* The checks every export makes, window or not: 0 / -1 with err. */
+static int
+params_ok(const struct hub_stix_params *p, char *err, size_t errlen)
 {
 	const struct hub_sharing *sh = p->sharing;
-	struct hub_query q;
-	struct ex x;
-	json_t *res = NULL;
 
 	if (sh == NULL || sh->hub_name == NULL || sh->hub_name[0] == '\0') {
 		snprintf(err, errlen, "sharing settings without a hub name");
-		return NULL;
+		return -1;
 	}
 	if (sh->host_pseudonyms && !secret_set(sh)) {
 		/* with a known key a pseudonym is a dictionary lookup away
 		 * from the host name */
 		snprintf(err, errlen, "host pseudonyms need a sharing secret");
-		return NULL;
-	}
-	if (p->since_us >= p->until_us) {
-		snprintf(err, errlen, "since must be before until");
-		return NULL;
+		return -1;
 	}
 	if (p->tlp < 0 || p->tlp >= HUB_TLP__N || p->max_indicators < 1 ||
 	    p->max_indicators > HUB_OB_MAX_INDICATORS_CAP ||
 	    p->max_objects < 1 || p->max_objects > HUB_STIX_MAX_OBJECTS_CAP) {
 		snprintf(err, errlen, "parameters out of range");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ex_init(struct ex *x, const struct hub_stix_params *p, char *err,
+    size_t errlen)
+{
+	memset(x, 0, sizeof(*x));
+	x->p = p;
+	x->sh = p->sharing;
+	if (hub_itab_init(&x->hix, 64) == -1 ||
+	    hub_itab_init(&x->oix, 256) == -1 ||
+	    hub_itab_init(&x->fix, 1024) == -1 ||
+	    hub_itab_init(&x->pix, 1024) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+json_t *
+hub_stix_bundle(struct hub_store *st, const struct hub_stix_params *p,
+    char *err, size_t errlen)
+{
+	struct hub_query q;
+	struct ex x;
+	json_t *res = NULL;
+
+	if (params_ok(p, err, errlen) == -1)
+		return NULL;
+	if (p->since_us >= p->until_us) {
+		snprintf(err, errlen, "since must be before until");
 		return NULL;
 	}
-	memset(&x, 0, sizeof(x));
-	x.p = p;
-	x.sh = sh;
-	if (hub_itab_init(&x.hix, 64) == -1 ||
-	    hub_itab_init(&x.oix, 256) == -1 ||
-	    hub_itab_init(&x.fix, 1024) == -1 ||
-	    hub_itab_init(&x.pix, 1024) == -1) {
-		snprintf(err, errlen, "out of memory");
+	if (ex_init(&x, p, err, errlen) == -1)
 		goto out;
-	}
 	memset(&q, 0, sizeof(q));
 	q.since_us = p->since_us != 0 ? p->since_us : 1;
 	q.kind = "alert";
@@ -1466,4 +1506,81 @@ out:
 		*p->stats = x.st;
 	ex_free(&x);
 	return res;
+}
+
+/* ---- a bundle from rows the caller picks -------------------------------- */
+
+struct hub_stix_build {
+	struct ex	 x;
+};
+
+struct hub_stix_build *
+hub_stix_begin(const struct hub_stix_params *p, char *err, size_t errlen)
+{
+	struct hub_stix_build *b;
+
+	if (params_ok(p, err, errlen) == -1)
+		return NULL;
+	if (p->max_objects < HUB_STIX_ROW_VALUES) {
+		/* a row that can never fit would hold the caller's cursor
+		 * back for ever */
+		snprintf(err, errlen, "parameters out of range");
+		return NULL;
+	}
+	if ((b = malloc(sizeof(*b))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (ex_init(&b->x, p, err, errlen) == -1) {
+		ex_free(&b->x);
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+int
+hub_stix_add(struct hub_stix_build *b, const struct hub_indicator *d)
+{
+	struct ex *x = &b->x;
+
+	if (x->nomem)
+		return -1;
+	if (x->st.scanned >= x->p->max_indicators ||
+	    x->nobjs + HUB_STIX_ROW_VALUES > x->p->max_objects) {
+		x->st.truncated = 1;
+		return HUB_STIX_FULL;
+	}
+	take_row(x, d);
+	return x->nomem ? -1 : 0;
+}
+
+uint32_t
+hub_stix_count(const struct hub_stix_build *b)
+{
+	return b->x.nobjs;
+}
+
+json_t *
+hub_stix_finish(struct hub_stix_build *b, char *err, size_t errlen)
+{
+	json_t *res = NULL;
+
+	if (b->x.nomem)
+		snprintf(err, errlen, "out of memory");
+	else if ((res = bundle_json(&b->x)) == NULL)
+		snprintf(err, errlen, "out of memory");
+	if (b->x.p->stats != NULL)
+		*b->x.p->stats = b->x.st;
+	hub_stix_abort(b);
+	return res;
+}
+
+void
+hub_stix_abort(struct hub_stix_build *b)
+{
+	if (b == NULL)
+		return;
+	ex_free(&b->x);
+	free(b);
 }

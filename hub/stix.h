@@ -8,8 +8,8 @@
  * internal domains never appear, hosts appear at most as keyed
  * pseudonyms.  Ids are UUIDv5 of the content, so exporting the
  * same data twice gives the same ids.  Pure library code returning
- * jansson trees; hub/api.c serves it as GET /api/v1/export/stix, the unit
- * tests call it.  docs/outbreaks.md ("STIX 2.1 export") has the mapping.
+ * jansson trees; hub/api.c serves it as GET /api/v1/export/stix,
+ * hub/share_out.c builds peers' bundles with it, the unit tests call it.  docs/outbreaks.md ("STIX 2.1 export") has the mapping.
  */
 #ifndef PICKET_HUB_STIX_H
 #define PICKET_HUB_STIX_H
@@ -125,6 +125,36 @@ int hub_stix_params_set(struct hub_stix_params *p, const char *name,
  */
 json_t *hub_stix_bundle(struct hub_store *st, const struct hub_stix_params *p,
     char *err, size_t errlen);
+
+/*
+ * The same bundle from rows the caller picks rather than a window
+ * (hub/share_out.c: the alerts after a peer's cursor): begin with params
+ * as above (the window is not used; tlp, limits, sharing and stats
+ * are), add the rows in order, finish.  The limits
+ * never cut a row in half: once max_indicators rows were looked at, or
+ * a row's values might not all fit under max_objects, add returns
+ * HUB_STIX_FULL without taking the row, so the caller can send it in the
+ * next bundle instead of losing it.
+ */
+struct hub_stix_build;
+#define HUB_STIX_ROW_VALUES	3	/* indicators one row can add */
+#define HUB_STIX_FULL		1
+/* NULL with err on bad parameters (as hub_stix_bundle, no window). */
+struct hub_stix_build *hub_stix_begin(const struct hub_stix_params *p,
+    char *err, size_t errlen);
+/* 0 (taken, or nothing shareable: counted in stats), HUB_STIX_FULL, or
+ * -1 out of memory. */
+int hub_stix_add(struct hub_stix_build *b, const struct hub_indicator *d);
+/* Indicator objects so far. */
+uint32_t hub_stix_count(const struct hub_stix_build *b);
+/* The bundle, or NULL with err; frees b either way, fills p->stats. */
+json_t *hub_stix_finish(struct hub_stix_build *b, char *err, size_t errlen);
+/* Give up on b (NULL is fine). */
+void hub_stix_abort(struct hub_stix_build *b);
+
+/* The row's picket.tlp (enum hub_tlp); RED when absent or unreadable,
+ * the rule the export filters by. */
+int hub_stix_row_tlp(const struct hub_indicator *d);
 
 /* ---- building blocks, public for tests -------------------------------- */
 

@@ -258,6 +258,84 @@ typedef int (*hub_task_host_fn)(void *arg, const struct hub_task_host *h);
 typedef int (*hub_task_pair_fn)(void *arg, const struct hub_task *t,
     const struct hub_task_host *h);
 typedef int (*hub_id_fn)(void *arg, const char *agent_id);
+/* Schema 6: peering (docs/peering.md, hub/peering.c). */
+#define HUB_PEER_NAME_MAX	64	/* [A-Za-z0-9._-] */
+#define HUB_PEER_URL_MAX	512
+#define HUB_PEER_CA_MAX		65536	/* PEM bytes */
+#define HUB_PEER_ERR_MAX	256
+#define HUB_SHARED_VALUE_MAX	1024
+#define HUB_SHARED_RULES_MAX	4200	/* JSON array text */
+
+/* Kinds of what send_kinds allows: bits of (1 << outbreak kind). */
+#define HUB_PEER_KINDS_ALL	0x0f
+
+/* A peer: its identity, its policy, and both directions' progress. */
+struct hub_peer {
+	char		 name[HUB_PEER_NAME_MAX + 1];
+	char		 url[HUB_PEER_URL_MAX + 1];
+	const char	*ca_pem;		/* valid during the callback */
+	size_t		 ca_len;
+	char		 ca_sha256[65];		/* hex of the DER */
+	int		 enabled;
+	/* what goes to it */
+	int		 send_tlp;		/* enum hub_tlp, < RED */
+	int		 send_min_severity;	/* 0..100 */
+	unsigned	 send_kinds;		/* HUB_PEER_KINDS_* bits */
+	/* what comes from it */
+	int		 accept_tlp;		/* enum hub_tlp, < RED */
+	int		 auto_approve;
+	int64_t		 created_us;
+	/* sent: rows after cursor_rowid go next, as sequence send_seq */
+	int64_t		 cursor_rowid;
+	uint64_t	 send_seq;		/* next to send, from 1 */
+	int64_t		 last_push_us;		/* last 200, 0 never */
+	char		 last_error[HUB_PEER_ERR_MAX + 1];	/* "" none */
+	uint64_t	 bundles_sent, indicators_sent;
+	/* received: the last sequence accepted from it */
+	uint64_t	 recv_seq;
+	uint64_t	 bundles_received, indicators_received;
+	uint64_t	 objects_refused;
+};
+
+enum hub_shared_state { HUB_SHARED_PENDING = 0, HUB_SHARED_APPROVED = 1,
+	HUB_SHARED_REJECTED = 2 };
+
+/* One indicator a peer shared, as kept (docs/peering.md). */
+struct hub_shared {
+	int64_t		 id;			/* set by the store */
+	char		 peer[HUB_PEER_NAME_MAX + 1];
+	char		 origin[HUB_PEER_NAME_MAX * 2 + 1];	/* identity */
+	char		 stix_id[64];		/* indicator--<uuid> */
+	char		 kind[16];	/* ipv4 ipv6 domain url sha256
+					 * fingerprint */
+	char		 value[HUB_SHARED_VALUE_MAX + 1];
+	char		 fingerprint[HUB_SHORT_MAX];	/* "" none */
+	char		 rule_ids[HUB_SHARED_RULES_MAX + 1];	/* JSON */
+	int		 tlp;			/* enum hub_tlp */
+	uint64_t	 hosts;			/* sighting hosts */
+	uint64_t	 count;			/* sighting count */
+	int64_t		 first_received_us, last_received_us;
+	int		 state;			/* enum hub_shared_state */
+	char		 decided_by[HUB_TOKEN_NAME_MAX + 1];
+	int64_t		 decided_us;
+};
+
+/* What shared_list returns; NULL / -1 / 0 fields do not filter. */
+struct hub_shared_filter {
+	const char	*peer;
+	int		 state;		/* -1 any */
+	const char	*kind;
+	const char	*text;		/* substring of value (no case) */
+	int64_t		 before_id;	/* 0: from the newest */
+	uint64_t	 limit;
+};
+
+typedef int (*hub_peer_fn)(void *arg, const struct hub_peer *p);
+typedef int (*hub_shared_fn)(void *arg, const struct hub_shared *s);
+/* An alert row with the row id it was stored under (peering cursors). */
+typedef int (*hub_rowid_fn)(void *arg, int64_t rowid,
+    const struct hub_indicator *d);
+
 typedef int (*hub_incident_fn)(void *arg, const struct hub_incident *i);
 typedef int (*hub_inc_link_fn)(void *arg, const struct hub_inc_link_row *l);
 typedef int (*hub_inc_event_fn)(void *arg, const struct hub_inc_event *e);
@@ -454,6 +532,57 @@ struct hub_store_ops {
 	/* Alerts of a window (struct hub_alert_filter), oldest first. */
 	int	(*alerts)(struct hub_store *st, const struct hub_alert_filter *f,
 		    hub_row_fn fn, void *arg);
+
+	/* Schema 6: peering (docs/peering.md). */
+	/* Store p (name, url, CA, policy, created_us; progress zero, send_seq
+	 * 1): *dup 1 (nothing stored) when the name exists. */
+	int	(*peer_add)(struct hub_store *st, const struct hub_peer *p,
+		    int *dup);
+	/* fn once with the peer, or *found 0. */
+	int	(*peer_get)(struct hub_store *st, const char *name,
+		    hub_peer_fn fn, void *arg, int *found);
+	/* Every peer by name. */
+	int	(*peer_list)(struct hub_store *st, hub_peer_fn fn, void *arg);
+	/* Write url, CA (ca_pem NULL keeps it), enabled and the policy of
+	 * row p->name: *found. */
+	int	(*peer_update)(struct hub_store *st, const struct hub_peer *p,
+		    int *found);
+	/* Remove the peer (its shared indicators stay, with its name). */
+	int	(*peer_remove)(struct hub_store *st, const char *name,
+		    int *found);
+	/* After a 200: cursor, next sequence, last_push_us, error "",
+	 * bundles_sent + 1, indicators_sent + n. */
+	int	(*peer_sent)(struct hub_store *st, const char *name,
+		    int64_t cursor_rowid, uint64_t next_seq, uint64_t n,
+		    int64_t now_us);
+	/* Nothing to send: move the cursor only. */
+	int	(*peer_cursor)(struct hub_store *st, const char *name,
+		    int64_t cursor_rowid);
+	/* A failed push: last_error (progress unchanged). */
+	int	(*peer_error)(struct hub_store *st, const char *name,
+		    const char *error);
+	/* A bundle accepted from the peer: recv_seq, bundles_received + 1,
+	 * indicators_received + n, objects_refused + refused. */
+	int	(*peer_received)(struct hub_store *st, const char *name,
+		    uint64_t seq, uint64_t n, uint64_t refused);
+	/* Alerts with row id > after_rowid in row id order, at most limit;
+	 * the row id is what a peer's cursor holds. */
+	int	(*alerts_after)(struct hub_store *st, int64_t after_rowid,
+		    uint64_t limit, hub_rowid_fn fn, void *arg);
+	/* Keep s (peer, stix_id key): a new row takes s->state; an existing
+	 * one gets the values, counts and last_received_us, never a new
+	 * state.  *is_new. */
+	int	(*shared_put)(struct hub_store *st, const struct hub_shared *s,
+		    int *is_new);
+	/* Newest first (id descending). */
+	int	(*shared_list)(struct hub_store *st,
+		    const struct hub_shared_filter *f, hub_shared_fn fn,
+		    void *arg);
+	int	(*shared_get)(struct hub_store *st, int64_t id,
+		    hub_shared_fn fn, void *arg, int *found);
+	/* An analyst's decision: state, decided_by, decided_us. */
+	int	(*shared_decide)(struct hub_store *st, int64_t id, int state,
+		    const char *actor, int64_t now_us, int *found);
 };
 
 /* Every backend's handle starts with this. */
@@ -464,6 +593,6 @@ struct hub_store {
 extern const struct hub_store_ops hub_store_sqlite;
 
 /* The schema version this code writes (docs/schema-hub.md). */
-#define HUB_SCHEMA_VERSION	5
+#define HUB_SCHEMA_VERSION	6
 
 #endif

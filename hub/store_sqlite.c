@@ -173,6 +173,55 @@ static const char *const migrations[] = {
 	"  text TEXT NOT NULL);"
 	"CREATE INDEX incident_events_time ON incident_events(incident_id, "
 	"  ts_us, id);",
+	/* 5 -> 6: peering (docs/peering.md): the peers with their pinned
+	 * CA, policy and both directions' progress, and what they shared,
+	 * one row per (peer, STIX id) so a value sent again updates its
+	 * row.  The list pages by id, newest first, within a state, a peer
+	 * or a kind.  The send cursor is the indicators table's rowid: no
+	 * new index on indicators (see sq_alerts_after). */
+	"CREATE TABLE peers ("
+	"  name TEXT PRIMARY KEY,"
+	"  url TEXT NOT NULL,"
+	"  ca_pem TEXT NOT NULL,"
+	"  ca_sha256 TEXT NOT NULL,"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  send_tlp INTEGER NOT NULL,"
+	"  send_min_severity INTEGER NOT NULL DEFAULT 0,"
+	"  send_kinds INTEGER NOT NULL,"
+	"  accept_tlp INTEGER NOT NULL,"
+	"  auto_approve INTEGER NOT NULL DEFAULT 0,"
+	"  created_us INTEGER NOT NULL,"
+	"  cursor_rowid INTEGER NOT NULL DEFAULT 0,"
+	"  send_seq INTEGER NOT NULL DEFAULT 1,"
+	"  last_push_us INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT NOT NULL DEFAULT '',"
+	"  bundles_sent INTEGER NOT NULL DEFAULT 0,"
+	"  indicators_sent INTEGER NOT NULL DEFAULT 0,"
+	"  recv_seq INTEGER NOT NULL DEFAULT 0,"
+	"  bundles_received INTEGER NOT NULL DEFAULT 0,"
+	"  indicators_received INTEGER NOT NULL DEFAULT 0,"
+	"  objects_refused INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE shared_indicators ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  peer TEXT NOT NULL,"
+	"  origin TEXT NOT NULL DEFAULT '',"
+	"  stix_id TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL DEFAULT '',"
+	"  rule_ids TEXT NOT NULL DEFAULT '[]',"
+	"  tlp INTEGER NOT NULL,"
+	"  hosts INTEGER NOT NULL DEFAULT 0,"
+	"  count INTEGER NOT NULL DEFAULT 0,"
+	"  first_received_us INTEGER NOT NULL,"
+	"  last_received_us INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  decided_by TEXT NOT NULL DEFAULT '',"
+	"  decided_us INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (peer, stix_id));"
+	"CREATE INDEX shared_state ON shared_indicators(state, id);"
+	"CREATE INDEX shared_peer ON shared_indicators(peer, id);"
+	"CREATE INDEX shared_kind ON shared_indicators(kind, id);",
 };
 
 static int
@@ -646,8 +695,12 @@ sq_retention(struct hub_store *st, int64_t cutoff_us, uint32_t chunk,
 	*deleted = 0;
 	if (chunk == 0)
 		chunk = 1;
+	/* The newest row always stays, however old: with the table empty
+	 * SQLite would number the next row 1 again, below the peers'
+	 * cursors (docs/schema-hub.md), and it would never be shared. */
 	if (sqlite3_prepare_v2(s->db, "DELETE FROM indicators WHERE rowid IN "
-	    "(SELECT rowid FROM indicators WHERE ingest_us < ? LIMIT ?)",
+	    "(SELECT rowid FROM indicators WHERE ingest_us < ? AND rowid < "
+	    "(SELECT MAX(rowid) FROM indicators) LIMIT ?)",
 	    -1, &q, NULL) != SQLITE_OK)
 		return sq_fail(s, "prepare");
 	/* Each round deletes at least one row or ends the loop, and each
@@ -2097,6 +2150,507 @@ sq_alerts(struct hub_store *st, const struct hub_alert_filter *f,
 	return sq_each(s, q, sq_find_row, &cb, "alerts");
 }
 
+/* ------------------------------------------------------------ peering
+ *
+ * Schema 6 (docs/peering.md).  Counters are INTEGER columns: values above
+ * INT64_MAX are refused rather than wrapped.  The peer's CA is text kept
+ * as given (PEM); its hash is computed by the caller (hub/peer_cli.c).
+ */
+
+#define SQ_PEER_COLS "SELECT name, url, ca_pem, ca_sha256, enabled, " \
+	"send_tlp, send_min_severity, send_kinds, accept_tlp, auto_approve, " \
+	"created_us, cursor_rowid, send_seq, last_push_us, last_error, " \
+	"bundles_sent, indicators_sent, recv_seq, bundles_received, " \
+	"indicators_received, objects_refused FROM peers "
+
+/* Columns of SQ_PEER_COLS; ca_pem stays the statement's. */
+static int
+sq_peer_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_peer p;
+	const unsigned char *t;
+
+	memset(&p, 0, sizeof(p));
+	sq_col(q, 0, p.name, sizeof(p.name));
+	sq_col(q, 1, p.url, sizeof(p.url));
+	t = sqlite3_column_text(q, 2);
+	p.ca_pem = t != NULL ? (const char *)t : "";
+	p.ca_len = (size_t)sqlite3_column_bytes(q, 2);
+	sq_col(q, 3, p.ca_sha256, sizeof(p.ca_sha256));
+	p.enabled = sqlite3_column_int(q, 4);
+	p.send_tlp = sqlite3_column_int(q, 5);
+	p.send_min_severity = sqlite3_column_int(q, 6);
+	p.send_kinds = (unsigned)sqlite3_column_int(q, 7);
+	p.accept_tlp = sqlite3_column_int(q, 8);
+	p.auto_approve = sqlite3_column_int(q, 9);
+	p.created_us = sqlite3_column_int64(q, 10);
+	p.cursor_rowid = sqlite3_column_int64(q, 11);
+	p.send_seq = (uint64_t)sqlite3_column_int64(q, 12);
+	p.last_push_us = sqlite3_column_int64(q, 13);
+	sq_col(q, 14, p.last_error, sizeof(p.last_error));
+	p.bundles_sent = (uint64_t)sqlite3_column_int64(q, 15);
+	p.indicators_sent = (uint64_t)sqlite3_column_int64(q, 16);
+	p.recv_seq = (uint64_t)sqlite3_column_int64(q, 17);
+	p.bundles_received = (uint64_t)sqlite3_column_int64(q, 18);
+	p.indicators_received = (uint64_t)sqlite3_column_int64(q, 19);
+	p.objects_refused = (uint64_t)sqlite3_column_int64(q, 20);
+	return ((hub_peer_fn)cb->fn)(cb->arg, &p);
+}
+
+static int
+sq_peer_found(sqlite3_stmt *q, void *arg)
+{
+	struct sq_found *f = arg;
+
+	*f->found = 1;
+	return sq_peer_row(q, &f->cb);
+}
+
+/* Step a prepared write once; *changed whether a row changed (NULL: not
+ * asked).  Finalizes q. */
+static int
+sq_write(struct sq_store *s, sqlite3_stmt *q, int *changed, const char *what)
+{
+	int rc;
+
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, what);
+	if (changed != NULL)
+		*changed = sqlite3_changes(s->db) > 0;
+	return 0;
+}
+
+static int
+sq_peer_add(struct hub_store *st, const struct hub_peer *p, int *dup)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	*dup = 0;
+	if (p->ca_pem == NULL || p->ca_len > INT_MAX)
+		return -1;
+	sq_settle(s);
+	if (sq_prepare(s, "INSERT INTO peers (name, url, ca_pem, ca_sha256, "
+	    "enabled, send_tlp, send_min_severity, send_kinds, accept_tlp, "
+	    "auto_approve, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?)", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, p->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, p->url, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, p->ca_pem, (int)p->ca_len, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, p->ca_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 5, p->enabled != 0);
+	sqlite3_bind_int(q, 6, p->send_tlp);
+	sqlite3_bind_int(q, 7, p->send_min_severity);
+	sqlite3_bind_int64(q, 8, (sqlite3_int64)p->send_kinds);
+	sqlite3_bind_int(q, 9, p->accept_tlp);
+	sqlite3_bind_int(q, 10, p->auto_approve != 0);
+	sqlite3_bind_int64(q, 11, p->created_us);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc == SQLITE_CONSTRAINT) {
+		*dup = 1;
+		return 0;
+	}
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "peer");
+}
+
+static int
+sq_peer_get(struct hub_store *st, const char *name, hub_peer_fn fn,
+    void *arg, int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_found f = { { (void *)fn, arg }, found };
+	sqlite3_stmt *q;
+
+	*found = 0;
+	if (sq_prepare(s, SQ_PEER_COLS "WHERE name = ?", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	return sq_each(s, q, sq_peer_found, &f, "peer");
+}
+
+static int
+sq_peer_list(struct hub_store *st, hub_peer_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, SQ_PEER_COLS "ORDER BY name", &q) == -1)
+		return -1;
+	return sq_each(s, q, sq_peer_row, &cb, "peers");
+}
+
+static int
+sq_peer_update(struct hub_store *st, const struct hub_peer *p, int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+
+	*found = 0;
+	if (p->ca_pem != NULL && p->ca_len > INT_MAX)
+		return -1;
+	sq_settle(s);
+	/* ?3 and ?4 NULL keep the CA and its hash. */
+	if (sq_prepare(s, "UPDATE peers SET url = ?1, ca_pem = coalesce(?2, "
+	    "ca_pem), ca_sha256 = coalesce(?3, ca_sha256), enabled = ?4, "
+	    "send_tlp = ?5, send_min_severity = ?6, send_kinds = ?7, "
+	    "accept_tlp = ?8, auto_approve = ?9 WHERE name = ?10", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, p->url, -1, SQLITE_STATIC);
+	if (p->ca_pem != NULL) {
+		sqlite3_bind_text(q, 2, p->ca_pem, (int)p->ca_len,
+		    SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, p->ca_sha256, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_int(q, 4, p->enabled != 0);
+	sqlite3_bind_int(q, 5, p->send_tlp);
+	sqlite3_bind_int(q, 6, p->send_min_severity);
+	sqlite3_bind_int64(q, 7, (sqlite3_int64)p->send_kinds);
+	sqlite3_bind_int(q, 8, p->accept_tlp);
+	sqlite3_bind_int(q, 9, p->auto_approve != 0);
+	sqlite3_bind_text(q, 10, p->name, -1, SQLITE_STATIC);
+	return sq_write(s, q, found, "peer");
+}
+
+static int
+sq_peer_remove(struct hub_store *st, const char *name, int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+
+	*found = 0;
+	sq_settle(s);
+	if (sq_prepare(s, "DELETE FROM peers WHERE name = ?", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	return sq_write(s, q, found, "peer");
+}
+
+/*
+ * The cursor never moves back (max): a late answer to an older push
+ * cannot make rows go twice.  The sequence is written as given: the
+ * pusher owns it.
+ */
+static int
+sq_peer_sent(struct hub_store *st, const char *name, int64_t cursor_rowid,
+    uint64_t next_seq, uint64_t n, int64_t now_us)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+
+	if (next_seq > (uint64_t)INT64_MAX || n > (uint64_t)INT64_MAX)
+		return -1;
+	sq_settle(s);
+	if (sq_prepare(s, "UPDATE peers SET cursor_rowid = max(cursor_rowid, "
+	    "?1), send_seq = ?2, last_push_us = ?3, last_error = '', "
+	    "bundles_sent = bundles_sent + 1, indicators_sent = "
+	    "indicators_sent + ?4 WHERE name = ?5", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, cursor_rowid);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)next_seq);
+	sqlite3_bind_int64(q, 3, now_us);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)n);
+	sqlite3_bind_text(q, 5, name, -1, SQLITE_STATIC);
+	return sq_write(s, q, NULL, "peer sent");
+}
+
+static int
+sq_peer_cursor(struct hub_store *st, const char *name, int64_t cursor_rowid)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+
+	sq_settle(s);
+	if (sq_prepare(s, "UPDATE peers SET cursor_rowid = max(cursor_rowid, "
+	    "?1) WHERE name = ?2", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, cursor_rowid);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	return sq_write(s, q, NULL, "peer cursor");
+}
+
+static int
+sq_peer_error(struct hub_store *st, const char *name, const char *error)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	size_t n;
+
+	n = error != NULL ? strnlen(error, HUB_PEER_ERR_MAX) : 0;
+	sq_settle(s);
+	if (sq_prepare(s, "UPDATE peers SET last_error = ?1 WHERE name = ?2",
+	    &q) == -1)
+		return -1;
+	/* at most HUB_PEER_ERR_MAX bytes, as the struct holds */
+	sqlite3_bind_text(q, 1, error != NULL ? error : "", (int)n,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	return sq_write(s, q, NULL, "peer error");
+}
+
+static int
+sq_peer_received(struct hub_store *st, const char *name, uint64_t seq,
+    uint64_t n, uint64_t refused)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+
+	if (seq > (uint64_t)INT64_MAX || n > (uint64_t)INT64_MAX ||
+	    refused > (uint64_t)INT64_MAX)
+		return -1;
+	sq_settle(s);
+	if (sq_prepare(s, "UPDATE peers SET recv_seq = ?1, bundles_received = "
+	    "bundles_received + 1, indicators_received = indicators_received "
+	    "+ ?2, objects_refused = objects_refused + ?3 WHERE name = ?4",
+	    &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)seq);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)n);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)refused);
+	sqlite3_bind_text(q, 4, name, -1, SQLITE_STATIC);
+	return sq_write(s, q, NULL, "peer received");
+}
+
+static int
+sq_rowid_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_indicator d;
+
+	sq_row(q, &d);
+	return ((hub_rowid_fn)cb->fn)(cb->arg, sqlite3_column_int64(q, 20),
+	    &d);
+}
+
+/*
+ * The row id is the indicators table's own rowid (it has no INTEGER
+ * PRIMARY KEY; its key is (agent_id, seq)).  SQLite gives a new row the
+ * largest rowid + 1, and every write to the table goes through one
+ * writer at a time, so rowid order is the order rows were stored in and
+ * a range scan of the table's b-tree reads them without an index.  Two
+ * things would break that order, and neither may happen to this table:
+ * a VACUUM, which may renumber rowids of a table without an INTEGER
+ * PRIMARY KEY (the hub never runs one), and a retention that deletes
+ * every row, after which numbering starts again at 1 (docs/schema-hub.md).
+ *
+ * The open group is committed first (sq_settle): the group's rows are
+ * visible to this connection before they are durable, and a rolled-back
+ * group gives its rowids out again, so a cursor that had moved past
+ * uncommitted rows would skip the rows that later took their numbers.
+ */
+static int
+sq_alerts_after(struct hub_store *st, int64_t after_rowid, uint64_t limit,
+    hub_rowid_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	sq_settle(s);
+	if (sq_prepare(s, "SELECT agent_id, seq, ingest_us, ts_us, timestamp, "
+	    "rule_id, rule_name, ruleset, event_kind, severity, source_ip, "
+	    "destination_ip, destination_port, transport, direction, "
+	    "fingerprint, first_seen, last_seen, count, json, rowid "
+	    "FROM indicators WHERE rowid > ?1 AND event_kind = 'alert' "
+	    "ORDER BY rowid LIMIT ?2", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, after_rowid);
+	sqlite3_bind_int64(q, 2, limit == 0 || limit > (uint64_t)INT64_MAX ?
+	    -1 : (sqlite3_int64)limit);
+	return sq_each(s, q, sq_rowid_row, &cb, "alerts after");
+}
+
+#define SQ_SHARED_COLS "SELECT id, peer, origin, stix_id, kind, value, " \
+	"fingerprint, rule_ids, tlp, hosts, count, first_received_us, " \
+	"last_received_us, state, decided_by, decided_us " \
+	"FROM shared_indicators "
+
+static int
+sq_shared_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_shared h;
+
+	memset(&h, 0, sizeof(h));
+	h.id = sqlite3_column_int64(q, 0);
+	sq_col(q, 1, h.peer, sizeof(h.peer));
+	sq_col(q, 2, h.origin, sizeof(h.origin));
+	sq_col(q, 3, h.stix_id, sizeof(h.stix_id));
+	sq_col(q, 4, h.kind, sizeof(h.kind));
+	sq_col(q, 5, h.value, sizeof(h.value));
+	sq_col(q, 6, h.fingerprint, sizeof(h.fingerprint));
+	sq_col(q, 7, h.rule_ids, sizeof(h.rule_ids));
+	h.tlp = sqlite3_column_int(q, 8);
+	h.hosts = (uint64_t)sqlite3_column_int64(q, 9);
+	h.count = (uint64_t)sqlite3_column_int64(q, 10);
+	h.first_received_us = sqlite3_column_int64(q, 11);
+	h.last_received_us = sqlite3_column_int64(q, 12);
+	h.state = sqlite3_column_int(q, 13);
+	sq_col(q, 14, h.decided_by, sizeof(h.decided_by));
+	h.decided_us = sqlite3_column_int64(q, 15);
+	return ((hub_shared_fn)cb->fn)(cb->arg, &h);
+}
+
+static int
+sq_shared_found(sqlite3_stmt *q, void *arg)
+{
+	struct sq_found *f = arg;
+
+	*f->found = 1;
+	return sq_shared_row(q, &f->cb);
+}
+
+/* Bind the value columns of s as ?1.. in the order both statements of
+ * sq_shared_put name them. */
+static void
+sq_shared_bind(sqlite3_stmt *q, const struct hub_shared *h)
+{
+	sqlite3_bind_text(q, 1, h->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, h->stix_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, h->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, h->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, h->value, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 6, h->fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 7, h->rule_ids[0] != '\0' ? h->rule_ids : "[]",
+	    -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 8, h->tlp);
+	sqlite3_bind_int64(q, 9, (sqlite3_int64)h->hosts);
+	sqlite3_bind_int64(q, 10, (sqlite3_int64)h->count);
+	sqlite3_bind_int64(q, 11, h->first_received_us);
+	sqlite3_bind_int64(q, 12, h->last_received_us);
+	sqlite3_bind_int(q, 13, h->state);
+}
+
+/*
+ * Update first, insert when there was nothing to update: the number of
+ * changed rows says which it was (an upsert changes one row either way).
+ * Both run in one transaction, so a row cannot appear in between.  The
+ * state, decided_by and decided_us of an existing row are never
+ * written: an analyst's decision stands.
+ */
+static int
+sq_shared_put(struct hub_store *st, const struct hub_shared *h, int *is_new)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int changed;
+
+	*is_new = 0;
+	if (h->hosts > (uint64_t)INT64_MAX || h->count > (uint64_t)INT64_MAX)
+		return -1;
+	sq_settle(s);
+	if (sq_exec(s, "SAVEPOINT shared_put") == -1)
+		return -1;
+	if (sq_prepare(s, "UPDATE shared_indicators SET origin = ?3, "
+	    "kind = ?4, value = ?5, fingerprint = ?6, rule_ids = ?7, tlp = ?8, "
+	    "hosts = ?9, count = ?10, last_received_us = max(last_received_us, "
+	    "?12) WHERE peer = ?1 AND stix_id = ?2", &q) == -1)
+		goto fail;
+	sq_shared_bind(q, h);
+	if (sq_write(s, q, &changed, "shared") == -1)
+		goto fail;
+	if (!changed) {
+		if (sq_prepare(s, "INSERT INTO shared_indicators (peer, "
+		    "stix_id, origin, kind, value, fingerprint, rule_ids, tlp, "
+		    "hosts, count, first_received_us, last_received_us, state) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+		    "?13)", &q) == -1)
+			goto fail;
+		sq_shared_bind(q, h);
+		if (sq_write(s, q, NULL, "shared") == -1)
+			goto fail;
+		*is_new = 1;
+	}
+	if (sq_exec(s, "RELEASE shared_put") == -1)
+		goto fail;
+	return 0;
+fail:
+	*is_new = 0;
+	(void)sq_exec(s, "ROLLBACK TO shared_put");
+	(void)sq_exec(s, "RELEASE shared_put");
+	return -1;
+}
+
+static int
+sq_shared_list(struct hub_store *st, const struct hub_shared_filter *f,
+    hub_shared_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+	char sql[SQ_QUERY_MAX];
+	int n;
+
+	/* Fixed text, every value bound by number. */
+	n = snprintf(sql, sizeof(sql), SQ_SHARED_COLS "WHERE 1%s%s%s%s%s "
+	    "ORDER BY id DESC LIMIT ?6",
+	    f->peer != NULL ? " AND peer = ?1" : "",
+	    f->state >= 0 ? " AND state = ?2" : "",
+	    f->kind != NULL ? " AND kind = ?3" : "",
+	    f->text != NULL ? " AND instr(lower(value), lower(?4)) > 0" : "",
+	    f->before_id > 0 ? " AND id < ?5" : "");
+	if (n < 0 || (size_t)n >= sizeof(sql))
+		return -1;
+	if (sq_prepare(s, sql, &q) == -1)
+		return -1;
+	if (f->peer != NULL)
+		sqlite3_bind_text(q, 1, f->peer, -1, SQLITE_STATIC);
+	if (f->state >= 0)
+		sqlite3_bind_int(q, 2, f->state);
+	if (f->kind != NULL)
+		sqlite3_bind_text(q, 3, f->kind, -1, SQLITE_STATIC);
+	if (f->text != NULL)
+		sqlite3_bind_text(q, 4, f->text, -1, SQLITE_STATIC);
+	if (f->before_id > 0)
+		sqlite3_bind_int64(q, 5, f->before_id);
+	sqlite3_bind_int64(q, 6, f->limit == 0 ||
+	    f->limit > (uint64_t)INT64_MAX ? -1 : (sqlite3_int64)f->limit);
+	return sq_each(s, q, sq_shared_row, &cb, "shared");
+}
+
+static int
+sq_shared_get(struct hub_store *st, int64_t id, hub_shared_fn fn, void *arg,
+    int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_found f = { { (void *)fn, arg }, found };
+	sqlite3_stmt *q;
+
+	*found = 0;
+	if (sq_prepare(s, SQ_SHARED_COLS "WHERE id = ?", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	return sq_each(s, q, sq_shared_found, &f, "shared");
+}
+
+static int
+sq_shared_decide(struct hub_store *st, int64_t id, int state,
+    const char *actor, int64_t now_us, int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+
+	*found = 0;
+	if (state < HUB_SHARED_PENDING || state > HUB_SHARED_REJECTED)
+		return -1;
+	sq_settle(s);
+	if (sq_prepare(s, "UPDATE shared_indicators SET state = ?1, "
+	    "decided_by = ?2, decided_us = ?3 WHERE id = ?4", &q) == -1)
+		return -1;
+	sqlite3_bind_int(q, 1, state);
+	sqlite3_bind_text(q, 2, actor != NULL ? actor : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, now_us);
+	sqlite3_bind_int64(q, 4, id);
+	return sq_write(s, q, found, "shared decide");
+}
+
 const struct hub_store_ops hub_store_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -2158,4 +2712,18 @@ const struct hub_store_ops hub_store_sqlite = {
 	.inc_counts = sq_inc_counts,
 	.indicator_get = sq_indicator_get,
 	.alerts = sq_alerts,
+	.peer_add = sq_peer_add,
+	.peer_get = sq_peer_get,
+	.peer_list = sq_peer_list,
+	.peer_update = sq_peer_update,
+	.peer_remove = sq_peer_remove,
+	.peer_sent = sq_peer_sent,
+	.peer_cursor = sq_peer_cursor,
+	.peer_error = sq_peer_error,
+	.peer_received = sq_peer_received,
+	.alerts_after = sq_alerts_after,
+	.shared_put = sq_shared_put,
+	.shared_list = sq_shared_list,
+	.shared_get = sq_shared_get,
+	.shared_decide = sq_shared_decide,
 };

@@ -62,14 +62,30 @@ $(BUILD)/tests/test_report_pdf: $(BUILD)/hub/report_pdf.o $(BUILD)/hub/pdf.o
 
 # Incidents and their reports (hub/incidents.c over the store and the
 # outbreak view's classification; docs/incidents.md).
-HUB_INC_OBJS := $(BUILD)/hub/incidents.o $(BUILD)/hub/outbreak.o \
+HUB_INC_OBJS := $(BUILD)/hub/incidents.o $(BUILD)/hub/outbreak.o $(BUILD)/hub/stix.o \
 	$(HUB_STORE_OBJS)
 UNIT_EXTRA_test_incidents := $(HUB_INC_OBJS) -lsqlite3 -linih -ljansson
 $(BUILD)/tests/test_incidents: $(HUB_INC_OBJS)
 
 # What responders send about incidents, against a store in memory, and the
 # report's PDF (tests/fuzz/fuzz_incident.c).
-FUZZ_INC_OBJS := $(addprefix $(FUZZ_BUILD)/obj/hub/,incidents.o outbreak.o \
+FUZZ_INC_OBJS := $(addprefix $(FUZZ_BUILD)/obj/hub/,incidents.o outbreak.o stix.o \
 	store_sqlite.o ingest.o config.o report_pdf.o pdf.o)
 FUZZ_EXTRA_fuzz_incident := $(FUZZ_INC_OBJS) -lsqlite3 -ljansson
 $(FUZZ_BUILD)/fuzz_incident: $(FUZZ_INC_OBJS)
+
+# Peering's store operations (schema 6, docs/peering.md) on a real store.
+UNIT_EXTRA_test_peerstore := $(HUB_STORE_OBJS) -lsqlite3 -linih
+$(BUILD)/tests/test_peerstore: $(HUB_STORE_OBJS)
+
+# Peering bundles (hub/share_out.c over the STIX export, hub/share_in.c;
+# docs/peering.md): the unit test opens a real store, the fuzzer reads
+# bundles only.
+HUB_SHARE_OBJS := $(BUILD)/hub/share_out.o $(BUILD)/hub/share_in.o \
+	$(HUB_VIEW_OBJS) $(HUB_STORE_OBJS)
+UNIT_EXTRA_test_share := $(HUB_SHARE_OBJS) -lsqlite3 -linih -ljansson
+$(BUILD)/tests/test_share: $(HUB_SHARE_OBJS)
+FUZZ_SHARE_OBJS := $(addprefix $(FUZZ_BUILD)/obj/hub/,share_in.o stix.o \
+	outbreak.o ingest.o jsonread.o)
+FUZZ_EXTRA_fuzz_share := $(FUZZ_SHARE_OBJS) -ljansson
+$(FUZZ_BUILD)/fuzz_share: $(FUZZ_SHARE_OBJS)

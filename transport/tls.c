@@ -10,6 +10,7 @@
  * one bounded line for the logs.  Called only through tls.h.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,8 @@ struct pk_tls_ctx {
 	int		 server;
 	int		 has_pin;
 	uint8_t		 pin[PK_TLS_SPKI_LEN];
+	pk_tls_refused_fn refused_fn;	/* peering listener */
+	void		*refused_arg;
 };
 
 struct pk_tls {
@@ -310,6 +313,9 @@ pk_tls_ctx_free(struct pk_tls_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
+	/* Connections may keep the SSL_CTX alive: none may call back. */
+	if (ctx->ssl != NULL)
+		SSL_CTX_set_app_data(ctx->ssl, NULL);
 	SSL_CTX_free(ctx->ssl);
 	free(ctx);
 }
@@ -853,4 +859,270 @@ pk_tls_http_ssl_why(struct ssl_st *ssl, unsigned long e, char *out,
 		return 0;
 	}
 	return -1;
+}
+
+/* ------------------------------------------------------------ peering */
+
+#define PEER_PEM_CERTS_MAX	16	/* certificates in one peer's PEM */
+
+/* Each certificate of PEM text, in order: fn(x) for each, 0 with *n, or
+ * -1 with err.  Bounded by PEER_PEM_CERTS_MAX. */
+static int
+pem_each(const char *pem, size_t len, int (*fn)(void *, X509 *), void *arg,
+    size_t *n, char *err, size_t errlen)
+{
+	BIO *b;
+	X509 *x;
+	int rc = 0;
+
+	*n = 0;
+	if (pem == NULL || len == 0 || len > INT_MAX) {
+		pk_errf(err, errlen, "no CA certificate");
+		return -1;
+	}
+	ERR_clear_error();
+	if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL) {
+		pk_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	while (rc == 0 && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) !=
+	    NULL) {
+		if (*n == PEER_PEM_CERTS_MAX) {
+			pk_errf(err, errlen, "more than %d certificates in a "
+			    "CA file", PEER_PEM_CERTS_MAX);
+			rc = -1;
+		} else if (fn(arg, x) == -1) {
+			pk_errf(err, errlen, "CA certificate: %s",
+			    pk_tls_ossl_reason("refused"));
+			rc = -1;
+		} else {
+			(*n)++;
+		}
+		X509_free(x);
+	}
+	/* The loop ends on "no start line": not an error. */
+	ERR_clear_error();
+	BIO_free(b);
+	if (rc == 0 && *n == 0) {
+		pk_errf(err, errlen, "no PEM certificate in the CA");
+		rc = -1;
+	}
+	return rc;
+}
+
+static int
+trust_one(void *arg, X509 *x)
+{
+	SSL_CTX *ssl = arg;
+
+	if (X509_STORE_add_cert(SSL_CTX_get_cert_store(ssl), x) != 1)
+		return -1;
+	/* Named in the CertificateRequest: a hub with several can pick. */
+	(void)SSL_CTX_add_client_CA(ssl, x);
+	return 0;
+}
+
+/*
+ * A refused handshake: OpenSSL sends a fatal alert before the handshake
+ * is done (unknown CA, no certificate, an agent's certificate...).
+ */
+static void
+peer_info_cb(const SSL *ssl, int where, int ret)
+{
+	struct pk_tls_ctx *c;
+	char why[PK_TLS_ERRLEN];
+	long vr;
+
+	if (!(where & SSL_CB_WRITE_ALERT) || (ret >> 8) != SSL3_AL_FATAL ||
+	    !SSL_in_init(ssl))
+		return;
+	c = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	if (c == NULL || c->refused_fn == NULL)
+		return;
+	if ((vr = SSL_get_verify_result(ssl)) != X509_V_OK)
+		pk_errf(why, sizeof(why), "certificate verify failed: %s",
+		    X509_verify_cert_error_string(vr));
+	else
+		pk_errf(why, sizeof(why), "%s",
+		    SSL_alert_desc_string_long(ret));
+	c->refused_fn(c->refused_arg, SSL_get_fd(ssl), why);
+}
+
+/* What both ends of a peering connection share. */
+static struct pk_tls_ctx *
+peer_ctx(const SSL_METHOD *m, int server, const char *cert, const char *key,
+    char *err, size_t errlen)
+{
+	struct pk_tls_ctx *c;
+	SSL_CTX *ssl;
+
+	if (cert == NULL || key == NULL || cert[0] == '\0' || key[0] == '\0') {
+		pk_errf(err, errlen, "certificate and key files are required");
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		pk_errf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->server = server;
+	ERR_clear_error();
+	if ((ssl = SSL_CTX_new(m)) == NULL) {
+		pk_errf(err, errlen, "SSL_CTX_new: %s", pk_tls_ossl_reason("failed"));
+		free(c);
+		return NULL;
+	}
+	c->ssl = ssl;
+	if (!SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION) ||
+	    !SSL_CTX_set_max_proto_version(ssl, TLS1_3_VERSION)) {
+		pk_errf(err, errlen, "cannot require TLS 1.3");
+		goto fail;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ssl, cert) != 1) {
+		pk_errf(err, errlen, "certificate %s: %s", cert,
+		    pk_tls_ossl_reason("cannot load"));
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ssl, key, SSL_FILETYPE_PEM) != 1) {
+		pk_errf(err, errlen, "key %s: %s", key,
+		    pk_tls_ossl_reason("cannot load"));
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ssl) != 1) {
+		pk_errf(err, errlen, "key %s does not match certificate %s",
+		    key, cert);
+		goto fail;
+	}
+	/* Either end must show a hub's certificate (serverAuth): on the
+	 * listener this replaces OpenSSL's default for clients (clientAuth),
+	 * which the member's agents have. */
+	if (SSL_CTX_set_purpose(ssl, X509_PURPOSE_SSL_SERVER) != 1) {
+		pk_errf(err, errlen, "cannot set the certificate purpose");
+		goto fail;
+	}
+	X509_VERIFY_PARAM_set_hostflags(SSL_CTX_get0_param(ssl),
+	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(ssl, SSL_OP_NO_TICKET);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+	SSL_CTX_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+	SSL_CTX_set_app_data(ssl, c);
+	return c;
+fail:
+	ERR_clear_error();
+	pk_tls_ctx_free(c);
+	return NULL;
+}
+
+struct pk_tls_ctx *
+pk_tls_peer_server_ctx_new(const char *cert_file, const char *key_file,
+    const char *const *ca_pems, const size_t *ca_lens, size_t nca, char *err,
+    size_t errlen)
+{
+	struct pk_tls_ctx *c;
+	size_t i, n;
+
+	if ((c = peer_ctx(TLS_server_method(), 1, cert_file, key_file, err,
+	    errlen)) == NULL)
+		return NULL;
+	for (i = 0; i < nca; i++) {
+		if (pem_each(ca_pems[i], ca_lens[i], trust_one, c->ssl, &n,
+		    err, errlen) == -1) {
+			pk_tls_ctx_free(c);
+			return NULL;
+		}
+	}
+	SSL_CTX_set_verify(c->ssl,
+	    SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_num_tickets(c->ssl, 0);
+	SSL_CTX_set_info_callback(c->ssl, peer_info_cb);
+	ERR_clear_error();
+	return c;
+}
+
+struct pk_tls_ctx *
+pk_tls_peer_client_ctx_new(const char *cert_file, const char *key_file,
+    const char *ca_pem, size_t ca_len, char *err, size_t errlen)
+{
+	struct pk_tls_ctx *c;
+	size_t n;
+
+	if ((c = peer_ctx(TLS_client_method(), 0, cert_file, key_file, err,
+	    errlen)) == NULL)
+		return NULL;
+	if (pem_each(ca_pem, ca_len, trust_one, c->ssl, &n, err,
+	    errlen) == -1) {
+		pk_tls_ctx_free(c);
+		return NULL;
+	}
+	SSL_CTX_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
+	ERR_clear_error();
+	return c;
+}
+
+void
+pk_tls_ctx_on_refused(struct pk_tls_ctx *ctx, pk_tls_refused_fn fn,
+    void *arg)
+{
+	ctx->refused_fn = fn;
+	ctx->refused_arg = arg;
+}
+
+/* SHA-256 of a certificate's DER as hex (out: PK_TLS_FP_HEX). */
+static int
+cert_fp(X509 *x, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (X509_digest(x, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32)
+		return -1;
+	pk_hex(md, mdlen, out);
+	return 0;
+}
+
+int
+pk_tls_http_ssl_anchor(struct ssl_st *ssl, char *out, size_t outlen)
+{
+	STACK_OF(X509) *chain;
+	int n;
+
+	if (ssl == NULL || outlen < PK_TLS_FP_HEX ||
+	    SSL_get0_peer_certificate(ssl) == NULL ||
+	    SSL_get_verify_result(ssl) != X509_V_OK ||
+	    (chain = SSL_get0_verified_chain(ssl)) == NULL ||
+	    (n = sk_X509_num(chain)) < 1)
+		return -1;
+	return cert_fp(sk_X509_value(chain, n - 1), out);
+}
+
+struct fp_acc {
+	char		(*out)[PK_TLS_FP_HEX];
+	size_t		 max, n;
+};
+
+static int
+fp_one(void *arg, X509 *x)
+{
+	struct fp_acc *a = arg;
+
+	if (a->n >= a->max)
+		return -1;
+	if (cert_fp(x, a->out[a->n]) == -1)
+		return -1;
+	a->n++;
+	return 0;
+}
+
+int
+pk_tls_pem_fingerprints(const char *pem, size_t len,
+    char (*out)[PK_TLS_FP_HEX], size_t max, size_t *n, char *err,
+    size_t errlen)
+{
+	struct fp_acc a = { out, max, 0 };
+
+	if (pem_each(pem, len, fp_one, &a, n, err, errlen) == -1)
+		return -1;
+	*n = a.n;
+	return 0;
 }

@@ -151,4 +151,45 @@ int pk_tls_http_ssl_why(struct ssl_st *ssl, unsigned long e, char *out,
  * other file that calls OpenSSL. */
 const char *pk_tls_ossl_reason(const char *fallback);
 
+/*
+ * Peering between member hubs (docs/peering.md, hub/peering.c).  Both
+ * sides present the hub's own certificate and key, TLS 1.3 only, no
+ * ALPN (HTTP/1.1), no resumption, and both require of the other a hub
+ * certificate (extended key usage serverAuth, so a member's agent
+ * certificates cannot speak for its hub).  CAs come as PEM text (the
+ * store keeps each peer's), never from the system store.
+ *
+ * The listener's context trusts the union of the enabled peers' CAs
+ * (nca may be 0: every handshake then fails) and demands a client
+ * certificate; after the handshake pk_tls_http_ssl_anchor() names the
+ * CA that verified the connection by the SHA-256 of its DER, which the
+ * caller compares with pk_tls_pem_fingerprints() of each peer's PEM.
+ * The pusher's context trusts exactly one peer's CA; its connections
+ * come from pk_tls_http_client_ssl_new() (SNI and the URL host's check).
+ */
+#define PK_TLS_FP_HEX		65	/* SHA-256 as hex, NUL included */
+struct pk_tls_ctx *pk_tls_peer_server_ctx_new(const char *cert_file,
+    const char *key_file, const char *const *ca_pems, const size_t *ca_lens,
+    size_t nca, char *err, size_t errlen);
+struct pk_tls_ctx *pk_tls_peer_client_ctx_new(const char *cert_file,
+    const char *key_file, const char *ca_pem, size_t ca_len, char *err,
+    size_t errlen);
+/*
+ * Called when a server context refuses a handshake (it sends a fatal
+ * alert before the handshake completed): the accepted socket and the
+ * reason.  Not called after pk_tls_ctx_free(ctx), even for connections
+ * still open.
+ */
+typedef void (*pk_tls_refused_fn)(void *arg, int fd, const char *why);
+void pk_tls_ctx_on_refused(struct pk_tls_ctx *ctx, pk_tls_refused_fn fn,
+    void *arg);
+/* The verified chain's trust anchor as 64 hex digits: 0, or -1 (no
+ * verified peer).  out: PK_TLS_FP_HEX bytes. */
+int pk_tls_http_ssl_anchor(struct ssl_st *ssl, char *out, size_t outlen);
+/* The SHA-256 of each certificate in PEM text, at most max: 0 with *n
+ * (>= 1), or -1 with err (no certificate, or more than max). */
+int pk_tls_pem_fingerprints(const char *pem, size_t len,
+    char (*out)[PK_TLS_FP_HEX], size_t max, size_t *n, char *err,
+    size_t errlen);
+
 #endif

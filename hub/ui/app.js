@@ -2,7 +2,10 @@
  * app.js - the SOC web UI of picket-hub (docs/ui.md).  A single page with
  * hash routes (#/overview, #/indicators, #/hosts, #/hosts/ID,
  * #/outbreaks, #/tasks, #/tasks/ID, #/incidents, #/incidents/ID,
- * #/incidents/ID/report, #/audit) over the hub's JSON API (docs/api.md).
+ * #/incidents/ID/report, #/shared, #/peers, #/audit) over the hub's
+ * JSON API (docs/api.md).  #/shared lists what peer hubs shared
+ * (docs/peering.md) with approve / reject for responders; #/peers is the
+ * admins' view of the peers and both directions' progress.
  * A responder (or admin) also gets "collect" forms on a host's page and
  * on each outbreak that order a targeted collection (docs/tasks.md), and
  * opens, changes and annotates incidents (docs/incidents.md); the role
@@ -303,6 +306,9 @@
 		$('nav').hidden = false;
 		$('actions').hidden = false;
 		$('nav-audit').hidden = sessionStorage.getItem(NOAUDIT_KEY) === '1';
+		/* Peers is an admin page: its tab shows once whoami said so
+		 * (a viewer asking /api/v1/peers would only earn a 403). */
+		$('nav-peers').hidden = sessionStorage.getItem(ROLE_KEY) !== 'admin';
 	}
 
 	function logout(msg) {
@@ -1728,6 +1734,221 @@
 			'None written.'));
 	}
 
+	/* ---------------------------------------------------- peering */
+
+	/* docs/peering.md: indicators other members' hubs shared with this
+	 * one, and (admins) the peers.  Values, origins and peer names come
+	 * from another organisation: text only, like everything else. */
+	const SHARED_STATES = ['pending', 'approved', 'rejected'];
+	const SHARED_KINDS = ['ipv4', 'ipv6', 'domain', 'url', 'sha256',
+	    'fingerprint'];
+	const PEER_NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
+	const SHARED_Q_MAX = 256;	/* bytes, as the hub takes q= */
+
+	/* "TLP:AMBER+STRICT" -> a badge with the name written out. */
+	function tlpBadge(t) {
+		const name = typeof t === 'string' ? t : '';
+		const cls = name.replace(/^TLP:/, '').toLowerCase()
+		    .replace('+strict', '-strict');
+		const known = ['clear', 'green', 'amber', 'amber-strict', 'red']
+		    .includes(cls) ? cls : 'unknown';
+		return el('span', { class: 'tlp tlp-' + known }, str(name));
+	}
+
+	function sharedStateBadge(s) {
+		const known = SHARED_STATES.includes(s) ? s : 'unknown';
+		return el('span', { class: 'state shared-' + known }, str(s));
+	}
+
+	/* Approve / Reject for a responder: what the row is not already. */
+	function decideButtons(x, msg) {
+		const mk = (what, label) => {
+			const b = el('button', { type: 'button',
+			    class: 'decide ' + what,
+			    'aria-label': `${label} ${x.value}` }, label);
+			b.addEventListener('click', () => act(b, msg, () =>
+			    post(`/api/v1/shared/${encodeURIComponent(
+				String(x.id))}/${what}`)));
+			return b;
+		};
+		return el('div', { class: 'row-actions' },
+		    x.state !== 'approved' ? mk('approve', 'Approve') : null,
+		    x.state !== 'rejected' ? mk('reject', 'Reject') : null);
+	}
+
+	function sharedFilter(f) {
+		const peer = el('input', { id: 'sh-peer', name: 'peer',
+		    type: 'text', value: f.peer, maxlength: 64,
+		    autocomplete: 'off', spellcheck: 'false',
+		    placeholder: 'state-b' });
+		const state = el('select', { id: 'sh-state', name: 'state' },
+		    ['', ...SHARED_STATES].map((v) => el('option',
+			{ value: v, selected: v === f.state }, v || 'any')));
+		const kind = el('select', { id: 'sh-kind', name: 'kind' },
+		    ['', ...SHARED_KINDS].map((v) => el('option',
+			{ value: v, selected: v === f.kind }, v || 'any')));
+		const q = el('input', { id: 'sh-q', name: 'q', type: 'search',
+		    value: f.q, maxlength: SHARED_Q_MAX, autocomplete: 'off',
+		    spellcheck: 'false', placeholder: 'part of a value' });
+		const msg = formMsg('sh-filter-msg');
+		const form = el('form', { class: 'filters', id: 'sh-filter',
+		    'aria-label': 'Filter shared indicators' },
+		    el('div', { class: 'field' },
+			el('label', { for: 'sh-peer' }, 'Peer'), peer),
+		    el('div', { class: 'field' },
+			el('label', { for: 'sh-state' }, 'State'), state),
+		    el('div', { class: 'field' },
+			el('label', { for: 'sh-kind' }, 'Kind'), kind),
+		    el('div', { class: 'field' },
+			el('label', { for: 'sh-q' }, 'Value contains'), q),
+		    el('div', { class: 'field buttons' },
+			el('button', { type: 'submit' }, 'Apply'),
+			el('a', { href: '#/shared' }, 'Clear')), msg);
+		form.addEventListener('submit', (ev) => {
+			ev.preventDefault();
+			const p = peer.value.trim();
+			if (p && !PEER_NAME_RE.test(p)) {
+				msg.textContent = 'A peer name is 1 to 64 of ' +
+				    'A-Z a-z 0-9 . _ -';
+				return;
+			}
+			location.hash = hashLink('/shared', { peer: p,
+			    state: state.value, kind: kind.value,
+			    q: cutBytes(q.value.trim(), SHARED_Q_MAX) });
+		});
+		return form;
+	}
+
+	async function shared(box, q) {
+		const f = {
+			peer: PEER_NAME_RE.test(q.get('peer') || '') ?
+			    q.get('peer') : '',
+			state: SHARED_STATES.includes(q.get('state')) ?
+			    q.get('state') : '',
+			kind: SHARED_KINDS.includes(q.get('kind')) ?
+			    q.get('kind') : '',
+			q: cutBytes(q.get('q') || '', SHARED_Q_MAX),
+		};
+		const cursor = q.get('cursor');
+		const [r, write] = await Promise.all([
+			api('/api/v1/shared', { ...f, limit: TABLE_PAGE,
+			    cursor }),
+			mayOrder(),
+		]);
+		const list = r.shared || [];
+		box.append(el('h1', {}, 'Shared indicators'));
+		box.append(el('p', { class: 'muted' }, 'What peer hubs ' +
+		    'shared with this one, newest first, with the member it ' +
+		    'came from. A pending indicator waits for an analyst; ' +
+		    'approved ones are the ones to act on.'));
+		box.append(sharedFilter(f));
+		const msg = formMsg('shared-msg');
+		box.append(msg);
+		const heads = ['#', 'Value', 'Kind', 'TLP', 'Origin', 'Hosts',
+		    'First received', 'Last received', 'State'];
+		if (write)
+			heads.push('Decision');
+		const filtered = f.peer || f.state || f.kind || f.q;
+		box.append(table(plural(list.length, 'shared indicator',
+		    'shared indicators') + (filtered ? ' (filtered)' : ''), heads,
+		    list.length ? list.map((x) => el('tr',
+			{ 'data-id': String(x.id) },
+			el('td', { class: 'num' }, fmtNum(x.id)),
+			el('td', { class: 'msg-cell' },
+			    el('code', { class: 'shared-value' }, str(x.value)),
+			    x.fingerprint ? [el('br'), el('span',
+				{ class: 'muted' }, 'fingerprint ',
+				el('code', {}, x.fingerprint))] : null,
+			    (x.rule_ids || []).length ? [el('br'), el('span',
+				{ class: 'muted' }, 'rules ',
+				(x.rule_ids || []).map(String).join(', '))] :
+				null),
+			el('td', {}, str(x.kind)),
+			el('td', {}, tlpBadge(x.tlp)),
+			el('td', {}, el('span', { class: 'shared-origin' },
+			    str(x.origin)), el('br'),
+			    el('span', { class: 'muted' }, 'via peer ',
+				el('span', { class: 'shared-peer' },
+				    str(x.peer)))),
+			el('td', { class: 'num' }, fmtNum(x.hosts)),
+			el('td', {}, timeCell(x.first_received)),
+			el('td', {}, timeCell(x.last_received)),
+			el('td', {}, sharedStateBadge(x.state),
+			    x.decided_by ? [el('br'), el('span',
+				{ class: 'muted' }, 'by ', str(x.decided_by))] :
+				null),
+			write ? el('td', {}, decideButtons(x, msg)) : null)) :
+			emptyRow(heads.length, filtered ?
+			    'No shared indicator matches.' :
+			    'No peer has shared an indicator yet.')));
+		box.lastChild.querySelector('table').id = 'shared';
+		box.append(pager('/shared', f, r.next_cursor, !!cursor));
+	}
+
+	function policyText(p) {
+		const o = p || {};
+		return {
+			send: `up to ${str(o.send_tlp)}, severity ≥ ` +
+			    `${str(o.send_min_severity)}, ` +
+			    `${(o.send_kinds || []).map(String).join(', ') ||
+				'no kind'}`,
+			accept: `up to ${str(o.accept_tlp)}, ` +
+			    (o.auto_approve ? 'approved at once' :
+				'waits for an analyst'),
+		};
+	}
+
+	async function peers(box) {
+		box.append(el('h1', {}, 'Peers'));
+		const r = await api('/api/v1/peers');
+		const list = r.peers || [];
+		box.append(el('p', { class: 'muted' }, 'Member hubs this hub ' +
+		    'shares with (picket-hub peer add). Sent: what this hub ' +
+		    'pushed and where it stands; received: what the peer ' +
+		    'pushed here.'));
+		const heads = ['Peer', 'Sends', 'Accepts', 'Sent', 'Received',
+		    'Last error'];
+		box.append(table(plural(list.length, 'peer', 'peers'), heads,
+		    list.length ? list.map((p) => {
+			const pol = policyText(p.policy);
+			const s = p.sent || {}, rc = p.received || {};
+			return el('tr', { 'data-peer': String(p.name) },
+			    el('td', {}, el('strong', { class: 'peer-name' },
+				str(p.name)), ' ', p.enabled ?
+				el('span', { class: 'badge on' }, 'enabled') :
+				el('span', { class: 'badge off' }, 'disabled'),
+				el('br'), el('code', { class: 'peer-url' },
+				    str(p.url)), el('br'),
+				el('span', { class: 'muted',
+				    title: str(p.ca_sha256) }, 'CA ',
+				    el('code', {}, String(p.ca_sha256 || '')
+					.slice(0, 16)), '…')),
+			    el('td', { class: 'peer-send' }, pol.send),
+			    el('td', { class: 'peer-accept' }, pol.accept),
+			    el('td', { class: 'peer-sent' }, dl([
+				['Bundles', fmtNum(s.bundles)],
+				['Indicators', fmtNum(s.indicators)],
+				['Next sequence', fmtNum(s.sequence)],
+				['Cursor (row)', fmtNum(s.cursor)],
+				['Last push', s.last_push ?
+				    timeCell(s.last_push) : 'never'],
+			    ])),
+			    el('td', { class: 'peer-received' }, dl([
+				['Bundles', fmtNum(rc.bundles)],
+				['Indicators', fmtNum(rc.indicators)],
+				['Last sequence', fmtNum(rc.sequence)],
+				['Objects refused', fmtNum(rc.refused)],
+			    ])),
+			    el('td', { class: 'msg-cell peer-error' },
+				p.sent && p.sent.last_error ? el('span',
+				    { class: 'error-text' },
+				    String(p.sent.last_error)) :
+				el('span', { class: 'muted' }, 'none')));
+		    }) : emptyRow(heads.length, 'No peer yet: add one with ' +
+			'picket-hub peer add.')));
+		box.lastChild.querySelector('table').id = 'peers';
+	}
+
 	/* ---------------------------------------------------- audit */
 
 	async function audit(box, q) {
@@ -1774,6 +1995,8 @@
 		[/^\/incidents$/, 'incidents', incidents],
 		[/^\/incidents\/(\d+)$/, 'incidents', incident],
 		[/^\/incidents\/(\d+)\/report$/, 'incidents', report],
+		[/^\/shared$/, 'shared', shared],
+		[/^\/peers$/, 'peers', peers],
 		[/^\/audit$/, 'audit', audit],
 	];
 
@@ -1803,6 +2026,9 @@
 			return;
 		}
 		showApp();
+		role().then((r) => {
+			$('nav-peers').hidden = r !== 'admin';
+		}, () => { /* the page's own calls report it */ });
 		const { path, query } = parseHash();
 		const route = ROUTES.find(([re]) => re.test(path));
 		if (!route) {

@@ -27,7 +27,8 @@ agent)	pkg=picket-agent bin=picketd unit=picketd.service ini=agent.ini
 hub)	pkg=picket-hub bin=picket-hub unit=picket-hub.service ini=hub.ini
 	man8=picket-hub.8 man5=picket-hub.ini.5
 	docs="docs/operations.md docs/hub.md docs/api.md docs/enrollment.md
-	      docs/tls.md docs/ui.md docs/outbreaks.md docs/schema-hub.md"
+	      docs/tls.md docs/ui.md docs/outbreaks.md docs/schema-hub.md
+	      docs/tasks.md docs/incidents.md docs/peering.md"
 	section=net
 	short="Picket hub: agent listener, indicator store, API and web UI"
 	long=" picket-hub receives indicators from Picket agents over mutual TLS,

@@ -47,7 +47,8 @@ class Hub:
     """A running picket-hub serve with its own hub.ini and data dir."""
 
     def __init__(self, tmp, certs, host="127.0.0.1", port=None, ns=None,
-                 api_port=None, api_opts=None, ui=False, crl=True, **opts):
+                 api_port=None, api_opts=None, ui=False, crl=True,
+                 peering=None, sharing=None, **opts):
         if not HUB.exists():
             pytest.fail(f"{HUB} missing: run make build/picket-hub")
         tmp.mkdir(parents=True, exist_ok=True)
@@ -63,6 +64,10 @@ class Hub:
         self.ui = ui
         # crl=False: no [tls] crl (a CA from `picket-hub ca init` has none).
         self.crl = crl
+        # [peering] and [sharing] options (docs/peering.md), written only
+        # when given: e.g. peering={"listen": "10.203.0.1:7444"}.
+        self.peering = dict(peering or {})
+        self.sharing = dict(sharing or {})
         for _ in range(5):      # the free port may be taken meanwhile
             self.port = port or free_port()
             self.api_port = free_port() if api_port is None else api_port
@@ -84,7 +89,9 @@ class Hub:
             + f"[api]\nlisten = {self.api_listen()}\n"
             + "".join(f"{k} = {v}\n" for k, v in self.api_opts.items())
             + ("" if "ui_dir" in self.api_opts else
-               f"ui_dir = {UI_DIR if self.ui else ''}\n"))
+               f"ui_dir = {UI_DIR if self.ui else ''}\n")
+            + self._section("peering", self.peering)
+            + self._section("sharing", self.sharing))
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
@@ -102,6 +109,13 @@ class Hub:
             time.sleep(0.02)
         self.proc.kill()
         pytest.fail("picket-hub never said 'listening on'")
+
+    @staticmethod
+    def _section(name, opts):
+        if not opts:
+            return ""
+        return f"[{name}]\n" + "".join(f"{k} = {v}\n"
+                                        for k, v in opts.items())
 
     def stderr(self):
         return self.errpath.read_text(errors="replace")

@@ -626,7 +626,9 @@ def test_metrics_is_prometheus_text(env):
                       "/api/v1/incidents", "/api/v1/incidents/{id}",
                       "/api/v1/incidents/{id}/notes",
                       "/api/v1/incidents/{id}/links",
-                      "/api/v1/incidents/{id}/report", "ui",
+                      "/api/v1/incidents/{id}/report", "/api/v1/peers",
+                      "/api/v1/shared", "/api/v1/shared/{id}/approve",
+                      "/api/v1/shared/{id}/reject", "ui",
                       "other"}, routes
 
 

@@ -32,7 +32,7 @@ import time
 import pytest
 
 from conftest import PCAPS, REPO, analyse, binary, spool_fill
-from hubrun import UI_DIR, Hub, mkcerts
+from hubrun import HUB, UI_DIR, Hub, free_port, mkcerts
 from netns import wait_for
 
 CAPTURES = ("nmap_synscan.pcap", "40.TCP_SYN_scan.pcap",
@@ -457,3 +457,113 @@ def test_browser_runs_an_incident_to_its_report(tmp_path, certs, driver):
             a.stop()
         rc, _ = hub.stop()
     assert rc == 0
+
+
+def test_browser_shared_indicators_and_peers(tmp_path):
+    """Peering in the UI (tests/browser/ui_peering_test.js): two real hubs
+    on loopback, each member with its own CA; A's agents (hubproto)
+    report IOC matches of each kind, A pushes them to B under its policy,
+    and the browser reads B: the shared list with the origin, filters,
+    approve and reject, a viewer's list without buttons, the admin's
+    Peers page.  A's name and one rule id are markup, which must show as
+    text.  No root needed."""
+    import hubproto as hp
+    modules = node_path()
+    origin = "A <img src=x onerror=alert(1)> SOC"
+    rule = "picket.ioc.<script>alert(2)</script>"
+    ca = mkcerts(tmp_path / "pki-a", "-a", "agent-a1")
+    cb = mkcerts(tmp_path / "pki-b", "-a", "agent-1")
+    pa, pb = free_port(), free_port()
+    a = Hub(tmp_path / "a", ca, sharing={"name": origin},
+            peering={"listen": f"127.0.0.1:{pa}", "push_interval": "1s"})
+    b = None
+    try:
+        b = Hub(tmp_path / "b", cb, ui=True,
+                peering={"listen": f"127.0.0.1:{pb}", "push_interval": "1s"})
+
+        def cli(hub, *args):
+            p = subprocess.run([str(HUB), *args, "-c", str(hub.ini)],
+                               capture_output=True, text=True, timeout=60)
+            assert p.returncode == 0, (args, p.stdout, p.stderr)
+
+        now = time.time()
+        values = {"domain-name": ["c2.worm.example", "update.worm.example"],
+                  "ipv4-addr": ["203.0.113.7"],
+                  "url": ["http://drop.worm.example/w.exe"],
+                  "file": ["ab" * 32]}
+        recs, n = [], 0
+        for typ, vs in values.items():
+            for v in vs:
+                n += 1
+                recs.append(json.dumps({
+                    "@timestamp": iso(now - 300 + n),
+                    "event": {"kind": "alert", "severity": 73},
+                    "host": {"name": "ws-a"}, "agent": {"id": "agent-a1"},
+                    "rule": {"id": rule if n == 1 else f"picket.ioc.{n}",
+                             "name": "IOC", "ruleset": "test"},
+                    "network": {"direction": "outbound"},
+                    "source": {"ip": "10.9.9.9"},
+                    "threat": {"indicator": {"type": typ, "name": v}},
+                    "picket": {"count": 1, "first_seen": iso(now - 300),
+                               "last_seen": iso(now - 299),
+                               "fingerprint": f"{n:032x}",
+                               "tlp": ["TLP:CLEAR", "TLP:GREEN",
+                                       "TLP:AMBER"][n % 3]}}))
+        c = a.conn("agent-a1")
+        w = c.hello("agent-a1", host_name="ws-a")
+        c.send(hp.batch(w.stored_seq + 1, recs))
+        assert hp.decode(c.recv_frame()).seq == w.stored_seq + len(recs)
+        c.close()
+        cli(b, "peer", "add", "member-a", "--url", f"https://127.0.0.1:{pa}",
+            "--ca", str(ca / "ca.crt"))
+        cli(a, "peer", "add", "member-b", "--url", f"https://127.0.0.1:{pb}",
+            "--ca", str(cb / "ca.crt"), "--send-tlp", "amber")
+        viewer = b.token("viewer", "ui-peer-viewer")
+        responder = b.token("responder", "ui-peer-responder")
+        admin = b.token("admin", "ui-peer-admin")
+        want = {v for vs in values.values() for v in vs}
+        got = []
+
+        def arrived():
+            st, _, body = Api(b).get("/api/v1/shared?limit=100", viewer)
+            assert st == 200, body
+            got[:] = json.loads(body)["shared"]
+            return {r["value"] for r in got} >= want
+        assert wait_for(arrived, timeout=40, step=0.5), \
+            (got, a.stderr()[-2000:], b.stderr()[-2000:])
+        markup = sorted({s for r in got for s in [r["origin"], r["value"],
+                                                   *r["rule_ids"]]
+                         if "<" in s})
+        assert origin in markup, got
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, NODE_PATH=modules,
+                   PICKET_UI_URL=f"https://localhost:{b.api_port}/",
+                   PICKET_UI_RESPONDER=responder, PICKET_UI_VIEWER=viewer,
+                   PICKET_UI_ADMIN=admin,
+                   PICKET_UI_HUB_CERT=str(cb / "hub.crt"),
+                   PICKET_UI_PEER="member-a", PICKET_UI_ORIGIN=origin,
+                   PICKET_UI_VALUES=json.dumps(sorted(r["value"]
+                                                      for r in got)),
+                   PICKET_UI_MARKUP=json.dumps(markup),
+                   PICKET_UI_SHOTS=str(SHOTS), CHROMIUM=CHROMIUM)
+        proc = subprocess.run(["node", str(BROWSER / "ui_peering_test.js")],
+                              env=env, capture_output=True, text=True,
+                              timeout=180)
+        print(proc.stdout)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        for shot in ("shared.png", "peers.png"):
+            data = (SHOTS / shot).read_bytes()
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10000
+        # What the browser did is what the hub kept.
+        st, _, body = Api(b).get("/api/v1/shared?limit=100", viewer)
+        rows = json.loads(body)["shared"]
+        states = sorted(r["state"] for r in rows)
+        assert states.count("approved") == 1, rows
+        assert states.count("rejected") == 1, rows
+        assert {r["decided_by"] for r in rows if r["decided_by"]} == \
+            {"ui-peer-responder"}
+    finally:
+        for h in (a, b):
+            if h is not None:
+                rc, _ = h.stop()
+                assert rc == 0

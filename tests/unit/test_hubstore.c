@@ -259,9 +259,14 @@ test_retention_chunks(void **state)
 	assert_int_equal(count(f, &q), 5);
 	assert_int_equal(f->st->ops->retention(f->st, 21, 4, &deleted), 0);
 	assert_int_equal(deleted, 0);
+	/* All are old: the newest stays, so rowids never start over */
 	assert_int_equal(f->st->ops->retention(f->st, 1000, 3, &deleted), 0);
-	assert_int_equal(deleted, 5);
-	assert_int_equal(count(f, &q), 0);
+	assert_int_equal(deleted, 4);
+	assert_int_equal(count(f, &q), 1);
+	put(f, "agent-a", 26, 26, rec);
+	assert_int_equal(f->st->ops->retention(f->st, 1000, 3, &deleted), 0);
+	assert_int_equal(deleted, 1);
+	assert_int_equal(count(f, &q), 1);
 }
 
 static void

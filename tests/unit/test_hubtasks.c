@@ -126,7 +126,8 @@ test_migration_from_3(void **state)
 	f->st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	/* a version-3 file has none of the later versions' tables */
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE incident_events; "
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE shared_indicators; "
+	    "DROP TABLE peers; DROP TABLE incident_events; "
 	    "DROP TABLE incident_links; DROP TABLE incidents; "
 	    "DROP TABLE task_hosts; DROP TABLE tasks; "
 	    "UPDATE schema_version SET version = 3", NULL, NULL, NULL),

@@ -32,6 +32,7 @@
 #include "common/util.h"
 #include "hub/incidents.h"
 #include "hub/outbreak.h"
+#include "hub/stix.h"
 #include "hub/store.h"
 #include "transport/task.h"
 
@@ -470,8 +471,9 @@ check_report(const json_t *rep, int64_t id)
 	assert_string_equal(sget(json_array_get(o, 0), "agent_id"), "a2");
 	assert_string_equal(sget(json_array_get(o, 0), "reason"),
 	    "policy: pcap is not allowed");
-	assert_string_equal(sget(json_object_get(rep, "sharing"), "note"),
-	    "peering is not built yet");
+	/* nothing was shared by peers in the story */
+	assert_int_equal(json_array_size(json_object_get(json_object_get(rep,
+	    "sharing"), "received")), 0);
 }
 
 static void
@@ -505,8 +507,10 @@ test_report_and_snapshot(void **state)
 	check_report(rep, id);
 	assert_time(rep, "generated", T0 + 7290 * S);
 	json_decref(rep);
-	/* retention takes every indicator: the record (live) shows it,
-	 * the report kept at close does not change */
+	/* retention takes every indicator of the incident (a later health
+	 * report is the newest row, which retention keeps): the record
+	 * (live) shows it, the report kept at close does not change */
+	ind(f, "zz", 1, "event", T0, 0, "picket.health.stats", "", -1, "{}");
 	assert_int_equal(f->st->ops->retention(f->st, T0 + 1, 100, &deleted),
 	    0);
 	assert_int_equal(deleted, 10);
@@ -798,15 +802,15 @@ test_migration_from_4(void **state)
 	f->st->ops->close(f->st);
 	f->st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE incident_events; "
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE shared_indicators; "
+	    "DROP TABLE peers; DROP TABLE incident_events; "
 	    "DROP TABLE incident_links; DROP TABLE incidents; "
 	    "UPDATE schema_version SET version = 4", NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
 	assert_int_equal(f->st->ops->schema_version(f->st, &v), 0);
-	assert_int_equal(v, 5);
-	assert_int_equal(HUB_SCHEMA_VERSION, 5);
+	assert_int_equal(v, HUB_SCHEMA_VERSION);
 	assert_int_equal(f->st->ops->host_get(f->st, "old-agent", &h,
 	    &found), 0);
 	assert_int_equal(found, 1);
@@ -819,6 +823,78 @@ test_migration_from_4(void **state)
 	assert_non_null(r);
 	assert_string_equal(sget(json_array_get(json_object_get(r, "hosts"),
 	    0), "host_name"), "old-host");
+	json_decref(r);
+}
+
+static void
+shared(struct fx *f, const char *peer, const char *id, const char *kind,
+    const char *value, int64_t at)
+{
+	struct hub_shared s;
+	int is_new = 0;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.peer, sizeof(s.peer), "%s", peer);
+	snprintf(s.origin, sizeof(s.origin), "CERT of %s", peer);
+	snprintf(s.stix_id, sizeof(s.stix_id), "indicator--%s", id);
+	snprintf(s.kind, sizeof(s.kind), "%s", kind);
+	snprintf(s.value, sizeof(s.value), "%s", value);
+	snprintf(s.rule_ids, sizeof(s.rule_ids), "[]");
+	s.tlp = HUB_TLP_GREEN;
+	s.hosts = 3;
+	s.first_received_us = s.last_received_us = at;
+	s.state = HUB_SHARED_PENDING;
+	assert_int_equal(f->st->ops->shared_put(f->st, &s, &is_new), 0);
+	assert_int_equal(is_new, 1);
+}
+
+/* What peers shared about the incident's worm fingerprint: in the
+ * timeline (shared_received) and in the report's sharing section; values
+ * that only contain it, or of another kind, are not. */
+static void
+test_shared_received(void **state)
+{
+	struct fx *f = *state;
+	char err[HUB_INC_ERR_MAX];
+	const json_t *rec, *tl, *e;
+	json_t *rep, *r;
+	int64_t id;
+	size_t i, n = 0;
+	int found;
+
+	id = story(f);
+	shared(f, "state-b", "00000000-0000-4000-8000-000000000001",
+	    "fingerprint", "9f86d081884c7d659a2feaa0c55ad015", T0 + 2500 * S);
+	shared(f, "state-c", "00000000-0000-4000-8000-000000000002",
+	    "fingerprint", "9f86d081884c7d659a2feaa0c55ad01500", T0 + 2501 * S);
+	shared(f, "state-c", "00000000-0000-4000-8000-000000000003",
+	    "domain", "9f86d081884c7d659a2feaa0c55ad015.example",
+	    T0 + 2502 * S);
+	rep = hub_incident_report(f->st, id, T0 + 3000 * S, &found, err,
+	    sizeof(err));
+	assert_non_null(rep);
+	rec = json_object_get(json_object_get(rep, "sharing"), "received");
+	assert_int_equal(json_array_size(rec), 1);
+	assert_string_equal(sget(json_array_get(rec, 0), "peer"), "state-b");
+	assert_string_equal(sget(json_array_get(rec, 0), "origin"),
+	    "CERT of state-b");
+	assert_string_equal(sget(json_array_get(rec, 0), "tlp"), "TLP:GREEN");
+	assert_string_equal(sget(json_array_get(rec, 0), "state"), "pending");
+	assert_time(json_array_get(rec, 0), "first_received", T0 + 2500 * S);
+	json_decref(rep);
+	r = hub_incident_get(f->st, id, T0 + 3000 * S, &found, err,
+	    sizeof(err));
+	assert_non_null(r);
+	tl = json_object_get(r, "timeline");
+	for (i = 0; i < json_array_size(tl); i++) {
+		e = json_array_get(tl, i);
+		if (strcmp(sget(e, "kind"), "shared_received") != 0)
+			continue;
+		n++;
+		assert_time(e, "time", T0 + 2500 * S);
+		assert_non_null(strstr(sget(e, "text"), "state-b"));
+	}
+	assert_int_equal(n, 1);
 	json_decref(r);
 }
 
@@ -835,6 +911,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refusals, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_received, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_4, setup,
 		    teardown),
 	};

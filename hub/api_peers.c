@@ -1,0 +1,403 @@
+/*
+ * api_peers.c - the API's peering endpoints (docs/peering.md, "API"):
+ * the peers with their policy and both directions' progress (admin: the
+ * URLs, CA fingerprints and errors say how the member is connected), the
+ * indicators peers shared (viewer, filtered and paged newest first like
+ * the other lists), and an analyst's decision on one of them (responder:
+ * approve or reject).  What peers sent is untrusted text even after the
+ * receiver's checks, so every string goes out through hub_json_str
+ * (valid UTF-8 whatever the store holds) and the UI shows it as text.
+ * Each decision is one audit row ("shared.approve", "shared.reject",
+ * target "shared/<id>"), refused or not, besides the API's own row.  The
+ * handlers run on the hub's loop; the store bounds every query by the
+ * page size.  Called through the route table in hub/api.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/pktime.h"
+#include "common/util.h"
+#include "hub/api.h"
+#include "hub/auth.h"
+#include "hub/outbreak.h"
+#include "hub/stix.h"
+
+#define TARGET_MAX	96	/* "shared/<id>" and a reason */
+
+static const char *const state_names[] = { "pending", "approved",
+	"rejected" };
+static const char *const shared_kinds[] = { "ipv4", "ipv6", "domain", "url",
+	"sha256", "fingerprint" };
+
+/* ------------------------------------------------------------ helpers */
+
+static json_t *
+jtime(int64_t us)
+{
+	char t[PK_TIMESTRLEN];
+
+	if (us <= 0)
+		return json_null();
+	return json_string(pk_time_format((uint64_t)us, t, sizeof(t)));
+}
+
+static json_t *
+jint(uint64_t v)
+{
+	return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX :
+	    (json_int_t)v);
+}
+
+/* A string that may be absent: null for "". */
+static json_t *
+jstr_or_null(const char *s)
+{
+	return s == NULL || s[0] == '\0' ? json_null() : hub_json_str(s);
+}
+
+static json_t *
+jtlp(int tlp)
+{
+	const char *n = tlp >= 0 && tlp < HUB_TLP__N ? hub_tlp_name(tlp) : NULL;
+
+	return n != NULL ? json_string(n) : json_null();
+}
+
+static const char *
+state_name(int s)
+{
+	return s >= 0 && s < (int)PK_NELEM(state_names) ? state_names[s] :
+	    "unknown";
+}
+
+static int
+state_parse(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < PK_NELEM(state_names); i++)
+		if (strcmp(s, state_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A peer name as docs/peering.md allows: 1..64 of [A-Za-z0-9._-]. */
+static int
+name_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > HUB_PEER_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static void
+audit(struct hub_api_req *r, const char *action, const char *target,
+    const char *result)
+{
+	(void)hub_audit(r->st, r->actor, hub_role_name(r->role), action,
+	    target, r->remote, result);
+}
+
+/* ------------------------------------------------------------ peers */
+
+/* send_kinds as the outbreak kinds' names. */
+static json_t *
+kinds_json(unsigned bits)
+{
+	json_t *a = json_array();
+	const char *n;
+	int k;
+
+	if (a == NULL)
+		return NULL;
+	for (k = 0; k < HUB_OB_NKINDS; k++) {
+		if ((bits & (1U << k)) == 0 ||
+		    (n = hub_outbreak_kind_name(k)) == NULL)
+			continue;
+		if (json_array_append_new(a, json_string(n)) == -1) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *
+peer_json(const struct hub_peer *p)
+{
+	json_t *policy, *sent, *recv;
+
+	policy = json_pack("{s:o,s:i,s:o,s:o,s:b}",
+	    "send_tlp", jtlp(p->send_tlp),
+	    "send_min_severity", p->send_min_severity,
+	    "send_kinds", kinds_json(p->send_kinds),
+	    "accept_tlp", jtlp(p->accept_tlp),
+	    "auto_approve", p->auto_approve);
+	/* sequence: the next bundle's; the peer's received.sequence is the
+	 * last it took, one less once it is up to date */
+	sent = json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}",
+	    "cursor", (json_int_t)p->cursor_rowid,
+	    "sequence", jint(p->send_seq),
+	    "last_push", jtime(p->last_push_us),
+	    "last_error", jstr_or_null(p->last_error),
+	    "bundles", jint(p->bundles_sent),
+	    "indicators", jint(p->indicators_sent));
+	recv = json_pack("{s:o,s:o,s:o,s:o}",
+	    "sequence", jint(p->recv_seq),
+	    "bundles", jint(p->bundles_received),
+	    "indicators", jint(p->indicators_received),
+	    "refused", jint(p->objects_refused));
+	return json_pack("{s:o,s:o,s:s,s:b,s:o,s:o,s:o,s:o}",
+	    "name", hub_json_str(p->name), "url", hub_json_str(p->url),
+	    "ca_sha256", p->ca_sha256, "enabled", p->enabled,
+	    "created", jtime(p->created_us), "policy", policy, "sent", sent,
+	    "received", recv);
+}
+
+struct peers_ctx {
+	json_t	*arr;
+	size_t	 n;
+	int	 oom;
+};
+
+/* At most HUB_LIMIT_MAX peers are listed: the table is the operator's
+ * own, but an answer is still bounded. */
+static int
+peer_row(void *arg, const struct hub_peer *p)
+{
+	struct peers_ctx *x = arg;
+	json_t *o;
+
+	if (x->n == HUB_LIMIT_MAX)
+		return 1;
+	if ((o = peer_json(p)) == NULL || json_array_append_new(x->arr, o) ==
+	    -1) {
+		x->oom = 1;
+		return 1;
+	}
+	x->n++;
+	return 0;
+}
+
+json_t *
+hub_api_peer_list(struct hub_api_req *r, int *status)
+{
+	struct peers_ctx x = { NULL, 0, 0 };
+	int rc;
+
+	if ((x.arr = json_array()) == NULL)
+		return hub_api_error(status, 500, "out of memory");
+	rc = r->st->ops->peer_list(r->st, peer_row, &x);
+	if (rc == -1 || x.oom) {
+		json_decref(x.arr);
+		return hub_api_error(status, 500, "store unavailable");
+	}
+	*status = 200;
+	return json_pack("{s:o}", "peers", x.arr);
+}
+
+/* ------------------------------------------------------------ shared */
+
+static json_t *
+shared_json(const struct hub_shared *s)
+{
+	json_t *rules;
+
+	/* Stored as the JSON array the peer sent (checked by share_in.c);
+	 * anything else shows as an empty list rather than failing the
+	 * page. */
+	rules = json_loads(s->rule_ids, JSON_REJECT_DUPLICATES, NULL);
+	if (rules != NULL && !json_is_array(rules)) {
+		json_decref(rules);
+		rules = NULL;
+	}
+	if (rules == NULL)
+		rules = json_array();
+	return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+	    "s:o,s:s,s:o,s:o}",
+	    "id", (json_int_t)s->id,
+	    "peer", hub_json_str(s->peer),
+	    "origin", hub_json_str(s->origin),
+	    "stix_id", hub_json_str(s->stix_id),
+	    "kind", hub_json_str(s->kind),
+	    "value", hub_json_str(s->value),
+	    "tlp", jtlp(s->tlp),
+	    "fingerprint", jstr_or_null(s->fingerprint),
+	    "rule_ids", rules,
+	    "hosts", jint(s->hosts),
+	    "count", jint(s->count),
+	    "first_received", jtime(s->first_received_us),
+	    "last_received", jtime(s->last_received_us),
+	    "state", state_name(s->state),
+	    "decided_by", jstr_or_null(s->decided_by),
+	    "decided", jtime(s->decided_us));
+}
+
+static int
+shared_row(void *arg, const struct hub_shared *s)
+{
+	struct hub_page *p = arg;
+
+	if (!hub_page_take(p))
+		return 1;
+	return hub_page_put(p, shared_json(s), s->id);
+}
+
+/* The filter from ?peer state kind q.  0, or -1 with err (a 400). */
+static int
+shared_filter(const struct hub_api_req *r, struct hub_shared_filter *f,
+    char *err, size_t errlen)
+{
+	const char *v;
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	f->state = -1;
+	if ((v = hub_api_param(r, "peer")) != NULL) {
+		if (!name_ok(v)) {
+			snprintf(err, errlen, "peer: a peer name (1 to %d of "
+			    "A-Z a-z 0-9 . _ -)", HUB_PEER_NAME_MAX);
+			return -1;
+		}
+		f->peer = v;
+	}
+	if ((v = hub_api_param(r, "state")) != NULL &&
+	    (f->state = state_parse(v)) < 0) {
+		snprintf(err, errlen, "state: one of pending, approved, "
+		    "rejected");
+		return -1;
+	}
+	if ((v = hub_api_param(r, "kind")) != NULL) {
+		for (i = 0; i < PK_NELEM(shared_kinds); i++)
+			if (strcmp(v, shared_kinds[i]) == 0)
+				f->kind = shared_kinds[i];
+		if (f->kind == NULL) {
+			snprintf(err, errlen, "kind: one of ipv4, ipv6, "
+			    "domain, url, sha256, fingerprint");
+			return -1;
+		}
+	}
+	if ((v = hub_api_param(r, "q")) != NULL) {
+		if (strlen(v) > HUB_TEXT_MAX) {
+			snprintf(err, errlen, "q: at most %d bytes",
+			    HUB_TEXT_MAX);
+			return -1;
+		}
+		if (v[0] != '\0')
+			f->text = v;
+	}
+	return 0;
+}
+
+json_t *
+hub_api_shared_list(struct hub_api_req *r, int *status)
+{
+	struct hub_shared_filter f;
+	struct hub_page p;
+	char err[HUB_ERR_MAX];
+	json_t *bad;
+
+	if (shared_filter(r, &f, err, sizeof(err)) == -1)
+		return hub_api_error(status, 400, "%s", err);
+	if ((bad = hub_page_begin(r, &p, status)) != NULL)
+		return bad;
+	f.before_id = p.before;
+	f.limit = p.want + 1;	/* one more: is there a next page? */
+	return hub_page_end(&p, r->st->ops->shared_list(r->st, &f, shared_row,
+	    &p), "shared", status);
+}
+
+/* ------------------------------------------------------------ decisions */
+
+static int
+one_row(void *arg, const struct hub_shared *s)
+{
+	json_t **out = arg;
+
+	*out = shared_json(s);
+	return 1;
+}
+
+/*
+ * The body of a decision: none, or an empty JSON object (room for a
+ * reason later without breaking clients).  0, or -1 with err.
+ */
+static int
+empty_body(const struct hub_api_req *r, char *err, size_t errlen)
+{
+	json_t *b;
+	int ok;
+
+	if (r->body == NULL || r->body_len == 0)
+		return 0;
+	b = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
+	ok = b != NULL && json_is_object(b) && json_object_size(b) == 0;
+	json_decref(b);
+	if (!ok)
+		snprintf(err, errlen, "body: none, or {}");
+	return ok ? 0 : -1;
+}
+
+static json_t *
+decide(struct hub_api_req *r, int *status, int state, const char *action)
+{
+	char target[TARGET_MAX], err[HUB_ERR_MAX];
+	const char *why;
+	uint64_t id;
+	json_t *o = NULL;
+	int found = 0, rc;
+
+	if (r->arg == NULL || pk_parse_u64(r->arg, 1, INT64_MAX, &id, &why) ==
+	    -1) {
+		snprintf(target, sizeof(target), "shared/%.40s", r->arg);
+		audit(r, action, target, "404");
+		return hub_api_error(status, 404, "no shared indicator %.40s",
+		    r->arg);
+	}
+	snprintf(target, sizeof(target), "shared/%llu",
+	    (unsigned long long)id);
+	if (empty_body(r, err, sizeof(err)) == -1) {
+		audit(r, action, target, "400");
+		return hub_api_error(status, 400, "%s", err);
+	}
+	if (r->st->ops->shared_decide(r->st, (int64_t)id, state, r->actor,
+	    r->now_us, &found) == -1) {
+		audit(r, action, target, "500");
+		return hub_api_error(status, 500, "store unavailable");
+	}
+	if (!found) {
+		audit(r, action, target, "404");
+		return hub_api_error(status, 404, "no shared indicator %llu",
+		    (unsigned long long)id);
+	}
+	audit(r, action, target, "ok");
+	found = 0;
+	rc = r->st->ops->shared_get(r->st, (int64_t)id, one_row, &o, &found);
+	if (rc == -1 || !found || o == NULL) {
+		json_decref(o);
+		return hub_api_error(status, 500, rc == -1 ?
+		    "store unavailable" : "out of memory");
+	}
+	*status = 200;
+	return o;
+}
+
+json_t *
+hub_api_shared_approve(struct hub_api_req *r, int *status)
+{
+	return decide(r, status, HUB_SHARED_APPROVED, "shared.approve");
+}
+
+json_t *
+hub_api_shared_reject(struct hub_api_req *r, int *status)
+{
+	return decide(r, status, HUB_SHARED_REJECTED, "shared.reject");
+}
