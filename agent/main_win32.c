@@ -417,43 +417,70 @@ open_output(struct pk_engine *e, const struct opts *o,
 	return 0;
 }
 
+/* What a run reads packets into and writes indicators to. */
+struct run {
+	struct pk_engine	*e;
+	struct pk_output_ndjson	 out;
+};
+
+static int
+run_begin(struct run *run, struct pk_config *cfg, const struct opts *o,
+    const char *host_id, const char *host_name, int offline)
+{
+	memset(run, 0, sizeof(*run));
+	if ((run->e = pk_cli_make_engine(cfg, o->rulefile, host_id,
+	    host_name, host_id, offline)) == NULL)
+		return -1;
+	if (open_output(run->e, o, cfg, &run->out) != 0) {
+		pk_engine_free(run->e);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The end of a run (st NULL: the source never opened): END for every
+ * open indicator at flush_us, the statistics lines Linux prints, and
+ * everything closed.  The exit status for the collector's last answer.
+ */
+static int
+run_end(struct run *run, const struct pk_collector_ops *ops, void *st,
+    uint64_t flush_us, int r)
+{
+	if (st != NULL) {
+		pk_engine_flush(run->e, flush_us);
+		ops->stats(st, stderr);
+		pk_engine_report(run->e, stderr);
+		fflush(stderr);
+		ops->close(st);
+	}
+	pk_output_ndjson_close(&run->out);
+	pk_engine_free(run->e);
+	return st == NULL || r == PK_COLL_ERROR ? 1 : 0;
+}
+
 static int
 run_file(struct pk_config *cfg, const struct opts *o, const char *host_id,
     const char *host_name)
 {
 	const struct pk_collector_ops *ops = &pk_collector_pcapfile;
-	struct pk_output_ndjson out;
-	struct pk_engine *e;
+	struct run run;
 	char why[256];
-	void *st;
-	int r;
+	void *st = NULL;
+	int r = 0;
 
-	if ((e = pk_cli_make_engine(cfg, o->rulefile, host_id, host_name,
-	    host_id, 1)) == NULL)
+	if (run_begin(&run, cfg, o, host_id, host_name, 1) != 0)
 		return 1;
-	memset(&out, 0, sizeof(out));
-	if (open_output(e, o, cfg, &out) != 0) {
-		pk_engine_free(e);
-		return 1;
-	}
 	if (ops->available(cfg, 1, why, sizeof(why)) != 0 ||
-	    (st = ops->open(e, cfg, o->readfile, why, sizeof(why))) == NULL) {
+	    (st = ops->open(run.e, cfg, o->readfile, why, sizeof(why))) ==
+	    NULL) {
 		log_warnx("cannot read %s: %s", o->readfile, why);
-		pk_output_ndjson_close(&out);
-		pk_engine_free(e);
-		return 1;
+		return run_end(&run, ops, NULL, 0, 0);
 	}
 	do {
 		r = ops->poll(st, OFFLINE_BUDGET);
 	} while (r >= 0 && !InterlockedCompareExchange(&quit, 0, 0));
-	pk_engine_flush(e, pk_engine_now(e));
-	ops->stats(st, stderr);
-	pk_engine_report(e, stderr);
-	fflush(stderr);
-	ops->close(st);
-	pk_output_ndjson_close(&out);
-	pk_engine_free(e);
-	return r == PK_COLL_ERROR ? 1 : 0;
+	return run_end(&run, ops, st, pk_engine_now(run.e), r);
 }
 
 /* ---- live ------------------------------------------------------------------ */
@@ -469,8 +496,7 @@ run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
     const char *host_name)
 {
 	const struct pk_collector_ops *ops = &pk_collector_wpcap;
-	struct pk_output_ndjson out;
-	struct pk_engine *e;
+	struct run run;
 	uint64_t last_tick;
 	char why[256];
 	void *st;
@@ -484,14 +510,8 @@ run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
 		log_warnx("[hub] address is set, but reporting to the hub is "
 		    "not in this Windows build yet: indicators are written "
 		    "locally only (docs/windows.md)");
-	if ((e = pk_cli_make_engine(cfg, o->rulefile, host_id, host_name,
-	    host_id, 0)) == NULL)
+	if (run_begin(&run, cfg, o, host_id, host_name, 0) != 0)
 		return 1;
-	memset(&out, 0, sizeof(out));
-	if (open_output(e, o, cfg, &out) != 0) {
-		pk_engine_free(e);
-		return 1;
-	}
 	/*
 	 * A service starts at boot, maybe before the capture driver or the
 	 * network stack it asks about: it says it is running (the boot need
@@ -500,14 +520,12 @@ run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
 	 */
 	if (o->service)
 		pk_svc_running();
-	for (tries = 0; (st = ops->open(e, cfg, NULL, why, sizeof(why))) ==
-	    NULL; tries++) {
+	for (tries = 0; (st = ops->open(run.e, cfg, NULL, why,
+	    sizeof(why))) == NULL; tries++) {
 		if (!o->service || tries >= OPEN_TRIES ||
 		    InterlockedCompareExchange(&quit, 0, 0)) {
 			log_warnx("cannot capture: %s", why);
-			pk_output_ndjson_close(&out);
-			pk_engine_free(e);
-			return 1;
+			return run_end(&run, ops, NULL, 0, 0);
 		}
 		log_warnx("cannot capture yet: %s; trying again in %d s", why,
 		    OPEN_RETRY_MS / 1000);
@@ -519,18 +537,11 @@ run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
 		r = ops->poll(st, LIVE_BUDGET);
 		if (pk_mono_us() - last_tick >= PK_USEC) {
 			last_tick = pk_mono_us();
-			pk_engine_tick(e, pk_now_us());
+			pk_engine_tick(run.e, pk_now_us());
 		}
 	} while (r >= 0 && !InterlockedCompareExchange(&quit, 0, 0));
 	log_info("stopping");
-	pk_engine_flush(e, pk_now_us());
-	ops->stats(st, stderr);
-	pk_engine_report(e, stderr);
-	fflush(stderr);
-	ops->close(st);
-	pk_output_ndjson_close(&out);
-	pk_engine_free(e);
-	return r == PK_COLL_ERROR ? 1 : 0;
+	return run_end(&run, ops, st, pk_now_us(), r);
 }
 
 /* ---- the service ----------------------------------------------------------- */
