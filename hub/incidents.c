@@ -44,40 +44,45 @@ static const char *const tl_order[] = { "first_indicator", "first_host",
 
 /* ------------------------------------------------------------ names */
 
+static const char *
+name_of(const char *const *names, size_t n, int i)
+{
+	return i >= 0 && (size_t)i < n ? names[i] : NULL;
+}
+
+static int
+index_of(const char *const *names, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 const char *
 hub_inc_state_name(int state)
 {
-	return state >= 0 && state < (int)PK_NELEM(state_names) ?
-	    state_names[state] : NULL;
+	return name_of(state_names, PK_NELEM(state_names), state);
 }
 
 int
 hub_inc_state_parse(const char *s)
 {
-	size_t i;
-
-	for (i = 0; s != NULL && i < PK_NELEM(state_names); i++)
-		if (strcmp(s, state_names[i]) == 0)
-			return (int)i;
-	return -1;
+	return index_of(state_names, PK_NELEM(state_names), s);
 }
 
 const char *
 hub_inc_link_name(int kind)
 {
-	return kind >= 0 && kind < (int)PK_NELEM(link_names) ?
-	    link_names[kind] : NULL;
+	return name_of(link_names, PK_NELEM(link_names), kind);
 }
 
 int
 hub_inc_link_parse(const char *s)
 {
-	size_t i;
-
-	for (i = 0; s != NULL && i < PK_NELEM(link_names); i++)
-		if (strcmp(s, link_names[i]) == 0)
-			return (int)i;
-	return -1;
+	return index_of(link_names, PK_NELEM(link_names), s);
 }
 
 /* ------------------------------------------------------------ checks */
