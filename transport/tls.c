@@ -186,17 +186,17 @@ load_crl(SSL_CTX *ssl, const char *file, char *err, size_t errlen)
 	return 0;
 }
 
-/* What both sides share: protocol floor, own certificate, trust anchor. */
+/*
+ * A context for TLS 1.3 only with this side's certificate chain and key,
+ * checked to match: what every context here that presents a certificate
+ * starts from.  NULL with err.
+ */
 static SSL_CTX *
-ctx_common(const SSL_METHOD *m, const char *ca, const char *cert,
-    const char *key, const char *crl, char *err, size_t errlen)
+ctx_keyed(const SSL_METHOD *m, const char *cert, const char *key, char *err,
+    size_t errlen)
 {
 	SSL_CTX *ssl;
 
-	if (ca == NULL || cert == NULL || key == NULL) {
-		pk_errf(err, errlen, "CA, certificate and key files are required");
-		return NULL;
-	}
 	ERR_clear_error();
 	if ((ssl = SSL_CTX_new(m)) == NULL) {
 		pk_errf(err, errlen, "SSL_CTX_new: %s", pk_tls_ossl_reason("failed"));
@@ -205,11 +205,6 @@ ctx_common(const SSL_METHOD *m, const char *ca, const char *cert,
 	if (!SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION) ||
 	    !SSL_CTX_set_max_proto_version(ssl, TLS1_3_VERSION)) {
 		pk_errf(err, errlen, "cannot require TLS 1.3");
-		goto fail;
-	}
-	/* Only the configured CA: we never call set_default_verify_paths. */
-	if (!SSL_CTX_load_verify_locations(ssl, ca, NULL)) {
-		pk_errf(err, errlen, "CA %s: %s", ca, pk_tls_ossl_reason("cannot load"));
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ssl, cert) != 1) {
@@ -224,6 +219,31 @@ ctx_common(const SSL_METHOD *m, const char *ca, const char *cert,
 	if (SSL_CTX_check_private_key(ssl) != 1) {
 		pk_errf(err, errlen, "key %s does not match certificate %s",
 		    key, cert);
+		goto fail;
+	}
+	return ssl;
+fail:
+	ERR_clear_error();
+	SSL_CTX_free(ssl);
+	return NULL;
+}
+
+/* What both sides share: protocol floor, own certificate, trust anchor. */
+static SSL_CTX *
+ctx_common(const SSL_METHOD *m, const char *ca, const char *cert,
+    const char *key, const char *crl, char *err, size_t errlen)
+{
+	SSL_CTX *ssl;
+
+	if (ca == NULL || cert == NULL || key == NULL) {
+		pk_errf(err, errlen, "CA, certificate and key files are required");
+		return NULL;
+	}
+	if ((ssl = ctx_keyed(m, cert, key, err, errlen)) == NULL)
+		return NULL;
+	/* Only the configured CA: we never call set_default_verify_paths. */
+	if (!SSL_CTX_load_verify_locations(ssl, ca, NULL)) {
+		pk_errf(err, errlen, "CA %s: %s", ca, pk_tls_ossl_reason("cannot load"));
 		goto fail;
 	}
 	if (crl != NULL && crl[0] != '\0' &&
@@ -696,15 +716,14 @@ pk_tls_file_cn(const char *cert_file, char *out, size_t outlen, char *err,
 
 /* ------------------------------------------------------------ HTTPS API */
 
-struct pk_tls_ctx *
-pk_tls_http_ctx_new(const char *cert_file, const char *key_file, char *err,
-    size_t errlen)
+/* A context of ours around ctx_keyed: the HTTPS API's and peering's. */
+static struct pk_tls_ctx *
+keyed_new(const SSL_METHOD *m, int server, const char *cert, const char *key,
+    char *err, size_t errlen)
 {
 	struct pk_tls_ctx *c;
-	SSL_CTX *ssl;
 
-	if (cert_file == NULL || key_file == NULL || cert_file[0] == '\0' ||
-	    key_file[0] == '\0') {
+	if (cert == NULL || key == NULL || cert[0] == '\0' || key[0] == '\0') {
 		pk_errf(err, errlen, "certificate and key files are required");
 		return NULL;
 	}
@@ -712,48 +731,32 @@ pk_tls_http_ctx_new(const char *cert_file, const char *key_file, char *err,
 		pk_errf(err, errlen, "out of memory");
 		return NULL;
 	}
-	c->server = 1;
-	ERR_clear_error();
-	if ((ssl = SSL_CTX_new(TLS_server_method())) == NULL) {
-		pk_errf(err, errlen, "SSL_CTX_new: %s", pk_tls_ossl_reason("failed"));
+	c->server = server;
+	if ((c->ssl = ctx_keyed(m, cert, key, err, errlen)) == NULL) {
 		free(c);
 		return NULL;
 	}
-	c->ssl = ssl;
+	return c;
+}
+
+struct pk_tls_ctx *
+pk_tls_http_ctx_new(const char *cert_file, const char *key_file, char *err,
+    size_t errlen)
+{
+	struct pk_tls_ctx *c;
+
 	/* Debian's curl, chromium and Python all speak 1.3: no older. */
-	if (!SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION) ||
-	    !SSL_CTX_set_max_proto_version(ssl, TLS1_3_VERSION)) {
-		pk_errf(err, errlen, "cannot require TLS 1.3");
-		goto fail;
-	}
-	if (SSL_CTX_use_certificate_chain_file(ssl, cert_file) != 1) {
-		pk_errf(err, errlen, "certificate %s: %s", cert_file,
-		    pk_tls_ossl_reason("cannot load"));
-		goto fail;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ssl, key_file, SSL_FILETYPE_PEM) !=
-	    1) {
-		pk_errf(err, errlen, "key %s: %s", key_file,
-		    pk_tls_ossl_reason("cannot load"));
-		goto fail;
-	}
-	if (SSL_CTX_check_private_key(ssl) != 1) {
-		pk_errf(err, errlen, "key %s does not match certificate %s",
-		    key_file, cert_file);
-		goto fail;
-	}
+	if ((c = keyed_new(TLS_server_method(), 1, cert_file, key_file, err,
+	    errlen)) == NULL)
+		return NULL;
 	/* Browsers and curl authenticate with a bearer token, not a
 	 * certificate; a client that just closes the socket is no error. */
-	SSL_CTX_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_verify(c->ssl, SSL_VERIFY_NONE, NULL);
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
-	SSL_CTX_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
 	ERR_clear_error();
 	return c;
-fail:
-	ERR_clear_error();
-	pk_tls_ctx_free(c);
-	return NULL;
 }
 
 struct ssl_st *
@@ -956,42 +959,9 @@ peer_ctx(const SSL_METHOD *m, int server, const char *cert, const char *key,
 	struct pk_tls_ctx *c;
 	SSL_CTX *ssl;
 
-	if (cert == NULL || key == NULL || cert[0] == '\0' || key[0] == '\0') {
-		pk_errf(err, errlen, "certificate and key files are required");
+	if ((c = keyed_new(m, server, cert, key, err, errlen)) == NULL)
 		return NULL;
-	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		pk_errf(err, errlen, "out of memory");
-		return NULL;
-	}
-	c->server = server;
-	ERR_clear_error();
-	if ((ssl = SSL_CTX_new(m)) == NULL) {
-		pk_errf(err, errlen, "SSL_CTX_new: %s", pk_tls_ossl_reason("failed"));
-		free(c);
-		return NULL;
-	}
-	c->ssl = ssl;
-	if (!SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION) ||
-	    !SSL_CTX_set_max_proto_version(ssl, TLS1_3_VERSION)) {
-		pk_errf(err, errlen, "cannot require TLS 1.3");
-		goto fail;
-	}
-	if (SSL_CTX_use_certificate_chain_file(ssl, cert) != 1) {
-		pk_errf(err, errlen, "certificate %s: %s", cert,
-		    pk_tls_ossl_reason("cannot load"));
-		goto fail;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ssl, key, SSL_FILETYPE_PEM) != 1) {
-		pk_errf(err, errlen, "key %s: %s", key,
-		    pk_tls_ossl_reason("cannot load"));
-		goto fail;
-	}
-	if (SSL_CTX_check_private_key(ssl) != 1) {
-		pk_errf(err, errlen, "key %s does not match certificate %s",
-		    key, cert);
-		goto fail;
-	}
+	ssl = c->ssl;
 	/* Either end must show a hub's certificate (serverAuth): on the
 	 * listener this replaces OpenSSL's default for clients (clientAuth),
 	 * which the member's agents have. */
