@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run libFuzzer targets for a fixed time each.  Called by `make check-fuzz`
-# (30 s each, part of `make check`) and `make fuzz` (FUZZ_SECONDS each).
+# (30 s each, part of `make check`) and `make fuzz` (FUZZ_SECONDS each),
+# FUZZ_JOBS at a time.
 #
 #   sh tests/fuzz/run.sh SECONDS BIN...
 #
@@ -35,13 +36,23 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS ASAN_OPTIONS
 
-failed=""
-summary=""
-ntargets=$#
-# The word list is expanded once, so reusing "$@" for the flags is safe.
-for bin in "$@"; do
+# Targets run FUZZ_JOBS at a time (default: the machine's processors, at
+# most 4): each libFuzzer process is one thread, so two cores halve the
+# wall time of `make check-fuzz` without shortening any target's run.
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+case $jobs in ''|*[!0-9]*|0) jobs=1 ;; esac
+[ "$jobs" -le 4 ] || jobs=4
+
+# One target: its log in $OUT/NAME.log, its outcome in $OUT/NAME.status.
+run_one() {
+	bin=$1
 	name=$(basename "$bin")
-	[ -x "$bin" ] || { say "$name: $bin is not an executable"; failed="$failed $name"; continue; }
+	status=$OUT/$name.status
+	if [ ! -x "$bin" ]; then
+		say "$name: $bin is not an executable"
+		echo "FAILED" >"$status"
+		return
+	fi
 	corpus=$OUT/corpus/$name
 	artifacts=$OUT/artifacts/$name
 	log=$OUT/$name.log
@@ -57,18 +68,44 @@ for bin in "$@"; do
 	say "$name: ${secs}s, corpus $corpus ($(find "$corpus" -type f | wc -l) inputs)"
 	rc=0
 	"$bin" "$@" >"$log" 2>&1 || rc=$?
-	done_line=$(grep -E '^Done [0-9]+ runs in' "$log" | tail -n 1 || true)
 	if [ "$rc" -ne 0 ]; then
-		tail -n 60 "$log"
-		say "$name: FAILED (exit $rc); log $log; artifacts:"
-		find "$artifacts" -type f | sed "s/^/  /"
+		echo "FAILED $rc" >"$status"
+	else
+		echo "ok $(grep -E '^Done [0-9]+ runs in' "$log" | tail -n 1 ||
+		    true)" >"$status"
+	fi
+}
+
+mkdir -p "$OUT"
+ntargets=$#
+n=0
+for bin in "$@"; do
+	rm -f "$OUT/$(basename "$bin").status"
+	run_one "$bin" &
+	n=$((n + 1))
+	[ $((n % jobs)) -ne 0 ] || wait
+done
+wait
+
+# The outcomes in the order given; a failure's log tail and artifacts.
+failed=""
+summary=""
+for bin in "$@"; do
+	name=$(basename "$bin")
+	status=$(cat "$OUT/$name.status" 2>/dev/null || echo "FAILED")
+	case $status in
+	ok*)
+		done_line=${status#ok }
+		summary="$summary
+fuzz: $name: ${done_line:-?}" ;;
+	*)
+		[ ! -f "$OUT/$name.log" ] || tail -n 60 "$OUT/$name.log"
+		say "$name: $status; log $OUT/$name.log; artifacts:"
+		find "$OUT/artifacts/$name" -type f 2>/dev/null | sed "s/^/  /"
 		failed="$failed $name"
 		summary="$summary
-fuzz: $name: FAILED"
-	else
-		summary="$summary
-fuzz: $name: ${done_line:-?}"
-	fi
+fuzz: $name: FAILED" ;;
+	esac
 done
 
 printf '%s\n' "$summary" | sed '/^$/d'
