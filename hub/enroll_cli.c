@@ -11,8 +11,9 @@
  * hub's own certificate when [tls] cert and key do not exist yet, and
  * copies the CA certificate to [tls] ca when that file does not exist, so
  * a fresh hub is one command away from serving.  Every change is an audit
- * row with actor "cli".  They work while `serve` runs (SQLite WAL; the
- * listener reads revocations at each HELLO).  Called by hub/main.c.
+ * row with actor "cli" (hub/cli.c).  They work while `serve` runs
+ * (SQLite WAL; the listener reads revocations at each HELLO).  Called by
+ * hub/main.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,12 +26,12 @@
 #include "common/pktime.h"
 #include "common/util.h"
 #include "hub/auth.h"
+#include "hub/cli.h"
 #include "hub/config.h"
 #include "hub/enroll.h"
 #include "hub/store.h"
 #include "transport/pki.h"
 
-#define DEFAULT_CONF		"/etc/picket/hub.ini"
 #define CA_DAYS			3650
 #define HUB_DAYS		397
 #define TOKEN_EXPIRES_S		86400
@@ -53,43 +54,15 @@ cli_usage(void)
 	    "       picket-hub agent list|revoke ID [-c hub.ini]\n");
 }
 
-static int
-load(const char *conf, struct hub_config *c)
-{
-	if (hub_config_load(c, conf != NULL ? conf : DEFAULT_CONF, stderr) ==
-	    -1)
-		return -1;
-	if (mkdir(c->data_dir, 0750) == -1 && errno != EEXIST) {
-		fprintf(stderr, "picket-hub: %s: %s\n", c->data_dir,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static struct hub_store *
-open_store(const struct hub_config *c)
-{
-	char path[HUB_PATH_MAX + 16];
-	struct hub_store *st;
-
-	snprintf(path, sizeof(path), "%s/hub.db", c->data_dir);
-	if (hub_store_sqlite.open(&st, path) == -1) {
-		fprintf(stderr, "picket-hub: cannot open store %s\n", path);
-		return NULL;
-	}
-	return st;
-}
-
 static void
 cli_audit(const struct hub_config *c, const char *action, const char *target,
     const char *result)
 {
 	struct hub_store *st;
 
-	if ((st = open_store(c)) == NULL)
+	if ((st = hub_cli_store(c->data_dir, NULL)) == NULL)
 		return;
-	(void)hub_audit(st, "cli", "admin", action, target, "local", result);
+	hub_cli_audit(st, action, target, result);
 	st->ops->close(st);
 }
 
@@ -304,7 +277,8 @@ hub_cmd_ca(int argc, char **argv)
 		cli_usage();
 		return 2;
 	}
-	if (load(conf, &c) == -1 || ca_dir(&c, crt, key, sizeof(crt)) == -1)
+	if (hub_cli_config(conf, &c) == -1 ||
+	    ca_dir(&c, crt, key, sizeof(crt)) == -1)
 		return 1;
 	if (strcmp(sub, "init") == 0) {
 		rc = pk_pki_ca_create(name, (unsigned)days, crt, key, err,
@@ -343,8 +317,8 @@ print_etoken(void *arg, const struct hub_enroll_token *t)
 	printf("%-6lld %-16s %-9s %-27s %-27s %s\n", (long long)t->id,
 	    t->tag[0] ? t->tag : "-", uses,
 	    pk_time_format((uint64_t)t->created_us, c, sizeof(c)),
-	    t->expires_us ? pk_time_format((uint64_t)t->expires_us, e,
-	    sizeof(e)) : "never", hub_etoken_state(t, *(const int64_t *)arg));
+	    hub_cli_time(t->expires_us, "never", e, sizeof(e)),
+	    hub_etoken_state(t, *(const int64_t *)arg));
 	return 0;
 }
 
@@ -414,7 +388,8 @@ hub_cmd_enroll_token(int argc, char **argv)
 		    ". _ : @ -\n", HUB_TAG_MAX);
 		return 2;
 	}
-	if (load(conf, &c) == -1 || (st = open_store(&c)) == NULL)
+	if (hub_cli_config(conf, &c) == -1 ||
+	    (st = hub_cli_store(c.data_dir, NULL)) == NULL)
 		return 1;
 	if (strcmp(sub, "list") == 0) {
 		printf("%-6s %-16s %-9s %-27s %-27s %s\n", "ID", "TAG", "USES",
@@ -437,8 +412,8 @@ hub_cmd_enroll_token(int argc, char **argv)
 		}
 		snprintf(target, sizeof(target), "token %lld",
 		    (long long)newid);
-		(void)hub_audit(st, "cli", "admin", "enroll_token.create",
-		    target, "local", rc == 0 ? "ok" : "error");
+		hub_cli_audit(st, "enroll_token.create", target, rc == 0 ?
+		    "ok" : "error");
 	} else {
 		if (st->ops->etoken_revoke(st, (int64_t)id, now, &found) == -1)
 			found = -1;
@@ -449,9 +424,8 @@ hub_cmd_enroll_token(int argc, char **argv)
 			    "token %llu\n", (unsigned long long)id);
 		snprintf(target, sizeof(target), "token %llu",
 		    (unsigned long long)id);
-		(void)hub_audit(st, "cli", "admin", "enroll_token.revoke",
-		    target, "local", found == 1 ? "ok" : found == 0 ?
-		    "unknown" : "error");
+		hub_cli_audit(st, "enroll_token.revoke", target, found == 1 ?
+		    "ok" : found == 0 ? "unknown" : "error");
 	}
 	st->ops->close(st);
 	return rc == 0 && fflush(stdout) == 0 ? 0 : 1;
@@ -469,8 +443,7 @@ print_agent(void *arg, const struct hub_agent *a)
 	    a->host_name[0] ? a->host_name : "-", a->tag[0] ? a->tag : "-",
 	    pk_time_format((uint64_t)a->enrolled_us, en, sizeof(en)),
 	    pk_time_format((uint64_t)a->not_after_us, na, sizeof(na)),
-	    a->revoked_us ? pk_time_format((uint64_t)a->revoked_us, rv,
-	    sizeof(rv)) : "-");
+	    hub_cli_time(a->revoked_us, "-", rv, sizeof(rv)));
 	return 0;
 }
 
@@ -504,7 +477,8 @@ hub_cmd_agent(int argc, char **argv)
 		cli_usage();
 		return 2;
 	}
-	if (load(conf, &c) == -1 || (st = open_store(&c)) == NULL)
+	if (hub_cli_config(conf, &c) == -1 ||
+	    (st = hub_cli_store(c.data_dir, NULL)) == NULL)
 		return 1;
 	if (strcmp(sub, "list") == 0) {
 		printf("%-26s %-24s %-16s %-27s %-27s %s\n", "ID", "HOST",
@@ -522,8 +496,8 @@ hub_cmd_agent(int argc, char **argv)
 			fprintf(stderr, "picket-hub: no enrolled, unrevoked "
 			    "agent %s\n", id);
 		}
-		(void)hub_audit(st, "cli", "admin", "agent.revoke", id, "local",
-		    found == 1 ? "ok" : found == 0 ? "unknown" : "error");
+		hub_cli_audit(st, "agent.revoke", id, found == 1 ? "ok" :
+		    found == 0 ? "unknown" : "error");
 	}
 	st->ops->close(st);
 	return rc == 0 && fflush(stdout) == 0 ? 0 : 1;

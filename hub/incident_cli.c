@@ -2,7 +2,7 @@
  * incident_cli.c - `picket-hub incident list|show|create|link|note|set|
  * report` (docs/incidents.md): the incident team's command line, for a
  * hub without its API or a responder at the console.  Like `picket-hub
- * task` it opens the store directly (-c hub.ini or --db PATH; SQLite WAL
+ * task` it opens the store directly (-c hub.ini or --db PATH, hub/cli.c; WAL
  * lets it run beside `serve`) and calls the same library as the API
  * (hub/incidents.h), so the rules and refusals are the same; every change
  * is one audit row like the API's, actor "cli".  What people wrote
@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -24,12 +23,10 @@
 #include "common/pktime.h"
 #include "common/util.h"
 #include "hub/apiparam.h"
-#include "hub/auth.h"
-#include "hub/config.h"
+#include "hub/cli.h"
 #include "hub/incidents.h"
 #include "hub/store.h"
 
-#define DEFAULT_CONF	"/etc/picket/hub.ini"
 #define LIST_DEF	50
 #define LIST_MAX	100000
 #define TARGET_MAX	(HUB_INC_ERR_MAX + 64)	/* hub_audit cuts it */
@@ -59,7 +56,7 @@ usage(void)
 }
 
 struct opts {
-	const char	*conf, *db;
+	struct hub_cli_where where;	/* -c, --db */
 	const char	*state, *owner, *title, *outbreak, *since;
 	const char	*lessons, *pdf, *limit;
 	int		 json;
@@ -87,8 +84,8 @@ parse(int argc, char **argv, struct opts *o)
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'c':	o->conf = optarg; break;
-		case O_DB:	o->db = optarg; break;
+		case 'c':	o->where.conf = optarg; break;
+		case O_DB:	o->where.db = optarg; break;
 		case O_STATE:	o->state = optarg; break;
 		case O_OWNER:	o->owner = optarg; break;
 		case O_TITLE:	o->title = optarg; break;
@@ -105,43 +102,12 @@ parse(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* The store: data_dir/hub.db of the config, or --db (as task_cli.c). */
-static struct hub_store *
-open_store(const struct opts *o)
-{
-	struct hub_config c;
-	struct hub_store *st;
-	char path[HUB_PATH_MAX + 16];
-
-	if (o->conf == NULL && o->db != NULL) {
-		pk_strlcpy(path, o->db, sizeof(path));
-	} else {
-		if (hub_config_load(&c, o->conf != NULL ? o->conf :
-		    DEFAULT_CONF, stderr) == -1)
-			return NULL;
-		if (o->db != NULL)
-			pk_strlcpy(path, o->db, sizeof(path));
-		else
-			snprintf(path, sizeof(path), "%s/hub.db", c.data_dir);
-		if (mkdir(c.data_dir, 0750) == -1 && errno != EEXIST) {
-			fprintf(stderr, "picket-hub: %s: %s\n", c.data_dir,
-			    strerror(errno));
-			return NULL;
-		}
-	}
-	if (hub_store_sqlite.open(&st, path) == -1) {
-		fprintf(stderr, "picket-hub: cannot open store %s\n", path);
-		return NULL;
-	}
-	return st;
-}
-
 static void
 audit(struct hub_store *st, const char *action, const char *target,
     int rc)
 {
-	(void)hub_audit(st, ACTOR, "admin", action, target, "local",
-	    rc == 0 ? "ok" : rc == 1 ? "400" : rc == 2 ? "404" : "500");
+	hub_cli_audit(st, action, target, rc == 0 ? "ok" : rc == 1 ? "400" :
+	    rc == 2 ? "404" : "500");
 }
 
 /* An id argument: 0 (after usage) if it is not one. */
@@ -211,13 +177,7 @@ js(const json_t *o, const char *key, char *buf, size_t cap)
 static int
 print_json(const json_t *o)
 {
-	char *s;
-
-	if ((s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL)
-		return -1;
-	printf("%s\n", s);
-	free(s);
-	return 0;
+	return hub_cli_json_line(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 }
 
 /* "done 2, refused 1" from an object of counts. */
@@ -452,7 +412,7 @@ cmd_list(const struct opts *o)
 		    "closed\n");
 		return 2;
 	}
-	if ((st = open_store(o)) == NULL)
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL)
 		return 1;
 	err[0] = '\0';
 	l = hub_incident_list(st, 0, limit, state, err, sizeof(err));
@@ -463,13 +423,8 @@ cmd_list(const struct opts *o)
 		return 1;
 	}
 	if (o->json) {
-		json_array_foreach(json_object_get(l, "incidents"), i, v) {
-			char *s = json_dumps(v, JSON_COMPACT);
-
-			if (s != NULL)
-				printf("%s\n", s);
-			free(s);
-		}
+		json_array_foreach(json_object_get(l, "incidents"), i, v)
+			(void)hub_cli_json_line(v, JSON_COMPACT);
 	} else {
 		printf("%-6s %-9s %-27s %-16s %5s %s\n", "ID", "STATE",
 		    "CREATED", "OWNER", "LINKS", "TITLE");
@@ -488,6 +443,18 @@ cmd_list(const struct opts *o)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* A read that found nothing: no such incident, or why; the status. */
+static int
+unread(int found, int64_t id, const char *err)
+{
+	if (!found && err[0] == '\0')
+		fprintf(stderr, "picket-hub: no incident %lld\n",
+		    (long long)id);
+	else
+		fprintf(stderr, "picket-hub: %s\n", err);
+	return 1;
+}
+
 static int
 cmd_show(const struct opts *o, int64_t id)
 {
@@ -496,20 +463,14 @@ cmd_show(const struct opts *o, int64_t id)
 	json_t *r;
 	int found = 0;
 
-	if ((st = open_store(o)) == NULL)
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL)
 		return 1;
 	err[0] = '\0';
 	r = hub_incident_get(st, id, (int64_t)pk_now_us(), &found, err,
 	    sizeof(err));
 	st->ops->close(st);
-	if (r == NULL) {
-		if (!found && err[0] == '\0')
-			fprintf(stderr, "picket-hub: no incident %lld\n",
-			    (long long)id);
-		else
-			fprintf(stderr, "picket-hub: %s\n", err);
-		return 1;
-	}
+	if (r == NULL)
+		return unread(found, id, err);
 	if (o->json)
 		(void)print_json(r);
 	else
@@ -537,7 +498,7 @@ cmd_create(const struct opts *o)
 		    "duration back from now (48h), not in the future\n");
 		return 2;
 	}
-	if ((st = open_store(o)) == NULL)
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL)
 		return 1;
 	err[0] = '\0';
 	rc = hub_incident_create(st, o->title, o->owner, o->outbreak, since,
@@ -584,7 +545,7 @@ cmd_link(const struct opts *o, int64_t id, const char *kind,
 		    "host or task\n");
 		return 2;
 	}
-	if ((st = open_store(o)) == NULL)
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL)
 		return 1;
 	err[0] = '\0';
 	rc = hub_incident_link(st, id, k, value, ACTOR, (int64_t)pk_now_us(),
@@ -595,9 +556,9 @@ cmd_link(const struct opts *o, int64_t id, const char *kind,
 	else
 		snprintf(target, sizeof(target), "incident/%lld: %s",
 		    (long long)id, err);
-	(void)hub_audit(st, ACTOR, "admin", "incident.link", target, "local",
-	    rc == 0 ? (dup ? "linked already" : "ok") : rc == 1 ? "400" :
-	    rc == 2 ? "404" : "500");
+	hub_cli_audit(st, "incident.link", target, rc == 0 ? (dup ?
+	    "linked already" : "ok") : rc == 1 ? "400" : rc == 2 ? "404" :
+	    "500");
 	st->ops->close(st);
 	if (rc == 0 && dup)
 		fprintf(stderr, "incident %lld: linked already\n",
@@ -612,7 +573,7 @@ cmd_note(const struct opts *o, int64_t id, const char *text)
 	char err[HUB_INC_ERR_MAX], target[TARGET_MAX];
 	int rc;
 
-	if ((st = open_store(o)) == NULL)
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL)
 		return 1;
 	err[0] = '\0';
 	rc = hub_incident_note(st, id, text, ACTOR, (int64_t)pk_now_us(), err,
@@ -699,7 +660,7 @@ cmd_set(const struct opts *o, int64_t id)
 	}
 	if (o->lessons != NULL && (lessons = read_lessons(o->lessons)) == NULL)
 		return 1;
-	if ((st = open_store(o)) == NULL) {
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL) {
 		free(lessons);
 		return 1;
 	}
@@ -768,20 +729,14 @@ cmd_report(const struct opts *o, int64_t id)
 		    "--json, not both\n");
 		return 2;
 	}
-	if ((st = open_store(o)) == NULL)
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL)
 		return 1;
 	err[0] = '\0';
 	rep = hub_incident_report(st, id, (int64_t)pk_now_us(), &found, err,
 	    sizeof(err));
 	st->ops->close(st);
-	if (rep == NULL) {
-		if (!found && err[0] == '\0')
-			fprintf(stderr, "picket-hub: no incident %lld\n",
-			    (long long)id);
-		else
-			fprintf(stderr, "picket-hub: %s\n", err);
-		return 1;
-	}
+	if (rep == NULL)
+		return unread(found, id, err);
 	if (o->pdf != NULL) {
 		if (hub_report_pdf(rep, &pdf, &len, err, sizeof(err)) == -1) {
 			fprintf(stderr, "picket-hub: pdf: %s\n", err);

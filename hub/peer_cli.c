@@ -8,29 +8,26 @@
  * the first certificate's DER, so the hub never depends on the file
  * again.  No OpenSSL here: the base64 and the DER framing are checked by
  * hand; the TLS layer parses the certificate when it pins it.  Every
- * change is audited with actor "cli".  Called by hub/main.c.
+ * change is audited with actor "cli" (hub/cli.c opens the store and
+ * writes the audit rows).  Called by hub/main.c.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
 #include "common/pktime.h"
 #include "common/sha256.h"
 #include "common/util.h"
-#include "hub/auth.h"
-#include "hub/config.h"
+#include "hub/cli.h"
 #include "hub/outbreak.h"
 #include "hub/peering.h"
 #include "hub/stix.h"
 #include "hub/store.h"
 
-#define DEFAULT_CONF	"/etc/picket/hub.ini"
 #define KINDS_TEXT_MAX	64	/* "fingerprint,rule,ioc,scan" */
 #define SEND_TLP_DEF	HUB_TLP_GREEN
 #define ACCEPT_TLP_DEF	HUB_TLP_AMBER
@@ -60,7 +57,7 @@ usage(void)
 
 /* The flags as given: NULL / -1 when absent (set keeps the stored value). */
 struct opts {
-	const char	*conf, *db;
+	struct hub_cli_where where;	/* -c, --db */
 	const char	*url, *ca, *send_tlp, *send_sev, *send_kinds;
 	const char	*accept_tlp;
 	int		 auto_approve;	/* -1, 0, 1 */
@@ -93,8 +90,8 @@ parse(int argc, char **argv, struct opts *o)
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'c':		o->conf = optarg; break;
-		case O_DB:		o->db = optarg; break;
+		case 'c':		o->where.conf = optarg; break;
+		case O_DB:		o->where.db = optarg; break;
 		case O_URL:		o->url = optarg; break;
 		case O_CA:		o->ca = optarg; break;
 		case O_SEND_TLP:	o->send_tlp = optarg; break;
@@ -111,37 +108,6 @@ parse(int argc, char **argv, struct opts *o)
 		}
 	}
 	return 0;
-}
-
-/* The store of -c hub.ini (its data_dir/hub.db) or --db PATH. */
-static struct hub_store *
-open_store(const struct opts *o)
-{
-	struct hub_config c;
-	struct hub_store *st;
-	char path[HUB_PATH_MAX + 16];
-
-	if (o->conf == NULL && o->db != NULL) {
-		pk_strlcpy(path, o->db, sizeof(path));
-	} else {
-		if (hub_config_load(&c, o->conf != NULL ? o->conf :
-		    DEFAULT_CONF, stderr) == -1)
-			return NULL;
-		if (o->db != NULL)
-			pk_strlcpy(path, o->db, sizeof(path));
-		else
-			snprintf(path, sizeof(path), "%s/hub.db", c.data_dir);
-		if (mkdir(c.data_dir, 0750) == -1 && errno != EEXIST) {
-			fprintf(stderr, "picket-hub: %s: %s\n", c.data_dir,
-			    strerror(errno));
-			return NULL;
-		}
-	}
-	if (hub_store_sqlite.open(&st, path) == -1) {
-		fprintf(stderr, "picket-hub: cannot open store %s\n", path);
-		return NULL;
-	}
-	return st;
 }
 
 /* ---- checks of what the operator typed */
@@ -566,13 +532,13 @@ cmd_add(const struct opts *o, const char *name)
 	p.send_seq = 1;
 	if (apply(o, &p, &pem) == -1)
 		return 2;
-	if ((st = open_store(o)) == NULL) {
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL) {
 		free(pem);
 		return 1;
 	}
 	rc = st->ops->peer_add(st, &p, &dup);
-	(void)hub_audit(st, "cli", "admin", "peer.add", name, "local",
-	    rc == -1 ? "500" : dup ? "409" : "ok");
+	hub_cli_audit(st, "peer.add", name, rc == -1 ? "500" : dup ? "409" :
+	    "ok");
 	st->ops->close(st);
 	free(pem);
 	if (rc == -1)
@@ -607,7 +573,7 @@ cmd_set(const struct opts *o, const char *name)
 	char *pem = NULL;
 	int found = 0, rc;
 
-	if ((st = open_store(o)) == NULL)
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL)
 		return 1;
 	memset(&p, 0, sizeof(p));
 	if (st->ops->peer_get(st, name, copy_peer, &p, &found) == -1) {
@@ -615,8 +581,7 @@ cmd_set(const struct opts *o, const char *name)
 		return 1;
 	}
 	if (!found) {
-		(void)hub_audit(st, "cli", "admin", "peer.update", name,
-		    "local", "404");
+		hub_cli_audit(st, "peer.update", name, "404");
 		st->ops->close(st);
 		fprintf(stderr, "picket-hub: no peer %s\n", name);
 		return 1;
@@ -626,8 +591,8 @@ cmd_set(const struct opts *o, const char *name)
 		return 2;
 	}
 	rc = st->ops->peer_update(st, &p, &found);
-	(void)hub_audit(st, "cli", "admin", "peer.update", name, "local",
-	    rc == -1 ? "500" : found ? "ok" : "404");
+	hub_cli_audit(st, "peer.update", name, rc == -1 ? "500" :
+	    found ? "ok" : "404");
 	st->ops->close(st);
 	free(pem);
 	if (rc == -1 || !found) {
@@ -645,11 +610,11 @@ cmd_remove(const struct opts *o, const char *name)
 	struct hub_store *st;
 	int found = 0, rc;
 
-	if ((st = open_store(o)) == NULL)
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL)
 		return 1;
 	rc = st->ops->peer_remove(st, name, &found);
-	(void)hub_audit(st, "cli", "admin", "peer.remove", name, "local",
-	    rc == -1 ? "500" : found ? "ok" : "404");
+	hub_cli_audit(st, "peer.remove", name, rc == -1 ? "500" :
+	    found ? "ok" : "404");
 	st->ops->close(st);
 	if (rc == -1)
 		return 1;
@@ -677,11 +642,7 @@ safe(const char *s, char *out, size_t cap)
 static const char *
 when(int64_t us, char *out, size_t cap)
 {
-	if (us <= 0) {
-		pk_strlcpy(out, "never", cap);
-		return out;
-	}
-	return pk_time_format((uint64_t)us, out, cap);
+	return hub_cli_time(us, "never", out, cap);
 }
 
 static json_t *
@@ -714,17 +675,12 @@ static int
 print_json(const struct hub_peer *p)
 {
 	json_t *j;
-	char *s;
+	int rc;
 
-	if ((j = peer_json(p)) == NULL ||
-	    (s = json_dumps(j, JSON_COMPACT)) == NULL) {
-		json_decref(j);
-		return 1;
-	}
-	printf("%s\n", s);
-	free(s);
+	rc = (j = peer_json(p)) != NULL &&
+	    hub_cli_json_line(j, JSON_COMPACT) == 0 ? 0 : 1;
 	json_decref(j);
-	return 0;
+	return rc;
 }
 
 static int
@@ -751,7 +707,7 @@ cmd_list(const struct opts *o)
 	struct hub_store *st;
 	int rc;
 
-	if ((st = open_store(o)) == NULL)
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL)
 		return 1;
 	if (!o->json)
 		printf("%-20s %-36s %-3s %-16s %-16s %-16s %10s %6s %-27s %s\n",
@@ -802,7 +758,7 @@ cmd_show(const struct opts *o, const char *name)
 	struct hub_store *st;
 	int found = 0, rc;
 
-	if ((st = open_store(o)) == NULL)
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL)
 		return 1;
 	rc = st->ops->peer_get(st, name, show_row, (void *)o, &found);
 	st->ops->close(st);

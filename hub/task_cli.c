@@ -6,7 +6,8 @@
  * and sends the TASK frames.  The specification is built from the flags
  * as JSON and checked by the same parser as the API's (pk_task_parse
  * through hub_task_create).  create, cancel and fetch are audited with
- * actor "cli".  Called by hub/main.c.
+ * actor "cli"; the store and the audit rows are hub/cli.c's, shared with
+ * the other subcommands.  Called by hub/main.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,19 +15,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "common/pktime.h"
 #include "common/util.h"
-#include "hub/auth.h"
+#include "hub/cli.h"
 #include "hub/config.h"
 #include "hub/store.h"
 #include "hub/tasks.h"
 
-#define DEFAULT_CONF	"/etc/picket/hub.ini"
 #define LIST_MAX	64	/* --agent, --tag, --address ... */
 #define COPY_BUF	(64 * 1024)
 
@@ -59,7 +58,7 @@ usage(void)
 }
 
 struct opts {
-	const char	*conf, *db;
+	struct hub_cli_where where;	/* -c, --db */
 	const char	*type, *filter, *duration, *max_bytes, *max_packets;
 	const char	*max_rows, *pid, *exe, *factor;
 	const char	*addrs[LIST_MAX], *domains[LIST_MAX], *hashes[LIST_MAX];
@@ -119,9 +118,9 @@ parse(int argc, char **argv, struct opts *o)
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "c:o:", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'c':	o->conf = optarg; break;
+		case 'c':	o->where.conf = optarg; break;
 		case 'o':	o->out = optarg; break;
-		case O_DB:	o->db = optarg; break;
+		case O_DB:	o->where.db = optarg; break;
 		case O_TYPE:	o->type = optarg; break;
 		case O_FILTER:	o->filter = optarg; break;
 		case O_DURATION: o->duration = optarg; break;
@@ -169,43 +168,6 @@ parse(int argc, char **argv, struct opts *o)
 		}
 	}
 	return rc == 0 ? 0 : -1;
-}
-
-/* The store and the data directory (--db: the database's directory). */
-static struct hub_store *
-open_store(const struct opts *o, char *data_dir, size_t cap)
-{
-	struct hub_config c;
-	struct hub_store *st;
-	char path[HUB_PATH_MAX + 16], *slash;
-
-	if (o->conf == NULL && o->db != NULL) {
-		pk_strlcpy(path, o->db, sizeof(path));
-		pk_strlcpy(data_dir, o->db, cap);
-		if ((slash = strrchr(data_dir, '/')) != NULL)
-			*slash = '\0';
-		else
-			pk_strlcpy(data_dir, ".", cap);
-	} else {
-		if (hub_config_load(&c, o->conf != NULL ? o->conf :
-		    DEFAULT_CONF, stderr) == -1)
-			return NULL;
-		pk_strlcpy(data_dir, c.data_dir, cap);
-		if (o->db != NULL)
-			pk_strlcpy(path, o->db, sizeof(path));
-		else
-			snprintf(path, sizeof(path), "%s/hub.db", c.data_dir);
-		if (mkdir(c.data_dir, 0750) == -1 && errno != EEXIST) {
-			fprintf(stderr, "picket-hub: %s: %s\n", c.data_dir,
-			    strerror(errno));
-			return NULL;
-		}
-	}
-	if (hub_store_sqlite.open(&st, path) == -1) {
-		fprintf(stderr, "picket-hub: cannot open store %s\n", path);
-		return NULL;
-	}
-	return st;
 }
 
 /* ---- create */
@@ -284,7 +246,7 @@ cmd_create(const struct opts *o)
 {
 	struct hub_task_targets tg;
 	struct hub_store *st;
-	char dir[HUB_PATH_MAX], err[HUB_TASK_ERR_MAX], target[96], *spec;
+	char err[HUB_TASK_ERR_MAX], target[96], *spec;
 	const char *why;
 	uint64_t since = 3600, expires = HUB_TASK_EXPIRES_DEF;
 	int64_t now = (int64_t)pk_now_us(), id;
@@ -314,7 +276,7 @@ cmd_create(const struct opts *o)
 	tg.value = o->value;
 	tg.since_s = since;
 	tg.since_us = now - (int64_t)since * 1000000;
-	if ((st = open_store(o, dir, sizeof(dir))) == NULL) {
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL) {
 		free(spec);
 		return 1;
 	}
@@ -324,14 +286,13 @@ cmd_create(const struct opts *o)
 	if (rc == 0) {
 		snprintf(target, sizeof(target), "task %lld (%zu hosts)",
 		    (long long)id, nhosts);
-		(void)hub_audit(st, "cli", "admin", "task.create", target,
-		    "local", "ok");
+		hub_cli_audit(st, "task.create", target, "ok");
 		printf("%lld\n", (long long)id);
 		fprintf(stderr, "task %lld: %zu host(s)\n", (long long)id,
 		    nhosts);
 	} else {
-		(void)hub_audit(st, "cli", "admin", "task.create", err,
-		    "local", rc == 1 ? "400" : "500");
+		hub_cli_audit(st, "task.create", err, rc == 1 ? "400" :
+		    "500");
 		fprintf(stderr, "picket-hub: %s\n", err);
 	}
 	st->ops->close(st);
@@ -390,7 +351,6 @@ cmd_list(const struct opts *o)
 {
 	struct list_ctx x;
 	struct hub_store *st;
-	char dir[HUB_PATH_MAX];
 	const char *why;
 	uint64_t limit = 50;
 	int rc;
@@ -400,7 +360,7 @@ cmd_list(const struct opts *o)
 		fprintf(stderr, "picket-hub: --limit: %s\n", why);
 		return 2;
 	}
-	if ((st = open_store(o, dir, sizeof(dir))) == NULL)
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL)
 		return 1;
 	x.st = st;
 	x.json = o->json;
@@ -442,7 +402,8 @@ show_host(void *arg, const struct hub_task_host *h)
 {
 	const struct opts *o = arg;
 	json_t *j;
-	char u[PK_TIMESTRLEN], *s;
+	char u[PK_TIMESTRLEN];
+	int rc;
 
 	if (o->json) {
 		j = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "agent_id",
@@ -450,14 +411,10 @@ show_host(void *arg, const struct hub_task_host *h)
 		    "reason", h->reason, "bytes", (json_int_t)h->bytes,
 		    "final_bytes", (json_int_t)h->final_bytes, "rows",
 		    (json_int_t)h->rows);
-		if (j == NULL || (s = json_dumps(j, JSON_COMPACT)) == NULL) {
-			json_decref(j);
-			return 1;
-		}
-		printf("%s\n", s);
-		free(s);
+		rc = j != NULL && hub_cli_json_line(j, JSON_COMPACT) == 0 ?
+		    0 : 1;
 		json_decref(j);
-		return 0;
+		return rc;
 	}
 	printf("%-24s %-9s %12llu %10llu %-27s %s\n", h->agent_id,
 	    pk_task_state_name(h->state), (unsigned long long)h->bytes,
@@ -484,10 +441,9 @@ static int
 cmd_show(const struct opts *o, int64_t id)
 {
 	struct hub_store *st;
-	char dir[HUB_PATH_MAX];
 	int found, rc;
 
-	if ((st = open_store(o, dir, sizeof(dir))) == NULL)
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL)
 		return 1;
 	rc = st->ops->task_get(st, id, show_task, (void *)o, &found);
 	if (rc == 0 && !found)
@@ -502,17 +458,17 @@ static int
 cmd_cancel(const struct opts *o, int64_t id)
 {
 	struct hub_store *st;
-	char dir[HUB_PATH_MAX], target[64];
+	char target[64];
 	uint64_t changed;
 	int found, rc;
 
-	if ((st = open_store(o, dir, sizeof(dir))) == NULL)
+	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL)
 		return 1;
 	rc = st->ops->task_cancel(st, id, (int64_t)pk_now_us(),
 	    "cancelled by cli", &found, &changed);
 	snprintf(target, sizeof(target), "task %lld", (long long)id);
-	(void)hub_audit(st, "cli", "admin", "task.cancel", target, "local",
-	    rc == -1 ? "500" : found ? "ok" : "404");
+	hub_cli_audit(st, "task.cancel", target, rc == -1 ? "500" :
+	    found ? "ok" : "404");
 	st->ops->close(st);
 	if (rc == -1)
 		return 1;
@@ -574,7 +530,7 @@ cmd_fetch(const struct opts *o, int64_t id)
 		usage();
 		return 2;
 	}
-	if ((st = open_store(o, dir, sizeof(dir))) == NULL)
+	if ((st = hub_cli_open(&o->where, dir, sizeof(dir))) == NULL)
 		return 1;
 	snprintf(target, sizeof(target), "task %lld host %.64s",
 	    (long long)id, o->host);
@@ -613,8 +569,8 @@ cmd_fetch(const struct opts *o, int64_t id)
 		close(in);
 	if (out != -1 && out != STDOUT_FILENO && close(out) == -1)
 		rc = 1;
-	(void)hub_audit(st, "cli", "admin", "task.download", target, "local",
-	    rc == 0 ? "ok" : found == -1 ? "500" : "404");
+	hub_cli_audit(st, "task.download", target, rc == 0 ? "ok" :
+	    found == -1 ? "500" : "404");
 	st->ops->close(st);
 	return rc;
 }
