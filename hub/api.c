@@ -175,9 +175,10 @@ hub_api_data_dir(const struct hub_api *a)
 	return a->data_dir;
 }
 
-/* RFC 3339 text of a µs time, or JSON null for 0. */
-static json_t *
-jtime(int64_t us)
+/* ---- helpers the handler files share (api.h) */
+
+json_t *
+hub_api_jtime(int64_t us)
 {
 	char t[PK_TIMESTRLEN];
 
@@ -186,11 +187,110 @@ jtime(int64_t us)
 	return json_string(pk_time_format((uint64_t)us, t, sizeof(t)));
 }
 
-static json_t *
-jint(uint64_t v)
+json_t *
+hub_api_jint(uint64_t v)
 {
 	return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX :
 	    (json_int_t)v);
+}
+
+void
+hub_api_audit(struct hub_api_req *r, const char *action, const char *target,
+    const char *result)
+{
+	(void)hub_audit(r->st, r->actor, hub_role_name(r->role), action,
+	    target, r->remote, result);
+}
+
+int64_t
+hub_api_path_id(const char *s)
+{
+	const char *why;
+	uint64_t v;
+
+	if (s == NULL || pk_parse_u64(s, 1, INT64_MAX, &v, &why) == -1)
+		return 0;
+	return (int64_t)v;
+}
+
+/* 1 if key is one of the space separated names in allowed. */
+static int
+key_allowed(const char *allowed, const char *key)
+{
+	size_t klen = strlen(key), n;
+	const char *p;
+
+	for (p = allowed; *p != '\0'; ) {
+		n = strcspn(p, " ");
+		if (n == klen && strncmp(p, key, n) == 0)
+			return 1;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
+json_t *
+hub_api_body_object(const struct hub_api_req *r, const char *allowed,
+    char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *body, *v;
+	const char *key;
+
+	if (r->body == NULL || r->body_len == 0) {
+		snprintf(err, errlen, "a JSON body is required");
+		return NULL;
+	}
+	if ((body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES,
+	    &je)) == NULL) {
+		snprintf(err, errlen, "body: %.120s (line %d)", je.text,
+		    je.line);
+		return NULL;
+	}
+	if (!json_is_object(body)) {
+		json_decref(body);
+		snprintf(err, errlen, "body: a JSON object");
+		return NULL;
+	}
+	if (allowed == NULL)
+		return body;
+	json_object_foreach(body, key, v) {
+		if (!key_allowed(allowed, key)) {
+			/* a key with control bytes must not reach the log */
+			char k[48];
+			size_t i;
+
+			pk_strlcpy(k, key, sizeof(k));
+			for (i = 0; k[i] != '\0'; i++)
+				if ((unsigned char)k[i] < 0x20 ||
+				    (unsigned char)k[i] == 0x7f)
+					k[i] = '?';
+			snprintf(err, errlen, "unknown field \"%s\"", k);
+			json_decref(body);
+			return NULL;
+		}
+	}
+	return body;
+}
+
+json_t *
+hub_api_page_args(struct hub_api_req *r, uint64_t *limit, int64_t *before,
+    int *status)
+{
+	char err[HUB_ERR_MAX];
+	const char *v, *why;
+	uint64_t b = 0;
+
+	if (hub_params_limit(r->params, limit, err, sizeof(err)) == -1)
+		return hub_api_error(status, 400, "%s", err);
+	if ((v = hub_api_param(r, "cursor")) != NULL &&
+	    pk_parse_u64(v, 1, INT64_MAX, &b, &why) == -1)
+		return hub_api_error(status, 400, "cursor: not a cursor this "
+		    "hub made");
+	*before = (int64_t)b;
+	return NULL;
 }
 
 static json_t *
@@ -478,15 +578,16 @@ host_json(const struct hub_api *a, const struct hub_host *h, int connected)
 	if (a->l != NULL && hub_listener_conflicts(a->l, h->agent_id, &flips,
 	    addr_a, addr_b, sizeof(addr_a)) == 1)
 		conflict = json_pack("{s:o,s:[s,s]}", "address_changes",
-		    jint(flips), "addresses", addr_a, addr_b);
+		    hub_api_jint(flips), "addresses", addr_a, addr_b);
 	else
 		conflict = json_null();
 	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:b,s:o}",
 	    "agent_id", h->agent_id, "host_name", h->host_name,
-	    "first_seen", jtime(h->first_seen_us),
-	    "last_seen", jtime(h->last_seen_us),
-	    "last_seq", jint(h->last_seq), "dropped", jint(h->dropped),
-	    "rejected", jint(h->rejected), "connected", connected,
+	    "first_seen", hub_api_jtime(h->first_seen_us),
+	    "last_seen", hub_api_jtime(h->last_seen_us),
+	    "last_seq", hub_api_jint(h->last_seq),
+	    "dropped", hub_api_jint(h->dropped),
+	    "rejected", hub_api_jint(h->rejected), "connected", connected,
 	    "identity_conflict", conflict);
 }
 
@@ -550,8 +651,8 @@ rule_row(void *arg, const struct hub_rule_count *rc)
 	json_t *o;
 
 	o = json_pack("{s:s,s:s,s:o,s:o}", "rule_id", rc->rule_id,
-	    "rule_name", rc->rule_name, "count", jint(rc->count),
-	    "last_timestamp", jtime(rc->last_ts_us));
+	    "rule_name", rc->rule_name, "count", hub_api_jint(rc->count),
+	    "last_timestamp", hub_api_jtime(rc->last_ts_us));
 	if (o == NULL || json_array_append_new(arg, o) == -1)
 		return 1;
 	return 0;
@@ -661,18 +762,12 @@ api_indicators(struct hub_api_req *r, int *status)
 json_t *
 hub_page_begin(struct hub_api_req *r, struct hub_page *p, int *status)
 {
-	char err[HUB_ERR_MAX];
-	const char *v, *why;
-	uint64_t before = 0;
+	json_t *bad;
 
 	memset(p, 0, sizeof(*p));
-	if (hub_params_limit(r->params, &p->want, err, sizeof(err)) == -1)
-		return hub_api_error(status, 400, "%s", err);
-	if ((v = hub_api_param(r, "cursor")) != NULL &&
-	    pk_parse_u64(v, 1, INT64_MAX, &before, &why) == -1)
-		return hub_api_error(status, 400, "cursor: not a cursor this "
-		    "hub made");
-	p->before = (int64_t)before;
+	if ((bad = hub_api_page_args(r, &p->want, &p->before, status)) !=
+	    NULL)
+		return bad;
 	if ((p->arr = json_array()) == NULL)
 		return hub_api_error(status, 500, "out of memory");
 	return NULL;
@@ -729,7 +824,7 @@ audit_row(void *arg, const struct hub_audit *a)
 	if (!hub_page_take(p))
 		return 1;
 	return hub_page_put(p, json_pack("{s:I,s:o,s:s,s:s,s:s,s:s,s:s,s:s}",
-	    "id", (json_int_t)a->id, "time", jtime(a->ts_us), "actor",
+	    "id", (json_int_t)a->id, "time", hub_api_jtime(a->ts_us), "actor",
 	    a->actor, "role", a->role, "action", a->action, "target",
 	    a->target, "remote", a->remote, "result", a->result), a->id);
 }

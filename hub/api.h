@@ -85,6 +85,32 @@ json_t *hub_api_error(int *status, int code, const char *fmt, ...)
     PK_PRINTF(3, 4);
 
 /*
+ * Small helpers the handler files (api.c, api_tasks.c, api_incidents.c,
+ * api_peers.c) share, so that every answer writes times and counts the
+ * same way and every handler's audit row has the same shape.
+ */
+/* RFC 3339 text of a µs time, or JSON null for 0 (or less). */
+json_t *hub_api_jtime(int64_t us);
+/* A count as a JSON integer, capped at INT64_MAX. */
+json_t *hub_api_jint(uint64_t v);
+/* The handler's own audit row: r's caller, role and address, action on
+ * target with result ("ok", "404", ...).  A failed write is not the
+ * caller's concern, so nothing is returned. */
+void hub_api_audit(struct hub_api_req *r, const char *action,
+    const char *target, const char *result);
+/* An id from the path (r->arg): 1..INT64_MAX, else 0. */
+int64_t hub_api_path_id(const char *s);
+/* The body read strictly: one JSON object, duplicate keys refused, every
+ * key one of allowed (space separated; NULL: any key).  The object, or
+ * NULL with err (a 400's message). */
+json_t *hub_api_body_object(const struct hub_api_req *r, const char *allowed,
+    char *err, size_t errlen);
+/* ?limit and ?cursor (an id, 0 when absent) of a paged list: NULL, or
+ * the 400 answer. */
+json_t *hub_api_page_args(struct hub_api_req *r, uint64_t *limit,
+    int64_t *before, int *status);
+
+/*
  * A page of an id-ordered list (newest first): ?limit and ?cursor (the
  * last id of the previous page).  begin reads them (NULL on success, else
  * the 400 answer) and makes arr; each row callback calls take() and, if

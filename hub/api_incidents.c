@@ -19,91 +19,12 @@
 
 #include "common/util.h"
 #include "hub/api.h"
-#include "hub/auth.h"
 #include "hub/incidents.h"
 
 #define TARGET_MAX	(HUB_INC_ERR_MAX + 64)	/* hub_audit cuts it */
 #define DISP_MAX	96	/* "attachment; filename=..." */
 
 /* ------------------------------------------------------------ helpers */
-
-static void
-audit(struct hub_api_req *r, const char *action, const char *target,
-    const char *result)
-{
-	(void)hub_audit(r->st, r->actor, hub_role_name(r->role), action,
-	    target, r->remote, result);
-}
-
-/* An incident id from the path: 0 if it is not one. */
-static int64_t
-path_id(const char *s)
-{
-	const char *why;
-	uint64_t v;
-
-	if (s == NULL || pk_parse_u64(s, 1, INT64_MAX, &v, &why) == -1)
-		return 0;
-	return (int64_t)v;
-}
-
-/*
- * The body as a JSON object whose keys are all in allowed (space
- * separated).  NULL with err (a 400's message) otherwise.
- */
-static json_t *
-body_object(const struct hub_api_req *r, const char *allowed, char *err,
-    size_t errlen)
-{
-	json_error_t je;
-	json_t *body, *v;
-	const char *key, *p;
-	size_t klen;
-	int ok;
-
-	if (r->body == NULL || r->body_len == 0) {
-		snprintf(err, errlen, "a JSON body is required");
-		return NULL;
-	}
-	if ((body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES,
-	    &je)) == NULL) {
-		snprintf(err, errlen, "body: %.120s (line %d)", je.text,
-		    je.line);
-		return NULL;
-	}
-	if (!json_is_object(body)) {
-		json_decref(body);
-		snprintf(err, errlen, "body: a JSON object");
-		return NULL;
-	}
-	json_object_foreach(body, key, v) {
-		klen = strlen(key);
-		ok = 0;
-		for (p = allowed; *p != '\0' && !ok; ) {
-			size_t n = strcspn(p, " ");
-
-			ok = n == klen && strncmp(p, key, n) == 0;
-			p += n;
-			while (*p == ' ')
-				p++;
-		}
-		if (!ok) {
-			/* a key with control bytes must not reach the log */
-			char k[48];
-			size_t i;
-
-			pk_strlcpy(k, key, sizeof(k));
-			for (i = 0; k[i] != '\0'; i++)
-				if ((unsigned char)k[i] < 0x20 ||
-				    (unsigned char)k[i] == 0x7f)
-					k[i] = '?';
-			snprintf(err, errlen, "unknown field \"%s\"", k);
-			json_decref(body);
-			return NULL;
-		}
-	}
-	return body;
-}
 
 /*
  * Field key of o as a string of min..max bytes into *out (NULL when the
@@ -151,6 +72,19 @@ result_of(int rc)
 	return rc == 0 ? "ok" : rc == 1 ? "400" : rc == 2 ? "404" : "500";
 }
 
+/* A refused change of incident id: its audit row, then its answer. */
+static json_t *
+refused(struct hub_api_req *r, int *status, const char *action, int64_t id,
+    int rc, const char *err)
+{
+	char target[TARGET_MAX];
+
+	snprintf(target, sizeof(target), "incident/%lld: %s", (long long)id,
+	    err);
+	hub_api_audit(r, action, target, result_of(rc));
+	return refusal(status, rc, id, err);
+}
+
 /* The record as it is now, for answers that show the change. */
 static json_t *
 record(struct hub_api_req *r, int64_t id, int ok_status, int *status)
@@ -176,23 +110,20 @@ json_t *
 hub_api_incident_list(struct hub_api_req *r, int *status)
 {
 	char err[HUB_INC_ERR_MAX];
-	const char *v, *why;
-	uint64_t limit, before = 0;
+	const char *v;
+	uint64_t limit;
+	int64_t before;
 	json_t *o;
 	int state = -1;
 
-	if (hub_params_limit(r->params, &limit, err, sizeof(err)) == -1)
-		return hub_api_error(status, 400, "%s", err);
-	if ((v = hub_api_param(r, "cursor")) != NULL &&
-	    pk_parse_u64(v, 1, INT64_MAX, &before, &why) == -1)
-		return hub_api_error(status, 400, "cursor: not a cursor this "
-		    "hub made");
+	if ((o = hub_api_page_args(r, &limit, &before, status)) != NULL)
+		return o;
 	if ((v = hub_api_param(r, "state")) != NULL &&
 	    (state = hub_inc_state_parse(v)) < 0)
 		return hub_api_error(status, 400, "state: one of open, "
 		    "contained, closed");
 	err[0] = '\0';
-	if ((o = hub_incident_list(r->st, (int64_t)before, limit, state, err,
+	if ((o = hub_incident_list(r->st, before, limit, state, err,
 	    sizeof(err))) == NULL)
 		return hub_api_error(status, 500, "%s", err[0] != '\0' ? err :
 		    "store unavailable");
@@ -203,7 +134,7 @@ hub_api_incident_list(struct hub_api_req *r, int *status)
 json_t *
 hub_api_incident_get(struct hub_api_req *r, int *status)
 {
-	int64_t id = path_id(r->arg);
+	int64_t id = hub_api_path_id(r->arg);
 
 	if (id == 0)
 		return hub_api_error(status, 404, "no incident %.40s", r->arg);
@@ -222,7 +153,7 @@ hub_api_incident_report(struct hub_api_req *r, int *status)
 	const char *fmt = hub_api_param(r, "format");
 	unsigned char *pdf = NULL;
 	size_t len = 0;
-	int64_t id = path_id(r->arg);
+	int64_t id = hub_api_path_id(r->arg);
 	json_t *rep;
 	int found = 0;
 
@@ -280,7 +211,7 @@ hub_api_incident_create(struct hub_api_req *r, int *status)
 	int rc = 1;
 
 	err[0] = '\0';
-	if ((body = body_object(r, "title owner outbreak since", err,
+	if ((body = hub_api_body_object(r, "title owner outbreak since", err,
 	    sizeof(err))) == NULL)
 		goto refuse;
 	if (json_object_get(body, "title") == NULL) {
@@ -308,14 +239,15 @@ hub_api_incident_create(struct hub_api_req *r, int *status)
 		goto refuse;
 	json_decref(body);
 	snprintf(target, sizeof(target), "incident/%lld", (long long)id);
-	audit(r, "incident.create", target, "ok");
+	hub_api_audit(r, "incident.create", target, "ok");
 	snprintf(url, sizeof(url), "/api/v1/incidents/%lld", (long long)id);
 	*status = 201;
 	return json_pack("{s:I,s:s}", "id", (json_int_t)id, "url", url);
 refuse:
 	json_decref(body);
 	snprintf(target, sizeof(target), "incident: %s", err);
-	audit(r, "incident.create", target, result_of(rc == 0 ? 1 : rc));
+	hub_api_audit(r, "incident.create", target,
+	    result_of(rc == 0 ? 1 : rc));
 	return refusal(status, rc == 0 ? 1 : rc, 0, err);
 }
 
@@ -325,14 +257,14 @@ hub_api_incident_patch(struct hub_api_req *r, int *status)
 	char err[HUB_INC_ERR_MAX], target[TARGET_MAX];
 	const char *title = NULL, *owner = NULL, *state = NULL;
 	const char *lessons = NULL;
-	int64_t id = path_id(r->arg);
+	int64_t id = hub_api_path_id(r->arg);
 	json_t *body = NULL;
 	int rc = 1;
 
 	if (id == 0)
 		return hub_api_error(status, 404, "no incident %.40s", r->arg);
 	err[0] = '\0';
-	if ((body = body_object(r, "title owner state lessons", err,
+	if ((body = hub_api_body_object(r, "title owner state lessons", err,
 	    sizeof(err))) == NULL)
 		goto refuse;
 	if (json_object_size(body) == 0) {
@@ -363,14 +295,11 @@ hub_api_incident_patch(struct hub_api_req *r, int *status)
 	    " owner" : "", state != NULL ? " state=" : "", state != NULL ?
 	    state : "", lessons != NULL ? " lessons" : "");
 	json_decref(body);	/* state pointed into it */
-	audit(r, "incident.update", target, "ok");
+	hub_api_audit(r, "incident.update", target, "ok");
 	return record(r, id, 200, status);
 refuse:
 	json_decref(body);
-	snprintf(target, sizeof(target), "incident/%lld: %s", (long long)id,
-	    err);
-	audit(r, "incident.update", target, result_of(rc));
-	return refusal(status, rc, id, err);
+	return refused(r, status, "incident.update", id, rc, err);
 }
 
 json_t *
@@ -378,14 +307,14 @@ hub_api_incident_note(struct hub_api_req *r, int *status)
 {
 	char err[HUB_INC_ERR_MAX], target[TARGET_MAX];
 	const char *text = NULL;
-	int64_t id = path_id(r->arg);
+	int64_t id = hub_api_path_id(r->arg);
 	json_t *body = NULL;
 	int rc = 1;
 
 	if (id == 0)
 		return hub_api_error(status, 404, "no incident %.40s", r->arg);
 	err[0] = '\0';
-	if ((body = body_object(r, "text", err, sizeof(err))) == NULL)
+	if ((body = hub_api_body_object(r, "text", err, sizeof(err))) == NULL)
 		goto refuse;
 	if (json_object_get(body, "text") == NULL) {
 		snprintf(err, sizeof(err), "text: required");
@@ -400,15 +329,12 @@ hub_api_incident_note(struct hub_api_req *r, int *status)
 		goto refuse;
 	json_decref(body);
 	snprintf(target, sizeof(target), "incident/%lld", (long long)id);
-	audit(r, "incident.note", target, "ok");
+	hub_api_audit(r, "incident.note", target, "ok");
 	*status = 201;
 	return json_pack("{s:I}", "incident", (json_int_t)id);
 refuse:
 	json_decref(body);
-	snprintf(target, sizeof(target), "incident/%lld: %s", (long long)id,
-	    err);
-	audit(r, "incident.note", target, result_of(rc));
-	return refusal(status, rc, id, err);
+	return refused(r, status, "incident.note", id, rc, err);
 }
 
 json_t *
@@ -416,14 +342,15 @@ hub_api_incident_link(struct hub_api_req *r, int *status)
 {
 	char err[HUB_INC_ERR_MAX], target[TARGET_MAX];
 	const char *kind = NULL, *value = NULL;
-	int64_t id = path_id(r->arg);
+	int64_t id = hub_api_path_id(r->arg);
 	json_t *body = NULL, *o;
 	int rc = 1, k = -1, dup = 0;
 
 	if (id == 0)
 		return hub_api_error(status, 404, "no incident %.40s", r->arg);
 	err[0] = '\0';
-	if ((body = body_object(r, "kind value", err, sizeof(err))) == NULL)
+	if ((body = hub_api_body_object(r, "kind value", err,
+	    sizeof(err))) == NULL)
 		goto refuse;
 	if (json_object_get(body, "kind") == NULL ||
 	    json_object_get(body, "value") == NULL) {
@@ -448,7 +375,8 @@ hub_api_incident_link(struct hub_api_req *r, int *status)
 	 * hub knows, so it is fit for the log */
 	snprintf(target, sizeof(target), "incident/%lld %s %s",
 	    (long long)id, hub_inc_link_name(k), value);
-	audit(r, "incident.link", target, dup ? "linked already" : "ok");
+	hub_api_audit(r, "incident.link", target,
+	    dup ? "linked already" : "ok");
 	*status = dup ? 200 : 201;
 	o = json_pack("{s:I,s:s,s:s,s:b}", "incident",
 	    (json_int_t)id, "kind", hub_inc_link_name(k), "value", value,
@@ -457,8 +385,5 @@ hub_api_incident_link(struct hub_api_req *r, int *status)
 	return o;
 refuse:
 	json_decref(body);
-	snprintf(target, sizeof(target), "incident/%lld: %s", (long long)id,
-	    err);
-	audit(r, "incident.link", target, result_of(rc));
-	return refusal(status, rc, id, err);
+	return refused(r, status, "incident.link", id, rc, err);
 }

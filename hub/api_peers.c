@@ -16,10 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/pktime.h"
 #include "common/util.h"
 #include "hub/api.h"
-#include "hub/auth.h"
 #include "hub/outbreak.h"
 #include "hub/stix.h"
 
@@ -31,23 +29,6 @@ static const char *const shared_kinds[] = { "ipv4", "ipv6", "domain", "url",
 	"sha256", "fingerprint" };
 
 /* ------------------------------------------------------------ helpers */
-
-static json_t *
-jtime(int64_t us)
-{
-	char t[PK_TIMESTRLEN];
-
-	if (us <= 0)
-		return json_null();
-	return json_string(pk_time_format((uint64_t)us, t, sizeof(t)));
-}
-
-static json_t *
-jint(uint64_t v)
-{
-	return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX :
-	    (json_int_t)v);
-}
 
 /* A string that may be absent: null for "". */
 static json_t *
@@ -98,14 +79,6 @@ name_ok(const char *s)
 	return 1;
 }
 
-static void
-audit(struct hub_api_req *r, const char *action, const char *target,
-    const char *result)
-{
-	(void)hub_audit(r->st, r->actor, hub_role_name(r->role), action,
-	    target, r->remote, result);
-}
-
 /* ------------------------------------------------------------ peers */
 
 /* send_kinds as the outbreak kinds' names. */
@@ -145,21 +118,21 @@ peer_json(const struct hub_peer *p)
 	 * last it took, one less once it is up to date */
 	sent = json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}",
 	    "cursor", (json_int_t)p->cursor_rowid,
-	    "sequence", jint(p->send_seq),
-	    "last_push", jtime(p->last_push_us),
+	    "sequence", hub_api_jint(p->send_seq),
+	    "last_push", hub_api_jtime(p->last_push_us),
 	    "last_error", jstr_or_null(p->last_error),
-	    "bundles", jint(p->bundles_sent),
-	    "indicators", jint(p->indicators_sent));
+	    "bundles", hub_api_jint(p->bundles_sent),
+	    "indicators", hub_api_jint(p->indicators_sent));
 	recv = json_pack("{s:o,s:o,s:o,s:o}",
-	    "sequence", jint(p->recv_seq),
-	    "bundles", jint(p->bundles_received),
-	    "indicators", jint(p->indicators_received),
-	    "refused", jint(p->objects_refused));
+	    "sequence", hub_api_jint(p->recv_seq),
+	    "bundles", hub_api_jint(p->bundles_received),
+	    "indicators", hub_api_jint(p->indicators_received),
+	    "refused", hub_api_jint(p->objects_refused));
 	return json_pack("{s:o,s:o,s:s,s:b,s:o,s:o,s:o,s:o}",
 	    "name", hub_json_str(p->name), "url", hub_json_str(p->url),
 	    "ca_sha256", p->ca_sha256, "enabled", p->enabled,
-	    "created", jtime(p->created_us), "policy", policy, "sent", sent,
-	    "received", recv);
+	    "created", hub_api_jtime(p->created_us), "policy", policy,
+	    "sent", sent, "received", recv);
 }
 
 struct peers_ctx {
@@ -232,13 +205,13 @@ shared_json(const struct hub_shared *s)
 	    "tlp", jtlp(s->tlp),
 	    "fingerprint", jstr_or_null(s->fingerprint),
 	    "rule_ids", rules,
-	    "hosts", jint(s->hosts),
-	    "count", jint(s->count),
-	    "first_received", jtime(s->first_received_us),
-	    "last_received", jtime(s->last_received_us),
+	    "hosts", hub_api_jint(s->hosts),
+	    "count", hub_api_jint(s->count),
+	    "first_received", hub_api_jtime(s->first_received_us),
+	    "last_received", hub_api_jtime(s->last_received_us),
 	    "state", state_name(s->state),
 	    "decided_by", jstr_or_null(s->decided_by),
-	    "decided", jtime(s->decided_us));
+	    "decided", hub_api_jtime(s->decided_us));
 }
 
 static int
@@ -334,53 +307,50 @@ static int
 empty_body(const struct hub_api_req *r, char *err, size_t errlen)
 {
 	json_t *b;
-	int ok;
 
 	if (r->body == NULL || r->body_len == 0)
 		return 0;
-	b = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
-	ok = b != NULL && json_is_object(b) && json_object_size(b) == 0;
-	json_decref(b);
-	if (!ok)
+	/* no key allowed: only {} is read */
+	if ((b = hub_api_body_object(r, "", err, errlen)) == NULL) {
 		snprintf(err, errlen, "body: none, or {}");
-	return ok ? 0 : -1;
+		return -1;
+	}
+	json_decref(b);
+	return 0;
 }
 
 static json_t *
 decide(struct hub_api_req *r, int *status, int state, const char *action)
 {
 	char target[TARGET_MAX], err[HUB_ERR_MAX];
-	const char *why;
-	uint64_t id;
+	int64_t id = hub_api_path_id(r->arg);
 	json_t *o = NULL;
 	int found = 0, rc;
 
-	if (r->arg == NULL || pk_parse_u64(r->arg, 1, INT64_MAX, &id, &why) ==
-	    -1) {
+	if (id == 0) {
 		snprintf(target, sizeof(target), "shared/%.40s", r->arg);
-		audit(r, action, target, "404");
+		hub_api_audit(r, action, target, "404");
 		return hub_api_error(status, 404, "no shared indicator %.40s",
 		    r->arg);
 	}
-	snprintf(target, sizeof(target), "shared/%llu",
-	    (unsigned long long)id);
+	snprintf(target, sizeof(target), "shared/%lld", (long long)id);
 	if (empty_body(r, err, sizeof(err)) == -1) {
-		audit(r, action, target, "400");
+		hub_api_audit(r, action, target, "400");
 		return hub_api_error(status, 400, "%s", err);
 	}
-	if (r->st->ops->shared_decide(r->st, (int64_t)id, state, r->actor,
+	if (r->st->ops->shared_decide(r->st, id, state, r->actor,
 	    r->now_us, &found) == -1) {
-		audit(r, action, target, "500");
+		hub_api_audit(r, action, target, "500");
 		return hub_api_error(status, 500, "store unavailable");
 	}
 	if (!found) {
-		audit(r, action, target, "404");
-		return hub_api_error(status, 404, "no shared indicator %llu",
-		    (unsigned long long)id);
+		hub_api_audit(r, action, target, "404");
+		return hub_api_error(status, 404, "no shared indicator %lld",
+		    (long long)id);
 	}
-	audit(r, action, target, "ok");
+	hub_api_audit(r, action, target, "ok");
 	found = 0;
-	rc = r->st->ops->shared_get(r->st, (int64_t)id, one_row, &o, &found);
+	rc = r->st->ops->shared_get(r->st, id, one_row, &o, &found);
 	if (rc == -1 || !found || o == NULL) {
 		json_decref(o);
 		return hub_api_error(status, 500, rc == -1 ?

@@ -20,52 +20,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/pktime.h"
 #include "common/util.h"
 #include "hub/api.h"
-#include "hub/auth.h"
 #include "hub/incidents.h"
 #include "hub/jsonread.h"
 #include "hub/tasks.h"
 
 #define SINCE_MAX_S	(366ULL * 86400)	/* reported since: a year */
-
-static json_t *
-jtime(int64_t us)
-{
-	char t[PK_TIMESTRLEN];
-
-	if (us <= 0)
-		return json_null();
-	return json_string(pk_time_format((uint64_t)us, t, sizeof(t)));
-}
-
-static json_t *
-jint(uint64_t v)
-{
-	return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX :
-	    (json_int_t)v);
-}
-
-static void
-audit(struct hub_api_req *r, const char *action, const char *target,
-    const char *result)
-{
-	(void)hub_audit(r->st, r->actor, hub_role_name(r->role), action,
-	    target, r->remote, result);
-}
-
-/* A task id from the path: 0 if it is not one. */
-static int64_t
-path_id(const char *s)
-{
-	const char *why;
-	uint64_t v;
-
-	if (s == NULL || pk_parse_u64(s, 1, INT64_MAX, &v, &why) == -1)
-		return 0;
-	return (int64_t)v;
-}
 
 /* ---- create */
 
@@ -259,7 +220,6 @@ hub_api_task_create(struct hub_api_req *r, int *status)
 {
 	struct hub_task_targets tg;
 	struct pk_jr_val sv;
-	json_error_t je;
 	json_t *body = NULL, *v;
 	const char *key;
 	char err[HUB_TASK_ERR_MAX], target[HUB_TASK_ERR_MAX + 32];
@@ -289,16 +249,8 @@ hub_api_task_create(struct hub_api_req *r, int *status)
 			goto refuse;
 		}
 	}
-	if ((body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES,
-	    &je)) == NULL) {
-		snprintf(err, sizeof(err), "body: %.120s (line %d)", je.text,
-		    je.line);
+	if ((body = hub_api_body_object(r, NULL, err, sizeof(err))) == NULL)
 		goto refuse;
-	}
-	if (!json_is_object(body)) {
-		snprintf(err, sizeof(err), "body: a JSON object");
-		goto refuse;
-	}
 	json_object_foreach(body, key, v) {
 		if (strcmp(key, "task") != 0 && strcmp(key, "targets") != 0 &&
 		    strcmp(key, "expires_in") != 0 &&
@@ -328,7 +280,7 @@ hub_api_task_create(struct hub_api_req *r, int *status)
 		hub_tasks_poll(hub_api_tasks(r->api));	/* START now */
 	snprintf(target, sizeof(target), "task %lld (%zu hosts)",
 	    (long long)id, nhosts);
-	audit(r, "task.create", target, "ok");
+	hub_api_audit(r, "task.create", target, "ok");
 	if (inc != 0) {
 		/* The task exists and runs whatever happens here: a failed
 		 * link is logged and said in the answer, not a refusal. */
@@ -339,7 +291,7 @@ hub_api_task_create(struct hub_api_req *r, int *status)
 		    r->actor, r->now_us, &dup, err, sizeof(err));
 		snprintf(target, sizeof(target), "incident/%lld task %lld",
 		    (long long)inc, (long long)id);
-		audit(r, "incident.link", target, rc == 0 ? "ok" :
+		hub_api_audit(r, "incident.link", target, rc == 0 ? "ok" :
 		    rc == 1 ? "400" : rc == 2 ? "404" : "500");
 		if (rc != 0) {
 			log_warnx("task %lld: not linked to incident %lld: %s",
@@ -356,7 +308,7 @@ hub_api_task_create(struct hub_api_req *r, int *status)
 	    (json_int_t)nhosts, "url", target, "incident", inc != 0 ?
 	    json_integer((json_int_t)inc) : json_null());
 refuse:
-	audit(r, "task.create", err, rc == -1 ? "500" : "400");
+	hub_api_audit(r, "task.create", err, rc == -1 ? "500" : "400");
 	free((void *)tg.agents);
 	free((void *)tg.tags);
 	json_decref(body);
@@ -382,16 +334,18 @@ task_json(struct hub_store *st, const struct hub_task *t, int *oom)
 	for (i = 1; i < PK_TS_NSTATES; i++) {
 		total += counts[i];
 		json_object_set_new(states, pk_task_state_name(i),
-		    jint(counts[i]));
+		    hub_api_jint(counts[i]));
 	}
 	if ((spec = json_loadb(t->spec, t->spec_len, 0, &je)) == NULL)
 		spec = json_null();
 	o = json_pack("{s:I,s:s,s:o,s:o,s:s,s:o,s:o,s:s,s:o,s:o,s:b}",
 	    "id", (json_int_t)t->id, "type", pk_task_type_name(t->type),
-	    "spec", spec, "created", jtime(t->created_us), "created_by",
-	    t->created_by, "expires", jtime(t->expires_us), "cancelled",
-	    jtime(t->cancelled_us), "targets", t->targets, "hosts",
-	    jint(total), "states", states, "finished",
+	    "spec", spec, "created", hub_api_jtime(t->created_us),
+	    "created_by", t->created_by,
+	    "expires", hub_api_jtime(t->expires_us),
+	    "cancelled", hub_api_jtime(t->cancelled_us),
+	    "targets", t->targets, "hosts", hub_api_jint(total),
+	    "states", states, "finished",
 	    total > 0 && counts[PK_TS_QUEUED] + counts[PK_TS_SENT] +
 	    counts[PK_TS_RUNNING] == 0);
 	if (o == NULL)
@@ -464,8 +418,10 @@ show_host(void *arg, const struct hub_task_host *h)
 	o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:b,s:o}",
 	    "agent_id", h->agent_id, "host_name", h->host_name,
 	    "state", pk_task_state_name(h->state), "reason", h->reason,
-	    "bytes", jint(h->bytes), "final_bytes", jint(h->final_bytes),
-	    "rows", jint(h->rows), "updated", jtime(h->updated_us),
+	    "bytes", hub_api_jint(h->bytes),
+	    "final_bytes", hub_api_jint(h->final_bytes),
+	    "rows", hub_api_jint(h->rows),
+	    "updated", hub_api_jtime(h->updated_us),
 	    "connected", x->nids > 0 && bsearch(h->agent_id, x->ids, x->nids,
 	    sizeof(*x->ids), cmp_id) != NULL,
 	    "result", h->bytes > 0 ? json_string(url) : json_null());
@@ -480,7 +436,7 @@ json_t *
 hub_api_task_get(struct hub_api_req *r, int *status)
 {
 	struct show_ctx x;
-	int64_t id = path_id(r->arg);
+	int64_t id = hub_api_path_id(r->arg);
 	int found = 0, rc;
 
 	if (id == 0)
@@ -516,7 +472,7 @@ json_t *
 hub_api_task_cancel(struct hub_api_req *r, int *status)
 {
 	char target[64], reason[HUB_TASK_REASON_MAX + 1];
-	int64_t id = path_id(r->arg);
+	int64_t id = hub_api_path_id(r->arg);
 	uint64_t changed = 0;
 	int found = 0, rc;
 
@@ -531,8 +487,8 @@ hub_api_task_cancel(struct hub_api_req *r, int *status)
 		rc = r->st->ops->task_cancel(r->st, id, r->now_us, reason,
 		    &found, &changed);
 	}
-	audit(r, "task.cancel", target, rc == -1 ? "500" : found ? "ok" :
-	    "404");
+	hub_api_audit(r, "task.cancel", target, rc == -1 ? "500" :
+	    found ? "ok" : "404");
 	if (rc == -1)
 		return hub_api_error(status, 500, "store unavailable");
 	if (!found)
@@ -540,7 +496,7 @@ hub_api_task_cancel(struct hub_api_req *r, int *status)
 		    (long long)id);
 	*status = 200;
 	return json_pack("{s:I,s:o}", "id", (json_int_t)id, "cancelled",
-	    jint(changed));
+	    hub_api_jint(changed));
 }
 
 /* ---- download */
@@ -560,7 +516,7 @@ hub_api_task_result(struct hub_api_req *r, int *status)
 	char path[HUB_PATH_MAX + 256], target[128], name[3 * HUB_ID_MAX + 1];
 	char *disp;
 	const char *base;
-	int64_t id = path_id(r->arg);
+	int64_t id = hub_api_path_id(r->arg);
 	int found = 0, type = 0, fd;
 
 	if (id == 0)
@@ -570,17 +526,17 @@ hub_api_task_result(struct hub_api_req *r, int *status)
 	if (r->st->ops->task_get(r->st, id, type_row, &type, &found) == -1 ||
 	    (found && r->st->ops->task_host_get(r->st, id, r->arg2, &h,
 	    &found) == -1)) {
-		audit(r, "task.download", target, "500");
+		hub_api_audit(r, "task.download", target, "500");
 		return hub_api_error(status, 500, "store unavailable");
 	}
 	if (!found) {
-		audit(r, "task.download", target, "404");
+		hub_api_audit(r, "task.download", target, "404");
 		return hub_api_error(status, 404, "task %lld has no host "
 		    "%.64s", (long long)id, r->arg2);
 	}
 	if (hub_task_result_path(hub_api_data_dir(r->api), id, h.agent_id,
 	    type, path, sizeof(path)) == -1) {
-		audit(r, "task.download", target, "500");
+		hub_api_audit(r, "task.download", target, "500");
 		return hub_api_error(status, 500, "result path too long");
 	}
 	fd = h.bytes > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
@@ -588,7 +544,7 @@ hub_api_task_result(struct hub_api_req *r, int *status)
 	    (uint64_t)sb.st_size < h.bytes) {
 		if (fd != -1)
 			close(fd);
-		audit(r, "task.download", target, "404");
+		hub_api_audit(r, "task.download", target, "404");
 		return hub_api_error(status, 404, "task %lld on %.64s has no "
 		    "result bytes (%s)", (long long)id, h.agent_id,
 		    pk_task_state_name(h.state));
@@ -608,7 +564,7 @@ hub_api_task_result(struct hub_api_req *r, int *status)
 	r->file_len = h.bytes;
 	r->content_type = type == PK_TASK_PCAP ?
 	    "application/vnd.tcpdump.pcap" : "application/x-ndjson";
-	audit(r, "task.download", target, "ok");
+	hub_api_audit(r, "task.download", target, "ok");
 	*status = 200;
 	return NULL;
 }
