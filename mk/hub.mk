@@ -3,9 +3,14 @@
 # HUB_* block from hub/*.c.
 HUB_STORE_OBJS := $(BUILD)/hub/store_sqlite.o $(BUILD)/hub/ingest.o \
 	$(BUILD)/hub/jsonread.o $(BUILD)/hub/config.o
-UNIT_EXTRA_test_hubstore := $(HUB_STORE_OBJS) -lsqlite3 -linih
+# The hub tests' shared fixture (tests/unit/hubfix.c: a store in a
+# temporary directory, rows put in as ingest puts them), built by the
+# Makefile's $(BUILD)/%.o rule.  It calls hub_extract, so every test that
+# links it links hub/ingest.o too.
+HUBFIX_OBJ := $(BUILD)/tests/unit/hubfix.o
+UNIT_EXTRA_test_hubstore := $(HUBFIX_OBJ) $(HUB_STORE_OBJS) -lsqlite3 -linih
 # The pattern rule for unit tests only depends on the core library.
-$(BUILD)/tests/test_hubstore: $(HUB_STORE_OBJS)
+$(BUILD)/tests/test_hubstore: $(HUBFIX_OBJ) $(HUB_STORE_OBJS)
 
 # The JSON reader's fuzzer needs hub/jsonread.c, which is not in the core.
 $(FUZZ_BUILD)/fuzz_jsonread: tests/fuzz/fuzz_jsonread.c hub/jsonread.c common/util.c
@@ -15,12 +20,12 @@ $(FUZZ_BUILD)/fuzz_jsonread: tests/fuzz/fuzz_jsonread.c hub/jsonread.c common/ut
 # Outbreaks and the STIX 2.1 export (hub/outbreak.c, hub/stix.c) build
 # their answers with jansson; their unit tests open a real store.
 HUB_VIEW_OBJS := $(BUILD)/hub/outbreak.o $(BUILD)/hub/stix.o
-UNIT_EXTRA_test_outbreak := $(HUB_VIEW_OBJS) $(HUB_STORE_OBJS) -lsqlite3 \
-	-linih -ljansson
-UNIT_EXTRA_test_stix := $(HUB_VIEW_OBJS) $(HUB_STORE_OBJS) -lsqlite3 \
-	-linih -ljansson
-$(BUILD)/tests/test_outbreak $(BUILD)/tests/test_stix: $(HUB_VIEW_OBJS) \
-	$(HUB_STORE_OBJS)
+UNIT_EXTRA_test_outbreak := $(HUBFIX_OBJ) $(HUB_VIEW_OBJS) $(HUB_STORE_OBJS) \
+	-lsqlite3 -linih -ljansson
+UNIT_EXTRA_test_stix := $(HUBFIX_OBJ) $(HUB_VIEW_OBJS) $(HUB_STORE_OBJS) \
+	-lsqlite3 -linih -ljansson
+$(BUILD)/tests/test_outbreak $(BUILD)/tests/test_stix: $(HUBFIX_OBJ) \
+	$(HUB_VIEW_OBJS) $(HUB_STORE_OBJS)
 
 # The API's path and query-string checks (hub/apiparam.c, portable C).
 $(FUZZ_BUILD)/fuzz_api_params: tests/fuzz/fuzz_api_params.c hub/apiparam.c common/util.c \
@@ -48,8 +53,10 @@ $(BUILD)/tests/test_pki: $(BUILD)/transport/pki.o $(BUILD)/transport/tls.o
 # (hub/task_create.c; the serving side, hub/tasks.c, is the integration
 # tests' in tests/integration/test_tasks_hub.py).
 HUB_TASK_OBJS := $(BUILD)/hub/task_create.o $(BUILD)/hub/store_sqlite.o
-UNIT_EXTRA_test_hubtasks := $(HUB_TASK_OBJS) -lsqlite3
-$(BUILD)/tests/test_hubtasks: $(HUB_TASK_OBJS)
+UNIT_EXTRA_test_hubtasks := $(HUBFIX_OBJ) $(HUB_TASK_OBJS) \
+	$(BUILD)/hub/ingest.o -lsqlite3
+$(BUILD)/tests/test_hubtasks: $(HUBFIX_OBJ) $(HUB_TASK_OBJS) \
+	$(BUILD)/hub/ingest.o
 # tests/fuzz/fuzz_task.c (the specification parser, the TASK and RESULT
 # decoders, the chunk inflater) needs only the core library: the generic
 # fuzz rule builds it.
@@ -64,8 +71,9 @@ $(BUILD)/tests/test_report_pdf: $(BUILD)/hub/report_pdf.o $(BUILD)/hub/pdf.o
 # outbreak view's classification; docs/incidents.md).
 HUB_INC_OBJS := $(BUILD)/hub/incidents.o $(BUILD)/hub/outbreak.o $(BUILD)/hub/stix.o \
 	$(HUB_STORE_OBJS)
-UNIT_EXTRA_test_incidents := $(HUB_INC_OBJS) -lsqlite3 -linih -ljansson
-$(BUILD)/tests/test_incidents: $(HUB_INC_OBJS)
+UNIT_EXTRA_test_incidents := $(HUBFIX_OBJ) $(HUB_INC_OBJS) -lsqlite3 -linih \
+	-ljansson
+$(BUILD)/tests/test_incidents: $(HUBFIX_OBJ) $(HUB_INC_OBJS)
 
 # What responders send about incidents, against a store in memory, and the
 # report's PDF (tests/fuzz/fuzz_incident.c).
@@ -75,16 +83,17 @@ FUZZ_EXTRA_fuzz_incident := $(FUZZ_INC_OBJS) -lsqlite3 -ljansson
 $(FUZZ_BUILD)/fuzz_incident: $(FUZZ_INC_OBJS)
 
 # Peering's store operations (schema 6, docs/peering.md) on a real store.
-UNIT_EXTRA_test_peerstore := $(HUB_STORE_OBJS) -lsqlite3 -linih
-$(BUILD)/tests/test_peerstore: $(HUB_STORE_OBJS)
+UNIT_EXTRA_test_peerstore := $(HUBFIX_OBJ) $(HUB_STORE_OBJS) -lsqlite3 -linih
+$(BUILD)/tests/test_peerstore: $(HUBFIX_OBJ) $(HUB_STORE_OBJS)
 
 # Peering bundles (hub/share_out.c over the STIX export, hub/share_in.c;
 # docs/peering.md): the unit test opens a real store, the fuzzer reads
 # bundles only.
 HUB_SHARE_OBJS := $(BUILD)/hub/share_out.o $(BUILD)/hub/share_in.o \
 	$(HUB_VIEW_OBJS) $(HUB_STORE_OBJS)
-UNIT_EXTRA_test_share := $(HUB_SHARE_OBJS) -lsqlite3 -linih -ljansson
-$(BUILD)/tests/test_share: $(HUB_SHARE_OBJS)
+UNIT_EXTRA_test_share := $(HUBFIX_OBJ) $(HUB_SHARE_OBJS) -lsqlite3 -linih \
+	-ljansson
+$(BUILD)/tests/test_share: $(HUBFIX_OBJ) $(HUB_SHARE_OBJS)
 FUZZ_SHARE_OBJS := $(addprefix $(FUZZ_BUILD)/obj/hub/,share_in.o stix.o \
 	outbreak.o ingest.o jsonread.o)
 FUZZ_EXTRA_fuzz_share := $(FUZZ_SHARE_OBJS) -ljansson

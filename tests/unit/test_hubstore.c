@@ -26,6 +26,7 @@
 #include "hub/ingest.h"
 #include "hub/jsonread.h"
 #include "hub/store.h"
+#include "tests/unit/hubfix.h"
 #include "transport/batch.h"
 #include "transport/frame.h"
 
@@ -41,12 +42,6 @@ static const char REC_FMT[] =
     "\"0123456789abcdef0123456789abcdef\",\"details\":{\"top_ports\":"
     "[445,139]}}}";
 
-struct fx {
-	char		 dir[64];
-	char		 path[96];
-	struct hub_store *st;
-};
-
 static void
 mkrec(char *out, size_t cap, const char *ts, const char *kind,
     const char *host, const char *rule, int n)
@@ -58,57 +53,15 @@ mkrec(char *out, size_t cap, const char *ts, const char *kind,
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/hubstore.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/hub.db", f->dir);
-	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	char p[128];
-
-	if (f->st != NULL)
-		f->st->ops->close(f->st);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-static void
-reopen(struct fx *f)
-{
-	f->st->ops->close(f->st);
-	f->st = NULL;
-	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
+	return hubfix_setup(state, sizeof(struct hubfix), "hubstore");
 }
 
 /* Insert one record through hub_extract, as ingest does. */
 static int
-put(struct fx *f, const char *agent, uint64_t seq, int64_t ingest,
+put(struct hubfix *f, const char *agent, uint64_t seq, int64_t ingest,
     const char *json)
 {
-	struct hub_indicator d;
-	int is_new = -1;
-
-	assert_int_equal(hub_extract(json, strlen(json), &d), 0);
-	snprintf(d.agent_id, sizeof(d.agent_id), "%s", agent);
-	d.seq = seq;
-	d.ingest_us = ingest;
-	assert_int_equal(f->st->ops->insert(f->st, &d, &is_new), 0);
-	return is_new;
+	return hubfix_put_json(f->st, json, agent, seq, ingest);
 }
 
 struct rows {
@@ -132,7 +85,7 @@ collect(void *arg, const struct hub_indicator *d)
 }
 
 static int
-count(struct fx *f, const struct hub_query *q)
+count(struct hubfix *f, const struct hub_query *q)
 {
 	struct rows r;
 
@@ -144,7 +97,7 @@ count(struct fx *f, const struct hub_query *q)
 static void
 test_schema_create_reopen(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	char rec[2048];
 	int v = -1;
 
@@ -153,7 +106,7 @@ test_schema_create_reopen(void **state)
 	mkrec(rec, sizeof(rec), "2010-04-18T21:41:52.640830Z", "alert", "a",
 	    "picket.scan.port", 1);
 	assert_int_equal(put(f, "agent-a", 1, 100, rec), 1);
-	reopen(f);
+	hubfix_reopen(f);
 	assert_int_equal(f->st->ops->schema_version(f->st, &v), 0);
 	assert_int_equal(v, HUB_SCHEMA_VERSION);
 	struct hub_query q = { 0 };
@@ -165,7 +118,7 @@ test_schema_create_reopen(void **state)
 static void
 test_newer_schema_refused(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_store *st2 = NULL;
 	sqlite3 *db;
 
@@ -182,7 +135,7 @@ test_newer_schema_refused(void **state)
 static void
 test_duplicates_ignored(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_query q = { 0 };
 	char rec[2048];
 
@@ -198,7 +151,7 @@ test_duplicates_ignored(void **state)
 static void
 test_queries(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_query q = { 0 };
 	char rec[2048];
 	int64_t t;
@@ -244,7 +197,7 @@ test_queries(void **state)
 static void
 test_retention_chunks(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_query q = { 0 };
 	char rec[2048];
 	uint64_t deleted = 0;
@@ -378,7 +331,7 @@ frame_of(const uint8_t *buf, size_t len, struct pk_frame *f)
 static void
 test_ingest_batches(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_ingest in;
 	struct hub_query q = { 0 };
 	struct hub_host h;
@@ -497,7 +450,7 @@ w_group_commit(struct hub_store *st)
 }
 
 static void
-wrap_store(struct fx *f)
+wrap_store(struct hubfix *f)
 {
 	wrap = hub_store_sqlite;
 	wrap.begin = w_begin;
@@ -510,7 +463,7 @@ wrap_store(struct fx *f)
 
 /* Rows another connection (another process) sees: what is committed. */
 static int
-committed_rows(struct fx *f)
+committed_rows(struct hubfix *f)
 {
 	sqlite3 *db;
 	sqlite3_stmt *q;
@@ -546,7 +499,7 @@ ingest(struct hub_ingest *in, const char *agent, uint64_t first, int n,
 static void
 test_group_commit(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_ingest in;
 	uint64_t ack, stored;
 	struct hub_host h;
@@ -617,7 +570,7 @@ test_group_commit(void **state)
 static void
 test_group_commit_fails(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_ingest in;
 	uint64_t ack, stored;
 
@@ -655,7 +608,7 @@ test_group_commit_fails(void **state)
 static void
 test_group_other_writers(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_ingest in;
 	struct hub_audit a;
 	uint64_t ack;
@@ -690,7 +643,7 @@ test_group_other_writers(void **state)
 static void
 test_import_commits_each_batch(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_ingest in;
 	uint64_t ack;
 	int i;
@@ -717,26 +670,27 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_schema_create_reopen,
-		    setup, teardown),
+		    setup, hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
-		    setup, teardown),
+		    setup, hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_ignored,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
+		    setup, hubfix_teardown),
+		cmocka_unit_test_setup_teardown(test_queries, setup,
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_retention_chunks, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test(test_jsonread),
 		cmocka_unit_test(test_extract),
 		cmocka_unit_test_setup_teardown(test_ingest_batches, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_fails, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_group_other_writers, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_import_commits_each_batch,
-		    setup, teardown),
+		    setup, hubfix_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

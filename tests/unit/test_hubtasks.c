@@ -22,47 +22,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "hub/store.h"
 #include "hub/tasks.h"
-
-struct fx {
-	char		 dir[64];
-	char		 path[96];
-	struct hub_store *st;
-};
+#include "tests/unit/hubfix.h"
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/hubtasks.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/hub.db", f->dir);
-	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	char p[128];
-
-	if (f->st != NULL)
-		f->st->ops->close(f->st);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return hubfix_setup(state, sizeof(struct hubfix), "hubtasks");
 }
 
 static void
@@ -70,24 +37,11 @@ add_ind(struct hub_store *st, const char *agent, uint64_t seq, int64_t ts,
     const char *rule, const char *fp, const char *json)
 {
 	struct hub_indicator d;
-	int is_new;
 
-	memset(&d, 0, sizeof(d));
-	snprintf(d.agent_id, sizeof(d.agent_id), "%s", agent);
-	d.seq = seq;
-	d.ts_us = ts;
-	d.ingest_us = ts;
+	hubfix_row(&d, agent, seq, ts, "alert", rule, fp);
 	snprintf(d.timestamp, sizeof(d.timestamp), "t");
-	snprintf(d.rule_id, sizeof(d.rule_id), "%s", rule);
-	snprintf(d.event_kind, sizeof(d.event_kind), "alert");
 	d.destination_port = -1;
-	snprintf(d.direction, sizeof(d.direction), "outbound");
-	snprintf(d.fingerprint, sizeof(d.fingerprint), "%s", fp);
-	d.count = 1;
-	d.json = json;
-	d.json_len = strlen(json);
-	assert_int_equal(st->ops->insert(st, &d, &is_new), 0);
-	assert_int_equal(is_new, 1);
+	hubfix_put_row(st, &d, json);
 }
 
 static void
@@ -110,9 +64,8 @@ add_agent(struct hub_store *st, const char *id, const char *tag,
 static void
 test_migration_from_3(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_host h;
-	sqlite3 *db;
 	int v, found;
 	int64_t id;
 	uint64_t counts[PK_TS_NSTATES];
@@ -122,18 +75,12 @@ test_migration_from_3(void **state)
 	assert_int_equal(f->st->ops->host_seen(f->st, "old-agent", "old-host",
 	    0, 100), 0);
 	add_agent(f->st, "old-agent", "lab", 0);
-	f->st->ops->close(f->st);
-	f->st = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	/* a version-3 file has none of the later versions' tables */
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE shared_indicators; "
+	hubfix_downgrade(f, "DROP TABLE shared_indicators; "
 	    "DROP TABLE peers; DROP TABLE incident_events; "
 	    "DROP TABLE incident_links; DROP TABLE incidents; "
 	    "DROP TABLE task_hosts; DROP TABLE tasks; "
-	    "UPDATE schema_version SET version = 3", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
-	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
+	    "UPDATE schema_version SET version = 3");
 	assert_int_equal(f->st->ops->schema_version(f->st, &v), 0);
 	assert_int_equal(v, HUB_SCHEMA_VERSION);
 	assert_int_equal(f->st->ops->host_get(f->st, "old-agent", &h,
@@ -199,7 +146,7 @@ got_pair(void *arg, const struct hub_task *t, const struct hub_task_host *h)
 }
 
 static int
-mk(struct fx *f, const char *spec, const struct hub_task_targets *tg,
+mk(struct hubfix *f, const char *spec, const struct hub_task_targets *tg,
     int64_t expires, int64_t *id, size_t *n, char *err)
 {
 	return hub_task_create(f->st, spec, strlen(spec), tg, expires, "tester",
@@ -209,7 +156,7 @@ mk(struct fx *f, const char *spec, const struct hub_task_targets *tg,
 static void
 test_create_and_targets(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_task_targets tg;
 	const char *agents[] = { "a2", "a1", "a2" };
 	const char *nobody[] = { "ghost" };
@@ -310,7 +257,7 @@ test_create_and_targets(void **state)
 }
 
 static void
-put_state(struct fx *f, int64_t id, const char *agent, int state,
+put_state(struct hubfix *f, int64_t id, const char *agent, int state,
     int64_t now)
 {
 	struct hub_task_host h;
@@ -328,7 +275,7 @@ put_state(struct fx *f, int64_t id, const char *agent, int state,
 static void
 test_states_expiry_cancel(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_task_targets tg;
 	const char *agents[] = { "a1", "a2", "a3", "a4" };
 	char err[HUB_TASK_ERR_MAX];
@@ -432,11 +379,11 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migration_from_3, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_create_and_targets, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_states_expiry_cancel,
-		    setup, teardown),
+		    setup, hubfix_teardown),
 		cmocka_unit_test(test_result_path),
 	};
 

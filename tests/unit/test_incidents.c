@@ -27,13 +27,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "common/util.h"
 #include "hub/incidents.h"
 #include "hub/outbreak.h"
 #include "hub/stix.h"
 #include "hub/store.h"
+#include "tests/unit/hubfix.h"
 #include "transport/task.h"
 
 #define S	HUB_USEC
@@ -41,42 +40,14 @@
 #define FP	"9f86d081884c7d659a2feaa0c55ad015"
 
 struct fx {
-	char		 dir[64];
-	char		 path[96];
-	struct hub_store *st;
+	struct hubfix	 hf;	/* first: hubfix_setup allocates */
 	int64_t		 task;		/* the pcap task on a1, a2, a3 */
 };
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/incidents.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/hub.db", f->dir);
-	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	char p[128];
-
-	if (f->st != NULL)
-		f->st->ops->close(f->st);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return hubfix_setup(state, sizeof(struct fx), "incidents");
 }
 
 /* One stored indicator, its columns as hub_extract fills them. */
@@ -86,31 +57,19 @@ ind(struct fx *f, const char *agent, uint64_t seq, const char *kind,
     const char *json)
 {
 	struct hub_indicator d;
-	int is_new = 0;
 
-	memset(&d, 0, sizeof(d));
-	snprintf(d.agent_id, sizeof(d.agent_id), "%s", agent);
-	d.seq = seq;
-	d.ts_us = ts;
+	hubfix_row(&d, agent, seq, ts, kind, rule, fp);
 	d.ingest_us = T0;
 	hub_time_ms(ts, d.timestamp, sizeof(d.timestamp));
 	hub_time_ms(first != 0 ? first : ts, d.first_seen,
 	    sizeof(d.first_seen));
 	hub_time_ms(ts, d.last_seen, sizeof(d.last_seen));
-	snprintf(d.rule_id, sizeof(d.rule_id), "%s", rule);
 	snprintf(d.rule_name, sizeof(d.rule_name), "name of %s", rule);
 	snprintf(d.ruleset, sizeof(d.ruleset), "picket-builtin");
-	snprintf(d.event_kind, sizeof(d.event_kind), "%s", kind);
 	d.severity = 73;
 	d.destination_port = dport;
 	snprintf(d.transport, sizeof(d.transport), "tcp");
-	snprintf(d.direction, sizeof(d.direction), "outbound");
-	snprintf(d.fingerprint, sizeof(d.fingerprint), "%s", fp);
-	d.count = 1;
-	d.json = json;
-	d.json_len = strlen(json);
-	assert_int_equal(f->st->ops->insert(f->st, &d, &is_new), 0);
-	assert_int_equal(is_new, 1);
+	hubfix_put_row(f->hf.st, &d, json);
 }
 
 static void
@@ -126,7 +85,7 @@ task_host(struct fx *f, const char *agent, int state, const char *reason,
 	snprintf(h.reason, sizeof(h.reason), "%s", reason);
 	h.updated_us = at;
 	h.bytes = bytes;
-	assert_int_equal(f->st->ops->task_host_put(f->st, &h), 0);
+	assert_int_equal(f->hf.st->ops->task_host_put(f->hf.st, &h), 0);
 }
 
 /*
@@ -151,8 +110,8 @@ load(struct fx *f)
 
 	for (i = 0; i < 5; i++) {
 		snprintf(id, sizeof(id), "a%d", i + 1);
-		assert_int_equal(f->st->ops->host_seen(f->st, id, names[i], 0,
-		    T0), 0);
+		assert_int_equal(f->hf.st->ops->host_seen(f->hf.st, id,
+		    names[i], 0, T0), 0);
 	}
 	ind(f, "a1", 1, "alert", T0 + 90 * S, T0 + 80 * S,
 	    "picket.fingerprint.outbound", FP, 445, "{}");
@@ -180,8 +139,8 @@ load(struct fx *f)
 	t.created_us = T0 + 2500 * S;
 	t.expires_us = T0 + 9000 * S;
 	snprintf(t.created_by, sizeof(t.created_by), "bob");
-	assert_int_equal(f->st->ops->task_add(f->st, &t, ids, 3, &f->task),
-	    0);
+	assert_int_equal(f->hf.st->ops->task_add(f->hf.st, &t, ids, 3,
+	    &f->task), 0);
 	task_host(f, "a1", PK_TS_DONE, "", 1000, T0 + 3000 * S);
 	task_host(f, "a2", PK_TS_REFUSED, "policy: pcap is not allowed", 0,
 	    T0 + 2700 * S);
@@ -233,24 +192,24 @@ story(struct fx *f)
 	int dup = -1;
 
 	load(f);
-	assert_int_equal(hub_incident_create(f->st, "Worm on the campus",
+	assert_int_equal(hub_incident_create(f->hf.st, "Worm on the campus",
 	    "alice", "fingerprint:" "9F86D081884C7D659A2FEAA0C55AD015", 0,
 	    "alice", T0 + 2000 * S, &id, err, sizeof(err)), 0);
 	assert_true(id >= 1);
-	assert_int_equal(hub_incident_link(f->st, id, HUB_LINK_INDICATOR,
+	assert_int_equal(hub_incident_link(f->hf.st, id, HUB_LINK_INDICATOR,
 	    "a2/2", "bob", T0 + 2050 * S, &dup, err, sizeof(err)), 0);
 	assert_int_equal(dup, 0);
-	assert_int_equal(hub_incident_link(f->st, id, HUB_LINK_HOST, "a4",
+	assert_int_equal(hub_incident_link(f->hf.st, id, HUB_LINK_HOST, "a4",
 	    "bob", T0 + 2100 * S, &dup, err, sizeof(err)), 0);
 	snprintf(v, sizeof(v), "%lld", (long long)f->task);
-	assert_int_equal(hub_incident_link(f->st, id, HUB_LINK_TASK, v, "bob",
-	    T0 + 2600 * S, &dup, err, sizeof(err)), 0);
+	assert_int_equal(hub_incident_link(f->hf.st, id, HUB_LINK_TASK, v,
+	    "bob", T0 + 2600 * S, &dup, err, sizeof(err)), 0);
 	assert_int_equal(dup, 0);
 	/* the same thing twice: not an error, no second link */
-	assert_int_equal(hub_incident_link(f->st, id, HUB_LINK_TASK, v, "bob",
-	    T0 + 2610 * S, &dup, err, sizeof(err)), 0);
+	assert_int_equal(hub_incident_link(f->hf.st, id, HUB_LINK_TASK, v,
+	    "bob", T0 + 2610 * S, &dup, err, sizeof(err)), 0);
 	assert_int_equal(dup, 1);
-	assert_int_equal(hub_incident_note(f->st, id, "ws-01 isolated\n"
+	assert_int_equal(hub_incident_note(f->hf.st, id, "ws-01 isolated\n"
 	    "from the switch", "carol", T0 + 2800 * S, err, sizeof(err)), 0);
 	return id;
 }
@@ -319,7 +278,7 @@ test_record(void **state)
 	int found = 0;
 
 	id = story(f);
-	r = hub_incident_get(f->st, id, T0 + 3000 * S, &found, err,
+	r = hub_incident_get(f->hf.st, id, T0 + 3000 * S, &found, err,
 	    sizeof(err));
 	assert_non_null(r);
 	assert_int_equal(found, 1);
@@ -379,7 +338,7 @@ test_record(void **state)
 	check_timeline(json_object_get(r, "timeline"), 0);
 	json_decref(r);
 	/* no such incident */
-	assert_null(hub_incident_get(f->st, id + 100, T0, &found, err,
+	assert_null(hub_incident_get(f->hf.st, id + 100, T0, &found, err,
 	    sizeof(err)));
 	assert_int_equal(found, 0);
 }
@@ -488,7 +447,7 @@ test_report_and_snapshot(void **state)
 
 	id = story(f);
 	/* open: computed now, not final, nothing contained yet */
-	rep = hub_incident_report(f->st, id, T0 + 3000 * S, &found, err,
+	rep = hub_incident_report(f->hf.st, id, T0 + 3000 * S, &found, err,
 	    sizeof(err));
 	assert_non_null(rep);
 	assert_false(json_is_true(json_object_get(rep, "final")));
@@ -497,11 +456,11 @@ test_report_and_snapshot(void **state)
 	assert_true(json_is_null(json_object_get(fig, "time_to_contain_s")));
 	assert_true(json_is_null(json_object_get(fig, "time_to_close_s")));
 	json_decref(rep);
-	assert_int_equal(hub_incident_update(f->st, id, NULL, NULL,
+	assert_int_equal(hub_incident_update(f->hf.st, id, NULL, NULL,
 	    "contained", NULL, "alice", T0 + 3600 * S, err, sizeof(err)), 0);
-	assert_int_equal(hub_incident_update(f->st, id, NULL, NULL, "closed",
+	assert_int_equal(hub_incident_update(f->hf.st, id, NULL, NULL, "closed",
 	    NULL, "alice", T0 + 7290 * S, err, sizeof(err)), 0);
-	rep = hub_incident_report(f->st, id, T0 + 9000 * S, &found, err,
+	rep = hub_incident_report(f->hf.st, id, T0 + 9000 * S, &found, err,
 	    sizeof(err));
 	assert_non_null(rep);
 	check_report(rep, id);
@@ -511,26 +470,26 @@ test_report_and_snapshot(void **state)
 	 * report is the newest row, which retention keeps): the record
 	 * (live) shows it, the report kept at close does not change */
 	ind(f, "zz", 1, "event", T0, 0, "picket.health.stats", "", -1, "{}");
-	assert_int_equal(f->st->ops->retention(f->st, T0 + 1, 100, &deleted),
-	    0);
+	assert_int_equal(f->hf.st->ops->retention(f->hf.st, T0 + 1, 100,
+	    &deleted), 0);
 	assert_int_equal(deleted, 10);
-	r = hub_incident_get(f->st, id, T0 + 9000 * S, &found, err,
+	r = hub_incident_get(f->hf.st, id, T0 + 9000 * S, &found, err,
 	    sizeof(err));
 	assert_non_null(r);
 	assert_int_equal(iget(r, "indicators"), 0);
 	assert_string_equal(sget(r, "state"), "closed");
 	assert_time(r, "closed", T0 + 7290 * S);
 	json_decref(r);
-	rep = hub_incident_report(f->st, id, T0 + 9000 * S, &found, err,
+	rep = hub_incident_report(f->hf.st, id, T0 + 9000 * S, &found, err,
 	    sizeof(err));
 	assert_non_null(rep);
 	check_report(rep, id);
 	json_decref(rep);
 	/* lessons after closing go into the kept report */
-	assert_int_equal(hub_incident_update(f->st, id, NULL, NULL, NULL,
+	assert_int_equal(hub_incident_update(f->hf.st, id, NULL, NULL, NULL,
 	    "Patch SMB sooner.", "alice", T0 + 8000 * S, err, sizeof(err)),
 	    0);
-	rep = hub_incident_report(f->st, id, T0 + 9000 * S, &found, err,
+	rep = hub_incident_report(f->hf.st, id, T0 + 9000 * S, &found, err,
 	    sizeof(err));
 	assert_non_null(rep);
 	assert_string_equal(sget(rep, "lessons"), "Patch SMB sooner.");
@@ -551,35 +510,35 @@ test_state_machine(void **state)
 	int found;
 	size_t n;
 
-	assert_int_equal(hub_incident_create(f->st, "Scan", NULL, NULL,
+	assert_int_equal(hub_incident_create(f->hf.st, "Scan", NULL, NULL,
 	    T0 - 3600 * S, "cli", T0, &id, err, sizeof(err)), 0);
-	assert_int_equal(hub_incident_update(f->st, id, NULL, "dave",
+	assert_int_equal(hub_incident_update(f->hf.st, id, NULL, "dave",
 	    "contained", NULL, "alice", T0 + 10 * S, err, sizeof(err)), 0);
-	assert_int_equal(hub_incident_update(f->st, id, NULL, NULL, "closed",
+	assert_int_equal(hub_incident_update(f->hf.st, id, NULL, NULL, "closed",
 	    NULL, "alice", T0 + 20 * S, err, sizeof(err)), 0);
 	/* closed: no new title, owner, note, link; no containing */
 	err[0] = '\0';
-	assert_int_equal(hub_incident_update(f->st, id, "New title", NULL,
+	assert_int_equal(hub_incident_update(f->hf.st, id, "New title", NULL,
 	    NULL, NULL, "alice", T0 + 30 * S, err, sizeof(err)), 1);
 	assert_non_null(strstr(err, "title"));
-	assert_int_equal(hub_incident_update(f->st, id, NULL, "erin", NULL,
+	assert_int_equal(hub_incident_update(f->hf.st, id, NULL, "erin", NULL,
 	    NULL, "alice", T0 + 30 * S, err, sizeof(err)), 1);
-	assert_int_equal(hub_incident_update(f->st, id, NULL, NULL,
+	assert_int_equal(hub_incident_update(f->hf.st, id, NULL, NULL,
 	    "contained", NULL, "alice", T0 + 30 * S, err, sizeof(err)), 1);
-	assert_int_equal(hub_incident_note(f->st, id, "late", "alice",
+	assert_int_equal(hub_incident_note(f->hf.st, id, "late", "alice",
 	    T0 + 30 * S, err, sizeof(err)), 1);
 	/* the same title is no change, and allowed */
-	assert_int_equal(hub_incident_update(f->st, id, "Scan", NULL, NULL,
+	assert_int_equal(hub_incident_update(f->hf.st, id, "Scan", NULL, NULL,
 	    NULL, "alice", T0 + 30 * S, err, sizeof(err)), 0);
 	/* reopen (renaming it in the same change), contain and close
 	 * again: the first times stay */
-	assert_int_equal(hub_incident_update(f->st, id, "Scan, part 2", NULL,
+	assert_int_equal(hub_incident_update(f->hf.st, id, "Scan, part 2", NULL,
 	    "open", NULL, "alice", T0 + 40 * S, err, sizeof(err)), 0);
-	assert_int_equal(hub_incident_update(f->st, id, NULL, NULL,
+	assert_int_equal(hub_incident_update(f->hf.st, id, NULL, NULL,
 	    "contained", NULL, "alice", T0 + 50 * S, err, sizeof(err)), 0);
-	assert_int_equal(hub_incident_update(f->st, id, NULL, NULL, "closed",
+	assert_int_equal(hub_incident_update(f->hf.st, id, NULL, NULL, "closed",
 	    NULL, "alice", T0 + 60 * S, err, sizeof(err)), 0);
-	r = hub_incident_get(f->st, id, T0 + 100 * S, &found, err,
+	r = hub_incident_get(f->hf.st, id, T0 + 100 * S, &found, err,
 	    sizeof(err));
 	assert_non_null(r);
 	assert_string_equal(sget(r, "state"), "closed");
@@ -607,7 +566,7 @@ test_state_machine(void **state)
 	assert_string_equal(sget(json_array_get(tl, 6), "kind"), "contained");
 	assert_string_equal(sget(json_array_get(tl, 7), "kind"), "closed");
 	json_decref(r);
-	r = hub_incident_report(f->st, id, T0 + 100 * S, &found, err,
+	r = hub_incident_report(f->hf.st, id, T0 + 100 * S, &found, err,
 	    sizeof(err));
 	assert_non_null(r);
 	assert_true(json_is_true(json_object_get(r, "final")));
@@ -620,11 +579,11 @@ test_state_machine(void **state)
 	    "hosts_over_time"), "cumulative")), HUB_INC_BUCKETS);
 	json_decref(r);
 	/* unknown incident, unknown state */
-	assert_int_equal(hub_incident_update(f->st, id + 9, NULL, NULL,
+	assert_int_equal(hub_incident_update(f->hf.st, id + 9, NULL, NULL,
 	    "open", NULL, "alice", T0, err, sizeof(err)), 2);
-	assert_int_equal(hub_incident_note(f->st, id + 9, "x", "alice", T0,
+	assert_int_equal(hub_incident_note(f->hf.st, id + 9, "x", "alice", T0,
 	    err, sizeof(err)), 2);
-	assert_int_equal(hub_incident_update(f->st, id, NULL, NULL, "gone",
+	assert_int_equal(hub_incident_update(f->hf.st, id, NULL, NULL, "gone",
 	    NULL, "alice", T0, err, sizeof(err)), 1);
 	assert_non_null(strstr(err, "state"));
 }
@@ -646,82 +605,82 @@ test_refusals(void **state)
 	load(f);
 	for (i = 0; i < (int)PK_NELEM(bad_titles); i++) {
 		err[0] = '\0';
-		assert_int_equal(hub_incident_create(f->st, bad_titles[i],
+		assert_int_equal(hub_incident_create(f->hf.st, bad_titles[i],
 		    NULL, NULL, 0, "alice", T0, &id, err, sizeof(err)), 1);
 		assert_non_null(strstr(err, "title"));
 	}
 	memset(big, 'x', sizeof(big));
 	big[HUB_INC_TITLE_MAX + 1] = '\0';
-	assert_int_equal(hub_incident_create(f->st, big, NULL, NULL, 0,
+	assert_int_equal(hub_incident_create(f->hf.st, big, NULL, NULL, 0,
 	    "alice", T0, &id, err, sizeof(err)), 1);
 	big[HUB_INC_TITLE_MAX] = '\0';
-	assert_int_equal(hub_incident_create(f->st, big, NULL, NULL, 0,
+	assert_int_equal(hub_incident_create(f->hf.st, big, NULL, NULL, 0,
 	    "alice", T0, &id, err, sizeof(err)), 0);
 	/* UTF-8 is welcome */
-	assert_int_equal(hub_incident_create(f->st, "Wurm im Büro – 🐛",
+	assert_int_equal(hub_incident_create(f->hf.st, "Wurm im Büro – 🐛",
 	    NULL, NULL, 0, "alice", T0, &id, err, sizeof(err)), 0);
 	big[HUB_INC_OWNER_MAX + 1] = '\0';
-	assert_int_equal(hub_incident_create(f->st, "t", big, NULL, 0,
+	assert_int_equal(hub_incident_create(f->hf.st, "t", big, NULL, 0,
 	    "alice", T0, &other, err, sizeof(err)), 1);
 	assert_non_null(strstr(err, "owner"));
 	for (i = 0; i < (int)PK_NELEM(bad_outbreaks); i++) {
 		err[0] = '\0';
-		assert_int_equal(hub_incident_create(f->st, "t", NULL,
+		assert_int_equal(hub_incident_create(f->hf.st, "t", NULL,
 		    bad_outbreaks[i], 0, "alice", T0, &other, err,
 		    sizeof(err)), 1);
 		assert_non_null(strstr(err, "outbreak"));
-		assert_int_equal(hub_incident_link(f->st, id,
+		assert_int_equal(hub_incident_link(f->hf.st, id,
 		    HUB_LINK_OUTBREAK, bad_outbreaks[i], "alice", T0, &dup,
 		    err, sizeof(err)), 1);
 		assert_non_null(strstr(err, "value"));
 	}
-	assert_int_equal(hub_incident_create(f->st, "t", NULL, NULL,
+	assert_int_equal(hub_incident_create(f->hf.st, "t", NULL, NULL,
 	    T0 + S, "alice", T0, &other, err, sizeof(err)), 1);
 	assert_non_null(strstr(err, "since"));
 	/* links to nothing the hub knows */
-	assert_int_equal(hub_incident_link(f->st, id, HUB_LINK_HOST,
+	assert_int_equal(hub_incident_link(f->hf.st, id, HUB_LINK_HOST,
 	    "nobody", "alice", T0, &dup, err, sizeof(err)), 1);
-	assert_int_equal(hub_incident_link(f->st, id, HUB_LINK_TASK, "999",
+	assert_int_equal(hub_incident_link(f->hf.st, id, HUB_LINK_TASK, "999",
 	    "alice", T0, &dup, err, sizeof(err)), 1);
-	assert_int_equal(hub_incident_link(f->st, id, HUB_LINK_TASK, "1x",
+	assert_int_equal(hub_incident_link(f->hf.st, id, HUB_LINK_TASK, "1x",
 	    "alice", T0, &dup, err, sizeof(err)), 1);
-	assert_int_equal(hub_incident_link(f->st, id, HUB_LINK_INDICATOR,
+	assert_int_equal(hub_incident_link(f->hf.st, id, HUB_LINK_INDICATOR,
 	    "a1/99", "alice", T0, &dup, err, sizeof(err)), 1);
-	assert_int_equal(hub_incident_link(f->st, id, HUB_LINK_INDICATOR,
+	assert_int_equal(hub_incident_link(f->hf.st, id, HUB_LINK_INDICATOR,
 	    "a1", "alice", T0, &dup, err, sizeof(err)), 1);
-	assert_int_equal(hub_incident_link(f->st, id, HUB_LINK_INDICATOR,
+	assert_int_equal(hub_incident_link(f->hf.st, id, HUB_LINK_INDICATOR,
 	    "", "alice", T0, &dup, err, sizeof(err)), 1);
-	assert_int_equal(hub_incident_link(f->st, id, 7, "a1", "alice", T0,
+	assert_int_equal(hub_incident_link(f->hf.st, id, 7, "a1", "alice", T0,
 	    &dup, err, sizeof(err)), 1);
-	assert_int_equal(hub_incident_link(f->st, id + 50, HUB_LINK_HOST,
+	assert_int_equal(hub_incident_link(f->hf.st, id + 50, HUB_LINK_HOST,
 	    "a1", "alice", T0, &dup, err, sizeof(err)), 2);
 	/* notes and lessons: bounded, UTF-8, lines allowed */
-	assert_int_equal(hub_incident_note(f->st, id, "", "alice", T0, err,
+	assert_int_equal(hub_incident_note(f->hf.st, id, "", "alice", T0, err,
 	    sizeof(err)), 1);
 	memset(big, 'x', sizeof(big));
 	big[HUB_INC_NOTE_MAX + 1] = '\0';
-	assert_int_equal(hub_incident_note(f->st, id, big, "alice", T0, err,
+	assert_int_equal(hub_incident_note(f->hf.st, id, big, "alice", T0, err,
 	    sizeof(err)), 1);
 	big[HUB_INC_NOTE_MAX] = '\0';
-	assert_int_equal(hub_incident_note(f->st, id, big, "alice", T0, err,
+	assert_int_equal(hub_incident_note(f->hf.st, id, big, "alice", T0, err,
 	    sizeof(err)), 0);
 	memset(big, 'x', sizeof(big));
 	big[HUB_INC_LESSONS_MAX + 1] = '\0';
-	assert_int_equal(hub_incident_update(f->st, id, NULL, NULL, NULL, big,
-	    "alice", T0, err, sizeof(err)), 1);
+	assert_int_equal(hub_incident_update(f->hf.st, id, NULL, NULL, NULL,
+	    big, "alice", T0, err, sizeof(err)), 1);
 	assert_non_null(strstr(err, "lessons"));
 	/* at most HUB_INC_LINKS_MAX links; a duplicate still answers */
 	for (i = 0; i < HUB_INC_LINKS_MAX; i++) {
 		snprintf(v, sizeof(v), "rule:r%d", i);
-		assert_int_equal(hub_incident_link(f->st, id,
+		assert_int_equal(hub_incident_link(f->hf.st, id,
 		    HUB_LINK_OUTBREAK, v, "alice", T0, &dup, err,
 		    sizeof(err)), 0);
 		assert_int_equal(dup, 0);
 	}
-	assert_int_equal(hub_incident_link(f->st, id, HUB_LINK_HOST, "a1",
+	assert_int_equal(hub_incident_link(f->hf.st, id, HUB_LINK_HOST, "a1",
 	    "alice", T0, &dup, err, sizeof(err)), 1);
 	assert_non_null(strstr(err, "links"));
-	assert_int_equal(hub_incident_link(f->st, id, HUB_LINK_OUTBREAK,
+	assert_int_equal(hub_incident_link(f->hf.st, id, HUB_LINK_OUTBREAK,
 	    "rule:r7", "alice", T0, &dup, err, sizeof(err)), 0);
 	assert_int_equal(dup, 1);
 }
@@ -736,12 +695,12 @@ test_list(void **state)
 	int i;
 
 	for (i = 0; i < 3; i++)
-		assert_int_equal(hub_incident_create(f->st, "t", "o",
+		assert_int_equal(hub_incident_create(f->hf.st, "t", "o",
 		    i == 2 ? "rule:2001" : NULL, 0, "alice", T0 + i, &id[i],
 		    err, sizeof(err)), 0);
-	assert_int_equal(hub_incident_update(f->st, id[0], NULL, NULL,
+	assert_int_equal(hub_incident_update(f->hf.st, id[0], NULL, NULL,
 	    "contained", NULL, "alice", T0 + 5 * S, err, sizeof(err)), 0);
-	l = hub_incident_list(f->st, 0, 2, -1, err, sizeof(err));
+	l = hub_incident_list(f->hf.st, 0, 2, -1, err, sizeof(err));
 	assert_non_null(l);
 	a = json_object_get(l, "incidents");
 	assert_int_equal(json_array_size(a), 2);
@@ -753,14 +712,14 @@ test_list(void **state)
 	assert_null(sget(o, "closed"));
 	assert_int_equal(iget(l, "next_cursor"), id[1]);
 	json_decref(l);
-	l = hub_incident_list(f->st, id[1], 2, -1, err, sizeof(err));
+	l = hub_incident_list(f->hf.st, id[1], 2, -1, err, sizeof(err));
 	a = json_object_get(l, "incidents");
 	assert_int_equal(json_array_size(a), 1);
 	assert_int_equal(iget(json_array_get(a, 0), "id"), id[0]);
 	assert_time(json_array_get(a, 0), "contained", T0 + 5 * S);
 	assert_true(json_is_null(json_object_get(l, "next_cursor")));
 	json_decref(l);
-	l = hub_incident_list(f->st, 0, 10, HUB_INC_CONTAINED, err,
+	l = hub_incident_list(f->hf.st, 0, 10, HUB_INC_CONTAINED, err,
 	    sizeof(err));
 	a = json_object_get(l, "incidents");
 	assert_int_equal(json_array_size(a), 1);
@@ -792,34 +751,27 @@ test_migration_from_4(void **state)
 	struct fx *f = *state;
 	char err[HUB_INC_ERR_MAX];
 	struct hub_host h;
-	sqlite3 *db;
 	int64_t id;
 	int v, found;
 	json_t *r;
 
-	assert_int_equal(f->st->ops->host_seen(f->st, "old-agent", "old-host",
-	    0, 100), 0);
-	f->st->ops->close(f->st);
-	f->st = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE shared_indicators; "
+	assert_int_equal(f->hf.st->ops->host_seen(f->hf.st, "old-agent",
+	    "old-host", 0, 100), 0);
+	hubfix_downgrade(&f->hf, "DROP TABLE shared_indicators; "
 	    "DROP TABLE peers; DROP TABLE incident_events; "
 	    "DROP TABLE incident_links; DROP TABLE incidents; "
-	    "UPDATE schema_version SET version = 4", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
-	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
-	assert_int_equal(f->st->ops->schema_version(f->st, &v), 0);
+	    "UPDATE schema_version SET version = 4");
+	assert_int_equal(f->hf.st->ops->schema_version(f->hf.st, &v), 0);
 	assert_int_equal(v, HUB_SCHEMA_VERSION);
-	assert_int_equal(f->st->ops->host_get(f->st, "old-agent", &h,
+	assert_int_equal(f->hf.st->ops->host_get(f->hf.st, "old-agent", &h,
 	    &found), 0);
 	assert_int_equal(found, 1);
 	assert_string_equal(h.host_name, "old-host");
-	assert_int_equal(hub_incident_create(f->st, "after the upgrade", NULL,
-	    NULL, 0, "cli", T0, &id, err, sizeof(err)), 0);
-	assert_int_equal(hub_incident_link(f->st, id, HUB_LINK_HOST,
+	assert_int_equal(hub_incident_create(f->hf.st, "after the upgrade",
+	    NULL, NULL, 0, "cli", T0, &id, err, sizeof(err)), 0);
+	assert_int_equal(hub_incident_link(f->hf.st, id, HUB_LINK_HOST,
 	    "old-agent", "cli", T0, &v, err, sizeof(err)), 0);
-	r = hub_incident_get(f->st, id, T0, &found, err, sizeof(err));
+	r = hub_incident_get(f->hf.st, id, T0, &found, err, sizeof(err));
 	assert_non_null(r);
 	assert_string_equal(sget(json_array_get(json_object_get(r, "hosts"),
 	    0), "host_name"), "old-host");
@@ -844,7 +796,7 @@ shared(struct fx *f, const char *peer, const char *id, const char *kind,
 	s.hosts = 3;
 	s.first_received_us = s.last_received_us = at;
 	s.state = HUB_SHARED_PENDING;
-	assert_int_equal(f->st->ops->shared_put(f->st, &s, &is_new), 0);
+	assert_int_equal(f->hf.st->ops->shared_put(f->hf.st, &s, &is_new), 0);
 	assert_int_equal(is_new, 1);
 }
 
@@ -870,7 +822,7 @@ test_shared_received(void **state)
 	shared(f, "state-c", "00000000-0000-4000-8000-000000000003",
 	    "domain", "9f86d081884c7d659a2feaa0c55ad015.example",
 	    T0 + 2502 * S);
-	rep = hub_incident_report(f->st, id, T0 + 3000 * S, &found, err,
+	rep = hub_incident_report(f->hf.st, id, T0 + 3000 * S, &found, err,
 	    sizeof(err));
 	assert_non_null(rep);
 	rec = json_object_get(json_object_get(rep, "sharing"), "received");
@@ -882,7 +834,7 @@ test_shared_received(void **state)
 	assert_string_equal(sget(json_array_get(rec, 0), "state"), "pending");
 	assert_time(json_array_get(rec, 0), "first_received", T0 + 2500 * S);
 	json_decref(rep);
-	r = hub_incident_get(f->st, id, T0 + 3000 * S, &found, err,
+	r = hub_incident_get(f->hf.st, id, T0 + 3000 * S, &found, err,
 	    sizeof(err));
 	assert_non_null(r);
 	tl = json_object_get(r, "timeline");
@@ -903,18 +855,20 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
-		cmocka_unit_test_setup_teardown(test_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record, setup,
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_report_and_snapshot,
-		    setup, teardown),
+		    setup, hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_state_machine, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		    hubfix_teardown),
+		cmocka_unit_test_setup_teardown(test_list, setup,
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_shared_received, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_4, setup,
-		    teardown),
+		    hubfix_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

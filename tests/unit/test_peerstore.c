@@ -29,6 +29,7 @@
 #include "hub/config.h"
 #include "hub/ingest.h"
 #include "hub/store.h"
+#include "tests/unit/hubfix.h"
 
 #define CA_PEM	"-----BEGIN CERTIFICATE-----\nMIIB\n" \
 	"-----END CERTIFICATE-----\n"
@@ -45,50 +46,10 @@ static const char REC_FMT[] =
     "\"last_seen\":\"%s\",\"fingerprint\":"
     "\"0123456789abcdef0123456789abcdef\"}}";
 
-struct fx {
-	char		 dir[64];
-	char		 path[96];
-	struct hub_store *st;
-};
-
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/peerstore.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/hub.db", f->dir);
-	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	char p[128];
-
-	if (f->st != NULL)
-		f->st->ops->close(f->st);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-static void
-reopen(struct fx *f)
-{
-	f->st->ops->close(f->st);
-	f->st = NULL;
-	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
+	return hubfix_setup(state, sizeof(struct hubfix), "peerstore");
 }
 
 static void
@@ -135,7 +96,7 @@ got_peer(void *arg, const struct hub_peer *p)
 }
 
 static struct got
-get(struct fx *f, const char *name, int *found)
+get(struct hubfix *f, const char *name, int *found)
 {
 	struct got g;
 
@@ -148,7 +109,7 @@ get(struct fx *f, const char *name, int *found)
 static void
 test_peer_crud(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_peer p;
 	struct got g;
 	int dup = -1, found = -1;
@@ -235,7 +196,7 @@ test_peer_crud(void **state)
 	assert_int_equal(f->st->ops->peer_remove(f->st, "county-a", &found),
 	    0);
 	assert_int_equal(found, 0);
-	reopen(f);
+	hubfix_reopen(f);
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(f->st->ops->peer_list(f->st, got_peer, &g), 0);
 	assert_int_equal(g.n, 1);
@@ -249,7 +210,7 @@ test_peer_crud(void **state)
 static void
 test_peer_progress(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_peer p;
 	struct got g;
 	char longerr[HUB_PEER_ERR_MAX + 100];
@@ -319,20 +280,13 @@ test_peer_progress(void **state)
 /* Store one indicator through hub_extract and the insert op, as ingest
  * does: *is_new back. */
 static int
-put(struct fx *f, const char *agent, uint64_t seq, const char *kind,
+put(struct hubfix *f, const char *agent, uint64_t seq, const char *kind,
     const char *ts, int sev)
 {
-	struct hub_indicator d;
 	char rec[2048];
-	int is_new = -1;
 
 	snprintf(rec, sizeof(rec), REC_FMT, ts, kind, sev, (int)seq, ts, ts);
-	assert_int_equal(hub_extract(rec, strlen(rec), &d), 0);
-	snprintf(d.agent_id, sizeof(d.agent_id), "%s", agent);
-	d.seq = seq;
-	d.ingest_us = 1;
-	assert_int_equal(f->st->ops->insert(f->st, &d, &is_new), 0);
-	return is_new;
+	return hubfix_put_json(f->st, rec, agent, seq, 1);
 }
 
 struct rows {
@@ -361,7 +315,7 @@ got_row(void *arg, int64_t rowid, const struct hub_indicator *d)
 }
 
 static struct rows
-after(struct fx *f, int64_t rowid, uint64_t limit)
+after(struct hubfix *f, int64_t rowid, uint64_t limit)
 {
 	struct rows r;
 
@@ -374,7 +328,7 @@ after(struct fx *f, int64_t rowid, uint64_t limit)
 static void
 test_alerts_after(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct rows r, r2;
 	int i;
 
@@ -433,7 +387,7 @@ test_alerts_after(void **state)
 	assert_int_equal(r.n, 5);
 	assert_string_equal(r.agent[4], "a0");
 	/* row ids survive a reopen */
-	reopen(f);
+	hubfix_reopen(f);
 	r2 = after(f, 0, 0);
 	assert_int_equal(r2.n, 5);
 	for (i = 0; i < 5; i++)
@@ -445,7 +399,7 @@ test_alerts_after(void **state)
 static void
 test_alerts_after_commits_the_group(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct rows r;
 	sqlite3 *db;
 	sqlite3_stmt *q;
@@ -510,7 +464,7 @@ mkshared(struct hub_shared *s, const char *peer, int k, const char *kind,
 }
 
 static struct srows
-list(struct fx *f, const struct hub_shared_filter *flt)
+list(struct hubfix *f, const struct hub_shared_filter *flt)
 {
 	struct srows r;
 
@@ -523,7 +477,7 @@ list(struct fx *f, const struct hub_shared_filter *flt)
 static void
 test_shared_put_and_decide(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_shared s;
 	struct hub_shared_filter flt;
 	struct srows r;
@@ -619,7 +573,7 @@ test_shared_list(void **state)
 		{ "c", "url", "http://worm.example.org/x" },
 		{ "b", "ipv6", "2001:db8::1" },
 	};
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_shared s;
 	struct hub_shared_filter flt;
 	struct srows r;
@@ -724,26 +678,19 @@ test_shared_list(void **state)
 static void
 test_migration_from_5(void **state)
 {
-	struct fx *f = *state;
+	struct hubfix *f = *state;
 	struct hub_host h;
 	struct hub_peer p;
 	struct hub_shared s;
 	struct rows r;
-	sqlite3 *db;
 	int v, found, dup, is_new;
 
 	assert_int_equal(f->st->ops->host_seen(f->st, "old-agent", "old-host",
 	    0, 100), 0);
 	assert_int_equal(put(f, "old-agent", 1, "alert",
 	    "2026-01-02T10:00:00Z", 70), 1);
-	f->st->ops->close(f->st);
-	f->st = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE shared_indicators; "
-	    "DROP TABLE peers; UPDATE schema_version SET version = 5", NULL,
-	    NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
+	hubfix_downgrade(f, "DROP TABLE shared_indicators; "
+	    "DROP TABLE peers; UPDATE schema_version SET version = 5");
 	assert_int_equal(f->st->ops->schema_version(f->st, &v), 0);
 	assert_int_equal(v, 6);
 	assert_int_equal(HUB_SCHEMA_VERSION, 6);
@@ -859,19 +806,20 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_peer_crud, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_peer_progress, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_alerts_after, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_alerts_after_commits_the_group, setup, teardown),
+		    test_alerts_after_commits_the_group, setup,
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_shared_put_and_decide,
-		    setup, teardown),
+		    setup, hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_shared_list, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_5, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test(test_config_peering),
 	};
 

@@ -30,6 +30,7 @@
 #include "hub/share.h"
 #include "hub/stix.h"
 #include "hub/store.h"
+#include "tests/unit/hubfix.h"
 
 #define H	(3600LL * HUB_USEC)
 #define T0	1714521600000000LL	/* 2024-05-01T00:00:00Z */
@@ -38,9 +39,7 @@
 /* ---- the store ----------------------------------------------------------- */
 
 struct fx {
-	char		 dir[64];
-	char		 path[96];
-	struct hub_store *st;
+	struct hubfix	 hf;	/* first: hubfix_setup allocates */
 	uint64_t	 seq;
 	int64_t		 rowid[64];	/* of each record, in order */
 	size_t		 nrows;
@@ -110,17 +109,11 @@ collect(void *arg, int64_t rowid, const struct hub_indicator *d)
 static void
 put(struct fx *f, const struct rec *r)
 {
-	struct hub_indicator d;
 	char json[4096];
-	int is_new = -1;
 
 	build(r, json, sizeof(json));
-	assert_int_equal(hub_extract(json, strlen(json), &d), 0);
-	snprintf(d.agent_id, sizeof(d.agent_id), "%s", r->agent);
-	d.seq = ++f->seq;
-	d.ingest_us = T0;
-	assert_int_equal(f->st->ops->insert(f->st, &d, &is_new), 0);
-	assert_int_equal(is_new, 1);
+	assert_int_equal(hubfix_put_json(f->hf.st, json, r->agent, ++f->seq,
+	    T0), 1);
 }
 
 #define SHA	"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
@@ -203,44 +196,23 @@ static const char *const allowed_patterns[] = {
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f;
 	struct rowids r;
 	size_t i;
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/share.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/hub.db", f->dir);
-	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
+	hubfix_setup(state, sizeof(*f), "share");
+	f = *state;
 	for (i = 0; i < NRECS; i++)
 		put(f, &recs[i]);
 	r.ids = f->rowid;
 	r.n = 0;
 	r.cap = PK_NELEM(f->rowid);
-	assert_int_equal(f->st->ops->alerts_after(f->st, 0, 1000, collect,
+	assert_int_equal(f->hf.st->ops->alerts_after(f->hf.st, 0, 1000, collect,
 	    &r), 0);
 	assert_int_equal(r.n, NRECS);
 	f->nrows = r.n;
 	for (i = 1; i < r.n; i++)
 		assert_true(f->rowid[i] > f->rowid[i - 1]);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	char p[128];
-
-	f->st->ops->close(f->st);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
 	return 0;
 }
 
@@ -330,7 +302,7 @@ out(struct fx *f, const struct hub_peer *p, uint64_t max_rows,
 	char err[256] = "x";
 	json_t *b;
 
-	b = hub_share_bundle(f->st, p, &sharing, max_rows, max_objects, NOW,
+	b = hub_share_bundle(f->hf.st, p, &sharing, max_rows, max_objects, NOW,
 	    last, st, err, sizeof(err));
 	if (b == NULL && err[0] != '\0')
 		fail_msg("hub_share_bundle: %s", err);
@@ -525,13 +497,13 @@ test_out_bad_args(void **state)
 	int64_t last = -1;
 
 	peer_default(&p);
-	assert_null(hub_share_bundle(f->st, &p, &sharing, 100, 5, NOW, &last,
+	assert_null(hub_share_bundle(f->hf.st, &p, &sharing, 100, 5, NOW, &last,
 	    NULL, err, sizeof(err)));
 	assert_true(err[0] != '\0');
 	assert_int_equal(last, 0);
 	p.send_seq = 0;
 	err[0] = '\0';
-	assert_null(hub_share_bundle(f->st, &p, &sharing, 100, 5000, NOW,
+	assert_null(hub_share_bundle(f->hf.st, &p, &sharing, 100, 5000, NOW,
 	    &last, NULL, err, sizeof(err)));
 	assert_true(err[0] != '\0');
 }
@@ -1381,17 +1353,17 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_out_policy, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_out_wide_policy, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_out_cursor, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_out_small_bundles, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_out_bad_args, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test(test_in_identity),
 		cmocka_unit_test(test_in_markings),
 		cmocka_unit_test(test_in_indicator_fields),

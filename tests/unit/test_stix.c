@@ -26,14 +26,13 @@
 #include "hub/outbreak.h"
 #include "hub/stix.h"
 #include "hub/store.h"
+#include "tests/unit/hubfix.h"
 
 #define H	(3600LL * HUB_USEC)
 #define T0	1714521600000000LL	/* 2024-05-01T00:00:00Z */
 
 struct fx {
-	char		 dir[64];
-	char		 path[96];
-	struct hub_store *st;
+	struct hubfix	 hf;	/* first: hubfix_setup allocates */
 	uint64_t	 seq;
 };
 
@@ -86,16 +85,10 @@ build(const struct rec *r, char *out, size_t cap)
 static void
 put(struct fx *f, const struct rec *r)
 {
-	struct hub_indicator d;
 	char json[4096];
-	int is_new = -1;
 
 	build(r, json, sizeof(json));
-	assert_int_equal(hub_extract(json, strlen(json), &d), 0);
-	snprintf(d.agent_id, sizeof(d.agent_id), "%s", r->agent);
-	d.seq = ++f->seq;
-	d.ingest_us = T0;
-	assert_int_equal(f->st->ops->insert(f->st, &d, &is_new), 0);
+	hubfix_put_json(f->hf.st, json, r->agent, ++f->seq, T0);
 }
 
 #define SHA	"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
@@ -177,19 +170,15 @@ static const struct rec recs[] = {
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f;
 	size_t i;
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/stix.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/hub.db", f->dir);
-	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
-	assert_int_equal(f->st->ops->host_seen(f->st, "agent-01",
+	hubfix_setup(state, sizeof(*f), "stix");
+	f = *state;
+	assert_int_equal(f->hf.st->ops->host_seen(f->hf.st, "agent-01",
 	    "ws-secret-01", 0, T0), 0);
 	for (i = 0; i < PK_NELEM(recs); i++)
 		put(f, &recs[i]);
-	*state = f;
 	return 0;
 }
 
@@ -241,34 +230,13 @@ static const struct rec name_recs[] = {
 static int
 setup_names(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f;
 	size_t i;
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/stix.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/hub.db", f->dir);
-	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
+	hubfix_setup(state, sizeof(*f), "stix");
+	f = *state;
 	for (i = 0; i < PK_NELEM(name_recs); i++)
 		put(f, &name_recs[i]);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	char p[128];
-
-	f->st->ops->close(f->st);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
 	return 0;
 }
 
@@ -294,7 +262,7 @@ static json_t *
 export(struct fx *f, const struct hub_stix_params *p)
 {
 	char err[256] = "";
-	json_t *j = hub_stix_bundle(f->st, p, err, sizeof(err));
+	json_t *j = hub_stix_bundle(f->hf.st, p, err, sizeof(err));
 
 	if (j == NULL)
 		fail_msg("hub_stix_bundle: %s", err);
@@ -680,7 +648,7 @@ test_pseudonyms(void **state)
 	params(&p, "green");
 	sharing.host_pseudonyms = 1;
 	/* no secret: refused, a pseudonym of a known key is no secret */
-	assert_null(hub_stix_bundle(f->st, &p, err, sizeof(err)));
+	assert_null(hub_stix_bundle(f->hf.st, &p, err, sizeof(err)));
 	assert_string_equal(err, "host pseudonyms need a sharing secret");
 	for (i = 0; i < sizeof(sharing.secret); i++)
 		sharing.secret[i] = (uint8_t)(i * 7 + 1);
@@ -912,18 +880,18 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tlp_clear, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_green_amber, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_deterministic, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_pseudonyms, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_internal),
 		cmocka_unit_test(test_internal_names),
 		cmocka_unit_test_setup_teardown(test_export_internal_domains,
-		    setup_names, teardown),
+		    setup_names, hubfix_teardown),
 		cmocka_unit_test(test_blocks),
 	};
 
