@@ -24,17 +24,12 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
+const { env, launch, newPage, newRun, watch, login, newId,
+    runMain } =
+    require('./common');
 
-const env = (k) => {
-	const v = process.env[k];
-	if (!v)
-		throw new Error(`${k} is not set`);
-	return v;
-};
 const URL_ = env('PICKET_UI_URL');
 const ORIGIN = new URL(URL_).origin;
 const RESPONDER = env('PICKET_UI_RESPONDER');
@@ -48,77 +43,14 @@ const XSS_NOTE = 'seen on ws-12 <img src=x onerror="window.__pwned=2">' +
     ' & <script>window.__pwned=3</script>';
 const LESSONS = 'Block 445 at the campus edge.\nPatch MS08-067 first.';
 
-function spkiPin(pemPath) {
-	const cert = new crypto.X509Certificate(fs.readFileSync(pemPath));
-	const der = cert.publicKey.export({ type: 'spki', format: 'der' });
-	return crypto.createHash('sha256').update(der).digest('base64');
-}
-
-const t0 = Date.now();
-let stepName = 'start';
-const problems = [];
-
-function step(name) {
-	stepName = name;
-	console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${name}`);
-}
-
 /*
- * Problems are recorded as they happen; a refusal a step provokes on
- * purpose is allowed beforehand by (status, path), and Chromium's console
- * line for it ("Failed to load resource: ... status of 400") is matched
- * by its URL.
+ * Problems are recorded as they happen (common.js watch()); a refusal a
+ * step provokes on purpose is allowed beforehand by (status, path) in
+ * run.allowed.  Besides the usual, a dialog or a request for the markup's
+ * image (src=x) is a problem.
  */
-const allowed = [];
-function isAllowed(status, url) {
-	const u = new URL(url);
-	return allowed.some(([s, p]) => s === status && u.pathname === p);
-}
-
-function watch(page) {
-	page.on('console', (m) => {
-		if (m.type() !== 'error')
-			return;
-		const loc = m.location() || {};
-		const st = /status of (\d{3})/.exec(m.text());
-		if (st && loc.url && isAllowed(Number(st[1]), loc.url))
-			return;
-		problems.push(`console error: ${m.text()} (${loc.url || '?'})`);
-	});
-	page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-	page.on('dialog', (d) => {
-		problems.push(`a dialog opened: ${d.message()}`);
-		d.dismiss().catch(() => {});
-	});
-	page.on('requestfailed', (r) => {
-		if (r.url().startsWith('blob:'))
-			return;		/* handed to the download manager */
-		const f = r.failure();
-		problems.push(`request failed: ${r.method()} ${r.url()} ` +
-		    `${f ? f.errorText : ''}`);
-	});
-	page.on('request', (r) => {
-		const u = r.url();
-		if (u.includes(RESPONDER) || u.includes(VIEWER))
-			problems.push(`a token in a URL: ${u}`);
-		if (!u.startsWith(ORIGIN) && !u.startsWith('blob:') &&
-		    !u.startsWith('data:'))
-			problems.push(`request to another origin: ${u}`);
-		else if (/\/x$/.test(new URL(u).pathname))
-			problems.push(`the markup's image was requested: ${u}`);
-	});
-	page.on('response', (r) => {
-		if (r.status() >= 400 && !isAllowed(r.status(), r.url()))
-			problems.push(`HTTP ${r.status()}: ${r.url()}`);
-	});
-}
-
-async function login(page, tok) {
-	await page.locator('#login').waitFor({ state: 'visible' });
-	await page.fill('#token', tok);
-	await page.click('#login-form button[type=submit]');
-	await page.locator('#nav').waitFor({ state: 'visible' });
-}
+const run = newRun();
+const { step, problems, allowed } = run;
 
 /* The API from inside the page, with the tab's token (for expectations
  * the test computes itself). */
@@ -176,22 +108,13 @@ async function noMarkup(page) {
 
 async function main() {
 	fs.mkdirSync(SHOTS, { recursive: true });
-	const browser = await chromium.launch({
-		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: ['--no-sandbox', '--disable-background-networking',
-		    '--disable-component-update', '--disable-sync',
-		    '--ignore-certificate-errors-spki-list=' +
-		    spkiPin(env('PICKET_UI_HUB_CERT'))],
-	});
+	const browser = await launch();
 	try {
-		const ctx = await browser.newContext({
-			viewport: { width: 1366, height: 768 },
-			acceptDownloads: true,
-		});
-		ctx.setDefaultTimeout(15000);
-		const page = await ctx.newPage();
-		watch(page);
+		const page = await newPage(browser, { downloads: true });
+		watch(page, run, { tokens: [RESPONDER, VIEWER], origin: ORIGIN,
+		    blob: true, dialogs: true, check: (u) =>
+		    (/\/x$/.test(new URL(u).pathname) ?
+		    `the markup's image was requested: ${u}` : null) });
 
 		step('responder: sign in, an outbreak of the real agents');
 		await page.goto(URL_);
@@ -206,10 +129,7 @@ async function main() {
 		step('open an incident from it');
 		await page.locator(`button.open-incident[data-outbreak="${
 		    obValue.replace(/["\\]/g, '\\$&')}"]`).click();
-		await page.waitForFunction(() =>
-		    /^#\/incidents\/\d+$/.test(location.hash));
-		const id = Number(/(\d+)$/.exec(await page.evaluate(() =>
-		    location.hash))[1]);
+		const id = Number(await newId(page, 'incidents'));
 		await incidentPage(page, id);
 		assert.equal(await page.locator('h1 .inc-title').innerText(),
 		    ob.label);
@@ -233,10 +153,7 @@ async function main() {
 		await page.fill('#inc-new-title', XSS_TITLE);
 		await page.fill('#inc-new-owner', 'bob');
 		await page.click('#inc-new button[type=submit]');
-		await page.waitForFunction((i) => /^#\/incidents\/\d+$/.test(
-		    location.hash) && location.hash !== '#/incidents/' + i, id);
-		const id2 = Number(/(\d+)$/.exec(await page.evaluate(() =>
-		    location.hash))[1]);
+		const id2 = Number(await newId(page, 'incidents', id));
 		await incidentPage(page, id2);
 		assert.equal(await page.locator('h1 .inc-title').innerText(),
 		    XSS_TITLE);
@@ -293,10 +210,7 @@ async function main() {
 		step('order a snapshot for the incident\'s hosts');
 		await page.selectOption('#inc-collect-type', 'snapshot');
 		await page.click('#inc-collect button[type=submit]');
-		await page.waitForFunction(() =>
-		    /^#\/tasks\/\d+$/.test(location.hash));
-		const taskId = /(\d+)$/.exec(await page.evaluate(() =>
-		    location.hash))[1];
+		const taskId = await newId(page, 'tasks');
 		await page.goto(URL_ + '#/incidents/' + id);
 		await incidentPage(page, id);
 		assert.equal(await page.locator(`#inc-tasks a[href="#/tasks/${
@@ -417,14 +331,7 @@ async function main() {
 	} finally {
 		await browser.close();
 	}
-	console.log('ui_incidents_test: all steps passed in ' +
-	    `${((Date.now() - t0) / 1000).toFixed(1)} s`);
+	console.log(`ui_incidents_test: all steps passed in ${run.secs()} s`);
 }
 
-main().catch((e) => {
-	console.log(`ui_incidents_test: FAILED at "${stepName}": ` +
-	    `${e.stack || e}`);
-	for (const p of problems)
-		console.log('  also: ' + p);
-	process.exit(1);
-});
+runMain(run, main, { prefix: 'ui_incidents_test: ' });

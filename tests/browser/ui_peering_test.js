@@ -27,17 +27,10 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
-const fs = require('node:fs');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
+const { env, launch, newPage, newRun, watch, login, runMain } =
+    require('./common');
 
-const env = (k) => {
-	const v = process.env[k];
-	if (!v)
-		throw new Error(`${k} is not set`);
-	return v;
-};
 const URL_ = env('PICKET_UI_URL');
 const ORIGIN = new URL(URL_).origin;
 const RESPONDER = env('PICKET_UI_RESPONDER');
@@ -49,65 +42,9 @@ const VALUES = JSON.parse(env('PICKET_UI_VALUES'));
 const MARKUP = JSON.parse(env('PICKET_UI_MARKUP'));
 const SHOTS = process.env.PICKET_UI_SHOTS || '';
 
-function spkiPin(pemPath) {
-	const cert = new crypto.X509Certificate(fs.readFileSync(pemPath));
-	const der = cert.publicKey.export({ type: 'spki', format: 'der' });
-	return crypto.createHash('sha256').update(der).digest('base64');
-}
-
-const t0 = Date.now();
-let stepName = 'start';
-const problems = [];
-function step(name) {
-	stepName = name;
-	console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${name}`);
-}
-
-/* Refusals a step provokes on purpose: (status, path). */
-const allowed = [];
-function isAllowed(status, url) {
-	const u = new URL(url);
-	return allowed.some(([s, p]) => s === status && u.pathname === p);
-}
-
-function watch(page) {
-	page.on('console', (m) => {
-		if (m.type() !== 'error')
-			return;
-		const loc = m.location() || {};
-		const st = /status of (\d{3})/.exec(m.text());
-		if (st && loc.url && isAllowed(Number(st[1]), loc.url))
-			return;
-		problems.push(`console error: ${m.text()} (${loc.url || '?'})`);
-	});
-	page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-	page.on('dialog', (d) => {
-		problems.push(`a dialog opened: ${d.message()}`);
-		d.dismiss().catch(() => {});
-	});
-	page.on('requestfailed', (r) => problems.push('request failed: ' +
-	    `${r.method()} ${r.url()}`));
-	page.on('request', (r) => {
-		const u = r.url();
-		if ([RESPONDER, VIEWER, ADMIN].some((t) => u.includes(t)))
-			problems.push(`a token in a URL: ${u}`);
-		if (!u.startsWith(ORIGIN) && !u.startsWith('data:'))
-			problems.push(`request to another origin: ${u}`);
-		else if (!/^\/(ui\/|api\/v1\/|$)/.test(new URL(u).pathname))
-			problems.push(`a request the markup made: ${u}`);
-	});
-	page.on('response', (r) => {
-		if (r.status() >= 400 && !isAllowed(r.status(), r.url()))
-			problems.push(`HTTP ${r.status()}: ${r.url()}`);
-	});
-}
-
-async function login(page, tok) {
-	await page.locator('#login').waitFor({ state: 'visible' });
-	await page.fill('#token', tok);
-	await page.click('#login-form button[type=submit]');
-	await page.locator('#nav').waitFor({ state: 'visible' });
-}
+/* Refusals a step provokes on purpose go in run.allowed: (status, path). */
+const run = newRun();
+const { step, problems, allowed } = run;
 
 async function logout(page) {
 	await page.click('#logout');
@@ -158,20 +95,15 @@ async function go(page, hash, sel) {
 }
 
 async function main() {
-	const browser = await chromium.launch({
-		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: ['--no-sandbox', '--disable-background-networking',
-		    '--disable-component-update', '--disable-sync',
-		    '--ignore-certificate-errors-spki-list=' +
-		    spkiPin(env('PICKET_UI_HUB_CERT'))],
-	});
+	const browser = await launch();
 	try {
-		const ctx = await browser.newContext({
-		    viewport: { width: 1366, height: 768 } });
-		ctx.setDefaultTimeout(15000);
-		const page = await ctx.newPage();
-		watch(page);
+		const page = await newPage(browser);
+		/* Markup a peer chose must make no request: only the UI's
+		 * files, the API and the page itself may be fetched. */
+		watch(page, run, { tokens: [RESPONDER, VIEWER, ADMIN],
+		    origin: ORIGIN, dialogs: true, check: (u) =>
+		    (/^\/(ui\/|api\/v1\/|$)/.test(new URL(u).pathname) ? null :
+		    `a request the markup made: ${u}`) });
 
 		step('responder: sign in, open Shared');
 		await page.goto(URL_);
@@ -282,9 +214,4 @@ async function main() {
 	}
 }
 
-main().catch((e) => {
-	console.log(`FAILED at "${stepName}": ${e.stack || e}`);
-	if (problems.length)
-		console.log(problems.join('\n'));
-	process.exit(1);
-});
+runMain(run, main, { also: '' });

@@ -18,73 +18,23 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
-const fs = require('node:fs');
-const { chromium } = require('playwright-core');
+const { env, launch, newPage, newRun, watch, login, newId,
+    runMain } =
+    require('./common');
 
-const env = (k) => {
-	const v = process.env[k];
-	if (!v)
-		throw new Error(`${k} is not set`);
-	return v;
-};
 const URL_ = env('PICKET_UI_URL');
 const RESPONDER = env('PICKET_UI_RESPONDER');
 const VIEWER = env('PICKET_UI_VIEWER');
 const HOST = env('PICKET_UI_HOST');
 
-function spkiPin(pemPath) {
-	const cert = new crypto.X509Certificate(fs.readFileSync(pemPath));
-	const der = cert.publicKey.export({ type: 'spki', format: 'der' });
-	return crypto.createHash('sha256').update(der).digest('base64');
-}
-
-let stepName = 'start';
-const problems = [];
-function step(name) {
-	stepName = name;
-	console.log(name);
-}
-
-function watch(page) {
-	page.on('console', (m) => {
-		if (m.type() === 'error')
-			problems.push(`console error: ${m.text()}`);
-	});
-	page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-	page.on('requestfailed', (r) => problems.push(`request failed: ` +
-	    `${r.method()} ${r.url()}`));
-	page.on('request', (r) => {
-		if (r.url().includes(RESPONDER) || r.url().includes(VIEWER))
-			problems.push(`a token in a URL: ${r.url()}`);
-	});
-	page.on('response', (r) => {
-		if (r.status() >= 400)
-			problems.push(`HTTP ${r.status()}: ${r.url()}`);
-	});
-}
-
-async function login(page, tok) {
-	await page.locator('#login').waitFor({ state: 'visible' });
-	await page.fill('#token', tok);
-	await page.click('#login-form button[type=submit]');
-	await page.locator('#nav').waitFor({ state: 'visible' });
-}
+const run = newRun({ timed: false });
+const { step, problems } = run;	/* nothing is allowed to fail here */
 
 async function main() {
-	const browser = await chromium.launch({
-		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: ['--no-sandbox', '--disable-background-networking',
-		    '--disable-component-update', '--disable-sync',
-		    '--ignore-certificate-errors-spki-list=' +
-		    spkiPin(env('PICKET_UI_HUB_CERT'))],
-	});
+	const browser = await launch();
 	try {
-		const ctx = await browser.newContext();
-		ctx.setDefaultTimeout(15000);
-		const page = await ctx.newPage();
-		watch(page);
+		const page = await newPage(browser, { desktop: false });
+		watch(page, run, { tokens: [RESPONDER, VIEWER] });
 
 		step('responder: sign in, open the host page');
 		await page.goto(URL_);
@@ -95,10 +45,7 @@ async function main() {
 		step('order a snapshot with the collect form');
 		await page.selectOption('#collect-type', 'snapshot');
 		await page.click('#collect button[type=submit]');
-		await page.waitForFunction(() =>
-		    /^#\/tasks\/\d+$/.test(location.hash));
-		const id = /(\d+)$/.exec(await page.evaluate(() =>
-		    location.hash))[1];
+		const id = await newId(page, 'tasks');
 		await page.locator('#task-hosts').waitFor();
 		const spec = await page.locator('#task-spec').innerText();
 		assert.ok(spec.includes('"type":"snapshot"'), spec);
@@ -135,9 +82,4 @@ async function main() {
 	}
 }
 
-main().catch((e) => {
-	console.log(`FAILED at "${stepName}": ${e.stack || e}`);
-	if (problems.length)
-		console.log(problems.join('\n'));
-	process.exit(1);
-});
+runMain(run, main, { also: '' });

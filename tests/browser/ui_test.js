@@ -24,17 +24,10 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
-
-const env = (k) => {
-	const v = process.env[k];
-	if (!v)
-		throw new Error(`${k} is not set`);
-	return v;
-};
+const { env, launch, newPage, newRun, watch, submitToken, runMain } =
+    require('./common');
 
 const URL_ = env('PICKET_UI_URL');
 const ORIGIN = new URL(URL_).origin;
@@ -46,76 +39,15 @@ const SHOTS = env('PICKET_UI_SHOTS');
 const WANT_OUTBREAK = process.env.PICKET_UI_OUTBREAK === '1';
 
 /*
- * Trusting the test CA: Chromium on Linux takes its roots from an NSS
- * database, not from a file, so instead of --ignore-certificate-errors
- * (anything goes) we pin the hub's own public key with
- * --ignore-certificate-errors-spki-list: only a certificate carrying that
- * key is accepted despite its unknown issuer.  Playwright gives Chromium
- * a user data dir, which that switch requires.
- */
-function spkiPin(pemPath) {
-	const cert = new crypto.X509Certificate(fs.readFileSync(pemPath));
-	const der = cert.publicKey.export({ type: 'spki', format: 'der' });
-	return crypto.createHash('sha256').update(der).digest('base64');
-}
-
-const t0 = Date.now();
-let stepName = 'start';
-const problems = [];	/* see watch() */
-
-function step(name) {
-	stepName = name;
-	console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${name}`);
-}
-
-/*
  * Every console error, page error, failed request and HTTP error is
- * recorded; the ones a step provokes on purpose are allowed by
- * (status, path) beforehand, and Chromium's console line for them
- * ("Failed to load resource: ... status of 403") is matched by its URL.
+ * recorded (common.js watch()); the ones a step provokes on purpose are
+ * allowed by (status, path) beforehand in run.allowed.  The export's
+ * blob: download is handed to the browser's download manager; nothing
+ * else may fail.
  */
-function watch(page, problems, allowed) {
-	const isAllowed = (status, url) => {
-		const u = new URL(url);
-		return allowed.some(([s, p]) => s === status && u.pathname === p);
-	};
-	page.on('console', (m) => {
-		if (m.type() !== 'error')
-			return;
-		const loc = m.location() || {};
-		const st = /status of (\d{3})/.exec(m.text());
-		if (st && loc.url && isAllowed(Number(st[1]), loc.url))
-			return;
-		problems.push(`console error: ${m.text()} (${loc.url || '?'})`);
-	});
-	page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-	page.on('requestfailed', (r) => {
-		const f = r.failure();
-		/* The export's blob: download is handed to the browser's
-		 * download manager; nothing else may fail. */
-		if (r.url().startsWith('blob:'))
-			return;
-		problems.push(`request failed: ${r.method()} ${r.url()} ` +
-		    `${f ? f.errorText : ''}`);
-	});
-	page.on('request', (r) => {
-		if (r.url().includes(VIEWER) || r.url().includes(ADMIN))
-			problems.push(`a token in a URL: ${r.url()}`);
-		if (!r.url().startsWith(ORIGIN) && !r.url().startsWith('blob:') &&
-		    !r.url().startsWith('data:'))
-			problems.push(`request to another origin: ${r.url()}`);
-	});
-	page.on('response', (r) => {
-		if (r.status() >= 400 && !isAllowed(r.status(), r.url()))
-			problems.push(`HTTP ${r.status()}: ${r.url()}`);
-	});
-}
-
-async function login(page, token) {
-	await page.locator('#login').waitFor({ state: 'visible' });
-	await page.fill('#token', token);
-	await page.click('#login-form button[type=submit]');
-}
+const run = newRun();
+const { step, problems, allowed } = run;
+const login = submitToken;	/* no #nav wait: a wrong token is tried */
 
 async function rowsOf(page, id) {
 	const rows = page.locator(`#${id} tbody tr`);
@@ -125,23 +57,11 @@ async function rowsOf(page, id) {
 
 async function main() {
 	fs.mkdirSync(SHOTS, { recursive: true });
-	const browser = await chromium.launch({
-		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: ['--no-sandbox', '--disable-background-networking',
-		    '--disable-component-update', '--disable-sync',
-		    '--ignore-certificate-errors-spki-list=' +
-		    spkiPin(env('PICKET_UI_HUB_CERT'))],
-	});
-	const allowed = [];
+	const browser = await launch();
 	try {
-		const ctx = await browser.newContext({
-			viewport: { width: 1366, height: 768 },
-			acceptDownloads: true,
-		});
-		ctx.setDefaultTimeout(15000);
-		const page = await ctx.newPage();
-		watch(page, problems, allowed);
+		const page = await newPage(browser, { downloads: true });
+		watch(page, run, { tokens: [VIEWER, ADMIN], origin: ORIGIN,
+		    blob: true });
 
 		step('open the UI: the login form and the security headers');
 		const res = await page.goto(URL_);
@@ -292,13 +212,8 @@ async function main() {
 	} finally {
 		await browser.close();
 	}
-	console.log(`ui_test: all steps passed in ` +
-	    `${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots in ${SHOTS}`);
+	console.log(`ui_test: all steps passed in ${run.secs()} s; ` +
+	    `screenshots in ${SHOTS}`);
 }
 
-main().catch((e) => {
-	console.error(`ui_test: FAILED at step "${stepName}": ${e.stack || e}`);
-	for (const p of problems)
-		console.error('  also: ' + p);
-	process.exit(1);
-});
+runMain(run, main, { prefix: 'ui_test: ', log: console.error });

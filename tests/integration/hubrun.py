@@ -5,8 +5,9 @@ packaging/mkcerts.sh), starts the hub (optionally inside a network
 namespace: `ip netns exec` execs the hub, so the process is the hub
 itself) with stderr in a file, waits for "listening on", and reads the
 counters the hub prints on SIGUSR1 and at exit.  mkcerts() makes the
-certificates.  Used by test_hub_listener.py, test_reporting.py and
-test_api.py; the hub binary is PICKET_HUB (default build/picket-hub).
+certificates; send_batch() ships records as an agent.  Used by
+test_hub_listener.py, test_reporting.py, test_api.py and others; the hub
+binary is PICKET_HUB (default build/picket-hub).
 
 The HTTPS API ([api] listen) always gets a free port of its own on the
 hub's address (Hub.api_port; api_port=0 writes listen = "" and turns it
@@ -35,6 +36,11 @@ def mkcerts(out, *args):
     subprocess.run(["sh", str(MKCERTS), *args, str(out)], check=True,
                    capture_output=True, timeout=120)
     return out
+
+
+def mkcerts_agents(out, agents, *args):
+    """mkcerts(out) with a certificate (-a) for each name in agents."""
+    return mkcerts(out, *args, *(x for a in agents for x in ("-a", a)))
 
 
 def free_port():
@@ -186,3 +192,19 @@ class Hub:
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout.splitlines()
+
+
+def send_batch(conn, first, records):
+    """One BATCH of records from seq first on a hubproto connection past
+    WELCOME, and its ACK, which must cover them all; the TASKs and
+    HEARTBEATs the hub sends meanwhile are passed over.  Returns the next
+    seq."""
+    conn.send(hp.batch(first, records))
+    while True:
+        f = conn.recv_frame()
+        assert f is not None, "hub closed the connection"
+        if f.type in (hp.TASK, hp.HEARTBEAT):
+            continue
+        assert f.type == hp.ACK, hp.decode(f)
+        assert hp.decode(f).seq == first + len(records) - 1
+        return first + len(records)

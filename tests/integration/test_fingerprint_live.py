@@ -6,7 +6,6 @@ of them: flagged.  The same payload sent 40 times to one host, and a
 popular file fetched by all 30 "hosts" from a web server on b, are not.
 """
 import os
-import random
 import signal
 import sys
 import time
@@ -14,33 +13,13 @@ import time
 import pytest
 
 from conftest import REPO, binary, parse_indicators
-from netns import Pair, wait_for
+from netns import WORM, Pair, novel_payload, sink_code, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="network namespaces need root")
 
 HOSTS = [f"10.201.0.{i}" for i in range(10, 40)]
-SINK = ("import socket\n"
-        "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, "
-        "socket.SO_REUSEADDR, 1)\n"
-        "s.bind(('0.0.0.0', 8445)); s.listen(64); print('ready', flush=True)\n"
-        "while True:\n"
-        "    c, _ = s.accept(); c.settimeout(2)\n"
-        "    try:\n"
-        "        c.recv(65536)\n"
-        "    except OSError:\n"
-        "        pass\n"
-        "    c.close()\n")
-WORM = ("import socket, sys, time\n"
-        "payload = bytes.fromhex(sys.argv[1])\n"
-        "for host in sys.argv[2:]:\n"
-        "    s = socket.create_connection((host, 8445), timeout=2)\n"
-        "    s.sendall(payload); time.sleep(0.02); s.close()\n")
-
-
-def novel_payload():
-    rnd = random.Random(20261126)
-    return bytes(rnd.getrandbits(8) for _ in range(300))
+SINK = sink_code(64)
 
 
 def run_agent(pair, tmp_path, action):

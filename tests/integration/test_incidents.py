@@ -15,18 +15,16 @@ the title); a task ordered with "incident" is linked and on the
 timeline; every change in the audit log; and `picket-hub incident ...`
 on the same data dir with the hub running and stopped.  The hub is
 PICKET_HUB (default build/picket-hub), the agent PICKETD."""
-import http.client
 import json
 import shutil
-import ssl
 import subprocess
 import time
 
 import pytest
 
-import hubproto as hp
+from apiclient import HttpsApi
 from conftest import PCAPS, analyse
-from hubrun import HUB, Hub, mkcerts
+from hubrun import HUB, Hub, mkcerts_agents, send_batch
 
 AGENTS = ["agent-1", "agent-2", "agent-3", "agent-4"]
 FP = "3fa9c0de" * 4            # the outbreak of most tests: agents 1-3
@@ -36,10 +34,7 @@ FP_RULE = "picket.fingerprint.worm"
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
-    args = []
-    for a in AGENTS:
-        args += ["-a", a]
-    return mkcerts(tmp_path_factory.mktemp("certs") / "pki", *args)
+    return mkcerts_agents(tmp_path_factory.mktemp("certs") / "pki", AGENTS)
 
 
 def iso(t):
@@ -62,31 +57,10 @@ def record(template, t, rule, fp=None, msg="test", name=None):
     return json.dumps(d, separators=(",", ":"))
 
 
-class Api:
-    def __init__(self, hub, certs):
-        self.host, self.port = hub.host, hub.api_port
-        self.ctx = ssl.create_default_context(cafile=str(certs / "ca.crt"))
-
-    def raw(self, method, path, token=None, body=None):
-        c = http.client.HTTPSConnection(self.host, self.port,
-                                        context=self.ctx, timeout=30)
-        h = {}
-        if token is not None:
-            h["Authorization"] = f"Bearer {token}"
-        if body is not None and not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-        if body is not None:
-            h["Content-Type"] = "application/json"
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, dict(r.getheaders()), data
-
-    def call(self, method, path, token, body=None):
-        st, h, data = self.raw(method, path, token, body)
-        assert h.get("Content-Type", "").startswith("application/json"), h
-        return st, json.loads(data)
+def Api(hub, certs):
+    """The API client of these tests: a body given as bytes or str (the
+    strict-body tests send broken JSON on purpose) is typed JSON too."""
+    return HttpsApi(hub, certs, timeout=30, type_raw=True)
 
 
 class Agent:
@@ -101,16 +75,7 @@ class Agent:
         """One BATCH; its ACK (the tasks ordered meanwhile are not
         this test's business): the seqs."""
         first = self.next
-        self.c.send(hp.batch(first, records))
-        while True:
-            f = self.c.recv_frame()
-            assert f is not None, "hub closed the connection"
-            if f.type in (hp.TASK, hp.HEARTBEAT):
-                continue
-            assert f.type == hp.ACK, hp.decode(f)
-            assert hp.decode(f).seq == first + len(records) - 1
-            break
-        self.next += len(records)
+        self.next = send_batch(self.c, first, records)
         return list(range(first, self.next))
 
 

@@ -14,18 +14,17 @@ from the hub's own answers and the test's order of events: time to
 detect, to the first task, to containment and to closing from the first
 indicator; three hosts; two tasks done and one refused; and the hosts
 over time must grow 0 -> 3 in the order the test infected them."""
-import json
 import os
-import random
 import subprocess
 import time
 from datetime import datetime
 
 import pytest
 
+from apiclient import NsCurl
 from conftest import binary
 from hubrun import HUB, Hub, mkcerts
-from netns import sh, wait_for
+from netns import WORM, Namespaces, novel_payload, sh, sink_code, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="network namespaces need root")
@@ -33,22 +32,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0,
 NHOSTS = 3
 API_PORT = 8443
 VICTIMS = [f"10.202.0.{i}" for i in range(10, 40)]
-SINK = ("import socket\n"
-        "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, "
-        "socket.SO_REUSEADDR, 1)\n"
-        "s.bind(('0.0.0.0', 8445)); s.listen(128); print('ready', flush=True)\n"
-        "while True:\n"
-        "    c, _ = s.accept(); c.settimeout(2)\n"
-        "    try:\n"
-        "        c.recv(65536)\n"
-        "    except OSError:\n"
-        "        pass\n"
-        "    c.close()\n")
-WORM = ("import socket, sys, time\n"
-        "payload = bytes.fromhex(sys.argv[1])\n"
-        "for host in sys.argv[2:]:\n"
-        "    s = socket.create_connection((host, 8445), timeout=2)\n"
-        "    s.sendall(payload); time.sleep(0.02); s.close()\n")
+SINK = sink_code(128)
 
 
 def ts(s):
@@ -57,14 +41,14 @@ def ts(s):
                              "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
 
 
-class Lab:
+class Lab(Namespaces):
     """The hub's namespace and NHOSTS host namespaces, one veth each."""
 
     def __init__(self):
+        super().__init__()
         tag = f"{os.getpid() % 100000}"
         self.hub = f"pkih{tag}"
         self.hosts = [f"pki{i}{tag}" for i in range(1, NHOSTS + 1)]
-        self.procs = []
 
     def __enter__(self):
         sh("ip", "netns", "add", self.hub)
@@ -89,22 +73,9 @@ class Lab:
         return self
 
     def __exit__(self, *exc):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        self.kill_procs()
         for ns in (self.hub, *self.hosts):
             sh("ip", "netns", "del", ns, check=False)
-
-    def popen(self, ns, *args, **kw):
-        kw.setdefault("stdout", subprocess.PIPE)
-        kw.setdefault("stderr", subprocess.PIPE)
-        p = subprocess.Popen(["ip", "netns", "exec", ns, *args], **kw)
-        self.procs.append(p)
-        return p
-
-    def run(self, ns, *args, timeout=60):
-        return sh("ip", "netns", "exec", ns, *args, timeout=timeout)
 
 
 class Agent:
@@ -157,44 +128,6 @@ class Agent:
         return self.proc.wait(timeout=30)
 
 
-class Api:
-    """curl inside the hub's namespace: (status, JSON or bytes)."""
-
-    def __init__(self, lab, certs, token):
-        self.lab, self.certs, self.token = lab, certs, token
-
-    def call(self, method, path, body=None, token=None, out=None):
-        args = ["curl", "-s", "-m", "20", "--cacert",
-                str(self.certs / "ca.crt"), "--resolve",
-                f"hub.test:{API_PORT}:10.201.1.1", "-X", method,
-                "-H", f"Authorization: Bearer {token or self.token}",
-                "-w", "\n%{http_code}"]
-        if body is not None:
-            args += ["-H", "Content-Type: application/json",
-                     "--data-binary", json.dumps(body)]
-        if out is not None:
-            args += ["-o", str(out)]
-        r = subprocess.run(["ip", "netns", "exec", self.lab.hub, *args,
-                            f"https://hub.test:{API_PORT}{path}"],
-                           capture_output=True, timeout=60)
-        text, _, code = r.stdout.rpartition(b"\n")
-        return int(code), text
-
-    def json(self, method, path, body=None, token=None):
-        st, text = self.call(method, path, body, token)
-        return st, json.loads(text) if text.strip() else None
-
-    def ok(self, method, path, body=None, want=(200, 201)):
-        st, b = self.json(method, path, body)
-        assert st in want, (method, path, st, b)
-        return b
-
-
-def novel_payload():
-    rnd = random.Random(20261126)
-    return bytes(rnd.getrandbits(8) for _ in range(300))
-
-
 def test_outbreak_to_after_action_report(tmp_path):
     ips = [f"10.201.{i}.1" for i in range(1, NHOSTS + 1)]
     certs = mkcerts(tmp_path / "pki", "-t", "-H", "hub.test",
@@ -206,7 +139,8 @@ def test_outbreak_to_after_action_report(tmp_path):
                   ns=lab.hub, api_port=API_PORT)
         agents = []
         try:
-            api = Api(lab, certs, hub.token("responder", "ir-lead"))
+            api = NsCurl(lab.hub, certs, hub.token("responder", "ir-lead"),
+                         "10.201.1.1", API_PORT)
             viewer = hub.token("viewer", "soc-1")
             sink = lab.popen(lab.hub, "python3", "-c", SINK, text=True)
             assert sink.stdout.readline().strip() == "ready"

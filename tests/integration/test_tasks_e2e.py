@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from apiclient import NsCurl
 from hubrun import HUB, Hub
 from netns import Pair, wait_for
 from test_tasks_agent import Agent, http_traffic, tshark_ports
@@ -33,34 +34,6 @@ def certs(tmp_path_factory):
     from hubrun import mkcerts
     return mkcerts(tmp_path_factory.mktemp("pki") / "pki", "-t",
                    "-H", "hub.test", "-I", HUB_IP, "-a", "agent-1")
-
-
-class Api:
-    """curl inside the hub's namespace: (status, body bytes)."""
-
-    def __init__(self, pair, certs, token):
-        self.pair, self.certs, self.token = pair, certs, token
-
-    def call(self, method, path, body=None, token=None, out=None):
-        args = ["curl", "-s", "-m", "20", "--cacert",
-                str(self.certs / "ca.crt"), "--resolve",
-                f"hub.test:{API_PORT}:{HUB_IP}", "-X", method,
-                "-H", f"Authorization: Bearer {token or self.token}",
-                "-w", "\n%{http_code}"]
-        if body is not None:
-            args += ["-H", "Content-Type: application/json",
-                     "--data-binary", json.dumps(body)]
-        if out is not None:
-            args += ["-o", str(out)]
-        r = subprocess.run(["ip", "netns", "exec", self.pair.a, *args,
-                            f"https://hub.test:{API_PORT}{path}"],
-                           capture_output=True, timeout=60)
-        text, _, code = r.stdout.rpartition(b"\n")
-        return int(code), text
-
-    def json(self, method, path, body=None, token=None):
-        st, text = self.call(method, path, body, token)
-        return st, json.loads(text) if text.strip() else None
 
 
 def hub_cli(hub, *args):
@@ -95,7 +68,7 @@ def test_pcap_for_hosts_that_scanned(tmp_path, certs):
         try:
             responder = hub.token("responder", "ir-1")
             viewer = hub.token("viewer", "soc-1")
-            api = Api(pair, certs, responder)
+            api = NsCurl(pair.a, certs, responder, HUB_IP, API_PORT)
             (tmp_path / "agent").mkdir()
             agent = Agent(pair, tmp_path / "agent", certs,
                           tasks={"allow": "pcap, snapshot"}).start()

@@ -12,19 +12,18 @@ orders are a 400 with the parser's reason and disturb nothing; a viewer
 cannot create (403); the CLI creates, shows, cancels and fetches; every
 create, cancel and download is audited.  The hub is PICKET_HUB (default
 build/picket-hub)."""
-import http.client
 import json
 import socket
 import sqlite3
-import ssl
 import subprocess
 import time
 
 import pytest
 
 import hubproto as hp
+from apiclient import HttpsApi
 from conftest import PCAPS, analyse
-from hubrun import HUB, Hub, mkcerts
+from hubrun import HUB, Hub, mkcerts_agents
 
 AGENTS = [f"agent-{i}" for i in range(1, 9)]
 PCAP_HDR = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000071000000")
@@ -32,36 +31,7 @@ PCAP_HDR = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000071000000")
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
-    args = []
-    for a in AGENTS:
-        args += ["-a", a]
-    return mkcerts(tmp_path_factory.mktemp("certs") / "pki", *args)
-
-
-class Api:
-    def __init__(self, hub, certs):
-        self.host, self.port = hub.host, hub.api_port
-        self.ctx = ssl.create_default_context(cafile=str(certs / "ca.crt"))
-
-    def raw(self, method, path, token=None, body=None):
-        c = http.client.HTTPSConnection(self.host, self.port,
-                                        context=self.ctx, timeout=20)
-        h = {}
-        if token is not None:
-            h["Authorization"] = f"Bearer {token}"
-        if body is not None and not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-            h["Content-Type"] = "application/json"
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, dict(r.getheaders()), data
-
-    def json(self, method, path, token, body=None):
-        st, h, data = self.raw(method, path, token, body)
-        return st, json.loads(data) if h.get("Content-Type", "").startswith(
-            "application/json") else data
+    return mkcerts_agents(tmp_path_factory.mktemp("certs") / "pki", AGENTS)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +44,7 @@ def env(tmp_path_factory, certs):
     for a in AGENTS:
         c, _ = h.agent(a, host_name=f"host-{a}")
         c.close()
-    api = Api(h, certs)
+    api = HttpsApi(h, certs, timeout=20)
     yield {"hub": h, "api": api, "tok": tok}
     rc, k = h.stop()
     assert rc == 0
