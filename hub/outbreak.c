@@ -7,16 +7,20 @@
  * the groups seen on enough hosts are sorted and printed.  Everything is
  * bounded: the rows looked at, the candidate keys, the hosts, the output;
  * what a bound cut is counted and reported, never dropped silently.
+ * Fingerprint and IOC groups then get "members": what peer hubs shared
+ * of the same value, one bounded shared_list query per group.
  * Called by hub/api.c (GET /api/v1/outbreaks) and the unit tests.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/pktime.h"
 #include "common/util.h"
 #include "hub/ingest.h"
 #include "hub/jsonread.h"
 #include "hub/outbreak.h"
+#include "hub/stix.h"
 
 #define EMPTY		UINT32_MAX
 #define KEY_MAX		HUB_OB_KEY_MAX
@@ -868,23 +872,267 @@ group_json(struct ob *o, struct hub_store *st, const struct grp *g,
 	return j;
 }
 
+/* ---- members: what peer hubs shared of the same value --------------- */
+
+/* One peer's rows for one value, folded (rejected rows never get here). */
+struct mpeer {
+	char		 peer[HUB_PEER_NAME_MAX + 1];
+	char		 origin[HUB_PEER_NAME_MAX * 2 + 1];
+	uint64_t	 hosts;		/* the largest of its rows */
+	int		 tlp;		/* of its earliest row */
+	int64_t		 first_us;	/* earliest first_received */
+	int		 state;		/* approved if any row is */
+};
+
+/* The lookup of one group: at most HUB_OB_MEMBERS_ROWS rows, so at most
+ * that many peers, and the array is sized for it once per call. */
+struct members {
+	const char	*value;
+	int		 fold;		/* compare without case (not URLs) */
+	struct mpeer	*p;		/* HUB_OB_MEMBERS_ROWS */
+	uint32_t	 n;
+	uint64_t	 rows;		/* rows shared_list gave */
+};
+
+/*
+ * The shared kind and value peers would use for a group, or -1 for a
+ * group peers cannot share: scans (no value), rules (rule ids live in a
+ * JSON column the store cannot filter on, and scanning every shared row
+ * per group is not cheap; docs/outbreaks.md) and IOC types with no
+ * STIX pattern.
+ */
+static int
+members_key(const struct grp *g, const char **kind, const char **value)
+{
+	static const struct { const char *type, *kind; } iocs[] = {
+		{ "ipv4-addr:", "ipv4" }, { "ipv6-addr:", "ipv6" },
+		{ "domain-name:", "domain" }, { "url:", "url" },
+		{ "file:", "sha256" },
+	};
+	size_t i, n;
+
+	if (g->kind == K_FP) {
+		*kind = "fingerprint";
+		*value = g->key;
+		return g->key[0] != '\0' ? 0 : -1;
+	}
+	if (g->kind != K_IOC)
+		return -1;
+	for (i = 0; i < PK_NELEM(iocs); i++) {
+		n = strlen(iocs[i].type);
+		if (strncmp(g->key, iocs[i].type, n) == 0 &&
+		    g->key[n] != '\0') {
+			*kind = iocs[i].kind;
+			*value = g->key + n;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+member_row(void *arg, const struct hub_shared *s)
+{
+	struct members *m = arg;
+	struct mpeer *p;
+	uint32_t i;
+
+	m->rows++;
+	/* the store looked the value up exactly (shared_value index); the
+	 * check stays cheap insurance for another backend, and an analyst's
+	 * rejection takes the row out */
+	if ((m->fold ? strcasecmp(s->value, m->value) :
+	    strcmp(s->value, m->value)) != 0 ||
+	    s->state == HUB_SHARED_REJECTED)
+		return 0;
+	for (i = 0; i < m->n; i++)
+		if (strcmp(m->p[i].peer, s->peer) == 0)
+			break;
+	if (i == m->n) {
+		if (m->n >= HUB_OB_MEMBERS_ROWS)	/* one per row: cannot */
+			return 0;
+		p = &m->p[m->n++];
+		memset(p, 0, sizeof(*p));
+		pk_strlcpy(p->peer, s->peer, sizeof(p->peer));
+		p->first_us = INT64_MAX;
+		p->state = s->state;
+	}
+	p = &m->p[i];
+	if (s->first_received_us < p->first_us) {
+		p->first_us = s->first_received_us;
+		pk_strlcpy(p->origin, s->origin, sizeof(p->origin));
+		p->tlp = s->tlp;
+	}
+	p->hosts = PK_MAX(p->hosts, s->hosts);
+	if (s->state == HUB_SHARED_APPROVED)
+		p->state = HUB_SHARED_APPROVED;
+	return 0;
+}
+
+static int
+mpeer_cmp(const void *a, const void *b)
+{
+	const struct mpeer *x = a, *y = b;
+
+	if (x->first_us != y->first_us)
+		return x->first_us < y->first_us ? -1 : 1;
+	return strcmp(x->peer, y->peer);
+}
+
 static json_t *
-result_json(struct ob *o, struct hub_store *st)
+mpeer_json(const struct mpeer *p, int full)
+{
+	json_t *j = json_object();
+	int bad = 0;
+
+	if (j == NULL)
+		return NULL;
+	bad |= put(j, "peer", hub_json_str(p->peer));
+	bad |= put(j, "origin", hub_json_str(p->origin));
+	if (full) {
+		bad |= put(j, "hosts", json_integer((json_int_t)PK_MIN(
+		    p->hosts, (uint64_t)INT64_MAX)));
+		bad |= put(j, "tlp", json_string(hub_tlp_name(p->tlp)));
+	}
+	bad |= put(j, "first_received", jtime(p->first_us));
+	if (full)
+		bad |= put(j, "state", json_string(
+		    p->state == HUB_SHARED_APPROVED ? "approved" : "pending"));
+	if (bad) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/*
+ * g's "members" from the shared rows of its value, or NULL with *err
+ * set (1: the store failed, 2: memory).  The rows come newest first and
+ * at most HUB_OB_MEMBERS_ROWS of them: when that many came, older ones
+ * may be missing (even the earliest), and "truncated" says so.
+ */
+static json_t *
+members_json(struct hub_store *st, struct members *m, const char *kind,
+    const char *value, int *cut, int *err)
+{
+	struct hub_shared_filter f;
+	json_t *j, *peers;
+	uint64_t hosts = 0;
+	uint32_t i;
+	int bad = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.state = -1;
+	f.kind = kind;
+	f.text = value;
+	f.limit = HUB_OB_MEMBERS_ROWS;
+	m->value = value;
+	m->fold = strcmp(kind, "url") != 0;
+	m->n = 0;
+	m->rows = 0;
+	if (st->ops->shared_list(st, &f, member_row, m) == -1) {
+		*err = 1;
+		return NULL;
+	}
+	*cut = m->rows >= HUB_OB_MEMBERS_ROWS;
+	if (m->n > 1)
+		qsort(m->p, m->n, sizeof(*m->p), mpeer_cmp);
+	if ((j = json_object()) == NULL || (peers = json_array()) == NULL) {
+		json_decref(j);
+		*err = 2;
+		return NULL;
+	}
+	for (i = 0; i < m->n; i++) {
+		hosts = m->p[i].hosts > (uint64_t)INT64_MAX - hosts ?
+		    (uint64_t)INT64_MAX : hosts + m->p[i].hosts;
+		if (i < HUB_OB_MEMBERS_OUT)
+			bad |= json_array_append_new(peers,
+			    mpeer_json(&m->p[i], 1));
+	}
+	bad |= put(j, "count", json_integer(m->n));
+	bad |= put(j, "hosts", json_integer((json_int_t)hosts));
+	bad |= put(j, "first", m->n > 0 ? mpeer_json(&m->p[0], 0) :
+	    json_null());
+	bad |= put(j, "peers", peers);
+	bad |= put(j, "truncated", json_boolean(*cut));
+	if (bad) {
+		json_decref(j);
+		*err = 2;
+		return NULL;
+	}
+	return j;
+}
+
+/*
+ * "members" on the first HUB_OB_MEMBERS_GROUPS groups of arr that peers
+ * can share; *cut when a group past that bound went without, or a
+ * group's rows were cut.  0, or -1 with err set.
+ */
+static int
+members_add(struct hub_store *st, json_t *arr, const struct grp *const *gs,
+    uint32_t n, int *cut, char *err, size_t errlen)
+{
+	struct members m;
+	const char *kind, *value;
+	json_t *mj;
+	uint32_t i, done = 0;
+	int c, e = 0;
+
+	*cut = 0;
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < n; i++) {
+		if (members_key(gs[i], &kind, &value) == -1)
+			continue;
+		if (done >= HUB_OB_MEMBERS_GROUPS) {
+			*cut = 1;
+			break;
+		}
+		if (m.p == NULL && (m.p = calloc(HUB_OB_MEMBERS_ROWS,
+		    sizeof(*m.p))) == NULL) {
+			e = 2;
+			break;
+		}
+		done++;
+		c = 0;
+		if ((mj = members_json(st, &m, kind, value, &c, &e)) == NULL)
+			break;
+		*cut |= c;
+		if (json_object_set_new(json_array_get(arr, i), "members",
+		    mj) == -1) {
+			e = 2;
+			break;
+		}
+	}
+	free(m.p);
+	if (e != 0)
+		snprintf(err, errlen, e == 1 ? "store query failed" :
+		    "out of memory");
+	return e != 0 ? -1 : 0;
+}
+
+/* The answer, or NULL with err set. */
+static json_t *
+result_json(struct ob *o, struct hub_store *st, char *err, size_t errlen)
 {
 	const struct hub_outbreak_params *p = o->p;
+	const struct grp **out = NULL;
 	uint32_t *idx = NULL, nidx = 0, i, nout;
 	int64_t bucket_us;
 	json_t *j, *arr;
-	int bad = 0;
+	int bad = 0, mcut = 0;
 
 	/* Each group's hosts, in the order they were affected. */
 	if (o->nents > 0)
 		qsort(o->ents, o->nents, sizeof(*o->ents), ent_cmp);
 	for (i = o->nents; i > 0; i--)
 		o->grps[o->ents[i - 1].grp].ent_off = i - 1;
+	snprintf(err, errlen, "out of memory");
 	if (o->ngrps > 0 &&
-	    (idx = malloc((size_t)o->ngrps * sizeof(*idx))) == NULL)
+	    ((idx = malloc((size_t)o->ngrps * sizeof(*idx))) == NULL ||
+	    (out = malloc((size_t)o->ngrps * sizeof(*out))) == NULL)) {
+		free(idx);
 		return NULL;
+	}
 	for (i = 0; i < o->ngrps; i++)
 		if (o->grps[i].nhosts >= p->min_hosts)
 			idx[nidx++] = i;
@@ -900,12 +1148,25 @@ result_json(struct ob *o, struct hub_store *st)
 	if ((j = json_object()) == NULL || (arr = json_array()) == NULL) {
 		json_decref(j);
 		free(idx);
+		free(out);
 		return NULL;
 	}
-	for (i = 0; i < nout; i++)
-		bad |= json_array_append_new(arr, group_json(o, st,
-		    &o->grps[idx[i]], bucket_us));
+	for (i = 0; i < nout; i++) {
+		out[i] = &o->grps[idx[i]];
+		bad |= json_array_append_new(arr, group_json(o, st, out[i],
+		    bucket_us));
+	}
 	free(idx);
+	/* only whole groups get members: a failed group_json above makes
+	 * the answer fail anyway */
+	if (!bad && members_add(st, arr, out, nout, &mcut, err,
+	    errlen) == -1) {
+		free(out);
+		json_decref(arr);
+		json_decref(j);
+		return NULL;
+	}
+	free(out);
 	bad |= put(j, "since", jtime(p->since_us));
 	bad |= put(j, "until", jtime(p->until_us));
 	bad |= put(j, "bucket_seconds", json_integer(bucket_us / HUB_USEC));
@@ -923,8 +1184,10 @@ result_json(struct ob *o, struct hub_store *st)
 	    (json_int_t)o->hosts_dropped));
 	bad |= put(j, "groups_total", json_integer(nidx));
 	bad |= put(j, "groups_omitted", json_integer(nidx - nout));
+	bad |= put(j, "members_truncated", json_boolean(mcut));
 	bad |= put(j, "outbreaks", arr);
 	if (bad) {
+		snprintf(err, errlen, "out of memory");
 		json_decref(j);
 		return NULL;
 	}
@@ -982,8 +1245,7 @@ hub_outbreaks(struct hub_store *st, const struct hub_outbreak_params *p,
 		    "store query failed");
 		goto out;
 	}
-	if ((res = result_json(&o, st)) == NULL)
-		snprintf(err, errlen, "out of memory");
+	res = result_json(&o, st, err, errlen);
 out:
 	ob_free(&o);
 	return res;

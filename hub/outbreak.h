@@ -29,6 +29,10 @@
 #define HUB_OB_BUCKETS			24		/* series length */
 #define HUB_OB_HOSTS_OUT_MAX		1000	/* host list per group */
 #define HUB_OB_PARAM_MAX		64	/* longest parameter value */
+/* The members view (what peers shared about a group, docs/outbreaks.md) */
+#define HUB_OB_MEMBERS_GROUPS		500	/* groups that get it */
+#define HUB_OB_MEMBERS_ROWS		256	/* shared rows read per group */
+#define HUB_OB_MEMBERS_OUT		20	/* peers listed per group */
 
 struct hub_outbreak_params {
 	int64_t		 since_us, until_us;	/* @timestamp in [since, until) */
@@ -68,7 +72,11 @@ int hub_outbreak_params_set(struct hub_outbreak_params *p, const char *name,
  *  "first_seen","last_seen","hosts_affected","hosts":[{"agent_id",
  *  "host_name","first_seen"}],"hosts_listed","patient_zero":{...},
  *  "series":[24 counts of hosts newly affected],"indicators",
- *  "max_severity","rules":[...]}]}
+ *  "max_severity","rules":[...],"members":{"count","hosts","first",
+ *  "peers":[...],"truncated"}}],"members_truncated"}
+ * "members" (fingerprint and IOC groups only, the first
+ * HUB_OB_MEMBERS_GROUPS of them) is what peer hubs shared of the same
+ * value, from the store's shared_list op.
  * NULL with err set when p is inconsistent or the store fails.  The
  * caller json_decref()s the result.
  */

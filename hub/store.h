@@ -326,6 +326,7 @@ struct hub_shared_filter {
 	int		 state;		/* -1 any */
 	const char	*kind;
 	const char	*text;		/* substring of value (no case) */
+	const char	*value;		/* exactly this value (indexed) */
 	int64_t		 before_id;	/* 0: from the newest */
 	uint64_t	 limit;
 };

@@ -221,7 +221,9 @@ static const char *const migrations[] = {
 	"  UNIQUE (peer, stix_id));"
 	"CREATE INDEX shared_state ON shared_indicators(state, id);"
 	"CREATE INDEX shared_peer ON shared_indicators(peer, id);"
-	"CREATE INDEX shared_kind ON shared_indicators(kind, id);",
+	"CREATE INDEX shared_kind ON shared_indicators(kind, id);"
+	/* the outbreak view and incidents look values up one by one */
+	"CREATE INDEX shared_value ON shared_indicators(kind, value);",
 };
 
 static int
@@ -2588,12 +2590,13 @@ sq_shared_list(struct hub_store *st, const struct hub_shared_filter *f,
 	int n;
 
 	/* Fixed text, every value bound by number. */
-	n = snprintf(sql, sizeof(sql), SQ_SHARED_COLS "WHERE 1%s%s%s%s%s "
+	n = snprintf(sql, sizeof(sql), SQ_SHARED_COLS "WHERE 1%s%s%s%s%s%s "
 	    "ORDER BY id DESC LIMIT ?6",
 	    f->peer != NULL ? " AND peer = ?1" : "",
 	    f->state >= 0 ? " AND state = ?2" : "",
 	    f->kind != NULL ? " AND kind = ?3" : "",
 	    f->text != NULL ? " AND instr(lower(value), lower(?4)) > 0" : "",
+	    f->value != NULL ? " AND value = ?7" : "",
 	    f->before_id > 0 ? " AND id < ?5" : "");
 	if (n < 0 || (size_t)n >= sizeof(sql))
 		return -1;
@@ -2609,6 +2612,8 @@ sq_shared_list(struct hub_store *st, const struct hub_shared_filter *f,
 		sqlite3_bind_text(q, 4, f->text, -1, SQLITE_STATIC);
 	if (f->before_id > 0)
 		sqlite3_bind_int64(q, 5, f->before_id);
+	if (f->value != NULL)
+		sqlite3_bind_text(q, 7, f->value, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 6, f->limit == 0 ||
 	    f->limit > (uint64_t)INT64_MAX ? -1 : (sqlite3_int64)f->limit);
 	return sq_each(s, q, sq_shared_row, &cb, "shared");

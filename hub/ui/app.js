@@ -837,6 +837,44 @@
 		return el('div', { class: 'row-actions' }, b, msg);
 	}
 
+	/*
+	 * What peer hubs shared of an outbreak's value (docs/outbreaks.md,
+	 * "members"): "N members, H hosts, first at ORIGIN (time)" and the
+	 * peers, earliest first.  Scan and rule outbreaks have no members
+	 * object: a dash.  Every string from a peer is text, never markup.
+	 */
+	function membersCell(m) {
+		if (!m || typeof m !== 'object')
+			return el('td', { class: 'members' }, '—');
+		const n = typeof m.count === 'number' ? m.count : 0;
+		if (n === 0)
+			return el('td', { class: 'members' },
+			    el('span', { class: 'muted' }, 'No member shared it'),
+			    m.truncated ? el('span', { class: 'muted' },
+				' (list cut)') : '');
+		const first = m.first || {};
+		const peers = Array.isArray(m.peers) ? m.peers : [];
+		return el('td', { class: 'members' },
+		    el('span', { class: 'members-sum' },
+			`${plural(n, 'member', 'members')}, ` +
+			`${plural(m.hosts, 'host', 'hosts')}, first at ` +
+			`${str(first.origin || first.peer)} ` +
+			`(${fmtTime(first.first_received)})`),
+		    m.truncated ? el('span', { class: 'muted' },
+			' (more rows than read: counts may be low)') : '',
+		    el('details', {}, el('summary', {},
+			plural(peers.length, 'peer', 'peers') +
+			(peers.length < n ? ` of ${fmtNum(n)}` : '')),
+			el('ul', { class: 'plain members-list' },
+			    peers.map((pm) => el('li', {},
+				el('strong', {}, str(pm.origin || pm.peer)),
+				` (${str(pm.peer)}): `,
+				plural(pm.hosts, 'host', 'hosts'), ', ',
+				str(pm.tlp), ', ', str(pm.state), ' ',
+				el('span', { class: 'muted' },
+				    fmtTime(pm.first_received)))))));
+	}
+
 	async function outbreaks(box, q) {
 		const range = q.get('range') === '7d' ? '7d' : '24h';
 		const r = await api('/api/v1/outbreaks', { since: range });
@@ -854,8 +892,13 @@
 			    'only part of the window (too many indicators); the ' +
 			    'newest are left out.'));
 		const order = await mayOrder();
-		const heads = ['Outbreak', 'Hosts', 'Patient zero', 'First seen',
-		    'Last seen', 'Indicators', 'Max severity', 'Spread'];
+		if (r.members_truncated)
+			box.append(el('p', { class: 'note' }, 'What peer hubs ' +
+			    'shared is shown for the first outbreaks only, or ' +
+			    'was read in part: member counts may be low.'));
+		const heads = ['Outbreak', 'Hosts', 'Members', 'Patient zero',
+		    'First seen', 'Last seen', 'Indicators', 'Max severity',
+		    'Spread'];
 		box.append(table(plural(list.length, 'outbreak', 'outbreaks'), heads,
 		    list.length ? list.map((o) => {
 			const pz = o.patient_zero || {};
@@ -878,6 +921,7 @@
 					.map((hh) => hh.agent_id), null, null)) :
 				    ''),
 			    el('td', { class: 'num' }, fmtNum(o.hosts_affected)),
+			    membersCell(o.members),
 			    el('td', {}, pz.agent_id ? el('a',
 				{ href: hostHref(pz.agent_id) },
 				str(pz.host_name || pz.agent_id)) : '—',

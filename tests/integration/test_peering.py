@@ -26,6 +26,8 @@ own addresses, host names, agent ids and internal domains).
   none reaches /api/v1/shared, while one honest bundle does, once.
 - The API: /api/v1/peers (admin only) and /api/v1/shared (filters,
   paging), approve and reject (responder, audited).
+- B's own agents report a fingerprint A shared: B's /api/v1/outbreaks
+  shows A as the one member that saw it (the cross-member view).
 
 Needs root (network namespaces).  The hub is PICKET_HUB."""
 import contextlib
@@ -45,7 +47,7 @@ import uuid
 import pytest
 
 import hubproto as hp
-from hubrun import HUB, Hub, mkcerts
+from hubrun import HUB, Hub, mkcerts, send_batch
 from netns import sh, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
@@ -298,17 +300,7 @@ class Agent:
         self.next = w.stored_seq + 1
 
     def send(self, records):
-        first = self.next
-        self.c.send(hp.batch(first, records))
-        while True:
-            f = self.c.recv_frame()
-            assert f is not None, "hub closed the connection"
-            if f.type in (hp.TASK, hp.HEARTBEAT):
-                continue
-            assert f.type == hp.ACK, hp.decode(f)
-            assert hp.decode(f).seq == first + len(records) - 1
-            break
-        self.next += len(records)
+        self.next = send_batch(self.c, self.next, records)
 
     def close(self):
         self.c.close()
@@ -440,7 +432,10 @@ def net(tmp_path_factory):
             a = Member(lab, 0, "member-a", tmp / "a",
                        agents=list(A_AGENTS), sharing=A_SHARING)
             members.append(a)
-            b = Member(lab, 1, "member-b", tmp / "b")
+            # two agents: B's own outbreak of a fingerprint A shared
+            # (test_outbreak_members)
+            b = Member(lab, 1, "member-b", tmp / "b",
+                       agents=("agent-1", "agent-2"))
             members.append(b)
             c = Member(lab, 2, "member-c", tmp / "c")
             members.append(c)
@@ -659,6 +654,42 @@ def test_api_peers_and_shared(net):
     assert again[two]["state"] == "rejected"
     assert again[one]["first_received"] == before[one]["first_received"]
     assert sorted(again) == sorted(before)      # no new row
+
+
+def test_outbreak_members(net):
+    """B's own agents report a worm fingerprint A already shared: B's
+    outbreak of it names one member, A, with A's origin and hosts
+    (docs/outbreaks.md, "members").  Runs after the other tests of the
+    module: B now has alerts of its own to push to A."""
+    b = net["b"]
+    fps = [r for r in b.shared(kind="fingerprint")
+           if r["state"] != "rejected" and r["peer"] == "member-a"]
+    assert fps, b.shared()
+    row = fps[0]
+    fp = row["value"]
+    t = time.time() - 60
+    send_rows(b, [(ag, record(ag, t + i, "TLP:GREEN",
+                              rule="picket.fingerprint.worm", fp=fp,
+                              src="198.51.100.77", dst="10.9.9.9"))
+                  for i, ag in enumerate(("agent-1", "agent-2"))])
+    body = b.ok("/api/v1/outbreaks?kind=fingerprint", "viewer")
+    assert body["members_truncated"] is False, body
+    grp = [o for o in body["outbreaks"] if o["key"] == fp]
+    assert len(grp) == 1, body
+    m = grp[0]["members"]
+    assert grp[0]["hosts_affected"] == 2, grp
+    assert m["count"] == 1, m
+    assert m["hosts"] == row["hosts"] and m["truncated"] is False, (m, row)
+    assert m["first"] == {"peer": "member-a", "origin": "Member A SOC",
+                          "first_received": row["first_received"][:23] +
+                          "Z"}, (m, row)
+    assert [(p["peer"], p["origin"], p["tlp"], p["state"])
+            for p in m["peers"]] == \
+        [("member-a", "Member A SOC", row["tlp"], row["state"])], m
+    # an outbreak only peers saw is not invented: A's other fingerprints
+    # are not B's outbreaks
+    others = {r["value"] for r in fps[1:]}
+    assert not others & {o["key"] for o in body["outbreaks"]}, body
 
 
 # ------------------------------------------------------------ outage

@@ -6,7 +6,8 @@
  * reports, rows outside the window) go in through hub_extract and the
  * store's insert, as ingest stores them; the test checks the groups, their
  * order, host counts, patient zero, the series, the kind and size filters,
- * truncation, and the query-parameter parser's refusals.  Run by make
+ * truncation, the query-parameter parser's refusals, and what peer hubs
+ * shared of a group's value (rows put with the store's shared_put).  Run by make
  * check-unit and check-asan; needs SQLite and jansson, so not under wine.
  */
 #include <stdarg.h>
@@ -22,15 +23,15 @@
 
 #include "hub/ingest.h"
 #include "hub/outbreak.h"
+#include "hub/stix.h"
 #include "hub/store.h"
+#include "tests/unit/hubfix.h"
 
 #define H	(3600LL * HUB_USEC)
 #define T0	1714521600000000LL	/* 2024-05-01T00:00:00Z */
 
 struct fx {
-	char		 dir[64];
-	char		 path[96];
-	struct hub_store *st;
+	struct hubfix	 hf;	/* first: hubfix_setup allocates */
 	uint64_t	 seq;
 	int		 in_window;	/* alert rows inside [T0, T0+24h) */
 };
@@ -99,17 +100,11 @@ build(const struct rec *r, char *out, size_t cap)
 static void
 put(struct fx *f, const struct rec *r)
 {
-	struct hub_indicator d;
 	char json[4096];
-	int is_new = -1;
 
 	build(r, json, sizeof(json));
-	assert_int_equal(hub_extract(json, strlen(json), &d), 0);
-	snprintf(d.agent_id, sizeof(d.agent_id), "%s", r->agent);
-	d.seq = ++f->seq;
-	d.ingest_us = T0;
-	assert_int_equal(f->st->ops->insert(f->st, &d, &is_new), 0);
-	assert_int_equal(is_new, 1);
+	assert_int_equal(hubfix_put_json(f->hf.st, json, r->agent, ++f->seq,
+	    T0), 1);
 	if ((r->kind == NULL || strcmp(r->kind, "alert") == 0) &&
 	    r->ts >= T0 && r->ts < T0 + 24 * H)
 		f->in_window++;
@@ -202,8 +197,8 @@ load(struct fx *f)
 	/* agents 1-4 said HELLO; agent 5 is known only from its records */
 	for (i = 0; i < 4; i++) {
 		snprintf(id, sizeof(id), "agent-0%d", i + 1);
-		assert_int_equal(f->st->ops->host_seen(f->st, id, names[i], 0,
-		    T0), 0);
+		assert_int_equal(f->hf.st->ops->host_seen(f->hf.st, id,
+		    names[i], 0, T0), 0);
 	}
 	/* before the window: must not count */
 	fingerprint(f, "agent-01", "ws-01", T0 - H);
@@ -232,32 +227,11 @@ load(struct fx *f)
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f;
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/outbreak.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/hub.db", f->dir);
-	assert_int_equal(hub_store_sqlite.open(&f->st, f->path), 0);
+	hubfix_setup(state, sizeof(*f), "outbreak");
+	f = *state;
 	load(f);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	char p[128];
-
-	f->st->ops->close(f->st);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
 	return 0;
 }
 
@@ -274,7 +248,7 @@ static json_t *
 run(struct fx *f, const struct hub_outbreak_params *p)
 {
 	char err[256] = "";
-	json_t *j = hub_outbreaks(f->st, p, err, sizeof(err));
+	json_t *j = hub_outbreaks(f->hf.st, p, err, sizeof(err));
 
 	if (j == NULL)
 		fail_msg("hub_outbreaks: %s", err);
@@ -550,11 +524,152 @@ test_bad_window(void **state)
 
 	window(&p);
 	p.since_us = p.until_us;
-	assert_null(hub_outbreaks(f->st, &p, err, sizeof(err)));
+	assert_null(hub_outbreaks(f->hf.st, &p, err, sizeof(err)));
 	assert_string_equal(err, "since must be before until");
 	window(&p);
 	p.max_indicators = 0;
-	assert_null(hub_outbreaks(f->st, &p, err, sizeof(err)));
+	assert_null(hub_outbreaks(f->hf.st, &p, err, sizeof(err)));
+}
+
+/* A row as a peer's bundle leaves it (docs/peering.md). */
+static void
+shared(struct fx *f, const char *peer, const char *origin, int n,
+    const char *kind, const char *value, uint64_t hosts, int tlp,
+    int64_t first, int state)
+{
+	struct hub_shared s;
+	int is_new = 0;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.peer, sizeof(s.peer), "%s", peer);
+	snprintf(s.origin, sizeof(s.origin), "%s", origin);
+	snprintf(s.stix_id, sizeof(s.stix_id),
+	    "indicator--00000000-0000-4000-8000-%012d", n);
+	snprintf(s.kind, sizeof(s.kind), "%s", kind);
+	snprintf(s.value, sizeof(s.value), "%s", value);
+	snprintf(s.rule_ids, sizeof(s.rule_ids), "[\"picket.fingerprint."
+	    "outbound\"]");
+	s.tlp = tlp;
+	s.hosts = hosts;
+	s.count = hosts * 3;
+	s.first_received_us = first;
+	s.last_received_us = first + H;
+	s.state = state;
+	assert_int_equal(f->hf.st->ops->shared_put(f->hf.st, &s, &is_new), 0);
+	assert_int_equal(is_new, 1);
+}
+
+/* The group of kind k in the answer; it must be there. */
+static json_t *
+group_of(json_t *j, const char *kind)
+{
+	json_t *obs = json_object_get(j, "outbreaks"), *g;
+	size_t i;
+
+	json_array_foreach(obs, i, g)
+		if (strcmp(sget(g, "kind"), kind) == 0)
+			return g;
+	fail_msg("no %s group", kind);
+	return NULL;
+}
+
+static void
+want_json(const json_t *got, const char *want)
+{
+	json_error_t e;
+	json_t *w = json_loads(want, 0, &e);
+	char *g;
+
+	if (w == NULL)
+		fail_msg("expected JSON: %s", e.text);
+	if (!json_equal(got, w)) {
+		g = json_dumps(got, JSON_SORT_KEYS);
+		fail_msg("members: %s", g != NULL ? g : "(null)");
+	}
+	json_decref(w);
+}
+
+/*
+ * What peers shared of a group's value: rejected rows and other values
+ * (even one that contains it) are left out, two rows of one peer are
+ * one member, peers are listed earliest first.
+ */
+static void
+test_members(void **state)
+{
+	struct fx *f = *state;
+	struct hub_outbreak_params p;
+	json_t *j, *g;
+	char peer[32];
+	int i;
+
+	shared(f, "beta", "Beta State SOC", 1, "fingerprint", FP_WORM, 5,
+	    HUB_TLP_GREEN, T0 + 3 * H, HUB_SHARED_APPROVED);
+	shared(f, "alpha", "Alpha City", 2, "fingerprint", FP_WORM, 2,
+	    HUB_TLP_AMBER, T0 + 1 * H, HUB_SHARED_PENDING);
+	/* beta again under another id: later, more hosts than its first */
+	shared(f, "beta", "Beta State SOC", 3, "fingerprint", FP_WORM, 3,
+	    HUB_TLP_CLEAR, T0 + 5 * H, HUB_SHARED_PENDING);
+	shared(f, "gamma", "Gamma County", 4, "fingerprint", FP_WORM, 40,
+	    HUB_TLP_CLEAR, T0, HUB_SHARED_REJECTED);
+	/* another value, which the store's substring filter also finds */
+	shared(f, "delta", "Delta", 5, "fingerprint", FP_WORM "ab", 9,
+	    HUB_TLP_CLEAR, T0, HUB_SHARED_APPROVED);
+	shared(f, "delta", "Delta", 6, "domain", "evil.example", 4,
+	    HUB_TLP_GREEN, T0 + 2 * H, HUB_SHARED_APPROVED);
+	shared(f, "alpha", "Alpha City", 7, "domain", "not-evil.example", 1,
+	    HUB_TLP_GREEN, T0, HUB_SHARED_APPROVED);
+	/* the same text as another kind is not the same indicator */
+	shared(f, "alpha", "Alpha City", 8, "url", "evil.example", 1,
+	    HUB_TLP_GREEN, T0, HUB_SHARED_APPROVED);
+
+	window(&p);
+	j = run(f, &p);
+	assert_false(json_is_true(json_object_get(j, "members_truncated")));
+	g = group_of(j, "fingerprint");
+	want_json(json_object_get(g, "members"),
+	    "{\"count\":2,\"hosts\":7,\"first\":{\"peer\":\"alpha\","
+	    "\"origin\":\"Alpha City\",\"first_received\":"
+	    "\"2024-05-01T01:00:00.000Z\"},\"peers\":["
+	    "{\"peer\":\"alpha\",\"origin\":\"Alpha City\",\"hosts\":2,"
+	    "\"tlp\":\"TLP:AMBER\",\"first_received\":"
+	    "\"2024-05-01T01:00:00.000Z\",\"state\":\"pending\"},"
+	    "{\"peer\":\"beta\",\"origin\":\"Beta State SOC\",\"hosts\":5,"
+	    "\"tlp\":\"TLP:GREEN\",\"first_received\":"
+	    "\"2024-05-01T03:00:00.000Z\",\"state\":\"approved\"}],"
+	    "\"truncated\":false}");
+	/* "domain-name:evil.example" maps to the shared kind domain */
+	want_json(json_object_get(group_of(j, "ioc"), "members"),
+	    "{\"count\":1,\"hosts\":4,\"first\":{\"peer\":\"delta\","
+	    "\"origin\":\"Delta\",\"first_received\":"
+	    "\"2024-05-01T02:00:00.000Z\"},\"peers\":[{\"peer\":\"delta\","
+	    "\"origin\":\"Delta\",\"hosts\":4,\"tlp\":\"TLP:GREEN\","
+	    "\"first_received\":\"2024-05-01T02:00:00.000Z\",\"state\":"
+	    "\"approved\"}],\"truncated\":false}");
+	/* scans have no value a peer shares */
+	assert_null(json_object_get(json_array_get(json_object_get(j,
+	    "outbreaks"), 0), "members"));
+	json_decref(j);
+
+	/* more rows than one group reads: counted as far as read, and said */
+	for (i = 0; i < HUB_OB_MEMBERS_ROWS; i++) {
+		snprintf(peer, sizeof(peer), "p%03d", i);
+		shared(f, peer, "Member", 100 + i, "domain", "evil.example", 1,
+		    HUB_TLP_CLEAR, T0 + 10 * H + i, HUB_SHARED_PENDING);
+	}
+	window(&p);
+	j = run(f, &p);
+	assert_true(json_is_true(json_object_get(j, "members_truncated")));
+	g = json_object_get(group_of(j, "ioc"), "members");
+	assert_true(json_is_true(json_object_get(g, "truncated")));
+	/* newest first: delta's older row is the one left out */
+	assert_int_equal(iget(g, "count"), HUB_OB_MEMBERS_ROWS);
+	assert_int_equal(json_array_size(json_object_get(g, "peers")),
+	    HUB_OB_MEMBERS_OUT);
+	assert_string_equal(sget(json_object_get(g, "first"), "peer"), "p000");
+	assert_false(json_is_true(json_object_get(json_object_get(group_of(j,
+	    "fingerprint"), "members"), "truncated")));
+	json_decref(j);
 }
 
 static int
@@ -598,12 +713,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_groups, setup,
+		    hubfix_teardown),
+		cmocka_unit_test_setup_teardown(test_filters, setup,
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_truncation, setup,
-		    teardown),
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_window, setup,
-		    teardown),
+		    hubfix_teardown),
+		cmocka_unit_test_setup_teardown(test_members, setup,
+		    hubfix_teardown),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_itab),
 	};
