@@ -980,6 +980,8 @@ struct calc {
 	struct itask	*cur_task;
 	struct ishared	*shared;
 	size_t		 nshared, shared_cap;
+	struct hub_sent_value *sent;		/* what went to peers */
+	size_t		 nsent, sent_cap;
 	const char	*sh_value;	/* the value being looked up */
 };
 
@@ -1324,6 +1326,7 @@ calc_free(struct calc *c)
 	for (i = 0; i < c->ntasks; i++)
 		json_decref(c->tasks[i].refusals);
 	free(c->shared);
+	free(c->sent);
 	free(c->links);
 	free(c->events);
 	free(c->tasks);
@@ -1384,8 +1387,23 @@ shared_row(void *arg, const struct hub_shared *s)
 	return 0;
 }
 
+static int
+sent_row(void *arg, const struct hub_sent_value *v)
+{
+	struct calc *c = arg;
+
+	if (pk_grow(&c->sent, &c->sent_cap, c->nsent, sizeof(*c->sent)) ==
+	    -1) {
+		c->nomem = 1;
+		return -1;
+	}
+	c->sent[c->nsent++] = *v;
+	return 0;
+}
+
 /*
- * What peers shared about an outbreak of the incident (docs/peering.md):
+ * What peers shared about an outbreak of the incident, and what this hub
+ * sent them of it (docs/peering.md):
  * its worm fingerprint, or an IOC value of a kind a peer can share.  Scan
  * and rule outbreaks have no value peers exchange.
  */
@@ -1421,7 +1439,9 @@ scan_shared(struct calc *c, const char *value)
 	f.text = v;
 	f.limit = SHARED_MAX;
 	c->sh_value = v;
-	return c->st->ops->shared_list(c->st, &f, shared_row, c);
+	if (c->st->ops->shared_list(c->st, &f, shared_row, c) == -1)
+		return -1;
+	return c->st->ops->sent_list(c->st, kind, v, SHARED_MAX, sent_row, c);
 }
 
 static int
@@ -1677,6 +1697,16 @@ timeline_json(const struct calc *c, const uint32_t *order)
 		    hub_tlp_name(x->tlp) : "TLP:?");
 		bad |= tl_add(&v, &n, &cap, x->first_received_us,
 		    "shared_received", text, NULL, NULL);
+	}
+	for (i = 0; i < c->nsent && !bad; i++) {
+		const struct hub_sent_value *y = &c->sent[i];
+
+		snprintf(text, sizeof(text), "sent %s %.400s to %.64s under %s "
+		    "(bundle %llu)", y->kind, y->value, y->peer,
+		    hub_tlp_name(y->tlp) != NULL ? hub_tlp_name(y->tlp) :
+		    "TLP:?", (unsigned long long)y->seq);
+		bad |= tl_add(&v, &n, &cap, y->sent_us, "shared_sent", text,
+		    NULL, NULL);
 	}
 	if (!bad && n > 0)
 		qsort(v, n, sizeof(*v), tl_cmp);
@@ -2186,12 +2216,27 @@ static json_t *
 sharing_json(const struct calc *c)
 {
 	const struct hub_shared *x;
-	json_t *rec, *o;
+	const struct hub_sent_value *y;
+	json_t *rec, *sent, *o;
 	size_t i;
 	int bad = 0;
 
-	if ((rec = json_array()) == NULL)
+	if ((sent = json_array()) == NULL)
 		return NULL;
+	for (i = 0; i < c->nsent && !bad; i++) {
+		y = &c->sent[i];
+		o = json_pack("{s:o,s:s,s:o,s:s,s:o,s:I}", "peer",
+		    hub_json_str(y->peer), "kind", y->kind, "value",
+		    hub_json_str(y->value), "tlp", hub_tlp_name(y->tlp) != NULL ?
+		    hub_tlp_name(y->tlp) : "TLP:RED", "sent", jtime(y->sent_us),
+		    "sequence", (json_int_t)PK_MIN(y->seq,
+		    (uint64_t)INT64_MAX));
+		bad |= o == NULL || json_array_append_new(sent, o) == -1;
+	}
+	if (bad || (rec = json_array()) == NULL) {
+		json_decref(sent);
+		return NULL;
+	}
 	for (i = 0; i < c->nshared && !bad; i++) {
 		x = &c->shared[i].s;
 		o = json_pack("{s:o,s:o,s:s,s:o,s:s,s:o,s:o,s:s}", "peer",
@@ -2206,13 +2251,12 @@ sharing_json(const struct calc *c)
 	}
 	if (bad) {
 		json_decref(rec);
+		json_decref(sent);
 		return NULL;
 	}
-	/* What this hub sent is per peer and cursor, not per value: the
-	 * peers' own pages say how far each got (GET /api/v1/peers). */
-	return json_pack("{s:[],s:o,s:s}", "sent", "received", rec, "note",
-	    "sent: see each peer's progress (GET /api/v1/peers); received: "
-	    "what peers shared about this incident's outbreaks");
+	return json_pack("{s:o,s:o,s:s}", "sent", sent, "received", rec,
+	    "note", "the worm fingerprints and IOC values of this incident's "
+	    "outbreaks that went to peers and came from them");
 }
 
 static json_t *

@@ -94,6 +94,9 @@ struct peer_st {
 	uint64_t		 filtered, redacted;
 	int			 tlp;		/* its send_tlp */
 	int			 more;		/* a full window: go on */
+	/* the values it carries, kept once the peer took it */
+	struct hub_sent_value	*sent;
+	size_t			 nsent;
 	/* back-off after a failure */
 	uint64_t		 backoff_s;	/* 0: none */
 	uint64_t		 next_us;	/* mono: no push before */
@@ -143,7 +146,46 @@ peer_free(struct peer_st *s)
 		event_free(s->done_ev);
 	pk_tls_ctx_free(s->cli);
 	free(s->ca_pem);
+	free(s->sent);
 	free(s);
+}
+
+/*
+ * The values a bundle carries, read back from its own bytes with the
+ * parser peers use, so what is recorded as sent is exactly what a peer
+ * could keep.  On any failure nothing is recorded (the push goes on).
+ */
+static void
+sent_values(struct peer_st *s, const char *body, size_t len)
+{
+	struct hub_share_limits lim;
+	struct hub_share_in in;
+	char err[WHY_MAX];
+	size_t i;
+
+	free(s->sent);
+	s->sent = NULL;
+	s->nsent = 0;
+	memset(&lim, 0, sizeof(lim));
+	lim.max_bytes = len;
+	lim.max_objects = s->p->max_objects;
+	lim.accept_tlp = HUB_TLP_AMBER_STRICT;
+	if (hub_share_parse(body, len, &lim, 0, &in, err, sizeof(err)) != 0)
+		return;
+	if (in.nitems > 0 &&
+	    (s->sent = calloc(in.nitems, sizeof(*s->sent))) != NULL) {
+		for (i = 0; i < in.nitems; i++) {
+			struct hub_sent_value *v = &s->sent[i];
+
+			pk_strlcpy(v->peer, s->name, sizeof(v->peer));
+			pk_strlcpy(v->kind, in.items[i].kind, sizeof(v->kind));
+			pk_strlcpy(v->value, in.items[i].value,
+			    sizeof(v->value));
+			v->tlp = in.items[i].tlp;
+		}
+		s->nsent = in.nitems;
+	}
+	hub_share_in_free(&in);
 }
 
 static struct peer_st *
@@ -540,6 +582,19 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 			backoff(s);
 			return;
 		}
+		if (s->nsent > 0) {
+			size_t i;
+
+			for (i = 0; i < s->nsent; i++) {
+				s->sent[i].seq = s->seq;
+				s->sent[i].sent_us = (int64_t)pk_now_us();
+			}
+			if (p->st->ops->sent_add(p->st, s->sent, s->nsent) ==
+			    -1)
+				log_warnx("peer %s: bundle %llu taken, but what "
+				    "it carried could not be recorded", s->name,
+				    (unsigned long long)s->seq);
+		}
 		p->k.bundles_sent++;
 		p->k.indicators_sent += s->n;
 		p->k.rows_filtered += s->filtered;
@@ -737,6 +792,7 @@ push_peer(struct peer_st *s)
 		s->redacted = ks.redacted;
 		s->tlp = row.send_tlp;
 		s->more = ks.rows >= max_rows;
+		sent_values(s, body, len);
 		if (post(s, body, len, err, sizeof(err)) == -1) {
 			p->k.push_failures++;
 			push_failed(s, err);

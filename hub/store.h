@@ -331,7 +331,18 @@ struct hub_shared_filter {
 	uint64_t	 limit;
 };
 
+/* Schema 7: one value a bundle carried to a peer (docs/peering.md). */
+struct hub_sent_value {
+	char		 peer[HUB_PEER_NAME_MAX + 1];
+	uint64_t	 seq;			/* the bundle's sequence */
+	char		 kind[16];		/* as struct hub_shared */
+	char		 value[HUB_SHARED_VALUE_MAX + 1];
+	int		 tlp;			/* enum hub_tlp */
+	int64_t		 sent_us;		/* the peer's 200 */
+};
+
 typedef int (*hub_peer_fn)(void *arg, const struct hub_peer *p);
+typedef int (*hub_sent_fn)(void *arg, const struct hub_sent_value *v);
 typedef int (*hub_shared_fn)(void *arg, const struct hub_shared *s);
 /* An alert row with the row id it was stored under (peering cursors). */
 typedef int (*hub_rowid_fn)(void *arg, int64_t rowid,
@@ -584,6 +595,17 @@ struct hub_store_ops {
 	/* An analyst's decision: state, decided_by, decided_us. */
 	int	(*shared_decide)(struct hub_store *st, int64_t id, int state,
 		    const char *actor, int64_t now_us, int *found);
+
+	/* Schema 7: what went to whom, value by value. */
+	/* Keep the n values one bundle carried (after its 200), in one
+	 * transaction; a value already kept for (peer, seq) is skipped. */
+	int	(*sent_add)(struct hub_store *st, const struct hub_sent_value *v,
+		    size_t n);
+	/* Every peer's sendings of (kind, value), oldest first, at most
+	 * limit (0: all). */
+	int	(*sent_list)(struct hub_store *st, const char *kind,
+		    const char *value, uint64_t limit, hub_sent_fn fn,
+		    void *arg);
 };
 
 /* Every backend's handle starts with this. */
@@ -594,6 +616,6 @@ struct hub_store {
 extern const struct hub_store_ops hub_store_sqlite;
 
 /* The schema version this code writes (docs/schema-hub.md). */
-#define HUB_SCHEMA_VERSION	6
+#define HUB_SCHEMA_VERSION	7
 
 #endif

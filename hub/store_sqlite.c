@@ -224,6 +224,17 @@ static const char *const migrations[] = {
 	"CREATE INDEX shared_kind ON shared_indicators(kind, id);"
 	/* the outbreak view and incidents look values up one by one */
 	"CREATE INDEX shared_value ON shared_indicators(kind, value);",
+	/* 6 -> 7: the values each bundle carried to a peer (incidents show
+	 * what went to whom and when) */
+	"CREATE TABLE peer_sent_values ("
+	"  peer TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  tlp INTEGER NOT NULL,"
+	"  sent_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (peer, seq, kind, value));"
+	"CREATE INDEX peer_sent_value ON peer_sent_values(kind, value);",
 };
 
 static int
@@ -2579,6 +2590,85 @@ fail:
 	return -1;
 }
 
+/* ------------------------------------------------------------ schema 7 */
+
+static int
+sq_sent_add(struct hub_store *st, const struct hub_sent_value *v, size_t n)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	size_t i;
+	int rc;
+
+	sq_settle(s);
+	if (sq_exec(s, "SAVEPOINT sent_add") == -1)
+		return -1;
+	if (sq_prepare(s, "INSERT OR IGNORE INTO peer_sent_values (peer, seq, "
+	    "kind, value, tlp, sent_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    &q) == -1)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (v[i].seq > (uint64_t)INT64_MAX)
+			continue;
+		sqlite3_bind_text(q, 1, v[i].peer, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)v[i].seq);
+		sqlite3_bind_text(q, 3, v[i].kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 4, v[i].value, -1, SQLITE_STATIC);
+		sqlite3_bind_int(q, 5, v[i].tlp);
+		sqlite3_bind_int64(q, 6, v[i].sent_us);
+		rc = sqlite3_step(q);
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE) {
+			sqlite3_finalize(q);
+			(void)sq_fail(s, "sent values");
+			goto fail;
+		}
+	}
+	sqlite3_finalize(q);
+	if (sq_exec(s, "RELEASE sent_add") == -1)
+		goto fail;
+	return 0;
+fail:
+	(void)sq_exec(s, "ROLLBACK TO sent_add");
+	(void)sq_exec(s, "RELEASE sent_add");
+	return -1;
+}
+
+static int
+sq_sent_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_sent_value v;
+
+	memset(&v, 0, sizeof(v));
+	sq_col(q, 0, v.peer, sizeof(v.peer));
+	v.seq = (uint64_t)sqlite3_column_int64(q, 1);
+	sq_col(q, 2, v.kind, sizeof(v.kind));
+	sq_col(q, 3, v.value, sizeof(v.value));
+	v.tlp = sqlite3_column_int(q, 4);
+	v.sent_us = sqlite3_column_int64(q, 5);
+	return ((hub_sent_fn)cb->fn)(cb->arg, &v);
+}
+
+static int
+sq_sent_list(struct hub_store *st, const char *kind, const char *value,
+    uint64_t limit, hub_sent_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, "SELECT peer, seq, kind, value, tlp, sent_us FROM "
+	    "peer_sent_values WHERE kind = ?1 AND value = ?2 ORDER BY "
+	    "sent_us, peer, seq LIMIT ?3", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, limit == 0 || limit > (uint64_t)INT64_MAX ?
+	    -1 : (sqlite3_int64)limit);
+	return sq_each(s, q, sq_sent_row, &cb, "sent values");
+}
+
 static int
 sq_shared_list(struct hub_store *st, const struct hub_shared_filter *f,
     hub_shared_fn fn, void *arg)
@@ -2731,4 +2821,6 @@ const struct hub_store_ops hub_store_sqlite = {
 	.shared_list = sq_shared_list,
 	.shared_get = sq_shared_get,
 	.shared_decide = sq_shared_decide,
+	.sent_add = sq_sent_add,
+	.sent_list = sq_sent_list,
 };

@@ -508,6 +508,19 @@ def test_each_peer_gets_what_its_policy_allows(net):
     assert pa_b["sent"]["indicators"] >= len(seed.allowed(2))
     assert pb_a["received"]["sequence"] == pa_b["sent"]["sequence"] - 1
     assert pb_a["received"]["indicators"] >= len(seed.allowed(2))
+    # A recorded, value by value, what each peer took (schema 7): the
+    # same values each peer keeps, in bundles it answered 200 to
+    con = sqlite3.connect(f"file:{a.db}?mode=ro", uri=True, timeout=30)
+    try:
+        sent = con.execute("SELECT peer, seq, value FROM "
+                           "peer_sent_values").fetchall()
+    finally:
+        con.close()
+    for peer, got, pa in (("member-b", got_b, pa_b),
+                          ("member-c", got_c, pa_c)):
+        mine = [(q, v) for p, q, v in sent if p == peer]
+        assert {v for _, v in mine} == got, ({v for _, v in mine} ^ got)
+        assert all(1 <= q < pa["sent"]["sequence"] for q, _ in mine), mine
 
 
 def test_red_never_leaves_and_redaction_holds(net):

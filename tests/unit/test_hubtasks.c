@@ -76,7 +76,8 @@ test_migration_from_3(void **state)
 	    0, 100), 0);
 	add_agent(f->st, "old-agent", "lab", 0);
 	/* a version-3 file has none of the later versions' tables */
-	hubfix_downgrade(f, "DROP TABLE shared_indicators; "
+	hubfix_downgrade(f, "DROP TABLE peer_sent_values; "
+	    "DROP TABLE shared_indicators; "
 	    "DROP TABLE peers; DROP TABLE incident_events; "
 	    "DROP TABLE incident_links; DROP TABLE incidents; "
 	    "DROP TABLE task_hosts; DROP TABLE tasks; "

@@ -757,7 +757,8 @@ test_migration_from_4(void **state)
 
 	assert_int_equal(f->hf.st->ops->host_seen(f->hf.st, "old-agent",
 	    "old-host", 0, 100), 0);
-	hubfix_downgrade(&f->hf, "DROP TABLE shared_indicators; "
+	hubfix_downgrade(&f->hf, "DROP TABLE peer_sent_values; "
+	    "DROP TABLE shared_indicators; "
 	    "DROP TABLE peers; DROP TABLE incident_events; "
 	    "DROP TABLE incident_links; DROP TABLE incidents; "
 	    "UPDATE schema_version SET version = 4");
@@ -809,9 +810,10 @@ test_shared_received(void **state)
 	struct fx *f = *state;
 	char err[HUB_INC_ERR_MAX];
 	const json_t *rec, *tl, *e;
+	struct hub_sent_value sv;
 	json_t *rep, *r;
 	int64_t id;
-	size_t i, n = 0;
+	size_t i, n = 0, nsent = 0;
 	int found;
 
 	id = story(f);
@@ -822,6 +824,16 @@ test_shared_received(void **state)
 	shared(f, "state-c", "00000000-0000-4000-8000-000000000003",
 	    "domain", "9f86d081884c7d659a2feaa0c55ad015.example",
 	    T0 + 2502 * S);
+	/* and this hub sent the fingerprint to state-d in its bundle 4 */
+	memset(&sv, 0, sizeof(sv));
+	snprintf(sv.peer, sizeof(sv.peer), "state-d");
+	sv.seq = 4;
+	snprintf(sv.kind, sizeof(sv.kind), "fingerprint");
+	snprintf(sv.value, sizeof(sv.value), "%s",
+	    "9f86d081884c7d659a2feaa0c55ad015");
+	sv.tlp = HUB_TLP_GREEN;
+	sv.sent_us = T0 + 2400 * S;
+	assert_int_equal(f->hf.st->ops->sent_add(f->hf.st, &sv, 1), 0);
 	rep = hub_incident_report(f->hf.st, id, T0 + 3000 * S, &found, err,
 	    sizeof(err));
 	assert_non_null(rep);
@@ -833,6 +845,11 @@ test_shared_received(void **state)
 	assert_string_equal(sget(json_array_get(rec, 0), "tlp"), "TLP:GREEN");
 	assert_string_equal(sget(json_array_get(rec, 0), "state"), "pending");
 	assert_time(json_array_get(rec, 0), "first_received", T0 + 2500 * S);
+	rec = json_object_get(json_object_get(rep, "sharing"), "sent");
+	assert_int_equal(json_array_size(rec), 1);
+	assert_string_equal(sget(json_array_get(rec, 0), "peer"), "state-d");
+	assert_int_equal(iget(json_array_get(rec, 0), "sequence"), 4);
+	assert_time(json_array_get(rec, 0), "sent", T0 + 2400 * S);
 	json_decref(rep);
 	r = hub_incident_get(f->hf.st, id, T0 + 3000 * S, &found, err,
 	    sizeof(err));
@@ -840,13 +857,18 @@ test_shared_received(void **state)
 	tl = json_object_get(r, "timeline");
 	for (i = 0; i < json_array_size(tl); i++) {
 		e = json_array_get(tl, i);
-		if (strcmp(sget(e, "kind"), "shared_received") != 0)
-			continue;
-		n++;
-		assert_time(e, "time", T0 + 2500 * S);
-		assert_non_null(strstr(sget(e, "text"), "state-b"));
+		if (strcmp(sget(e, "kind"), "shared_received") == 0) {
+			n++;
+			assert_time(e, "time", T0 + 2500 * S);
+			assert_non_null(strstr(sget(e, "text"), "state-b"));
+		} else if (strcmp(sget(e, "kind"), "shared_sent") == 0) {
+			nsent++;
+			assert_time(e, "time", T0 + 2400 * S);
+			assert_non_null(strstr(sget(e, "text"), "state-d"));
+		}
 	}
 	assert_int_equal(n, 1);
+	assert_int_equal(nsent, 1);
 	json_decref(r);
 }
 

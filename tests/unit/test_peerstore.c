@@ -562,6 +562,72 @@ test_shared_put_and_decide(void **state)
 	assert_int_equal(r.n, 0);
 }
 
+struct sent_rows {
+	struct hub_sent_value	 v[8];
+	size_t			 n;
+};
+
+static int
+sent_row(void *arg, const struct hub_sent_value *v)
+{
+	struct sent_rows *r = arg;
+
+	assert_true(r->n < sizeof(r->v) / sizeof(r->v[0]));
+	r->v[r->n++] = *v;
+	return 0;
+}
+
+/* Schema 7: the values each bundle carried, by value, oldest first; the
+ * same (peer, seq, value) kept once. */
+static void
+test_sent_values(void **state)
+{
+	struct hubfix *f = *state;
+	struct hub_sent_value v[3];
+	struct sent_rows r;
+
+	memset(v, 0, sizeof(v));
+	snprintf(v[0].peer, sizeof(v[0].peer), "state-b");
+	v[0].seq = 3;
+	snprintf(v[0].kind, sizeof(v[0].kind), "fingerprint");
+	snprintf(v[0].value, sizeof(v[0].value), "%s",
+	    "9f86d081884c7d659a2feaa0c55ad015");
+	v[0].tlp = 1;
+	v[0].sent_us = 2000;
+	v[1] = v[0];
+	snprintf(v[1].kind, sizeof(v[1].kind), "domain");
+	snprintf(v[1].value, sizeof(v[1].value), "evil.example");
+	v[2] = v[0];
+	snprintf(v[2].peer, sizeof(v[2].peer), "state-c");
+	v[2].seq = 1;
+	v[2].sent_us = 1000;
+	assert_int_equal(f->st->ops->sent_add(f->st, v, 3), 0);
+	/* the same bundle recorded again: nothing doubles */
+	assert_int_equal(f->st->ops->sent_add(f->st, v, 1), 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(f->st->ops->sent_list(f->st, "fingerprint",
+	    "9f86d081884c7d659a2feaa0c55ad015", 0, sent_row, &r), 0);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.v[0].peer, "state-c");	/* sent first */
+	assert_int_equal(r.v[0].seq, 1);
+	assert_int_equal(r.v[0].sent_us, 1000);
+	assert_string_equal(r.v[1].peer, "state-b");
+	assert_int_equal(r.v[1].seq, 3);
+	assert_int_equal(r.v[1].tlp, 1);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(f->st->ops->sent_list(f->st, "fingerprint",
+	    "9f86d081884c7d659a2feaa0c55ad015", 1, sent_row, &r), 0);
+	assert_int_equal(r.n, 1);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(f->st->ops->sent_list(f->st, "domain",
+	    "evil.example", 0, sent_row, &r), 0);
+	assert_int_equal(r.n, 1);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(f->st->ops->sent_list(f->st, "ipv4",
+	    "evil.example", 0, sent_row, &r), 0);
+	assert_int_equal(r.n, 0);
+}
+
 static void
 test_shared_list(void **state)
 {
@@ -689,11 +755,12 @@ test_migration_from_5(void **state)
 	    0, 100), 0);
 	assert_int_equal(put(f, "old-agent", 1, "alert",
 	    "2026-01-02T10:00:00Z", 70), 1);
-	hubfix_downgrade(f, "DROP TABLE shared_indicators; "
+	hubfix_downgrade(f, "DROP TABLE peer_sent_values; "
+	    "DROP TABLE shared_indicators; "
 	    "DROP TABLE peers; UPDATE schema_version SET version = 5");
 	assert_int_equal(f->st->ops->schema_version(f->st, &v), 0);
-	assert_int_equal(v, 6);
-	assert_int_equal(HUB_SCHEMA_VERSION, 6);
+	assert_int_equal(v, 7);
+	assert_int_equal(HUB_SCHEMA_VERSION, 7);
 	assert_int_equal(f->st->ops->host_get(f->st, "old-agent", &h,
 	    &found), 0);
 	assert_int_equal(found, 1);
@@ -816,6 +883,8 @@ main(void)
 		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_shared_put_and_decide,
 		    setup, hubfix_teardown),
+		cmocka_unit_test_setup_teardown(test_sent_values, setup,
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_shared_list, setup,
 		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_5, setup,
