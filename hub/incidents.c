@@ -917,10 +917,6 @@ struct ilink {
 	char		*value;
 };
 
-/* What a peer shared that names one of the incident's outbreaks. */
-struct ishared {
-	struct hub_shared	 s;
-};
 
 struct ievent {
 	int64_t		 ts_us;
@@ -978,12 +974,22 @@ struct calc {
 	uint32_t	 k_host;
 	uint64_t	 k_seq;
 	struct itask	*cur_task;
-	struct ishared	*shared;
+	struct hub_shared *shared;	/* peers' rows of its outbreaks */
 	size_t		 nshared, shared_cap;
 	struct hub_sent_value *sent;		/* what went to peers */
 	size_t		 nsent, sent_cap;
-	const char	*sh_value;	/* the value being looked up */
 };
+
+/* Room for one more element of a calc array: 0, or -1 (nomem set). */
+static int
+calc_grow(struct calc *c, void *pp, size_t *cap, size_t n, size_t elem)
+{
+	if (pk_grow(pp, cap, n, elem) == -1) {
+		c->nomem = 1;
+		return -1;
+	}
+	return 0;
+}
 
 static int
 host_eq(void *arg, uint32_t v)
@@ -1017,10 +1023,9 @@ host_intern(struct calc *c, const char *id)
 		c->truncated = 1;
 		return EMPTY;
 	}
-	if (pk_grow(&c->hosts, &c->hosts_cap, c->nhosts, sizeof(*h)) == -1) {
-		c->nomem = 1;
+	if (calc_grow(c, &c->hosts, &c->hosts_cap, c->nhosts, sizeof(*h)) ==
+	    -1)
 		return EMPTY;
-	}
 	h = &c->hosts[c->nhosts];
 	memset(h, 0, sizeof(*h));
 	pk_strlcpy(h->id, id, sizeof(h->id));
@@ -1054,11 +1059,9 @@ seen_add(struct calc *c, uint32_t host, uint64_t seq)
 	c->k_seq = seq;
 	if (hub_itab_find(&c->six, hv, seen_eq, c) != EMPTY)
 		return 1;
-	if (pk_grow(&c->seen, &c->seen_cap, c->nseen, sizeof(*c->seen)) ==
-	    -1) {
-		c->nomem = 1;
+	if (calc_grow(c, &c->seen, &c->seen_cap, c->nseen,
+	    sizeof(*c->seen)) == -1)
 		return 1;
-	}
 	c->seen[c->nseen].host = host;
 	c->seen[c->nseen].seq = seq;
 	if (hub_itab_add(&c->six, hv, (uint32_t)c->nseen) == -1) {
@@ -1252,10 +1255,9 @@ scan_task(struct calc *c, const char *value)
 
 	if (pk_parse_u64(value, 1, INT64_MAX, &id, &why) == -1)
 		return 0;
-	if (pk_grow(&c->tasks, &c->tasks_cap, c->ntasks, sizeof(*k)) == -1) {
-		c->nomem = 1;
+	if (calc_grow(c, &c->tasks, &c->tasks_cap, c->ntasks, sizeof(*k)) ==
+	    -1)
 		return 0;
-	}
 	k = &c->tasks[c->ntasks++];
 	memset(k, 0, sizeof(*k));
 	k->id = (int64_t)id;
@@ -1277,10 +1279,9 @@ links_row(void *arg, const struct hub_inc_link_row *l)
 	struct calc *c = arg;
 	struct ilink *k;
 
-	if (pk_grow(&c->links, &c->links_cap, c->nlinks, sizeof(*k)) == -1) {
-		c->nomem = 1;
+	if (calc_grow(c, &c->links, &c->links_cap, c->nlinks, sizeof(*k)) ==
+	    -1)
 		return 1;
-	}
 	k = &c->links[c->nlinks];
 	k->kind = l->kind;
 	if ((k->value = strdup(l->value)) == NULL) {
@@ -1297,11 +1298,9 @@ events_row(void *arg, const struct hub_inc_event *e)
 	struct calc *c = arg;
 	struct ievent *k;
 
-	if (pk_grow(&c->events, &c->events_cap, c->nevents, sizeof(*k)) ==
-	    -1) {
-		c->nomem = 1;
+	if (calc_grow(c, &c->events, &c->events_cap, c->nevents,
+	    sizeof(*k)) == -1)
 		return 1;
-	}
 	k = &c->events[c->nevents];
 	k->ts_us = e->ts_us;
 	pk_strlcpy(k->kind, e->kind, sizeof(k->kind));
@@ -1375,15 +1374,10 @@ shared_row(void *arg, const struct hub_shared *s)
 {
 	struct calc *c = arg;
 
-	/* the filter matched a substring: keep the value itself only */
-	if (strcmp(s->value, c->sh_value) != 0)
-		return 0;
-	if (pk_grow(&c->shared, &c->shared_cap, c->nshared,
-	    sizeof(*c->shared)) == -1) {
-		c->nomem = 1;
+	if (calc_grow(c, &c->shared, &c->shared_cap, c->nshared,
+	    sizeof(*c->shared)) == -1)
 		return -1;
-	}
-	c->shared[c->nshared++].s = *s;
+	c->shared[c->nshared++] = *s;
 	return 0;
 }
 
@@ -1392,11 +1386,9 @@ sent_row(void *arg, const struct hub_sent_value *v)
 {
 	struct calc *c = arg;
 
-	if (pk_grow(&c->sent, &c->sent_cap, c->nsent, sizeof(*c->sent)) ==
-	    -1) {
-		c->nomem = 1;
+	if (calc_grow(c, &c->sent, &c->sent_cap, c->nsent,
+	    sizeof(*c->sent)) == -1)
 		return -1;
-	}
 	c->sent[c->nsent++] = *v;
 	return 0;
 }
@@ -1436,9 +1428,8 @@ scan_shared(struct calc *c, const char *value)
 	memset(&f, 0, sizeof(f));
 	f.state = -1;
 	f.kind = kind;
-	f.text = v;
+	f.value = v;	/* exactly: the shared_value index */
 	f.limit = SHARED_MAX;
-	c->sh_value = v;
 	if (c->st->ops->shared_list(c->st, &f, shared_row, c) == -1)
 		return -1;
 	return c->st->ops->sent_list(c->st, kind, v, SHARED_MAX, sent_row, c);
@@ -1689,7 +1680,7 @@ timeline_json(const struct calc *c, const uint32_t *order)
 		    NULL, NULL);
 	}
 	for (i = 0; i < c->nshared && !bad; i++) {
-		const struct hub_shared *x = &c->shared[i].s;
+		const struct hub_shared *x = &c->shared[i];
 
 		snprintf(text, sizeof(text), "%.64s (%.128s) shared %s %.400s "
 		    "under %s", x->peer, x->origin[0] != '\0' ? x->origin :
@@ -2238,7 +2229,7 @@ sharing_json(const struct calc *c)
 		return NULL;
 	}
 	for (i = 0; i < c->nshared && !bad; i++) {
-		x = &c->shared[i].s;
+		x = &c->shared[i];
 		o = json_pack("{s:o,s:o,s:s,s:o,s:s,s:o,s:o,s:s}", "peer",
 		    hub_json_str(x->peer), "origin", hub_json_str(x->origin),
 		    "kind", x->kind, "value", hub_json_str(x->value), "tlp",

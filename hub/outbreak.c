@@ -1024,7 +1024,7 @@ members_json(struct hub_store *st, struct members *m, const char *kind,
 	memset(&f, 0, sizeof(f));
 	f.state = -1;
 	f.kind = kind;
-	f.text = value;
+	f.value = value;	/* exactly: the shared_value index */
 	f.limit = HUB_OB_MEMBERS_ROWS;
 	m->value = value;
 	m->fold = strcmp(kind, "url") != 0;
