@@ -480,7 +480,9 @@ ng_ts_us(const struct ng_if *ifp, uint64_t t)
 	else	/* binary fractions: frac * 10^6 may not fit 64 bits */
 		us = (uint64_t)((long double)frac * 1000000.0L /
 		    (long double)ifp->ticks);
-	if (ifp->offset_s < 0 && (uint64_t)-ifp->offset_s > sec)
+	/* The offset's magnitude in unsigned arithmetic: negating INT64_MIN
+	 * as an int64_t is undefined (a fuzzer found one in an IDB). */
+	if (ifp->offset_s < 0 && 0 - (uint64_t)ifp->offset_s > sec)
 		sec = 0;
 	else
 		sec += (uint64_t)ifp->offset_s;

@@ -87,7 +87,8 @@ for bin in "$@"; do
 done
 wait
 
-# The outcomes in the order given; a failure's log tail and artifacts.
+# The outcomes in the order given, then each failure's log tail and
+# artifacts last, where a CI log that keeps only its end still shows them.
 failed=""
 summary=""
 for bin in "$@"; do
@@ -99,17 +100,27 @@ for bin in "$@"; do
 		summary="$summary
 fuzz: $name: ${done_line:-?}" ;;
 	*)
-		[ ! -f "$OUT/$name.log" ] || tail -n 60 "$OUT/$name.log"
-		say "$name: $status; log $OUT/$name.log; artifacts:"
-		find "$OUT/artifacts/$name" -type f 2>/dev/null | sed "s/^/  /"
 		failed="$failed $name"
 		summary="$summary
-fuzz: $name: FAILED" ;;
+fuzz: $name: $status" ;;
 	esac
 done
 
 printf '%s\n' "$summary" | sed '/^$/d'
 if [ -n "$failed" ]; then
+	for name in $failed; do
+		say "---- $name: the end of $OUT/$name.log"
+		[ ! -f "$OUT/$name.log" ] ||
+		    grep -v -E '^#[0-9]+|^INFO:|NEW_FUNC' "$OUT/$name.log" |
+		    tail -n 40
+		say "$name: artifacts (reproduce with $OUT/$name ARTIFACT):"
+		find "$OUT/artifacts/$name" -type f 2>/dev/null | sed "s/^/  /"
+		for a in $(find "$OUT/artifacts/$name" -type f 2>/dev/null |
+		    head -n 3); do
+			say "  $(basename "$a") in hex:"
+			od -An -tx1 -v "$a" | head -n 16
+		done
+	done
 	say "FAILED:$failed"
 	exit 1
 fi

@@ -575,6 +575,37 @@ check_multi(struct fx *x)
 	pk_pcapfile_close(f);
 }
 
+/*
+ * Negative if_tsoffset: a packet before the epoch clamps to 0, and the
+ * most negative offset (INT64_MIN, whose negation does not fit an
+ * int64_t) is handled without undefined behaviour (a fuzzer found it;
+ * UBSan in `make check` would stop here if it came back).
+ */
+static void
+test_ng_negative_tsoffset(void **state)
+{
+	struct fx x = { 0 };
+	struct pk_pcapfile *f;
+	struct pk_pcapfile_rec r;
+
+	(void)state;
+	ng_shb(&x);
+	ng_idb(&x, 1, 0, -1, -100);
+	ng_idb(&x, 1, 0, -1, INT64_MIN);
+	ng_epb(&x, 0, 1700000000123456ULL, 14, 14, frame_a, 14);
+	ng_epb(&x, 0, 50000000ULL, 14, 14, frame_a, 14);
+	ng_epb(&x, 1, 1700000000123456ULL, 14, 14, frame_a, 14);
+	f = open_fx(&x);
+	assert_int_equal(pk_pcapfile_next(f, &r), PK_PCAPFILE_OK);
+	assert_true(r.ts_us == 1699999900123456ULL);	/* 100 s earlier */
+	assert_int_equal(pk_pcapfile_next(f, &r), PK_PCAPFILE_OK);
+	assert_true(r.ts_us == 0);		/* 50 s - 100 s: clamped */
+	assert_int_equal(pk_pcapfile_next(f, &r), PK_PCAPFILE_OK);
+	assert_true(r.ts_us == 123456);		/* seconds clamped, not µs */
+	assert_int_equal(pk_pcapfile_next(f, &r), PK_PCAPFILE_EOF);
+	pk_pcapfile_close(f);
+}
+
 static void
 test_ng_multi_le(void **state)
 {
@@ -924,6 +955,7 @@ main(void)
 		cmocka_unit_test(test_ng_bad_options),
 		cmocka_unit_test(test_ng_bad_sections),
 		cmocka_unit_test(test_ng_truncated),
+		cmocka_unit_test(test_ng_negative_tsoffset),
 		cmocka_unit_test(test_shared_captures),
 	};
 
