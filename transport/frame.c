@@ -35,9 +35,11 @@ static const struct ftype ftypes[PK_FT_LAST + 1] = {
 	[PK_FT_TASK] = { "TASK", PK_TASK_FRAME_MIN, 0, 0, PK_FDIR_HUB },
 	[PK_FT_RESULT] = { "RESULT", PK_RESULT_MIN, 0, PK_FF_RESULT_DEFLATE,
 	    PK_FDIR_AGENT },
-	[PK_FT_CONFIG] = { "CONFIG", 0, 0, 0, PK_FDIR_HUB },
+	[PK_FT_CONFIG] = { "CONFIG", PK_CONFIG_MIN, 0, PK_FF_CONFIG_DEFLATE,
+	    PK_FDIR_HUB },
 	[PK_FT_RENEW] = { "RENEW", PK_RENEW_MIN, 0, 0, PK_FDIR_AGENT },
 	[PK_FT_CERT] = { "CERT", PK_CERT_MIN, 0, 0, PK_FDIR_HUB },
+	[PK_FT_APPLIED] = { "APPLIED", PK_APPLIED_MIN, 0, 0, PK_FDIR_AGENT },
 };
 
 /* ------------------------------------------------------------ bytes */
@@ -585,6 +587,97 @@ pk_result_decode(const struct pk_frame *f, struct pk_result *r)
 	}
 }
 
+/*
+ * CONFIG's fields against each other.  dlen is what follows the fixed
+ * part.  A plain APPLY carries the text itself, so its size must be
+ * raw_len; a deflated one is checked against raw_len by the caller's
+ * capped inflate.  ROLLBACK carries nothing: any byte or flag after its
+ * fixed part is a peer we do not understand.
+ */
+static int
+config_check(const struct pk_config_frame *c, size_t dlen)
+{
+	switch (c->op) {
+	case PK_COP_APPLY:
+		if (c->version == 0 || c->raw_len == 0 ||
+		    c->raw_len > PK_BUNDLE_RAW_MAX)
+			return PK_FE_VALUE;
+		if (dlen == 0)
+			return PK_FE_SHORT;
+		if ((c->flags & ~PK_FF_CONFIG_DEFLATE) != 0)
+			return PK_FE_FLAGS;
+		if (!(c->flags & PK_FF_CONFIG_DEFLATE) && dlen != c->raw_len)
+			return PK_FE_VALUE;
+		return PK_FE_OK;
+	case PK_COP_ROLLBACK:
+		if (c->flags != 0)
+			return PK_FE_FLAGS;
+		if (c->raw_len != 0)
+			return PK_FE_VALUE;
+		return dlen == 0 ? PK_FE_OK : PK_FE_TRAILING;
+	default:
+		return PK_FE_VALUE;
+	}
+}
+
+int
+pk_config_decode(const struct pk_frame *f, struct pk_config_frame *cf)
+{
+	struct cur c;
+	int err;
+
+	memset(cf, 0, sizeof(*cf));
+	cur_init(&c, f, PK_FT_CONFIG);
+	cf->version = cur64(&c);
+	cf->op = cur8(&c);
+	cf->raw_len = cur32(&c);
+	cf->flags = f->flags;
+	if (c.err != PK_FE_OK)
+		return c.err;
+	if ((err = config_check(cf, c.left)) != PK_FE_OK)
+		return err;
+	if (cf->op == PK_COP_APPLY) {
+		cf->data = c.p;
+		cf->dlen = c.left;
+	}
+	return PK_FE_OK;
+}
+
+/* The outcome and the three versions must tell one consistent story. */
+static int
+applied_ok(const struct pk_applied *a)
+{
+	switch (a->outcome) {
+	case PK_AO_RUNNING:
+		return a->version == 0;
+	case PK_AO_APPLIED:
+		return a->version != 0 && a->running == a->version;
+	case PK_AO_REFUSED:
+		return 1;
+	case PK_AO_ROLLED_BACK:
+		return a->running == a->version;
+	default:
+		return 0;
+	}
+}
+
+int
+pk_applied_decode(const struct pk_frame *f, struct pk_applied *a)
+{
+	struct cur c;
+
+	memset(a, 0, sizeof(*a));
+	cur_init(&c, f, PK_FT_APPLIED);
+	a->running = cur64(&c);
+	a->previous = cur64(&c);
+	a->version = cur64(&c);
+	a->outcome = cur8(&c);
+	cur_str(&c, a->reason, PK_ERROR_MSG_MAX, 1);
+	if (cur_end(&c) != PK_FE_OK)
+		return c.err;
+	return applied_ok(a) ? PK_FE_OK : PK_FE_VALUE;
+}
+
 int
 pk_frame_validate(const struct pk_frame *f)
 {
@@ -596,6 +689,8 @@ pk_frame_validate(const struct pk_frame *f)
 		struct pk_cert c;
 		struct pk_task_frame t;
 		struct pk_result r;
+		struct pk_config_frame cf;
+		struct pk_applied a;
 		uint64_t v;
 	} u;
 	const uint8_t *data;
@@ -623,7 +718,9 @@ pk_frame_validate(const struct pk_frame *f)
 	case PK_FT_RESULT:
 		return pk_result_decode(f, &u.r);
 	case PK_FT_CONFIG:
-		return PK_FE_RESERVED;
+		return pk_config_decode(f, &u.cf);
+	case PK_FT_APPLIED:
+		return pk_applied_decode(f, &u.a);
 	default:
 		return PK_FE_TYPE;
 	}
@@ -970,6 +1067,47 @@ pk_result_encode(const struct pk_result *r, uint8_t *out, size_t cap,
 	return wr_finish(&w, hdr, PK_FT_RESULT, flags, 0, outlen);
 }
 
+int
+pk_config_encode(const struct pk_config_frame *c, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	struct wr w;
+	uint8_t *hdr = wr_begin(&w, out, cap);
+	int err;
+
+	*outlen = 0;
+	if (c->op == PK_COP_APPLY && c->data == NULL && c->dlen != 0)
+		return PK_FE_ARG;
+	if (c->dlen > PK_FRAME_MAX_PAYLOAD - PK_CONFIG_MIN)
+		return PK_FE_TOOLARGE;
+	if ((err = config_check(c, c->dlen)) != PK_FE_OK)
+		return err;
+	wr64(&w, c->version);
+	wr_bytes(&w, &c->op, 1);
+	wr32(&w, c->raw_len);
+	if (c->op == PK_COP_APPLY)
+		wr_bytes(&w, c->data, c->dlen);
+	return wr_finish(&w, hdr, PK_FT_CONFIG, c->flags, 0, outlen);
+}
+
+int
+pk_applied_encode(const struct pk_applied *a, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	struct wr w;
+	uint8_t *hdr = wr_begin(&w, out, cap);
+
+	*outlen = 0;
+	if (!applied_ok(a))
+		return PK_FE_VALUE;
+	wr64(&w, a->running);
+	wr64(&w, a->previous);
+	wr64(&w, a->version);
+	wr_bytes(&w, &a->outcome, 1);
+	wr_str(&w, a->reason, PK_ERROR_MSG_MAX, 1);
+	return wr_finish(&w, hdr, PK_FT_APPLIED, 0, 0, outlen);
+}
+
 /* ------------------------------------------------------------ helpers */
 
 uint16_t
@@ -1013,7 +1151,7 @@ pk_frame_strerror(int err)
 		[PK_FE_STRLEN] = "string length past the frame or its maximum",
 		[PK_FE_STRING] = "empty string or control bytes",
 		[PK_FE_VALUE] = "field value out of range",
-		[PK_FE_RESERVED] = "reserved frame type",
+		[PK_FE_RESERVED] = "reserved frame type",	/* unused */
 		[PK_FE_ARG] = "bad argument or buffer too small",
 	};
 

@@ -15,17 +15,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Protocol versions this code speaks. */
+/* Protocol versions this code speaks.  Version 2 adds CONFIG (a rule/IOC
+ * bundle for the agent, docs/bundles.md) and APPLIED (what the agent runs);
+ * everything else is the same in both.  A session's version is WELCOME's. */
 #define PK_PROTO_MIN		1
-#define PK_PROTO_MAX		1
+#define PK_PROTO_MAX		2
+#define PK_PROTO_BUNDLES	2	/* first version with CONFIG/APPLIED */
 
 #define PK_FRAME_HDR		6		/* u32 len, u8 type, u8 flags */
 #define PK_FRAME_MAX_PAYLOAD	(1024u * 1024u)	/* hard cap, both sides */
 
-/* Frame types.  0 is never valid; CONFIG is reserved (v1 peers decode
- * its header but have no decoder for its payload).  RENEW and CERT renew
- * the agent's certificate (docs/enrollment.md); TASK and RESULT carry
- * targeted collection (docs/tasks.md). */
+/* Frame types.  0 is never valid.  RENEW and CERT renew the agent's
+ * certificate (docs/enrollment.md); TASK and RESULT carry targeted
+ * collection (docs/tasks.md); CONFIG and APPLIED carry shared-indicator
+ * bundles (docs/bundles.md) and exist only in sessions of version >= 2
+ * (PK_PROTO_BUNDLES): the receiver of either in a version 1 session
+ * answers ERROR TYPE. */
 enum pk_frame_type {
 	PK_FT_HELLO	= 1,	/* agent -> hub, first frame */
 	PK_FT_WELCOME	= 2,	/* hub -> agent, answer to HELLO */
@@ -35,16 +40,18 @@ enum pk_frame_type {
 	PK_FT_ERROR	= 6,	/* either way, then close */
 	PK_FT_TASK	= 7,	/* hub -> agent: start, cancel, forget */
 	PK_FT_RESULT	= 8,	/* agent -> hub: a task's state or data */
-	PK_FT_CONFIG	= 9,	/* hub -> agent (reserved) */
+	PK_FT_CONFIG	= 9,	/* hub -> agent: apply or roll back a bundle */
 	PK_FT_RENEW	= 10,	/* agent -> hub: CSR for its own key */
 	PK_FT_CERT	= 11,	/* hub -> agent: answer to RENEW */
+	PK_FT_APPLIED	= 12,	/* agent -> hub: the bundle it runs (v2) */
 };
-#define PK_FT_LAST	PK_FT_CERT
+#define PK_FT_LAST	PK_FT_APPLIED
 
 /* Flags.  Only BATCH and RESULT define one; every other bit of every type
  * must be 0. */
 #define PK_FF_BATCH_DEFLATE	0x01	/* payload is a zlib stream */
 #define PK_FF_RESULT_DEFLATE	0x01	/* DATA chunk is a zlib stream */
+#define PK_FF_CONFIG_DEFLATE	0x01	/* APPLY's bundle is a zlib stream */
 
 /* Who may send a type (for the state machines): bit mask. */
 #define PK_FDIR_AGENT	0x1
@@ -62,7 +69,7 @@ enum pk_frame_err {
 	PK_FE_STRLEN,		/* a string runs past the frame or its max */
 	PK_FE_STRING,		/* a string is empty or has control bytes */
 	PK_FE_VALUE,		/* a field out of its range */
-	PK_FE_RESERVED,		/* reserved type: no payload decoder in v1 */
+	PK_FE_RESERVED,		/* unused since v2 (kept: codes are stable) */
 	PK_FE_ARG,		/* caller error (encoder input, small buffer) */
 	PK_FE_NERR
 };
@@ -103,6 +110,10 @@ enum pk_wire_err {
 #define PK_RESULT_MIN		18	/* id, kind, then DATA's offset + 1 */
 #define PK_RESULT_CHUNK_MAX	(256u * 1024u)	/* DATA bytes, inflated */
 #define PK_CERT_MIN		3	/* result, empty message, no PEM */
+#define PK_CONFIG_MIN		13	/* version, op, raw_len */
+#define PK_APPLIED_MIN		27	/* running, previous, version, outcome,
+					 * empty reason */
+#define PK_BUNDLE_RAW_MAX	(4u * 1024u * 1024u)	/* inflated bundle */
 
 /* A whole frame as the decoder yields it; payload points into the
  * decoder's buffer and stays valid until the next pk_frame_dec_next(). */
@@ -201,6 +212,53 @@ struct pk_cert {
 	size_t		 pem_len;
 };
 
+/* CONFIG operations (v2) */
+enum pk_config_op {
+	PK_COP_APPLY	= 1,	/* run this bundle (data follows) */
+	PK_COP_ROLLBACK	= 2,	/* go back to the bundle kept as previous,
+				 * which is `version` (0: run none) */
+};
+
+/*
+ * CONFIG (9), hub -> agent: u64 version, u8 op, u32 raw_len, data.
+ * APPLY: version >= 1, raw_len 1..PK_BUNDLE_RAW_MAX is the bundle text's size; data is
+ * >= 1 byte, a zlib stream when flag PK_FF_CONFIG_DEFLATE is set (the
+ * caller inflates with a raw_len cap and checks the size), else exactly
+ * raw_len bytes of text.  ROLLBACK: raw_len 0, no data, no flag.
+ */
+struct pk_config_frame {
+	uint64_t	 version;
+	uint8_t		 op;		/* enum pk_config_op */
+	uint8_t		 flags;		/* PK_FF_CONFIG_DEFLATE or 0 */
+	uint32_t	 raw_len;
+	const uint8_t	*data;		/* into the frame; APPLY only */
+	size_t		 dlen;
+};
+
+/* APPLIED outcomes (v2) */
+enum pk_applied_outcome {
+	PK_AO_RUNNING	 = 0,	/* report at session start, version 0 */
+	PK_AO_APPLIED	 = 1,	/* CONFIG APPLY `version` is now running */
+	PK_AO_REFUSED	 = 2,	/* CONFIG `version` not applied: reason */
+	PK_AO_ROLLED_BACK = 3,	/* CONFIG ROLLBACK done: running = version */
+};
+#define PK_AO_LAST	PK_AO_ROLLED_BACK
+
+/*
+ * APPLIED (12), agent -> hub: u64 running (bundle version in use, 0 =
+ * none), u64 previous (kept for rollback, 0 = none), u64 version (the
+ * CONFIG this answers; 0 with RUNNING), u8 outcome, string reason (<= 512
+ * bytes, may be empty).  The agent sends one RUNNING right after WELCOME
+ * in a v2 session and one answer per CONFIG.
+ */
+struct pk_applied {
+	uint64_t	running;
+	uint64_t	previous;
+	uint64_t	version;
+	uint8_t		outcome;	/* enum pk_applied_outcome */
+	char		reason[PK_ERROR_MSG_MAX + 1];
+};
+
 /* ---- incremental decoder ---- */
 
 struct pk_frame_dec {
@@ -253,8 +311,12 @@ int pk_task_frame_decode(const struct pk_frame *f, struct pk_task_frame *t);
 /* RESULT: a DATA chunk is 1..PK_RESULT_CHUNK_MAX bytes (before inflate
  * when deflated: the caller inflates with a PK_RESULT_CHUNK_MAX cap). */
 int pk_result_decode(const struct pk_frame *f, struct pk_result *r);
-/* Run f through its type's decoder, discarding the fields: PK_FE_RESERVED
- * for TASK/RESULT/CONFIG, which v1 does not parse. */
+/* CONFIG: the rules above; data points into the frame. */
+int pk_config_decode(const struct pk_frame *f, struct pk_config_frame *c);
+/* APPLIED: outcome known; RUNNING has version 0; APPLIED has running ==
+ * version != 0; ROLLED_BACK has running == version (0 allowed). */
+int pk_applied_decode(const struct pk_frame *f, struct pk_applied *a);
+/* Run f through its type's decoder, discarding the fields. */
 int pk_frame_validate(const struct pk_frame *f);
 
 /* ---- encoders: write header + payload into out; 0 or a pk_frame_err ---- */
@@ -283,6 +345,12 @@ int pk_task_frame_encode(const struct pk_task_frame *t, uint8_t *out,
     size_t cap, size_t *outlen);
 /* STATE uses state/bytes/rows/reason; DATA uses offset/data/dlen/flags. */
 int pk_result_encode(const struct pk_result *r, uint8_t *out, size_t cap,
+    size_t *outlen);
+/* APPLY: data/dlen/flags/raw_len as above (the caller deflated it);
+ * ROLLBACK: data NULL, dlen 0, raw_len 0. */
+int pk_config_encode(const struct pk_config_frame *c, uint8_t *out,
+    size_t cap, size_t *outlen);
+int pk_applied_encode(const struct pk_applied *a, uint8_t *out, size_t cap,
     size_t *outlen);
 
 /* ---- helpers ---- */

@@ -19,6 +19,11 @@ Typical use::
 
 Frames on the wire: a 6-byte header (u32 payload length, u8 type, u8
 flags, big-endian) and the payload; layouts follow transport/frame.c.
+
+HELLO offers protocol versions 1..1 unless the caller passes ver_min /
+ver_max (or versions=(lo, hi)): existing tests speak version 1, where the
+hub never sends CONFIG.  A test of bundles offers (1, PROTO_BUNDLES) and
+then, like an agent, sends applied(..., AO_RUNNING) right after WELCOME.
 """
 import collections
 import socket
@@ -34,11 +39,13 @@ MAX_PAYLOAD = 1024 * 1024
 # Frame types.
 HELLO, WELCOME, BATCH, ACK, HEARTBEAT, ERROR, TASK, RESULT, CONFIG = \
     range(1, 10)
-RENEW, CERT = 10, 11
+RENEW, CERT, APPLIED = 10, 11, 12
 TYPE_NAMES = {HELLO: "HELLO", WELCOME: "WELCOME", BATCH: "BATCH",
               ACK: "ACK", HEARTBEAT: "HEARTBEAT", ERROR: "ERROR",
               TASK: "TASK", RESULT: "RESULT", CONFIG: "CONFIG",
-              RENEW: "RENEW", CERT: "CERT"}
+              RENEW: "RENEW", CERT: "CERT", APPLIED: "APPLIED"}
+# Protocol versions (transport/frame.h): 2 adds CONFIG and APPLIED.
+PROTO_MIN, PROTO_MAX, PROTO_BUNDLES = 1, 2, 2
 # CERT results
 CERT_ISSUED, CERT_REFUSED, CERT_LATER = range(3)
 FLAG_DEFLATE = 0x01
@@ -68,6 +75,19 @@ RK_STATE, RK_DATA = 1, 2
 TS_QUEUED, TS_SENT, TS_RUNNING, TS_DONE, TS_FAILED, TS_REFUSED, \
     TS_EXPIRED, TS_CANCELLED = range(1, 9)
 Task = collections.namedtuple("Task", "id op resume spec")
+# Shared-indicator bundles (docs/bundles.md): CONFIG ops, APPLIED outcomes.
+COP_APPLY, COP_ROLLBACK = 1, 2
+COP_NAMES = {COP_APPLY: "APPLY", COP_ROLLBACK: "ROLLBACK"}
+AO_RUNNING, AO_APPLIED, AO_REFUSED, AO_ROLLED_BACK = range(4)
+AO_NAMES = {AO_RUNNING: "RUNNING", AO_APPLIED: "APPLIED",
+            AO_REFUSED: "REFUSED", AO_ROLLED_BACK: "ROLLED_BACK"}
+BUNDLE_RAW_MAX = 4 * 1024 * 1024
+CONFIG_MIN, APPLIED_MIN = 13, 27
+# text: the bundle's text (inflated when the frame was deflated), None
+# for ROLLBACK; data: the payload's bytes as sent.
+Config = collections.namedtuple("Config", "version op flags raw_len data text")
+Applied = collections.namedtuple("Applied",
+                                 "running previous version outcome reason")
 
 
 class ProtocolError(Exception):
@@ -99,8 +119,13 @@ def pstr(s):
 
 def hello(agent_id, host_name="test-host", agent_version="hubproto/1",
           ver_min=1, ver_max=1, next_seq=1, oldest_seq=None, dropped=0,
-          dicts=0, flags=0):
-    """HELLO frame; oldest_seq defaults to next_seq (empty spool)."""
+          dicts=0, flags=0, versions=None):
+    """HELLO frame; oldest_seq defaults to next_seq (empty spool).
+
+    The offered range is ver_min..ver_max (1..1 unless given); versions
+    (lo, hi) is the same thing in one argument and wins when given."""
+    if versions is not None:
+        ver_min, ver_max = versions
     if oldest_seq is None:
         oldest_seq = next_seq
     payload = struct.pack(">HHQQQI", ver_min, ver_max, next_seq,
@@ -147,6 +172,34 @@ def ack(seq):
 
 def error(code, message=""):
     return frame(ERROR, struct.pack(">H", code) + pstr(message))
+
+
+def applied(running, previous, version, outcome, reason="", flags=0):
+    """APPLIED (v2): the bundle this agent runs, the one it keeps for
+    rollback, the CONFIG version answered (0 with RUNNING), the outcome
+    and a reason.  Any values: tests send inconsistent ones on purpose."""
+    return frame(APPLIED, struct.pack(">QQQB", running, previous, version,
+                                      outcome) + pstr(reason), flags)
+
+
+def config(version, op=COP_APPLY, text=b"", deflate=False, raw_len=None,
+           data=None, flags=None):
+    """CONFIG (v2), a hub's frame (agents must not send it; fake hubs
+    and malformed-frame tests do).  APPLY carries text (plain, or one zlib
+    stream with deflate=True), raw_len its size; ROLLBACK nothing.
+    raw_len, data and flags override the honest values."""
+    raw = text.encode() if isinstance(text, str) else bytes(text)
+    if data is None:
+        if op != COP_APPLY:
+            data = b""
+        else:
+            data = zlib.compress(raw, 6) if deflate else raw
+    if raw_len is None:
+        raw_len = len(raw) if op == COP_APPLY else 0
+    if flags is None:
+        flags = FLAG_DEFLATE if deflate and op == COP_APPLY else 0
+    return frame(CONFIG, struct.pack(">QBI", version, op, raw_len) + data,
+                 flags)
 
 
 # ------------------------------------------------------------ decoders
@@ -260,13 +313,79 @@ def decode_task(payload):
     return Task(tid, op, resume, None)
 
 
+def _inflate_capped(data, cap):
+    """One whole zlib stream inflated to at most cap bytes, nothing
+    after it (as the agent inflates a bundle)."""
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data, cap + 1)
+    except zlib.error as e:
+        raise ProtocolError(f"CONFIG: bad zlib stream: {e}") from e
+    if len(out) > cap or d.unconsumed_tail:
+        raise ProtocolError(f"CONFIG: inflates past raw_len {cap}")
+    if not d.eof or d.unused_data:
+        raise ProtocolError("CONFIG: zlib stream truncated or followed "
+                            "by bytes")
+    return out
+
+
+def decode_config(payload, flags=0):
+    """CONFIG: a Config; strict as the agent's decoder (transport/frame.c),
+    and for a deflated APPLY also inflates and checks raw_len."""
+    if len(payload) < CONFIG_MIN:
+        raise ProtocolError(f"CONFIG shorter than {CONFIG_MIN} bytes")
+    version, op, raw_len = struct.unpack(">QBI", payload[:CONFIG_MIN])
+    data = payload[CONFIG_MIN:]
+    if op == COP_APPLY:
+        if flags & ~FLAG_DEFLATE:
+            raise ProtocolError(f"CONFIG APPLY flags {flags:#x}")
+        if version == 0 or not 1 <= raw_len <= BUNDLE_RAW_MAX or not data:
+            raise ProtocolError(f"CONFIG APPLY version {version} raw_len "
+                                f"{raw_len} with {len(data)} bytes")
+        if flags & FLAG_DEFLATE:
+            text = _inflate_capped(data, raw_len)
+        else:
+            text = data
+        if len(text) != raw_len:
+            raise ProtocolError(f"CONFIG APPLY raw_len {raw_len}, text of "
+                                f"{len(text)} bytes")
+        return Config(version, op, flags, raw_len, data, text)
+    if op == COP_ROLLBACK:
+        if flags or raw_len or data:
+            raise ProtocolError("CONFIG ROLLBACK with flags, raw_len or "
+                                "bytes")
+        return Config(version, op, flags, raw_len, data, None)
+    raise ProtocolError(f"CONFIG op {op}")
+
+
+def decode_applied(payload):
+    """APPLIED: an Applied, with the consistency rules of
+    transport/frame.c (for fake hubs reading a real agent)."""
+    c = _Cursor(payload)
+    running, previous, version, outcome = c.unpack(">QQQB")
+    reason = c.string(512)
+    c.end()
+    ok = {AO_RUNNING: version == 0,
+          AO_APPLIED: version != 0 and running == version,
+          AO_REFUSED: True,
+          AO_ROLLED_BACK: running == version}.get(outcome, False)
+    if not ok:
+        raise ProtocolError(f"APPLIED {AO_NAMES.get(outcome, outcome)} "
+                            f"running {running} version {version}")
+    return Applied(running, previous, version, outcome, reason)
+
+
 DECODERS = {WELCOME: decode_welcome, ACK: decode_ack,
             HEARTBEAT: decode_heartbeat, ERROR: decode_error,
-            CERT: decode_cert, TASK: decode_task}
+            CERT: decode_cert, TASK: decode_task,
+            APPLIED: decode_applied}
 
 
 def decode(f):
-    """The typed value of a hub frame (Welcome, Ack, Heartbeat, Error)."""
+    """The typed value of a hub frame (Welcome, Ack, Heartbeat, Error,
+    Cert, Task, Config; Applied for a fake hub's use)."""
+    if f.type == CONFIG:
+        return decode_config(f.payload, f.flags)
     if f.flags != 0:
         raise ProtocolError(f"flags {f.flags:#x} on {TYPE_NAMES.get(f.type)}")
     if f.type not in DECODERS:
@@ -450,6 +569,28 @@ class Conn:
                 raise ProtocolError(f"got {TYPE_NAMES.get(f.type)}, "
                                     "wanted TASK")
             return v
+
+    def expect_config(self, timeout=None, skip=(HEARTBEAT, ACK)):
+        """The next CONFIG frame (skipping heartbeats and ACKs): a
+        Config (HubError if the hub sends ERROR instead)."""
+        while True:
+            f = self.recv_frame(timeout)
+            if f is None:
+                raise ProtocolError("connection closed, wanted CONFIG")
+            if f.type in skip:
+                continue
+            v = decode(f)
+            if f.type == ERROR:
+                raise HubError(v)
+            if f.type != CONFIG:
+                raise ProtocolError(f"got {TYPE_NAMES.get(f.type)}, "
+                                    "wanted CONFIG")
+            return v
+
+    def send_applied(self, running, previous, version, outcome,
+                     reason=""):
+        """Send one APPLIED."""
+        self.send(applied(running, previous, version, outcome, reason))
 
     def send_batch(self, first_seq, records, **kw):
         """Send one BATCH, return the ACK's seq."""

@@ -403,10 +403,16 @@ test_malformed_header(void **state)
 	assert_int_equal(one_frame(buf, n, &f), -PK_FE_TRAILING);
 	n = raw_frame(buf, PK_FT_HEARTBEAT, 0, pl, 16);
 	assert_int_equal(one_frame(buf, n, &f), -PK_FE_TRAILING);
-	/* Reserved types pass the header but have no v1 decoder. */
-	n = raw_frame(buf, PK_FT_CONFIG, 0, pl, 5);
-	assert_int_equal(one_frame(buf, n, &f), 0);
-	assert_int_equal(pk_frame_validate(&f), PK_FE_RESERVED);
+	/* CONFIG and APPLIED (v2): their fixed parts and flags. */
+	n = raw_frame(buf, PK_FT_CONFIG, 0, pl, PK_CONFIG_MIN - 1);
+	assert_int_equal(one_frame(buf, n, &f), -PK_FE_SHORT);
+	n = raw_frame(buf, PK_FT_CONFIG, 0x02, pl, PK_CONFIG_MIN);
+	assert_int_equal(one_frame(buf, n, &f), -PK_FE_FLAGS);
+	n = raw_frame(buf, PK_FT_APPLIED, 0, pl, PK_APPLIED_MIN - 1);
+	assert_int_equal(one_frame(buf, n, &f), -PK_FE_SHORT);
+	n = raw_frame(buf, PK_FT_APPLIED, 0x01, pl, PK_APPLIED_MIN);
+	assert_int_equal(one_frame(buf, n, &f), -PK_FE_FLAGS);
+	/* The retired code still maps to ERROR TYPE (codes are stable). */
 	assert_int_equal(pk_frame_err_wire(PK_FE_RESERVED), PK_WE_TYPE);
 	assert_int_equal(pk_frame_err_wire(PK_FE_TOOLARGE), PK_WE_TOOLARGE);
 	assert_int_equal(pk_frame_err_wire(PK_FE_STRLEN), PK_WE_PROTOCOL);
@@ -548,7 +554,7 @@ test_truncated(void **state)
 
 /* ------------------------------------------------------------ incremental */
 
-/* A stream with one frame of every v1 type plus a reserved one. */
+/* A stream with a frame of most types, CONFIG and APPLIED among them. */
 static size_t
 stream(uint8_t *out, size_t cap)
 {
@@ -556,6 +562,8 @@ stream(uint8_t *out, size_t cap)
 	struct pk_welcome w = sample_welcome();
 	struct pk_batch_hdr b = { PK_FF_BATCH_DEFLATE, 5, 2, 6, 1 };
 	uint8_t data[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	struct pk_config_frame cf = { 3, PK_COP_APPLY, 0, 9, data, 9 };
+	struct pk_applied a = { 3, 2, 3, PK_AO_APPLIED, "" };
 	size_t off = 0, n;
 
 	assert_int_equal(pk_hello_encode(&h, out + off, cap - off, &n), 0);
@@ -569,7 +577,10 @@ stream(uint8_t *out, size_t cap)
 	off += n;
 	assert_int_equal(pk_heartbeat_encode(99, out + off, cap - off, &n), 0);
 	off += n;
-	off += raw_frame(out + off, PK_FT_CONFIG, 0, NULL, 0);
+	assert_int_equal(pk_config_encode(&cf, out + off, cap - off, &n), 0);
+	off += n;
+	assert_int_equal(pk_applied_encode(&a, out + off, cap - off, &n), 0);
+	off += n;
 	assert_int_equal(pk_error_encode(PK_WE_SHUTDOWN, "bye", out + off,
 	    cap - off, &n), 0);
 	off += n;
@@ -603,8 +614,7 @@ decode_split(const uint8_t *s, size_t len, size_t cut, struct got *g,
 			g[ng].type = f.type;
 			g[ng].len = f.len;
 			memcpy(g[ng].bytes, f.payload, f.len);
-			assert_int_equal(pk_frame_validate(&f),
-			    f.type == PK_FT_CONFIG ? PK_FE_RESERVED : PK_FE_OK);
+			assert_int_equal(pk_frame_validate(&f), PK_FE_OK);
 			ng++;
 		}
 		assert_int_equal(r, 0);
@@ -817,6 +827,391 @@ test_task_result(void **state)
 	assert_int_equal(one_frame(buf, n, &f), -PK_FE_FLAGS);
 }
 
+/* ------------------------------------------------------------ CONFIG */
+
+/* A CONFIG payload by hand: version, op, raw_len, then dlen bytes. */
+static uint32_t
+config_pl(uint8_t *pl, uint64_t version, uint8_t op, uint32_t raw_len,
+    const void *data, uint32_t dlen)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		pl[i] = (uint8_t)(version >> (56 - 8 * i));
+	pl[8] = op;
+	pl[9] = (uint8_t)(raw_len >> 24);
+	pl[10] = (uint8_t)(raw_len >> 16);
+	pl[11] = (uint8_t)(raw_len >> 8);
+	pl[12] = (uint8_t)raw_len;
+	if (dlen > 0)
+		memcpy(pl + PK_CONFIG_MIN, data, dlen);
+	return PK_CONFIG_MIN + dlen;
+}
+
+/* Decode a hand-made CONFIG: the header must pass, then the payload. */
+static int
+config_raw(uint8_t flags, uint64_t version, uint8_t op, uint32_t raw_len,
+    const void *data, uint32_t dlen)
+{
+	static uint8_t pl[PK_CONFIG_MIN + 256], buf[PK_FRAME_HDR + sizeof(pl)];
+	struct pk_config_frame c;
+	struct pk_frame f;
+	uint32_t len;
+	size_t n;
+	int err;
+
+	assert_true(dlen <= 256);
+	len = config_pl(pl, version, op, raw_len, data, dlen);
+	n = raw_frame(buf, PK_FT_CONFIG, flags, pl, len);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	err = pk_config_decode(&f, &c);
+	assert_int_equal(pk_frame_validate(&f), err);
+	if (err != PK_FE_OK) {
+		assert_null(c.data);
+		assert_int_equal(c.dlen, 0);
+	}
+	return err;
+}
+
+static void
+test_config_roundtrip(void **state)
+{
+	static const char text[] = "picket-bundle 1\nversion 7\n";
+	static uint8_t big[PK_FRAME_MAX_PAYLOAD - PK_CONFIG_MIN];
+	static uint8_t buf[PK_FRAME_HDR + PK_FRAME_MAX_PAYLOAD + 16];
+	uint8_t z[5] = { 0x78, 0x9c, 0x03, 0x00, 0x01 };
+	struct pk_config_frame c, g;
+	struct pk_frame f;
+	size_t n;
+
+	(void)state;
+	/* Plain APPLY: the text itself, raw_len its size. */
+	memset(&c, 0, sizeof(c));
+	c.version = 7;
+	c.op = PK_COP_APPLY;
+	c.raw_len = (uint32_t)strlen(text);
+	c.data = (const uint8_t *)text;
+	c.dlen = strlen(text);
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n), PK_FE_OK);
+	assert_int_equal(n, PK_FRAME_HDR + PK_CONFIG_MIN + strlen(text));
+	assert_int_equal(buf[4], PK_FT_CONFIG);
+	assert_int_equal(buf[5], 0);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_config_decode(&f, &g), PK_FE_OK);
+	assert_int_equal(pk_frame_validate(&f), PK_FE_OK);
+	assert_int_equal(g.version, 7);
+	assert_int_equal(g.op, PK_COP_APPLY);
+	assert_int_equal(g.flags, 0);
+	assert_int_equal(g.raw_len, strlen(text));
+	assert_int_equal(g.dlen, strlen(text));
+	assert_memory_equal(g.data, text, g.dlen);
+	/* Deflated APPLY: raw_len is the inflated size, up to the cap. */
+	c.version = UINT64_MAX;
+	c.flags = PK_FF_CONFIG_DEFLATE;
+	c.raw_len = PK_BUNDLE_RAW_MAX;
+	c.data = z;
+	c.dlen = sizeof(z);
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n), PK_FE_OK);
+	assert_int_equal(buf[5], PK_FF_CONFIG_DEFLATE);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_config_decode(&f, &g), PK_FE_OK);
+	assert_int_equal(g.version, UINT64_MAX);
+	assert_int_equal(g.flags, PK_FF_CONFIG_DEFLATE);
+	assert_int_equal(g.raw_len, PK_BUNDLE_RAW_MAX);
+	assert_int_equal(g.dlen, sizeof(z));
+	assert_memory_equal(g.data, z, sizeof(z));
+	/* ROLLBACK: nothing after the fixed part; version 0 = run none. */
+	memset(&c, 0, sizeof(c));
+	c.op = PK_COP_ROLLBACK;
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n), PK_FE_OK);
+	assert_int_equal(n, PK_FRAME_HDR + PK_CONFIG_MIN);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_config_decode(&f, &g), PK_FE_OK);
+	assert_int_equal(g.op, PK_COP_ROLLBACK);
+	assert_int_equal(g.version, 0);
+	assert_int_equal(g.raw_len, 0);
+	assert_null(g.data);
+	assert_int_equal(g.dlen, 0);
+	c.version = 6;
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n), PK_FE_OK);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_config_decode(&f, &g), PK_FE_OK);
+	assert_int_equal(g.version, 6);
+	/* The largest plain APPLY fills a maximum frame exactly. */
+	memset(big, 'a', sizeof(big));
+	memset(&c, 0, sizeof(c));
+	c.version = 1;
+	c.op = PK_COP_APPLY;
+	c.raw_len = (uint32_t)sizeof(big);
+	c.data = big;
+	c.dlen = sizeof(big);
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n), PK_FE_OK);
+	assert_int_equal(n, PK_FRAME_HDR + PK_FRAME_MAX_PAYLOAD);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_config_decode(&f, &g), PK_FE_OK);
+	assert_int_equal(g.dlen, sizeof(big));
+	/* One more byte is no frame; a small buffer is the caller's error. */
+	c.raw_len++;
+	c.dlen++;
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n),
+	    PK_FE_TOOLARGE);
+	assert_int_equal(n, 0);
+	c.raw_len = 4;
+	c.dlen = 4;
+	assert_int_equal(pk_config_encode(&c, buf, PK_FRAME_HDR +
+	    PK_CONFIG_MIN + 3, &n), PK_FE_ARG);
+	assert_int_equal(n, 0);
+}
+
+static void
+test_config_malformed(void **state)
+{
+	static uint8_t buf[256];
+	uint8_t d[4] = { 'a', 'b', 'c', 'd' };
+	struct pk_config_frame c;
+	struct pk_applied a;
+	struct pk_frame f;
+	size_t n;
+
+	(void)state;
+	/* By hand, each field out of its range. */
+	assert_int_equal(config_raw(0, 1, PK_COP_APPLY, 4, d, 4), PK_FE_OK);
+	assert_int_equal(config_raw(0, 0, PK_COP_APPLY, 4, d, 4),
+	    PK_FE_VALUE);			/* APPLY version 0 */
+	assert_int_equal(config_raw(0, 1, 0, 4, d, 4), PK_FE_VALUE);
+	assert_int_equal(config_raw(0, 1, 3, 0, NULL, 0), PK_FE_VALUE);
+	assert_int_equal(config_raw(0, 1, 0xff, 4, d, 4), PK_FE_VALUE);
+	assert_int_equal(config_raw(0, 1, PK_COP_APPLY, 0, d, 4),
+	    PK_FE_VALUE);			/* raw_len 0 */
+	assert_int_equal(config_raw(PK_FF_CONFIG_DEFLATE, 1, PK_COP_APPLY,
+	    PK_BUNDLE_RAW_MAX, d, 4), PK_FE_OK);
+	assert_int_equal(config_raw(PK_FF_CONFIG_DEFLATE, 1, PK_COP_APPLY,
+	    PK_BUNDLE_RAW_MAX + 1, d, 4), PK_FE_VALUE);
+	assert_int_equal(config_raw(PK_FF_CONFIG_DEFLATE, 1, PK_COP_APPLY,
+	    UINT32_MAX, d, 4), PK_FE_VALUE);
+	assert_int_equal(config_raw(0, 1, PK_COP_APPLY, 4, NULL, 0),
+	    PK_FE_SHORT);			/* no data */
+	assert_int_equal(config_raw(PK_FF_CONFIG_DEFLATE, 1, PK_COP_APPLY, 4,
+	    NULL, 0), PK_FE_SHORT);
+	assert_int_equal(config_raw(0, 1, PK_COP_APPLY, 5, d, 4),
+	    PK_FE_VALUE);			/* plain: dlen != raw_len */
+	assert_int_equal(config_raw(0, 1, PK_COP_APPLY, 3, d, 4),
+	    PK_FE_VALUE);
+	assert_int_equal(config_raw(PK_FF_CONFIG_DEFLATE, 1, PK_COP_APPLY, 3,
+	    d, 4), PK_FE_OK);		/* deflated: inflate checks it */
+	assert_int_equal(config_raw(0, 0, PK_COP_ROLLBACK, 0, NULL, 0),
+	    PK_FE_OK);
+	assert_int_equal(config_raw(0, 5, PK_COP_ROLLBACK, 1, NULL, 0),
+	    PK_FE_VALUE);			/* ROLLBACK raw_len */
+	assert_int_equal(config_raw(0, 5, PK_COP_ROLLBACK, 0, d, 1),
+	    PK_FE_TRAILING);		/* ROLLBACK data */
+	assert_int_equal(config_raw(PK_FF_CONFIG_DEFLATE, 5, PK_COP_ROLLBACK,
+	    0, NULL, 0), PK_FE_FLAGS);	/* ROLLBACK flag */
+	/* The encoder refuses the same. */
+	memset(&c, 0, sizeof(c));
+	c.version = 0;
+	c.op = PK_COP_APPLY;
+	c.raw_len = 4;
+	c.data = d;
+	c.dlen = 4;
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n),
+	    PK_FE_VALUE);
+	assert_int_equal(n, 0);
+	c.version = 2;
+	c.raw_len = 5;
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n),
+	    PK_FE_VALUE);
+	c.raw_len = PK_BUNDLE_RAW_MAX + 1;
+	c.flags = PK_FF_CONFIG_DEFLATE;
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n),
+	    PK_FE_VALUE);
+	c.raw_len = 4;
+	c.flags = 0x02;
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n),
+	    PK_FE_FLAGS);
+	c.flags = 0;
+	c.data = NULL;
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n),
+	    PK_FE_ARG);
+	c.dlen = 0;
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n),
+	    PK_FE_SHORT);
+	c.op = 9;
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n),
+	    PK_FE_VALUE);
+	c.op = PK_COP_ROLLBACK;
+	c.raw_len = 0;
+	c.flags = PK_FF_CONFIG_DEFLATE;
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n),
+	    PK_FE_FLAGS);
+	c.flags = 0;
+	c.data = d;
+	c.dlen = 1;
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n),
+	    PK_FE_TRAILING);
+	c.dlen = 0;
+	c.raw_len = 4;
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n),
+	    PK_FE_VALUE);
+	/* A CONFIG handed to APPLIED's decoder is the caller's mistake. */
+	c.raw_len = 0;
+	c.data = NULL;
+	assert_int_equal(pk_config_encode(&c, buf, sizeof(buf), &n), 0);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_applied_decode(&f, &a), PK_FE_ARG);
+}
+
+/* ------------------------------------------------------------ APPLIED */
+
+static void
+test_applied_roundtrip(void **state)
+{
+	static const struct pk_applied cases[] = {
+		{ 0, 0, 0, PK_AO_RUNNING, "" },
+		{ 7, 6, 0, PK_AO_RUNNING, "" },
+		{ 8, 7, 8, PK_AO_APPLIED, "" },
+		{ 7, 6, 8, PK_AO_REFUSED, "line 4: ipv4 network /8 is wider "
+		    "than /16" },
+		{ 0, 0, 0, PK_AO_REFUSED, "no previous bundle" },
+		{ 6, 0, 6, PK_AO_ROLLED_BACK, "" },
+		{ 0, 0, 0, PK_AO_ROLLED_BACK, "" },
+		{ UINT64_MAX, UINT64_MAX, UINT64_MAX, PK_AO_APPLIED, "x" },
+	};
+	uint8_t buf[PK_FRAME_HDR + PK_APPLIED_MIN + PK_ERROR_MSG_MAX + 1];
+	struct pk_applied a, g;
+	struct pk_frame f;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(pk_applied_encode(&cases[i], buf, sizeof(buf),
+		    &n), PK_FE_OK);
+		assert_int_equal(n, PK_FRAME_HDR + PK_APPLIED_MIN +
+		    strlen(cases[i].reason));
+		assert_int_equal(buf[4], PK_FT_APPLIED);
+		assert_int_equal(one_frame(buf, n, &f), 0);
+		assert_int_equal(pk_applied_decode(&f, &g), PK_FE_OK);
+		assert_int_equal(pk_frame_validate(&f), PK_FE_OK);
+		assert_int_equal(g.running, cases[i].running);
+		assert_int_equal(g.previous, cases[i].previous);
+		assert_int_equal(g.version, cases[i].version);
+		assert_int_equal(g.outcome, cases[i].outcome);
+		assert_string_equal(g.reason, cases[i].reason);
+	}
+	/* The longest reason fits; one more byte does not. */
+	memset(&a, 0, sizeof(a));
+	a.outcome = PK_AO_REFUSED;
+	a.version = 3;
+	fill(a.reason, PK_ERROR_MSG_MAX, 'r');
+	assert_int_equal(pk_applied_encode(&a, buf, sizeof(buf), &n), 0);
+	assert_int_equal(n, sizeof(buf) - 1);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	assert_int_equal(pk_applied_decode(&f, &g), PK_FE_OK);
+	assert_int_equal(strlen(g.reason), PK_ERROR_MSG_MAX);
+	assert_int_equal(pk_applied_encode(&a, buf, n - 1, &n), PK_FE_ARG);
+}
+
+/* An APPLIED payload by hand, reason given with its length. */
+static int
+applied_raw(uint64_t running, uint64_t previous, uint64_t version,
+    uint8_t outcome, uint16_t slen, const char *reason, uint32_t rlen,
+    uint32_t extra)
+{
+	static uint8_t pl[PK_APPLIED_MIN + 1024],
+	    buf[PK_FRAME_HDR + sizeof(pl)];
+	uint64_t v[3] = { running, previous, version };
+	struct pk_applied a;
+	struct pk_frame f;
+	uint32_t len = 0;
+	size_t n;
+	int i, j, err;
+
+	memset(pl, 0, sizeof(pl));
+	for (j = 0; j < 3; j++)
+		for (i = 0; i < 8; i++)
+			pl[len++] = (uint8_t)(v[j] >> (56 - 8 * i));
+	pl[len++] = outcome;
+	pl[len++] = (uint8_t)(slen >> 8);
+	pl[len++] = (uint8_t)slen;
+	assert_true(rlen + extra <= 1000);
+	memcpy(pl + len, reason, rlen);
+	len += rlen + extra;
+	n = raw_frame(buf, PK_FT_APPLIED, 0, pl, len);
+	assert_int_equal(one_frame(buf, n, &f), 0);
+	err = pk_applied_decode(&f, &a);
+	assert_int_equal(pk_frame_validate(&f), err);
+	return err;
+}
+
+static void
+test_applied_malformed(void **state)
+{
+	static char longr[PK_ERROR_MSG_MAX + 2];
+	uint8_t buf[PK_FRAME_HDR + PK_APPLIED_MIN + PK_ERROR_MSG_MAX + 8];
+	struct pk_applied a;
+	size_t n;
+
+	(void)state;
+	memset(longr, 'r', sizeof(longr) - 1);
+	assert_int_equal(applied_raw(1, 0, 0, PK_AO_RUNNING, 0, "", 0, 0),
+	    PK_FE_OK);
+	assert_int_equal(applied_raw(1, 0, 1, PK_AO_RUNNING, 0, "", 0, 0),
+	    PK_FE_VALUE);			/* RUNNING answers no CONFIG */
+	assert_int_equal(applied_raw(0, 0, 0, PK_AO_APPLIED, 0, "", 0, 0),
+	    PK_FE_VALUE);			/* APPLIED version 0 */
+	assert_int_equal(applied_raw(4, 0, 5, PK_AO_APPLIED, 0, "", 0, 0),
+	    PK_FE_VALUE);			/* runs another */
+	assert_int_equal(applied_raw(5, 4, 5, PK_AO_APPLIED, 0, "", 0, 0),
+	    PK_FE_OK);
+	assert_int_equal(applied_raw(5, 4, 4, PK_AO_ROLLED_BACK, 0, "", 0, 0),
+	    PK_FE_VALUE);			/* rolled back, runs another */
+	assert_int_equal(applied_raw(4, 0, 4, PK_AO_ROLLED_BACK, 0, "", 0, 0),
+	    PK_FE_OK);
+	assert_int_equal(applied_raw(4, 0, 4, PK_AO_LAST + 1, 0, "", 0, 0),
+	    PK_FE_VALUE);			/* unknown outcome */
+	assert_int_equal(applied_raw(4, 0, 4, 0xff, 0, "", 0, 0), PK_FE_VALUE);
+	/* The reason: its length, its bytes, what follows it. */
+	assert_int_equal(applied_raw(4, 0, 5, PK_AO_REFUSED, 3, "bad", 3, 0),
+	    PK_FE_OK);
+	assert_int_equal(applied_raw(4, 0, 5, PK_AO_REFUSED, 3, "bad", 3, 1),
+	    PK_FE_TRAILING);
+	assert_int_equal(applied_raw(4, 0, 5, PK_AO_REFUSED, 4, "bad", 3, 0),
+	    PK_FE_STRLEN);			/* past the frame */
+	assert_int_equal(applied_raw(4, 0, 5, PK_AO_REFUSED, 3, "b\nd", 3, 0),
+	    PK_FE_STRING);			/* control byte */
+	assert_int_equal(applied_raw(4, 0, 5, PK_AO_REFUSED, 3, "b\177d", 3,
+	    0), PK_FE_STRING);
+	assert_int_equal(applied_raw(4, 0, 5, PK_AO_REFUSED, PK_ERROR_MSG_MAX,
+	    longr, PK_ERROR_MSG_MAX, 0), PK_FE_OK);
+	assert_int_equal(applied_raw(4, 0, 5, PK_AO_REFUSED,
+	    PK_ERROR_MSG_MAX + 1, longr, PK_ERROR_MSG_MAX + 1, 0),
+	    PK_FE_STRLEN);			/* over the maximum */
+	/* The encoder refuses the same stories. */
+	memset(&a, 0, sizeof(a));
+	a.outcome = PK_AO_RUNNING;
+	a.version = 1;
+	assert_int_equal(pk_applied_encode(&a, buf, sizeof(buf), &n),
+	    PK_FE_VALUE);
+	assert_int_equal(n, 0);
+	a.outcome = PK_AO_APPLIED;
+	a.running = 2;
+	assert_int_equal(pk_applied_encode(&a, buf, sizeof(buf), &n),
+	    PK_FE_VALUE);
+	a.outcome = PK_AO_ROLLED_BACK;
+	assert_int_equal(pk_applied_encode(&a, buf, sizeof(buf), &n),
+	    PK_FE_VALUE);
+	a.outcome = PK_AO_LAST + 1;
+	a.running = 1;
+	assert_int_equal(pk_applied_encode(&a, buf, sizeof(buf), &n),
+	    PK_FE_VALUE);
+	a.outcome = PK_AO_REFUSED;
+	snprintf(a.reason, sizeof(a.reason), "tab\there");
+	assert_int_equal(pk_applied_encode(&a, buf, sizeof(buf), &n),
+	    PK_FE_STRING);
+	a.reason[3] = ' ';
+	assert_int_equal(pk_applied_encode(&a, buf, sizeof(buf), &n), 0);
+}
+
 static void
 test_split_everywhere(void **state)
 {
@@ -827,7 +1222,7 @@ test_split_everywhere(void **state)
 	(void)state;
 	len = stream(s, sizeof(s));
 	nref = decode_split(s, len, len, ref, 16);
-	assert_int_equal(nref, 7);
+	assert_int_equal(nref, 8);
 	for (cut = 0; cut <= len; cut++) {
 		n = decode_split(s, len, cut, got, 16);
 		assert_int_equal(n, nref);
@@ -862,7 +1257,7 @@ test_byte_at_a_time(void **state)
 		frames += (size_t)r;
 		assert_int_equal(left, 0);
 	}
-	assert_int_equal(frames, 7);
+	assert_int_equal(frames, 8);
 	assert_int_equal(pk_frame_dec_eof(&d), 0);
 }
 
@@ -875,12 +1270,27 @@ test_version_pick(void **state)
 	assert_int_equal(pk_proto_pick(2, 5, 1, 3), 3);
 	assert_int_equal(pk_proto_pick(4, 5, 1, 3), 0);
 	assert_int_equal(pk_proto_pick(0, 0, 0, 0), 0);
+	/* Version 2 (bundles): an old peer still meets a new one at 1. */
+	assert_int_equal(PK_PROTO_MIN, 1);
+	assert_int_equal(PK_PROTO_MAX, 2);
+	assert_int_equal(pk_proto_pick(1, 2, PK_PROTO_MIN, PK_PROTO_MAX), 2);
+	assert_int_equal(pk_proto_pick(1, 1, PK_PROTO_MIN, PK_PROTO_MAX), 1);
+	assert_int_equal(pk_proto_pick(PK_PROTO_MIN, PK_PROTO_MAX, 1, 1), 1);
+	assert_int_equal(pk_proto_pick(2, 2, 1, 1), 0);
+	assert_int_equal(pk_proto_pick(1, 1, 2, 2), 0);
+	assert_int_equal(pk_proto_pick(1, 9, PK_PROTO_MIN, PK_PROTO_MAX), 2);
+	assert_int_equal(pk_proto_pick(3, 9, PK_PROTO_MIN, PK_PROTO_MAX), 0);
 	assert_int_equal(pk_frame_dir(PK_FT_HELLO), PK_FDIR_AGENT);
 	assert_int_equal(pk_frame_dir(PK_FT_ACK), PK_FDIR_HUB);
 	assert_int_equal(pk_frame_dir(PK_FT_HEARTBEAT),
 	    PK_FDIR_AGENT | PK_FDIR_HUB);
 	assert_int_equal(pk_frame_dir(0), 0);
 	assert_string_equal(pk_frame_type_name(PK_FT_CONFIG), "CONFIG");
+	assert_string_equal(pk_frame_type_name(PK_FT_APPLIED), "APPLIED");
+	assert_string_equal(pk_frame_type_name(PK_FT_APPLIED + 1), "unknown");
+	assert_int_equal(pk_frame_dir(PK_FT_CONFIG), PK_FDIR_HUB);
+	assert_int_equal(pk_frame_dir(PK_FT_APPLIED), PK_FDIR_AGENT);
+	assert_int_equal(pk_frame_dir(PK_FT_APPLIED + 1), 0);
 	assert_string_equal(pk_frame_type_name(200), "unknown");
 }
 
@@ -901,6 +1311,10 @@ main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_renew_cert),
 		cmocka_unit_test(test_task_result),
+		cmocka_unit_test(test_config_roundtrip),
+		cmocka_unit_test(test_config_malformed),
+		cmocka_unit_test(test_applied_roundtrip),
+		cmocka_unit_test(test_applied_malformed),
 		cmocka_unit_test(test_split_everywhere),
 		cmocka_unit_test(test_byte_at_a_time),
 		cmocka_unit_test(test_version_pick),
