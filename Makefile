@@ -45,6 +45,8 @@ CORE_SRCS += $(wildcard transport/bundle.c)
 # The project's own capture-file reader (pcap and pcapng), for Windows,
 # where the agent reads files without Npcap (docs/windows.md).
 CORE_SRCS += collectors/pcap/pcapfile.c
+# The Windows process collector's ETW record decoder (portable; docs/windows.md).
+CORE_SRCS += collectors/etw/etwdecode.c
 # Platform layer for POSIX hosts.
 UNIX_SRCS := common/log_unix.c common/pktime_unix.c common/dir_unix.c \
 	$(wildcard transport/spool_unix.c)

@@ -304,6 +304,30 @@ def test_same_indicators(wine, exe, ini, tmp_path):
         datasets
 
 
+ETW_UNAVAILABLE = re.compile(
+    r"process telemetry: ETW session unavailable \([^)]*: error \d+\): "
+    r"running without process events")
+
+
+def test_live_without_etw_says_so(wine, exe, tmp_path):
+    """Process telemetry: wine only stubs ETW, so a live run says in one
+    line which step failed and carries on without process events (here
+    until the capture, on an adapter that does not exist, gives up);
+    with [process] enabled = no it does not try."""
+    for enabled in ("yes", "no"):
+        ini = tmp_path / f"etw-{enabled}.ini"
+        ini.write_text(f"[process]\nenabled = {enabled}\n"
+                       "[pcap]\ninterfaces = picket-nosuch0\n")
+        out = subprocess.run(["wine", exe, "-f", "-c", str(ini), "-o",
+                              str(tmp_path / "out.ndjson")],
+                             capture_output=True, text=True, env=wine,
+                             timeout=120)
+        assert out.returncode == 1, out.stderr
+        assert "cannot capture" in out.stderr, out.stderr
+        lines = ETW_UNAVAILABLE.findall(out.stderr)
+        assert len(lines) == (1 if enabled == "yes" else 0), out.stderr
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
 def test_live_capture_through_wpcap(wine, exe, tmp_path):
     """Live capture: picketd.exe loads wpcap.dll at run time (wine's
