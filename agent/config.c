@@ -451,6 +451,14 @@ static const struct opt tasks_opts[] = {
 	    "\"port 22\" but not \"port 2222\"."),
 };
 
+static const struct opt bundle_opts[] = {
+	O_BOOL(bundle, accept, "yes",
+	    "Apply the shared-indicator bundles the hub pushes "
+	    "(docs/bundles.md); no refuses each with that reason."),
+	O_UINT(bundle, max_entries, "20000", 1, 20000, "entries",
+	    "Most entries a bundle may have; a larger one is refused whole."),
+};
+
 #define SECTION(n, h) { #n, h, n##_opts, PK_NELEM(n##_opts) }
 
 static const struct section sections[] = {
@@ -476,6 +484,8 @@ static const struct section sections[] = {
 	    "(docs/protocol.md, docs/tls.md)."),
 	SECTION(tasks, "Targeted collection: what the hub may order this "
 	    "host to collect, and within what bounds (docs/tasks.md)."),
+	SECTION(bundle, "Shared-indicator bundles: indicators peer members "
+	    "shared, pushed by the hub as detection (docs/bundles.md)."),
 };
 
 static const char *const tlp_names[] = {

@@ -159,6 +159,11 @@ struct pk_config {
 		char		allow_filters[4096];	/* ';'-separated */
 		char		deny_words[1024];
 	} tasks;
+	/* [bundle]: shared-indicator bundles from the hub (docs/bundles.md) */
+	struct {
+		int		accept;
+		uint64_t	max_entries;
+	} bundle;
 	/* [vars]: rule variables ($NAME) for Suricata-syntax rules */
 	struct {
 		size_t		n;

@@ -12,6 +12,7 @@
 #include "agent/config.h"
 #include "agent/attrib.h"
 #include "agent/engine.h"
+#include "agent/ioc.h"
 #include "common/dlist.h"
 #include "common/log.h"
 #include "common/pktime.h"
@@ -58,6 +59,7 @@ struct pk_engine {
 	struct pk_engine_proc_tap proc_tap;	/* proc_trace */
 	int			 have_proc_tap;
 	unsigned		 sens_pct;	/* sensitivity task; 100 */
+	const struct pk_shared	*shared;	/* the bundle's sets; NULL */
 };
 
 static void
@@ -316,9 +318,19 @@ pk_engine_set_next_seq(struct pk_engine *e, uint64_t next)
 void
 pk_engine_emit(struct pk_engine *e, struct pk_indicator *ind)
 {
+	struct pk_ind_shared tag;
 	long n;
 	size_t i;
 
+	/* A bundle's rule entry: whatever fired with that rule.id carries
+	 * the entry (docs/bundles.md).  Alerts only, never health reports;
+	 * tag lives until the outputs return. */
+	if (e->shared != NULL && ind->shared == NULL && ind->kind == NULL &&
+	    pk_shared_rule(e->shared, ind->rule_id, &tag))
+		ind->shared = &tag;
+	if (ind->shared != NULL && (ind->phase == PK_PHASE_START ||
+	    (e->offline && ind->phase == PK_PHASE_END)))
+		e->stats.shared_matches++;
 	ind->seq = ++e->seq;
 	ind->ts_us = e->now_us;
 	ind->host_id = e->host_id;
@@ -788,4 +800,19 @@ pk_engine_report(struct pk_engine *e, FILE *fp)
 	fprintf(fp, "indicators %llu\n", (unsigned long long)e->stats.indicators);
 	fprintf(fp, "indicators_dropped %llu\n",
 	    (unsigned long long)e->stats.indicators_dropped);
+	if (e->shared != NULL || e->stats.shared_matches > 0)
+		fprintf(fp, "shared.matches %llu\n",
+		    (unsigned long long)e->stats.shared_matches);
+}
+
+void
+pk_engine_set_shared(struct pk_engine *e, const struct pk_shared *sh)
+{
+	e->shared = sh;
+}
+
+const struct pk_shared *
+pk_engine_shared(const struct pk_engine *e)
+{
+	return e->shared;
 }

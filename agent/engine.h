@@ -97,6 +97,7 @@ struct pk_engine_stats {
 	uint64_t indicators_dropped;	/* could not be serialised */
 	uint64_t dns, tls_sni, http;	/* application fields parsed */
 	uint64_t app_errors;		/* malformed DNS/TLS/HTTP */
+	uint64_t shared_matches;	/* indicators opened with picket.shared */
 };
 
 struct pk_engine *pk_engine_new(const struct pk_config *cfg);
@@ -260,6 +261,17 @@ int pk_engine_reload(struct pk_engine *e, const struct pk_config *cfg,
 /* Of a running detector named name (pk_detector_ops size): its count, or
  * -1 when it is not running or cannot tell. */
 int64_t pk_engine_detector_size(const struct pk_engine *e, const char *name);
+
+/*
+ * Shared indicators (docs/bundles.md): the detection sets of the bundle
+ * the collector runs (agent/ioc.h, struct pk_shared), or NULL for none.
+ * The caller owns sh and swaps it between packets; detectors look it up
+ * per packet and copy what an open indicator keeps (pk_ind_shared_dup).
+ * The engine itself tags any alert whose rule.id is a rule entry.
+ */
+struct pk_shared;
+void pk_engine_set_shared(struct pk_engine *e, const struct pk_shared *sh);
+const struct pk_shared *pk_engine_shared(const struct pk_engine *e);
 
 const struct pk_engine_stats *pk_engine_stats(const struct pk_engine *e);
 const struct pk_decoder *pk_engine_decoder(const struct pk_engine *e);

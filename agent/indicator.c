@@ -5,6 +5,7 @@
  * Every string that can come from a packet is bounded and sanitised by the
  * JSON writer.  Portable; called by the engine.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/indicator.h"
@@ -14,6 +15,7 @@
 /* Longest value we write for any one string field (bytes of input). */
 #define FIELD_MAX	1024
 #define NAME_MAX_	255
+#define SHARED_STR_MAX	4096	/* a bundle value is at most 1 KiB */
 
 const char *
 pk_transport_name(uint8_t proto)
@@ -187,6 +189,20 @@ write_threat(struct json *j, const struct pk_indicator *ind)
 	json_obj_end(j);
 }
 
+/* picket.shared (docs/schema.md): the hub reads ref. */
+static void
+write_shared(struct json *j, const struct pk_ind_shared *s)
+{
+	json_obj_begin(j, "shared");
+	json_u64(j, "ref", s->ref);
+	json_str(j, "origin", s->origin ? s->origin : "", NAME_MAX_);
+	json_str(j, "tlp", s->tlp ? s->tlp : "", NAME_MAX_);
+	json_u64(j, "bundle", s->bundle);
+	json_str(j, "kind", s->kind ? s->kind : "", NAME_MAX_);
+	json_str(j, "value", s->value ? s->value : "", FIELD_MAX);
+	json_obj_end(j);
+}
+
 long
 pk_indicator_json(const struct pk_indicator *ind, char *buf, size_t cap)
 {
@@ -212,6 +228,8 @@ pk_indicator_json(const struct pk_indicator *ind, char *buf, size_t cap)
 	write_time(&j, "last_seen", ind->last_seen_us);
 	json_str(&j, "fingerprint", ind->fingerprint, 0);
 	json_str(&j, "tlp", ind->tlp ? ind->tlp : "TLP:AMBER", 0);
+	if (ind->shared != NULL)
+		write_shared(&j, ind->shared);
 	json_obj_begin(&j, "details");
 	if (ind->write_details != NULL)
 		ind->write_details(&j, ind->details_arg);
@@ -223,10 +241,8 @@ pk_indicator_json(const struct pk_indicator *ind, char *buf, size_t cap)
 }
 
 void
-pk_indicator_fingerprint(struct pk_indicator *ind, const void *key,
-    size_t keylen)
+pk_indicator_fp_bytes(const void *key, size_t keylen, uint8_t h[16])
 {
-	uint8_t h[16];
 	uint64_t a, b;
 	int i;
 
@@ -238,7 +254,51 @@ pk_indicator_fingerprint(struct pk_indicator *ind, const void *key,
 		h[i] = (uint8_t)(a >> (56 - 8 * i));
 		h[8 + i] = (uint8_t)(b >> (56 - 8 * i));
 	}
+}
+
+void
+pk_indicator_fingerprint(struct pk_indicator *ind, const void *key,
+    size_t keylen)
+{
+	uint8_t h[16];
+
+	pk_indicator_fp_bytes(key, keylen, h);
 	pk_hex(h, sizeof(h), ind->fingerprint);
+}
+
+/* Copy one string into the block at *p; "" for NULL. */
+static const char *
+shared_put(char **p, const char *s)
+{
+	size_t n = s != NULL ? strnlen(s, SHARED_STR_MAX) : 0;
+	char *d = *p;
+
+	if (n > 0)
+		memcpy(d, s, n);
+	d[n] = '\0';
+	*p += n + 1;
+	return d;
+}
+
+struct pk_ind_shared *
+pk_ind_shared_dup(const struct pk_ind_shared *s)
+{
+	const char *f[4] = { s->origin, s->tlp, s->kind, s->value };
+	struct pk_ind_shared *d;
+	size_t need = sizeof(*d), i;
+	char *p;
+
+	for (i = 0; i < PK_NELEM(f); i++)
+		need += (f[i] != NULL ? strnlen(f[i], SHARED_STR_MAX) : 0) + 1;
+	if ((d = malloc(need)) == NULL)
+		return NULL;
+	*d = *s;
+	p = (char *)(d + 1);
+	d->origin = shared_put(&p, s->origin);
+	d->tlp = shared_put(&p, s->tlp);
+	d->kind = shared_put(&p, s->kind);
+	d->value = shared_put(&p, s->value);
+	return d;
 }
 
 void

@@ -40,6 +40,22 @@ enum pk_ind_phase {
 
 #define PK_IND_MAX_DETAILS_BUF 2048
 
+/*
+ * picket.shared: the bundle entry (docs/bundles.md) an indicator came
+ * from, when a shared indicator caused it.  kind and tlp are the bundle's
+ * names ("fingerprint", "green").  Detectors that keep an indicator open
+ * across a bundle swap hold a copy (pk_ind_shared_dup), never a pointer
+ * into the bundle.
+ */
+struct pk_ind_shared {
+	uint64_t	 ref;		/* the hub's shared-indicator id */
+	uint64_t	 bundle;	/* bundle version */
+	const char	*origin;	/* the peer member's name */
+	const char	*tlp;
+	const char	*kind;
+	const char	*value;
+};
+
 struct pk_indicator {
 	/* set by the engine */
 	uint64_t	 seq;
@@ -83,6 +99,9 @@ struct pk_indicator {
 	const char	*threat_name;	/* the listed value that matched */
 	const char	*threat_provider; /* the list it came from */
 
+	/* picket.shared, or NULL (the engine fills it for a rule entry). */
+	const struct pk_ind_shared *shared;
+
 	/*
 	 * Further top-level ECS objects (process.*, user.*, file.*) written
 	 * by the collector that knows them; called once per serialisation
@@ -115,5 +134,10 @@ void pk_indicator_health(struct pk_indicator *ind, const char *module,
     const char *rule_id, const char *rule_name);
 void pk_indicator_fingerprint(struct pk_indicator *ind, const void *key,
     size_t keylen);
+/* The same 128 bits as bytes (the hex above is these, in order). */
+void pk_indicator_fp_bytes(const void *key, size_t keylen, uint8_t out[16]);
+
+/* One malloc'd copy of s with its strings (free() it); NULL if no memory. */
+struct pk_ind_shared *pk_ind_shared_dup(const struct pk_ind_shared *s);
 
 #endif

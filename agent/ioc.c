@@ -29,11 +29,13 @@
 #include <string.h>
 
 #include "agent/config.h"
+#include "agent/indicator.h"
 #include "agent/ioc.h"
 #include "common/dir.h"
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "common/util.h"
+#include "transport/bundle.h"
 
 #define IOC_FILE_MAX		(1024UL * 1024 * 1024)	/* bytes per list */
 #define IOC_DESC_MAX		256	/* description bytes kept */
@@ -1332,4 +1334,302 @@ pk_ioc_match_sha256(const struct pk_iocset *set, const uint8_t h[32],
 		pk_hex(e->h, 32, out->value);
 	}
 	return 1;
+}
+
+/* ---- shared indicators (a bundle's detection sets) ------------------------ */
+
+#define SHARED_PREFIX	"shared:"
+
+struct shfp {
+	uint8_t		 h[16];
+	uint32_t	 idx;		/* entry in the bundle */
+};
+
+struct pk_shared {
+	struct pk_bundle	 b;		/* owned: the strings live here */
+	struct pk_iocset	*ioc;		/* NULL: no IOC entries */
+	struct shfp		*fp;
+	size_t			 nfp;
+	uint32_t		*rules;		/* entry indices, by value */
+	size_t			 nrules;
+	struct pk_shared_stats	 st;
+};
+
+static int
+is_ioc_kind(int kind)
+{
+	return kind == PK_BK_IPV4 || kind == PK_BK_IPV6 ||
+	    kind == PK_BK_DOMAIN || kind == PK_BK_URL || kind == PK_BK_SHA256;
+}
+
+static int
+cmp_shfp(const void *x, const void *y)
+{
+	return memcmp(((const struct shfp *)x)->h,
+	    ((const struct shfp *)y)->h, 16);
+}
+
+/* qsort has no context argument: the bundle being sorted, one at a time
+ * (the collector builds sets on its one thread). */
+static const struct pk_bundle *sort_b;
+
+static int
+cmp_origin_idx(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	int c = strcmp(sort_b->e[a].origin, sort_b->e[b].origin);
+
+	return c != 0 ? c : (a > b) - (a < b);
+}
+
+static int
+cmp_value_idx(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return strcmp(sort_b->e[a].value, sort_b->e[b].value);
+}
+
+/* 32 hex digits into 16 bytes; -1 when it is anything else. */
+static int
+parse_hex16(const char *s, uint8_t out[16])
+{
+	int i, hi, lo;
+
+	if (strlen(s) != 32)
+		return -1;
+	for (i = 0; i < 16; i++) {
+		if ((hi = pk_hexval(s[2 * i])) < 0 ||
+		    (lo = pk_hexval(s[2 * i + 1])) < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/*
+ * The IOC entries of one origin, idx[0..n), as a list "shared:<origin>":
+ * one line "VALUE INDEX" each, so a match's description leads back to
+ * the entry.  Returns the bad lines.
+ */
+static int
+shared_load_origin(struct pk_shared *sh, const uint32_t *idx, size_t n)
+{
+	char name[PK_IOC_LIST_MAX];
+	char *text, *p;
+	size_t i, cap = 0;
+	int bad, w;
+
+	for (i = 0; i < n; i++)
+		cap += strlen(sh->b.e[idx[i]].value) + 24;
+	if ((text = malloc(cap + 1)) == NULL)
+		return (int)n;
+	p = text;
+	for (i = 0; i < n; i++) {
+		w = snprintf(p, cap + 1 - (size_t)(p - text), "%s %u\n",
+		    sh->b.e[idx[i]].value, idx[i]);
+		if (w < 0 || (size_t)w > cap - (size_t)(p - text))
+			break;
+		p += w;
+	}
+	snprintf(name, sizeof(name), SHARED_PREFIX "%s",
+	    sh->b.e[idx[0]].origin);
+	bad = load_text(sh->ioc, name, text, (size_t)(p - text), NULL);
+	free(text);
+	return bad;
+}
+
+static int
+shared_build_ioc(struct pk_shared *sh, uint32_t *idx, size_t n)
+{
+	const struct pk_ioc_stats *st;
+	size_t i, start;
+	uint64_t before = 0;
+	int k;
+
+	if (n == 0)
+		return 0;
+	if ((sh->ioc = pk_iocset_new(PK_BUNDLE_MAX_ENTRIES)) == NULL)
+		return -1;
+	sort_b = &sh->b;
+	qsort(idx, n, sizeof(*idx), cmp_origin_idx);
+	for (start = 0, i = 1; i <= n; i++) {
+		if (i < n && strcmp(sh->b.e[idx[i]].origin,
+		    sh->b.e[idx[start]].origin) == 0)
+			continue;
+		(void)shared_load_origin(sh, idx + start, i - start);
+		start = i;
+	}
+	pk_iocset_finish(sh->ioc);
+	st = pk_iocset_stats(sh->ioc);
+	for (k = 0; k < PK_IOC__COUNT; k++)
+		before += st->entries[k];
+	/* what the loader refused or merged is not in use */
+	sh->st.loaded += before;
+	sh->st.ignored += n - PK_MIN((uint64_t)n, before);
+	return 0;
+}
+
+struct pk_shared *
+pk_shared_new(struct pk_bundle *b)
+{
+	struct pk_shared *sh;
+	uint32_t *iocidx = NULL;
+	size_t i, nioc = 0;
+	const struct pk_bundle_entry *en;
+
+	if ((sh = calloc(1, sizeof(*sh))) == NULL) {
+		pk_bundle_free(b);
+		memset(b, 0, sizeof(*b));
+		return NULL;
+	}
+	sh->b = *b;
+	memset(b, 0, sizeof(*b));
+	if (sh->b.n > 0 &&
+	    ((sh->fp = calloc(sh->b.n, sizeof(*sh->fp))) == NULL ||
+	    (sh->rules = calloc(sh->b.n, sizeof(*sh->rules))) == NULL ||
+	    (iocidx = calloc(sh->b.n, sizeof(*iocidx))) == NULL))
+		goto fail;
+	for (i = 0; i < sh->b.n && i < UINT32_MAX; i++) {
+		en = &sh->b.e[i];
+		if (en->kind < PK_NELEM(sh->st.kind))
+			sh->st.kind[en->kind]++;
+		if (en->kind == PK_BK_FINGERPRINT) {
+			/* picket.fingerprint is 32 hex digits; a longer
+			 * value is another kind of fingerprint */
+			if (parse_hex16(en->value, sh->fp[sh->nfp].h) != 0) {
+				sh->st.ignored++;
+				continue;
+			}
+			sh->fp[sh->nfp++].idx = (uint32_t)i;
+			sh->st.loaded++;
+		} else if (en->kind == PK_BK_RULE) {
+			sh->rules[sh->nrules++] = (uint32_t)i;
+			sh->st.loaded++;
+		} else if (is_ioc_kind(en->kind))
+			iocidx[nioc++] = (uint32_t)i;
+		else
+			sh->st.ignored++;
+	}
+	qsort(sh->fp, sh->nfp, sizeof(*sh->fp), cmp_shfp);
+	sort_b = &sh->b;
+	qsort(sh->rules, sh->nrules, sizeof(*sh->rules), cmp_value_idx);
+	if (shared_build_ioc(sh, iocidx, nioc) != 0)
+		goto fail;
+	free(iocidx);
+	return sh;
+fail:
+	free(iocidx);
+	pk_shared_free(sh);
+	return NULL;
+}
+
+void
+pk_shared_free(struct pk_shared *sh)
+{
+	if (sh == NULL)
+		return;
+	pk_iocset_free(sh->ioc);
+	free(sh->fp);
+	free(sh->rules);
+	pk_bundle_free(&sh->b);
+	free(sh);
+}
+
+uint64_t
+pk_shared_version(const struct pk_shared *sh)
+{
+	return sh != NULL ? sh->b.version : 0;
+}
+
+const struct pk_shared_stats *
+pk_shared_stats(const struct pk_shared *sh)
+{
+	return &sh->st;
+}
+
+const struct pk_iocset *
+pk_shared_iocset(const struct pk_shared *sh)
+{
+	return sh != NULL ? sh->ioc : NULL;
+}
+
+size_t
+pk_shared_nfingerprints(const struct pk_shared *sh)
+{
+	return sh != NULL ? sh->nfp : 0;
+}
+
+static void
+shared_fill(const struct pk_shared *sh, size_t i, struct pk_ind_shared *out)
+{
+	const struct pk_bundle_entry *en = &sh->b.e[i];
+
+	if (out == NULL)
+		return;
+	out->ref = en->ref;
+	out->bundle = sh->b.version;
+	out->origin = en->origin;
+	out->tlp = pk_bundle_tlp_name(en->tlp);
+	out->kind = pk_bundle_kind_name(en->kind);
+	out->value = en->value;
+}
+
+int
+pk_shared_ioc(const struct pk_shared *sh, const struct pk_ioc_match *m,
+    struct pk_ind_shared *out)
+{
+	const char *perr;
+	uint64_t i;
+
+	if (sh == NULL || m == NULL || m->desc == NULL ||
+	    strncmp(m->list, SHARED_PREFIX, strlen(SHARED_PREFIX)) != 0 ||
+	    pk_parse_u64(m->desc, 0, UINT64_MAX, &i, &perr) != 0 ||
+	    i >= sh->b.n ||
+	    !is_ioc_kind(sh->b.e[i].kind))
+		return 0;
+	shared_fill(sh, (size_t)i, out);
+	return 1;
+}
+
+int
+pk_shared_fingerprint(const struct pk_shared *sh, const uint8_t fp[16],
+    struct pk_ind_shared *out)
+{
+	struct shfp key;
+	const struct shfp *f;
+
+	if (sh == NULL || sh->nfp == 0)
+		return 0;
+	memcpy(key.h, fp, 16);
+	if ((f = bsearch(&key, sh->fp, sh->nfp, sizeof(*sh->fp),
+	    cmp_shfp)) == NULL)
+		return 0;
+	shared_fill(sh, f->idx, out);
+	return 1;
+}
+
+int
+pk_shared_rule(const struct pk_shared *sh, const char *rule_id,
+    struct pk_ind_shared *out)
+{
+	size_t lo = 0, hi, mid;
+	int c;
+
+	if (sh == NULL || rule_id == NULL || sh->nrules == 0)
+		return 0;
+	hi = sh->nrules;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(rule_id, sh->b.e[sh->rules[mid]].value);
+		if (c == 0) {
+			shared_fill(sh, sh->rules[mid], out);
+			return 1;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
 }

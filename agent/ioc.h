@@ -33,7 +33,8 @@ enum pk_ioc_type {
 
 #define PK_IOC_LINE_MAX		4096	/* longer lines are bad lines */
 #define PK_IOC_VALUE_MAX	2048	/* URLs longer than this are bad */
-#define PK_IOC_LIST_MAX		64	/* list name bytes kept */
+#define PK_IOC_LIST_MAX		80	/* list name bytes kept: room for
+					   "shared:" and a 64-byte origin */
 
 /* What a lookup found: a copy, valid as long as the caller keeps it. */
 struct pk_ioc_match {
@@ -125,5 +126,48 @@ int pk_ioc_norm_url(const char *in, char *out, size_t outlen,
     const char **err);
 
 const char *pk_ioc_type_name(int type);	/* "address", "domain", ... */
+
+/*
+ * Shared indicators: the detection sets built from one bundle the hub
+ * pushed (transport/bundle.h, docs/bundles.md).  ipv4, ipv6, domain, url
+ * and sha256 entries become an IOC set with one list per origin, named
+ * "shared:<origin>", matched by the same lookups as the configured lists;
+ * 32-hex fingerprint entries a sorted set of 16-byte values (the bytes of
+ * picket.fingerprint, pk_indicator_fp_bytes); rule entries a sorted set
+ * of rule ids.  Entries an agent cannot use (a fingerprint that is not
+ * 32 hex digits, a value the IOC loader refuses) are counted as ignored,
+ * never fatal.  Read-only once built: the collector builds one, hands it
+ * to the engine (pk_engine_set_shared) between packets and frees the old.
+ */
+struct pk_bundle;
+struct pk_ind_shared;
+struct pk_shared;
+
+struct pk_shared_stats {
+	uint64_t	 loaded;		/* entries in use */
+	uint64_t	 ignored;		/* entries not usable here */
+	uint64_t	 kind[8];		/* in the bundle, by enum
+						   pk_bundle_kind */
+};
+
+/* Takes *b (zeroed on return, success or not).  NULL: out of memory. */
+struct pk_shared *pk_shared_new(struct pk_bundle *b);
+void pk_shared_free(struct pk_shared *sh);
+uint64_t pk_shared_version(const struct pk_shared *sh);
+const struct pk_shared_stats *pk_shared_stats(const struct pk_shared *sh);
+/* The IOC set of the bundle, NULL when it has no IOC entries. */
+const struct pk_iocset *pk_shared_iocset(const struct pk_shared *sh);
+/* Number of fingerprint values in use (0: nothing to look for). */
+size_t pk_shared_nfingerprints(const struct pk_shared *sh);
+/*
+ * Lookups: 1 and *out filled (strings owned by sh) on a match, else 0.
+ * pk_shared_ioc: the entry behind a match made on pk_shared_iocset(sh).
+ */
+int pk_shared_ioc(const struct pk_shared *sh, const struct pk_ioc_match *m,
+    struct pk_ind_shared *out);
+int pk_shared_fingerprint(const struct pk_shared *sh, const uint8_t fp[16],
+    struct pk_ind_shared *out);
+int pk_shared_rule(const struct pk_shared *sh, const char *rule_id,
+    struct pk_ind_shared *out);
 
 #endif

@@ -10,6 +10,7 @@
 
 #define IPC_SEQ_LIMIT	(1ULL << 62)	/* = PK_SPOOL_SEQ_LIMIT */
 #define IPC_TASK_LIMIT	(1ULL << 63)	/* task ids fit a signed 64-bit */
+#define IPC_OUTCOME_LAST 3		/* = PK_AO_LAST (transport/frame.h) */
 
 static void
 put64(uint8_t *p, uint64_t v)
@@ -70,6 +71,20 @@ pk_ipc_decode(const uint8_t *buf, size_t len, struct pk_ipc_msg *m)
 	case PK_IPC_TASK_STATE:
 		if (m->a == 0 || m->a >= IPC_TASK_LIMIT || m->b != 0 ||
 		    m->c != 0)
+			return -1;
+		return 0;
+	case PK_IPC_BUNDLE_NEW:
+		if (m->a == 0 || m->a >= IPC_TASK_LIMIT || m->b != 0 ||
+		    m->c != 0)
+			return -1;
+		return 0;
+	case PK_IPC_BUNDLE_ROLLBACK:
+		if (m->a >= IPC_TASK_LIMIT || m->b != 0 || m->c != 0)
+			return -1;
+		return 0;
+	case PK_IPC_BUNDLE_STATE:
+		if (m->a >= IPC_TASK_LIMIT || m->b >= IPC_TASK_LIMIT ||
+		    m->c > IPC_OUTCOME_LAST)
 			return -1;
 		return 0;
 	default:

@@ -35,6 +35,18 @@ enum pk_ipc_type {
 	/* collector -> shipper: a = task id (>= 1); its status file
 	 * changed.  Only a wake-up: the shipper reads the file itself. */
 	PK_IPC_TASK_STATE	= 5,
+	/* shipper -> collector: a = bundle version (>= 1); the hub sent it
+	 * and spool/bundle/<a>.bundle holds it (docs/bundles.md, "Agent").
+	 * The collector reads and parses the file itself. */
+	PK_IPC_BUNDLE_NEW	= 6,
+	/* shipper -> collector: go back to the bundle kept as previous,
+	 * which the hub says is a (0: run none). */
+	PK_IPC_BUNDLE_ROLLBACK	= 7,
+	/* collector -> shipper: a = bundle running (0 none), b = previous
+	 * kept (0 none), c = outcome of the last request (enum
+	 * pk_applied_outcome); spool/bundle/status says which version it
+	 * answered and why.  Also sent when the collector starts. */
+	PK_IPC_BUNDLE_STATE	= 8,
 };
 
 struct pk_ipc_msg {
@@ -46,7 +58,8 @@ struct pk_ipc_msg {
 void pk_ipc_encode(const struct pk_ipc_msg *m, uint8_t out[PK_IPC_MSG_SIZE]);
 /* 0, or -1 when len, version, type, reserved bytes or a value is wrong
  * (sequence numbers stay below 2^62, as in the spool; a task id is
- * 1..2^63-1 and the task messages carry nothing else). */
+ * 1..2^63-1 and the task messages carry nothing else; bundle versions
+ * are below 2^63, an outcome at most PK_AO_LAST). */
 int pk_ipc_decode(const uint8_t *buf, size_t len, struct pk_ipc_msg *m);
 
 #endif

@@ -26,6 +26,7 @@
 #include "agent/control.h"
 #include "agent/engine.h"
 #include "agent/enroll.h"
+#include "agent/bundle_agent.h"
 #include "agent/ioc.h"
 #include "agent/output.h"
 #include "agent/privsep.h"
@@ -270,15 +271,27 @@ check_ebpf(const struct pk_config *cfg, FILE *out)
 }
 #endif
 
-/* -n: agent/agentcli.c, with this platform's process hooks. */
+/*
+ * -n: agent/agentcli.c, with this platform's process hooks; then the
+ * bundle the spool runs, when it has one (a damaged bundle is the hub's
+ * to replace, not a configuration problem).
+ */
 static int
 check_config(const struct pk_config *cfg, const struct opts *o)
 {
+	struct pk_bstate bs;
+	int rc;
+
 #ifdef PICKET_HAVE_EBPF
-	return pk_cli_check_config(cfg, o->verbose, o->rulefile, check_ebpf);
+	rc = pk_cli_check_config(cfg, o->verbose, o->rulefile, check_ebpf);
 #else
-	return pk_cli_check_config(cfg, o->verbose, o->rulefile, NULL);
+	rc = pk_cli_check_config(cfg, o->verbose, o->rulefile, NULL);
 #endif
+	if (cfg->hub.address[0] != '\0' &&
+	    pk_bstate_read(cfg->spool.dir, &bs) != 1)
+		(void)pk_bundle_summary(cfg->spool.dir,
+		    (size_t)cfg->bundle.max_entries, stdout);
+	return rc;
 }
 
 /* Why the eBPF collector is not running (proc_trace says it); "" when
@@ -385,6 +398,7 @@ struct coll_state {
 	int			 nrun;
 	struct pk_spoolout	*so;
 	struct pk_texec		*te;		/* targeted collection */
+	struct pk_bagent	*ba;		/* shared-indicator bundles */
 	unsigned		 reloads, reloads_failed;
 	uint64_t		 started_us, status_us;
 	/* The configuration of the rules and lists running now: kept, as
@@ -398,6 +412,53 @@ static void
 status_spool_line(const char *line)
 {
 	fprintf(status_fp, "%s\n", line);
+}
+
+/* The bundle's numbers, "key value" lines (docs/bundles.md). */
+static void
+bundle_status(const struct pk_bagent *ba, struct pk_engine *e, FILE *fp)
+{
+	struct pk_bagent_stats st;
+	struct pk_bstate bs;
+
+	pk_bagent_state(ba, &bs);
+	pk_bagent_stats(ba, &st);
+	fprintf(fp, "bundle_running %llu\nbundle_previous %llu\n"
+	    "bundles_applied %llu\nbundles_refused %llu\n"
+	    "bundles_rolled_back %llu\nbundle_entries %llu\n"
+	    "bundle_entries_ignored %llu\nbundle_corrupt %llu\n"
+	    "bundle_file_errors %llu\nbundle_apply_us %llu\n"
+	    "shared_matches %llu\n",
+	    (unsigned long long)bs.running, (unsigned long long)bs.previous,
+	    (unsigned long long)st.applied, (unsigned long long)st.refused,
+	    (unsigned long long)st.rolled_back,
+	    (unsigned long long)st.entries_loaded,
+	    (unsigned long long)st.entries_ignored,
+	    (unsigned long long)st.corrupt,
+	    (unsigned long long)st.file_errors,
+	    (unsigned long long)st.apply_us,
+	    (unsigned long long)pk_engine_stats(e)->shared_matches);
+}
+
+static void
+bundle_log(const struct pk_bagent *ba, struct pk_engine *e)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+	char *p, *nl;
+
+	if ((fp = open_memstream(&buf, &len)) == NULL)
+		return;
+	bundle_status(ba, e, fp);
+	fclose(fp);
+	for (p = buf; p != NULL && *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			break;
+		*nl = '\0';
+		log_info("stats: %s", p);
+	}
+	free(buf);
 }
 
 /* Rewrite state_dir/.status-collector: what `picketd status` shows. */
@@ -423,6 +484,8 @@ collector_status(struct coll_state *cs)
 	fprintf(status_fp, "rules_loaded %lld\nioc_entries %lld\n",
 	    (long long)pk_engine_detector_size(cs->e, "rules"),
 	    (long long)pk_engine_detector_size(cs->e, "ioc"));
+	if (cs->ba != NULL)
+		bundle_status(cs->ba, cs->e, status_fp);
 	print_report(cs->e, cs->run, cs->nrun, status_fp);
 	if (cs->so != NULL)
 		pk_spoolout_report(cs->so, status_spool_line);
@@ -649,6 +712,8 @@ run_live(struct coll_state *cs)
 				pk_spoolout_report(so, log_stat_line);
 			if (cs->te != NULL)
 				tasks_report(cs->te);
+			if (cs->ba != NULL)
+				bundle_log(cs->ba, e);
 		}
 	}
 	log_info("shutting down");
@@ -744,11 +809,42 @@ drop_to_user(struct agent *a, const char *who, uint64_t keep)
 	return 0;
 }
 
-/* The collector process: capture, detection, local output, spool. */
+/* What the shipper's messages reach in the collector. */
+struct coll_ipc {
+	struct pk_texec		*te;
+	struct pk_bagent	*ba;
+	struct pk_spoolout	*so;
+};
+
+static void
+ipc_send_coll(struct pk_spoolout *so, const struct pk_ipc_msg *m)
+{
+	uint8_t buf[PK_IPC_MSG_SIZE];
+
+	if (so->ipc_fd < 0 || m->type == 0)
+		return;
+	pk_ipc_encode(m, buf);
+	(void)send(so->ipc_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* The collector process: capture, detection, local output, spool.
+ * Task messages go to the runner, bundle messages to the bundle agent
+ * (between packets: this runs from the loop's spool tick). */
 static void
 tasks_ipc(void *arg, const struct pk_ipc_msg *m)
 {
-	pk_texec_ipc(arg, m, pk_mono_us());
+	struct coll_ipc *ci = arg;
+	struct pk_ipc_msg reply;
+
+	if (m->type == PK_IPC_BUNDLE_NEW || m->type == PK_IPC_BUNDLE_ROLLBACK) {
+		if (ci->ba == NULL)
+			return;
+		pk_bagent_ipc(ci->ba, m, &reply);
+		ipc_send_coll(ci->so, &reply);
+		return;
+	}
+	if (ci->te != NULL)
+		pk_texec_ipc(ci->te, m, pk_mono_us());
 }
 
 /* A status file changed: wake the shipper (never blocks). */
@@ -802,10 +898,30 @@ tasks_open(struct agent *a, struct pk_engine *e, struct pk_spoolout *so)
 		return NULL;
 	}
 	pk_engine_set_taps(e, pk_texec_frame, pk_texec_dns, te);
-	so->task_fn = tasks_ipc;
-	so->task_arg = te;
 	pk_texec_recover(te, pk_mono_us());
 	return te;
+}
+
+/*
+ * Shared-indicator bundles (docs/bundles.md, "Agent"): the bundle the
+ * spool's state names runs again, and the shipper hears what runs.
+ * NULL (logged) when spool/bundle cannot be made: no bundle runs.
+ */
+static struct pk_bagent *
+bundles_open(struct agent *a, struct pk_engine *e, struct pk_spoolout *so)
+{
+	struct pk_bagent *ba;
+	struct pk_ipc_msg m;
+
+	if ((ba = pk_bagent_new(a->cfg->spool.dir, a->cfg->bundle.accept,
+	    (size_t)a->cfg->bundle.max_entries, e)) == NULL) {
+		log_warn("bundle: cannot use %s/%s: no bundle will run",
+		    a->cfg->spool.dir, PK_BUNDLE_SUBDIR);
+		return NULL;
+	}
+	pk_bagent_start(ba, &m);
+	ipc_send_coll(so, &m);
+	return ba;
 }
 
 static void
@@ -844,10 +960,13 @@ collector_main(void *arg)
 	struct running run[MAX_COLLECTORS];
 	struct coll_state cs;
 	struct pk_texec *te = NULL;
+	struct pk_bagent *ba = NULL;
+	struct coll_ipc ci;
 	uint64_t keep = 0;
 	int nrun, rc, i;
 
 	memset(&so, 0, sizeof(so));	/* closed on every path below */
+	memset(&ci, 0, sizeof(ci));
 	/* ps and the tests tell the children apart by name. */
 	(void)prctl(PR_SET_NAME, "pk-collector", 0, 0, 0);
 	setup_signals(1);
@@ -896,11 +1015,18 @@ collector_main(void *arg)
 		}
 		pk_engine_add_output(e, pk_spoolout_write, &so);
 		te = tasks_open(a, e, &so);
+		ba = bundles_open(a, e, &so);
+		ci.te = te;
+		ci.ba = ba;
+		ci.so = &so;
+		so.task_fn = tasks_ipc;
+		so.task_arg = &ci;
 	}
 	log_info("picketd %s running, host %s (%s)", PICKET_VERSION,
 	    a->host_name, a->host_id);
 	memset(&cs, 0, sizeof(cs));
 	cs.te = te;
+	cs.ba = ba;
 	cs.a = a;
 	cs.e = e;
 	cs.run = run;
@@ -916,6 +1042,10 @@ collector_main(void *arg)
 		tasks_report(te);
 		pk_texec_free(te);
 	}
+	so.task_fn = NULL;
+	if (ba != NULL)
+		bundle_log(ba, e);
+	pk_bagent_free(ba);
 out:
 	/* Collectors may report while they close (what their buffers still
 	 * held): the spool closes after them. */
@@ -955,6 +1085,8 @@ shipper_conf(const struct agent *a, struct pk_shipper_conf *sc)
 	pk_strlcpy(sc->host_name, a->host_name, sizeof(sc->host_name));
 	sc->ipc_fd = a->ipc[1];
 	sc->status_file = a->state_dir[0] != '\0';
+	sc->bundle_accept = cfg->bundle.accept;
+	sc->bundle_max_entries = (size_t)cfg->bundle.max_entries;
 	{
 		char err[256];
 
@@ -1232,7 +1364,7 @@ key_class(const char *key, const struct pk_config *o,
 		return K_SHIP;
 	/* Both check the [tasks] policy (docs/tasks.md, "Agent"). */
 	if (strncmp(key, "spool.", 6) == 0 || strncmp(key, "agent.", 6) == 0 ||
-	    strncmp(key, "tasks.", 6) == 0)
+	    strncmp(key, "tasks.", 6) == 0 || strncmp(key, "bundle.", 7) == 0)
 		return K_COLL | K_SHIP;
 	return K_COLL;
 }
@@ -1747,6 +1879,19 @@ status_json(struct agent *a, FILE *fp, const struct child_view *co,
 		json_i64(&j, "ioc_entries", pk_status_get(c, "ioc_entries", v,
 		    sizeof(v)) == 0 && v[0] != '-' ? (int64_t)pk_status_u64(c,
 		    "ioc_entries") : -1);
+		if (pk_status_get(c, "bundle_running", v, sizeof(v)) == 0) {
+			static const char *const bk[] = { "bundle_running",
+			    "bundle_previous", "bundles_applied",
+			    "bundles_refused", "bundles_rolled_back",
+			    "bundle_entries", "bundle_entries_ignored",
+			    "bundle_corrupt", "shared_matches" };
+			size_t k;
+
+			json_obj_begin(&j, "bundle");
+			for (k = 0; k < PK_NELEM(bk); k++)
+				json_u64(&j, bk[k], pk_status_u64(c, bk[k]));
+			json_obj_end(&j);
+		}
 		json_obj_begin(&j, "drops");
 		json_u64(&j, "kernel", pk_status_sum(c, "pcap.", ".dropped") +
 		    pk_status_sum(c, "pcap.", ".if_dropped"));

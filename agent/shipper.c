@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "agent/bundle_agent.h"
 #include "agent/ipc.h"
 #include "agent/task_agent.h"
 #include "agent/control.h"
@@ -52,9 +53,12 @@
 #define SHIP_SLICE_MS		200	/* longest sleep while busy */
 #define SHIP_INFLIGHT_MAX	64
 #define SHIP_RBUF		16384
-/* The hub sends small frames (WELCOME, ACK, HEARTBEAT, ERROR, CERT) and
- * TASK, whose specification may take PK_TASK_JSON_MAX bytes. */
-#define SHIP_DEC_MAX		(PK_TASK_JSON_MAX + PK_TASK_FRAME_MIN + 1024u)
+/* The hub sends small frames (WELCOME, ACK, HEARTBEAT, ERROR, CERT),
+ * TASK, whose specification may take PK_TASK_JSON_MAX bytes, and CONFIG,
+ * whose bundle may fill a whole frame. */
+#define SHIP_DEC_MAX		PK_FRAME_MAX_PAYLOAD
+#define SHIP_APPLIED_MAX	8	/* APPLIED answers waiting */
+#define SHIP_BUNDLE_WAIT_US	(60 * PK_USEC)	/* for the collector */
 #define SHIP_CTL_MAX		1024	/* HELLO, HEARTBEAT, ERROR frames */
 #define SHIP_PROXY_MAX		8192	/* proxy response header bytes */
 #define SHIP_STABLE_US		(30 * PK_USEC)	/* a session this long resets
@@ -131,6 +135,14 @@ struct pk_shipper {
 	uint64_t		 status_sig[4];	/* what it said then */
 
 	int			 task_session;	/* TASK frames this session */
+
+	/* bundles (agent/bundle_agent.c): one change at a time waits for
+	 * the collector; answers wait for the connection */
+	int			 bundle_wait;	/* a request is with the collector */
+	uint64_t		 bundle_version;	/* ... for this version */
+	uint64_t		 bundle_since;	/* monotonic */
+	struct pk_applied	 aq[SHIP_APPLIED_MAX];
+	unsigned		 aq_n;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -233,6 +245,56 @@ ipc_send(struct pk_shipper *s, uint8_t type, uint64_t a)
 	(void)send(s->c.ipc_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/* Queue one APPLIED for the hub (sent between other frames). */
+static void
+applied_queue(struct pk_shipper *s, uint64_t running, uint64_t previous,
+    uint64_t version, uint8_t outcome, const char *reason)
+{
+	struct pk_applied *a;
+
+	if (s->aq_n >= SHIP_APPLIED_MAX) {
+		s->st.applied_dropped++;
+		return;
+	}
+	a = &s->aq[s->aq_n++];
+	memset(a, 0, sizeof(*a));
+	a->running = running;
+	a->previous = previous;
+	a->version = version;
+	a->outcome = outcome;
+	pk_strlcpy(a->reason, reason != NULL ? reason : "", sizeof(a->reason));
+	/* one line of printable text on the wire */
+	for (size_t i = 0; a->reason[i] != '\0'; i++)
+		if ((unsigned char)a->reason[i] < 0x20 || a->reason[i] == 0x7f)
+			a->reason[i] = ' ';
+}
+
+/*
+ * The collector's BUNDLE_STATE: when a request waits, its status file
+ * says which version it answered and why; that goes back as APPLIED.
+ * Otherwise (the collector started) nothing is due: the hub hears the
+ * running bundle at the next session's start.
+ */
+static void
+bundle_answered(struct pk_shipper *s, const struct pk_ipc_msg *m)
+{
+	struct pk_bstatus bs;
+
+	if (!s->bundle_wait)
+		return;
+	if (pk_bstatus_read(s->c.spool_dir, &bs) != 0 ||
+	    bs.version != s->bundle_version || bs.outcome != m->c ||
+	    bs.running != m->a || bs.previous != m->b) {
+		/* an older answer, or a status file this message does
+		 * not describe: keep waiting */
+		return;
+	}
+	s->bundle_wait = 0;
+	if (s->tls != NULL)
+		applied_queue(s, m->a, m->b, bs.version, bs.outcome,
+		    bs.reason);
+}
+
 /* Take every waiting collector message. */
 static void
 ipc_drain(struct pk_shipper *s)
@@ -247,6 +309,11 @@ ipc_drain(struct pk_shipper *s)
 		if (pk_ipc_decode(buf, (size_t)n, &m) == 0 &&
 		    m.type == PK_IPC_TASK_STATE)
 			continue;	/* a wake-up: the files say the rest */
+		if (pk_ipc_decode(buf, (size_t)n, &m) == 0 &&
+		    m.type == PK_IPC_BUNDLE_STATE) {
+			bundle_answered(s, &m);
+			continue;
+		}
 		if (pk_ipc_decode(buf, (size_t)n, &m) != 0 ||
 		    m.type != PK_IPC_SPOOL_STATUS) {
 			s->st.ipc_bad++;
@@ -955,6 +1022,108 @@ on_task(struct pk_shipper *s, const struct pk_frame *f, char *why,
 	return 0;
 }
 
+static void session_error(struct pk_shipper *s, uint16_t code,
+    const char *msg);
+
+/* Running and previous as the collector last wrote them. */
+static void
+bundle_running(struct pk_shipper *s, struct pk_bstate *st)
+{
+	if (pk_bstate_read(s->c.spool_dir, st) != 0)
+		memset(st, 0, sizeof(*st));
+}
+
+/*
+ * A CONFIG frame (v2 sessions only): APPLY is inflated, parsed and filed
+ * here, then applied by the collector; ROLLBACK goes to the collector
+ * directly.  A refusal is answered at once; a malformed frame ends the
+ * session like any other.
+ */
+static int
+on_config(struct pk_shipper *s, const struct pk_frame *f, char *why,
+    size_t whylen)
+{
+	char reason[PK_ERROR_MSG_MAX + 1];
+	struct pk_config_frame cf;
+	struct pk_bstate bst;
+	int r;
+
+	if (s->wl.version < PK_PROTO_BUNDLES) {
+		s->st.protocol_errors++;
+		session_error(s, PK_WE_TYPE, "CONFIG needs protocol 2");
+		snprintf(why, whylen, "hub sent CONFIG in a version %u "
+		    "session", s->wl.version);
+		return -1;
+	}
+	if ((r = pk_config_decode(f, &cf)) != PK_FE_OK) {
+		s->st.protocol_errors++;
+		snprintf(why, whylen, "malformed CONFIG frame from hub: %s",
+		    pk_frame_strerror(r));
+		return -1;
+	}
+	s->st.config_frames++;
+	bundle_running(s, &bst);
+	reason[0] = '\0';
+	if (s->bundle_wait)
+		snprintf(reason, sizeof(reason), "bundle %llu is still being "
+		    "applied", (unsigned long long)s->bundle_version);
+	else if (s->c.ipc_fd < 0)
+		snprintf(reason, sizeof(reason), "no collector to apply it");
+	else if (cf.op == PK_COP_APPLY)
+		(void)pk_bundle_receive(s->c.spool_dir, &cf,
+		    s->c.bundle_max_entries, s->c.bundle_accept, reason,
+		    sizeof(reason));
+	else if (!s->c.bundle_accept)
+		snprintf(reason, sizeof(reason), "%s", PK_BUNDLE_OFF_REASON);
+	if (reason[0] != '\0') {
+		s->st.bundles_refused++;
+		log_warnx("hub: bundle %llu refused: %s",
+		    (unsigned long long)cf.version, reason);
+		applied_queue(s, bst.running, bst.previous, cf.version,
+		    PK_AO_REFUSED, reason);
+		return 0;
+	}
+	s->bundle_wait = 1;
+	s->bundle_version = cf.version;
+	s->bundle_since = pk_mono_us();
+	ipc_send(s, cf.op == PK_COP_APPLY ? PK_IPC_BUNDLE_NEW :
+	    PK_IPC_BUNDLE_ROLLBACK, cf.version);
+	return 0;
+}
+
+/* The next APPLIED into s->out, or a timed-out request: 1 queued. */
+static int
+applied_next(struct pk_shipper *s)
+{
+	struct pk_bstate bst;
+	size_t len;
+
+	if (s->bundle_wait &&
+	    pk_mono_us() - s->bundle_since >= SHIP_BUNDLE_WAIT_US) {
+		s->bundle_wait = 0;
+		s->st.bundle_timeouts++;
+		bundle_running(s, &bst);
+		applied_queue(s, bst.running, bst.previous, s->bundle_version,
+		    PK_AO_REFUSED, "the collector did not answer within 60 s");
+	}
+	if (s->aq_n == 0 || s->out_len != 0)
+		return 0;
+	if (pk_applied_encode(&s->aq[0], s->out, s->out_cap, &len) !=
+	    PK_FE_OK) {
+		log_warnx("hub: cannot encode APPLIED for bundle %llu",
+		    (unsigned long long)s->aq[0].version);
+		len = 0;
+	}
+	memmove(&s->aq[0], &s->aq[1], (s->aq_n - 1) * sizeof(s->aq[0]));
+	s->aq_n--;
+	if (len == 0)
+		return 0;
+	s->out_len = len;
+	s->out_off = 0;
+	s->st.applied_frames++;
+	return 1;
+}
+
 /* The next RESULT frame into s->out: 1 queued, 0 none. */
 static int
 task_next(struct pk_shipper *s)
@@ -993,6 +1162,8 @@ on_frame(struct pk_shipper *s, const struct pk_frame *f, char *why,
 		return on_cert(s, f, why, whylen);
 	case PK_FT_TASK:
 		return on_task(s, f, why, whylen);
+	case PK_FT_CONFIG:
+		return on_config(s, f, why, whylen);
 	case PK_FT_ERROR:
 		s->st.refusals++;
 		if (pk_error_decode(f, &e) != PK_FE_OK)
@@ -1115,7 +1286,8 @@ session_timeout(const struct pk_shipper *s, int idle, uint64_t hb,
 {
 	uint64_t at, t;
 
-	if (!idle || drain_until != 0 || s->task_session || hb == 0)
+	if (!idle || drain_until != 0 || s->task_session || hb == 0 ||
+	    s->bundle_wait || s->aq_n > 0)
 		return SHIP_SLICE_MS;
 	at = s->last_rx + 3 * hb + 1;
 	if (s->out_len == 0 && s->last_tx + hb < at)
@@ -1157,6 +1329,16 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 	s->last_rx = s->last_tx = s->session_start = pk_mono_us();
 	s->renew_wait = 0;
 	s->task_session = 0;
+	/* a request of the last session is the hub's to send again */
+	s->bundle_wait = 0;
+	s->aq_n = 0;
+	if (s->wl.version >= PK_PROTO_BUNDLES) {
+		struct pk_bstate bst;
+
+		bundle_running(s, &bst);
+		applied_queue(s, bst.running, bst.previous, 0, PK_AO_RUNNING,
+		    "");
+	}
 
 	for (;;) {
 		if (*s->quit && drain_until == 0) {
@@ -1172,6 +1354,8 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 		ipc_drain(s);
 		if (s->out_len == 0 && drain_until == 0 && renew_due(s))
 			renew_send(s);
+		/* a bundle's answer goes before batches: the hub waits */
+		(void)applied_next(s);
 		/* Results and batches take turns on the one connection. */
 		s->task_turn ^= 1;
 		if (s->task_turn && drain_until == 0)
@@ -1326,6 +1510,8 @@ log_stats(const struct pk_shipper *s)
 	ST(records); ST(raw_bytes); ST(wire_bytes); ST(acks); ST(acked_seq);
 	ST(unsendable); ST(spool_errors); ST(ipc_bad); ST(renewals);
 	ST(renewals_refused); ST(task_frames); ST(result_frames);
+	ST(config_frames); ST(bundles_refused); ST(applied_frames);
+	ST(applied_dropped); ST(bundle_timeouts);
 #undef ST
 	if (s->ta != NULL) {
 		struct pk_tagent_stats ts;

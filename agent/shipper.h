@@ -59,6 +59,14 @@ struct pk_shipper_conf {
 	 */
 	int			 tasks;
 	struct pk_task_policy	 task_policy;
+	/*
+	 * Shared-indicator bundles (docs/bundles.md, "Agent"): CONFIG
+	 * frames are checked, filed in spool_dir/bundle and passed to the
+	 * collector; its answer goes back as APPLIED.  bundle_accept 0:
+	 * every bundle is refused.  [bundle] max_entries.
+	 */
+	int			 bundle_accept;
+	size_t			 bundle_max_entries;
 };
 
 #define PK_SHIP_RENEWED		"renewed.crt"
@@ -86,6 +94,11 @@ struct pk_shipper_stats {
 	uint64_t	renewals_refused;	/* CERT answers not ISSUED */
 	uint64_t	task_frames;		/* TASK frames taken */
 	uint64_t	result_frames;		/* RESULT frames sent */
+	uint64_t	config_frames;		/* CONFIG frames taken */
+	uint64_t	bundles_refused;	/* refused before the collector */
+	uint64_t	applied_frames;		/* APPLIED frames sent */
+	uint64_t	applied_dropped;	/* answer queue full */
+	uint64_t	bundle_timeouts;	/* collector did not answer */
 };
 
 struct pk_shipper;

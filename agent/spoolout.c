@@ -164,7 +164,9 @@ ipc_read(struct pk_spoolout *o)
 	while ((n = recv(o->ipc_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
 		if (pk_ipc_decode(buf, (size_t)n, &m) == 0 &&
 		    (m.type == PK_IPC_TASK_NEW ||
-		    m.type == PK_IPC_TASK_CANCEL) && o->task_fn != NULL) {
+		    m.type == PK_IPC_TASK_CANCEL ||
+		    m.type == PK_IPC_BUNDLE_NEW ||
+		    m.type == PK_IPC_BUNDLE_ROLLBACK) && o->task_fn != NULL) {
 			o->task_fn(o->task_arg, &m);
 			continue;
 		}

@@ -33,7 +33,8 @@ struct pk_spoolout {
 	uint64_t		 failed_since;	/* appends lost this episode */
 	uint64_t		 ipc_bad;
 	uint64_t		 raised;	/* HUB_STORED applied */
-	/* TASK_NEW / TASK_CANCEL go here (agent/task_exec.c); NULL: they
+	/* TASK_NEW / TASK_CANCEL (agent/task_exec.c) and BUNDLE_NEW /
+	 * BUNDLE_ROLLBACK (agent/bundle_agent.c) go here; NULL: they
 	 * count as bad. */
 	void			(*task_fn)(void *arg,
 				    const struct pk_ipc_msg *m);

@@ -23,3 +23,6 @@ $(BUILD)/bench/task_tap: tests/bench/task_tap.c $(TASK_TAP_OBJS) $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< \
 		$(TASK_TAP_OBJS) $(CORE_LIB) -lpcap -lpthread -lz -lm
+# Shared-indicator bundles (issue 11): the agent's files and apply.
+UNIT_EXTRA_test_bundle_agent := $(BUILD)/agent/bundle_agent.o
+$(BUILD)/tests/test_bundle_agent: $(BUILD)/agent/bundle_agent.o

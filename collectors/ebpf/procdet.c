@@ -110,6 +110,7 @@ struct pind {
 	uint8_t		 ntargets;
 	char		 ioc_list[PK_IOC_LIST_MAX];	/* ioc */
 	char		 ioc_value[65];
+	struct pk_ind_shared *shared;	/* ioc from a bundle: the entry */
 };
 
 struct scanport {
@@ -454,6 +455,7 @@ report(struct pk_procdet *d, struct pind *in, int phase)
 		ind.threat_type = "file";
 		ind.threat_name = in->ioc_value;
 		ind.threat_provider = in->ioc_list;
+		ind.shared = in->shared;
 		break;
 	default:
 		snprintf(msg, sizeof(msg), "%s (pid %u, user %u) started: %s",
@@ -478,6 +480,7 @@ ind_free(struct pk_procdet *d, struct pind *in)
 	pk_dlist_unlink(&d->inds, &in->lru);
 	d->nind--;
 	free(in->ps.args);
+	free(in->shared);
 	free(in);
 }
 
@@ -581,18 +584,31 @@ ind_done(struct pk_procdet *d, struct pind *in)
 static void
 check_ioc(struct pk_procdet *d, struct pk_proc *p, uint64_t ts)
 {
+	const struct pk_shared *sh = pk_engine_shared(d->e);
+	struct pk_ind_shared tag;
 	struct pk_ioc_match m;
 	struct pind *in;
 	char hex[65];
+	int shared = 0;
 
-	if (d->ioc == NULL || p->hash_state != PK_HASH_DONE ||
-	    !pk_ioc_match_sha256(d->ioc, p->sha256, &m))
+	if (p->hash_state != PK_HASH_DONE)
 		return;
+	/* the configured lists first, then the running bundle's, which
+	 * the engine holds: a bundle applies without a restart */
+	if (d->ioc == NULL || !pk_ioc_match_sha256(d->ioc, p->sha256, &m)) {
+		if (pk_shared_iocset(sh) == NULL ||
+		    !pk_ioc_match_sha256(pk_shared_iocset(sh), p->sha256, &m) ||
+		    !pk_shared_ioc(sh, &m, &tag))
+			return;
+		shared = 1;
+	}
 	pk_hex(p->sha256, 32, hex);
 	if ((in = ind_get(d, K_IOC, hex, NULL, p, ts)) == NULL)
 		return;
 	pk_strlcpy(in->ioc_value, hex, sizeof(in->ioc_value));
 	pk_strlcpy(in->ioc_list, m.list, sizeof(in->ioc_list));
+	if (shared && in->shared == NULL)
+		in->shared = pk_ind_shared_dup(&tag);
 	ind_done(d, in);
 }
 

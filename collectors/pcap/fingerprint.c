@@ -18,6 +18,10 @@
  * a bounded LRU table; one payload yields many fingerprints, so the
  * fingerprints of one packet are grouped and a payload opens one indicator.
  *
+ * A running bundle (docs/bundles.md) may list fingerprints peer members'
+ * agents reported: every sampled window is looked up in that set and a
+ * hit reports picket.fingerprint.shared at once (known_check).
+ *
  * Portable.  The engine calls it through struct pk_detector_ops; it calls
  * back pk_engine_emit(), pk_engine_direction() and pk_engine_offline().
  * docs/detection.md ("Worm fingerprinting") describes the figures.
@@ -30,6 +34,7 @@
 #include "agent/config.h"
 #include "agent/engine.h"
 #include "agent/indicator.h"
+#include "agent/ioc.h"
 #include "collectors/pcap/fingerprint.h"
 #include "common/dlist.h"
 #include "common/json.h"
@@ -51,6 +56,11 @@
 
 #define RULE_ID		"picket.fingerprint.outbound"
 #define RULE_NAME	"Same payload sent to many hosts (possible worm)"
+#define KNOWN_RULE_ID	"picket.fingerprint.shared"
+#define KNOWN_RULE_NAME	"Payload of a worm a peer member shared"
+#define KNOWN_MAX	1024	/* open known-fingerprint indicators */
+#define KNOWN_BUCKETS	1024u
+#define KNOWN_EXCERPT	64	/* window bytes kept for the details */
 
 /* Who the fingerprint is counted for. */
 enum { ROLE_OUT = 0,	/* sent by the initiator: count destinations */
@@ -117,6 +127,24 @@ struct fent {
 	struct find	*ind;
 };
 
+/*
+ * An indicator for a fingerprint a bundle lists (docs/bundles.md): one
+ * per (fingerprint, sender), reported on its first packet.
+ */
+struct kent {
+	struct pk_lrunode n;		/* LRU head = least recently grown */
+	uint8_t		 h[16];		/* picket.fingerprint's bytes */
+	struct pk_addr	 sender;
+	uint8_t		 proto, started, direction, severity, ntargets;
+	uint16_t	 port;		/* first packet's destination port */
+	uint32_t	 offset, excerpt_len;
+	struct pk_addr	 targets[FP_TARGETS];
+	uint64_t	 first_us, last_us, count;
+	uint64_t	 reported_us, reported_count;
+	struct pk_ind_shared *shared;	/* copy of the bundle entry */
+	uint8_t		 excerpt[KNOWN_EXCERPT];
+};
+
 struct fpd {
 	struct pk_engine	*e;
 	size_t			 k;		/* substring */
@@ -136,6 +164,10 @@ struct fpd {
 	uint64_t		 tls_skipped, http_trimmed;
 	uint64_t		 nbitmaps, bitmaps_denied, nomem;
 	uint64_t		 detections, reports, covered, inbound_dispersed;
+	/* known fingerprints (a bundle's) */
+	struct pk_lrutab	 known;
+	uint64_t		 known_payloads, known_lookups, known_matches;
+	uint64_t		 known_opened, known_reports;
 };
 
 /* One sampled window of the packet at hand. */
@@ -851,6 +883,193 @@ group_in(struct fpd *d, const struct pktset *ps, struct fent **ents,
 			ents[i]->dispersed = 1;
 }
 
+/* ---- known fingerprints (a bundle's) ------------------------------------- */
+
+static void
+known_details(struct json *j, const void *arg)
+{
+	const struct kent *k = arg;
+	char ip[PK_ADDRSTRLEN];
+	uint8_t i;
+
+	json_str(j, "method", "shared", 0);
+	json_u64(j, "distinct_destinations", k->ntargets);
+	json_arr_begin(j, "top_ports");
+	json_u64(j, NULL, k->port);
+	json_arr_end(j);
+	json_arr_begin(j, "targets");
+	for (i = 0; i < k->ntargets; i++)
+		json_str(j, NULL, pk_addr_format(&k->targets[i], ip,
+		    sizeof(ip)), 0);
+	json_arr_end(j);
+	json_strn(j, "excerpt", k->excerpt, k->excerpt_len, k->excerpt_len);
+	json_u64(j, "offset", k->offset);
+}
+
+static void
+known_emit(struct fpd *d, struct kent *k, int phase)
+{
+	struct pk_indicator pi;
+	char msg[256], a[PK_ADDRSTRLEN];
+	const char *tn = pk_transport_name(k->proto);
+
+	memset(&pi, 0, sizeof(pi));
+	pi.phase = (uint8_t)phase;
+	pi.direction = k->direction;
+	pi.severity = k->severity;
+	pi.module = "network";
+	pi.dataset = "picket.fingerprint";
+	pi.category = "network";
+	pi.rule_id = KNOWN_RULE_ID;
+	pi.rule_name = KNOWN_RULE_NAME;
+	pi.ruleset = "picket-builtin";
+	snprintf(msg, sizeof(msg), "%s sent the payload of a worm %s shared "
+	    "(port %u/%s)", pk_addr_format(&k->sender, a, sizeof(a)),
+	    k->shared != NULL ? k->shared->origin : "a peer", k->port,
+	    tn != NULL ? tn : "ip");
+	pi.message = msg;
+	pi.first_seen_us = k->first_us;
+	pi.last_seen_us = k->last_us;
+	pi.count = k->count;
+	pi.has_src = 1;
+	pi.src = k->sender;
+	if (k->ntargets > 0) {
+		pi.has_dst = 1;
+		pi.dst = k->targets[0];
+	}
+	pi.has_dport = 1;
+	pi.dport = k->port;
+	pi.transport = k->proto;
+	/* the value the member who shared it saw: one outbreak at the hub */
+	pk_hex(k->h, sizeof(k->h), pi.fingerprint);
+	pi.shared = k->shared;
+	pi.write_details = known_details;
+	pi.details_arg = k;
+	pk_engine_emit(d->e, &pi);
+	d->known_reports++;
+	k->reported_us = d->now;
+	k->reported_count = k->count;
+}
+
+static void
+known_free(struct kent *k)
+{
+	free(k->shared);
+	free(k);
+}
+
+static void
+known_release(struct pk_lrunode *n, void *arg)
+{
+	(void)arg;
+	known_free(PK_CONTAINER_OF(n, struct kent, n));
+}
+
+static void
+known_end(struct fpd *d, struct kent *k)
+{
+	known_emit(d, k, PK_PHASE_END);
+	pk_lrutab_unlink(&d->known, &k->n);
+	known_free(k);
+}
+
+static struct kent *
+known_open(struct fpd *d, const struct pk_pktctx *c, uint64_t h,
+    const uint8_t fp[16], uint32_t off, const struct pk_ind_shared *tag)
+{
+	const struct pk_packet *p = c->pkt;
+	struct pk_lrunode *n;
+	struct kent *k;
+	size_t xl;
+
+	if ((n = pk_lrutab_victim(&d->known)) != NULL)
+		known_end(d, PK_CONTAINER_OF(n, struct kent, n));
+	if ((k = calloc(1, sizeof(*k))) == NULL ||
+	    (k->shared = pk_ind_shared_dup(tag)) == NULL) {
+		free(k);
+		d->nomem++;
+		return NULL;
+	}
+	memcpy(k->h, fp, 16);
+	k->sender = p->src;
+	k->proto = p->proto;
+	k->port = p->dport;
+	k->offset = off;
+	xl = PK_MIN((size_t)KNOWN_EXCERPT, PK_MIN(d->k, p->payload_len - off));
+	memcpy(k->excerpt, p->payload + off, xl);
+	k->excerpt_len = (uint32_t)xl;
+	k->direction = (uint8_t)pk_engine_direction(d->e, &p->src, &p->dst);
+	k->severity = c->src_home ? PK_SEV_CRITICAL : PK_SEV_HIGH;
+	k->first_us = k->last_us = p->ts_us;
+	pk_lrutab_link(&d->known, &k->n, h, d->now);
+	d->known_opened++;
+	return k;
+}
+
+/*
+ * The sampled windows of one payload against the bundle's fingerprints:
+ * the first that is listed opens (or grows) the indicator of (that
+ * fingerprint, the sender) at once, with no dispersion threshold: a
+ * member already saw this payload spread.
+ */
+static void
+known_check(struct fpd *d, const struct pk_pktctx *c, const struct pktset *ps,
+    const struct pk_shared *sh)
+{
+	const struct pk_packet *p = c->pkt;
+	struct pk_ind_shared tag;
+	struct pk_lrunode *n;
+	struct kent *k = NULL;
+	uint8_t key[8], fp[16];
+	uint64_t h;
+	size_t i;
+	int b;
+
+	for (i = 0; i < ps->n; i++) {
+		for (b = 0; b < 8; b++)
+			key[b] = (uint8_t)(ps->s[i].fp >> (56 - 8 * b));
+		pk_indicator_fp_bytes(key, sizeof(key), fp);
+		d->known_lookups++;
+		if (pk_shared_fingerprint(sh, fp, &tag))
+			break;
+	}
+	if (i == ps->n)
+		return;
+	d->known_matches++;
+	h = pk_fnv1a64(&p->src, sizeof(p->src), pk_fnv1a64(fp, 16, d->seed));
+	for (n = pk_lrutab_chain(&d->known, h); n != NULL; n = n->hnext) {
+		k = PK_CONTAINER_OF(n, struct kent, n);
+		if (n->hash == h && memcmp(k->h, fp, 16) == 0 &&
+		    memcmp(&k->sender, &p->src, sizeof(p->src)) == 0)
+			break;
+		k = NULL;
+	}
+	if (k == NULL) {
+		if ((k = known_open(d, c, h, fp, ps->s[i].off, &tag)) == NULL)
+			return;
+	} else {
+		if (p->ts_us < k->first_us)
+			k->first_us = p->ts_us;
+		if (p->ts_us > k->last_us)
+			k->last_us = p->ts_us;
+		pk_lrutab_touch(&d->known, &k->n, d->now);
+	}
+	k->count++;
+	for (b = 0; b < k->ntargets; b++)
+		if (memcmp(&k->targets[b], &p->dst, sizeof(p->dst)) == 0)
+			break;
+	if (b == k->ntargets && k->ntargets < FP_TARGETS)
+		k->targets[k->ntargets++] = p->dst;
+	if (pk_engine_offline(d->e))
+		return;
+	if (!k->started) {
+		known_emit(d, k, PK_PHASE_START);
+		k->started = 1;
+	} else if (d->update > 0 && k->count != k->reported_count &&
+	    age(d->now, k->reported_us) >= d->update)
+		known_emit(d, k, PK_PHASE_CHANGE);
+}
+
 static void
 fp_packet(void *st, const struct pk_pktctx *c)
 {
@@ -865,9 +1084,15 @@ fp_packet(void *st, const struct pk_pktctx *c)
 	uint32_t ph;
 	uint8_t role;
 	size_t i;
+	const struct pk_shared *bsh = pk_engine_shared(d->e);
+	int known = pk_shared_nfingerprints(bsh) > 0;
 
-	/* The initiator's payloads only: responses are never worms here. */
-	if (p == NULL || c->flow == NULL || c->dir != PK_DIR_FWD ||
+	/*
+	 * The initiator's payloads are counted (responses are never worms
+	 * here); with a bundle's fingerprints loaded, responses are hashed
+	 * too, for the known set only: a download of a known worm counts.
+	 */
+	if (p == NULL || c->flow == NULL || (c->dir != PK_DIR_FWD && !known) ||
 	    (p->proto != PK_PROTO_TCP && p->proto != PK_PROTO_UDP) ||
 	    p->payload == NULL || p->payload_len < d->k)
 		return;
@@ -876,10 +1101,19 @@ fp_packet(void *st, const struct pk_pktctx *c)
 		d->tls_skipped++;
 		return;
 	}
+	if (c->dir != PK_DIR_FWD) {
+		d->known_payloads++;
+		collect(d, c, &ps);
+		known_check(d, c, &ps, bsh);
+		return;
+	}
 	d->payloads++;
 	collect(d, c, &ps);
 	if (ps.n == 0)
 		return;
+	/* received as well as sent: a host a known worm reaches is news */
+	if (known)
+		known_check(d, c, &ps, bsh);
 	memset(&none, 0, sizeof(none));
 	role = c->dst_home && !c->src_home ? ROLE_IN : ROLE_OUT;
 	sender = role == ROLE_OUT ? &p->src : &none;
@@ -960,6 +1194,10 @@ fp_init(struct pk_engine *e, const struct pk_config *cfg)
 		fp_free(d);
 		return NULL;
 	}
+	if (pk_lrutab_init(&d->known, KNOWN_MAX, KNOWN_BUCKETS) == -1) {
+		fp_free(d);
+		return NULL;
+	}
 	tables_init(d);
 	return d;
 }
@@ -977,6 +1215,9 @@ sweep(struct fpd *d)
 	while ((n = pk_lrutab_oldest(&d->tab)) != NULL &&
 	    age(d->now, n->touch_us) >= d->window)
 		ent_remove(d, PK_CONTAINER_OF(n, struct fent, n));
+	while ((n = pk_lrutab_oldest(&d->known)) != NULL &&
+	    age(d->now, n->touch_us) >= d->window)
+		known_end(d, PK_CONTAINER_OF(n, struct kent, n));
 }
 
 static void
@@ -995,8 +1236,12 @@ fp_flush(void *st, uint64_t now_us)
 	struct find *in;
 
 	fp_clock(d, now_us);
+	struct pk_lrunode *n;
+
 	while ((in = PK_DLIST_FIRST(&d->act, struct find, act)) != NULL)
 		ind_end(d, in->owner);
+	while ((n = pk_lrutab_oldest(&d->known)) != NULL)
+		known_end(d, PK_CONTAINER_OF(n, struct kent, n));
 }
 
 static void
@@ -1022,6 +1267,13 @@ fp_stats(void *st, FILE *fp)
 		{ "covered", d->covered },
 		{ "indicators", d->reports },
 		{ "inbound_dispersed", d->inbound_dispersed },
+		{ "shared.responses_hashed", d->known_payloads },
+		{ "shared.lookups", d->known_lookups },
+		{ "shared.matches", d->known_matches },
+		{ "shared.opened", d->known_opened },
+		{ "shared.open", d->known.n },
+		{ "shared.evicted", d->known.evicted },
+		{ "shared.indicators", d->known_reports },
 	};
 	size_t i;
 
@@ -1049,6 +1301,7 @@ fp_free(void *st)
 	if (d == NULL)
 		return;
 	pk_lrutab_clear(&d->tab, ent_release, d);
+	pk_lrutab_clear(&d->known, known_release, NULL);
 	free(d);
 }
 

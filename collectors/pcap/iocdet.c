@@ -17,6 +17,10 @@
  * list; when it is full the least recently grown one is ended and
  * counted (ioc.indicators_evicted).  The fingerprint is (type, listed
  * value): the same listed value seen on many hosts groups at the hub.
+ * The running bundle's lists (docs/bundles.md; pk_engine_shared, looked
+ * up after the configured ones, nothing when there is none) are matched
+ * the same way; such an indicator keeps a copy of its bundle entry for
+ * picket.shared.
  *
  * Portable.  The engine calls it through struct pk_detector_ops; it calls
  * back pk_engine_emit(), pk_engine_direction() and pk_engine_offline().
@@ -60,11 +64,18 @@ struct iind {
 	uint64_t	 first_us, last_us, count;
 	uint64_t	 reported_us, reported_count;
 	uint64_t	 last_pkt;	/* one count per packet */
+	struct pk_ind_shared *shared;	/* a bundle entry matched (copy) */
 };
 
 struct iocdet {
 	struct pk_engine	*e;
 	struct pk_iocset	*set;
+	/* the bundle's set (pk_engine_shared), looked at per packet; the
+	 * lookup just made matched it when last_shared is set */
+	const struct pk_shared	*sh;
+	const struct pk_iocset	*shset;
+	int			 last_shared;
+	uint64_t		 shared_hits;
 	uint64_t		 idle, update, now, pktno;
 	struct pk_lrutab	 tab;		/* cap IOCDET_MAX_INDICATORS */
 	uint64_t		 lookups, hits, reports, opened;
@@ -81,6 +92,7 @@ struct obs {
 	uint8_t			 transport;
 	uint16_t		 dport;
 	int			 has_dport;
+	int			 shared;	/* m is a bundle entry's */
 	const char		*dns_name, *sni, *url_domain, *url_path;
 	uint64_t		 ts;
 };
@@ -183,6 +195,7 @@ emit(struct iocdet *s, struct iind *in, int phase)
 	pi.threat_type = threat_type(in);
 	pi.threat_name = in->value;
 	pi.threat_provider = in->list;
+	pi.shared = in->shared;
 	snprintf(msg, sizeof(msg), "%s %s listed %s %s (list %s, line %u)",
 	    pk_addr_format(&in->local, a, sizeof(a)),
 	    in->type == PK_IOC_ADDR ? "exchanged traffic with" :
@@ -213,6 +226,7 @@ ind_free(struct iind *in)
 	free(in->sni);
 	free(in->url_domain);
 	free(in->url_path);
+	free(in->shared);
 	free(in);
 }
 
@@ -277,6 +291,12 @@ ind_new(struct iocdet *s, uint64_t h, const struct obs *o)
 		return NULL;
 	}
 	/* what the packet showed, when it is not the listed value itself */
+	if (o->shared) {
+		struct pk_ind_shared tag;
+
+		if (pk_shared_ioc(s->sh, m, &tag))
+			in->shared = pk_ind_shared_dup(&tag);
+	}
 	in->dns_name = dupstr(o->dns_name);
 	in->sni = dupstr(o->sni);
 	in->url_domain = dupstr(o->url_domain);
@@ -301,11 +321,12 @@ ind_new(struct iocdet *s, uint64_t h, const struct obs *o)
 }
 
 static void
-observe(struct iocdet *s, const struct obs *o)
+observe(struct iocdet *s, struct obs *o)
 {
 	uint64_t h = ind_hash(s, o->m->type, o->m->value, o->local);
 	struct iind *in;
 
+	o->shared = s->last_shared;
 	if ((in = ind_find(s, h, o->m->type, o->m->value, o->local)) == NULL) {
 		if ((in = ind_new(s, h, o)) == NULL)
 			return;
@@ -351,12 +372,21 @@ obs_init(struct obs *o, const struct pk_packet *p, const struct pk_addr *src,
 	o->ts = p->ts_us;
 }
 
+/*
+ * The configured lists first, then the bundle's (a value on both is
+ * reported as the local list's).  last_shared says which one matched.
+ */
 static int
 look_addr(struct iocdet *s, const struct pk_addr *a, struct pk_ioc_match *m)
 {
 	s->lookups++;
-	if (!pk_ioc_match_addr(s->set, a, m))
-		return 0;
+	s->last_shared = 0;
+	if (!pk_ioc_match_addr(s->set, a, m)) {
+		if (s->shset == NULL || !pk_ioc_match_addr(s->shset, a, m))
+			return 0;
+		s->last_shared = 1;
+		s->shared_hits++;
+	}
 	s->hits++;
 	return 1;
 }
@@ -365,9 +395,31 @@ static int
 look_domain(struct iocdet *s, const char *name, struct pk_ioc_match *m)
 {
 	s->lookups++;
-	if (name == NULL || name[0] == '\0' ||
-	    !pk_ioc_match_domain(s->set, name, m))
+	s->last_shared = 0;
+	if (name == NULL || name[0] == '\0')
 		return 0;
+	if (!pk_ioc_match_domain(s->set, name, m)) {
+		if (s->shset == NULL ||
+		    !pk_ioc_match_domain(s->shset, name, m))
+			return 0;
+		s->last_shared = 1;
+		s->shared_hits++;
+	}
+	s->hits++;
+	return 1;
+}
+
+static int
+look_url(struct iocdet *s, const char *url, struct pk_ioc_match *m)
+{
+	s->lookups++;
+	s->last_shared = 0;
+	if (!pk_ioc_match_url(s->set, url, m)) {
+		if (s->shset == NULL || !pk_ioc_match_url(s->shset, url, m))
+			return 0;
+		s->last_shared = 1;
+		s->shared_hits++;
+	}
 	s->hits++;
 	return 1;
 }
@@ -503,9 +555,7 @@ check_http(struct iocdet *s, const struct pk_pktctx *c, struct pk_ioc_match *m)
 	}
 	if (build_url(p, h, url, sizeof(url)) == -1)
 		return;
-	s->lookups++;
-	if (pk_ioc_match_url(s->set, url, m)) {
-		s->hits++;
+	if (look_url(s, url, m)) {
 		o.matched = "url.full";
 		observe(s, &o);
 	}
@@ -610,7 +660,12 @@ ioc_packet(void *st, const struct pk_pktctx *c)
 	struct iocdet *s = st;
 	struct pk_ioc_match m;
 
-	if (c->pkt == NULL || pk_iocset_size(s->set) == 0)
+	if (c->pkt == NULL)
+		return;
+	/* a bundle swaps between packets: look once per packet */
+	s->sh = pk_engine_shared(s->e);
+	s->shset = pk_shared_iocset(s->sh);
+	if (pk_iocset_size(s->set) == 0 && s->shset == NULL)
 		return;
 	if (c->pkt->ts_us > s->now)
 		s->now = c->pkt->ts_us;
@@ -661,6 +716,8 @@ ioc_stats(void *st, FILE *fp)
 	    (unsigned long long)pk_iocset_size(s->set));
 	fprintf(fp, "ioc.lookups %llu\n", (unsigned long long)s->lookups);
 	fprintf(fp, "ioc.hits %llu\n", (unsigned long long)s->hits);
+	fprintf(fp, "ioc.shared_hits %llu\n",
+	    (unsigned long long)s->shared_hits);
 	fprintf(fp, "ioc.indicators_open %llu\n", (unsigned long long)s->tab.n);
 	fprintf(fp, "ioc.indicators_opened %llu\n",
 	    (unsigned long long)s->opened);

@@ -36,9 +36,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    m.type == PK_IPC_TASK_STATE) &&
 	    (m.a == 0 || m.a >= (1ULL << 63) || m.b != 0 || m.c != 0))
 		abort();
+	/* bundles: a version (0 only for a rollback to none), the state
+	 * with an outcome of enum pk_applied_outcome */
+	if (m.type == PK_IPC_BUNDLE_NEW && (m.a == 0 ||
+	    m.a >= (1ULL << 63) || m.b != 0 || m.c != 0))
+		abort();
+	if (m.type == PK_IPC_BUNDLE_ROLLBACK && (m.a >= (1ULL << 63) ||
+	    m.b != 0 || m.c != 0))
+		abort();
+	if (m.type == PK_IPC_BUNDLE_STATE && (m.a >= (1ULL << 63) ||
+	    m.b >= (1ULL << 63) || m.c > 3))
+		abort();
 	if (m.type != PK_IPC_SPOOL_STATUS && m.type != PK_IPC_HUB_STORED &&
 	    m.type != PK_IPC_TASK_NEW && m.type != PK_IPC_TASK_CANCEL &&
-	    m.type != PK_IPC_TASK_STATE)
+	    m.type != PK_IPC_TASK_STATE && m.type != PK_IPC_BUNDLE_NEW &&
+	    m.type != PK_IPC_BUNDLE_ROLLBACK && m.type != PK_IPC_BUNDLE_STATE)
 		abort();
 	return 0;
 }

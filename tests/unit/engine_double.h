@@ -3,7 +3,8 @@
  * (test_scan, test_fingerprint, test_iocdet, test_rules_match): a fake
  * struct pk_engine that records every indicator a detector emits, a
  * pk_engine_direction with a fixed home net (10.0.0.0/8), and
- * pk_engine_offline.  Every recorded indicator is also serialised, its
+ * pk_engine_offline, pk_engine_shared (ed_shared).  Every recorded
+ * indicator is also serialised, its
  * details and the whole ECS record, so a detector that builds a record
  * the writer rejects fails its test.  Only for those test binaries,
  * included once, after <cmocka.h> and the project headers.
@@ -102,6 +103,17 @@ int
 pk_engine_offline(const struct pk_engine *e)
 {
 	return e->offline;
+}
+
+/* The bundle's detection sets a test hands its detector (agent/ioc.h,
+ * pk_shared_new); NULL: none, as in the engine without a bundle. */
+static const struct pk_shared *ed_shared;
+
+const struct pk_shared *
+pk_engine_shared(const struct pk_engine *e)
+{
+	(void)e;
+	return ed_shared;
 }
 
 #endif

@@ -23,9 +23,11 @@
 #include "agent/config.h"
 #include "agent/engine.h"
 #include "agent/indicator.h"
+#include "agent/ioc.h"
 #include "collectors/pcap/fingerprint.h"
 #include "common/json.h"
 #include "tests/unit/pktbuild.h"
+#include "transport/bundle.h"
 
 #define SEC 1000000ULL
 #define T0 (1700000000ULL * SEC)
@@ -41,6 +43,9 @@ struct rec {
 	struct pk_addr	 src;
 	uint16_t	 dport;
 	uint8_t		 transport;
+	char		 rule[64];
+	char		 origin[65];	/* picket.shared, "" without */
+	uint64_t	 ref, bundle;
 };
 
 #include "tests/unit/engine_double.h"
@@ -53,9 +58,28 @@ ed_record(struct rec *r, struct pk_indicator *ind)
 	r->dport = ind->dport;
 	r->transport = ind->transport;
 	assert_true(ind->has_src);
-	assert_string_equal(ind->rule_id, "picket.fingerprint.outbound");
-	assert_string_equal(ind->rule_name,
-	    "Same payload sent to many hosts (possible worm)");
+	snprintf(r->rule, sizeof(r->rule), "%s", ind->rule_id);
+	r->origin[0] = '\0';
+	r->ref = r->bundle = 0;
+	if (ind->shared != NULL) {
+		snprintf(r->origin, sizeof(r->origin), "%s",
+		    ind->shared->origin);
+		r->ref = ind->shared->ref;
+		r->bundle = ind->shared->bundle;
+		assert_string_equal(ind->shared->kind, "fingerprint");
+		assert_string_equal(ind->shared->value, ind->fingerprint);
+	}
+	if (strcmp(ind->rule_id, "picket.fingerprint.shared") == 0) {
+		assert_non_null(ind->shared);
+		assert_string_equal(ind->rule_name,
+		    "Payload of a worm a peer member shared");
+	} else {
+		assert_null(ind->shared);
+		assert_string_equal(ind->rule_id,
+		    "picket.fingerprint.outbound");
+		assert_string_equal(ind->rule_name,
+		    "Same payload sent to many hosts (possible worm)");
+	}
 	assert_string_equal(ind->module, "network");
 	assert_string_equal(ind->dataset, "picket.fingerprint");
 	assert_string_equal(ind->ruleset, "picket-builtin");
@@ -775,6 +799,103 @@ test_short_payload_ignored(void **state)
 	h_free(h);
 }
 
+/* Detection sets of a bundle listing fp (and a 64-hex value it cannot
+ * use), version 3. */
+static struct pk_shared *
+known_set(const char *fp)
+{
+	char text[1024], err[256];
+	struct pk_bundle b;
+	struct pk_shared *sh;
+	int n;
+
+	n = snprintf(text, sizeof(text), "picket-bundle 1\nversion 3\n"
+	    "created 1\nentries 2\n"
+	    "fingerprint %s ref=7 origin=state-a tlp=green\n"
+	    "fingerprint %s%s ref=8 origin=state-a tlp=green\nend\n", fp,
+	    "ffffffffffffffffffffffffffffffff", "ffffffffffffffffffffffff"
+	    "ffffffff");
+	assert_int_equal(pk_bundle_parse(text, (size_t)n, 100, &b, err,
+	    sizeof(err)), 0);
+	sh = pk_shared_new(&b);
+	assert_non_null(sh);
+	assert_int_equal(pk_shared_nfingerprints(sh), 1);
+	assert_int_equal(pk_shared_stats(sh)->ignored, 1);
+	return sh;
+}
+
+/*
+ * A fingerprint a bundle lists is reported on its first packet, sent,
+ * received or in a response, with picket.shared and the value the
+ * member who shared it saw; an unknown payload stays quiet.
+ */
+static void
+test_known_fingerprint_first_packet(void **state)
+{
+	struct harness *a = h_new(1, NULL), *b;
+	struct pk_shared *sh;
+	uint8_t other[300];
+	char fp[33];
+	uint64_t t;
+
+	(void)state;
+	/* member A: the worm spreads, its indicator gives the value */
+	t = spread(a, me, worm, sizeof(worm), 1, 30, T0);
+	h_flush(a, t);
+	assert_int_equal(a->eng.n, 1);
+	memcpy(fp, a->eng.rec[0].fp, sizeof(fp));
+	h_free(a);
+
+	sh = known_set(fp);
+	ed_shared = sh;
+	b = h_new(0, NULL);
+	/* unknown content: nothing */
+	fill_random(other, sizeof(other));
+	h_send(b, PK_PROTO_TCP, me, ext(1), 445, PK_DIR_FWD, other,
+	    sizeof(other), T0, NULL);
+	assert_int_equal(b->eng.n, 0);
+	/* the worm, once, to one host: START at once */
+	h_send(b, PK_PROTO_TCP, me, ext(1), 445, PK_DIR_FWD, worm,
+	    sizeof(worm), T0 + SEC, NULL);
+	assert_int_equal(b->eng.n, 1);
+	assert_string_equal(b->eng.rec[0].rule, "picket.fingerprint.shared");
+	assert_int_equal(b->eng.rec[0].phase, PK_PHASE_START);
+	assert_string_equal(b->eng.rec[0].fp, fp);
+	assert_string_equal(b->eng.rec[0].origin, "state-a");
+	assert_int_equal(b->eng.rec[0].ref, 7);
+	assert_int_equal(b->eng.rec[0].bundle, 3);
+	assert_int_equal(b->eng.rec[0].severity, PK_SEV_CRITICAL);
+	assert_int_equal(b->eng.rec[0].direction, PK_DIRN_OUTBOUND);
+	/* again from the same sender: the same indicator grows */
+	h_send(b, PK_PROTO_TCP, me, ext(2), 445, PK_DIR_FWD, worm,
+	    sizeof(worm), T0 + 2 * SEC, NULL);
+	assert_int_equal(b->eng.n, 1);
+	/* received from outside, and in a server's response: reported */
+	h_send(b, PK_PROTO_TCP, ext(9), me, 445, PK_DIR_FWD, worm,
+	    sizeof(worm), T0 + 3 * SEC, NULL);
+	assert_int_equal(b->eng.n, 2);
+	assert_int_equal(b->eng.rec[1].direction, PK_DIRN_INBOUND);
+	assert_int_equal(b->eng.rec[1].severity, PK_SEV_HIGH);
+	h_send(b, PK_PROTO_TCP, ext(10), me2, 80, PK_DIR_REV, worm,
+	    sizeof(worm), T0 + 4 * SEC, NULL);
+	assert_int_equal(b->eng.n, 3);
+	assert_int_equal(h_stat(b, "fingerprint.shared.responses_hashed"), 1);
+	h_flush(b, T0 + 5 * SEC);
+	assert_int_equal(b->eng.n, 6);		/* three ENDs */
+	assert_int_equal(b->eng.rec[5].phase, PK_PHASE_END);
+	assert_string_equal(b->eng.rec[5].origin, "state-a");
+	h_free(b);
+	/* without a bundle the same packet is not looked up */
+	ed_shared = NULL;
+	b = h_new(0, NULL);
+	h_send(b, PK_PROTO_TCP, me, ext(1), 445, PK_DIR_FWD, worm,
+	    sizeof(worm), T0, NULL);
+	assert_int_equal(b->eng.n, 0);
+	assert_int_equal(h_stat(b, "fingerprint.shared.lookups"), 0);
+	h_free(b);
+	pk_shared_free(sh);
+}
+
 int
 main(void)
 {
@@ -800,6 +921,8 @@ main(void)
 		cmocka_unit_test(test_tls_handshake_skipped),
 		cmocka_unit_test(test_bounded_per_packet),
 		cmocka_unit_test(test_short_payload_ignored),
+		cmocka_unit_test_setup(test_known_fingerprint_first_packet,
+		    setup),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -19,7 +19,9 @@
 #include <time.h>
 
 #include "agent/config.h"
+#include "agent/indicator.h"
 #include "agent/ioc.h"
+#include "transport/bundle.h"
 #include "common/netaddr.h"
 #include "common/util.h"
 
@@ -657,6 +659,91 @@ test_million(void **unused)
 	pk_iocset_free(set);
 }
 
+/*
+ * A bundle's IOC entries are lists "shared:<origin>" matched like any
+ * other; each match leads back to its entry (ref, origin, tlp, version).
+ * Fingerprints of another length than 32 hex are ignored and counted.
+ */
+static void
+test_shared_lists(void **state)
+{
+	static const char text[] = "picket-bundle 1\nversion 4\ncreated 1\n"
+	    "entries 7\n"
+	    "domain evil.example ref=1 origin=state-a tlp=green\n"
+	    "fingerprint 00112233445566778899aabbccddeeff ref=2 origin=state-a "
+	    "tlp=green\n"
+	    "fingerprint 00112233445566778899aabbccddeeff00112233445566778899aab"
+	    "bccddeeff ref=3 origin=state-a tlp=green\n"
+	    "ipv4 198.51.100.0/24 ref=4 origin=state-b tlp=amber\n"
+	    "rule 2001 ref=5 origin=state-b tlp=clear\n"
+	    "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b785"
+	    "2b855 ref=6 origin=state-c tlp=green\n"
+	    "url http://dl.example/x.exe ref=7 origin=state-c tlp=green\nend\n";
+	const struct pk_iocset *set;
+	struct pk_ind_shared tag;
+	struct pk_ioc_match m;
+	struct pk_bundle b;
+	struct pk_shared *sh;
+	struct pk_addr a;
+	uint8_t fp[16], h[32];
+	char err[256];
+	int i;
+
+	(void)state;
+	assert_int_equal(pk_bundle_parse(text, sizeof(text) - 1, 100, &b, err,
+	    sizeof(err)), 0);
+	assert_non_null(sh = pk_shared_new(&b));
+	assert_int_equal(pk_shared_version(sh), 4);
+	assert_int_equal(pk_shared_stats(sh)->loaded, 6);
+	assert_int_equal(pk_shared_stats(sh)->ignored, 1);
+	assert_int_equal(pk_shared_stats(sh)->kind[PK_BK_FINGERPRINT], 2);
+	assert_non_null(set = pk_shared_iocset(sh));
+
+	assert_int_equal(pk_addr_parse("198.51.100.77", &a), 0);
+	assert_int_equal(pk_ioc_match_addr(set, &a, &m), 1);
+	assert_string_equal(m.list, "shared:state-b");
+	assert_int_equal(pk_shared_ioc(sh, &m, &tag), 1);
+	assert_int_equal(tag.ref, 4);
+	assert_int_equal(tag.bundle, 4);
+	assert_string_equal(tag.origin, "state-b");
+	assert_string_equal(tag.tlp, "amber");
+	assert_string_equal(tag.kind, "ipv4");
+	assert_string_equal(tag.value, "198.51.100.0/24");
+	assert_int_equal(pk_ioc_match_domain(set, "a.evil.example", &m), 1);
+	assert_string_equal(m.list, "shared:state-a");
+	assert_int_equal(pk_shared_ioc(sh, &m, &tag), 1);
+	assert_int_equal(tag.ref, 1);
+	assert_int_equal(pk_ioc_match_url(set, "http://dl.example/x.exe", &m),
+	    1);
+	assert_int_equal(pk_shared_ioc(sh, &m, &tag), 1);
+	assert_int_equal(tag.ref, 7);
+	for (i = 0; i < 32; i++)
+		h[i] = (uint8_t)("\xe3\xb0\xc4\x42\x98\xfc\x1c\x14\x9a\xfb"
+		    "\xf4\xc8\x99\x6f\xb9\x24\x27\xae\x41\xe4\x64\x9b\x93"
+		    "\x4c\xa4\x95\x99\x1b\x78\x52\xb8\x55")[i];
+	assert_int_equal(pk_ioc_match_sha256(set, h, &m), 1);
+	assert_int_equal(pk_shared_ioc(sh, &m, &tag), 1);
+	assert_string_equal(tag.origin, "state-c");
+	assert_int_equal(pk_addr_parse("198.51.101.1", &a), 0);
+	assert_int_equal(pk_ioc_match_addr(set, &a, &m), 0);
+
+	for (i = 0; i < 16; i++)
+		fp[i] = (uint8_t)(i * 0x11);
+	assert_int_equal(pk_shared_fingerprint(sh, fp, &tag), 1);
+	assert_int_equal(tag.ref, 2);
+	fp[15] ^= 1;
+	assert_int_equal(pk_shared_fingerprint(sh, fp, NULL), 0);
+	assert_int_equal(pk_shared_rule(sh, "2001", &tag), 1);
+	assert_int_equal(tag.ref, 5);
+	assert_int_equal(pk_shared_rule(sh, "2002", NULL), 0);
+	/* a match on a configured list is not a bundle entry */
+	memset(&m, 0, sizeof(m));
+	snprintf(m.list, sizeof(m.list), "local");
+	m.desc = "0";
+	assert_int_equal(pk_shared_ioc(sh, &m, &tag), 0);
+	pk_shared_free(sh);
+}
+
 int
 main(void)
 {
@@ -673,6 +760,7 @@ main(void)
 		cmocka_unit_test(test_limits_and_dups),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_million),
+		cmocka_unit_test(test_shared_lists),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

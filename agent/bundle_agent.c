@@ -1,0 +1,709 @@
+/*
+ * bundle_agent.c - shared-indicator bundles on the agent (bundle_agent.h,
+ * docs/bundles.md "Agent").  The shipper files what the hub sent; the
+ * collector parses it again, builds the detection sets and swaps them
+ * into the engine between packets, so a bundle applies without a restart
+ * and without losing a packet, and a bundle that fails anywhere leaves
+ * the running one in place.  The state file says what runs, so a
+ * restarted collector runs it again; only the running and the previous
+ * bundle's files are kept.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/bundle_agent.h"
+#include "agent/engine.h"
+#include "agent/ioc.h"
+#include "common/dir.h"
+#include "common/log.h"
+#include "common/pktime.h"
+#include "common/util.h"
+#include "transport/batch.h"
+#include "transport/bundle.h"
+
+#define BA_PATH_MAX	1100
+#define BA_SMALL_MAX	2048		/* state and status files */
+#define BA_VERSION_MAX	((1ULL << 63) - 1)
+
+/* ---- files ----------------------------------------------------------- */
+
+static int
+ba_path(char *out, size_t cap, const char *spool, const char *name)
+{
+	int n = snprintf(out, cap, "%s/%s/%s", spool, PK_BUNDLE_SUBDIR, name);
+
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+static int
+ba_vpath(char *out, size_t cap, const char *spool, uint64_t v)
+{
+	char name[40];
+
+	snprintf(name, sizeof(name), "%llu.bundle", (unsigned long long)v);
+	return ba_path(out, cap, spool, name);
+}
+
+/* Write name in spool/bundle atomically: tmp, fsync, rename, fsync dir. */
+static int
+ba_write(const char *spool, const char *name, const void *buf, size_t len)
+{
+	char path[BA_PATH_MAX], tmp[BA_PATH_MAX + 8], dir[BA_PATH_MAX];
+	const uint8_t *p = buf;
+	size_t off = 0;
+	ssize_t n;
+	int fd, dfd, saved;
+
+	if (ba_path(path, sizeof(path), spool, name) != 0 ||
+	    snprintf(dir, sizeof(dir), "%s/%s", spool, PK_BUNDLE_SUBDIR) >=
+	    (int)sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0)
+		return -1;
+	while (off < len) {
+		n = write(fd, p + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	if (off != len || fsync(fd) != 0) {
+		saved = off != len && errno == 0 ? EIO : errno;
+		close(fd);
+		(void)unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		saved = errno;
+		(void)unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	/* the rename itself must survive a power loss */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+/* Read a whole file of at most cap bytes: 0, -1 missing/unreadable, -2
+ * too large.  *buf is malloc'd with a NUL after the bytes. */
+static int
+ba_read(const char *path, size_t cap, char **buf, size_t *len)
+{
+	struct stat sb;
+	size_t off = 0;
+	ssize_t n;
+	char *b;
+	int fd;
+
+	*buf = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	if ((uint64_t)sb.st_size > cap) {
+		close(fd);
+		return -2;
+	}
+	if ((b = malloc((size_t)sb.st_size + 1)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while (off < (size_t)sb.st_size) {
+		n = read(fd, b + off, (size_t)sb.st_size - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	if (off != (size_t)sb.st_size) {
+		free(b);
+		return -1;
+	}
+	b[off] = '\0';
+	*buf = b;
+	*len = off;
+	return 0;
+}
+
+/* "key=DIGITS\n" at *p: the number, *p moved past the line; -1 if not. */
+static int
+kv_u64(const char **p, const char *end, const char *key, uint64_t *v)
+{
+	size_t kl = strlen(key), n = 0;
+	char num[24];
+	const char *perr;
+
+	if ((size_t)(end - *p) < kl + 1 || memcmp(*p, key, kl) != 0 ||
+	    (*p)[kl] != '=')
+		return -1;
+	*p += kl + 1;
+	while (*p + n < end && (*p)[n] >= '0' && (*p)[n] <= '9' && n < 20)
+		n++;
+	if (n == 0 || *p + n >= end || (*p)[n] != '\n')
+		return -1;
+	memcpy(num, *p, n);
+	num[n] = '\0';
+	if (pk_parse_u64(num, 0, BA_VERSION_MAX, v, &perr) != 0)
+		return -1;
+	*p += n + 1;
+	return 0;
+}
+
+int
+pk_bstate_read(const char *spool, struct pk_bstate *st)
+{
+	char path[BA_PATH_MAX], *buf;
+	const char *p, *end;
+	size_t len;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	if (ba_path(path, sizeof(path), spool, "state") != 0)
+		return -1;
+	if ((r = ba_read(path, BA_SMALL_MAX, &buf, &len)) == -1)
+		return errno == ENOENT ? 1 : -1;
+	if (r != 0)
+		return -1;
+	p = buf;
+	end = buf + len;
+	r = kv_u64(&p, end, "running", &st->running) == 0 &&
+	    kv_u64(&p, end, "previous", &st->previous) == 0 && p == end &&
+	    (st->previous == 0 || st->previous != st->running) ? 0 : -1;
+	free(buf);
+	if (r != 0)
+		memset(st, 0, sizeof(*st));
+	return r;
+}
+
+int
+pk_bstate_write(const char *spool, const struct pk_bstate *st)
+{
+	char buf[128];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "running=%llu\nprevious=%llu\n",
+	    (unsigned long long)st->running,
+	    (unsigned long long)st->previous);
+	return ba_write(spool, "state", buf, (size_t)n);
+}
+
+int
+pk_bstatus_read(const char *spool, struct pk_bstatus *st)
+{
+	char path[BA_PATH_MAX], *buf;
+	const char *p, *end, *nl;
+	uint64_t oc;
+	size_t len, i;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	if (ba_path(path, sizeof(path), spool, "status") != 0)
+		return -1;
+	if ((r = ba_read(path, BA_SMALL_MAX, &buf, &len)) == -1)
+		return errno == ENOENT ? 1 : -1;
+	if (r != 0)
+		return -1;
+	p = buf;
+	end = buf + len;
+	r = -1;
+	if (kv_u64(&p, end, "version", &st->version) != 0 ||
+	    kv_u64(&p, end, "outcome", &oc) != 0 || oc > PK_AO_LAST ||
+	    kv_u64(&p, end, "running", &st->running) != 0 ||
+	    kv_u64(&p, end, "previous", &st->previous) != 0 ||
+	    (size_t)(end - p) < 8 || memcmp(p, "reason=", 7) != 0)
+		goto out;
+	p += 7;
+	if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
+	    nl + 1 != end || (size_t)(nl - p) > PK_BUNDLE_REASON_MAX)
+		goto out;
+	for (i = 0; p + i < nl; i++) {
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			goto out;
+		st->reason[i] = p[i];
+	}
+	st->reason[i] = '\0';
+	st->outcome = (uint8_t)oc;
+	r = 0;
+out:
+	free(buf);
+	return r;
+}
+
+int
+pk_bstatus_write(const char *spool, const struct pk_bstatus *st)
+{
+	char buf[PK_BUNDLE_REASON_MAX + 256], reason[PK_BUNDLE_REASON_MAX + 1];
+	size_t i;
+	int n;
+
+	/* one line: control bytes become blanks */
+	pk_strlcpy(reason, st->reason, sizeof(reason));
+	for (i = 0; reason[i] != '\0'; i++)
+		if ((unsigned char)reason[i] < 0x20 || reason[i] == 0x7f)
+			reason[i] = ' ';
+	n = snprintf(buf, sizeof(buf), "version=%llu\noutcome=%u\n"
+	    "running=%llu\nprevious=%llu\nreason=%s\n",
+	    (unsigned long long)st->version, st->outcome,
+	    (unsigned long long)st->running,
+	    (unsigned long long)st->previous, reason);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -1;
+	return ba_write(spool, "status", buf, (size_t)n);
+}
+
+int
+pk_bundle_store(const char *spool, uint64_t version, const void *text,
+    size_t len)
+{
+	char name[40];
+
+	snprintf(name, sizeof(name), "%llu.bundle",
+	    (unsigned long long)version);
+	return ba_write(spool, name, text, len);
+}
+
+int
+pk_bundle_load_file(const char *spool, uint64_t version, char **text,
+    size_t *len)
+{
+	char path[BA_PATH_MAX];
+
+	*text = NULL;
+	*len = 0;
+	if (ba_vpath(path, sizeof(path), spool, version) != 0)
+		return -1;
+	return ba_read(path, PK_BUNDLE_RAW_MAX, text, len);
+}
+
+/* ---- the shipper's half ------------------------------------------------ */
+
+int
+pk_bundle_receive(const char *spool, const struct pk_config_frame *cf,
+    size_t max_entries, int accept, char *reason, size_t rlen)
+{
+	char err[PK_BUNDLE_ERRLEN];
+	struct pk_bundle b;
+	uint8_t *raw;
+	size_t n;
+	int r;
+
+	if (!accept) {
+		snprintf(reason, rlen, "%s", PK_BUNDLE_OFF_REASON);
+		return -1;
+	}
+	if (cf->op != PK_COP_APPLY || cf->raw_len == 0 ||
+	    cf->raw_len > PK_BUNDLE_RAW_MAX || cf->data == NULL) {
+		snprintf(reason, rlen, "not a bundle to apply");
+		return -1;
+	}
+	if ((raw = malloc(cf->raw_len)) == NULL) {
+		snprintf(reason, rlen, "out of memory");
+		return -1;
+	}
+	if (cf->flags & PK_FF_CONFIG_DEFLATE) {
+		r = pk_chunk_inflate(cf->data, cf->dlen, raw, cf->raw_len, &n);
+		if (r != PK_BE_OK || n != cf->raw_len) {
+			snprintf(reason, rlen, r == PK_BE_BOMB ? "bundle "
+			    "inflates past its raw_len (%u bytes)" : r ==
+			    PK_BE_OK ? "bundle inflates to fewer bytes than "
+			    "its raw_len (%u)" : "bundle is not a valid zlib "
+			    "stream (raw_len %u)", cf->raw_len);
+			free(raw);
+			return -1;
+		}
+	} else if (cf->dlen != cf->raw_len) {
+		snprintf(reason, rlen, "bundle is %zu bytes, raw_len says %u",
+		    cf->dlen, cf->raw_len);
+		free(raw);
+		return -1;
+	} else
+		memcpy(raw, cf->data, cf->dlen);
+	n = cf->raw_len;
+	if (pk_bundle_parse((const char *)raw, n, max_entries, &b, err,
+	    sizeof(err)) != 0) {
+		snprintf(reason, rlen, "bad bundle: %s", err);
+		free(raw);
+		return -1;
+	}
+	r = b.version == cf->version ? 0 : -1;
+	if (r != 0)
+		snprintf(reason, rlen, "bundle text is version %llu, the "
+		    "frame says %llu", (unsigned long long)b.version,
+		    (unsigned long long)cf->version);
+	pk_bundle_free(&b);
+	if (r == 0 && pk_bundle_store(spool, cf->version, raw, n) != 0) {
+		snprintf(reason, rlen, "cannot file the bundle: %s",
+		    strerror(errno));
+		r = -1;
+	}
+	free(raw);
+	return r;
+}
+
+/* ---- the collector's half ------------------------------------------------ */
+
+struct pk_bagent {
+	char			 spool[BA_PATH_MAX - 16];
+	size_t			 max_entries;
+	int			 accept;	/* [bundle] accept */
+	struct pk_engine	*e;
+	struct pk_shared	*cur;		/* what the engine uses */
+	struct pk_bstate	 st;
+	struct pk_bagent_stats	 stats;
+};
+
+struct pk_bagent *
+pk_bagent_new(const char *spool, int accept, size_t max_entries,
+    struct pk_engine *e)
+{
+	struct pk_bagent *ba;
+	char dir[BA_PATH_MAX];
+
+	if (snprintf(dir, sizeof(dir), "%s/%s", spool, PK_BUNDLE_SUBDIR) >=
+	    (int)sizeof(dir) || (mkdir(dir, 0700) != 0 && errno != EEXIST))
+		return NULL;
+	if ((ba = calloc(1, sizeof(*ba))) == NULL)
+		return NULL;
+	pk_strlcpy(ba->spool, spool, sizeof(ba->spool));
+	ba->max_entries = max_entries > PK_BUNDLE_MAX_ENTRIES ?
+	    PK_BUNDLE_MAX_ENTRIES : max_entries;
+	ba->e = e;
+	ba->accept = accept;
+	return ba;
+}
+
+void
+pk_bagent_free(struct pk_bagent *ba)
+{
+	if (ba == NULL)
+		return;
+	if (ba->e != NULL)
+		pk_engine_set_shared(ba->e, NULL);
+	pk_shared_free(ba->cur);
+	free(ba);
+}
+
+/* Read, parse and build version v: the sets, or NULL with the reason. */
+static struct pk_shared *
+ba_build(struct pk_bagent *ba, uint64_t v, char *reason, size_t rlen)
+{
+	char err[PK_BUNDLE_ERRLEN];
+	struct pk_bundle b;
+	struct pk_shared *sh;
+	char *text;
+	size_t len;
+	int r;
+
+	if ((r = pk_bundle_load_file(ba->spool, v, &text, &len)) != 0) {
+		snprintf(reason, rlen, "bundle %llu: %s",
+		    (unsigned long long)v, r == -2 ? "file too large" :
+		    "no readable file");
+		return NULL;
+	}
+	r = pk_bundle_parse(text, len, ba->max_entries, &b, err, sizeof(err));
+	free(text);
+	if (r != 0) {
+		snprintf(reason, rlen, "bundle %llu: %s",
+		    (unsigned long long)v, err);
+		return NULL;
+	}
+	if (b.version != v) {
+		snprintf(reason, rlen, "bundle %llu: its text says version "
+		    "%llu", (unsigned long long)v,
+		    (unsigned long long)b.version);
+		pk_bundle_free(&b);
+		return NULL;
+	}
+	if ((sh = pk_shared_new(&b)) == NULL)
+		snprintf(reason, rlen, "bundle %llu: out of memory",
+		    (unsigned long long)v);
+	return sh;
+}
+
+/* Install sh (NULL: none) between packets; the old sets go. */
+static void
+ba_swap(struct pk_bagent *ba, struct pk_shared *sh)
+{
+	const struct pk_shared_stats *s;
+
+	pk_engine_set_shared(ba->e, sh);
+	pk_shared_free(ba->cur);
+	ba->cur = sh;
+	s = sh != NULL ? pk_shared_stats(sh) : NULL;
+	ba->stats.entries_loaded = s != NULL ? s->loaded : 0;
+	ba->stats.entries_ignored = s != NULL ? s->ignored : 0;
+}
+
+struct sweep {
+	const struct pk_bstate	*st;
+};
+
+/* Delete bundle files other than the running and the previous one. */
+static int
+sweep_one(void *arg, const char *path)
+{
+	const struct sweep *sw = arg;
+	const char *base = strrchr(path, '/'), *perr;
+	char num[24];
+	uint64_t v;
+	size_t n;
+
+	base = base != NULL ? base + 1 : path;
+	n = strcspn(base, ".");
+	if (n == 0 || n >= sizeof(num))
+		return 0;
+	memcpy(num, base, n);
+	num[n] = '\0';
+	if (pk_parse_u64(num, 1, BA_VERSION_MAX, &v, &perr) == 0 &&
+	    (v == sw->st->running || v == sw->st->previous))
+		return 0;
+	(void)unlink(path);
+	return 0;
+}
+
+static void
+ba_commit(struct pk_bagent *ba)
+{
+	char dir[BA_PATH_MAX];
+	struct sweep sw = { &ba->st };
+
+	if (pk_bstate_write(ba->spool, &ba->st) != 0) {
+		ba->stats.file_errors++;
+		log_warn("bundle: cannot write %s/%s/state", ba->spool,
+		    PK_BUNDLE_SUBDIR);
+	}
+	if (snprintf(dir, sizeof(dir), "%s/%s", ba->spool, PK_BUNDLE_SUBDIR)
+	    < (int)sizeof(dir))
+		(void)pk_dir_each(dir, ".bundle", sweep_one, &sw);
+}
+
+static void
+ba_msg(const struct pk_bagent *ba, uint8_t outcome, struct pk_ipc_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = PK_IPC_BUNDLE_STATE;
+	m->a = ba->st.running;
+	m->b = ba->st.previous;
+	m->c = outcome;
+}
+
+void
+pk_bagent_start(struct pk_bagent *ba, struct pk_ipc_msg *m)
+{
+	char reason[PK_BUNDLE_REASON_MAX + 1];
+	struct pk_shared *sh;
+	int r;
+
+	if ((r = pk_bstate_read(ba->spool, &ba->st)) == 0 && !ba->accept &&
+	    ba->st.running != 0) {
+		log_info("bundle: [bundle] accept = no: not running version "
+		    "%llu", (unsigned long long)ba->st.running);
+		memset(&ba->st, 0, sizeof(ba->st));
+		ba_commit(ba);
+	} else if (r < 0) {
+		ba->stats.corrupt++;
+		log_warnx("bundle: %s/%s/state is corrupt: running no bundle "
+		    "until the hub sends one", ba->spool, PK_BUNDLE_SUBDIR);
+		memset(&ba->st, 0, sizeof(ba->st));
+		ba_commit(ba);
+	} else if (r == 0 && ba->st.running != 0) {
+		if ((sh = ba_build(ba, ba->st.running, reason,
+		    sizeof(reason))) == NULL) {
+			ba->stats.corrupt++;
+			log_warnx("bundle: %s: running no bundle until the hub "
+			    "sends one", reason);
+			memset(&ba->st, 0, sizeof(ba->st));
+			ba_commit(ba);
+		} else {
+			ba_swap(ba, sh);
+			log_info("bundle: running version %llu (%llu entries, "
+			    "%llu ignored)", (unsigned long long)
+			    ba->st.running, (unsigned long long)
+			    ba->stats.entries_loaded, (unsigned long long)
+			    ba->stats.entries_ignored);
+		}
+	}
+	ba_msg(ba, PK_AO_RUNNING, m);
+}
+
+static void
+ba_answer(struct pk_bagent *ba, uint64_t version, uint8_t outcome,
+    const char *reason, struct pk_ipc_msg *reply)
+{
+	struct pk_bstatus bs;
+
+	memset(&bs, 0, sizeof(bs));
+	bs.version = version;
+	bs.outcome = outcome;
+	bs.running = ba->st.running;
+	bs.previous = ba->st.previous;
+	pk_strlcpy(bs.reason, reason, sizeof(bs.reason));
+	if (pk_bstatus_write(ba->spool, &bs) != 0) {
+		ba->stats.file_errors++;
+		log_warn("bundle: cannot write %s/%s/status", ba->spool,
+		    PK_BUNDLE_SUBDIR);
+	}
+	ba_msg(ba, outcome, reply);
+}
+
+static void
+ba_apply(struct pk_bagent *ba, uint64_t v, struct pk_ipc_msg *reply)
+{
+	char reason[PK_BUNDLE_REASON_MAX + 1];
+	struct pk_shared *sh;
+	uint64_t t0 = pk_mono_us();
+
+	if ((sh = ba_build(ba, v, reason, sizeof(reason))) == NULL) {
+		ba->stats.refused++;
+		log_warnx("bundle: refused, keeping version %llu: %s",
+		    (unsigned long long)ba->st.running, reason);
+		ba_answer(ba, v, PK_AO_REFUSED, reason, reply);
+		return;
+	}
+	ba_swap(ba, sh);
+	if (ba->st.running != v) {
+		ba->st.previous = ba->st.running;
+		ba->st.running = v;
+	}
+	ba_commit(ba);
+	ba->stats.applied++;
+	ba->stats.apply_us = pk_mono_us() - t0;
+	log_info("bundle: version %llu applied (%llu entries, %llu ignored, "
+	    "%llu us), previous %llu", (unsigned long long)v,
+	    (unsigned long long)ba->stats.entries_loaded,
+	    (unsigned long long)ba->stats.entries_ignored,
+	    (unsigned long long)ba->stats.apply_us,
+	    (unsigned long long)ba->st.previous);
+	ba_answer(ba, v, PK_AO_APPLIED, "", reply);
+}
+
+static void
+ba_rollback(struct pk_bagent *ba, uint64_t v, struct pk_ipc_msg *reply)
+{
+	char reason[PK_BUNDLE_REASON_MAX + 1];
+	struct pk_shared *sh = NULL;
+
+	if (v != ba->st.previous) {
+		ba->stats.refused++;
+		snprintf(reason, sizeof(reason), "cannot roll back to %llu: "
+		    "the previous bundle kept is %llu",
+		    (unsigned long long)v,
+		    (unsigned long long)ba->st.previous);
+		log_warnx("bundle: %s", reason);
+		ba_answer(ba, v, PK_AO_REFUSED, reason, reply);
+		return;
+	}
+	if (v != 0 && (sh = ba_build(ba, v, reason, sizeof(reason))) == NULL) {
+		ba->stats.refused++;
+		log_warnx("bundle: rollback refused, keeping version %llu: %s",
+		    (unsigned long long)ba->st.running, reason);
+		ba_answer(ba, v, PK_AO_REFUSED, reason, reply);
+		return;
+	}
+	ba_swap(ba, sh);
+	ba->st.running = v;
+	ba->st.previous = 0;
+	ba_commit(ba);
+	ba->stats.rolled_back++;
+	log_info("bundle: rolled back to version %llu", (unsigned long long)v);
+	ba_answer(ba, v, PK_AO_ROLLED_BACK, "", reply);
+}
+
+void
+pk_bagent_ipc(struct pk_bagent *ba, const struct pk_ipc_msg *m,
+    struct pk_ipc_msg *reply)
+{
+	memset(reply, 0, sizeof(*reply));
+	if ((m->type == PK_IPC_BUNDLE_NEW || m->type ==
+	    PK_IPC_BUNDLE_ROLLBACK) && !ba->accept) {
+		ba->stats.refused++;
+		ba_answer(ba, m->a, PK_AO_REFUSED, PK_BUNDLE_OFF_REASON, reply);
+	} else if (m->type == PK_IPC_BUNDLE_NEW && m->a != 0)
+		ba_apply(ba, m->a, reply);
+	else if (m->type == PK_IPC_BUNDLE_ROLLBACK)
+		ba_rollback(ba, m->a, reply);
+	else
+		ba->stats.ipc_ignored++;
+}
+
+void
+pk_bagent_state(const struct pk_bagent *ba, struct pk_bstate *st)
+{
+	*st = ba->st;
+}
+
+void
+pk_bagent_stats(const struct pk_bagent *ba, struct pk_bagent_stats *st)
+{
+	*st = ba->stats;
+}
+
+/* ---- picketd -n ------------------------------------------------------------ */
+
+int
+pk_bundle_summary(const char *spool, size_t max_entries, FILE *out)
+{
+	char err[PK_BUNDLE_ERRLEN], *text;
+	struct pk_bstate st;
+	struct pk_bundle b;
+	size_t len, i, nk[PK_BK_LAST + 1];
+	int r, k, first = 1;
+
+	if ((r = pk_bstate_read(spool, &st)) < 0) {
+		fprintf(out, "bundle: %s/%s/state is corrupt\n", spool,
+		    PK_BUNDLE_SUBDIR);
+		return -1;
+	}
+	if (r == 1 || st.running == 0) {
+		fprintf(out, "bundle: none\n");
+		return 0;
+	}
+	if (pk_bundle_load_file(spool, st.running, &text, &len) != 0) {
+		fprintf(out, "bundle: version %llu has no readable file\n",
+		    (unsigned long long)st.running);
+		return -1;
+	}
+	r = pk_bundle_parse(text, len, max_entries, &b, err, sizeof(err));
+	free(text);
+	if (r != 0) {
+		fprintf(out, "bundle: version %llu: %s\n",
+		    (unsigned long long)st.running, err);
+		return -1;
+	}
+	memset(nk, 0, sizeof(nk));
+	for (i = 0; i < b.n; i++)
+		if (b.e[i].kind <= PK_BK_LAST)
+			nk[b.e[i].kind]++;
+	fprintf(out, "bundle: version %llu (previous %llu), %zu entries",
+	    (unsigned long long)st.running, (unsigned long long)st.previous,
+	    b.n);
+	for (k = 1; k <= PK_BK_LAST; k++) {
+		if (nk[k] == 0)
+			continue;
+		fprintf(out, "%s%zu %s", first ? ": " : ", ", nk[k],
+		    pk_bundle_kind_name(k));
+		first = 0;
+	}
+	fprintf(out, "\n");
+	pk_bundle_free(&b);
+	return 0;
+}
