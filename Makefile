@@ -47,11 +47,17 @@ CORE_SRCS += $(wildcard transport/bundle.c)
 CORE_SRCS += collectors/pcap/pcapfile.c
 # The Windows process collector's ETW record decoder (portable; docs/windows.md).
 CORE_SRCS += collectors/etw/etwdecode.c
+# The process table and detections, fed by eBPF on Linux and ETW on Windows
+# (docs/process.md, docs/windows.md); their platform halves are below.
+CORE_SRCS += collectors/ebpf/evdecode.c collectors/ebpf/proctable.c \
+	collectors/ebpf/procdet.c collectors/etw/ntpath.c collectors/etw/etwproc.c
 # Platform layer for POSIX hosts.
 UNIX_SRCS := common/log_unix.c common/pktime_unix.c common/dir_unix.c \
-	$(wildcard transport/spool_unix.c)
+	$(wildcard transport/spool_unix.c) \
+	collectors/ebpf/proctable_linux.c collectors/ebpf/hash_linux.c
 WIN_SRCS  := common/log_win32.c common/pktime_win32.c common/dir_win32.c \
-	$(wildcard transport/spool_win32.c)
+	$(wildcard transport/spool_win32.c) \
+	collectors/ebpf/proctable_win32.c collectors/ebpf/hash_win32.c
 # The agent program (libpcap, inih).
 AGENT_SRCS := agent/main.c agent/config_ini.c agent/output.c \
 	collectors/collector.c collectors/pcap/capture.c \

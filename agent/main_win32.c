@@ -3,8 +3,9 @@
  * (docs/windows.md): offline analysis (`-r FILE`), live capture in the
  * foreground through Npcap (collectors/pcap/wpcap_win32.c) with the
  * indicators written locally and, beside it, the ETW process session
- * (collectors/etw/etw_win32.c; its events decoded and counted, not yet
- * fed to the detections), `--list-interfaces`, the configuration
+ * (collectors/etw/etw_win32.c) feeding the process table and detections
+ * Linux's eBPF collector feeds (collectors/etw/etwproc.c,
+ * collectors/ebpf/procdet.c), `--list-interfaces`, the configuration
  * check (`-n`, `-nv`), `-V`, `-h` and `--config-doc`, and the same live
  * capture as a Windows service (`--service`, agent/service_win32.c;
  * `--install-service`, `--uninstall-service`), with the options,
@@ -49,7 +50,12 @@
 #include "agent/output.h"
 #include "agent/service.h"
 #include "collectors/collector.h"
+#include "collectors/ebpf/hash.h"
+#include "collectors/ebpf/procdet.h"
+#include "collectors/ebpf/proctable.h"
 #include "collectors/etw/etw_win32.h"
+#include "collectors/etw/etwproc.h"
+#include "collectors/etw/ntpath.h"
 #include "collectors/pcap/offline.h"
 #include "collectors/pcap/wpcap.h"
 #include "collectors/pcap/sigdet.h"
@@ -213,6 +219,8 @@ static const struct win_default win_defaults[] = {
 	 * control channel and account come with the service. */
 	WD(agent, control_socket, "", 0),
 	WD(agent, user, "", 0),
+	/* %TEMP%, Downloads and the like (collectors/etw/etwproc.h) */
+	WD(process, exec_paths, PK_WIN_EXEC_PATHS, 0),
 };
 
 /* The machine's application data folder (what the MSI calls
@@ -425,7 +433,12 @@ open_output(struct pk_engine *e, const struct opts *o,
 struct run {
 	struct pk_engine	*e;
 	struct pk_output_ndjson	 out;
-	struct pk_etw		*etw;	/* live, [process] enabled; or NULL */
+	/* live with [process] enabled and ETW available; else NULL */
+	struct pk_etw		*etw;
+	struct pk_procdet	*det;
+	struct pk_hasher	*hasher;
+	struct pk_etwproc	*feed;
+	struct pk_iocset	*ioc;
 };
 
 static int
@@ -453,15 +466,29 @@ run_end(struct run *run, const struct pk_collector_ops *ops, void *st,
     uint64_t flush_us, int r)
 {
 	if (st != NULL) {
+		if (run->feed != NULL) {
+			(void)pk_etw_poll(run->etw, ETW_BUDGET);
+			pk_etwproc_drain(run->feed, flush_us);
+			pk_procdet_flush(run->det, flush_us);
+		}
 		pk_engine_flush(run->e, flush_us);
 		ops->stats(st, stderr);
 		if (run->etw != NULL)
 			pk_etw_stats(run->etw, stderr);
+		if (run->feed != NULL) {
+			pk_etwproc_stats(run->feed, stderr);
+			pk_procdet_stats(run->det, stderr);
+			pk_hasher_stats(run->hasher, stderr);
+		}
 		pk_engine_report(run->e, stderr);
 		fflush(stderr);
 		ops->close(st);
 	}
 	pk_etw_close(run->etw);
+	pk_etwproc_free(run->feed);
+	pk_procdet_free(run->det);
+	pk_hasher_free(run->hasher);
+	pk_iocset_free(run->ioc);
 	pk_output_ndjson_close(&run->out);
 	pk_engine_free(run->e);
 	return st == NULL || r == PK_COLL_ERROR ? 1 : 0;
@@ -494,33 +521,55 @@ run_file(struct pk_config *cfg, const struct opts *o, const char *host_id,
 /* ---- live ------------------------------------------------------------------ */
 
 /*
- * Process telemetry: the ETW session (collectors/etw/etw_win32.c), whose
- * events are decoded and counted; without it (not an administrator,
- * wine) the capture runs on alone.
- *
- * TODO(procdet): feed the decoded events to the process table and the
- * detections (collectors/ebpf/proctable.c, collectors/ebpf/procdet.c:
- * process-level scans, the image hash IOC, execution from user-writable
- * places such as %TEMP% and Downloads) through pk_etw_open()'s sink.
- * Needs: a portable build of proctable.c and procdet.c (today they are
- * Linux-only objects of mk/ebpf.mk), hashing of the image by a Windows
- * path (NT device paths mapped to drive letters, PK_ETW_F_NTDEVICE), and
- * accepted connections (PK_ETW_F_INBOUND) kept out of outbound fan-out.
+ * Process telemetry: the detections (collectors/ebpf/procdet.c) with the
+ * Windows hasher (hash_win32.c) and the process table seeded from a
+ * Toolhelp snapshot, fed by the ETW session (collectors/etw/etw_win32.c)
+ * through collectors/etw/etwproc.c (drive-letter paths, file identity,
+ * accepts kept out of fan-out).  Without ETW (not an administrator,
+ * wine) the capture runs on alone and nothing of this is kept.
  */
-static struct pk_etw *
-etw_begin(void)
+static void
+etw_begin(struct run *run, const struct pk_config *cfg)
 {
-	struct pk_etw *etw;
 	char why[256];
+	int problems = 0, seeded;
 
-	if ((etw = pk_etw_open(NULL, NULL, why, sizeof(why))) == NULL) {
+	if (cfg->ioc.enabled)
+		run->ioc = pk_ioc_load(cfg, NULL, &problems);
+	if ((run->det = pk_procdet_new(run->e, cfg, run->ioc)) == NULL ||
+	    (run->hasher = pk_hasher_new(cfg->process.hash_max_size, why,
+	    sizeof(why))) == NULL ||
+	    (run->feed = pk_etwproc_new(run->det, run->hasher,
+	    pk_ntmap_load)) == NULL) {
+		log_warnx("process telemetry: cannot set up the detections: "
+		    "running without process events");
+		goto fail;
+	}
+	if ((run->etw = pk_etw_open(pk_etwproc_sink, run->feed, why,
+	    sizeof(why))) == NULL) {
 		log_warnx("process telemetry: ETW session unavailable (%s): "
 		    "running without process events", why);
-		return NULL;
+		goto fail;
 	}
+	/* Session first, then the snapshot: a process started in between
+	 * is seen by both, never by neither. */
+	seeded = pk_proctable_seed(pk_procdet_table(run->det), NULL,
+	    pk_now_us());
+	pk_procdet_hash_all(run->det);
 	log_info("process telemetry: ETW session %s (Kernel-Process, "
-	    "Kernel-Network TCP)", PK_ETW_SESSION_NAME);
-	return etw;
+	    "Kernel-Network TCP), %d processes from a snapshot%s",
+	    PK_ETW_SESSION_NAME, seeded, run->ioc != NULL ?
+	    ", executable hashes checked against the IOC lists" : "");
+	return;
+fail:
+	pk_etwproc_free(run->feed);
+	pk_procdet_free(run->det);
+	pk_hasher_free(run->hasher);
+	pk_iocset_free(run->ioc);
+	run->feed = NULL;
+	run->det = NULL;
+	run->hasher = NULL;
+	run->ioc = NULL;
 }
 
 /*
@@ -551,7 +600,7 @@ run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
 	if (run_begin(&run, cfg, o, host_id, host_name, 0) != 0)
 		return 1;
 	if (cfg->process.enabled)
-		run.etw = etw_begin();
+		etw_begin(&run, cfg);
 	/*
 	 * A service starts at boot, maybe before the capture driver or the
 	 * network stack it asks about: it says it is running (the boot need
@@ -575,10 +624,16 @@ run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
 	last_tick = pk_mono_us();
 	do {
 		r = ops->poll(st, LIVE_BUDGET);
-		if (run.etw != NULL)
+		if (run.etw != NULL) {
 			(void)pk_etw_poll(run.etw, ETW_BUDGET);
+			pk_etwproc_drain(run.feed, pk_now_us());
+		}
 		if (pk_mono_us() - last_tick >= PK_USEC) {
 			last_tick = pk_mono_us();
+			/* the detections' timers with the engine's, as the
+			 * eBPF collector's tick does on Linux */
+			if (run.det != NULL)
+				pk_procdet_tick(run.det, pk_now_us());
 			pk_engine_tick(run.e, pk_now_us());
 		}
 	} while (r >= 0 && !InterlockedCompareExchange(&quit, 0, 0));

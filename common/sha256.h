@@ -1,8 +1,9 @@
 /*
  * sha256.h - SHA-256 (FIPS 180-4) in portable C, so that hashing
  * executables needs no crypto library: the eBPF collector digests the
- * programs it sees (collectors/ebpf/hash.c) and the Windows agent will do
- * the same, while OpenSSL stays confined to transport/tls.c.  Any file may
+ * programs it sees (collectors/ebpf/hash_linux.c) and the Windows agent
+ * those ETW reports (hash_win32.c), while OpenSSL stays confined to
+ * transport/tls.c.  Any file may
  * call it; a context is plain memory, one per thread, with no setup to race.
  */
 #ifndef PICKET_SHA256_H

@@ -39,7 +39,7 @@ WINAGENT_SRCS := $(CORE_SRCS) $(WIN_SRCS) agent/main_win32.c \
 	agent/agentcli.c agent/config_ini.c agent/output.c \
 	collectors/pcap/offline.c collectors/pcap/wpcap_win32.c \
 	agent/service_win32.c \
-	collectors/etw/etw_win32.c \
+	collectors/etw/etw_win32.c collectors/etw/ntpath_win32.c \
 	transport/tls.c
 WINAGENT_OBJS := $(WINAGENT_SRCS:%.c=$(BUILD)/%.o)
 # Static libraries first, then the Windows system libraries they call

@@ -2,7 +2,7 @@
  * ebpf.c - the eBPF process collector: loads proc.bpf.c through its
  * generated skeleton (build/ebpf/proc.skel.h), attaches each hook, and
  * drains the ring buffer into the decoder (evdecode.c) and the detections
- * (procdet.c); executables are hashed off-thread (hash.c).
+ * (procdet.c); executables are hashed off-thread (hash_linux.c).
  *
  * Nothing here is fatal to the agent.  available() names the first missing
  * requirement (BTF, privileges, tracefs) in one line; open() degrades hook

@@ -8,7 +8,10 @@
  * Files over max_size are not read; a file that changed since it was run,
  * or that takes longer than the time budget, is reported as failed.  All
  * queues and the cache are bounded, with counters for what they refused.
- * Used by ebpf.c only (Linux: OpenSSL EVP, pthreads).
+ * Two implementations behind this one interface: hash_linux.c (a worker
+ * thread, pthreads, /proc/PID/exe) used by ebpf.c, and hash_win32.c (on
+ * the caller's thread, within a byte budget a second; see there) used
+ * by the Windows agent's ETW feed (collectors/etw/etwproc.c).
  */
 #ifndef PICKET_EBPF_HASH_H
 #define PICKET_EBPF_HASH_H
@@ -50,6 +53,16 @@ int pk_hasher_request(struct pk_hasher *h, const struct pk_filekey *key,
 /* Next finished result (1), or 0 when none is waiting. */
 int pk_hasher_result(struct pk_hasher *h, struct pk_hres *out);
 void pk_hasher_stats(const struct pk_hasher *h, FILE *fp);
+
+/*
+ * The identity of the regular file at path as the hash cache keys it
+ * (Linux: stat(2)'s device, inode, size, mtime; Windows: the volume
+ * serial number, the file index, size, last write time), and its change
+ * time (Windows: the later of change and creation time, since a copy
+ * keeps the write time) in *ctime_ns when not NULL.  0 or -1.
+ */
+int pk_hash_file_key(const char *path, struct pk_filekey *key,
+    uint64_t *ctime_ns);
 
 /* One file, on the caller's thread (tests, the bench). */
 int pk_sha256_file(int fd, uint64_t max_size, uint64_t budget_us,

@@ -76,11 +76,17 @@ struct pk_prefix {
 #define PK_EXEC_PATH_TRUNC	0x04	/* path deeper/longer than the bounds */
 #define PK_EXEC_ARGV_TRUNC	0x08
 #define PK_EXEC_NO_FILE		0x10	/* no exe_file (should not happen) */
+/* dev is already stat(2)'s (or a Windows volume serial): set by the ETW
+ * feed (collectors/etw/etwproc.c), never by the kernel side */
+#define PK_EXEC_UDEV		0x20
 
 /* connect phases */
 #define PK_CONN_ATTEMPT		1
 #define PK_CONN_OK		2
 #define PK_CONN_FAIL		3
+/* accepted from a peer: ETW's accept events (collectors/etw/etwdecode.c);
+ * never sent by the kernel side, whose decoder refuses it */
+#define PK_CONN_ACCEPTED	4
 
 struct pk_ev_hdr {
 	pk_u16	type;		/* enum pk_ev_type */

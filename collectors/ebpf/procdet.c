@@ -149,10 +149,11 @@ struct pk_procdet {
 	uint64_t		 scan_win_us, scan_hosts;
 	uint64_t		 ntrackers;
 	uint64_t		 now;
+	int			 winpaths;	/* Windows path rules */
 	/* counters */
 	uint64_t		 events[PK_EV__MAX];
 	uint64_t		 unknown_pid, ind_evicted, trackers_denied;
-	uint64_t		 attr_records, scan_deferred;
+	uint64_t		 attr_records, scan_deferred, accepted;
 	uint64_t		 detections[K__N], reports;
 };
 
@@ -160,22 +161,44 @@ static void det_release(void *det, void *arg);
 
 /* ---- path patterns -------------------------------------------------- */
 
+static int
+is_sep(char c, int win)
+{
+	return c == '/' || (win && c == '\\');
+}
+
+static int
+same_char(char a, char b, int win)
+{
+	if (win) {
+		/* Windows paths: either slash, ASCII case folded (NTFS
+		 * compares names case-insensitively) */
+		if (is_sep(a, 1) && is_sep(b, 1))
+			return 1;
+		if (a >= 'A' && a <= 'Z')
+			a = (char)(a - 'A' + 'a');
+		if (b >= 'A' && b <= 'Z')
+			b = (char)(b - 'A' + 'a');
+	}
+	return a == b;
+}
+
 /* Does path start with the pattern p[0..plen)? */
 static int
-pattern_match(const char *p, size_t plen, const char *path)
+pattern_match(const char *p, size_t plen, const char *path, int win)
 {
 	size_t i = 0;
 
 	while (i < plen) {
 		if (p[i] == '*') {
-			if (*path == '\0' || *path == '/')
+			if (*path == '\0' || is_sep(*path, win))
 				return 0;
-			while (*path != '\0' && *path != '/')
+			while (*path != '\0' && !is_sep(*path, win))
 				path++;
 			i++;
 			continue;
 		}
-		if (*path != p[i])
+		if (*path == '\0' || !same_char(*path, p[i], win))
 			return 0;
 		path++;
 		i++;
@@ -183,8 +206,8 @@ pattern_match(const char *p, size_t plen, const char *path)
 	return 1;
 }
 
-int
-pk_procdet_path_match(const char *patterns, const char *path)
+static int
+match_list(const char *patterns, const char *path, int win)
 {
 	const char *s = patterns, *e;
 	size_t n;
@@ -198,11 +221,23 @@ pk_procdet_path_match(const char *patterns, const char *path)
 		}
 		while (n > 0 && s[n - 1] == ' ')
 			n--;
-		if (n > 0 && pattern_match(s, n, path))
+		if (n > 0 && pattern_match(s, n, path, win))
 			return 1;
 		s = e != NULL ? e + 1 : NULL;
 	}
 	return 0;
+}
+
+int
+pk_procdet_path_match(const char *patterns, const char *path)
+{
+	return match_list(patterns, path, 0);
+}
+
+int
+pk_procdet_path_match_win(const char *patterns, const char *path)
+{
+	return match_list(patterns, path, 1);
 }
 
 /* ---- setup ---------------------------------------------------------- */
@@ -237,6 +272,12 @@ pk_procdet_set_hasher(struct pk_procdet *d, pk_hash_request_fn fn, void *arg)
 {
 	d->hreq = fn;
 	d->hreq_arg = arg;
+}
+
+void
+pk_procdet_set_winpaths(struct pk_procdet *d, int on)
+{
+	d->winpaths = on != 0;
 }
 
 struct pk_proctable *
@@ -659,7 +700,8 @@ on_exec(struct pk_procdet *d, const struct pk_pev *ev, uint64_t ts)
 		const char *f = ev->u.exec.fname, *slash;
 		size_t fl = ev->u.exec.fname_len;
 
-		while ((slash = memchr(f, '/', fl)) != NULL) {
+		while ((slash = memchr(f, '/', fl)) != NULL ||
+		    (d->winpaths && (slash = memchr(f, '\\', fl)) != NULL)) {
 			fl -= (size_t)(slash + 1 - f);
 			f = slash + 1;
 		}
@@ -676,7 +718,8 @@ on_exec(struct pk_procdet *d, const struct pk_pev *ev, uint64_t ts)
 	path[n] = '\0';
 	pk_proc_set_exe(p, path, n);
 	pk_proc_set_args(d->pt, p, ev->u.exec.argv, ev->u.exec.argv_len);
-	p->key.dev = pk_kdev_to_udev(ev->u.exec.dev);
+	p->key.dev = (ev->u.exec.flags & PK_EXEC_UDEV) ? ev->u.exec.dev :
+	    pk_kdev_to_udev(ev->u.exec.dev);
 	p->key.ino = ev->u.exec.ino;
 	p->key.size = ev->u.exec.size;
 	p->key.mtime_ns = ev->u.exec.mtime_ns;
@@ -690,7 +733,7 @@ on_exec(struct pk_procdet *d, const struct pk_pev *ev, uint64_t ts)
 		exec_kind(d, p, K_EXEC_MEMFD, ts);
 	else if (p->exec_flags & PK_EXEC_DELETED)
 		exec_kind(d, p, K_EXEC_DELETED, ts);
-	if (pk_procdet_path_match(d->cfg->process.exec_paths, p->exe))
+	if (match_list(d->cfg->process.exec_paths, p->exe, d->winpaths))
 		exec_kind(d, p, K_EXEC_WRITABLE, ts);
 	changed = PK_MAX(p->key.mtime_ns, p->ctime_ns);
 	if (!(p->exec_flags & PK_EXEC_MEMFD) && changed > 0 &&
@@ -747,7 +790,7 @@ on_open(struct pk_procdet *d, const struct pk_pev *ev, uint64_t ts)
 
 	memcpy(path, ev->u.open.path, n);
 	path[n] = '\0';
-	if (!pk_procdet_path_match(d->cfg->process.persistence_paths, path))
+	if (!match_list(d->cfg->process.persistence_paths, path, d->winpaths))
 		return;
 	if ((p = owner(d, ev, ts)) == NULL)
 		return;
@@ -954,6 +997,12 @@ on_connect(struct pk_procdet *d, const struct pk_pev *ev, uint64_t ts)
 
 	if ((p = owner(d, ev, ts)) == NULL)
 		return;
+	/* Accepted from a peer (ETW): the process is active, but its
+	 * fan-out and its attributed probes are what it initiates. */
+	if (ev->u.conn.phase == PK_CONN_ACCEPTED) {
+		d->accepted++;
+		return;
+	}
 	sp = scan_port(d, p, ev->u.conn.dport, proto);
 	attr_connect(d, p, ev);
 	if (sp == NULL)
@@ -1193,6 +1242,9 @@ pk_procdet_stats(struct pk_procdet *d, FILE *fp)
 	    (unsigned long long)d->attr_records);
 	fprintf(fp, "process.scan_deferred_to_packet %llu\n",
 	    (unsigned long long)d->scan_deferred);
+	if (d->winpaths)	/* only ETW has accept events */
+		fprintf(fp, "process.accepted_not_fanout %llu\n",
+		    (unsigned long long)d->accepted);
 	fprintf(fp, "process.reports %llu\n", (unsigned long long)d->reports);
 	for (i = 0; i < K__N; i++)
 		fprintf(fp, "process.detections.%s %llu\n",

@@ -21,9 +21,10 @@
  * Each is one indicator per (kind, executable or path) that updates
  * (START, CHANGE every [output] update_interval, END after [scan]
  * idle_timeout or at shutdown); the fingerprint never includes a pid.
- * Process data goes in picket.details.process for now.  Portable C apart
- * from the table's /proc seeding; called by ebpf.c on one thread, and by
- * the unit test with recorded events.
+ * Process data goes in picket.details.process for now.  Portable C; fed
+ * by ebpf.c on Linux and by the Windows agent's ETW feed
+ * (collectors/etw/etwproc.c), each on one thread, and by the unit tests
+ * with recorded events.
  */
 #ifndef PICKET_EBPF_PROCDET_H
 #define PICKET_EBPF_PROCDET_H
@@ -54,6 +55,12 @@ void pk_procdet_free(struct pk_procdet *d);
 void pk_procdet_set_hasher(struct pk_procdet *d, pk_hash_request_fn fn,
     void *arg);
 struct pk_proctable *pk_procdet_table(struct pk_procdet *d);
+/*
+ * Windows path rules for exec_paths and persistence_paths: "\\" is a
+ * separator too and ASCII letters match either case; a process's name is
+ * the image's last component after either slash.  Off (Linux) by default.
+ */
+void pk_procdet_set_winpaths(struct pk_procdet *d, int on);
 
 /* One decoded event; ts_us is its wall-clock time. */
 void pk_procdet_event(struct pk_procdet *d, const struct pk_pev *ev,
@@ -72,5 +79,7 @@ void pk_procdet_stats(struct pk_procdet *d, FILE *fp);
  * prefix in which "*" stands for exactly one path component.
  */
 int pk_procdet_path_match(const char *patterns, const char *path);
+/* The same under the Windows path rules (pk_procdet_set_winpaths). */
+int pk_procdet_path_match_win(const char *patterns, const char *path);
 
 #endif

@@ -6,7 +6,10 @@
  * than the agent are known.  At most cap processes: the least recently
  * active is evicted and counted.  An exited process stays readable for
  * PK_PROC_LINGER_US (late connect outcomes still name it), then goes.
- * Used by procdet.c and ebpf.c on the collector's thread only.
+ * Portable (proctable.c) but for seeding and device numbers, which are
+ * the platform's (proctable_linux.c, proctable_win32.c).  Used by
+ * procdet.c, ebpf.c (Linux) and the Windows agent's ETW feed, on one
+ * thread only.
  */
 #ifndef PICKET_EBPF_PROCTABLE_H
 #define PICKET_EBPF_PROCTABLE_H
@@ -89,16 +92,25 @@ void pk_proctable_foreach(struct pk_proctable *t,
     void (*fn)(struct pk_proc *p, void *arg), void *arg);
 
 /*
- * Read every process under root ("/proc"): exe, cmdline, status.
- * Returns the number added.  Linux only.
+ * The processes running now, so those older than the agent are known.
+ * Linux (proctable_linux.c): every process under root ("/proc"): exe,
+ * cmdline, status.  Windows (proctable_win32.c): a Toolhelp snapshot,
+ * image paths by QueryFullProcessImageNameW; root is ignored.  Returns
+ * the number added, or -1.
  */
 int pk_proctable_seed(struct pk_proctable *t, const char *root,
     uint64_t now_us);
+/* For the seeders: is the table at its cap; count one seeded (added) or
+ * skipped (!added) process; the argument bytes kept per process. */
+int pk_proctable_full(const struct pk_proctable *t);
+void pk_proctable_count_seed(struct pk_proctable *t, int added);
+size_t pk_proctable_argv_bytes(const struct pk_proctable *t);
 
 const struct pk_proctable_stats *pk_proctable_stats(
     const struct pk_proctable *t);
 
-/* The kernel's internal dev_t (20-bit minor) as stat(2) reports it. */
+/* The kernel's internal dev_t (20-bit minor) as stat(2) reports it
+ * (Linux); on Windows the volume serial number, unchanged. */
 uint64_t pk_kdev_to_udev(uint64_t kdev);
 
 #endif

@@ -348,9 +348,9 @@ decode_tcp(const struct pk_etw_rec *rec, struct rd *r, struct pk_pev *out,
 	out->pid = pid;
 	out->u.conn.proto = 6;
 	if (rec->id == PK_ETW_TCP4_ACCEPT || rec->id == PK_ETW_TCP6_ACCEPT) {
-		/* Established by a peer: the closest eBPF phase is the
-		 * outcome; the flag keeps the direction. */
-		out->u.conn.phase = PK_CONN_OK;
+		/* Established by a peer: its own phase, so that the
+		 * detections keep it out of the process's fan-out. */
+		out->u.conn.phase = PK_CONN_ACCEPTED;
 		*fl |= PK_ETW_F_INBOUND;
 	} else
 		out->u.conn.phase = PK_CONN_ATTEMPT;

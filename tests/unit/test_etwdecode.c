@@ -508,7 +508,7 @@ test_tcp(void **state)
 	assert_int_equal(dec(NET, 15, 0, tcp4_accept, sizeof(tcp4_accept),
 	    &ev, &fl), PK_ETW_OK);
 	assert_int_equal(ev.pid, 1234);
-	assert_int_equal(ev.u.conn.phase, PK_CONN_OK);
+	assert_int_equal(ev.u.conn.phase, PK_CONN_ACCEPTED);
 	assert_int_equal(fl, PK_ETW_F_INBOUND);
 	addr_is(&ev.u.conn.dst, "203.0.113.9");
 	addr_is(&ev.u.conn.src, "192.168.1.23");
@@ -525,7 +525,7 @@ test_tcp(void **state)
 
 	assert_int_equal(dec(NET, 31, 0, tcp6_accept, sizeof(tcp6_accept),
 	    &ev, &fl), PK_ETW_OK);
-	assert_int_equal(ev.u.conn.phase, PK_CONN_OK);
+	assert_int_equal(ev.u.conn.phase, PK_CONN_ACCEPTED);
 	assert_int_equal(fl, PK_ETW_F_INBOUND);
 	addr_is(&ev.u.conn.dst, "2001:db8:1::9");
 	assert_int_equal(ev.u.conn.sport, 3389);

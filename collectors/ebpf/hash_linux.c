@@ -1,5 +1,6 @@
 /*
- * hash.c - the executable hasher (see hash.h).  One worker thread takes
+ * hash_linux.c - the executable hasher on Linux (see hash.h; the Windows
+ * one is hash_win32.c).  One worker thread takes
  * requests from a bounded ring under a mutex, opens /proc/PID/exe (which
  * works for deleted files and memfd while the process lives) or else the
  * path, checks that the file is still the one that was run (device, inode,
@@ -433,4 +434,22 @@ pk_hasher_stats(const struct pk_hasher *h, FILE *fp)
 	fprintf(fp, "process.hash.bytes %llu\n", (unsigned long long)bytes);
 	fprintf(fp, "process.hash.too_big %llu\n", (unsigned long long)too_big);
 	fprintf(fp, "process.hash.failed %llu\n", (unsigned long long)failed);
+}
+
+int
+pk_hash_file_key(const char *path, struct pk_filekey *key, uint64_t *ctime_ns)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+		return -1;
+	key->dev = (uint64_t)sb.st_dev;
+	key->ino = (uint64_t)sb.st_ino;
+	key->size = (uint64_t)sb.st_size;
+	key->mtime_ns = (uint64_t)sb.st_mtim.tv_sec * 1000000000ULL +
+	    (uint64_t)sb.st_mtim.tv_nsec;
+	if (ctime_ns != NULL)
+		*ctime_ns = (uint64_t)sb.st_ctim.tv_sec * 1000000000ULL +
+		    (uint64_t)sb.st_ctim.tv_nsec;
+	return 0;
 }
