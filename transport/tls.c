@@ -1,7 +1,8 @@
 /*
  * tls.c - the OpenSSL backend of tls.h, and the only file of the project
  * that includes <openssl/ssl.h> (transport/pki.c makes certificates for
- * enrollment, collectors/ebpf/hash.c uses EVP digests).  It enforces the
+ * enrollment with libcrypto; digests are the project's own,
+ * common/sha256.c).  It enforces the
  * policy of docs/tls.md in one place: TLS 1.3 only, ALPN "picket/1"
  * required both ways, verification against the configured CA and never
  * the system store, hostname check and optional SPKI pin on the client,
