@@ -139,7 +139,8 @@ check-integration: all asan-picketd
 	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKET_HUB=$(CURDIR)/build/asan/picket-hub \
 		/usr/bin/python3 -m pytest -q tests/integration/test_hub_listener.py \
 		tests/integration/test_api.py tests/integration/test_enroll.py \
-		tests/integration/test_hub_import.py
+		tests/integration/test_hub_import.py \
+		tests/integration/test_bundles_hub.py
 
 # libFuzzer targets: clang, one binary per tests/fuzz/fuzz_*.c
 FUZZ_BUILD := build/fuzz

@@ -49,6 +49,7 @@
 #include "hub/auth.h"
 #include "hub/enroll.h"
 #include "hub/outbreak.h"
+#include "hub/bundles.h"
 #include "hub/peering.h"
 #include "hub/stix.h"
 #include "hub/tasks.h"
@@ -92,6 +93,7 @@ struct hub_api {
 	struct hub_listener	*l;
 	struct hub_tasks	*tasks;		/* targeted collection */
 	struct hub_peering	*peering;	/* NULL: off */
+	struct hub_bundles	*bundles;	/* NULL: no serving side */
 	char			 data_dir[HUB_PATH_MAX];
 	uint64_t		 max_body;
 	uint64_t		 max_conns;
@@ -161,6 +163,18 @@ void
 hub_api_set_peering(struct hub_api *a, struct hub_peering *p)
 {
 	a->peering = p;
+}
+
+void
+hub_api_set_bundles(struct hub_api *a, struct hub_bundles *b)
+{
+	a->bundles = b;
+}
+
+struct hub_bundles *
+hub_api_bundles(const struct hub_api *a)
+{
+	return a->bundles;
 }
 
 struct hub_tasks *
@@ -528,6 +542,20 @@ api_metrics(struct hub_api_req *r, int *status)
 	sample(&m, "listener_events_total", "event", "renewals",
 	    k->renewals);
 	sample(&m, "listener_events_total", "event", "renewed", k->renewed);
+	sample(&m, "listener_events_total", "event", "configs_sent",
+	    k->configs_sent);
+	sample(&m, "listener_events_total", "event", "bundle_reports",
+	    k->bundle_reports);
+	sample(&m, "listener_events_total", "event", "applied", k->applied);
+	sample(&m, "listener_events_total", "event", "refused", k->refused);
+	sample(&m, "listener_events_total", "event", "rolled_back",
+	    k->rolled_back);
+	sample(&m, "listener_events_total", "event", "bundle_too_big",
+	    k->bundle_too_big);
+	sample(&m, "listener_events_total", "event", "bundle_queue_full",
+	    k->bundle_queue_full);
+	sample(&m, "listener_events_total", "event", "bundle_store_errors",
+	    k->bundle_store_errors);
 	family(&m, "closed_by_error_total", "counter", "Agent connections "
 	    "closed with an ERROR the hub sent, by code.");
 	for (i = 1; i < HUB_WE_SLOTS; i++)
@@ -581,14 +609,15 @@ host_json(const struct hub_api *a, const struct hub_host *h, int connected)
 		    hub_api_jint(flips), "addresses", addr_a, addr_b);
 	else
 		conflict = json_null();
-	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:b,s:o}",
+	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o}",
 	    "agent_id", h->agent_id, "host_name", h->host_name,
 	    "first_seen", hub_api_jtime(h->first_seen_us),
 	    "last_seen", hub_api_jtime(h->last_seen_us),
 	    "last_seq", hub_api_jint(h->last_seq),
 	    "dropped", hub_api_jint(h->dropped),
 	    "rejected", hub_api_jint(h->rejected), "connected", connected,
-	    "identity_conflict", conflict);
+	    "identity_conflict", conflict,
+	    "bundle", hub_api_host_bundle(a->st, h->agent_id));
 }
 
 struct hosts_ctx {
@@ -939,6 +968,14 @@ static const struct hub_route routes[] = {
 	  hub_api_shared_approve, NULL },
 	{ "POST", "/api/v1/shared/{id}/reject", HUB_ROLE_RESPONDER,
 	  hub_api_shared_reject, NULL },
+	{ "GET", "/api/v1/shared/{id}", HUB_ROLE_VIEWER, hub_api_shared_get,
+	  NULL },
+	{ "GET", "/api/v1/bundles", HUB_ROLE_VIEWER, hub_api_bundle_list,
+	  "limit" },
+	{ "GET", "/api/v1/bundles/{id}", HUB_ROLE_VIEWER, hub_api_bundle_get,
+	  NULL },
+	{ "POST", "/api/v1/bundles/rollback", HUB_ROLE_ADMIN,
+	  hub_api_bundle_rollback, NULL },
 };
 _Static_assert(PK_NELEM(routes) <= ROUTES_MAX, "raise ROUTES_MAX");
 

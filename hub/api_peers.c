@@ -18,6 +18,7 @@
 
 #include "common/util.h"
 #include "hub/api.h"
+#include "hub/bundles.h"
 #include "hub/outbreak.h"
 #include "hub/stix.h"
 
@@ -270,6 +271,30 @@ shared_filter(const struct hub_api_req *r, struct hub_shared_filter *f,
 	return 0;
 }
 
+/*
+ * Each row of a page gains "reach" and "matches" (docs/peering.md): read
+ * after the page, one bounded pair of queries per row, so the list's own
+ * query stays as it was.
+ */
+static json_t *
+with_reach(struct hub_api_req *r, json_t *page, int *status)
+{
+	json_t *arr, *o;
+	size_t i;
+
+	if (page == NULL || *status != 200 ||
+	    (arr = json_object_get(page, "shared")) == NULL)
+		return page;
+	json_array_foreach(arr, i, o) {
+		if (hub_api_shared_reach(r->st, (int64_t)json_integer_value(
+		    json_object_get(o, "id")), o) == -1) {
+			json_decref(page);
+			return hub_api_error(status, 500, "store unavailable");
+		}
+	}
+	return page;
+}
+
 json_t *
 hub_api_shared_list(struct hub_api_req *r, int *status)
 {
@@ -284,8 +309,8 @@ hub_api_shared_list(struct hub_api_req *r, int *status)
 		return bad;
 	f.before_id = p.before;
 	f.limit = p.want + 1;	/* one more: is there a next page? */
-	return hub_page_end(&p, r->st->ops->shared_list(r->st, &f, shared_row,
-	    &p), "shared", status);
+	return with_reach(r, hub_page_end(&p, r->st->ops->shared_list(r->st,
+	    &f, shared_row, &p), "shared", status), status);
 }
 
 /* ------------------------------------------------------------ decisions */
@@ -349,6 +374,9 @@ decide(struct hub_api_req *r, int *status, int state, const char *action)
 		    (long long)id);
 	}
 	hub_api_audit(r, action, target, "ok");
+	/* The approved set changed: a new bundle goes out now, not at the
+	 * next check (a no-op without the serving side). */
+	hub_bundles_check(hub_api_bundles(r->api));
 	found = 0;
 	rc = r->st->ops->shared_get(r->st, id, one_row, &o, &found);
 	if (rc == -1 || !found || o == NULL) {
@@ -370,4 +398,34 @@ json_t *
 hub_api_shared_reject(struct hub_api_req *r, int *status)
 {
 	return decide(r, status, HUB_SHARED_REJECTED, "shared.reject");
+}
+
+/* GET /api/v1/shared/{id}: the row, its reach and matches, and up to
+ * HUB_SHARED_DETAIL_MAX hosts reached and matching indicators. */
+json_t *
+hub_api_shared_get(struct hub_api_req *r, int *status)
+{
+	int64_t id = hub_api_path_id(r->arg);
+	json_t *o = NULL;
+	int found = 0, rc;
+
+	if (id == 0)
+		return hub_api_error(status, 404, "no shared indicator %.40s",
+		    r->arg);
+	rc = r->st->ops->shared_get(r->st, id, one_row, &o, &found);
+	if (rc == -1 || (found && o == NULL)) {
+		json_decref(o);
+		return hub_api_error(status, 500, rc == -1 ?
+		    "store unavailable" : "out of memory");
+	}
+	if (!found)
+		return hub_api_error(status, 404, "no shared indicator %lld",
+		    (long long)id);
+	if (hub_api_shared_reach(r->st, id, o) == -1 ||
+	    hub_api_shared_detail(r->st, id, o) == -1) {
+		json_decref(o);
+		return hub_api_error(status, 500, "store unavailable");
+	}
+	*status = 200;
+	return o;
 }

@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "hub/config.h"
 #include "transport/batch.h"
+#include "transport/bundle.h"
 #include "transport/frame.h"
 
 /* HT_LIST: a string that each further line adds to (", " between), for
@@ -85,6 +86,11 @@ static const struct hub_opt hub_opts[] = {
 	    4096, 256ULL * 1024 * 1024),
 	HU("peering", "max_bundle_objects", peering_max_bundle_objects,
 	    "5000", 11, 100000),
+	/* the bundle format's own cap bounds max_entries (transport/bundle.h) */
+	HU("bundles", "max_entries", bundles_max_entries, "20000", 1,
+	    PK_BUNDLE_MAX_ENTRIES),
+	HD("bundles", "check_interval", bundles_check_interval, "5s", 1, 3600),
+	HU("bundles", "keep", bundles_keep, "50", 2, 100000),
 };
 
 /* "" or host:port, [v6]:port: the shape only (the listener resolves it). */

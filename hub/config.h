@@ -46,6 +46,10 @@ struct hub_config {
 	uint64_t	peering_push_interval;	/* seconds */
 	uint64_t	peering_max_bundle_bytes;
 	uint64_t	peering_max_bundle_objects;
+	/* [bundles] (docs/peering.md, "From shared indicators to detection") */
+	uint64_t	bundles_max_entries;	/* entries of one bundle */
+	uint64_t	bundles_check_interval;	/* seconds */
+	uint64_t	bundles_keep;		/* newest versions kept */
 };
 
 void hub_config_defaults(struct hub_config *c);

@@ -223,6 +223,19 @@ hub_extract(const char *s, size_t len, struct hub_indicator *d)
 	default:
 		return -1;
 	}
+	/* A bundle entry's match names the shared indicator it came from
+	 * (docs/peering.md): a positive integer, else ignored (-1 marks it
+	 * for the counter, never the store). */
+	switch (get_int(s, len, "picket.shared.ref", 1, INT64_MAX, &v)) {
+	case 0:
+		d->shared_ref = v;
+		break;
+	case 1:
+		break;
+	default:
+		d->shared_ref = -1;
+		break;
+	}
 	d->json = s;
 	d->json_len = len;
 	return 0;
@@ -252,6 +265,8 @@ store_batch(struct hub_ingest *in, const char *agent_id, uint32_t n,
 			(*rejected)++;
 			continue;
 		}
+		if (d.shared_ref < 0)
+			in->stats.shared_ref_bad++;
 		pk_strlcpy(d.agent_id, agent_id, sizeof(d.agent_id));
 		d.seq = in->recs[i].seq;
 		d.ingest_us = now_us;

@@ -34,6 +34,7 @@ struct hub_ingest_stats {
 	uint64_t	store_errors;	/* batches not stored: store failed */
 	uint64_t	group_commits;	/* groups committed with a batch */
 	uint64_t	group_max;	/* most batches in one of them */
+	uint64_t	shared_ref_bad;	/* picket.shared.ref not an id: ignored */
 	struct pk_batch_stats batch;	/* pk_batch_open outcomes */
 };
 

@@ -49,6 +49,13 @@
  *   a WELCOME held for the group) and, once begun, finished before
  *   out[] goes on, since frames must not interleave.  RESULT frames go
  *   to hub/tasks.c.
+ * - CONFIG frames (shared-indicator bundles, protocol version 2 only)
+ *   use the same queue: the agent says what it runs (APPLIED RUNNING)
+ *   right after WELCOME, and while it is not at the hub's current version
+ *   it gets one CONFIG at a time (the frame hub/bundles.c made once for
+ *   every agent), the next only after the APPLIED that answers it.  A
+ *   version the agent refused is not offered again in that session: it
+ *   would refuse it again; a new session (reconnect) tries once more.
  *
  * Called by hub/main.c only.
  */
@@ -75,6 +82,7 @@
 #include "common/log.h"
 #include "common/pktime.h"
 #include "common/util.h"
+#include "hub/bundles.h"
 #include "hub/enroll.h"
 #include "hub/listener.h"
 #include "hub/tasks.h"
@@ -133,6 +141,14 @@ struct conn {
 	struct tframe		*tq, *tq_tail;	/* TASK frames to send */
 	size_t			 tq_bytes;
 	uint32_t		 tq_n;
+	uint16_t		 proto;		/* the session's version */
+	int			 b_known;	/* APPLIED RUNNING came */
+	uint64_t		 b_running, b_previous;
+	int			 cfg_out;	/* a CONFIG waits for APPLIED */
+	uint8_t			 cfg_op;	/* ... its op and version */
+	uint64_t		 cfg_version;
+	int			 b_skip_set;	/* b_skip: not offered again */
+	uint64_t		 b_skip;
 	char			 peer[PEER_MAX];
 	char			 cn[PK_TLS_CN_MAX + 1];	/* = agent id */
 	struct pk_frame_dec	 dec;
@@ -171,6 +187,7 @@ struct clone_track {
 struct hub_listener {
 	struct hub_ingest	*in;
 	struct hub_tasks	*tasks;		/* NULL: no task frames */
+	struct hub_bundles	*bundles;	/* NULL: no CONFIG frames */
 	struct conn		*cur;		/* whose callback runs */
 	struct pk_tls_ctx	*ctx;
 	struct event_base	*base;
@@ -883,6 +900,7 @@ handle_hello(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
 		return conn_fail(l, c, PK_WE_INTERNAL, "cannot encode WELCOME");
 	queued(l, c, rc, n, now);
 	c->state = CS_READY;
+	c->proto = ver;
 	l->k.welcomes++;
 	/* Tasks not final on this agent: START, queued behind WELCOME. */
 	if (l->tasks != NULL)
@@ -1043,6 +1061,162 @@ handle_renew(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
 	return 0;
 }
 
+/* ------------------------------------------------------------ bundles */
+
+/* Queue what brings c to the current bundle, if anything may go now. */
+static void
+bundle_sync(struct hub_listener *l, struct conn *c)
+{
+	struct pk_config_frame cf;
+	uint8_t rb[PK_FRAME_HDR + PK_CONFIG_MIN];
+	const uint8_t *frame;
+	uint64_t cur;
+	size_t len;
+	uint8_t op;
+
+	if (l->bundles == NULL || c->dead || c->state != CS_READY ||
+	    c->proto < PK_PROTO_BUNDLES || !c->b_known || c->cfg_out)
+		return;
+	cur = hub_bundles_version(l->bundles);
+	if (c->b_running == cur || (c->b_skip_set && c->b_skip == cur))
+		return;
+	if (c->b_previous == cur) {
+		/* What it keeps for rollback is what it should run. */
+		memset(&cf, 0, sizeof(cf));
+		cf.version = cur;
+		cf.op = op = PK_COP_ROLLBACK;
+		if (pk_config_encode(&cf, rb, sizeof(rb), &len) != PK_FE_OK)
+			return;
+		frame = rb;
+	} else if (cur == 0) {
+		return;		/* "run none" exists only as a rollback */
+	} else if (hub_bundles_frame(l->bundles, &frame, &len) == -1) {
+		l->k.bundle_too_big++;
+		c->b_skip_set = 1;
+		c->b_skip = cur;
+		return;
+	} else {
+		op = PK_COP_APPLY;
+	}
+	if (hub_listener_queue(l, (struct hub_conn *)c, frame, len) == -1) {
+		l->k.bundle_queue_full++;
+		return;		/* tried again at its next APPLIED or change */
+	}
+	c->cfg_out = 1;
+	c->cfg_op = op;
+	c->cfg_version = cur;
+	l->k.configs_sent++;
+	log_debug("%s [%s]: CONFIG %s version %llu", c->peer, c->cn,
+	    op == PK_COP_APPLY ? "APPLY" : "ROLLBACK",
+	    (unsigned long long)cur);
+}
+
+/* Is a an answer the connection may send now?  NULL yes, else why not. */
+static const char *
+applied_unexpected(const struct conn *c, const struct pk_applied *a)
+{
+	if (a->outcome == PK_AO_RUNNING)
+		return c->b_known ? "a second RUNNING report" : NULL;
+	if (!c->b_known)
+		return "an answer before the RUNNING report";
+	if (!c->cfg_out)
+		return "an answer to no CONFIG";
+	if (a->version != c->cfg_version)
+		return "an answer to another version";
+	if ((a->outcome == PK_AO_APPLIED && c->cfg_op != PK_COP_APPLY) ||
+	    (a->outcome == PK_AO_ROLLED_BACK && c->cfg_op != PK_COP_ROLLBACK))
+		return "an answer to another operation";
+	return NULL;
+}
+
+static void
+applied_count(struct hub_listener *l, int outcome)
+{
+	switch (outcome) {
+	case PK_AO_RUNNING:	l->k.bundle_reports++; break;
+	case PK_AO_APPLIED:	l->k.applied++; break;
+	case PK_AO_REFUSED:	l->k.refused++; break;
+	default:		l->k.rolled_back++; break;
+	}
+}
+
+/* Record the report in the turn's group (one fsync for many). */
+static void
+applied_store(struct hub_listener *l, struct conn *c,
+    const struct pk_applied *a)
+{
+	struct hub_agent_bundle ab;
+	struct hub_store *st = l->in->st;
+	int64_t now = (int64_t)pk_now_us();
+
+	memset(&ab, 0, sizeof(ab));
+	pk_strlcpy(ab.agent_id, c->cn, sizeof(ab.agent_id));
+	ab.running = a->running;
+	ab.previous = a->previous;
+	ab.outcome = a->outcome;
+	pk_strlcpy(ab.reason, a->reason, sizeof(ab.reason));
+	hub_task_reason_clean(ab.reason);
+	ab.reported_us = now;
+	if (a->outcome == PK_AO_APPLIED || a->outcome == PK_AO_ROLLED_BACK)
+		ab.applied_us = now;
+	group_open(l);
+	/* The event is about the version run, or the one refused. */
+	if (st->ops->agent_bundle_put(st, &ab, a->outcome == PK_AO_REFUSED ?
+	    a->version : a->running) == -1) {
+		l->k.bundle_store_errors++;
+		log_warnx("%s [%s]: APPLIED not recorded (store)", c->peer,
+		    c->cn);
+	}
+}
+
+static int
+handle_applied(struct hub_listener *l, struct conn *c,
+    const struct pk_frame *f)
+{
+	struct pk_applied a;
+	const char *why;
+	int rc;
+
+	if (c->proto < PK_PROTO_BUNDLES)
+		return conn_fail(l, c, PK_WE_TYPE, "APPLIED needs protocol "
+		    "%u, the session is %u", PK_PROTO_BUNDLES, c->proto);
+	if ((rc = pk_applied_decode(f, &a)) != PK_FE_OK)
+		return conn_fail(l, c, pk_frame_err_wire(rc), "APPLIED: %s",
+		    pk_frame_strerror(rc));
+	if ((why = applied_unexpected(c, &a)) != NULL)
+		return conn_fail(l, c, PK_WE_STATE, "APPLIED: %s", why);
+	applied_count(l, a.outcome);
+	applied_store(l, c, &a);
+	if (a.outcome == PK_AO_REFUSED) {
+		c->b_skip_set = 1;
+		c->b_skip = a.version;
+		log_warnx("%s [%s]: bundle %llu refused: %s", c->peer, c->cn,
+		    (unsigned long long)a.version, a.reason);
+	}
+	c->b_known = 1;
+	c->cfg_out = 0;
+	c->b_running = a.running;
+	c->b_previous = a.previous;
+	bundle_sync(l, c);
+	return 0;
+}
+
+void
+hub_listener_set_bundles(struct hub_listener *l, struct hub_bundles *b)
+{
+	l->bundles = b;
+}
+
+void
+hub_listener_bundle_changed(struct hub_listener *l)
+{
+	size_t i, n = l->nconns;
+
+	/* bundle_sync only queues frames: the array stays as it is. */
+	for (i = 0; i < n && i < l->nconns; i++)
+		bundle_sync(l, l->conns[i]);
+}
+
 /* One whole frame from the agent.  0 go on, -1 closing or dropped. */
 static int
 handle_frame(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
@@ -1051,7 +1225,8 @@ handle_frame(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
 	uint64_t t;
 	int rc;
 
-	if (f->type == PK_FT_TASK || f->type == PK_FT_CONFIG ||
+	/* CONFIG is the hub's frame: the check below answers STATE. */
+	if (f->type == PK_FT_TASK ||
 	    (f->type == PK_FT_RESULT && l->tasks == NULL))
 		return conn_fail(l, c, PK_WE_TYPE, "%s is reserved in v1",
 		    pk_frame_type_name(f->type));
@@ -1071,6 +1246,8 @@ handle_frame(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
 		return handle_batch(l, c, f, now);
 	case PK_FT_RENEW:
 		return handle_renew(l, c, f, now);
+	case PK_FT_APPLIED:
+		return handle_applied(l, c, f);
 	case PK_FT_RESULT:
 		/* State writes join the turn's group: one fsync for many. */
 		group_open(l);
@@ -1830,6 +2007,14 @@ hub_counters_print(const struct hub_counters *k,
 	kv(&o, "", "renewed", k->renewed);
 	kv(&o, "", "bytes_in", k->bytes_in);
 	kv(&o, "", "bytes_out", k->bytes_out);
+	kv(&o, "", "configs_sent", k->configs_sent);
+	kv(&o, "", "bundle_reports", k->bundle_reports);
+	kv(&o, "", "applied", k->applied);
+	kv(&o, "", "refused", k->refused);
+	kv(&o, "", "rolled_back", k->rolled_back);
+	kv(&o, "", "bundle_too_big", k->bundle_too_big);
+	kv(&o, "", "bundle_queue_full", k->bundle_queue_full);
+	kv(&o, "", "bundle_store_errors", k->bundle_store_errors);
 	if (is != NULL) {
 		kv(&o, "ingest_", "records", is->records);
 		kv(&o, "ingest_", "stored", is->stored);
@@ -1840,6 +2025,7 @@ hub_counters_print(const struct hub_counters *k,
 		kv(&o, "ingest_", "batch_refused", is->batch.rejected);
 		kv(&o, "", "group_commits", is->group_commits);
 		kv(&o, "", "group_max", is->group_max);
+		kv(&o, "ingest_", "shared_ref_bad", is->shared_ref_bad);
 	}
 	/* Last, so a reader knows the set is complete. */
 	kv(&o, "", "active", k->active);

@@ -59,6 +59,15 @@ struct hub_counters {
 	uint64_t	heartbeats_out;
 	uint64_t	bytes_in;		/* decrypted bytes */
 	uint64_t	bytes_out;
+	/* bundles (v2 sessions, docs/peering.md) */
+	uint64_t	configs_sent;		/* CONFIG frames queued */
+	uint64_t	bundle_reports;		/* APPLIED RUNNING at session start */
+	uint64_t	applied;		/* APPLIED APPLIED */
+	uint64_t	refused;		/* APPLIED REFUSED */
+	uint64_t	rolled_back;		/* APPLIED ROLLED_BACK */
+	uint64_t	bundle_too_big;		/* CONFIG not sent: no frame */
+	uint64_t	bundle_queue_full;	/* CONFIG not queued: busy */
+	uint64_t	bundle_store_errors;	/* APPLIED not recorded */
 	uint64_t	active;			/* open connections now */
 };
 
@@ -133,6 +142,15 @@ void hub_listener_each_ready(struct hub_listener *l,
 /* The READY connection of agent_id, or NULL. */
 struct hub_conn *hub_listener_find(struct hub_listener *l,
     const char *agent_id);
+
+/* ---- for hub/bundles.c (shared-indicator bundles, protocol v2) */
+
+struct hub_bundles;
+/* CONFIG frames come from b's current version; NULL: none are sent. */
+void hub_listener_set_bundles(struct hub_listener *l, struct hub_bundles *b);
+/* The current version changed: every v2 agent not at it and with no
+ * CONFIG outstanding gets one now. */
+void hub_listener_bundle_changed(struct hub_listener *l);
 
 /*
  * Write the counters (and the ingest's) as "name value" lines to fp in

@@ -16,6 +16,8 @@
  *                           docs/incidents.md), audited
  *   peer add|list|show|set|remove  member hubs this one shares with
  *                           (hub/peer_cli.c, docs/peering.md), audited
+ *   bundle list|show|rollback  the approved shared indicators as bundles
+ *                           for the agents (hub/bundle_cli.c), audited
  *   indicators [filters]    print stored indicators (table or NDJSON)
  *   import FILE --agent ID  feed an NDJSON file (as `picketd -r` prints)
  *                           through the BATCH path the network uses
@@ -39,6 +41,7 @@
 #include "common/util.h"
 #include "hub/api.h"
 #include "hub/auth.h"
+#include "hub/bundles.h"
 #include "hub/config.h"
 #include "hub/enroll.h"
 #include "hub/incidents.h"
@@ -91,6 +94,8 @@ usage(FILE *fp)
 	    "report ...  incidents\n"
 	    "       picket-hub peer add|list|show|set|remove ...  member "
 	    "hubs (docs/peering.md)\n"
+	    "       picket-hub bundle list|show|rollback ...  bundles for "
+	    "the agents\n"
 	    "       picket-hub version\n");
 }
 
@@ -151,9 +156,11 @@ retention(struct hub_store *st, uint64_t days)
 
 static void
 print_counters(struct hub_listener *l, struct hub_ingest *in,
-    struct hub_tasks *t, struct hub_peering *p)
+    struct hub_tasks *t, struct hub_peering *p, struct hub_bundles *b)
 {
 	log_info("counters");
+	if (b != NULL)
+		hub_bundles_print(b, stderr);
 	if (t != NULL)
 		hub_tasks_print(t, stderr);
 	if (p != NULL)
@@ -170,6 +177,7 @@ struct serve_ctx {
 	struct hub_listener	*l;
 	struct hub_tasks	*tasks;
 	struct hub_peering	*peering;
+	struct hub_bundles	*bundles;
 	/* [sharing] for the bundles peers get (the API loads its own) */
 	struct hub_sharing	 sharing;
 	char			 share_name[PK_HUB_ID_MAX + 1];
@@ -194,7 +202,7 @@ on_usr1(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
-	print_counters(x->l, x->in, x->tasks, x->peering);
+	print_counters(x->l, x->in, x->tasks, x->peering, x->bundles);
 }
 
 static void
@@ -260,6 +268,13 @@ raise_nofile(const struct hub_config *c)
 		    (unsigned long long)c->max_connections);
 }
 
+/* The current bundle moved: the listener offers it to its agents. */
+static void
+bundles_changed(void *arg)
+{
+	hub_listener_bundle_changed(arg);
+}
+
 static int
 serve_loop(struct hub_config *c, struct hub_store *st, struct hub_ingest *in)
 {
@@ -295,6 +310,11 @@ serve_loop(struct hub_config *c, struct hub_store *st, struct hub_ingest *in)
 		goto out;
 	hub_tasks_set_listener(x.tasks, x.l);
 	hub_listener_set_tasks(x.l, x.tasks);
+	/* Bundles of approved shared indicators: CONFIG frames (v2). */
+	if ((x.bundles = hub_bundles_new(c, st, x.base)) == NULL)
+		goto out;
+	hub_bundles_set_notify(x.bundles, bundles_changed, x.l);
+	hub_listener_set_bundles(x.l, x.bundles);
 	for (i = 0; i < PK_NELEM(sigs); i++) {
 		sev[i] = evsignal_new(x.base, sigs[i], sigs[i] == SIGUSR1 ?
 		    on_usr1 : on_stop, &x);
@@ -312,6 +332,7 @@ serve_loop(struct hub_config *c, struct hub_store *st, struct hub_ingest *in)
 		if ((api = hub_api_new(c, x.base, st, in, x.l)) == NULL)
 			goto out;
 		hub_api_set_tasks(api, x.tasks);
+		hub_api_set_bundles(api, x.bundles);
 		log_info("API listening on %s", c->api_listen);
 	}
 	/* Peering runs even with no listener and no peer yet: `picket-hub
@@ -335,14 +356,17 @@ serve_loop(struct hub_config *c, struct hub_store *st, struct hub_ingest *in)
 	hub_api_free(api);
 	api = NULL;
 	hub_listener_stop(x.l, STOP_GRACE_MS);
-	print_counters(x.l, in, x.tasks, x.peering);
+	print_counters(x.l, in, x.tasks, x.peering, x.bundles);
 out:
 	hub_api_free(api);
 	hub_peering_free(x.peering);
-	if (x.l != NULL)
+	if (x.l != NULL) {
 		hub_listener_set_tasks(x.l, NULL);
+		hub_listener_set_bundles(x.l, NULL);
+	}
 	hub_listener_free(x.l);
 	hub_tasks_free(x.tasks);
+	hub_bundles_free(x.bundles);
 	if (ret != NULL)
 		event_free(ret);
 	for (i = 0; i < PK_NELEM(sigs); i++)
@@ -824,6 +848,8 @@ main(int argc, char **argv)
 		return hub_cmd_incident(argc - 1, argv + 1);
 	if (strcmp(argv[1], "peer") == 0)
 		return hub_cmd_peer(argc - 1, argv + 1);
+	if (strcmp(argv[1], "bundle") == 0)
+		return hub_cmd_bundle(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;

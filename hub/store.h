@@ -40,6 +40,7 @@ struct hub_indicator {
 	char		 first_seen[HUB_TIME_MAX];
 	char		 last_seen[HUB_TIME_MAX];
 	uint64_t	 count;
+	int64_t		 shared_ref;	/* picket.shared.ref; 0 none, -1 bad */
 	const char	*json;			/* not NUL-terminated */
 	size_t		 json_len;
 };
@@ -341,6 +342,64 @@ struct hub_sent_value {
 	int64_t		 sent_us;		/* the peer's 200 */
 };
 
+/* Schema 8: bundles of approved shared indicators for the agents
+ * (docs/peering.md, "From shared indicators to detection"). */
+#define HUB_BUNDLE_REASON_MAX	512	/* = PK_ERROR_MSG_MAX */
+
+/* One bundle version.  content is valid during the callback only, and
+ * NULL in lists (bundle_get fills it). */
+struct hub_bundle_row {
+	uint64_t	 version;
+	int64_t		 created_us;
+	char		 sha256[65];		/* hex, of the entry lines */
+	uint64_t	 entries;
+	uint64_t	 bytes;			/* the text's size */
+	const char	*content;
+	size_t		 content_len;
+	int		 withdrawn;
+	char		 withdrawn_by[HUB_TOKEN_NAME_MAX + 1];
+	int64_t		 withdrawn_us;
+	uint64_t	 hosts_running;		/* agent_bundle rows at it */
+};
+
+/* What an agent last said about its bundles (APPLIED frames). */
+struct hub_agent_bundle {
+	char		 agent_id[HUB_ID_MAX + 1];
+	uint64_t	 running;		/* 0 = none */
+	uint64_t	 previous;
+	int		 outcome;		/* enum pk_applied_outcome */
+	char		 reason[HUB_BUNDLE_REASON_MAX + 1];
+	int64_t		 reported_us;
+	int64_t		 applied_us;		/* last APPLIED/ROLLED_BACK */
+};
+
+/* What changes when the approved set may have: compared by value. */
+struct hub_shared_sig {
+	uint64_t	 count;			/* approved rows */
+	int64_t		 max_id, max_received_us;	/* of approved rows */
+	int64_t		 decided_any;	/* max decided_us of every state */
+};
+
+/* How far one shared indicator went, and what it found since. */
+struct hub_shared_reach {
+	uint64_t	 first_bundle;		/* 0 = in none */
+	uint64_t	 hosts;			/* hosts that ran one */
+	int64_t		 first_reached_us;	/* 0 = none */
+	uint64_t	 matches, match_hosts;
+	int64_t		 first_match_us, last_match_us;
+};
+
+/* A host a shared indicator reached: since when. */
+struct hub_reached_host {
+	char		 agent_id[HUB_ID_MAX + 1];
+	char		 host_name[HUB_HOST_MAX + 1];
+	int64_t		 since_us;
+};
+
+typedef int (*hub_bundle_fn)(void *arg, const struct hub_bundle_row *b);
+typedef int (*hub_reached_fn)(void *arg, const struct hub_reached_host *h);
+typedef int (*hub_member_fn)(void *arg, int64_t shared_id);
+
 typedef int (*hub_peer_fn)(void *arg, const struct hub_peer *p);
 typedef int (*hub_sent_fn)(void *arg, const struct hub_sent_value *v);
 typedef int (*hub_shared_fn)(void *arg, const struct hub_shared *s);
@@ -606,6 +665,56 @@ struct hub_store_ops {
 	int	(*sent_list)(struct hub_store *st, const char *kind,
 		    const char *value, uint64_t limit, hub_sent_fn fn,
 		    void *arg);
+
+	/* Schema 8: bundles for the agents (hub/bundles.c). */
+	int	(*shared_signature)(struct hub_store *st,
+		    struct hub_shared_sig *sig);
+	/* Approved rows, earliest received first (first_received_us, id),
+	 * at most limit (0: all). */
+	int	(*shared_approved)(struct hub_store *st, uint64_t limit,
+		    hub_shared_fn fn, void *arg);
+	/* Store b (version, created_us, sha256, entries, bytes, content)
+	 * and its n member shared ids, then keep only the newest `keep`
+	 * versions (and the current one) with their members and events,
+	 * in one transaction: *dropped versions deleted. */
+	int	(*bundle_add)(struct hub_store *st,
+		    const struct hub_bundle_row *b, const int64_t *members,
+		    size_t n, uint64_t keep, uint64_t *dropped);
+	/* fn once with the version (content filled), or *found 0. */
+	int	(*bundle_get)(struct hub_store *st, uint64_t version,
+		    hub_bundle_fn fn, void *arg, int *found);
+	/* Newest first, at most limit (0: all); content NULL. */
+	int	(*bundle_list)(struct hub_store *st, uint64_t limit,
+		    hub_bundle_fn fn, void *arg);
+	/* The newest version that is not withdrawn (0: none) and the
+	 * highest version ever kept (0: none). */
+	int	(*bundle_current)(struct hub_store *st, uint64_t *current,
+		    uint64_t *max);
+	/* Is there a withdrawn version with these entry lines? */
+	int	(*bundle_sha_withdrawn)(struct hub_store *st,
+		    const char *sha256, int *found);
+	/* Withdraw version: *found 0 when it is not there or withdrawn. */
+	int	(*bundle_withdraw)(struct hub_store *st, uint64_t version,
+		    const char *actor, int64_t now_us, int *found);
+	/* The shared ids a version carried, ascending, at most limit. */
+	int	(*bundle_members)(struct hub_store *st, uint64_t version,
+		    uint64_t limit, hub_member_fn fn, void *arg);
+	/* An APPLIED report: the agent's row and one event about version
+	 * (the bundle the report concerns).  Joins an open group. */
+	int	(*agent_bundle_put)(struct hub_store *st,
+		    const struct hub_agent_bundle *a, uint64_t version);
+	int	(*agent_bundle_get)(struct hub_store *st, const char *agent_id,
+		    struct hub_agent_bundle *a, int *found);
+	/* Reach and matches of shared indicator id. */
+	int	(*shared_reach)(struct hub_store *st, int64_t id,
+		    struct hub_shared_reach *r);
+	/* Hosts it reached, earliest first, at most limit. */
+	int	(*shared_reached_hosts)(struct hub_store *st, int64_t id,
+		    uint64_t limit, hub_reached_fn fn, void *arg);
+	/* Indicators with picket.shared.ref = id, newest first, at most
+	 * limit. */
+	int	(*shared_matches)(struct hub_store *st, int64_t id,
+		    uint64_t limit, hub_row_fn fn, void *arg);
 };
 
 /* Every backend's handle starts with this. */
@@ -616,6 +725,6 @@ struct hub_store {
 extern const struct hub_store_ops hub_store_sqlite;
 
 /* The schema version this code writes (docs/schema-hub.md). */
-#define HUB_SCHEMA_VERSION	7
+#define HUB_SCHEMA_VERSION	8
 
 #endif

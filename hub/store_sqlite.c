@@ -235,6 +235,52 @@ static const char *const migrations[] = {
 	"  sent_us INTEGER NOT NULL,"
 	"  PRIMARY KEY (peer, seq, kind, value));"
 	"CREATE INDEX peer_sent_value ON peer_sent_values(kind, value);",
+	/* 7 -> 8: bundles of approved shared indicators for the agents,
+	 * what each agent runs, and which indicators a bundle entry matched
+	 * (docs/peering.md, "From shared indicators to detection") */
+	"CREATE TABLE bundles ("
+	"  version INTEGER PRIMARY KEY,"
+	"  created_us INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  entries INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  content TEXT NOT NULL,"
+	"  withdrawn INTEGER NOT NULL DEFAULT 0,"
+	"  withdrawn_by TEXT NOT NULL DEFAULT '',"
+	"  withdrawn_us INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX bundle_sha ON bundles(sha256);"
+	/* the bundle timer's signature of the approved set: each max is
+	 * one index seek, not a scan (sq_shared_signature) */
+	"CREATE INDEX shared_received ON shared_indicators(state, "
+	"last_received_us);"
+	"CREATE INDEX shared_decided ON shared_indicators(decided_us);"
+	"CREATE TABLE bundle_members ("
+	"  version INTEGER NOT NULL,"
+	"  shared_id INTEGER NOT NULL,"
+	"  PRIMARY KEY (version, shared_id));"
+	/* reach is asked per shared indicator */
+	"CREATE INDEX bundle_member_shared ON bundle_members(shared_id, "
+	"version);"
+	"CREATE TABLE agent_bundle ("
+	"  agent_id TEXT PRIMARY KEY,"
+	"  running INTEGER NOT NULL DEFAULT 0,"
+	"  previous INTEGER NOT NULL DEFAULT 0,"
+	"  outcome INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  reported_us INTEGER NOT NULL DEFAULT 0,"
+	"  applied_us INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE agent_bundle_events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  agent_id TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  outcome INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  us INTEGER NOT NULL);"
+	"CREATE INDEX agent_bundle_event_version ON "
+	"agent_bundle_events(version, agent_id);"
+	"ALTER TABLE indicators ADD COLUMN shared_ref INTEGER;"
+	"CREATE INDEX indicators_shared ON indicators(shared_ref, ts_us) "
+	"WHERE shared_ref IS NOT NULL;",
 };
 
 static int
@@ -358,8 +404,9 @@ sq_open(struct hub_store **out, const char *path)
 	    "agent_id, seq, ingest_us, ts_us, timestamp, rule_id, rule_name, "
 	    "ruleset, event_kind, severity, source_ip, destination_ip, "
 	    "destination_port, transport, direction, fingerprint, first_seen, "
-	    "last_seen, count, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &s->ins, NULL) != SQLITE_OK) {
+	    "last_seen, count, json, shared_ref) VALUES (?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &s->ins, NULL) !=
+	    SQLITE_OK) {
 		sq_fail(s, "prepare");
 		goto fail;
 	}
@@ -519,6 +566,8 @@ sq_insert(struct hub_store *st, const struct hub_indicator *d, int *is_new)
 	sq_text(q, 18, d->last_seen, 0);
 	sqlite3_bind_int64(q, 19, (sqlite3_int64)d->count);
 	sqlite3_bind_text(q, 20, d->json, (int)d->json_len, SQLITE_STATIC);
+	if (d->shared_ref > 0)
+		sqlite3_bind_int64(q, 21, d->shared_ref);
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
@@ -2746,6 +2795,521 @@ sq_shared_decide(struct hub_store *st, int64_t id, int state,
 	return sq_write(s, q, found, "shared decide");
 }
 
+/* ------------------------------------------------------------ schema 8 */
+
+static int
+sq_sig_row(sqlite3_stmt *q, void *arg)
+{
+	struct hub_shared_sig *g = arg;
+
+	g->count = (uint64_t)sqlite3_column_int64(q, 0);
+	g->max_id = sqlite3_column_int64(q, 1);
+	g->max_received_us = sqlite3_column_int64(q, 2);
+	g->decided_any = sqlite3_column_int64(q, 3);
+	return 0;
+}
+
+/*
+ * What changes when the approved set may have: how many approved rows
+ * (a count over the state index), the newest approved id and receipt,
+ * and the latest decision of any row (an approval or a rejection sets
+ * decided_us to now).  Each max is one seek in its index, so the timer
+ * costs about a millisecond for tens of thousands of rows.
+ */
+static int
+sq_shared_signature(struct hub_store *st, struct hub_shared_sig *sig)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+
+	memset(sig, 0, sizeof(*sig));
+	if (sq_prepare(s, "SELECT (SELECT count(*) FROM shared_indicators "
+	    "WHERE state = 1), (SELECT coalesce(max(id), 0) FROM "
+	    "shared_indicators WHERE state = 1), (SELECT "
+	    "coalesce(max(last_received_us), 0) FROM shared_indicators WHERE "
+	    "state = 1), (SELECT coalesce(max(decided_us), 0) FROM "
+	    "shared_indicators)", &q) == -1)
+		return -1;
+	return sq_each(s, q, sq_sig_row, sig, "shared signature");
+}
+
+static int
+sq_shared_approved(struct hub_store *st, uint64_t limit, hub_shared_fn fn,
+    void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, SQ_SHARED_COLS "WHERE state = 1 ORDER BY "
+	    "first_received_us, id LIMIT ?1", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, limit == 0 || limit > (uint64_t)INT64_MAX ?
+	    -1 : (sqlite3_int64)limit);
+	return sq_each(s, q, sq_shared_row, &cb, "shared approved");
+}
+
+/* Run sql with up to two integer parameters. */
+static int
+sq_run_ii(struct sq_store *s, const char *sql, int64_t a, int64_t b)
+{
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, sql, &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, a);
+	sqlite3_bind_int64(q, 2, b);
+	return sq_write(s, q, NULL, "bundles");
+}
+
+static int
+sq_bundle_insert(struct sq_store *s, const struct hub_bundle_row *b)
+{
+	sqlite3_stmt *q;
+
+	if (b->version > (uint64_t)INT64_MAX || b->content_len > INT_MAX ||
+	    b->entries > (uint64_t)INT64_MAX || b->bytes > (uint64_t)INT64_MAX)
+		return -1;
+	if (sq_prepare(s, "INSERT INTO bundles (version, created_us, sha256, "
+	    "entries, bytes, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)b->version);
+	sqlite3_bind_int64(q, 2, b->created_us);
+	sqlite3_bind_text(q, 3, b->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)b->entries);
+	sqlite3_bind_int64(q, 5, (sqlite3_int64)b->bytes);
+	sqlite3_bind_text(q, 6, b->content, (int)b->content_len,
+	    SQLITE_STATIC);
+	return sq_write(s, q, NULL, "bundle add");
+}
+
+static int
+sq_bundle_members_add(struct sq_store *s, uint64_t version,
+    const int64_t *members, size_t n)
+{
+	sqlite3_stmt *q;
+	size_t i;
+	int rc;
+
+	if (sq_prepare(s, "INSERT OR IGNORE INTO bundle_members (version, "
+	    "shared_id) VALUES (?1, ?2)", &q) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(q, 1, (sqlite3_int64)version);
+		sqlite3_bind_int64(q, 2, members[i]);
+		rc = sqlite3_step(q);
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE) {
+			sqlite3_finalize(q);
+			return sq_fail(s, "bundle members");
+		}
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+static int
+sq_int_row(sqlite3_stmt *q, void *arg)
+{
+	*(int64_t *)arg = sqlite3_column_int64(q, 0);
+	return 0;
+}
+
+/*
+ * Keep the newest `keep` versions and the current one: the oldest kept
+ * version is the keep-th newest; everything below it goes, members and
+ * events with it (docs/schema-hub.md).
+ */
+static int
+sq_bundle_trim(struct sq_store *s, uint64_t keep, uint64_t *dropped)
+{
+	sqlite3_stmt *q;
+	int64_t floor = 0, cur = 0;
+
+	*dropped = 0;
+	if (keep == 0 || keep > (uint64_t)INT64_MAX)
+		return 0;
+	if (sq_prepare(s, "SELECT coalesce(min(version), 0) FROM (SELECT "
+	    "version FROM bundles ORDER BY version DESC LIMIT ?1)", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)keep);
+	if (sq_each(s, q, sq_int_row, &floor, "bundle trim") == -1)
+		return -1;
+	if (sq_prepare(s, "SELECT coalesce(max(version), 0) FROM bundles "
+	    "WHERE withdrawn = 0", &q) == -1 ||
+	    sq_each(s, q, sq_int_row, &cur, "bundle trim") == -1)
+		return -1;
+	if (sq_run_ii(s, "DELETE FROM bundle_members WHERE version < ?1 AND "
+	    "version != ?2", floor, cur) == -1 ||
+	    sq_run_ii(s, "DELETE FROM agent_bundle_events WHERE version < ?1 "
+	    "AND version != ?2", floor, cur) == -1 ||
+	    sq_run_ii(s, "DELETE FROM bundles WHERE version < ?1 AND "
+	    "version != ?2", floor, cur) == -1)
+		return -1;
+	*dropped = (uint64_t)sqlite3_changes(s->db);
+	return 0;
+}
+
+static int
+sq_bundle_add(struct hub_store *st, const struct hub_bundle_row *b,
+    const int64_t *members, size_t n, uint64_t keep, uint64_t *dropped)
+{
+	struct sq_store *s = (struct sq_store *)st;
+
+	*dropped = 0;
+	sq_settle(s);
+	if (sq_exec(s, "SAVEPOINT bundle_add") == -1)
+		return -1;
+	if (sq_bundle_insert(s, b) == -1 ||
+	    sq_bundle_members_add(s, b->version, members, n) == -1 ||
+	    sq_bundle_trim(s, keep, dropped) == -1) {
+		(void)sq_exec(s, "ROLLBACK TO bundle_add");
+		(void)sq_exec(s, "RELEASE bundle_add");
+		return -1;
+	}
+	return sq_exec(s, "RELEASE bundle_add");
+}
+
+#define SQ_BUNDLE_COLS "SELECT b.version, b.created_us, b.sha256, " \
+	"b.entries, b.bytes, b.withdrawn, b.withdrawn_by, b.withdrawn_us, " \
+	"(SELECT count(*) FROM agent_bundle a WHERE a.running = b.version)"
+
+static int
+sq_bundle_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_bundle_row b;
+
+	memset(&b, 0, sizeof(b));
+	b.version = (uint64_t)sqlite3_column_int64(q, 0);
+	b.created_us = sqlite3_column_int64(q, 1);
+	sq_col(q, 2, b.sha256, sizeof(b.sha256));
+	b.entries = (uint64_t)sqlite3_column_int64(q, 3);
+	b.bytes = (uint64_t)sqlite3_column_int64(q, 4);
+	b.withdrawn = sqlite3_column_int(q, 5);
+	sq_col(q, 6, b.withdrawn_by, sizeof(b.withdrawn_by));
+	b.withdrawn_us = sqlite3_column_int64(q, 7);
+	b.hosts_running = (uint64_t)sqlite3_column_int64(q, 8);
+	if (sqlite3_column_count(q) > 9) {
+		b.content = (const char *)sqlite3_column_text(q, 9);
+		b.content_len = (size_t)sqlite3_column_bytes(q, 9);
+	}
+	return ((hub_bundle_fn)cb->fn)(cb->arg, &b);
+}
+
+static int
+sq_bundle_found(sqlite3_stmt *q, void *arg)
+{
+	struct sq_found *f = arg;
+
+	*f->found = 1;
+	return sq_bundle_row(q, &f->cb);
+}
+
+static int
+sq_bundle_get(struct hub_store *st, uint64_t version, hub_bundle_fn fn,
+    void *arg, int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_found f = { { (void *)fn, arg }, found };
+	sqlite3_stmt *q;
+
+	*found = 0;
+	if (version > (uint64_t)INT64_MAX)
+		return 0;
+	if (sq_prepare(s, SQ_BUNDLE_COLS ", b.content FROM bundles b WHERE "
+	    "b.version = ?1", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)version);
+	return sq_each(s, q, sq_bundle_found, &f, "bundle");
+}
+
+static int
+sq_bundle_list(struct hub_store *st, uint64_t limit, hub_bundle_fn fn,
+    void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, SQ_BUNDLE_COLS " FROM bundles b ORDER BY b.version "
+	    "DESC LIMIT ?1", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, limit == 0 || limit > (uint64_t)INT64_MAX ?
+	    -1 : (sqlite3_int64)limit);
+	return sq_each(s, q, sq_bundle_row, &cb, "bundles");
+}
+
+static int
+sq_two_row(sqlite3_stmt *q, void *arg)
+{
+	int64_t *v = arg;
+
+	v[0] = sqlite3_column_int64(q, 0);
+	v[1] = sqlite3_column_int64(q, 1);
+	return 0;
+}
+
+static int
+sq_bundle_current(struct hub_store *st, uint64_t *current, uint64_t *max)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int64_t v[2] = { 0, 0 };
+
+	*current = *max = 0;
+	if (sq_prepare(s, "SELECT coalesce((SELECT max(version) FROM bundles "
+	    "WHERE withdrawn = 0), 0), coalesce(max(version), 0) FROM bundles",
+	    &q) == -1 || sq_each(s, q, sq_two_row, v, "bundle current") == -1)
+		return -1;
+	*current = (uint64_t)v[0];
+	*max = (uint64_t)v[1];
+	return 0;
+}
+
+static int
+sq_bundle_sha_withdrawn(struct hub_store *st, const char *sha256, int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+	int64_t n = 0;
+
+	*found = 0;
+	if (sq_prepare(s, "SELECT count(*) FROM bundles WHERE sha256 = ?1 AND "
+	    "withdrawn = 1", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, sha256, -1, SQLITE_STATIC);
+	if (sq_each(s, q, sq_int_row, &n, "bundle sha") == -1)
+		return -1;
+	*found = n > 0;
+	return 0;
+}
+
+static int
+sq_bundle_withdraw(struct hub_store *st, uint64_t version, const char *actor,
+    int64_t now_us, int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+
+	*found = 0;
+	if (version == 0 || version > (uint64_t)INT64_MAX)
+		return 0;
+	sq_settle(s);
+	if (sq_prepare(s, "UPDATE bundles SET withdrawn = 1, withdrawn_by = "
+	    "?2, withdrawn_us = ?3 WHERE version = ?1 AND withdrawn = 0",
+	    &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)version);
+	sqlite3_bind_text(q, 2, actor != NULL ? actor : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, now_us);
+	return sq_write(s, q, found, "bundle withdraw");
+}
+
+static int
+sq_member_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+
+	return ((hub_member_fn)cb->fn)(cb->arg, sqlite3_column_int64(q, 0));
+}
+
+static int
+sq_bundle_members(struct hub_store *st, uint64_t version, uint64_t limit,
+    hub_member_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (version > (uint64_t)INT64_MAX)
+		return 0;
+	if (sq_prepare(s, "SELECT shared_id FROM bundle_members WHERE "
+	    "version = ?1 ORDER BY shared_id LIMIT ?2", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)version);
+	sqlite3_bind_int64(q, 2, limit == 0 || limit > (uint64_t)INT64_MAX ?
+	    -1 : (sqlite3_int64)limit);
+	return sq_each(s, q, sq_member_row, &cb, "bundle members");
+}
+
+/*
+ * No sq_settle: like the task states, a report joins the listener's open
+ * group (one fsync a loop turn), or runs on its own when there is none.
+ */
+static int
+sq_agent_bundle_put(struct hub_store *st, const struct hub_agent_bundle *a,
+    uint64_t version)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+
+	if (a->running > (uint64_t)INT64_MAX ||
+	    a->previous > (uint64_t)INT64_MAX || version > (uint64_t)INT64_MAX)
+		return -1;
+	if (sq_prepare(s, "INSERT INTO agent_bundle (agent_id, running, "
+	    "previous, outcome, reason, reported_us, applied_us) VALUES (?1, "
+	    "?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (agent_id) DO UPDATE SET "
+	    "running = ?2, previous = ?3, outcome = ?4, reason = ?5, "
+	    "reported_us = ?6, applied_us = CASE WHEN ?7 > 0 THEN ?7 ELSE "
+	    "applied_us END", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, a->agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)a->running);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)a->previous);
+	sqlite3_bind_int(q, 4, a->outcome);
+	sqlite3_bind_text(q, 5, a->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, a->reported_us);
+	sqlite3_bind_int64(q, 7, a->applied_us);
+	if (sq_write(s, q, NULL, "agent bundle") == -1)
+		return -1;
+	if (sq_prepare(s, "INSERT INTO agent_bundle_events (agent_id, "
+	    "version, outcome, reason, us) VALUES (?1, ?2, ?3, ?4, ?5)",
+	    &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, a->agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)version);
+	sqlite3_bind_int(q, 3, a->outcome);
+	sqlite3_bind_text(q, 4, a->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, a->reported_us);
+	return sq_write(s, q, NULL, "agent bundle event");
+}
+
+static int
+sq_agent_bundle_row(sqlite3_stmt *q, void *arg)
+{
+	struct hub_agent_bundle *a = arg;
+
+	sq_col(q, 0, a->agent_id, sizeof(a->agent_id));
+	a->running = (uint64_t)sqlite3_column_int64(q, 1);
+	a->previous = (uint64_t)sqlite3_column_int64(q, 2);
+	a->outcome = sqlite3_column_int(q, 3);
+	sq_col(q, 4, a->reason, sizeof(a->reason));
+	a->reported_us = sqlite3_column_int64(q, 5);
+	a->applied_us = sqlite3_column_int64(q, 6);
+	return 1;
+}
+
+static int
+sq_agent_bundle_get(struct hub_store *st, const char *agent_id,
+    struct hub_agent_bundle *a, int *found)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+
+	memset(a, 0, sizeof(*a));
+	*found = 0;
+	if (sq_prepare(s, "SELECT agent_id, running, previous, outcome, "
+	    "reason, reported_us, applied_us FROM agent_bundle WHERE "
+	    "agent_id = ?1", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, agent_id, -1, SQLITE_STATIC);
+	if (sq_each(s, q, sq_agent_bundle_row, a, "agent bundle") == -1)
+		return -1;
+	*found = a->agent_id[0] != '\0';
+	return 0;
+}
+
+/* Reports that a host ran a version: not a refusal, version >= 1. */
+#define SQ_REACHED "FROM agent_bundle_events e JOIN bundle_members m ON " \
+	"m.version = e.version WHERE m.shared_id = ?1 AND e.outcome != 2 " \
+	"AND e.version > 0"
+
+static int
+sq_reach_row(sqlite3_stmt *q, void *arg)
+{
+	struct hub_shared_reach *r = arg;
+
+	r->hosts = (uint64_t)sqlite3_column_int64(q, 0);
+	r->first_reached_us = sqlite3_column_int64(q, 1);
+	r->first_bundle = (uint64_t)sqlite3_column_int64(q, 2);
+	return 0;
+}
+
+static int
+sq_match_row(sqlite3_stmt *q, void *arg)
+{
+	struct hub_shared_reach *r = arg;
+
+	r->matches = (uint64_t)sqlite3_column_int64(q, 0);
+	r->match_hosts = (uint64_t)sqlite3_column_int64(q, 1);
+	r->first_match_us = sqlite3_column_int64(q, 2);
+	r->last_match_us = sqlite3_column_int64(q, 3);
+	return 0;
+}
+
+static int
+sq_shared_reach(struct hub_store *st, int64_t id, struct hub_shared_reach *r)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	sqlite3_stmt *q;
+
+	memset(r, 0, sizeof(*r));
+	if (sq_prepare(s, "SELECT count(DISTINCT e.agent_id), "
+	    "coalesce(min(e.us), 0), coalesce((SELECT min(version) FROM "
+	    "bundle_members WHERE shared_id = ?1), 0) " SQ_REACHED, &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	if (sq_each(s, q, sq_reach_row, r, "shared reach") == -1)
+		return -1;
+	if (sq_prepare(s, "SELECT count(*), count(DISTINCT agent_id), "
+	    "coalesce(min(ts_us), 0), coalesce(max(ts_us), 0) FROM indicators "
+	    "WHERE shared_ref = ?1", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	return sq_each(s, q, sq_match_row, r, "shared matches");
+}
+
+static int
+sq_reached_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_cb *cb = arg;
+	struct hub_reached_host h;
+
+	memset(&h, 0, sizeof(h));
+	sq_col(q, 0, h.agent_id, sizeof(h.agent_id));
+	sq_col(q, 1, h.host_name, sizeof(h.host_name));
+	h.since_us = sqlite3_column_int64(q, 2);
+	return ((hub_reached_fn)cb->fn)(cb->arg, &h);
+}
+
+static int
+sq_shared_reached_hosts(struct hub_store *st, int64_t id, uint64_t limit,
+    hub_reached_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, "SELECT e.agent_id, coalesce((SELECT host_name FROM "
+	    "hosts h WHERE h.agent_id = e.agent_id), ''), min(e.us) AS since "
+	    SQ_REACHED " GROUP BY e.agent_id ORDER BY since, e.agent_id "
+	    "LIMIT ?2", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, limit == 0 || limit > (uint64_t)INT64_MAX ?
+	    -1 : (sqlite3_int64)limit);
+	return sq_each(s, q, sq_reached_row, &cb, "shared reached");
+}
+
+static int
+sq_shared_matches(struct hub_store *st, int64_t id, uint64_t limit,
+    hub_row_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_cb cb = { (void *)fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, SQ_IND_COLS "WHERE shared_ref = ?1 ORDER BY ts_us "
+	    "DESC, agent_id, seq LIMIT ?2", &q) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, limit == 0 || limit > (uint64_t)INT64_MAX ?
+	    -1 : (sqlite3_int64)limit);
+	return sq_each(s, q, sq_find_row, &cb, "shared matches");
+}
+
 const struct hub_store_ops hub_store_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -2823,4 +3387,18 @@ const struct hub_store_ops hub_store_sqlite = {
 	.shared_decide = sq_shared_decide,
 	.sent_add = sq_sent_add,
 	.sent_list = sq_sent_list,
+	.shared_signature = sq_shared_signature,
+	.shared_approved = sq_shared_approved,
+	.bundle_add = sq_bundle_add,
+	.bundle_get = sq_bundle_get,
+	.bundle_list = sq_bundle_list,
+	.bundle_current = sq_bundle_current,
+	.bundle_sha_withdrawn = sq_bundle_sha_withdrawn,
+	.bundle_withdraw = sq_bundle_withdraw,
+	.bundle_members = sq_bundle_members,
+	.agent_bundle_put = sq_agent_bundle_put,
+	.agent_bundle_get = sq_agent_bundle_get,
+	.shared_reach = sq_shared_reach,
+	.shared_reached_hosts = sq_shared_reached_hosts,
+	.shared_matches = sq_shared_matches,
 };

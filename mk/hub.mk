@@ -98,3 +98,10 @@ FUZZ_SHARE_OBJS := $(addprefix $(FUZZ_BUILD)/obj/hub/,share_in.o stix.o \
 	outbreak.o ingest.o jsonread.o)
 FUZZ_EXTRA_fuzz_share := $(FUZZ_SHARE_OBJS) -ljansson
 $(FUZZ_BUILD)/fuzz_share: $(FUZZ_SHARE_OBJS)
+
+# Bundles of approved shared indicators for the agents (hub/bundles.c over
+# the store's schema 8 and transport/bundle.c; docs/peering.md).
+HUB_BUNDLE_OBJS := $(BUILD)/hub/bundles.o $(HUB_STORE_OBJS)
+UNIT_EXTRA_test_bundles_hub := $(HUBFIX_OBJ) $(HUB_BUNDLE_OBJS) -lsqlite3 \
+	-linih -ljansson -levent
+$(BUILD)/tests/test_bundles_hub: $(HUBFIX_OBJ) $(HUB_BUNDLE_OBJS)

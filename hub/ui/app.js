@@ -677,11 +677,24 @@
 
 	/* ---------------------------------------------------- hosts */
 
+	/* The shared-indicator bundle a host runs (docs/peering.md): "v3",
+	 * how its last report went, and a refusal's reason (agent text). */
+	function bundleCell(b) {
+		if (!b)
+			return el('span', { class: 'muted' }, '-');
+		const run = b.running ? 'v' + fmtNum(b.running) : 'none';
+		return [el('span', { class: 'bundle-running' }, run), ' ',
+		    el('span', { class: 'muted bundle-outcome' },
+			str(b.outcome).replace('_', ' ')),
+		    b.outcome === 'refused' && b.reason ? [el('br'),
+			el('span', { class: 'muted' }, str(b.reason))] : null];
+	}
+
 	async function hosts(box) {
 		const h = await api('/api/v1/hosts');
 		const list = h.hosts || [];
 		const heads = ['Agent id', 'Host name', 'Status', 'Last seen',
-		    'First seen', 'Last seq', 'Dropped', 'Rejected'];
+		    'First seen', 'Last seq', 'Dropped', 'Rejected', 'Bundle'];
 		box.append(el('h1', {}, 'Hosts'));
 		box.append(table(plural(list.length, 'host', 'hosts'), heads,
 		    list.length ? list.map((x) => el('tr', {},
@@ -694,7 +707,8 @@
 			el('td', {}, timeCell(x.first_seen)),
 			el('td', { class: 'num' }, fmtNum(x.last_seq)),
 			el('td', { class: 'num' }, fmtNum(x.dropped)),
-			el('td', { class: 'num' }, fmtNum(x.rejected)))) :
+			el('td', { class: 'num' }, fmtNum(x.rejected)),
+			el('td', { class: 'host-bundle' }, bundleCell(x.bundle)))) :
 			emptyRow(heads.length, 'No agent has reported yet.')));
 		box.lastChild.querySelector('table').id = 'hosts';
 	}
@@ -1889,7 +1903,8 @@
 		const msg = formMsg('shared-msg');
 		box.append(msg);
 		const heads = ['#', 'Value', 'Kind', 'TLP', 'Origin', 'Hosts',
-		    'First received', 'Last received', 'State'];
+		    'First received', 'Last received', 'State', 'Reached',
+		    'Matched'];
 		if (write)
 			heads.push('Decision');
 		const filtered = f.peer || f.state || f.kind || f.q;
@@ -1921,12 +1936,76 @@
 			    x.decided_by ? [el('br'), el('span',
 				{ class: 'muted' }, 'by ', str(x.decided_by))] :
 				null),
+			el('td', { class: 'shared-reach' }, reachCell(x.reach)),
+			el('td', { class: 'shared-matches' },
+			    matchCell(x.matches)),
 			write ? el('td', {}, decideButtons(x, msg)) : null)) :
 			emptyRow(heads.length, filtered ?
 			    'No shared indicator matches.' :
 			    'No peer has shared an indicator yet.')));
 		box.lastChild.querySelector('table').id = 'shared';
 		box.append(pager('/shared', f, r.next_cursor, !!cursor));
+		await bundlesSection(box);
+	}
+
+	/* How far a shared indicator went: hosts running a bundle with it,
+	 * since which bundle. */
+	function reachCell(r) {
+		if (!r || !r.first_bundle)
+			return el('span', { class: 'muted' }, 'in no bundle');
+		return [plural(r.hosts || 0, 'host', 'hosts'), el('br'),
+		    el('span', { class: 'muted' }, 'since bundle v' +
+			fmtNum(r.first_bundle))];
+	}
+
+	function matchCell(m) {
+		if (!m || !m.count)
+			return el('span', { class: 'muted' }, 'no match');
+		return [fmtNum(m.count) + ' on ' + plural(m.hosts || 0, 'host',
+		    'hosts'), el('br'), el('span', { class: 'muted' }, 'last '),
+		    timeCell(m.last)];
+	}
+
+	/* The bundles made from approved indicators, and the admin's Roll
+	 * back (the current version is withdrawn, hosts go to the one
+	 * before). */
+	async function bundlesSection(box) {
+		const [b, r] = await Promise.all([
+			api('/api/v1/bundles', { limit: 10 }), role()]);
+		const list = b.bundles || [];
+		const msg = formMsg('bundles-msg');
+		const heads = ['Version', 'Created', 'Entries', 'Hosts running',
+		    'State'];
+		const sec = el('section', { id: 'bundles-section' },
+		    el('h2', {}, 'Bundles for the agents'),
+		    el('p', { class: 'muted' }, 'Approved indicators go to ' +
+			'this hub\'s agents as versioned bundles. ' +
+			(b.current ? 'Current: v' + fmtNum(b.current) + '.' :
+			'No bundle is current.')));
+		if (r === 'admin' && b.current) {
+			const btn = el('button', { type: 'button',
+			    id: 'bundle-rollback' }, 'Roll back v' +
+			    fmtNum(b.current));
+			btn.addEventListener('click', () => act(btn, msg, () =>
+			    post('/api/v1/bundles/rollback')));
+			sec.append(el('div', { class: 'row-actions' }, btn));
+		}
+		sec.append(msg);
+		sec.append(table(plural(list.length, 'bundle', 'bundles'), heads,
+		    list.length ? list.map((x) => el('tr',
+			{ 'data-version': String(x.version) },
+			el('td', { class: 'num' }, 'v' + fmtNum(x.version)),
+			el('td', {}, timeCell(x.created)),
+			el('td', { class: 'num' }, fmtNum(x.entries)),
+			el('td', { class: 'num' }, fmtNum(x.hosts_running)),
+			el('td', {}, x.withdrawn ? ['withdrawn', el('br'),
+			    el('span', { class: 'muted' }, 'by ',
+				str(x.withdrawn_by))] : x.current ?
+			    'current' : 'superseded'))) :
+			emptyRow(heads.length, 'No bundle yet: nothing ' +
+			    'approved.')));
+		sec.lastChild.querySelector('table').id = 'bundles';
+		box.append(sec);
 	}
 
 	function policyText(p) {

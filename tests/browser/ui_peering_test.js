@@ -10,6 +10,10 @@
  * text: no element, no request, no dialog.  A viewer sees the same list
  * with no decision buttons, no Peers tab, and a refusal on #/peers.  An
  * admin sees the Peers tab and the peer with its policy and progress.
+ * Bundles (docs/peering.md, "From shared indicators to detection"): the
+ * approval makes bundle v1, which the approved row's Reached column and
+ * the Bundles section show; only an admin has Roll back, which withdraws
+ * v1; the Hosts page has a Bundle column.
  * Any console error, page error, failed request or HTTP error not
  * provoked on purpose fails the run.  Environment (set by test_ui.py):
  *
@@ -173,6 +177,19 @@ async function main() {
 		await go(page, '#/shared?state=approved', '#shared');
 		assert.deepEqual((await sharedRows(page)).map((r) => r.id),
 		    [ra.id]);
+
+		step('the approval made bundle v1: Reached and Bundles say so');
+		await go(page, '#/shared', '#bundles');
+		assert.match(await page.locator(`#shared tr[data-id="${ra.id}"] ` +
+		    '.shared-reach').innerText(), /since bundle v1/);
+		assert.match(await page.locator(`#shared tr[data-id="${rr.id}"] ` +
+		    '.shared-reach').innerText(), /in no bundle/);
+		assert.match(await page.locator(`#shared tr[data-id="${ra.id}"] ` +
+		    '.shared-matches').innerText(), /no match/);
+		assert.match(await page.locator('#bundles tr[data-version="1"]')
+		    .innerText(), /current/);
+		assert.equal(await page.locator('#bundle-rollback').count(), 0,
+		    'Roll back is an admin\'s');
 		await logout(page);
 
 		step('viewer: the list, no buttons, no Peers');
@@ -207,6 +224,23 @@ async function main() {
 		    /none/);
 		await noMarkup(page);
 		await shot(page, 'peers.png');
+
+		step('admin: roll back bundle v1; Hosts has a Bundle column');
+		await go(page, '#/shared', '#bundles');
+		await page.click('#bundle-rollback');
+		await page.waitForFunction(() => {
+			const tr = document.querySelector(
+			    '#bundles tr[data-version="1"]');
+			return tr && /withdrawn/.test(tr.textContent);
+		});
+		assert.match(await page.locator('#bundles tr[data-version="1"]')
+		    .innerText(), /by ui-peer-admin/);
+		assert.equal(await page.locator('#bundle-rollback').count(), 0,
+		    'nothing left to roll back');
+		await shot(page, 'bundles.png');
+		await go(page, '#/hosts', '#hosts');
+		assert.equal(await page.locator('#hosts th', { hasText:
+		    'Bundle' }).count(), 1);
 		assert.deepEqual(problems, []);
 		console.log('ok');
 	} finally {

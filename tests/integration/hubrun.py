@@ -54,7 +54,7 @@ class Hub:
 
     def __init__(self, tmp, certs, host="127.0.0.1", port=None, ns=None,
                  api_port=None, api_opts=None, ui=False, crl=True,
-                 peering=None, sharing=None, **opts):
+                 peering=None, sharing=None, sections=None, **opts):
         if not HUB.exists():
             pytest.fail(f"{HUB} missing: run make build/picket-hub")
         tmp.mkdir(parents=True, exist_ok=True)
@@ -74,6 +74,8 @@ class Hub:
         # when given: e.g. peering={"listen": "10.203.0.1:7444"}.
         self.peering = dict(peering or {})
         self.sharing = dict(sharing or {})
+        # any other sections: {"bundles": {"check_interval": "1s"}}
+        self.sections = dict(sections or {})
         for _ in range(5):      # the free port may be taken meanwhile
             self.port = port or free_port()
             self.api_port = free_port() if api_port is None else api_port
@@ -97,7 +99,8 @@ class Hub:
             + ("" if "ui_dir" in self.api_opts else
                f"ui_dir = {UI_DIR if self.ui else ''}\n")
             + self._section("peering", self.peering)
-            + self._section("sharing", self.sharing))
+            + self._section("sharing", self.sharing)
+            + "".join(self._section(k, v) for k, v in self.sections.items()))
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")

@@ -628,8 +628,9 @@ def test_metrics_is_prometheus_text(env):
                       "/api/v1/incidents/{id}/links",
                       "/api/v1/incidents/{id}/report", "/api/v1/peers",
                       "/api/v1/shared", "/api/v1/shared/{id}/approve",
-                      "/api/v1/shared/{id}/reject", "ui",
-                      "other"}, routes
+                      "/api/v1/shared/{id}/reject", "/api/v1/shared/{id}",
+                      "/api/v1/bundles", "/api/v1/bundles/{id}",
+                      "/api/v1/bundles/rollback", "ui", "other"}, routes
 
 
 def requests_by(values):

@@ -270,10 +270,13 @@ MALFORMED = [
     ("unknown type", True, hp.frame(42, b"abc"), hp.E_TYPE),
     ("unknown type before HELLO", False, hp.frame(77), hp.E_TYPE),
     # RESULT is targeted collection's (docs/tasks.md): a short one is
-    # malformed; TASK is the hub's own and CONFIG is still reserved.
+    # malformed; TASK is the hub's own; CONFIG is the hub's too (bundles,
+    # protocol 2): a well-formed one from an agent is in the wrong
+    # direction.
     ("short RESULT", True, hp.frame(hp.RESULT, b"x"), hp.E_PROTOCOL),
     ("TASK from the agent", True, hp.frame(hp.TASK, bytes(17)), hp.E_TYPE),
-    ("reserved CONFIG", True, hp.frame(hp.CONFIG, b"x"), hp.E_TYPE),
+    ("CONFIG from the agent", True, hp.config(1, hp.COP_ROLLBACK),
+     hp.E_STATE),
     ("ACK from the agent", True, hp.ack(5), hp.E_STATE),
     ("WELCOME from the agent", True, hp.frame(hp.WELCOME, bytes(48)),
      hp.E_STATE),
@@ -290,8 +293,8 @@ MALFORMED = [
      hp.E_PROTOCOL),
     ("HELLO oldest past next", False,
      hp.hello("agent-1", next_seq=5, oldest_seq=6), hp.E_PROTOCOL),
-    ("HELLO versions 2..3", False, hp.hello("agent-1", ver_min=2,
-                                            ver_max=3), hp.E_VERSION),
+    ("HELLO versions 3..4", False, hp.hello("agent-1", ver_min=3,
+                                            ver_max=4), hp.E_VERSION),
     ("BATCH count mismatch", True,
      hp.batch(1, ['{"a":1}', '{"b":2}'], count=1), hp.E_BATCH),
     ("BATCH corrupt deflate", True,

@@ -76,7 +76,12 @@ test_migration_from_3(void **state)
 	    0, 100), 0);
 	add_agent(f->st, "old-agent", "lab", 0);
 	/* a version-3 file has none of the later versions' tables */
-	hubfix_downgrade(f, "DROP TABLE peer_sent_values; "
+	hubfix_downgrade(f, "DROP TABLE bundles; DROP TABLE bundle_members; "
+	    "DROP TABLE agent_bundle; DROP TABLE agent_bundle_events; "
+	    "DROP INDEX indicators_shared; DROP INDEX shared_received; "
+	    "DROP INDEX shared_decided; "
+	    "ALTER TABLE indicators DROP COLUMN shared_ref; "
+	    "DROP TABLE peer_sent_values; "
 	    "DROP TABLE shared_indicators; "
 	    "DROP TABLE peers; DROP TABLE incident_events; "
 	    "DROP TABLE incident_links; DROP TABLE incidents; "

@@ -757,7 +757,12 @@ test_migration_from_4(void **state)
 
 	assert_int_equal(f->hf.st->ops->host_seen(f->hf.st, "old-agent",
 	    "old-host", 0, 100), 0);
-	hubfix_downgrade(&f->hf, "DROP TABLE peer_sent_values; "
+	hubfix_downgrade(&f->hf, "DROP TABLE bundles; DROP TABLE bundle_members; "
+	    "DROP TABLE agent_bundle; DROP TABLE agent_bundle_events; "
+	    "DROP INDEX indicators_shared; DROP INDEX shared_received; "
+	    "DROP INDEX shared_decided; "
+	    "ALTER TABLE indicators DROP COLUMN shared_ref; "
+	    "DROP TABLE peer_sent_values; "
 	    "DROP TABLE shared_indicators; "
 	    "DROP TABLE peers; DROP TABLE incident_events; "
 	    "DROP TABLE incident_links; DROP TABLE incidents; "
