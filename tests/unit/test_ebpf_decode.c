@@ -22,6 +22,7 @@
 #include "collectors/ebpf/procdet.h"
 #include "common/netaddr.h"
 #include "common/util.h"
+#include "tests/unit/indlines.h"
 
 /* Recorded on Linux 6.18 with PICKET_EBPF_RECORD (see docs/process.md). */
 static const unsigned char rec_exec_scanner[205] = {
@@ -327,43 +328,6 @@ test_patterns(void **state)
 
 /* ---- detections on recorded events ------------------------------------ */
 
-#define MAXLINES 64
-
-struct lines {
-	char	*l[MAXLINES];
-	size_t	 n;
-};
-
-static void
-collect(void *arg, const char *line, size_t len, const struct pk_indicator *ind)
-{
-	struct lines *ls = arg;
-
-	(void)ind;
-	assert_true(ls->n < MAXLINES);
-	ls->l[ls->n] = malloc(len + 1);
-	assert_non_null(ls->l[ls->n]);
-	memcpy(ls->l[ls->n], line, len);
-	ls->l[ls->n][len] = '\0';
-	ls->n++;
-}
-
-static size_t
-count_rule(const struct lines *ls, const char *rule, const char *phase,
-    const char *needle)
-{
-	char want[128];
-	size_t i, n = 0;
-
-	snprintf(want, sizeof(want), "\"id\":\"%s\"", rule);
-	for (i = 0; i < ls->n; i++)
-		if (strstr(ls->l[i], want) != NULL &&
-		    (phase == NULL || strstr(ls->l[i], phase) != NULL) &&
-		    (needle == NULL || strstr(ls->l[i], needle) != NULL))
-			n++;
-	return n;
-}
-
 static void
 feed(struct pk_procdet *d, const unsigned char *b, size_t n, uint64_t ts)
 {
@@ -460,8 +424,7 @@ test_detections(void **state)
 
 	pk_procdet_free(d);
 	pk_engine_free(e);
-	while (ls.n > 0)
-		free(ls.l[--ls.n]);
+	lines_free(&ls);
 }
 
 int
