@@ -1,10 +1,11 @@
-"""Two test hosts joined by a veth pair, each in its own network namespace.
+"""Test hosts in network namespaces joined by veth pairs.
 
-Everything the tests send stays between these two namespaces (addresses in
-10.201.0.0/24 that exist only on the veth pair made here).  Namespaces is
-the part any topology of namespaces shares (test_incidents_e2e.py's Lab
-builds on it); WORM, sink_code() and novel_payload() are the generated
-"worm" the fingerprinting tests spread between namespaces.
+Everything the tests send stays inside namespaces made here (addresses
+such as 10.201.0.0/24 that exist only on their veth pairs).  Namespaces is
+the part every topology shares; Pair is two hosts on one link; Star is a
+hub namespace with a link to each host namespace.  WORM, sink_code() and
+novel_payload() are the generated "worm" the fingerprinting tests spread
+between namespaces.
 """
 import os
 import random
@@ -97,6 +98,59 @@ class Pair(Namespaces):
         self.kill_procs()
         sh("ip", "netns", "del", self.a, check=False)
         sh("ip", "netns", "del", self.b, check=False)
+
+
+class Star(Namespaces):
+    """One hub namespace joined to a host namespace per key by a veth pair:
+    the k-th key's host is NET.k.2 on veth-a<key>, the hub NET.k.1 on
+    veth-h<key>.  The hub namespace takes every address of victims (a
+    CIDR) as its own, so a worm's connections there are answered at once,
+    and each host routes victims through its link.  Names carry prefix
+    and the test's pid, so parallel runs do not meet."""
+
+    def __init__(self, keys, net, victims, prefix):
+        super().__init__()
+        tag = f"{os.getpid() % 100000}"
+        self.net, self.victims = net, victims
+        self.hub = f"{prefix}h{tag}"
+        self.index = {k: i for i, k in enumerate(keys, 1)}
+        self.host = {k: f"{prefix}{k}{tag}" for k in keys}
+
+    def hub_ip(self, key):
+        return f"{self.net}.{self.index[key]}.1"
+
+    def host_ip(self, key):
+        return f"{self.net}.{self.index[key]}.2"
+
+    @staticmethod
+    def dev(key):
+        """The host's end of its link."""
+        return f"veth-a{key}"
+
+    def __enter__(self):
+        sh("ip", "netns", "add", self.hub)
+        sh("ip", "-n", self.hub, "link", "set", "lo", "up")
+        for k, ns in self.host.items():
+            sh("ip", "netns", "add", ns)
+            sh("ip", "link", "add", f"veth-h{k}", "netns", self.hub, "type",
+               "veth", "peer", "name", self.dev(k), "netns", ns)
+            sh("ip", "-n", self.hub, "addr", "add", f"{self.hub_ip(k)}/24",
+               "dev", f"veth-h{k}")
+            sh("ip", "-n", self.hub, "link", "set", f"veth-h{k}", "up")
+            sh("ip", "-n", ns, "addr", "add", f"{self.host_ip(k)}/24",
+               "dev", self.dev(k))
+            sh("ip", "-n", ns, "link", "set", self.dev(k), "up")
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+            sh("ip", "-n", ns, "route", "add", self.victims, "via",
+               self.hub_ip(k))
+        sh("ip", "-n", self.hub, "route", "add", "local", self.victims,
+           "dev", "lo")
+        return self
+
+    def __exit__(self, *exc):
+        self.kill_procs()
+        for ns in (self.hub, *self.host.values()):
+            sh("ip", "netns", "del", ns, check=False)
 
 
 def wait_for(pred, timeout=15.0, step=0.1):

@@ -27,11 +27,8 @@ indicators.  Checked:
 """
 import json
 import os
-import signal
 import struct
-import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -39,6 +36,7 @@ import pytest
 import hubproto as hp
 from conftest import VALIDATOR, binary
 from netns import WORM, Pair, novel_payload, sink_code, wait_for
+from nsagent import NsAgent, hub_section
 from taskhub import TaskHub
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
@@ -122,58 +120,18 @@ class BundleHub(TaskHub):
             return list(found)
 
 
-class Agent:
+class Agent(NsAgent):
     """picketd in namespace b reporting to HUB_IP:7443; stderr in a file."""
 
     def __init__(self, pair, tmp, certs, **sections):
-        self.pair, self.tmp = pair, tmp
-        for d in (tmp, *tmp.parents):
-            if str(d) in ("/", "/tmp"):
-                break
-            os.chmod(d, os.stat(d).st_mode | 0o111)
-        self.log = tmp / "agent.log"
-        conf = {
-            "agent": {"user": "nobody", "control_socket": ""},
-            "network": {"home_net": "10.201.0.0/24"},
-            "pcap": {"interfaces": "veth-pkb", "health_interval": "0"},
-            "process": {"enabled": "no"},
-            "spool": {"dir": str(tmp / "spool"), "segment_bytes": "64k"},
-            "hub": {"address": f"{HUB_IP}:7443", "server_name": "hub.test",
-                    "ca": str(certs / "ca.crt"),
-                    "cert": str(certs / "agents" / "agent-1.crt"),
-                    "key": str(certs / "agents" / "agent-1.key"),
-                    "backoff_base": "1s", "backoff_cap": "2s",
-                    "connect_timeout": "3s", "compression": "0"},
-        }
+        conf = {"agent": {"control_socket": ""},
+                "network": {"home_net": "10.201.0.0/24"},
+                "pcap": {"interfaces": "veth-pkb"},
+                "hub": hub_section(f"{HUB_IP}:7443", certs,
+                                   compression="0")}
         for sec, opts in sections.items():
             conf.setdefault(sec, {}).update(opts)
-        self.ini = tmp / "agent.ini"
-        self.ini.write_text("".join(
-            f"[{sec}]\n" + "".join(f"{k} = {v}\n" for k, v in opts.items())
-            for sec, opts in conf.items()))
-        self.proc = None
-
-    def start(self):
-        with open(self.log, "a") as logf:
-            self.proc = self.pair.popen(self.pair.b, binary(), "-f", "-c",
-                                        str(self.ini), stdout=subprocess.DEVNULL,
-                                        stderr=logf, start_new_session=True)
-        assert wait_for(lambda: "running, host" in self.text()
-                        or self.proc.poll() is not None, timeout=20), \
-            self.text()
-        return self
-
-    def text(self):
-        return self.log.read_text(errors="replace") if self.log.exists() \
-            else ""
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=60)
-        assert rc == 0, self.text()[-3000:]
-        for mark in ("runtime error", "AddressSanitizer", "SIGSYS"):
-            assert mark not in self.text(), self.text()[-3000:]
+        super().__init__(pair, pair.b, tmp, conf, out=None)
 
 
 def bundle(version, entries):

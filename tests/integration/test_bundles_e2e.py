@@ -33,9 +33,9 @@ import time
 import pytest
 
 from apiclient import NsCurl
-from conftest import binary
 from hubrun import HUB, Hub, mkcerts
-from netns import WORM, Namespaces, novel_payload, sh, sink_code, wait_for
+from netns import WORM, Star, novel_payload, sink_code, wait_for
+from nsagent import NsAgent, hub_section
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="network namespaces need root")
@@ -45,40 +45,9 @@ SINK = sink_code(128)
 MEMBERS = {"a": ("state-a", "hub-a.test", 1), "b": ("state-b", "hub-b.test", 2)}
 
 
-class Lab(Namespaces):
+def make_lab():
     """The hubs' namespace and one host namespace per member."""
-
-    def __init__(self):
-        super().__init__()
-        tag = f"{os.getpid() % 100000}"
-        self.hubs = f"pkbh{tag}"
-        self.host = {m: f"pkb{m}{tag}" for m in MEMBERS}
-
-    def __enter__(self):
-        sh("ip", "netns", "add", self.hubs)
-        sh("ip", "-n", self.hubs, "link", "set", "lo", "up")
-        for m, (_, _, i) in MEMBERS.items():
-            ns = self.host[m]
-            sh("ip", "netns", "add", ns)
-            sh("ip", "link", "add", f"veth-h{m}", "netns", self.hubs, "type",
-               "veth", "peer", "name", f"veth-{m}", "netns", ns)
-            sh("ip", "-n", self.hubs, "addr", "add", f"10.211.{i}.1/24",
-               "dev", f"veth-h{m}")
-            sh("ip", "-n", self.hubs, "link", "set", f"veth-h{m}", "up")
-            sh("ip", "-n", ns, "addr", "add", f"10.211.{i}.2/24", "dev",
-               f"veth-{m}")
-            sh("ip", "-n", ns, "link", "set", f"veth-{m}", "up")
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-            sh("ip", "-n", ns, "route", "add", "10.212.0.0/24", "via",
-               f"10.211.{i}.1")
-        sh("ip", "-n", self.hubs, "route", "add", "local", "10.212.0.0/24",
-           "dev", "lo")
-        return self
-
-    def __exit__(self, *exc):
-        self.kill_procs()
-        for ns in (self.hubs, *self.host.values()):
-            sh("ip", "netns", "del", ns, check=False)
+    return Star(list(MEMBERS), "10.211", "10.212.0.0/24", "pkb")
 
 
 class Member:
@@ -88,18 +57,18 @@ class Member:
     def __init__(self, lab, m, tmp):
         self.lab, self.m = lab, m
         self.name, self.dns, i = MEMBERS[m]
-        self.ip = f"10.211.{i}.1"
+        self.ip = lab.hub_ip(m)
         self.agent_id = f"agent-{m}"
         self.certs = mkcerts(tmp / "pki", "-t", "-H", self.dns, "-I",
                              self.ip, "-a", self.agent_id)
         self.hub = Hub(tmp / "hub", self.certs, host=self.ip, port=7443,
-                       ns=lab.hubs, api_port=8443, name=self.name,
+                       ns=lab.hub, api_port=8443, name=self.name,
                        sharing={"name": self.name,
                                 "internal": f"10.211.{i}.0/24"},
                        peering={"listen": f"{self.ip}:7444",
                                 "push_interval": "1s"},
                        sections={"bundles": {"check_interval": "1s"}})
-        self.api = NsCurl(lab.hubs, self.certs,
+        self.api = NsCurl(lab.hub, self.certs,
                           self.hub.token("admin", f"admin-{m}"), self.ip,
                           8443, name=self.dns)
         self.tmp = tmp
@@ -117,45 +86,18 @@ class Member:
 
     def start_agent(self):
         _, _, i = MEMBERS[self.m]
-        tmp = self.tmp / "agent"
-        tmp.mkdir(parents=True)
-        for d in (tmp, *tmp.parents):
-            if str(d) in ("/", "/tmp"):
-                break
-            os.chmod(d, os.stat(d).st_mode | 0o111)
-        self.log = tmp / "agent.log"
-        conf = {
-            "agent": {"user": "nobody", "control_socket": ""},
-            "network": {"home_net": f"10.211.{i}.0/24"},
-            "pcap": {"interfaces": f"veth-{self.m}", "health_interval": "0"},
-            "process": {"enabled": "no"},
-            "spool": {"dir": str(tmp / "spool"), "segment_bytes": "64k"},
-            "hub": {"address": f"{self.ip}:7443", "server_name": self.dns,
-                    "ca": str(self.certs / "ca.crt"),
-                    "cert": str(self.certs / "agents" /
-                                f"{self.agent_id}.crt"),
-                    "key": str(self.certs / "agents" /
-                               f"{self.agent_id}.key"),
-                    "backoff_base": "1s", "backoff_cap": "2s",
-                    "connect_timeout": "3s"},
-        }
-        ini = tmp / "agent.ini"
-        ini.write_text("".join(
-            f"[{sec}]\n" + "".join(f"{k} = {v}\n" for k, v in opts.items())
-            for sec, opts in conf.items()))
-        with open(self.log, "w") as logf:
-            self.agent = self.lab.popen(self.lab.host[self.m], binary(), "-f",
-                                        "-c", str(ini), "-o",
-                                        str(tmp / "out.ndjson"),
-                                        stdout=subprocess.DEVNULL,
-                                        stderr=logf, start_new_session=True)
-        assert wait_for(lambda: "running, host" in self.agent_log() or
-                        self.agent.poll() is not None, timeout=20), \
-            self.agent_log()
-        assert self.agent.poll() is None, self.agent_log()
+        self.agent = NsAgent(self.lab, self.lab.host[self.m],
+                             self.tmp / "agent", {
+                                 "agent": {"control_socket": ""},
+                                 "network": {"home_net": f"10.211.{i}.0/24"},
+                                 "pcap": {"interfaces": self.lab.dev(self.m)},
+                                 "hub": hub_section(f"{self.ip}:7443",
+                                                    self.certs, self.agent_id,
+                                                    self.dns),
+                             }, out="out.ndjson").start()
 
     def agent_log(self):
-        return self.log.read_text(errors="replace")
+        return self.agent.text()
 
     def get(self, path):
         return self.api.ok("GET", path)
@@ -186,7 +128,7 @@ def starts(inds):
 
 def test_a_worm_one_member_found_is_detected_on_anothers_host(tmp_path):
     payload = novel_payload()
-    with Lab() as lab:
+    with make_lab() as lab:
         a = Member(lab, "a", tmp_path / "a")
         b = Member(lab, "b", tmp_path / "b")
         a.cli("peer", "add", b.name, "--url", b.url, "--ca",
@@ -194,7 +136,7 @@ def test_a_worm_one_member_found_is_detected_on_anothers_host(tmp_path):
         b.cli("peer", "add", a.name, "--url", a.url, "--ca",
               str(a.certs / "ca.crt"), "--accept-tlp", "amber",
               "--auto-approve")
-        sink = lab.popen(lab.hubs, "python3", "-c", SINK, text=True)
+        sink = lab.popen(lab.hub, "python3", "-c", SINK, text=True)
         assert sink.stdout.readline().strip() == "ready"
         a.start_agent()
         b.start_agent()
@@ -283,7 +225,6 @@ def test_a_worm_one_member_found_is_detected_on_anothers_host(tmp_path):
         assert len(starts(shared_hits())) == before, shared_hits()
 
         for mem in (a, b):
-            mem.agent.terminate()
-            assert mem.agent.wait(timeout=30) == 0, mem.agent_log()[-3000:]
+            mem.agent.stop()
             rc, _ = mem.hub.stop()
             assert rc == 0, mem.hub.stderr()[-3000:]

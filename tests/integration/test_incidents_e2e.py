@@ -22,9 +22,9 @@ from datetime import datetime
 import pytest
 
 from apiclient import NsCurl
-from conftest import binary
-from hubrun import HUB, Hub, mkcerts
-from netns import WORM, Namespaces, novel_payload, sh, sink_code, wait_for
+from hubrun import Hub, mkcerts
+from netns import WORM, Star, novel_payload, sink_code, wait_for
+from nsagent import NsAgent, hub_section
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="network namespaces need root")
@@ -41,86 +41,24 @@ def ts(s):
                              "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
 
 
-class Lab(Namespaces):
-    """The hub's namespace and NHOSTS host namespaces, one veth each."""
-
-    def __init__(self):
-        super().__init__()
-        tag = f"{os.getpid() % 100000}"
-        self.hub = f"pkih{tag}"
-        self.hosts = [f"pki{i}{tag}" for i in range(1, NHOSTS + 1)]
-
-    def __enter__(self):
-        sh("ip", "netns", "add", self.hub)
-        sh("ip", "-n", self.hub, "link", "set", "lo", "up")
-        for i, ns in enumerate(self.hosts, 1):
-            sh("ip", "netns", "add", ns)
-            sh("ip", "link", "add", f"veth-h{i}", "netns", self.hub, "type",
-               "veth", "peer", "name", f"veth-a{i}", "netns", ns)
-            sh("ip", "-n", self.hub, "addr", "add", f"10.201.{i}.1/24",
-               "dev", f"veth-h{i}")
-            sh("ip", "-n", self.hub, "link", "set", f"veth-h{i}", "up")
-            sh("ip", "-n", ns, "addr", "add", f"10.201.{i}.2/24", "dev",
-               f"veth-a{i}")
-            sh("ip", "-n", ns, "link", "set", f"veth-a{i}", "up")
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-            sh("ip", "-n", ns, "route", "add", "10.202.0.0/24", "via",
-               f"10.201.{i}.1")
-        # the worm's victims: every address of 10.202.0.0/24 is the hub
-        # namespace's own, so each connection is answered at once
-        sh("ip", "-n", self.hub, "route", "add", "local", "10.202.0.0/24",
-           "dev", "lo")
-        return self
-
-    def __exit__(self, *exc):
-        self.kill_procs()
-        for ns in (self.hub, *self.hosts):
-            sh("ip", "netns", "del", ns, check=False)
+def make_lab():
+    """The hub's namespace and NHOSTS host namespaces, one link each."""
+    return Star(range(1, NHOSTS + 1), "10.201", "10.202.0.0/24", "pki")
 
 
-class Agent:
+class Agent(NsAgent):
     """picketd on host i, reporting to the hub over its own link."""
 
     def __init__(self, lab, i, tmp, certs, allow):
-        self.lab, self.i = lab, i
-        self.ns = lab.hosts[i - 1]
-        self.id = f"agent-{i}"
-        tmp.mkdir(parents=True)
-        for d in (tmp, *tmp.parents):
-            if str(d) in ("/", "/tmp"):
-                break
-            os.chmod(d, os.stat(d).st_mode | 0o111)
-        self.log = tmp / "agent.log"
-        conf = {
-            "agent": {"user": "nobody", "control_socket": ""},
+        self.i, self.id = i, f"agent-{i}"
+        super().__init__(lab, lab.host[i], tmp, {
+            "agent": {"control_socket": ""},
             "network": {"home_net": f"10.201.{i}.0/24"},
-            "pcap": {"interfaces": f"veth-a{i}", "health_interval": "0"},
-            "process": {"enabled": "no"},
-            "spool": {"dir": str(tmp / "spool"), "segment_bytes": "64k"},
-            "hub": {"address": f"10.201.{i}.1:7443",
-                    "server_name": "hub.test",
-                    "ca": str(certs / "ca.crt"),
-                    "cert": str(certs / "agents" / f"{self.id}.crt"),
-                    "key": str(certs / "agents" / f"{self.id}.key"),
-                    "backoff_base": "1s", "backoff_cap": "2s",
-                    "connect_timeout": "3s"},
+            "pcap": {"interfaces": lab.dev(i)},
+            "hub": hub_section(f"{lab.hub_ip(i)}:7443", certs, self.id),
             "tasks": {"allow": allow},
-        }
-        self.ini = tmp / "agent.ini"
-        self.ini.write_text("".join(
-            f"[{sec}]\n" + "".join(f"{k} = {v}\n" for k, v in opts.items())
-            for sec, opts in conf.items()))
-        with open(self.log, "w") as logf:
-            self.proc = lab.popen(self.ns, binary(), "-f", "-c",
-                                  str(self.ini), "-o", str(tmp / "out.ndjson"),
-                                  stdout=subprocess.DEVNULL, stderr=logf,
-                                  start_new_session=True)
-        assert wait_for(lambda: "running, host" in self.text() or
-                        self.proc.poll() is not None, timeout=20), self.text()
-        assert self.proc.poll() is None, self.text()
-
-    def text(self):
-        return self.log.read_text(errors="replace")
+        }, out="out.ndjson")
+        self.start()
 
     def stop(self):
         if self.proc.poll() is None:
@@ -134,7 +72,7 @@ def test_outbreak_to_after_action_report(tmp_path):
                     *[x for ip in ips for x in ("-I", ip)],
                     *[x for i in range(1, NHOSTS + 1)
                       for x in ("-a", f"agent-{i}")])
-    with Lab() as lab:
+    with make_lab() as lab:
         hub = Hub(tmp_path / "hub", certs, host="0.0.0.0", port=7443,
                   ns=lab.hub, api_port=API_PORT)
         agents = []
@@ -160,7 +98,7 @@ def test_outbreak_to_after_action_report(tmp_path):
                 return b["indicators"]
             seen = []
             for i in range(1, NHOSTS + 1):
-                lab.run(lab.hosts[i - 1], "python3", "-c", WORM, payload,
+                lab.run(lab.host[i], "python3", "-c", WORM, payload,
                         *VICTIMS)
                 assert wait_for(lambda: {o["agent"]["id"] for o in
                                          fingerprints()} >=

@@ -31,9 +31,10 @@ import time
 
 import pytest
 
-from conftest import PCAPS, REPO, analyse, binary, spool_fill
+from conftest import PCAPS, analyse, binary, spool_fill
 from hubrun import Hub, mkcerts
 from netns import Pair, wait_for
+from nsagent import NsAgent, hub_section
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="network namespaces need root")
@@ -73,83 +74,18 @@ def prefill(driver, spool, lines, segment=65536):
     return spool_fill(driver, spool, lines, segment)
 
 
-class Agent:
-    """picketd in the agent namespace; stderr in a file."""
+class Agent(NsAgent):
+    """picketd in the agent namespace reporting to HUB_IP:7443; sections
+    override the INI."""
 
     def __init__(self, pair, tmp, certs, exe=None, **sections):
-        self.pair, self.tmp = pair, tmp
-        self.exe = exe or binary()
-        # The collector and shipper run as nobody: the spool's parent
-        # directories (pytest's, mode 0700) must let them through.
-        for d in (tmp, *tmp.parents):
-            if str(d) in ("/", "/tmp"):
-                break
-            os.chmod(d, os.stat(d).st_mode | 0o111)
-        self.spool = tmp / "spool"
-        self.out = tmp / "agent-out.ndjson"
-        self.log = tmp / "agent.log"
-        self.proc = None
-        conf = {
-            "agent": {"user": "nobody"},
-            "network": {"home_net": "10.201.0.0/24"},
-            "pcap": {"interfaces": "veth-pkb", "promiscuous": "yes",
-                     "health_interval": "0"},
-            "process": {"enabled": "no"},
-            "spool": {"dir": str(self.spool), "segment_bytes": "64k"},
-            "hub": {"address": f"{HUB_IP}:7443", "server_name": "hub.test",
-                    "ca": str(certs / "ca.crt"),
-                    "cert": str(certs / "agents" / "agent-1.crt"),
-                    "key": str(certs / "agents" / "agent-1.key"),
-                    "backoff_base": "1s", "backoff_cap": "2s",
-                    "connect_timeout": "3s"},
-        }
+        conf = {"network": {"home_net": "10.201.0.0/24"},
+                "pcap": {"interfaces": "veth-pkb", "promiscuous": "yes"},
+                "hub": hub_section(f"{HUB_IP}:7443", certs)}
         for sec, opts in sections.items():
             conf.setdefault(sec, {}).update(opts)
-        self.ini = tmp / "agent.ini"
-        self.ini.write_text("".join(
-            f"[{sec}]\n" + "".join(f"{k} = {v}\n" for k, v in opts.items())
-            for sec, opts in conf.items()))
-
-    def start(self):
-        logf = open(self.log, "a")
-        self.proc = self.pair.popen(self.pair.b, self.exe, "-f", "-c",
-                                    str(self.ini), "-o", str(self.out),
-                                    stdout=subprocess.DEVNULL, stderr=logf,
-                                    start_new_session=True)
-        logf.close()
-        assert wait_for(lambda: "running, host" in self.text()
-                        or self.proc.poll() is not None, timeout=20), \
-            self.text()
-        return self
-
-    def text(self):
-        return self.log.read_text(errors="replace") if self.log.exists() \
-            else ""
-
-    def children(self):
-        """{"collector": pid, "shipper": pid} from /proc."""
-        out = {}
-        path = f"/proc/{self.proc.pid}/task/{self.proc.pid}/children"
-        with open(path) as f:
-            pids = [int(p) for p in f.read().split()]
-        for pid in pids:
-            with open(f"/proc/{pid}/comm") as f:
-                comm = f.read().strip()
-            out[comm.replace("pk-", "")] = pid
-        return out
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=60)
-        assert rc == 0, self.text()[-3000:]
-        for mark in ("runtime error", "AddressSanitizer", "SIGSYS"):
-            assert mark not in self.text(), self.text()[-3000:]
-
-    def kill(self):
-        """SIGKILL to the supervisor and both children at once."""
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
+        super().__init__(pair, pair.b, tmp, conf, exe=exe,
+                         out="agent-out.ndjson")
 
 
 def rows(hub):

@@ -30,7 +30,6 @@ The time from TASK START to the first RESULT running is printed (-s).
 import hashlib
 import json
 import os
-import pathlib
 import shutil
 import signal
 import subprocess
@@ -38,8 +37,8 @@ import time
 
 import pytest
 
-from conftest import binary
 from netns import Pair, wait_for
+from nsagent import NsAgent, hub_section
 from taskhub import TaskHub
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
@@ -55,55 +54,18 @@ def certs(tmp_path_factory):
                    "-H", "hub.test", "-I", HUB_IP, "-a", "agent-1")
 
 
-class Agent:
+class Agent(NsAgent):
     """picketd in namespace b reporting to HUB_IP:7443; stderr in a file.
     sections override the INI ({"tasks": {"allow": "pcap"}})."""
 
     def __init__(self, pair, tmp, certs, exe=None, **sections):
-        self.pair, self.tmp = pair, tmp
-        self.exe = exe or binary()
-        for d in (tmp, *tmp.parents):
-            if str(d) in ("/", "/tmp"):
-                break
-            os.chmod(d, os.stat(d).st_mode | 0o111)
-        self.spool = tmp / "spool"
-        self.log = tmp / "agent.log"
-        self.out = tmp / "indicators.ndjson"
-        self.proc = None
-        conf = {
-            "agent": {"user": "nobody", "control_socket": ""},
-            "network": {"home_net": "10.201.0.0/24"},
-            "pcap": {"interfaces": "any", "health_interval": "0"},
-            "process": {"enabled": "no"},
-            "spool": {"dir": str(self.spool), "segment_bytes": "64k"},
-            "hub": {"address": f"{HUB_IP}:7443", "server_name": "hub.test",
-                    "ca": str(certs / "ca.crt"),
-                    "cert": str(certs / "agents" / "agent-1.crt"),
-                    "key": str(certs / "agents" / "agent-1.key"),
-                    "backoff_base": "1s", "backoff_cap": "2s",
-                    "connect_timeout": "3s"},
-        }
+        conf = {"agent": {"control_socket": ""},
+                "network": {"home_net": "10.201.0.0/24"},
+                "pcap": {"interfaces": "any"},
+                "hub": hub_section(f"{HUB_IP}:7443", certs)}
         for sec, opts in sections.items():
             conf.setdefault(sec, {}).update(opts)
-        self.ini = tmp / "agent.ini"
-        self.ini.write_text("".join(
-            f"[{sec}]\n" + "".join(f"{k} = {v}\n" for k, v in opts.items())
-            for sec, opts in conf.items()))
-
-    def start(self):
-        with open(self.log, "a") as logf:
-            self.proc = self.pair.popen(self.pair.b, self.exe, "-f", "-c",
-                                        str(self.ini), "-o", str(self.out),
-                                        stdout=subprocess.DEVNULL,
-                                        stderr=logf, start_new_session=True)
-        assert wait_for(lambda: "running, host" in self.text()
-                        or self.proc.poll() is not None, timeout=20), \
-            self.text()
-        return self
-
-    def text(self):
-        return self.log.read_text(errors="replace") if self.log.exists() \
-            else ""
+        super().__init__(pair, pair.b, tmp, conf, exe=exe)
 
     def indicators(self, rule):
         """Indicators of rule the collector wrote so far (whole lines)."""
@@ -113,23 +75,6 @@ class Agent:
         text = text[:text.rfind("\n") + 1]
         out = [json.loads(line) for line in text.splitlines() if line]
         return [o for o in out if o["rule"]["id"] == rule]
-
-    def children(self):
-        out = {}
-        with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/"
-                  "children") as f:
-            for pid in (int(p) for p in f.read().split()):
-                with open(f"/proc/{pid}/comm") as c:
-                    out[c.read().strip().replace("pk-", "")] = pid
-        return out
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=60)
-        assert rc == 0, self.text()[-3000:]
-        for mark in ("runtime error", "AddressSanitizer", "SIGSYS"):
-            assert mark not in self.text(), self.text()[-3000:]
 
 
 @pytest.fixture
