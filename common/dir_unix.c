@@ -64,7 +64,8 @@ pk_dir_each(const char *dir, const char *suffix, pk_dir_fn fn, void *arg)
 	}
 	saved = errno;
 	closedir(d);
-	if (rc == 0)
+	/* qsort's array may not be NULL, even with no element (UBSan). */
+	if (rc == 0 && n > 1)
 		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
 		if (rc == 0 && snprintf(path, sizeof(path), "%s/%s", dir,

@@ -71,7 +71,7 @@ pk_dir_each(const char *dir, const char *suffix, pk_dir_fn fn, void *arg)
 		n++;
 	} while (n < PK_DIR_MAX_FILES && FindNextFileA(h, &fd));
 	FindClose(h);
-	if (rc == 0)
+	if (rc == 0 && n > 1)	/* names may be NULL when n is 0 */
 		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
 		if (rc == 0 && snprintf(path, sizeof(path), "%s\\%s", dir,
