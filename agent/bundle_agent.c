@@ -49,53 +49,17 @@ ba_vpath(char *out, size_t cap, const char *spool, uint64_t v)
 	return ba_path(out, cap, spool, name);
 }
 
-/* Write name in spool/bundle atomically: tmp, fsync, rename, fsync dir. */
+/* Write name in spool/bundle atomically and durably. */
 static int
 ba_write(const char *spool, const char *name, const void *buf, size_t len)
 {
-	char path[BA_PATH_MAX], tmp[BA_PATH_MAX + 8], dir[BA_PATH_MAX];
-	const uint8_t *p = buf;
-	size_t off = 0;
-	ssize_t n;
-	int fd, dfd, saved;
+	char path[BA_PATH_MAX];
 
-	if (ba_path(path, sizeof(path), spool, name) != 0 ||
-	    snprintf(dir, sizeof(dir), "%s/%s", spool, PK_BUNDLE_SUBDIR) >=
-	    (int)sizeof(dir)) {
+	if (ba_path(path, sizeof(path), spool, name) != 0) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) < 0)
-		return -1;
-	while (off < len) {
-		n = write(fd, p + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	if (off != len || fsync(fd) != 0) {
-		saved = off != len && errno == 0 ? EIO : errno;
-		close(fd);
-		(void)unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
-		saved = errno;
-		(void)unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	/* the rename itself must survive a power loss */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	return 0;
+	return pk_file_replace(path, buf, len, 0600, PK_FILE_DURABLE);
 }
 
 /* Read a whole file of at most cap bytes: 0, -1 missing/unreadable, -2

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "agent/control.h"
+#include "common/dir.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -380,23 +381,13 @@ int
 pk_status_write(const char *dir, const char *name, const char *text,
     size_t len)
 {
-	char tmp[1200], path[1200];
-	int fd, ok;
+	char path[1200];
 
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0640)) < 0)
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path))
 		return -1;
 	/* No fsync: a status lost in a crash is rewritten in seconds. */
-	ok = write(fd, text, len) == (ssize_t)len;
-	if (close(fd) != 0)
-		ok = 0;
-	if (!ok || rename(tmp, path) != 0) {
-		(void)unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return pk_file_replace(path, text, len, 0640, 0);
 }
 
 char *

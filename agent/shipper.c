@@ -37,6 +37,7 @@
 #include "agent/task_agent.h"
 #include "agent/control.h"
 #include "agent/shipper.h"
+#include "common/dir.h"
 #include "common/log.h"
 #include "common/pktime.h"
 #include "common/util.h"
@@ -902,40 +903,17 @@ renew_send(struct pk_shipper *s)
 	    "hub for a new one");
 }
 
-/* Write the certificate where the supervisor looks: tmp, fsync, rename.
- * No fchmod: the shipper's seccomp filter does not allow it. */
+/* Write the certificate where the supervisor looks, atomically and
+ * durably (the seccomp filter allows no fchmod: it is created 0600). */
 static int
 renew_store(struct pk_shipper *s, const uint8_t *pem, size_t len)
 {
-	char path[1024], tmp[1100];
-	size_t off = 0;
-	ssize_t n;
-	int fd;
+	char path[1024];
 
-	snprintf(path, sizeof(path), "%s/%s", s->c.spool_dir,
-	    PK_SHIP_RENEWED);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) < 0)
+	if (snprintf(path, sizeof(path), "%s/%s", s->c.spool_dir,
+	    PK_SHIP_RENEWED) >= (int)sizeof(path))
 		return -1;
-	while (off < len) {
-		n = write(fd, pem + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	if (off != len || fsync(fd) != 0) {
-		close(fd);
-		(void)unlink(tmp);
-		return -1;
-	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
-		(void)unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return pk_file_replace(path, pem, len, 0600, PK_FILE_DURABLE);
 }
 
 /*

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent/task_agent.h"
+#include "common/dir.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "transport/batch.h"
@@ -40,33 +41,11 @@ int
 pk_tfile_write(const char *dir, uint64_t id, const char *ext,
     const void *buf, size_t len)
 {
-	char path[TA_PATH_MAX], tmp[TA_PATH_MAX + 8];
-	const uint8_t *p = buf;
-	ssize_t n;
-	int fd;
+	char path[TA_PATH_MAX];
 
-	if (pk_tfile_path(path, sizeof(path), dir, id, ext) != 0 ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	if (pk_tfile_path(path, sizeof(path), dir, id, ext) != 0)
 		return -1;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) < 0)
-		return -1;
-	while (len > 0) {
-		if ((n = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			(void)close(fd);
-			(void)unlink(tmp);
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
-		(void)unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return pk_file_replace(path, buf, len, 0600, 0);
 }
 
 long

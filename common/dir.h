@@ -1,8 +1,10 @@
 /*
- * dir.h - list the files of a directory, the one file-system call the
- * portable core needs (rule and IOC directories).  dir_unix.c and
- * dir_win32.c implement it.  Names come back sorted, so the load order
- * (and so rule order and messages) is the same on every host.
+ * dir.h - list the files of a directory (rule and IOC directories) and
+ * replace a small file atomically (status, task, bundle and certificate
+ * files): the file-system calls the agent's portable parts need.
+ * dir_unix.c and dir_win32.c implement them.  Names come back sorted, so
+ * the load order (and so rule order and messages) is the same on every
+ * host.
  */
 #ifndef PICKET_DIR_H
 #define PICKET_DIR_H
@@ -22,5 +24,41 @@ typedef int (*pk_dir_fn)(void *arg, const char *path);
 int pk_dir_each(const char *dir, const char *suffix, pk_dir_fn fn, void *arg);
 /* 1 if path names a directory, 0 if anything else, -1 if it is absent. */
 int pk_path_is_dir(const char *path);
+
+/* pk_file_replace flags */
+#define PK_FILE_DURABLE	0x1	/* fsync the file before the rename and its
+				 * directory after: it survives a power loss */
+
+/*
+ * Replace path with the len bytes at buf, atomically: readers see the old
+ * file or the new one, never a part.  The bytes go to path + ".tmp"
+ * (created with mode, never through a symbolic link), which is renamed
+ * over path.  0, or -1 with errno set and the temporary file removed.
+ */
+int pk_file_replace(const char *path, const void *buf, size_t len, int mode,
+    int flags);
+
+/*
+ * Keys and certificates (transport/pki.c).  pk_file_write writes path
+ * with the len bytes at buf and syncs them to stable storage before it
+ * returns: created only if absent with PK_FILE_EXCL (errno EEXIST
+ * otherwise), else created or truncated; mode is set on the file (on
+ * Windows, where files have ACLs, a mode without group and other bits
+ * makes the new file's ACL SYSTEM and Administrators only, not inherited;
+ * any other mode inherits the directory's).  0, or -1 with errno.
+ */
+#define PK_FILE_EXCL	0x2
+int pk_file_write(const char *path, const void *buf, size_t len, int mode,
+    int flags);
+/*
+ * The whole of a small regular file, not followed through a symbolic link
+ * (or reparse point): 1..max bytes, malloc'd with a NUL after them, the
+ * length in *len.  NULL with errno: EINVAL when it is not a regular file
+ * of that size.
+ */
+char *pk_file_read_small(const char *path, size_t max, size_t *len);
+/* Make a rename in path's directory durable (fsync the directory; on
+ * Windows the rename's WRITE_THROUGH did it).  0 or -1 with errno. */
+int pk_dir_sync_parent(const char *path);
 
 #endif

@@ -1,13 +1,17 @@
 /*
- * dir_unix.c - directory listing for POSIX hosts (see dir.h).
+ * dir_unix.c - directory listing, atomic file replacement and the key and
+ * certificate file calls for POSIX hosts (see dir.h).
  */
 #include <sys/stat.h>
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/dir.h"
 
@@ -77,4 +81,163 @@ pk_dir_each(const char *dir, const char *suffix, pk_dir_fn fn, void *arg)
 	free(names);
 	errno = saved;
 	return rc == 0 ? (int)n : -1;
+}
+
+/* All of buf to fd, then (durable) fsync; 0 or -1 with errno. */
+static int
+write_all(int fd, const uint8_t *p, size_t len, int durable)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return durable ? fsync(fd) : 0;
+}
+
+/* fsync the directory path is in, so that a rename there is durable. */
+static void
+sync_parent(const char *path)
+{
+	char dir[1024];
+	const char *slash = strrchr(path, '/');
+	int dfd;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((size_t)(slash - path) >= sizeof(dir))
+		return;
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(dfd);
+		(void)close(dfd);
+	}
+}
+
+int
+pk_file_replace(const char *path, const void *buf, size_t len, int mode,
+    int flags)
+{
+	char tmp[1100];
+	int fd, saved;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, (mode_t)mode)) < 0)
+		return -1;
+	if (write_all(fd, buf, len, flags & PK_FILE_DURABLE) != 0) {
+		saved = errno;
+		(void)close(fd);
+		(void)unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		saved = errno;
+		(void)unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	if (flags & PK_FILE_DURABLE)
+		sync_parent(path);
+	return 0;
+}
+
+int
+pk_file_write(const char *path, const void *buf, size_t len, int mode,
+    int flags)
+{
+	int fd, saved, oflags = O_WRONLY | O_CREAT | O_CLOEXEC;
+
+	oflags |= (flags & PK_FILE_EXCL) ? O_EXCL : O_TRUNC;
+	if ((fd = open(path, oflags, mode)) < 0)
+		return -1;
+	/* The mode of an existing file (replace) or under a umask. */
+	if (fchmod(fd, (mode_t)mode) == -1 ||
+	    write_all(fd, buf, len, 1) == -1) {
+		saved = errno;
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	return close(fd);
+}
+
+char *
+pk_file_read_small(const char *path, size_t max, size_t *lenp)
+{
+	struct stat sb;
+	char *buf = NULL;
+	size_t off = 0;
+	ssize_t n;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return NULL;
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size <= 0 || (size_t)sb.st_size > max) {
+		(void)close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL)
+		goto fail;
+	while (off < (size_t)sb.st_size) {
+		n = read(fd, buf + off, (size_t)sb.st_size - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;	/* shorter than it said */
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	(void)close(fd);
+	buf[off] = '\0';
+	*lenp = off;
+	return buf;
+fail:
+	saved = errno;
+	free(buf);
+	(void)close(fd);
+	errno = saved;
+	return NULL;
+}
+
+int
+pk_dir_sync_parent(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int dfd, rc;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((size_t)(slash - path) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	} else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsync(dfd);
+	(void)close(dfd);
+	return rc;
 }

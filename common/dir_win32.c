@@ -1,10 +1,15 @@
 /*
  * dir_win32.c - directory listing on Windows (see dir.h), with
- * FindFirstFileA; names are sorted as on POSIX hosts.
+ * FindFirstFileA, names sorted as on POSIX hosts; and atomic file
+ * replacement with MoveFileExA.
  */
 #include <windows.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <io.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,4 +86,48 @@ pk_dir_each(const char *dir, const char *suffix, pk_dir_fn fn, void *arg)
 	}
 	free(names);
 	return rc == 0 ? (int)n : -1;
+}
+
+/*
+ * The temporary file, then MoveFileExA with REPLACE_EXISTING (atomic on
+ * NTFS) and, when durable, _commit (FlushFileBuffers) before and
+ * WRITE_THROUGH for the rename.  mode: Windows has ACLs, not modes; the
+ * file inherits its directory's.
+ */
+int
+pk_file_replace(const char *path, const void *buf, size_t len, int mode,
+    int flags)
+{
+	const uint8_t *p = buf;
+	char tmp[1100];
+	int fd, n, saved, ok = 1;
+
+	(void)mode;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = _open(tmp, _O_WRONLY | _O_CREAT | _O_TRUNC | _O_BINARY,
+	    _S_IREAD | _S_IWRITE)) < 0)
+		return -1;
+	while (ok && len > 0) {
+		n = _write(fd, p, len > 65536 ? 65536 : (unsigned)len);
+		if (n <= 0)
+			ok = 0;
+		else {
+			p += n;
+			len -= (size_t)n;
+		}
+	}
+	if (ok && (flags & PK_FILE_DURABLE) && _commit(fd) != 0)
+		ok = 0;
+	saved = errno;
+	if (_close(fd) != 0 || !ok || !MoveFileExA(tmp, path,
+	    MOVEFILE_REPLACE_EXISTING | ((flags & PK_FILE_DURABLE) ?
+	    MOVEFILE_WRITE_THROUGH : 0))) {
+		(void)DeleteFileA(tmp);
+		errno = ok ? EIO : saved;
+		return -1;
+	}
+	return 0;
 }

@@ -372,56 +372,69 @@ obs_init(struct obs *o, const struct pk_packet *p, const struct pk_addr *src,
 	o->ts = p->ts_us;
 }
 
+/* One lookup function of agent/ioc.h, over an untyped key. */
+typedef int (*match_fn)(const struct pk_iocset *, const void *,
+    struct pk_ioc_match *);
+
+static int
+match_addr(const struct pk_iocset *set, const void *k, struct pk_ioc_match *m)
+{
+	return pk_ioc_match_addr(set, k, m);
+}
+
+static int
+match_domain(const struct pk_iocset *set, const void *k,
+    struct pk_ioc_match *m)
+{
+	return pk_ioc_match_domain(set, k, m);
+}
+
+static int
+match_url(const struct pk_iocset *set, const void *k, struct pk_ioc_match *m)
+{
+	return pk_ioc_match_url(set, k, m);
+}
+
 /*
  * The configured lists first, then the bundle's (a value on both is
  * reported as the local list's).  last_shared says which one matched.
  */
 static int
-look_addr(struct iocdet *s, const struct pk_addr *a, struct pk_ioc_match *m)
+look(struct iocdet *s, match_fn fn, const void *key, struct pk_ioc_match *m)
 {
 	s->lookups++;
 	s->last_shared = 0;
-	if (!pk_ioc_match_addr(s->set, a, m)) {
-		if (s->shset == NULL || !pk_ioc_match_addr(s->shset, a, m))
+	if (!fn(s->set, key, m)) {
+		if (s->shset == NULL || !fn(s->shset, key, m))
 			return 0;
 		s->last_shared = 1;
 		s->shared_hits++;
 	}
 	s->hits++;
 	return 1;
+}
+
+static int
+look_addr(struct iocdet *s, const struct pk_addr *a, struct pk_ioc_match *m)
+{
+	return look(s, match_addr, a, m);
 }
 
 static int
 look_domain(struct iocdet *s, const char *name, struct pk_ioc_match *m)
 {
-	s->lookups++;
-	s->last_shared = 0;
-	if (name == NULL || name[0] == '\0')
+	if (name == NULL || name[0] == '\0') {
+		s->lookups++;
+		s->last_shared = 0;
 		return 0;
-	if (!pk_ioc_match_domain(s->set, name, m)) {
-		if (s->shset == NULL ||
-		    !pk_ioc_match_domain(s->shset, name, m))
-			return 0;
-		s->last_shared = 1;
-		s->shared_hits++;
 	}
-	s->hits++;
-	return 1;
+	return look(s, match_domain, name, m);
 }
 
 static int
 look_url(struct iocdet *s, const char *url, struct pk_ioc_match *m)
 {
-	s->lookups++;
-	s->last_shared = 0;
-	if (!pk_ioc_match_url(s->set, url, m)) {
-		if (s->shset == NULL || !pk_ioc_match_url(s->shset, url, m))
-			return 0;
-		s->last_shared = 1;
-		s->shared_hits++;
-	}
-	s->hits++;
-	return 1;
+	return look(s, match_url, url, m);
 }
 
 /* Both endpoints of a new flow. */
