@@ -455,6 +455,9 @@ api_metrics_peering(struct mbuf *m, const struct hub_peering *p)
 	    "back by a peer's policy.", k->rows_filtered);
 	metric(m, "peer_values_redacted_total", "counter", "Values left out "
 	    "of bundles as internal.", k->values_redacted);
+	metric(m, "peer_excerpts_withheld_total", "counter", "Payload "
+	    "excerpts left out of bundles as naming the member's own.",
+	    k->excerpts_withheld);
 	family(m, "peer_bundles_in_total", "counter", "Bundles peers pushed "
 	    "here, by outcome.");
 	sample(m, "peer_bundles_in_total", "outcome", "stored",

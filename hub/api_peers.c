@@ -109,10 +109,11 @@ peer_json(const struct hub_peer *p)
 {
 	json_t *policy, *sent, *recv;
 
-	policy = json_pack("{s:o,s:i,s:o,s:o,s:b}",
+	policy = json_pack("{s:o,s:i,s:o,s:b,s:o,s:b}",
 	    "send_tlp", jtlp(p->send_tlp),
 	    "send_min_severity", p->send_min_severity,
 	    "send_kinds", kinds_json(p->send_kinds),
+	    "send_excerpts", p->send_excerpts,
 	    "accept_tlp", jtlp(p->accept_tlp),
 	    "auto_approve", p->auto_approve);
 	/* sequence: the next bundle's; the peer's received.sequence is the
@@ -196,7 +197,7 @@ shared_json(const struct hub_shared *s)
 	if (rules == NULL)
 		rules = json_array();
 	return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
-	    "s:o,s:s,s:o,s:o}",
+	    "s:o,s:s,s:o,s:o,s:o}",
 	    "id", (json_int_t)s->id,
 	    "peer", hub_json_str(s->peer),
 	    "origin", hub_json_str(s->origin),
@@ -212,7 +213,9 @@ shared_json(const struct hub_shared *s)
 	    "last_received", hub_api_jtime(s->last_received_us),
 	    "state", state_name(s->state),
 	    "decided_by", jstr_or_null(s->decided_by),
-	    "decided", hub_api_jtime(s->decided_us));
+	    "decided", hub_api_jtime(s->decided_us),
+	    /* the payload excerpt the peer sent (AMBER+ only), as text */
+	    "excerpt", jstr_or_null(s->excerpt));
 }
 
 static int

@@ -7,8 +7,9 @@
  * the groups seen on enough hosts are sorted and printed.  Everything is
  * bounded: the rows looked at, the candidate keys, the hosts, the output;
  * what a bound cut is counted and reported, never dropped silently.
- * Fingerprint and IOC groups then get "members": what peer hubs shared
- * of the same value, one bounded shared_list query per group.
+ * Fingerprint, IOC and rule groups then get "members": what peer hubs
+ * shared of the same value (a rule group: shared rows that list its rule
+ * id), one bounded, indexed shared_list query per group.
  * Called by hub/api.c (GET /api/v1/outbreaks) and the unit tests.
  */
 #include <stdlib.h>
@@ -887,7 +888,7 @@ struct mpeer {
 /* The lookup of one group: at most HUB_OB_MEMBERS_ROWS rows, so at most
  * that many peers, and the array is sized for it once per call. */
 struct members {
-	const char	*value;
+	const char	*value;		/* NULL: a rule (by index) */
 	int		 fold;		/* compare without case (not URLs) */
 	struct mpeer	*p;		/* HUB_OB_MEMBERS_ROWS */
 	uint32_t	 n;
@@ -895,15 +896,20 @@ struct members {
 };
 
 /*
- * The shared kind and value peers would use for a group, or -1 for a
- * group peers cannot share: scans (no value), rules (rule ids live in a
- * JSON column the store cannot filter on, and scanning every shared row
- * per group is not cheap; docs/outbreaks.md) and IOC types with no
- * STIX pattern.
+ * The shared kind and value peers would use for a group (a rule group:
+ * kind NULL and its rule id, which shared rows list in rule_ids and the
+ * store indexes, schema 9), or -1 for a group peers cannot share: scans
+ * (a port and a direction are no value a peer sends) and IOC types with
+ * no STIX pattern.
  */
 static int
 members_key(const struct grp *g, const char **kind, const char **value)
 {
+	if (g->kind == K_RULE) {
+		*kind = NULL;
+		*value = g->key;
+		return g->key[0] != '\0' ? 0 : -1;
+	}
 	static const struct { const char *type, *kind; } iocs[] = {
 		{ "ipv4-addr:", "ipv4" }, { "ipv6-addr:", "ipv6" },
 		{ "domain-name:", "domain" }, { "url:", "url" },
@@ -938,11 +944,11 @@ member_row(void *arg, const struct hub_shared *s)
 	uint32_t i;
 
 	m->rows++;
-	/* the store looked the value up exactly (shared_value index); the
-	 * check stays cheap insurance for another backend, and an analyst's
-	 * rejection takes the row out */
-	if ((m->fold ? strcasecmp(s->value, m->value) :
-	    strcmp(s->value, m->value)) != 0 ||
+	/* the store looked the value up exactly (shared_value index, or
+	 * shared_rule_ids for a rule); the check stays cheap insurance for
+	 * another backend, and an analyst's rejection takes the row out */
+	if ((m->value != NULL && (m->fold ? strcasecmp(s->value, m->value) :
+	    strcmp(s->value, m->value)) != 0) ||
 	    s->state == HUB_SHARED_REJECTED)
 		return 0;
 	for (i = 0; i < m->n; i++)
@@ -1023,11 +1029,18 @@ members_json(struct hub_store *st, struct members *m, const char *kind,
 
 	memset(&f, 0, sizeof(f));
 	f.state = -1;
-	f.kind = kind;
-	f.value = value;	/* exactly: the shared_value index */
 	f.limit = HUB_OB_MEMBERS_ROWS;
-	m->value = value;
-	m->fold = strcmp(kind, "url") != 0;
+	if (kind == NULL) {
+		/* a rule id: rows of any kind that list it */
+		f.rule_id = value;
+		m->value = NULL;
+		m->fold = 0;
+	} else {
+		f.kind = kind;
+		f.value = value;	/* exactly: the shared_value index */
+		m->value = value;
+		m->fold = strcmp(kind, "url") != 0;
+	}
 	m->n = 0;
 	m->rows = 0;
 	if (st->ops->shared_list(st, &f, member_row, m) == -1) {

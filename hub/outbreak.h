@@ -74,9 +74,10 @@ int hub_outbreak_params_set(struct hub_outbreak_params *p, const char *name,
  *  "series":[24 counts of hosts newly affected],"indicators",
  *  "max_severity","rules":[...],"members":{"count","hosts","first",
  *  "peers":[...],"truncated"}}],"members_truncated"}
- * "members" (fingerprint and IOC groups only, the first
+ * "members" (fingerprint, IOC and rule groups, the first
  * HUB_OB_MEMBERS_GROUPS of them) is what peer hubs shared of the same
- * value, from the store's shared_list op.
+ * value (or, for a rule group, rows listing the rule id), from the
+ * store's shared_list op.
  * NULL with err set when p is inconsistent or the store fails.  The
  * caller json_decref()s the result.
  */

@@ -33,7 +33,8 @@
 #define ACCEPT_TLP_DEF	HUB_TLP_AMBER
 
 enum { O_DB = 500, O_URL, O_CA, O_SEND_TLP, O_SEND_SEV, O_SEND_KINDS,
-	O_ACCEPT_TLP, O_AUTO, O_NO_AUTO, O_DISABLED, O_ENABLED, O_JSON };
+	O_ACCEPT_TLP, O_AUTO, O_NO_AUTO, O_DISABLED, O_ENABLED, O_JSON,
+	O_EXCERPTS, O_NO_EXCERPTS };
 
 static void
 usage(void)
@@ -50,8 +51,9 @@ usage(void)
 	    "[--send-min-severity 0..100]\n"
 	    "         [--send-kinds fingerprint,ioc,rule,scan] "
 	    "[--accept-tlp clear|green|amber|amber+strict]\n"
-	    "         [--auto-approve | --no-auto-approve] "
-	    "[--disabled | --enabled]\n"
+	    "         [--send-excerpts | --no-send-excerpts] "
+	    "[--auto-approve | --no-auto-approve]\n"
+	    "         [--disabled | --enabled]\n"
 	    "every command: [-c hub.ini | --db PATH]\n");
 }
 
@@ -61,6 +63,7 @@ struct opts {
 	const char	*url, *ca, *send_tlp, *send_sev, *send_kinds;
 	const char	*accept_tlp;
 	int		 auto_approve;	/* -1, 0, 1 */
+	int		 send_excerpts;	/* -1, 0, 1 */
 	int		 enabled;	/* -1, 0, 1 */
 	int		 json;
 };
@@ -81,12 +84,14 @@ parse(int argc, char **argv, struct opts *o)
 		{ "disabled", no_argument, NULL, O_DISABLED },
 		{ "enabled", no_argument, NULL, O_ENABLED },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "send-excerpts", no_argument, NULL, O_EXCERPTS },
+		{ "no-send-excerpts", no_argument, NULL, O_NO_EXCERPTS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	o->auto_approve = o->enabled = -1;
+	o->auto_approve = o->enabled = o->send_excerpts = -1;
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
 		switch (ch) {
@@ -103,6 +108,8 @@ parse(int argc, char **argv, struct opts *o)
 		case O_DISABLED:	o->enabled = 0; break;
 		case O_ENABLED:		o->enabled = 1; break;
 		case O_JSON:		o->json = 1; break;
+		case O_EXCERPTS:	o->send_excerpts = 1; break;
+		case O_NO_EXCERPTS:	o->send_excerpts = 0; break;
 		default:
 			return -1;
 		}
@@ -496,6 +503,8 @@ apply(const struct opts *o, struct hub_peer *p, char **pem)
 		return -1;
 	if (o->auto_approve >= 0)
 		p->auto_approve = o->auto_approve;
+	if (o->send_excerpts >= 0)
+		p->send_excerpts = o->send_excerpts;
 	if (o->enabled >= 0)
 		p->enabled = o->enabled;
 	if (o->ca != NULL) {
@@ -651,13 +660,14 @@ peer_json(const struct hub_peer *p)
 	char kinds[KINDS_TEXT_MAX], t[PK_TIMESTRLEN], c[PK_TIMESTRLEN];
 
 	kinds_text(p->send_kinds, kinds, sizeof(kinds));
-	return json_pack("{s:s,s:s,s:s,s:b,s:s,s:{s:s,s:i,s:s,s:s,s:b},"
+	return json_pack("{s:s,s:s,s:s,s:b,s:s,s:{s:s,s:i,s:s,s:b,s:s,s:b},"
 	    "s:{s:I,s:I,s:s,s:s,s:I,s:I},s:{s:I,s:I,s:I,s:I}}",
 	    "name", p->name, "url", p->url, "ca_sha256", p->ca_sha256,
 	    "enabled", p->enabled, "created", when(p->created_us, c,
 	    sizeof(c)),
 	    "policy", "send_tlp", hub_tlp_name(p->send_tlp),
 	    "send_min_severity", p->send_min_severity, "send_kinds", kinds,
+	    "send_excerpts", p->send_excerpts,
 	    "accept_tlp", hub_tlp_name(p->accept_tlp), "auto_approve",
 	    p->auto_approve,
 	    "sent", "cursor", (json_int_t)p->cursor_rowid, "sequence",
@@ -692,12 +702,13 @@ list_row(void *arg, const struct hub_peer *p)
 	if (o->json)
 		return print_json(p);
 	safe(p->last_error, e, sizeof(e));
-	printf("%-20s %-36s %-3s %-16s %-16s %-16.16s %10lld %6llu %-27s %s\n",
-	    p->name, p->url, p->enabled ? "yes" : "no",
+	printf("%-20s %-36s %-3s %-16s %-16s %-16.16s %10lld %6llu %-27s %-3s "
+	    "%s\n", p->name, p->url, p->enabled ? "yes" : "no",
 	    hub_tlp_name(p->send_tlp), hub_tlp_name(p->accept_tlp),
 	    p->ca_sha256, (long long)p->cursor_rowid,
 	    (unsigned long long)p->send_seq, when(p->last_push_us, t,
-	    sizeof(t)), e[0] != '\0' ? e : "-");
+	    sizeof(t)), p->send_excerpts ? "yes" : "no",
+	    e[0] != '\0' ? e : "-");
 	return 0;
 }
 
@@ -710,9 +721,9 @@ cmd_list(const struct opts *o)
 	if ((st = hub_cli_open(&o->where, NULL, 0)) == NULL)
 		return 1;
 	if (!o->json)
-		printf("%-20s %-36s %-3s %-16s %-16s %-16s %10s %6s %-27s %s\n",
-		    "NAME", "URL", "ON", "SEND", "ACCEPT", "CA-SHA256",
-		    "CURSOR", "SEQ", "LAST-PUSH", "LAST-ERROR");
+		printf("%-20s %-36s %-3s %-16s %-16s %-16s %10s %6s %-27s %-3s "
+		    "%s\n", "NAME", "URL", "ON", "SEND", "ACCEPT", "CA-SHA256",
+		    "CURSOR", "SEQ", "LAST-PUSH", "EXC", "LAST-ERROR");
 	rc = st->ops->peer_list(st, list_row, (void *)o);
 	st->ops->close(st);
 	return rc == 0 && fflush(stdout) == 0 ? 0 : 1;
@@ -731,11 +742,14 @@ show_row(void *arg, const struct hub_peer *p)
 	safe(p->last_error, e, sizeof(e));
 	printf("peer %s\nurl: %s\nenabled: %s\ncreated: %s\n"
 	    "ca sha256: %s (%zu PEM bytes)\n"
-	    "send: tlp at most %s, severity at least %d, kinds %s\n"
+	    "send: tlp at most %s, severity at least %d, kinds %s, payload "
+	    "excerpts %s\n"
 	    "accept: tlp at most %s, %s\n",
 	    p->name, p->url, p->enabled ? "yes" : "no", when(p->created_us, c,
 	    sizeof(c)), p->ca_sha256, p->ca_len, hub_tlp_name(p->send_tlp),
-	    p->send_min_severity, kinds, hub_tlp_name(p->accept_tlp),
+	    p->send_min_severity, kinds, p->send_excerpts ?
+	    "of TLP:AMBER rows (--send-excerpts)" : "never",
+	    hub_tlp_name(p->accept_tlp),
 	    p->auto_approve ? "approved at once (--auto-approve)" :
 	    "pending until an analyst decides");
 	printf("sent: cursor %lld, next sequence %llu, last push %s, "

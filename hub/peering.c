@@ -92,6 +92,7 @@ struct peer_st {
 	int64_t			 last_rowid;
 	uint32_t		 n;		/* indicators in it */
 	uint64_t		 filtered, redacted;
+	uint64_t		 excerpts, withheld;
 	int			 tlp;		/* its send_tlp */
 	int			 more;		/* a full window: go on */
 	/* the values it carries, kept once the peer took it */
@@ -599,6 +600,8 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 		p->k.indicators_sent += s->n;
 		p->k.rows_filtered += s->filtered;
 		p->k.values_redacted += s->redacted;
+		p->k.excerpts_sent += s->excerpts;
+		p->k.excerpts_withheld += s->withheld;
 		s->backoff_s = 0;
 		s->next_us = 0;
 		audit_send(s, "ok");
@@ -759,6 +762,7 @@ push_peer(struct peer_st *s)
 			 * request. */
 			p->k.rows_filtered += ks.filtered;
 			p->k.values_redacted += ks.redacted;
+			p->k.excerpts_withheld += ks.excerpts_withheld;
 			if (last != row.cursor_rowid && p->st->ops->peer_cursor(
 			    p->st, s->name, last) == -1)
 				return;
@@ -790,6 +794,8 @@ push_peer(struct peer_st *s)
 		s->n = ks.indicators;
 		s->filtered = ks.filtered;
 		s->redacted = ks.redacted;
+		s->excerpts = ks.excerpts;
+		s->withheld = ks.excerpts_withheld;
 		s->tlp = row.send_tlp;
 		s->more = ks.rows >= max_rows;
 		sent_values(s, body, len);
@@ -1285,7 +1291,8 @@ hub_peering_print(const struct hub_peering *p, FILE *fp)
 	    "peering_values_redacted %llu\npeering_bundles_received %llu\n"
 	    "peering_bundles_duplicate %llu\npeering_bundles_refused_in %llu\n"
 	    "peering_objects_refused %llu\npeering_shared_new %llu\n"
-	    "peering_shared_updated %llu\npeering_handshakes_refused %llu\n",
+	    "peering_shared_updated %llu\npeering_handshakes_refused %llu\n"
+	    "peering_excerpts_sent %llu\npeering_excerpts_withheld %llu\n",
 	    p->npeers, (unsigned long long)k->bundles_sent,
 	    (unsigned long long)k->bundles_refused,
 	    (unsigned long long)k->push_failures,
@@ -1298,5 +1305,7 @@ hub_peering_print(const struct hub_peering *p, FILE *fp)
 	    (unsigned long long)k->objects_refused,
 	    (unsigned long long)k->shared_new,
 	    (unsigned long long)k->shared_updated,
-	    (unsigned long long)k->handshakes_refused);
+	    (unsigned long long)k->handshakes_refused,
+	    (unsigned long long)k->excerpts_sent,
+	    (unsigned long long)k->excerpts_withheld);
 }

@@ -35,6 +35,8 @@ struct hub_peering_stats {
 	uint64_t	 objects_refused;
 	uint64_t	 shared_new, shared_updated;
 	uint64_t	 handshakes_refused;	/* no peer's CA, disabled */
+	uint64_t	 excerpts_sent;		/* in bundles taken */
+	uint64_t	 excerpts_withheld;	/* naming the member's own */
 };
 
 /*

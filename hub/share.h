@@ -21,6 +21,7 @@
 #define HUB_SHARE_DEPTH_MAX	8	/* JSON nesting of a bundle */
 #define HUB_SHARE_STR_MAX	1024	/* any string in it */
 #define HUB_SHARE_RULES_MAX	16	/* x_picket_rule_ids */
+#define HUB_SHARE_EXCERPT_MAX	1024	/* x_picket_excerpt, bytes */
 #define HUB_SHARE_REASON_MAX	128
 
 /* ---- out ---------------------------------------------------------------- */
@@ -30,6 +31,9 @@ struct hub_share_out_stats {
 	uint64_t	 filtered;	/* kept back by the peer's policy */
 	uint64_t	 redacted;	/* values dropped as internal */
 	uint32_t	 indicators;	/* indicator objects in the bundle */
+	uint32_t	 excerpts;	/* of those, with x_picket_excerpt */
+	uint64_t	 excerpts_withheld;	/* rows whose excerpt named
+					 * something of the member's */
 };
 
 /*
@@ -38,7 +42,11 @@ struct hub_share_out_stats {
  * p->send_tlp and never RED; severity at least p->send_min_severity; an
  * outbreak kind in p->send_kinds), redacted as the STIX export redacts
  * under sh, with "x_picket_sequence": p->send_seq at the top level and at
- * most max_objects objects.  *last_rowid is the last row id looked at
+ * most max_objects objects.  With p->send_excerpts, indicators of rows
+ * marked TLP:AMBER or AMBER+STRICT carry a payload excerpt
+ * (x_picket_excerpt, hub_stix_params.excerpts), never one that names an
+ * internal address or name, the host or the agent.  *last_rowid is the
+ * last row id looked at
  * (== p->cursor_rowid when there was none).  Returns the bundle, or NULL
  * with *last_rowid set and err "" when nothing passed the policy (the
  * cursor may still move), or NULL with err on failure.

@@ -6,8 +6,9 @@
  * object is then taken or refused on its own with a short reason: only
  * indicators with one exact comparison on an address, a domain, a URL or
  * a SHA-256, values that name something specific enough to act on, and
- * TLP markings the peer's policy accepts.  Sightings only add counts to
- * an indicator of the same bundle.  Called by hub/peering.c, the unit
+ * TLP markings the peer's policy accepts; a payload excerpt only on an
+ * indicator marked AMBER or stricter.  Sightings only add counts to an
+ * indicator of the same bundle.  Called by hub/peering.c, the unit
  * tests and tests/fuzz/fuzz_share.c.
  */
 #include <stdarg.h>
@@ -594,6 +595,43 @@ bad:
 	return -1;
 }
 
+/*
+ * x_picket_excerpt, when present, into out: a string of at most
+ * HUB_SHARE_EXCERPT_MAX bytes without NUL, on an indicator the sender
+ * marked TLP:AMBER or AMBER+STRICT (a payload may carry the sender's own
+ * data, so it is never shared wider).  0, or -1 with why.
+ */
+static int
+excerpt(const json_t *o, int tlp, char *out, size_t cap, char *why,
+    size_t wlen)
+{
+	const json_t *x = json_object_get(o, "x_picket_excerpt");
+	size_t n;
+
+	out[0] = '\0';
+	if (x == NULL)
+		return 0;
+	if (!json_is_string(x)) {
+		snprintf(why, wlen, "x_picket_excerpt is not a string");
+		return -1;
+	}
+	if (tlp < HUB_TLP_AMBER) {
+		snprintf(why, wlen, "x_picket_excerpt under a marking below "
+		    "TLP:AMBER");
+		return -1;
+	}
+	n = json_string_length(x);
+	if (n > HUB_SHARE_EXCERPT_MAX || n >= cap ||
+	    memchr(json_string_value(x), '\0', n) != NULL) {
+		snprintf(why, wlen, "x_picket_excerpt: at most %d bytes, no "
+		    "NUL", HUB_SHARE_EXCERPT_MAX);
+		return -1;
+	}
+	memcpy(out, json_string_value(x), n);
+	out[n] = '\0';
+	return 0;
+}
+
 static void
 indicator(struct rd *r, const json_t *o)
 {
@@ -652,6 +690,11 @@ indicator(struct rd *r, const json_t *o)
 		}
 		pk_strlcpy(s->fingerprint, fp, sizeof(s->fingerprint));
 		lower(s->fingerprint);
+	}
+	if (excerpt(o, tlp, s->excerpt, sizeof(s->excerpt), why,
+	    sizeof(why)) == -1) {
+		refuse(r, o, "%s", why);
+		return;
 	}
 	pk_strlcpy(s->stix_id, sid, sizeof(s->stix_id));
 	pk_strlcpy(s->kind, paths[kind].kind, sizeof(s->kind));

@@ -4,9 +4,10 @@
  * peer's cursor, in row id order, each kept or held back by the peer's
  * policy (TLP, severity, outbreak kind), the kept ones made a STIX 2.1
  * bundle by hub/stix.c, which does all the redaction, and the bundle's
- * sequence number put at its top level.  Worm fingerprint indicators are
- * left out: a peer keeps only the five standard kinds and would refuse
- * them.  Called by hub/peering.c and the unit tests.
+ * sequence number put at its top level.  Payload excerpts go only to a
+ * peer whose policy asks for them, only from AMBER rows, and only whole
+ * and clean (stix.c decides).  Called by hub/peering.c and the unit
+ * tests.
  */
 #include <stdio.h>
 #include <string.h>
@@ -109,6 +110,7 @@ hub_share_bundle(struct hub_store *st, const struct hub_peer *p,
 	    HUB_TLP_RED) / 2;
 	sp.sharing = sh;
 	sp.stats = &ss;
+	sp.excerpts = p->send_excerpts != 0;
 	if ((o.b = hub_stix_begin(&sp, err, errlen)) == NULL)
 		return NULL;
 	if (st->ops->alerts_after(st, p->cursor_rowid, max_rows, on_row,
@@ -124,6 +126,8 @@ hub_share_bundle(struct hub_store *st, const struct hub_peer *p,
 	*last_rowid = o.last;
 	o.st.redacted = ss.redacted;
 	o.st.indicators = ss.indicators;
+	o.st.excerpts = (uint32_t)PK_MIN(ss.excerpts, (uint64_t)UINT32_MAX);
+	o.st.excerpts_withheld = ss.excerpts_withheld;
 	if (stats != NULL)
 		*stats = o.st;
 	if (ss.indicators == 0) {

@@ -7,7 +7,11 @@
  * against the member's internal networks and internal domains before it
  * becomes a pattern,
  * and observations with the same pattern become one indicator with one
- * sighting.  Reports of one finding (start, change, end) carry cumulative
+ * sighting.  For a peer whose policy allows it, an indicator of AMBER
+ * rows also carries a payload excerpt of one of them, as printable text,
+ * and only when the whole excerpt names nothing of the member's
+ * (hub_sharing_text_leaks): an excerpt is sent whole or not at all.
+ * Reports of one finding (start, change, end) carry cumulative
  * counts, so a sighting counts each finding once, at its largest count.
  * SHA-1 below is only the hash RFC 4122 prescribes for version-5 UUIDs;
  * pseudonyms use HMAC-SHA-256 over common/sha256.c.  Called by
@@ -451,6 +455,174 @@ hub_sharing_is_internal(const struct hub_sharing *s, const char *v)
 	return 0;
 }
 
+/* ---- free text: does it name anything of the member's? ---------------- */
+
+static int
+is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/*
+ * A dotted quad starting at t[i] (a digit after a non-digit): 1 when it
+ * is internal.  The first three numbers are whole digit runs; the last
+ * may run into more digits ("10.0.0.55x"), so each of its 1..3 digit
+ * prefixes is tried: a reader could take any of them for the address.
+ */
+static int
+v4_internal_at(const struct hub_sharing *s, const char *t, size_t n,
+    size_t i)
+{
+	char a[16];
+	unsigned o[3], v;
+	size_t k, d, j;
+
+	for (k = 0; k < 3; k++) {
+		for (d = 0, v = 0; d < 4 && i + d < n &&
+		    is_digit((unsigned char)t[i + d]); d++)
+			v = v * 10 + (unsigned)(t[i + d] - '0');
+		if (d == 0 || d > 3 || v > 255 || i + d >= n ||
+		    t[i + d] != '.')
+			return 0;
+		o[k] = v;
+		i += d + 1;
+	}
+	for (j = 0, v = 0; j < 3 && i + j < n &&
+	    is_digit((unsigned char)t[i + j]); j++) {
+		v = v * 10 + (unsigned)(t[i + j] - '0');
+		if (v > 255)
+			break;
+		snprintf(a, sizeof(a), "%u.%u.%u.%u", o[0], o[1], o[2], v);
+		if (hub_sharing_is_internal(s, a))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+v6_char(int c)
+{
+	return pk_hexval(c) >= 0 || c == ':' || c == '.';
+}
+
+/* A run of hex digits, ':' and '.' with two colons: an IPv6 address as
+ * written (trailing '.' or one ':' of punctuation tried off), 1 when it
+ * is one and internal. */
+static int
+v6_internal(const struct hub_sharing *s, const char *t, size_t n)
+{
+	char a[PK_ADDRSTRLEN + 1];
+	struct pk_addr ad;
+	size_t colons = 0, hex = 0, i;
+
+	for (i = 0; i < n; i++) {
+		colons += t[i] == ':';
+		hex += pk_hexval((unsigned char)t[i]) >= 0;
+	}
+	if (colons < 2 || hex == 0 || n > PK_ADDRSTRLEN)
+		return 0;
+	memcpy(a, t, n);
+	a[n] = '\0';
+	/* each turn shortens the text by one: at most n turns */
+	while (n > 0) {
+		if (pk_addr_parse(a, &ad) == 0)
+			return ad.family == 6 && hub_sharing_is_internal(s, a);
+		if (a[n - 1] != '.' && a[n - 1] != ':')
+			return 0;
+		a[--n] = '\0';
+	}
+	return 0;
+}
+
+static int
+addrs_internal(const struct hub_sharing *s, const char *t, size_t n)
+{
+	size_t i, e;
+
+	for (i = 0; i < n; i++)
+		if (is_digit((unsigned char)t[i]) &&
+		    (i == 0 || !is_digit((unsigned char)t[i - 1])) &&
+		    v4_internal_at(s, t, n, i))
+			return 1;
+	for (i = 0; i < n; i = e) {
+		if (!v6_char((unsigned char)t[i])) {
+			e = i + 1;
+			continue;
+		}
+		for (e = i; e < n && v6_char((unsigned char)t[e]); e++)
+			;
+		if (v6_internal(s, t + i, e - i))
+			return 1;
+	}
+	return 0;
+}
+
+static int names_internal(const struct hub_sharing *, const char *, size_t);
+
+/* Is w (w[0] != 0) in t[0..n), ASCII case ignored? */
+static int
+contains_nocase(const char *t, size_t n, const char *w)
+{
+	size_t m = strlen(w), i, j;
+
+	if (m == 0 || m > n)
+		return 0;
+	for (i = 0; i + m <= n; i++) {
+		for (j = 0; j < m; j++)
+			if (lc((unsigned char)t[i + j]) !=
+			    lc((unsigned char)w[j]))
+				break;
+		if (j == m)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+text_leaks(const struct hub_sharing *s, const char *t, size_t n,
+    const char *const *own, size_t nown)
+{
+	size_t i;
+
+	if (addrs_internal(s, t, n))
+		return HUB_LEAK_ADDR;
+	if (s->ndomains > 0 && names_internal(s, t, n))
+		return HUB_LEAK_NAME;
+	for (i = 0; i < nown; i++)
+		if (own[i] != NULL && own[i][0] != '\0' &&
+		    contains_nocase(t, n, own[i]))
+			return HUB_LEAK_OWN;
+	return HUB_LEAK_NONE;
+}
+
+int
+hub_sharing_text_leaks(const struct hub_sharing *s, const char *t, size_t n,
+    const char *const *own, size_t nown)
+{
+	char *dec;
+	size_t i, o = 0;
+	int rc, hi, lo;
+
+	if ((rc = text_leaks(s, t, n, own, nown)) != HUB_LEAK_NONE ||
+	    memchr(t, '%', n) == NULL)
+		return rc;
+	/* "Host: %31%30.0.0.5" spells the address as much as its text */
+	if ((dec = malloc(n)) == NULL)
+		return HUB_LEAK_ADDR;	/* unchecked: not sent */
+	for (i = 0; i < n; i++) {
+		if (t[i] == '%' && i + 2 < n &&
+		    (hi = pk_hexval((unsigned char)t[i + 1])) >= 0 &&
+		    (lo = pk_hexval((unsigned char)t[i + 2])) >= 0) {
+			dec[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else
+			dec[o++] = t[i];
+	}
+	rc = text_leaks(s, dec, o, own, nown);
+	free(dec);
+	return rc;
+}
+
 /* ---- parameters ------------------------------------------------------- */
 
 void
@@ -507,6 +679,7 @@ struct obj {
 	uint32_t	 nrules;
 	char		 rules[RULES_MAX][RULE_ID_MAX];
 	uint32_t	 ent_off;	/* its slice of the sorted pairs */
+	char		*excerpt;	/* its rows' first clean one */
 };
 
 /* One finding of one host: its reports share fingerprint and start. */
@@ -535,6 +708,7 @@ struct ex {
 	uint32_t	 npairs, pairs_cap;
 	struct hub_itab	 hix, oix, fix, pix;
 	int		 nomem;
+	const char	*row_excerpt;	/* the row being taken's, or NULL */
 	/* the key being looked up */
 	const char	*k;
 	struct finding	 kf;
@@ -1019,6 +1193,9 @@ note(struct ex *x, uint32_t oi, uint32_t hi, const struct hub_indicator *d,
 			break;
 	if (i == o->nrules && o->nrules < RULES_MAX)
 		pk_strlcpy(o->rules[o->nrules++], d->rule_id, RULE_ID_MAX);
+	if (x->row_excerpt != NULL && o->excerpt == NULL &&
+	    (o->excerpt = dupstr(x->row_excerpt)) == NULL)
+		x->nomem = 1;
 	sighted(x, oi, hi, d->fingerprint, first, d->count);
 }
 
@@ -1048,6 +1225,105 @@ hub_stix_row_tlp(const struct hub_indicator *d)
 	return tlp;
 }
 
+/* A string field of the row into out ("" when absent), or -1 when it is
+ * there but does not read into cap bytes. */
+static int
+own_field(const struct hub_indicator *d, const char *path, char *out,
+    size_t cap)
+{
+	struct pk_jr_val v;
+	int rc;
+
+	out[0] = '\0';
+	if ((rc = pk_jr_find(d->json, d->json_len, path, &v)) == 0)
+		return 0;
+	if (rc != 1 || v.type != PK_JR_STRING ||
+	    pk_jr_string(&v, out, cap) == -1) {
+		out[0] = '\0';
+		return v.type == PK_JR_STRING || rc != 1 ? -1 : 0;
+	}
+	return 0;
+}
+
+/*
+ * The row's payload excerpt (picket.details.excerpt) as the text a peer
+ * may get, in a new string, or NULL: none, or withheld (counted).  The
+ * agent's JSON string is decoded whole (jansson keeps a \u0000 the
+ * reader would stop at), then written as printable text: control bytes
+ * as \xNN, a backslash doubled, other characters as they are (valid
+ * UTF-8, as JSON decoding leaves them).  The whole text is checked
+ * before it is cut to HUB_STIX_EXCERPT_MAX bytes at a character
+ * boundary, so a name running over the cut is caught too.
+ */
+static char *
+row_excerpt(struct ex *x, const struct hub_indicator *d)
+{
+	char hname[HUB_HOST_MAX + 1], hid[HUB_HOST_MAX + 1], label[64];
+	const char *own[4];
+	struct pk_jr_val v;
+	const unsigned char *raw;
+	json_t *j;
+	char *t;
+	size_t rn, i, o = 0, cut = 0, k;
+
+	if (d->json == NULL || pk_jr_find(d->json, d->json_len,
+	    "picket.details.excerpt", &v) != 1 || v.type != PK_JR_STRING ||
+	    (j = json_loadb(v.p, v.len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+	    NULL)) == NULL)
+		return NULL;
+	raw = (const unsigned char *)json_string_value(j);
+	rn = json_string_length(j);
+	if (raw == NULL || rn == 0 || (t = malloc(rn * 4 + 1)) == NULL) {
+		if (raw != NULL && rn > 0)
+			x->nomem = 1;
+		json_decref(j);
+		return NULL;
+	}
+	for (i = 0; i < rn; i++) {
+		/* a continuation byte never starts a character */
+		if ((raw[i] & 0xc0) != 0x80 && o <= HUB_STIX_EXCERPT_MAX)
+			cut = o;
+		if (raw[i] == '\\') {
+			t[o++] = '\\';
+			t[o++] = '\\';
+		} else if (raw[i] < 0x20 || raw[i] == 0x7f)
+			o += (size_t)snprintf(t + o, 5, "\\x%02x", raw[i]);
+		else
+			t[o++] = (char)raw[i];
+	}
+	if (o <= HUB_STIX_EXCERPT_MAX)
+		cut = o;
+	t[o] = '\0';
+	json_decref(j);
+	if (own_field(d, "host.name", hname, sizeof(hname)) == -1 ||
+	    own_field(d, "host.id", hid, sizeof(hid)) == -1) {
+		/* a name too long to check is not checked against: withheld */
+		x->st.excerpts_withheld++;
+		free(t);
+		return NULL;
+	}
+	/* "ws-17" of "ws-17.agency.example" names the host too */
+	k = strcspn(hname, ".");
+	label[0] = '\0';
+	if (k >= 3 && k < sizeof(label) && hname[k] == '.')
+		snprintf(label, sizeof(label), "%.*s", (int)k, hname);
+	own[0] = d->agent_id;
+	own[1] = hname;
+	own[2] = hid;
+	own[3] = label;
+	if (hub_sharing_text_leaks(x->sh, t, o, own, 4) != HUB_LEAK_NONE) {
+		x->st.excerpts_withheld++;
+		free(t);
+		return NULL;
+	}
+	t[cut] = '\0';
+	if (cut == 0) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
 /* One row the caller decided to look at (the window or the peer's
  * cursor chose it): its shareable values observed. */
 static void
@@ -1056,6 +1332,7 @@ take_row(struct ex *x, const struct hub_indicator *d)
 	const struct hub_stix_params *p = x->p;
 	char v[VALUE_MAX], t[HUB_SHORT_MAX];
 	char pat[PATTERN_MAX], name[320], shown[PK_ADDRSTRLEN + 8];
+	char *excerpt = NULL;
 	int64_t first, last;
 	int tlp, used = 0, rc;
 
@@ -1071,6 +1348,10 @@ take_row(struct ex *x, const struct hub_indicator *d)
 		first = d->ts_us;
 	if (hub_parse_time(d->last_seen, &last) == -1 || last < first)
 		last = PK_MAX(first, d->ts_us);
+	/* below AMBER an excerpt never goes, whatever the policy says */
+	if (p->excerpts && tlp >= HUB_TLP_AMBER && tlp < HUB_TLP_RED)
+		excerpt = row_excerpt(x, d);
+	x->row_excerpt = excerpt;
 
 	/* 1. the listed value an IOC match names */
 	json_field(d, "threat.indicator.name", v, sizeof(v));
@@ -1115,6 +1396,8 @@ take_row(struct ex *x, const struct hub_indicator *d)
 		} else if (rc == V_INTERNAL)
 			x->st.redacted++;
 	}
+	x->row_excerpt = NULL;
+	free(excerpt);
 	if (!used)
 		x->st.unusable++;
 }
@@ -1259,6 +1542,10 @@ indicator_json(const struct obj *o, const char *id, const char *ident)
 		bad |= put(j, "x_picket_fingerprint", json_stringn(q + 1,
 		    strlen(q + 1) - 2));
 	}
+	/* only ever from AMBER rows, so o->tlp is AMBER or stricter; the
+	 * test stays in case a row's marking reads differently later */
+	if (o->excerpt != NULL && o->tlp >= HUB_TLP_AMBER)
+		bad |= put(j, "x_picket_excerpt", hub_json_str(o->excerpt));
 	if (bad || j == NULL) {
 		json_decref(j);
 		return NULL;
@@ -1374,6 +1661,8 @@ bundle_json(struct ex *x)
 		make_id("sighting", hub, o->pattern, sid, sizeof(sid));
 		bad |= json_array_append_new(objs, indicator_json(o, iid,
 		    ident));
+		if (o->excerpt != NULL && o->tlp >= HUB_TLP_AMBER)
+			x->st.excerpts++;
 		bad |= json_array_append_new(objs, sighting_json(x, o, sid,
 		    iid, ident));
 		hub_time_ms(PK_MAX(o->last_us, o->first_us), mod, sizeof(mod));
@@ -1421,6 +1710,7 @@ ex_free(struct ex *x)
 	for (i = 0; i < x->nobjs; i++) {
 		free(x->objs[i].pattern);
 		free(x->objs[i].name);
+		free(x->objs[i].excerpt);
 	}
 	free(x->objs);
 	free(x->hosts);

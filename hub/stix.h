@@ -93,6 +93,9 @@ struct hub_stix_stats {
 	uint64_t	 redacted_names;	/* of those: internal domains */
 	uint64_t	 unusable;	/* rows with nothing shareable */
 	uint64_t	 objects_dropped;	/* over max_objects */
+	uint64_t	 excerpts;	/* indicators with x_picket_excerpt */
+	uint64_t	 excerpts_withheld;	/* rows whose excerpt named
+					 * something of the member's */
 	int		 truncated;	/* max_indicators reached */
 	uint32_t	 indicators, sightings;
 };
@@ -109,7 +112,16 @@ struct hub_stix_params {
 	uint32_t	 max_objects;	/* indicator objects (each + sighting) */
 	const struct hub_sharing *sharing;	/* required */
 	struct hub_stix_stats *stats;	/* optional, filled */
+	/* 1: an indicator made from rows marked TLP:AMBER or AMBER+STRICT
+	 * carries one of their payload excerpts (picket.details.excerpt)
+	 * as x_picket_excerpt, unless it names anything of the member's
+	 * (hub_sharing_text_leaks: then it is left out and counted).  Only
+	 * a peer whose policy says so (send_excerpts); 0 by default, and
+	 * the SIEM export never sets it. */
+	int		 excerpts;
 };
+
+#define HUB_STIX_EXCERPT_MAX	1024	/* bytes of x_picket_excerpt */
 
 /* Last 24 h, tlp CLEAR (the safest), the limits above; sharing NULL. */
 void hub_stix_params_default(struct hub_stix_params *p);
@@ -169,5 +181,17 @@ void hub_uuid5(const uint8_t ns[16], const void *name, size_t len,
 /* 1 if the address or CIDR text s overlaps an internal network (or is
  * not an address at all: what cannot be checked is not exported). */
 int hub_sharing_is_internal(const struct hub_sharing *s, const char *v);
+
+/*
+ * Does free text t[0..n) (a payload excerpt) name anything of the
+ * member's, as written or percent-decoded?  HUB_LEAK_ADDR: an IPv4
+ * address (dotted quad) or IPv6 address inside s's internal networks;
+ * HUB_LEAK_NAME: a name under an internal domain; HUB_LEAK_OWN: one of
+ * the nown strings (host name, agent id), without case.  0: none of
+ * them.  What cannot be checked (no memory) counts as a leak.
+ */
+enum { HUB_LEAK_NONE = 0, HUB_LEAK_ADDR, HUB_LEAK_NAME, HUB_LEAK_OWN };
+int hub_sharing_text_leaks(const struct hub_sharing *s, const char *t,
+    size_t n, const char *const *own, size_t nown);
 
 #endif

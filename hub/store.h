@@ -266,6 +266,7 @@ typedef int (*hub_id_fn)(void *arg, const char *agent_id);
 #define HUB_PEER_ERR_MAX	256
 #define HUB_SHARED_VALUE_MAX	1024
 #define HUB_SHARED_RULES_MAX	4200	/* JSON array text */
+#define HUB_SHARED_EXCERPT_MAX	1024	/* x_picket_excerpt (schema 9) */
 
 /* Kinds of what send_kinds allows: bits of (1 << outbreak kind). */
 #define HUB_PEER_KINDS_ALL	0x0f
@@ -282,6 +283,8 @@ struct hub_peer {
 	int		 send_tlp;		/* enum hub_tlp, < RED */
 	int		 send_min_severity;	/* 0..100 */
 	unsigned	 send_kinds;		/* HUB_PEER_KINDS_* bits */
+	/* schema 9: payload excerpts of AMBER+ rows (default 0) */
+	int		 send_excerpts;
 	/* what comes from it */
 	int		 accept_tlp;		/* enum hub_tlp, < RED */
 	int		 auto_approve;
@@ -312,6 +315,9 @@ struct hub_shared {
 	char		 value[HUB_SHARED_VALUE_MAX + 1];
 	char		 fingerprint[HUB_SHORT_MAX];	/* "" none */
 	char		 rule_ids[HUB_SHARED_RULES_MAX + 1];	/* JSON */
+	/* schema 9: the payload excerpt an AMBER+ indicator carried
+	 * (x_picket_excerpt), "" none */
+	char		 excerpt[HUB_SHARED_EXCERPT_MAX + 1];
 	int		 tlp;			/* enum hub_tlp */
 	uint64_t	 hosts;			/* sighting hosts */
 	uint64_t	 count;			/* sighting count */
@@ -328,6 +334,8 @@ struct hub_shared_filter {
 	const char	*kind;
 	const char	*text;		/* substring of value (no case) */
 	const char	*value;		/* exactly this value (indexed) */
+	const char	*rule_id;	/* listed in rule_ids (schema 9's
+					 * shared_rule_ids index) */
 	int64_t		 before_id;	/* 0: from the newest */
 	uint64_t	 limit;
 };
@@ -641,8 +649,9 @@ struct hub_store_ops {
 	int	(*alerts_after)(struct hub_store *st, int64_t after_rowid,
 		    uint64_t limit, hub_rowid_fn fn, void *arg);
 	/* Keep s (peer, stix_id key): a new row takes s->state; an existing
-	 * one gets the values, counts and last_received_us, never a new
-	 * state.  *is_new. */
+	 * one gets the values, counts, excerpt and last_received_us, never
+	 * a new state; the row's rule ids are indexed again (schema 9).
+	 * *is_new. */
 	int	(*shared_put)(struct hub_store *st, const struct hub_shared *s,
 		    int *is_new);
 	/* Newest first (id descending). */
@@ -725,6 +734,6 @@ struct hub_store {
 extern const struct hub_store_ops hub_store_sqlite;
 
 /* The schema version this code writes (docs/schema-hub.md). */
-#define HUB_SCHEMA_VERSION	8
+#define HUB_SCHEMA_VERSION	9
 
 #endif

@@ -281,6 +281,28 @@ static const char *const migrations[] = {
 	"ALTER TABLE indicators ADD COLUMN shared_ref INTEGER;"
 	"CREATE INDEX indicators_shared ON indicators(shared_ref, ts_us) "
 	"WHERE shared_ref IS NOT NULL;",
+	/* 8 -> 9: payload excerpts between peers (a peer's policy, the
+	 * excerpt a shared indicator carried) and the rule ids of shared
+	 * rows as rows of their own, so the outbreak view looks a rule up
+	 * through an index instead of reading every row's JSON list
+	 * (docs/peering.md).  The rows already kept are indexed here from
+	 * their rule_ids text; a row whose text is not a JSON array gets
+	 * none, as shared_put would give it. */
+	"ALTER TABLE peers ADD COLUMN send_excerpts INTEGER NOT NULL "
+	"DEFAULT 0;"
+	"ALTER TABLE shared_indicators ADD COLUMN excerpt TEXT NOT NULL "
+	"DEFAULT '';"
+	"CREATE TABLE shared_rule_ids ("
+	"  shared_id INTEGER NOT NULL,"
+	"  rule_id TEXT NOT NULL,"
+	"  PRIMARY KEY (rule_id, shared_id)) WITHOUT ROWID;"
+	/* shared_put replaces a row's ids */
+	"CREATE INDEX shared_rule_row ON shared_rule_ids(shared_id);"
+	"INSERT OR IGNORE INTO shared_rule_ids (shared_id, rule_id) "
+	"SELECT s.id, j.value FROM shared_indicators AS s, json_each("
+	"CASE WHEN json_valid(s.rule_ids) THEN CASE json_type(s.rule_ids) "
+	"WHEN 'array' THEN s.rule_ids ELSE '[]' END ELSE '[]' END) AS j "
+	"WHERE j.type = 'text';",
 };
 
 static int
@@ -2223,7 +2245,7 @@ sq_alerts(struct hub_store *st, const struct hub_alert_filter *f,
 	"send_tlp, send_min_severity, send_kinds, accept_tlp, auto_approve, " \
 	"created_us, cursor_rowid, send_seq, last_push_us, last_error, " \
 	"bundles_sent, indicators_sent, recv_seq, bundles_received, " \
-	"indicators_received, objects_refused FROM peers "
+	"indicators_received, objects_refused, send_excerpts FROM peers "
 
 /* Columns of SQ_PEER_COLS; ca_pem stays the statement's. */
 static int
@@ -2257,6 +2279,7 @@ sq_peer_row(sqlite3_stmt *q, void *arg)
 	p.bundles_received = (uint64_t)sqlite3_column_int64(q, 18);
 	p.indicators_received = (uint64_t)sqlite3_column_int64(q, 19);
 	p.objects_refused = (uint64_t)sqlite3_column_int64(q, 20);
+	p.send_excerpts = sqlite3_column_int(q, 21);
 	return ((hub_peer_fn)cb->fn)(cb->arg, &p);
 }
 
@@ -2298,8 +2321,8 @@ sq_peer_add(struct hub_store *st, const struct hub_peer *p, int *dup)
 	sq_settle(s);
 	if (sq_prepare(s, "INSERT INTO peers (name, url, ca_pem, ca_sha256, "
 	    "enabled, send_tlp, send_min_severity, send_kinds, accept_tlp, "
-	    "auto_approve, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?)", &q) == -1)
+	    "auto_approve, created_us, send_excerpts) VALUES (?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?)", &q) == -1)
 		return -1;
 	sqlite3_bind_text(q, 1, p->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, p->url, -1, SQLITE_STATIC);
@@ -2312,6 +2335,7 @@ sq_peer_add(struct hub_store *st, const struct hub_peer *p, int *dup)
 	sqlite3_bind_int(q, 9, p->accept_tlp);
 	sqlite3_bind_int(q, 10, p->auto_approve != 0);
 	sqlite3_bind_int64(q, 11, p->created_us);
+	sqlite3_bind_int(q, 12, p->send_excerpts != 0);
 	rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	if (rc == SQLITE_CONSTRAINT) {
@@ -2362,7 +2386,8 @@ sq_peer_update(struct hub_store *st, const struct hub_peer *p, int *found)
 	if (sq_prepare(s, "UPDATE peers SET url = ?1, ca_pem = coalesce(?2, "
 	    "ca_pem), ca_sha256 = coalesce(?3, ca_sha256), enabled = ?4, "
 	    "send_tlp = ?5, send_min_severity = ?6, send_kinds = ?7, "
-	    "accept_tlp = ?8, auto_approve = ?9 WHERE name = ?10", &q) == -1)
+	    "accept_tlp = ?8, auto_approve = ?9, send_excerpts = ?11 "
+	    "WHERE name = ?10", &q) == -1)
 		return -1;
 	sqlite3_bind_text(q, 1, p->url, -1, SQLITE_STATIC);
 	if (p->ca_pem != NULL) {
@@ -2377,6 +2402,7 @@ sq_peer_update(struct hub_store *st, const struct hub_peer *p, int *found)
 	sqlite3_bind_int(q, 8, p->accept_tlp);
 	sqlite3_bind_int(q, 9, p->auto_approve != 0);
 	sqlite3_bind_text(q, 10, p->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 11, p->send_excerpts != 0);
 	return sq_write(s, q, found, "peer");
 }
 
@@ -2528,10 +2554,10 @@ sq_alerts_after(struct hub_store *st, int64_t after_rowid, uint64_t limit,
 	return sq_each(s, q, sq_rowid_row, &cb, "alerts after");
 }
 
-#define SQ_SHARED_COLS "SELECT id, peer, origin, stix_id, kind, value, " \
+#define SQ_SHARED_SEL "SELECT id, peer, origin, stix_id, kind, value, " \
 	"fingerprint, rule_ids, tlp, hosts, count, first_received_us, " \
-	"last_received_us, state, decided_by, decided_us " \
-	"FROM shared_indicators "
+	"last_received_us, state, decided_by, decided_us, excerpt "
+#define SQ_SHARED_COLS SQ_SHARED_SEL "FROM shared_indicators "
 
 static int
 sq_shared_row(sqlite3_stmt *q, void *arg)
@@ -2556,6 +2582,7 @@ sq_shared_row(sqlite3_stmt *q, void *arg)
 	h.state = sqlite3_column_int(q, 13);
 	sq_col(q, 14, h.decided_by, sizeof(h.decided_by));
 	h.decided_us = sqlite3_column_int64(q, 15);
+	sq_col(q, 16, h.excerpt, sizeof(h.excerpt));
 	return ((hub_shared_fn)cb->fn)(cb->arg, &h);
 }
 
@@ -2587,6 +2614,39 @@ sq_shared_bind(sqlite3_stmt *q, const struct hub_shared *h)
 	sqlite3_bind_int64(q, 11, h->first_received_us);
 	sqlite3_bind_int64(q, 12, h->last_received_us);
 	sqlite3_bind_int(q, 13, h->state);
+	sqlite3_bind_text(q, 14, h->excerpt, -1, SQLITE_STATIC);
+}
+
+/*
+ * The row (peer, stix_id)'s rule ids as rows of shared_rule_ids, in
+ * place of the ones it had: what a rule outbreak looks peers up by.
+ * Text that is not a JSON array gives none (share_in.c only stores
+ * arrays of strings; the check keeps json_each from failing the put).
+ */
+static int
+sq_shared_rules(struct sq_store *s, const struct hub_shared *h)
+{
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, "DELETE FROM shared_rule_ids WHERE shared_id = "
+	    "(SELECT id FROM shared_indicators WHERE peer = ?1 AND "
+	    "stix_id = ?2)", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, h->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, h->stix_id, -1, SQLITE_STATIC);
+	if (sq_write(s, q, NULL, "shared rules") == -1)
+		return -1;
+	if (sq_prepare(s, "INSERT OR IGNORE INTO shared_rule_ids (shared_id, "
+	    "rule_id) SELECT s.id, j.value FROM shared_indicators AS s, "
+	    "json_each(CASE WHEN json_valid(?3) THEN CASE json_type(?3) "
+	    "WHEN 'array' THEN ?3 ELSE '[]' END ELSE '[]' END) AS j WHERE "
+	    "s.peer = ?1 AND s.stix_id = ?2 AND j.type = 'text'", &q) == -1)
+		return -1;
+	sqlite3_bind_text(q, 1, h->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, h->stix_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, h->rule_ids[0] != '\0' ? h->rule_ids : "[]",
+	    -1, SQLITE_STATIC);
+	return sq_write(s, q, NULL, "shared rules");
 }
 
 /*
@@ -2612,7 +2672,7 @@ sq_shared_put(struct hub_store *st, const struct hub_shared *h, int *is_new)
 	if (sq_prepare(s, "UPDATE shared_indicators SET origin = ?3, "
 	    "kind = ?4, value = ?5, fingerprint = ?6, rule_ids = ?7, tlp = ?8, "
 	    "hosts = ?9, count = ?10, last_received_us = max(last_received_us, "
-	    "?12) WHERE peer = ?1 AND stix_id = ?2", &q) == -1)
+	    "?12), excerpt = ?14 WHERE peer = ?1 AND stix_id = ?2", &q) == -1)
 		goto fail;
 	sq_shared_bind(q, h);
 	if (sq_write(s, q, &changed, "shared") == -1)
@@ -2620,15 +2680,17 @@ sq_shared_put(struct hub_store *st, const struct hub_shared *h, int *is_new)
 	if (!changed) {
 		if (sq_prepare(s, "INSERT INTO shared_indicators (peer, "
 		    "stix_id, origin, kind, value, fingerprint, rule_ids, tlp, "
-		    "hosts, count, first_received_us, last_received_us, state) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-		    "?13)", &q) == -1)
+		    "hosts, count, first_received_us, last_received_us, state, "
+		    "excerpt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+		    "?11, ?12, ?13, ?14)", &q) == -1)
 			goto fail;
 		sq_shared_bind(q, h);
 		if (sq_write(s, q, NULL, "shared") == -1)
 			goto fail;
 		*is_new = 1;
 	}
+	if (sq_shared_rules(s, h) == -1)
+		goto fail;
 	if (sq_exec(s, "RELEASE shared_put") == -1)
 		goto fail;
 	return 0;
@@ -2728,9 +2790,14 @@ sq_shared_list(struct hub_store *st, const struct hub_shared_filter *f,
 	char sql[SQ_QUERY_MAX];
 	int n;
 
-	/* Fixed text, every value bound by number. */
-	n = snprintf(sql, sizeof(sql), SQ_SHARED_COLS "WHERE 1%s%s%s%s%s%s "
-	    "ORDER BY id DESC LIMIT ?6",
+	/* Fixed text, every value bound by number.  A rule id is looked
+	 * up in shared_rule_ids first (its primary key), so only the rows
+	 * that list it are read (CROSS JOIN keeps that order). */
+	n = snprintf(sql, sizeof(sql), SQ_SHARED_SEL "FROM %s WHERE 1%s%s%s"
+	    "%s%s%s%s ORDER BY id DESC LIMIT ?6",
+	    f->rule_id != NULL ? "shared_rule_ids CROSS JOIN "
+	    "shared_indicators ON id = shared_id" : "shared_indicators",
+	    f->rule_id != NULL ? " AND rule_id = ?8" : "",
 	    f->peer != NULL ? " AND peer = ?1" : "",
 	    f->state >= 0 ? " AND state = ?2" : "",
 	    f->kind != NULL ? " AND kind = ?3" : "",
@@ -2753,6 +2820,8 @@ sq_shared_list(struct hub_store *st, const struct hub_shared_filter *f,
 		sqlite3_bind_int64(q, 5, f->before_id);
 	if (f->value != NULL)
 		sqlite3_bind_text(q, 7, f->value, -1, SQLITE_STATIC);
+	if (f->rule_id != NULL)
+		sqlite3_bind_text(q, 8, f->rule_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 6, f->limit == 0 ||
 	    f->limit > (uint64_t)INT64_MAX ? -1 : (sqlite3_int64)f->limit);
 	return sq_each(s, q, sq_shared_row, &cb, "shared");

@@ -854,8 +854,9 @@
 	/*
 	 * What peer hubs shared of an outbreak's value (docs/outbreaks.md,
 	 * "members"): "N members, H hosts, first at ORIGIN (time)" and the
-	 * peers, earliest first.  Scan and rule outbreaks have no members
-	 * object: a dash.  Every string from a peer is text, never markup.
+	 * peers, earliest first (for a rule outbreak: peers whose shared
+	 * indicators list the rule).  Scan outbreaks have no members object:
+	 * a dash.  Every string from a peer is text, never markup.
 	 */
 	function membersCell(m) {
 		if (!m || typeof m !== 'object')
@@ -1921,7 +1922,13 @@
 			    (x.rule_ids || []).length ? [el('br'), el('span',
 				{ class: 'muted' }, 'rules ',
 				(x.rule_ids || []).map(String).join(', '))] :
-				null),
+				null,
+			    /* the peer's payload excerpt (AMBER+ only), as
+			     * text: el() never parses HTML */
+			    x.excerpt ? el('details', { class: 'shared-excerpt' },
+				el('summary', { class: 'muted' },
+				    'payload excerpt'),
+				el('pre', {}, str(x.excerpt))) : null),
 			el('td', {}, str(x.kind)),
 			el('td', {}, tlpBadge(x.tlp)),
 			el('td', {}, el('span', { class: 'shared-origin' },

@@ -7,7 +7,8 @@
  * refuses at most as many objects as it has, lists at most 100
  * refusals, each with a reason; every item is one of the five kinds,
  * with a non-empty value, an indicator id and a marking no higher than
- * accept_tlp; the answer for it can be built and serialised.
+ * accept_tlp; an excerpt only on an item marked AMBER or stricter, at
+ * most 1,024 bytes; the answer for it can be built and serialised.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -88,6 +89,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strncmp(h->stix_id, "indicator--", 11) != 0 ||
 		    strlen(h->stix_id) != 11 + 36 || h->rule_ids[0] != '[' ||
 		    h->first_received_us != 1)
+			abort();
+		/* an excerpt only under AMBER or stricter, and bounded */
+		if (h->excerpt[0] != '\0' && (h->tlp < HUB_TLP_AMBER ||
+		    strlen(h->excerpt) > HUB_SHARE_EXCERPT_MAX))
 			abort();
 	}
 	for (i = 0; i < in.nrefused_listed; i++)

@@ -88,6 +88,7 @@ def test_peer_lifecycle_with_the_hub_running(tmp_path, certs, peer_pki):
     # docs/peering.md's defaults
     assert rec["policy"] == {"send_tlp": "TLP:GREEN", "send_min_severity": 0,
                              "send_kinds": "fingerprint,rule,ioc,scan",
+                             "send_excerpts": False,
                              "accept_tlp": "TLP:AMBER",
                              "auto_approve": False}
     assert rec["sent"]["cursor"] == 0 and rec["sent"]["sequence"] == 1
@@ -104,7 +105,8 @@ def test_peer_lifecycle_with_the_hub_running(tmp_path, certs, peer_pki):
     peer(["add", "county.a_1", "--url", "https://[::1]:7445/", "--ca",
           str(peer_pki / "ca.crt"), "--send-tlp", "amber+strict",
           "--send-min-severity", "40", "--send-kinds", "ioc,scan",
-          "--accept-tlp", "TLP:CLEAR", "--auto-approve", "--disabled"],
+          "--accept-tlp", "TLP:CLEAR", "--auto-approve", "--disabled",
+          "--send-excerpts"],
          ini=h.ini)
     rec = json.loads(peer(["show", "county.a_1", "--json"],
                           ini=h.ini).stdout)
@@ -112,6 +114,7 @@ def test_peer_lifecycle_with_the_hub_running(tmp_path, certs, peer_pki):
     assert rec["policy"] == {"send_tlp": "TLP:AMBER+STRICT",
                              "send_min_severity": 40,
                              "send_kinds": "ioc,scan",
+                             "send_excerpts": True,
                              "accept_tlp": "TLP:CLEAR",
                              "auto_approve": True}
 
@@ -123,6 +126,7 @@ def test_peer_lifecycle_with_the_hub_running(tmp_path, certs, peer_pki):
     assert b[1:5] == ["https://hub.b.example:7444", "yes", "TLP:GREEN",
                       "TLP:AMBER"]
     assert b[5] == want[:16] and b[6:9] == ["0", "1", "never"]
+    assert b[9] == "no" and out[1].split()[9] == "yes"   # EXC
     js = [json.loads(x) for x in
           peer(["list", "--json"], ini=h.ini).stdout.splitlines()]
     assert [x["name"] for x in js] == ["county.a_1", "state-b"]
@@ -135,13 +139,14 @@ def test_peer_lifecycle_with_the_hub_running(tmp_path, certs, peer_pki):
 
     # set changes what it is given and nothing else
     peer(["set", "county.a_1", "--enabled", "--no-auto-approve",
-          "--send-kinds", "fingerprint"], ini=h.ini)
+          "--send-kinds", "fingerprint", "--no-send-excerpts"], ini=h.ini)
     rec = json.loads(peer(["show", "county.a_1", "--json"],
                           ini=h.ini).stdout)
     assert rec["enabled"] is True
     assert rec["policy"] == {"send_tlp": "TLP:AMBER+STRICT",
                              "send_min_severity": 40,
                              "send_kinds": "fingerprint",
+                             "send_excerpts": False,
                              "accept_tlp": "TLP:CLEAR",
                              "auto_approve": False}
     assert rec["url"] == "https://[::1]:7445/" and rec["ca_sha256"] == want

@@ -27,7 +27,12 @@ own addresses, host names, agent ids and internal domains).
 - The API: /api/v1/peers (admin only) and /api/v1/shared (filters,
   paging), approve and reject (responder, audited).
 - B's own agents report a fingerprint A shared: B's /api/v1/outbreaks
-  shows A as the one member that saw it (the cross-member view).
+  shows A as the one member that saw it (the cross-member view); the same
+  for a content rule A's shared rows list (a rule outbreak's members).
+- Payload excerpts: A sends B (--send-excerpts) the excerpts of its
+  AMBER rows, never those of GREEN or CLEAR rows, never to C, and never
+  one that names A's internal addresses, internal domain or the
+  reporting host (withheld whole and counted).
 
 Needs root (network namespaces).  The hub is PICKET_HUB."""
 import contextlib
@@ -72,6 +77,7 @@ A_INTERNAL = ["10.77.1.5", "10.77.3.4", "192.168.77.9", "198.18.9.9",
               "172.20.4.4"]
 A_DOMAIN = "corp-a.example"
 A_INTERNAL_NAMES = ["fileserver.corp-a.example", "intranet.corp-a.example"]
+RULE_SID = "sid:2024217"     # a content rule A's agents report
 A_SHARING = {
     "name": "Member A SOC",
     "internal": "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 100.64.0.0/10 "
@@ -263,7 +269,8 @@ def iso(t):
 
 
 def record(agent, t, tlp, rule="picket.ioc.domain", src=None, dst=None,
-           direction="inbound", ioc=None, severity=73, fp=None):
+           direction="inbound", ioc=None, severity=73, fp=None,
+           excerpt=None):
     """One agent record as picketd writes it (docs/schema.md)."""
     d = {
         "@timestamp": iso(t),
@@ -285,6 +292,8 @@ def record(agent, t, tlp, rule="picket.ioc.domain", src=None, dst=None,
         d["destination"] = {"ip": dst, "port": 445}
     if ioc:
         d["threat"] = {"indicator": {"type": ioc[0], "name": ioc[1]}}
+    if excerpt is not None:
+        d["picket"]["details"] = {"excerpt": excerpt, "offset": 0}
     return json.dumps(d, separators=(",", ":"))
 
 
@@ -310,16 +319,18 @@ class Seed:
     """Rows for A and what each policy must let through.
 
     shared: value -> (kind B stores, TLP index) for values A may share;
-    kept: values that must never leave A (RED, internal, names)."""
+    kept: values that must never leave A (RED, internal, names);
+    excerpt_b: fingerprint -> the excerpt B must keep for it (None: none)."""
 
     def __init__(self, tag):
         self.tag = tag
         self.shared = {}
+        self.excerpt_b = {}
         self.rows = []          # (agent, record)
         self.never = set(A_INTERNAL) | set(A_INTERNAL_NAMES) | \
             set(A_AGENTS) | set(A_AGENTS.values())
 
-    def add(self, agent, t, tlp_i, **kw):
+    def add(self, agent, t, tlp_i, leaky=False, **kw):
         if kw.get("rule", "").startswith("picket.fingerprint."):
             # a worm's payload fingerprint is shared as itself, whatever
             # the row's addresses (docs/peering.md, "Validation")
@@ -328,6 +339,10 @@ class Seed:
                 self.shared[fp] = ("fingerprint", tlp_i)
             else:
                 self.never.add(fp)
+            # B (up to AMBER, excerpts on) keeps an AMBER row's excerpt,
+            # unless it names something of A's
+            ex = kw.get("excerpt")
+            self.excerpt_b[fp] = ex if tlp_i == 2 and not leaky else None
         self.rows.append((agent, record(agent, t, TLPS[tlp_i], **kw)))
 
     def value(self, kind, v, tlp_i, agent, t, **kw):
@@ -335,6 +350,12 @@ class Seed:
         if kind == "worm":
             self.add(agent, t, tlp_i, rule="picket.fingerprint.worm",
                      src=v, dst="10.77.1.5", **kw)
+            kind = "ipv4"
+        elif kind == "rule":
+            # a content rule fired by an outside source: its address is
+            # shared with the rule id (x_picket_rule_ids)
+            self.add(agent, t, tlp_i, rule=RULE_SID, src=v,
+                     dst="10.77.1.5", **kw)
             kind = "ipv4"
         else:
             typ = {"ipv4": "ipv4-addr", "domain": "domain-name",
@@ -358,18 +379,29 @@ def seed_a(tag, t0):
     ag = list(A_AGENTS)
     for i in range(5):          # one of each marking per kind
         a = ag[i % 2]
-        s.value("worm", f"203.0.113.{10 + i + 10 * tag}", i, a, t0 + i)
-        s.value("domain", f"c2-{tag}-{i}.worm.example", i, a, t0 + i)
+        # every worm row has a clean excerpt: only the AMBER one goes
+        s.value("worm", f"203.0.113.{10 + i + 10 * tag}", i, a, t0 + i,
+                excerpt=f"GET /w{tag}{i}.exe HTTP/1.0 worm-body-{tag}-{i}")
+        # an AMBER row's excerpt naming A's internal domain: withheld
+        s.value("domain", f"c2-{tag}-{i}.worm.example", i, a, t0 + i,
+                **({"excerpt": "\\\\intranet.corp-a.example\\share"}
+                   if i == 2 else {}))
         s.value("url", f"http://drop-{tag}-{i}.worm.example/w{i}.exe", i, a,
                 t0 + i)
         s.value("sha256", f"{tag:02x}{i:02x}" + "ab" * 30, i, a, t0 + i)
         s.value("ipv4", f"198.51.100.{10 + i + 10 * tag}", i, a, t0 + i)
+    # a content rule from outside (GREEN): a rule outbreak's member at B
+    s.value("rule", f"192.0.2.{20 + tag}", 1, ag[0], t0)
     # A's own: an inbound worm from its own network, IOC matches that name
-    # its internal ranges (default and configured) and internal domains
-    s.add(ag[0], t0, 0, rule="picket.fingerprint.worm", src="10.77.3.4",
-          dst="10.77.1.5")
-    s.add(ag[1], t0, 0, rule="picket.fingerprint.worm", src="172.20.4.4",
-          dst="192.168.77.9")
+    # its internal ranges (default and configured) and internal domains;
+    # the worms are AMBER with excerpts naming an internal address and the
+    # reporting host, which must stay at A
+    s.add(ag[0], t0, 2, rule="picket.fingerprint.worm", src="10.77.3.4",
+          dst="10.77.1.5", leaky=True,
+          excerpt="GET / HTTP/1.1\r\nHost: 10.77.1.5\r\n\r\n")
+    s.add(ag[1], t0, 2, rule="picket.fingerprint.worm", src="172.20.4.4",
+          dst="192.168.77.9", leaky=True,
+          excerpt=f"\x00\x00SMB session {A_AGENTS[ag[1]]}")
     s.add(ag[0], t0, 0, rule="picket.ioc.ipv4", src="10.77.1.5",
           direction="outbound", ioc=("ipv4-addr", "198.18.9.9"))
     s.add(ag[1], t0, 1, rule="picket.ioc.ipv4", src="10.77.1.5",
@@ -453,7 +485,7 @@ def net(tmp_path_factory):
             t_added = time.time()
             b.add_peer(a)
             c.add_peer(a)
-            a.add_peer(b, "--send-tlp", "amber")
+            a.add_peer(b, "--send-tlp", "amber", "--send-excerpts")
             a.add_peer(c, "--send-tlp", "clear")
             d.add_peer(b)
             ok_b, got_b = wait_values(b, seed.allowed(2))
@@ -539,6 +571,40 @@ def test_red_never_leaves_and_redaction_holds(net):
     dump_a = a.dump()
     for v in sorted(seed.never):
         assert v in dump_a, v
+
+
+def test_excerpts_follow_the_policy(net):
+    """A's policy for B sends payload excerpts, its policy for C does
+    not: B keeps the excerpt of each AMBER fingerprint row that names
+    nothing of A's, and no other; C none; A counted what it withheld."""
+    a, b, c, seed = net["a"], net["b"], net["c"], net["seed"]
+    assert a.peer("member-b")["policy"]["send_excerpts"] is True
+    assert a.peer("member-c")["policy"]["send_excerpts"] is False
+    assert b.peer("member-a")["policy"]["send_excerpts"] is False
+    rows_b, _ = values_at(b)
+    fps = {r["value"]: r for r in rows_b if r["kind"] == "fingerprint"}
+    want = {fp: ex for fp, ex in seed.excerpt_b.items() if fp in fps}
+    assert len(want) == 5, (want, fps)
+    assert {fp: fps[fp]["excerpt"] for fp in want} == want
+    amber = [fp for fp, ex in want.items() if ex is not None]
+    assert len(amber) == 1 and fps[amber[0]]["tlp"] == "TLP:AMBER", want
+    # the two AMBER rows whose excerpt named A's own are there, bare
+    bare = [r for r in fps.values()
+            if r["tlp"] == "TLP:AMBER" and r["excerpt"] is None]
+    assert len(bare) == 2, fps
+    # nothing below AMBER carries one, whatever its kind
+    assert all(r["excerpt"] is None for r in rows_b
+               if r["tlp"] != "TLP:AMBER"), rows_b
+    # the row's own page says the same
+    one = b.ok(f"/api/v1/shared/{fps[amber[0]]['id']}", "viewer")
+    assert one["excerpt"] == want[amber[0]], one
+    # C: never
+    rows_c, _ = values_at(c)
+    assert rows_c and all(r["excerpt"] is None for r in rows_c)
+    assert "worm-body" not in c.dump()
+    # A withheld the three that named its own (address, domain, host)
+    assert counter(a, "peering_excerpts_withheld") >= 3, a.hub.counters()
+    assert counter(a, "peering_excerpts_sent") >= 1, a.hub.counters()
 
 
 def test_unknown_member_is_refused_at_the_handshake(net):
@@ -703,6 +769,60 @@ def test_outbreak_members(net):
     # are not B's outbreaks
     others = {r["value"] for r in fps[1:]}
     assert not others & {o["key"] for o in body["outbreaks"]}, body
+
+
+def test_rule_outbreak_members(net):
+    """B's own agents fire a content rule whose id A's shared rows list:
+    B's rule outbreak of it names A as its one member (rows found through
+    the rule id index, schema 9)."""
+    b = net["b"]
+    rows = [r for r in b.shared(kind="ipv4")
+            if RULE_SID in r["rule_ids"] and r["state"] != "rejected"]
+    assert len(rows) == 1, b.shared(kind="ipv4")
+    row = rows[0]
+    t = time.time() - 30
+    send_rows(b, [(ag, record(ag, t + i, "TLP:GREEN", rule=RULE_SID,
+                              src="10.9.9.9", dst="198.51.100.88",
+                              direction="outbound"))
+                  for i, ag in enumerate(("agent-1", "agent-2"))])
+    body = b.ok("/api/v1/outbreaks?kind=rule", "viewer")
+    grp = [o for o in body["outbreaks"] if o["key"] == RULE_SID]
+    assert len(grp) == 1, body
+    assert grp[0]["hosts_affected"] == 2, grp
+    m = grp[0]["members"]
+    assert m["count"] == 1 and m["truncated"] is False, m
+    assert m["hosts"] == row["hosts"], (m, row)
+    assert m["first"] == {"peer": "member-a", "origin": "Member A SOC",
+                          "first_received": row["first_received"][:23] +
+                          "Z"}, (m, row)
+    assert [(p["peer"], p["tlp"], p["state"]) for p in m["peers"]] == \
+        [("member-a", row["tlp"], row["state"])], m
+    # a rule A never shared has no member
+    send_rows(b, [(ag, record(ag, t + 5 + i, "TLP:GREEN",
+                              rule="sid:2999999", src="10.9.9.9",
+                              dst="198.51.100.89", direction="outbound"))
+                  for i, ag in enumerate(("agent-1", "agent-2"))])
+    body = b.ok("/api/v1/outbreaks?kind=rule", "viewer")
+    grp = [o for o in body["outbreaks"] if o["key"] == "sid:2999999"]
+    assert len(grp) == 1 and grp[0]["members"]["count"] == 0, body
+    # B's agents never get an excerpt: B approves its AMBER fingerprint
+    # row (the last test to decide anything here), and the bundle for its
+    # agents carries the value, not the excerpt
+    amber = [r for r in b.shared(kind="fingerprint") if r["excerpt"]]
+    assert len(amber) == 1, b.shared(kind="fingerprint")
+    st, r = b.call("POST", f"/api/v1/shared/{amber[0]['id']}/approve",
+                   "responder")
+    assert st == 200 and r["excerpt"] == amber[0]["excerpt"], r
+
+    def carried():
+        cur = b.ok("/api/v1/bundles", "viewer")["current"]
+        if not cur:
+            return None
+        text = b.ok(f"/api/v1/bundles/{cur}", "viewer")["content"]
+        return text if amber[0]["value"] in text else None
+    assert wait_for(carried, timeout=20, step=0.5), \
+        b.ok("/api/v1/bundles", "viewer")
+    assert "worm-body" not in carried() and "GET /" not in carried()
 
 
 # ------------------------------------------------------------ outage

@@ -470,15 +470,18 @@ test_migration_from_7(void **state)
 	    0, 100), 0);
 	put(f, "state-a", 1, "domain", "old.example.org", 1000,
 	    HUB_SHARED_APPROVED, "[]");
-	hubfix_downgrade(f, "DROP TABLE bundles; DROP TABLE bundle_members; "
+	hubfix_downgrade(f, "DROP TABLE shared_rule_ids; "
+	    "DROP TABLE bundles; DROP TABLE bundle_members; "
 	    "DROP TABLE agent_bundle; DROP TABLE agent_bundle_events; "
 	    "DROP INDEX indicators_shared; DROP INDEX shared_received; "
 	    "DROP INDEX shared_decided; "
 	    "ALTER TABLE indicators DROP COLUMN shared_ref; "
+	    "ALTER TABLE shared_indicators DROP COLUMN excerpt; "
+	    "ALTER TABLE peers DROP COLUMN send_excerpts; "
 	    "UPDATE schema_version SET version = 7");
 	assert_int_equal(f->st->ops->schema_version(f->st, &v), 0);
-	assert_int_equal(v, 8);
-	assert_int_equal(HUB_SCHEMA_VERSION, 8);
+	assert_int_equal(v, 9);
+	assert_int_equal(HUB_SCHEMA_VERSION, 9);
 	assert_int_equal(f->st->ops->host_get(f->st, "old-agent", &h,
 	    &found), 0);
 	assert_int_equal(found, 1);

@@ -76,7 +76,8 @@ test_migration_from_3(void **state)
 	    0, 100), 0);
 	add_agent(f->st, "old-agent", "lab", 0);
 	/* a version-3 file has none of the later versions' tables */
-	hubfix_downgrade(f, "DROP TABLE bundles; DROP TABLE bundle_members; "
+	hubfix_downgrade(f, "DROP TABLE shared_rule_ids; "
+	    "DROP TABLE bundles; DROP TABLE bundle_members; "
 	    "DROP TABLE agent_bundle; DROP TABLE agent_bundle_events; "
 	    "DROP INDEX indicators_shared; DROP INDEX shared_received; "
 	    "DROP INDEX shared_decided; "

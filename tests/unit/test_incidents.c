@@ -757,7 +757,8 @@ test_migration_from_4(void **state)
 
 	assert_int_equal(f->hf.st->ops->host_seen(f->hf.st, "old-agent",
 	    "old-host", 0, 100), 0);
-	hubfix_downgrade(&f->hf, "DROP TABLE bundles; DROP TABLE bundle_members; "
+	hubfix_downgrade(&f->hf, "DROP TABLE shared_rule_ids; "
+	    "DROP TABLE bundles; DROP TABLE bundle_members; "
 	    "DROP TABLE agent_bundle; DROP TABLE agent_bundle_events; "
 	    "DROP INDEX indicators_shared; DROP INDEX shared_received; "
 	    "DROP INDEX shared_decided; "

@@ -7,7 +7,8 @@
  * store's insert, as ingest stores them; the test checks the groups, their
  * order, host counts, patient zero, the series, the kind and size filters,
  * truncation, the query-parameter parser's refusals, and what peer hubs
- * shared of a group's value (rows put with the store's shared_put).  Run by make
+ * shared of a group's value or listed its rule id (rows put with the
+ * store's shared_put, found through schema 9's rule id index).  Run by make
  * check-unit and check-asan; needs SQLite and jansson, so not under wine.
  */
 #include <stdarg.h>
@@ -672,6 +673,110 @@ test_members(void **state)
 	json_decref(j);
 }
 
+/* A shared row of kind ipv4 that lists the rule ids rules (JSON). */
+static void
+shared_rule(struct fx *f, const char *peer, int n, const char *value,
+    const char *rules, uint64_t hosts, int64_t first, int state)
+{
+	struct hub_shared s;
+	int is_new = 0;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.peer, sizeof(s.peer), "%s", peer);
+	snprintf(s.origin, sizeof(s.origin), "Origin %s", peer);
+	snprintf(s.stix_id, sizeof(s.stix_id),
+	    "indicator--00000000-0000-4000-8000-%012d", n);
+	snprintf(s.kind, sizeof(s.kind), "ipv4");
+	snprintf(s.value, sizeof(s.value), "%s", value);
+	snprintf(s.rule_ids, sizeof(s.rule_ids), "%s", rules);
+	s.tlp = HUB_TLP_AMBER;
+	s.hosts = hosts;
+	s.count = hosts;
+	s.first_received_us = first;
+	s.last_received_us = first;
+	s.state = state;
+	assert_int_equal(f->hf.st->ops->shared_put(f->hf.st, &s, &is_new), 0);
+	assert_int_equal(is_new, 1);
+}
+
+/*
+ * A rule outbreak's members: peers whose rows list its rule id, whatever
+ * the value (rejected rows left out, a rule id that only starts the same
+ * is another rule), one member per peer, earliest first.
+ */
+static void
+test_rule_members(void **state)
+{
+	struct fx *f = *state;
+	struct hub_outbreak_params p;
+	struct rec rule = {
+		.agent = "agent-03", .host = "ws-03", .ts = T0 + 6 * H,
+		.rule_id = "2001", .rule_name = "ET WORM Conficker probe",
+		.ruleset = "worms.rules", .dataset = "picket.rules", .sev = 73,
+		.sip = "10.0.0.3", .dip = "192.0.2.9", .dport = 445,
+		.dir = "outbound", .fp = "2001bbbb2001bbbb2001bbbb2001bbbb",
+	};
+	json_t *j, *g, *m;
+
+	/* with agent-02's row of load(): a rule group on two hosts */
+	put(f, &rule);
+	shared_rule(f, "beta", 1, "203.0.113.7", "[\"2001\",\"2002\"]", 4,
+	    T0 + 2 * H, HUB_SHARED_PENDING);
+	shared_rule(f, "beta", 2, "203.0.113.8", "[\"2001\"]", 6, T0 + 3 * H,
+	    HUB_SHARED_APPROVED);
+	shared_rule(f, "alpha", 3, "203.0.113.9", "[\"2001\"]", 2, T0 + H,
+	    HUB_SHARED_PENDING);
+	shared_rule(f, "gamma", 4, "203.0.113.10", "[\"2001\"]", 50, T0,
+	    HUB_SHARED_REJECTED);
+	shared_rule(f, "delta", 5, "203.0.113.11", "[\"20011\",\"2002\"]", 9,
+	    T0, HUB_SHARED_APPROVED);
+
+	window(&p);
+	p.kind = "rule";
+	j = run(f, &p);
+	g = group_of(j, "rule");
+	assert_string_equal(sget(g, "key"), "2001");
+	assert_int_equal(iget(g, "hosts_affected"), 2);
+	m = json_object_get(g, "members");
+	want_json(m,
+	    "{\"count\":2,\"hosts\":8,\"first\":{\"peer\":\"alpha\","
+	    "\"origin\":\"Origin alpha\",\"first_received\":"
+	    "\"2024-05-01T01:00:00.000Z\"},\"peers\":["
+	    "{\"peer\":\"alpha\",\"origin\":\"Origin alpha\",\"hosts\":2,"
+	    "\"tlp\":\"TLP:AMBER\",\"first_received\":"
+	    "\"2024-05-01T01:00:00.000Z\",\"state\":\"pending\"},"
+	    "{\"peer\":\"beta\",\"origin\":\"Origin beta\",\"hosts\":6,"
+	    "\"tlp\":\"TLP:AMBER\",\"first_received\":"
+	    "\"2024-05-01T02:00:00.000Z\",\"state\":\"approved\"}],"
+	    "\"truncated\":false}");
+	assert_false(json_is_true(json_object_get(j, "members_truncated")));
+	json_decref(j);
+	/* a rule nobody shared: members with no one in them */
+	rule.rule_id = "3003";
+	put(f, &rule);
+	rule.agent = "agent-04";
+	rule.host = "ws-04";
+	put(f, &rule);
+	window(&p);
+	p.kind = "rule";
+	j = run(f, &p);
+	{
+		json_t *obs = json_object_get(j, "outbreaks"), *o;
+		size_t i;
+		int seen = 0;
+
+		json_array_foreach(obs, i, o)
+			if (strcmp(sget(o, "key"), "3003") == 0) {
+				want_json(json_object_get(o, "members"),
+				    "{\"count\":0,\"hosts\":0,\"first\":null,"
+				    "\"peers\":[],\"truncated\":false}");
+				seen = 1;
+			}
+		assert_true(seen);
+	}
+	json_decref(j);
+}
+
 static int
 is_val(void *arg, uint32_t v)
 {
@@ -720,6 +825,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_truncation, setup,
 		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_window, setup,
+		    hubfix_teardown),
+		cmocka_unit_test_setup_teardown(test_rule_members, setup,
 		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_members, setup,
 		    hubfix_teardown),

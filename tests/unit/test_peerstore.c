@@ -8,7 +8,10 @@
  * duplicates skipped; the limit; rows of an open group committed before
  * they are read); shared indicators kept once per (peer, STIX id) with
  * the analyst's state surviving a resend, listed with each filter and
- * paged, decided; a schema-5 database migrated with its rows kept; and
+ * paged, decided; schema 9's payload excerpts (a peer's send_excerpts,
+ * a row's excerpt) and the rule id index (filled by shared_put, replaced
+ * when a row is sent again, back-filled when a schema-8 file is
+ * upgraded); a schema-5 database migrated with its rows kept; and
  * the [peering] options of hub.ini (defaults, durations, sizes, the
  * listen address's shape, refusals).
  * Run by make check-unit and check-asan.
@@ -121,6 +124,7 @@ test_peer_crud(void **state)
 	p.enabled = 0;
 	p.auto_approve = 1;
 	p.send_kinds = 0x5;
+	p.send_excerpts = 1;
 	assert_int_equal(f->st->ops->peer_add(f->st, &p, &dup), 0);
 	assert_int_equal(dup, 0);
 	/* the same name again: nothing stored */
@@ -138,6 +142,7 @@ test_peer_crud(void **state)
 	assert_int_equal(g.p[0].enabled, 0);
 	assert_int_equal(g.p[0].auto_approve, 1);
 	assert_int_equal(g.p[0].send_kinds, 0x5);
+	assert_int_equal(g.p[0].send_excerpts, 1);
 	assert_int_equal(g.p[0].send_tlp, 1);
 	assert_int_equal(g.p[0].accept_tlp, 2);
 	assert_int_equal(g.p[0].created_us, 1000);
@@ -167,9 +172,12 @@ test_peer_crud(void **state)
 	p.send_min_severity = 60;
 	p.send_tlp = 3;
 	p.enabled = 0;
+	assert_int_equal(get(f, "state-b", &found).p[0].send_excerpts, 0);
+	p.send_excerpts = 1;
 	assert_int_equal(f->st->ops->peer_update(f->st, &p, &found), 0);
 	assert_int_equal(found, 1);
 	g = get(f, "state-b", &found);
+	assert_int_equal(g.p[0].send_excerpts, 1);
 	assert_string_equal(g.p[0].url, "https://b2.example:7445");
 	assert_string_equal(g.ca[0], CA_PEM);
 	assert_string_equal(g.p[0].ca_sha256, CA_HASH);
@@ -755,7 +763,8 @@ test_migration_from_5(void **state)
 	    0, 100), 0);
 	assert_int_equal(put(f, "old-agent", 1, "alert",
 	    "2026-01-02T10:00:00Z", 70), 1);
-	hubfix_downgrade(f, "DROP TABLE bundles; DROP TABLE bundle_members; "
+	hubfix_downgrade(f, "DROP TABLE shared_rule_ids; "
+	    "DROP TABLE bundles; DROP TABLE bundle_members; "
 	    "DROP TABLE agent_bundle; DROP TABLE agent_bundle_events; "
 	    "DROP INDEX indicators_shared; DROP INDEX shared_received; "
 	    "DROP INDEX shared_decided; "
@@ -780,6 +789,172 @@ test_migration_from_5(void **state)
 	mkshared(&s, "b", 1, "domain", "worm.example.org", 5);
 	assert_int_equal(f->st->ops->shared_put(f->st, &s, &is_new), 0);
 	assert_int_equal(is_new, 1);
+}
+
+/* The ids of the rows that list rule (newest first), as the outbreak
+ * view asks, with other filters as given. */
+static struct srows
+by_rule(struct hubfix *f, const char *rule, int state)
+{
+	struct hub_shared_filter flt;
+
+	memset(&flt, 0, sizeof(flt));
+	flt.state = state;
+	flt.rule_id = rule;
+	return list(f, &flt);
+}
+
+/* How many rows shared_rule_ids holds, read with SQL. */
+static int
+rule_rows(struct hubfix *f)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int n;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM "
+	    "shared_rule_ids", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * Schema 9: each row's rule ids are rows of shared_rule_ids, put by
+ * shared_put and replaced when the row comes again; the list finds rows
+ * by rule id (with the other filters); the excerpt is kept and updated.
+ */
+static void
+test_rule_index_and_excerpt(void **state)
+{
+	struct hubfix *f = *state;
+	struct hub_shared s;
+	struct srows r;
+	int is_new, found;
+	int64_t id1;
+
+	mkshared(&s, "b", 1, "ipv4", "198.51.100.7", 100);
+	snprintf(s.rule_ids, sizeof(s.rule_ids),
+	    "[\"sid:2001\",\"picket.scan.port\"]");
+	snprintf(s.excerpt, sizeof(s.excerpt), "GET /worm.exe HTTP/1.1");
+	s.tlp = 2;
+	assert_int_equal(f->st->ops->shared_put(f->st, &s, &is_new), 0);
+	assert_int_equal(is_new, 1);
+	mkshared(&s, "c", 2, "domain", "worm.example.org", 200);
+	snprintf(s.rule_ids, sizeof(s.rule_ids), "[\"sid:2001\"]");
+	assert_int_equal(f->st->ops->shared_put(f->st, &s, &is_new), 0);
+	/* not a JSON array: no rule ids, and the put still works */
+	mkshared(&s, "c", 3, "domain", "other.example.org", 300);
+	snprintf(s.rule_ids, sizeof(s.rule_ids), "sid:2001");
+	assert_int_equal(f->st->ops->shared_put(f->st, &s, &is_new), 0);
+	assert_int_equal(is_new, 1);
+	assert_int_equal(rule_rows(f), 3);
+
+	r = by_rule(f, "sid:2001", -1);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.s[0].peer, "c");	/* newest first */
+	assert_string_equal(r.s[1].value, "198.51.100.7");
+	assert_string_equal(r.s[1].excerpt, "GET /worm.exe HTTP/1.1");
+	assert_string_equal(r.s[0].excerpt, "");
+	id1 = r.s[1].id;
+	r = by_rule(f, "picket.scan.port", -1);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.s[0].id, id1);
+	/* exactly the id: neither a prefix nor another case */
+	assert_int_equal(by_rule(f, "sid:200", -1).n, 0);
+	assert_int_equal(by_rule(f, "SID:2001", -1).n, 0);
+	/* with the other filters */
+	assert_int_equal(f->st->ops->shared_decide(f->st, id1,
+	    HUB_SHARED_REJECTED, "bob", 9, &found), 0);
+	r = by_rule(f, "sid:2001", HUB_SHARED_PENDING);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.s[0].peer, "c");
+
+	/* sent again with other rule ids and no excerpt: replaced */
+	mkshared(&s, "b", 1, "ipv4", "198.51.100.7", 400);
+	snprintf(s.rule_ids, sizeof(s.rule_ids), "[\"sid:3003\"]");
+	assert_int_equal(f->st->ops->shared_put(f->st, &s, &is_new), 0);
+	assert_int_equal(is_new, 0);
+	assert_int_equal(rule_rows(f), 2);
+	assert_int_equal(by_rule(f, "picket.scan.port", -1).n, 0);
+	r = by_rule(f, "sid:2001", -1);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.s[0].peer, "c");
+	r = by_rule(f, "sid:3003", -1);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.s[0].id, id1);
+	assert_string_equal(r.s[0].excerpt, "");
+	assert_int_equal(r.s[0].state, HUB_SHARED_REJECTED);
+	/* and kept across a reopen */
+	hubfix_reopen(f);
+	assert_int_equal(by_rule(f, "sid:3003", -1).n, 1);
+}
+
+/* A schema-8 database: its shared rows' rule ids are indexed by the
+ * upgrade, their data kept, the new columns at their defaults. */
+static void
+test_migration_from_8(void **state)
+{
+	struct hubfix *f = *state;
+	struct hub_shared s;
+	struct hub_peer p;
+	struct srows r;
+	struct got g;
+	int v, found, dup, is_new;
+
+	mkpeer(&p, "b");
+	assert_int_equal(f->st->ops->peer_add(f->st, &p, &dup), 0);
+	mkshared(&s, "b", 1, "ipv4", "198.51.100.7", 100);
+	snprintf(s.rule_ids, sizeof(s.rule_ids),
+	    "[\"sid:2001\",\"picket.scan.port\"]");
+	assert_int_equal(f->st->ops->shared_put(f->st, &s, &is_new), 0);
+	mkshared(&s, "b", 2, "domain", "worm.example.org", 200);
+	snprintf(s.rule_ids, sizeof(s.rule_ids), "[\"sid:2001\"]");
+	s.state = HUB_SHARED_APPROVED;
+	assert_int_equal(f->st->ops->shared_put(f->st, &s, &is_new), 0);
+	mkshared(&s, "b", 3, "domain", "third.example.org", 300);
+	snprintf(s.rule_ids, sizeof(s.rule_ids), "[]");
+	assert_int_equal(f->st->ops->shared_put(f->st, &s, &is_new), 0);
+	/* a text an older hub could have kept: not an array, no ids */
+	mkshared(&s, "b", 4, "domain", "fourth.example.org", 400);
+	snprintf(s.rule_ids, sizeof(s.rule_ids), "{\"a\":\"sid:2001\"}");
+	assert_int_equal(f->st->ops->shared_put(f->st, &s, &is_new), 0);
+	hubfix_downgrade(f, "DROP TABLE shared_rule_ids; "
+	    "ALTER TABLE shared_indicators DROP COLUMN excerpt; "
+	    "ALTER TABLE peers DROP COLUMN send_excerpts; "
+	    "UPDATE schema_version SET version = 8");
+	assert_int_equal(f->st->ops->schema_version(f->st, &v), 0);
+	assert_int_equal(v, 9);
+	assert_int_equal(HUB_SCHEMA_VERSION, 9);
+	assert_int_equal(rule_rows(f), 3);
+	r = by_rule(f, "sid:2001", -1);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.s[0].value, "worm.example.org");
+	assert_int_equal(r.s[0].state, HUB_SHARED_APPROVED);
+	assert_string_equal(r.s[0].rule_ids, "[\"sid:2001\"]");
+	assert_string_equal(r.s[0].excerpt, "");
+	assert_string_equal(r.s[1].value, "198.51.100.7");
+	assert_int_equal(r.s[1].first_received_us, 100);
+	r = by_rule(f, "picket.scan.port", -1);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.s[0].value, "198.51.100.7");
+	/* every row is still there, the peer too, excerpts off */
+	memset(&r, 0, sizeof(r));
+	{
+		struct hub_shared_filter flt;
+
+		memset(&flt, 0, sizeof(flt));
+		flt.state = -1;
+		r = list(f, &flt);
+	}
+	assert_int_equal(r.n, 4);
+	g = get(f, "b", &found);
+	assert_int_equal(found, 1);
+	assert_int_equal(g.p[0].send_excerpts, 0);
+	assert_string_equal(g.p[0].url, "https://b.example:7444");
 }
 
 
@@ -892,6 +1067,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_shared_list, setup,
 		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_5, setup,
+		    hubfix_teardown),
+		cmocka_unit_test_setup_teardown(test_rule_index_and_excerpt,
+		    setup, hubfix_teardown),
+		cmocka_unit_test_setup_teardown(test_migration_from_8, setup,
 		    hubfix_teardown),
 		cmocka_unit_test(test_config_peering),
 	};

@@ -10,7 +10,12 @@
  * never skips a row.  In: that bundle reads back to the same values, and
  * each refusal of the Validation table, each "matching too much" case
  * and each whole-bundle refusal (depth, duplicates, types, sizes,
- * sequence) is checked with its own input.  Also the answer's shape.
+ * sequence) is checked with its own input.  Payload excerpts: sent
+ * only to a peer whose policy asks and only from AMBER or AMBER+STRICT
+ * rows, whole or cut at a character boundary, withheld (and counted)
+ * when they name an internal address, an internal domain, the host or
+ * the agent; the receiver keeps one under AMBER and refuses one under
+ * GREEN, an over-long one and a non-string.  Also the answer's shape.
  * Run by make check-unit and check-asan; needs SQLite and jansson.
  */
 #include <stdarg.h>
@@ -1297,6 +1302,287 @@ test_in_limits(void **state)
 	}
 }
 
+
+/* ---- payload excerpts ----------------------------------------------------- */
+
+/* An AMBER-or-other fingerprint alert of agent-01 (ws-secret-01) whose
+ * picket.details carries excerpt x (raw text, JSON-escaped here). */
+static void
+put_excerpt_n(struct fx *f, const char *fp, const char *tlp, const char *x,
+    size_t xn)
+{
+	struct rec r = { "agent-01", "ws-secret-01", T0 + 12 * H,
+	    "picket.fingerprint.outbound", "10.1.2.3", "198.51.100.20",
+	    "outbound", fp, tlp, NULL, NULL, 99 };
+	char json[8192], *q, *esc;
+	json_t *j;
+	size_t n;
+
+	build(&r, json, sizeof(json));
+	assert_non_null(j = json_stringn(x, xn));
+	assert_non_null(esc = json_dumps(j, JSON_ENCODE_ANY));
+	json_decref(j);
+	q = strstr(json, "\"details\":{");
+	assert_non_null(q);
+	q += strlen("\"details\":{");
+	n = strlen(q);
+	assert_true(strlen(json) + strlen(esc) + 16 < sizeof(json));
+	memmove(q + strlen("\"excerpt\":") + strlen(esc) + 1, q, n + 1);
+	memcpy(q, "\"excerpt\":", strlen("\"excerpt\":"));
+	memcpy(q + strlen("\"excerpt\":"), esc, strlen(esc));
+	q[strlen("\"excerpt\":") + strlen(esc)] = ',';
+	free(esc);
+	assert_int_equal(hubfix_put_json(f->hf.st, json, r.agent, ++f->seq,
+	    T0), 1);
+}
+
+static void
+put_excerpt(struct fx *f, const char *fp, const char *tlp, const char *x)
+{
+	put_excerpt_n(f, fp, tlp, x, strlen(x));
+}
+
+/* Control bytes, a NUL (which JSON carries as \u0000), DEL, U+FFFD as
+ * the agent writes an invalid byte, and a backslash. */
+static const char clean_raw[] = "GET /w.exe HTTP/1.0\r\n\0\x7f"
+    "\xef\xbf\xbd worm \\ end";
+
+/* The indicator of fingerprint fp in bundle b. */
+static const json_t *
+fp_indicator(const json_t *b, const char *fp)
+{
+	char pat[128];
+	const json_t *objs = json_object_get(b, "objects");
+	size_t i;
+	json_t *o;
+
+	snprintf(pat, sizeof(pat), "[x-picket-fingerprint:value = '%s']", fp);
+	json_array_foreach(objs, i, o)
+		if (strcmp(sget(o, "type"), "indicator") == 0 &&
+		    strcmp(sget(o, "pattern"), pat) == 0)
+			return o;
+	fail_msg("no indicator for %s", fp);
+	return NULL;
+}
+
+static const char *
+excerpt_of(const json_t *b, const char *fp)
+{
+	return json_string_value(json_object_get(fp_indicator(b, fp),
+	    "x_picket_excerpt"));
+}
+
+#define FX(c)	c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
+#define F_CLEAN		FX("1")
+#define F_GREEN		FX("2")
+#define F_ADDR		FX("3")
+#define F_NAME		FX("4")
+#define F_HOST		FX("5")
+#define F_STRICT	FX("6")
+#define F_LONG		FX("7")
+#define F_PCT		FX("8")
+#define F_AGENT		FX("9")
+#define F_V6		FX("a")
+#define F_NEAR		FX("b")
+
+static void
+test_out_excerpts(void **state)
+{
+	struct fx *f = *state;
+	struct hub_share_out_stats st;
+	struct hub_share_in in;
+	struct hub_peer p;
+	const struct hub_shared *it;
+	char longx[2000], err[256] = "", *txt;
+	const char *x;
+	int64_t last;
+	json_t *b;
+	size_t i, n;
+
+	put_excerpt_n(f, F_CLEAN, "TLP:AMBER", clean_raw,
+	    sizeof(clean_raw) - 1);
+	put_excerpt(f, F_GREEN, "TLP:GREEN", "GREEN payload, never sent");
+	put_excerpt(f, F_ADDR, "TLP:AMBER", "GET / HTTP/1.1\r\nHost: "
+	    "10.1.2.3:445\r\n");
+	put_excerpt(f, F_NAME, "TLP:AMBER", "\\\\FS01.Agency.Example\\IPC$");
+	put_excerpt(f, F_HOST, "TLP:AMBER", "user@WS-SECRET-01 login");
+	put_excerpt(f, F_STRICT, "TLP:AMBER+STRICT", "strict \x01 payload");
+	put_excerpt(f, F_PCT, "TLP:AMBER", "GET /?u=http%3A%2F%2F%31%30.9.9.9/");
+	put_excerpt(f, F_AGENT, "TLP:AMBER", "id=Agent-01;");
+	put_excerpt(f, F_V6, "TLP:AMBER", "to [fe80::1%eth0]:445");
+	/* outside addresses, an address-like version and a stranger's name
+	 * that only resembles the internal domain pass */
+	put_excerpt(f, F_NEAR, "TLP:AMBER", "from 198.51.100.9 v1.2.3.4 "
+	    "agency.com 110.0.0.5");
+	/* 700 two-byte characters: cut at 1024 bytes, between two of them */
+	for (i = 0; i < 700; i++)
+		memcpy(longx + 2 * i, "\xc3\xa9", 2);
+	longx[1400] = '\0';
+	put_excerpt(f, F_LONG, "TLP:AMBER", longx);
+
+	/* the policy off: no excerpt at all, nothing counted */
+	peer_default(&p);
+	p.send_tlp = HUB_TLP_AMBER_STRICT;
+	p.send_min_severity = 0;
+	p.cursor_rowid = f->rowid[NRECS - 1];
+	b = out(f, &p, 2500, 5000, &last, &st);
+	assert_non_null(b);
+	txt = json_dumps(b, JSON_COMPACT);
+	assert_null(strstr(txt, "x_picket_excerpt"));
+	assert_int_equal(st.excerpts, 0);
+	assert_int_equal(st.excerpts_withheld, 0);
+	free(txt);
+	json_decref(b);
+
+	/* on: AMBER and AMBER+STRICT rows carry theirs, clean ones only */
+	p.send_excerpts = 1;
+	b = out(f, &p, 2500, 5000, &last, &st);
+	assert_non_null(b);
+	assert_string_equal(excerpt_of(b, F_CLEAN), "GET /w.exe HTTP/1.0"
+	    "\\x0d\\x0a\\x00\\x7f\xef\xbf\xbd worm \\\\ end");
+	assert_null(excerpt_of(b, F_GREEN));
+	assert_null(excerpt_of(b, F_ADDR));
+	assert_null(excerpt_of(b, F_NAME));
+	assert_null(excerpt_of(b, F_HOST));
+	assert_null(excerpt_of(b, F_PCT));
+	assert_null(excerpt_of(b, F_AGENT));
+	assert_null(excerpt_of(b, F_V6));
+	assert_string_equal(excerpt_of(b, F_STRICT),
+	    "strict \\x01 payload");
+	assert_string_equal(excerpt_of(b, F_NEAR), "from 198.51.100.9 "
+	    "v1.2.3.4 agency.com 110.0.0.5");
+	x = excerpt_of(b, F_LONG);
+	assert_non_null(x);
+	n = strlen(x);
+	assert_int_equal(n, 1024);	/* 512 whole characters */
+	assert_memory_equal(x, longx, n);
+	assert_int_equal(st.excerpts, 4);
+	assert_int_equal(st.excerpts_withheld, 6);
+	txt = json_dumps(b, JSON_COMPACT);
+	check_redacted(txt);
+	assert_null(strstr(txt, "GREEN payload"));
+	assert_null(strstr(txt, "9.9.9"));
+	assert_null(strstr(txt, "fe80"));
+	/* the receiver keeps each, as sent */
+	lim.accept_tlp = HUB_TLP_AMBER_STRICT;
+	assert_int_equal(hub_share_parse(txt, strlen(txt), &lim, NOW, &in,
+	    err, sizeof(err)), 0);
+	lim.accept_tlp = HUB_TLP_AMBER;
+	assert_int_equal(in.nrefused, 0);
+	assert_non_null(it = item(&in, "fingerprint", F_STRICT));
+	assert_string_equal(it->excerpt, "strict \\x01 payload");
+	it = item(&in, "fingerprint", F_CLEAN);
+	assert_non_null(it);
+	assert_string_equal(it->excerpt, excerpt_of(b, F_CLEAN));
+	assert_int_equal(it->tlp, HUB_TLP_AMBER);
+	assert_non_null(it = item(&in, "fingerprint", F_LONG));
+	assert_int_equal(strlen(it->excerpt), 1024);
+	assert_non_null(it = item(&in, "fingerprint", F_ADDR));
+	assert_string_equal(it->excerpt, "");
+	hub_share_in_free(&in);
+	free(txt);
+	json_decref(b);
+
+	/* a peer that takes only GREEN gets none, whatever it asks */
+	p.send_tlp = HUB_TLP_GREEN;
+	b = out(f, &p, 2500, 5000, &last, &st);
+	assert_non_null(b);
+	txt = json_dumps(b, JSON_COMPACT);
+	assert_null(strstr(txt, "x_picket_excerpt"));
+	assert_null(excerpt_of(b, F_GREEN));
+	free(txt);
+	json_decref(b);
+}
+
+/* The check on its own: each kind of leak, and text that is none. */
+static void
+test_text_leaks(void **state)
+{
+	static const struct { const char *t; int want; } cases[] = {
+		{ "plain worm text", HUB_LEAK_NONE },
+		{ "x10.0.0.5", HUB_LEAK_ADDR },
+		{ "10.0.0.55555", HUB_LEAK_ADDR },	/* 10.0.0.5, .55 */
+		{ "a.b 192.168.1.1.", HUB_LEAK_ADDR },
+		{ "1.2.3.4 8.8.8.8 300.1.1.1", HUB_LEAK_NONE },
+		{ "[::ffff:10.1.1.1]", HUB_LEAK_ADDR },
+		{ "fc00::1:", HUB_LEAK_ADDR },
+		{ "2001:db8::1 and 12:34:56", HUB_LEAK_NONE },
+		{ "%31%39%32.168.0.1", HUB_LEAK_ADDR },
+		{ "mail.agency.example.", HUB_LEAK_NAME },
+		{ "AGENCY.EXAMPLE", HUB_LEAK_NAME },
+		{ "agency%2Eexample", HUB_LEAK_NAME },
+		{ "notagency.example", HUB_LEAK_NONE },
+		{ "on ws-SECRET-01 today", HUB_LEAK_OWN },
+		{ "ws-secret-0", HUB_LEAK_NONE },
+	};
+	const char *own[] = { "ws-secret-01", "", NULL };
+	size_t i;
+	char err[128];
+
+	(void)state;
+	hub_sharing_default(&sharing);
+	assert_int_equal(hub_sharing_set_domains(&sharing, "agency.example",
+	    err, sizeof(err)), 0);
+	for (i = 0; i < PK_NELEM(cases); i++) {
+		int got = hub_sharing_text_leaks(&sharing, cases[i].t,
+		    strlen(cases[i].t), own, 3);
+
+		if (got != cases[i].want)
+			fail_msg("\"%s\": %d, expected %d", cases[i].t, got,
+			    cases[i].want);
+	}
+	/* only n bytes are looked at */
+	assert_int_equal(hub_sharing_text_leaks(&sharing, "ok 10.0.0.1", 3,
+	    own, 3), HUB_LEAK_NONE);
+}
+
+/* The receiver: an excerpt only as a string of at most 1,024 bytes, on
+ * an indicator marked AMBER or stricter. */
+static void
+test_in_excerpt(void **state)
+{
+	struct hub_share_in in;
+	char big[1100], err[256] = "";
+	json_t *o, *b;
+
+	(void)state;
+	o = ind_new(1, "[domain-name:value = 'evil.example']", MARK(GREEN));
+	json_object_set_new(o, "x_picket_excerpt", json_string("GET /"));
+	refused_one(o, "x_picket_excerpt under a marking below TLP:AMBER");
+	o = ind_new(1, "[domain-name:value = 'evil.example']", MARK(CLEAR));
+	json_object_set_new(o, "x_picket_excerpt", json_string(""));
+	refused_one(o, "below TLP:AMBER");
+	o = ind_new(1, "[domain-name:value = 'evil.example']", MARK(AMBER));
+	json_object_set_new(o, "x_picket_excerpt", json_integer(7));
+	refused_one(o, "x_picket_excerpt is not a string");
+	memset(big, 'x', 1025);
+	big[1025] = '\0';
+	o = ind_new(1, "[domain-name:value = 'evil.example']", MARK(AMBER));
+	json_object_set_new(o, "x_picket_excerpt", json_string(big));
+	refused_one(o, "over 1024 bytes");
+	/* kept: AMBER, exactly 1,024 bytes; AMBER+STRICT too */
+	big[1024] = '\0';
+	b = bundle_new();
+	o = ind_new(1, "[domain-name:value = 'evil.example']", MARK(AMBER));
+	json_object_set_new(o, "x_picket_excerpt", json_string(big));
+	add(b, o);
+	o = ind_new(2, "[domain-name:value = 'evil2.example']",
+	    MARK(AMBER_STRICT));
+	json_object_set_new(o, "x_picket_excerpt", json_string("SMB \\x00"));
+	add(b, o);
+	lim.accept_tlp = HUB_TLP_AMBER_STRICT;
+	assert_int_equal(parse(b, &in, err, sizeof(err)), 0);
+	lim.accept_tlp = HUB_TLP_AMBER;
+	assert_int_equal(in.nrefused, 0);
+	assert_int_equal(in.nitems, 2);
+	assert_string_equal(in.items[0].excerpt, big);
+	assert_string_equal(in.items[1].excerpt, "SMB \\x00");
+	hub_share_in_free(&in);
+	/* without one: empty */
+	taken_one(ind_new(1, "[domain-name:value = 'evil.example']",
+	    MARK(AMBER)), "domain", "evil.example");
+}
+
 /* ---- the answer ---------------------------------------------------------- */
 
 static void
@@ -1374,6 +1660,10 @@ main(void)
 		cmocka_unit_test(test_in_whole),
 		cmocka_unit_test(test_in_limits),
 		cmocka_unit_test(test_answer),
+		cmocka_unit_test_setup_teardown(test_out_excerpts, setup,
+		    hubfix_teardown),
+		cmocka_unit_test(test_text_leaks),
+		cmocka_unit_test(test_in_excerpt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
