@@ -12,9 +12,13 @@
  * output and exit status of agent/main.c (the POSIX program) for those
  * modes, over the same engine, detectors, configuration and outputs.
  * Capture files are read by the project's own reader
- * (collectors/pcap/offline.c), so -r needs no Npcap.  Reporting to the
- * hub, the service, enrollment and `status` come later and are refused
- * here with a pointer to the documentation.
+ * (collectors/pcap/offline.c), so -r needs no Npcap.  With [hub] address
+ * set, indicators also go to the spool (agent/spoolout_win32.c) and a
+ * reporting thread ships them to the hub (agent/shipper_win32.c), in live
+ * runs and in -r alike (-r then waits for the hub's ACKs, at most
+ * OFFLINE_ACK_WAIT_MS).  `picketd.exe enroll` is agent/enroll_win32.c.
+ * `status` comes later and is refused here with a pointer to the
+ * documentation.
  *
  * What differs from Linux, and why:
  *  - Default paths live under %ProgramData%\Picket (local configuration,
@@ -45,10 +49,13 @@
 #include "agent/agentcli.h"
 #include "agent/config.h"
 #include "agent/engine.h"
+#include "agent/enroll_win32.h"
 #include "agent/indicator.h"
 #include "agent/ioc.h"
 #include "agent/output.h"
 #include "agent/service.h"
+#include "agent/shipper_win32.h"
+#include "agent/spoolout_win32.h"
 #include "collectors/collector.h"
 #include "collectors/ebpf/hash.h"
 #include "collectors/ebpf/procdet.h"
@@ -69,6 +76,9 @@
 #define ETW_BUDGET	PK_ETW_QUEUE_CAP /* ETW records per loop: all queued */
 #define OPEN_TRIES	12	/* the service: capture not ready at boot */
 #define OPEN_RETRY_MS	5000
+/* -r with [hub]: how long to wait for the hub's ACKs after the file;
+ * what is not acknowledged by then stays in the spool for the next run */
+#define OFFLINE_ACK_WAIT_MS	60000
 
 struct opts {
 	const char	*config;
@@ -109,9 +119,12 @@ usage(FILE *fp)
 "  --config-doc   print the configuration reference (Markdown)\n"
 "  -V             print the version\n"
 "  -h             this help\n"
+"       picketd enroll --hub HOST:PORT --token TOKEN|- --ca CA.crt [--dir DIR]\n"
+"               get this host's certificate from the hub (docs/enrollment.md)\n"
 "Without -r it captures live on [pcap] interfaces through Npcap and writes\n"
-"indicators to -o, [output] file or stdout; reporting to the hub, the\n"
-"service, enroll and status come later (docs/windows.md).\n");
+"indicators to -o, [output] file or stdout, and with [hub] address to the\n"
+"hub (-r too: it then waits up to 60 s for the hub's ACKs); status comes\n"
+"later (docs/windows.md).\n");
 }
 
 /* Ctrl-C and Ctrl-Break: stop reading and report, as SIGINT does. */
@@ -433,6 +446,12 @@ open_output(struct pk_engine *e, const struct opts *o,
 struct run {
 	struct pk_engine	*e;
 	struct pk_output_ndjson	 out;
+	/* [hub] address set: the spool, the reporting thread */
+	int			 hub;
+	struct pk_wlink		 link;
+	struct pk_wspool	 spool;
+	struct pk_tls_ctx	*tls;
+	struct pk_wship		*ship;
 	/* live with [process] enabled and ETW available; else NULL */
 	struct pk_etw		*etw;
 	struct pk_procdet	*det;
@@ -441,19 +460,116 @@ struct run {
 	struct pk_iocset	*ioc;
 };
 
+/*
+ * [hub] address set: the spool as an engine output and the reporting
+ * thread, as Linux's collector and shipper (docs/windows.md).  A failure
+ * is logged and the run goes on writing locally: detection never waits
+ * on reporting.
+ */
+static void
+report_begin(struct run *run, const struct pk_config *cfg,
+    const char *agent_id, const char *host_name)
+{
+	struct pk_tls_client_opts to;
+	struct pk_wship_conf sc;
+	char err[PK_TLS_ERRLEN + 64];
+
+	memset(&sc, 0, sizeof(sc));
+	if (cfg->hub.proxy[0] != '\0') {
+		log_warnx("hub: [hub] proxy is not supported on Windows yet: "
+		    "not reporting (docs/windows.md)");
+		return;
+	}
+	if (pk_config_split_hostport(cfg->hub.address, sc.host,
+	    sizeof(sc.host), &sc.port) != 0) {
+		log_warnx("hub: bad [hub] address %s", cfg->hub.address);
+		return;
+	}
+	pk_strlcpy(sc.server_name, cfg->hub.server_name[0] ?
+	    cfg->hub.server_name : sc.host, sizeof(sc.server_name));
+	sc.spool_dir = cfg->spool.dir;
+	sc.spool_fsync = pk_config_spool_sync(cfg) != PK_SPOOL_SYNC_NEVER;
+	sc.connect_timeout_ms = (uint32_t)cfg->hub.connect_timeout * 1000;
+	sc.backoff_base_ms = (uint32_t)cfg->hub.backoff_base * 1000;
+	sc.backoff_cap_ms = (uint32_t)(cfg->hub.backoff_cap > 86400 ? 86400 :
+	    cfg->hub.backoff_cap) * 1000;
+	sc.batch_records = (uint32_t)cfg->hub.batch_records;
+	sc.batch_bytes = (uint32_t)cfg->hub.batch_bytes;
+	sc.level = (int)cfg->hub.compression;
+	pk_strlcpy(sc.agent_id, agent_id, sizeof(sc.agent_id));
+	pk_strlcpy(sc.host_name, host_name, sizeof(sc.host_name));
+
+	memset(&to, 0, sizeof(to));
+	to.ca_file = cfg->hub.ca;
+	to.cert_file = cfg->hub.cert;
+	to.key_file = cfg->hub.key;
+	to.crl_file = cfg->hub.crl[0] ? cfg->hub.crl : NULL;
+	to.spki_pin = cfg->hub.pin[0] ? cfg->hub.pin : NULL;
+	pk_wlink_init(&run->link);
+	run->hub = 1;
+	if (pk_wspool_open(&run->spool, cfg, run->e, &run->link) != 0)
+		return;
+	pk_engine_add_output(run->e, pk_wspool_write, &run->spool);
+	if ((run->tls = pk_tls_client_ctx_new(&to, err, sizeof(err))) ==
+	    NULL) {
+		log_warnx("hub: %s: indicators stay in the spool", err);
+		return;
+	}
+	if ((run->ship = pk_wship_start(&sc, run->tls, &run->link, err,
+	    sizeof(err))) == NULL)
+		log_warnx("hub: %s: indicators stay in the spool", err);
+}
+
 static int
 run_begin(struct run *run, struct pk_config *cfg, const struct opts *o,
-    const char *host_id, const char *host_name, int offline)
+    const char *host_id, const char *host_name, const char *agent_id,
+    int offline)
 {
 	memset(run, 0, sizeof(*run));
 	if ((run->e = pk_cli_make_engine(cfg, o->rulefile, host_id,
-	    host_name, host_id, offline)) == NULL)
+	    host_name, agent_id, offline)) == NULL)
 		return -1;
 	if (open_output(run->e, o, cfg, &run->out) != 0) {
 		pk_engine_free(run->e);
 		return -1;
 	}
+	if (cfg->hub.address[0] != '\0')
+		report_begin(run, cfg, agent_id, host_name);
 	return 0;
+}
+
+/*
+ * The end of reporting, after the engine's last indicator: the spool
+ * synced, -r waiting for the hub's ACKs (bounded), the reporting thread
+ * stopped (it drains for up to 5 s and says goodbye), the counters.
+ */
+static void
+report_end(struct run *run, int offline, FILE *stats)
+{
+	uint64_t last;
+
+	if (!run->hub)
+		return;
+	pk_wspool_sync(&run->spool);
+	last = pk_wspool_last_seq(&run->spool);
+	if (run->ship != NULL && offline && stats != NULL && last > 0) {
+		if (pk_wship_wait_acked(run->ship, last, OFFLINE_ACK_WAIT_MS))
+			log_info("hub: every record up to seq %llu "
+			    "acknowledged", (unsigned long long)last);
+		else
+			log_warnx("hub: not every record acknowledged within "
+			    "%d s: the rest stays in the spool for the next "
+			    "run", OFFLINE_ACK_WAIT_MS / 1000);
+	}
+	pk_wship_stop(run->ship, stats);
+	run->ship = NULL;
+	if (stats != NULL)
+		pk_wspool_report(&run->spool, stats);
+	pk_wspool_close(&run->spool);
+	pk_tls_ctx_free(run->tls);
+	run->tls = NULL;
+	pk_wlink_free(&run->link);
+	run->hub = 0;
 }
 
 /*
@@ -463,7 +579,7 @@ run_begin(struct run *run, struct pk_config *cfg, const struct opts *o,
  */
 static int
 run_end(struct run *run, const struct pk_collector_ops *ops, void *st,
-    uint64_t flush_us, int r)
+    uint64_t flush_us, int r, int offline)
 {
 	if (st != NULL) {
 		if (run->feed != NULL) {
@@ -481,9 +597,12 @@ run_end(struct run *run, const struct pk_collector_ops *ops, void *st,
 			pk_hasher_stats(run->hasher, stderr);
 		}
 		pk_engine_report(run->e, stderr);
-		fflush(stderr);
+		/* after the collector: it may report while it closes */
 		ops->close(st);
+		report_end(run, offline, stderr);
+		fflush(stderr);
 	}
+	report_end(run, offline, NULL);
 	pk_etw_close(run->etw);
 	pk_etwproc_free(run->feed);
 	pk_procdet_free(run->det);
@@ -496,7 +615,7 @@ run_end(struct run *run, const struct pk_collector_ops *ops, void *st,
 
 static int
 run_file(struct pk_config *cfg, const struct opts *o, const char *host_id,
-    const char *host_name)
+    const char *host_name, const char *agent_id)
 {
 	const struct pk_collector_ops *ops = &pk_collector_pcapfile;
 	struct run run;
@@ -504,18 +623,20 @@ run_file(struct pk_config *cfg, const struct opts *o, const char *host_id,
 	void *st = NULL;
 	int r = 0;
 
-	if (run_begin(&run, cfg, o, host_id, host_name, 1) != 0)
+	if (run_begin(&run, cfg, o, host_id, host_name, agent_id, 1) != 0)
 		return 1;
 	if (ops->available(cfg, 1, why, sizeof(why)) != 0 ||
 	    (st = ops->open(run.e, cfg, o->readfile, why, sizeof(why))) ==
 	    NULL) {
 		log_warnx("cannot read %s: %s", o->readfile, why);
-		return run_end(&run, ops, NULL, 0, 0);
+		return run_end(&run, ops, NULL, 0, 0, 1);
 	}
 	do {
 		r = ops->poll(st, OFFLINE_BUDGET);
+		if (run.hub)
+			pk_wspool_tick(&run.spool, pk_mono_us());
 	} while (r >= 0 && !InterlockedCompareExchange(&quit, 0, 0));
-	return run_end(&run, ops, st, pk_engine_now(run.e), r);
+	return run_end(&run, ops, st, pk_engine_now(run.e), r, 1);
 }
 
 /* ---- live ------------------------------------------------------------------ */
@@ -580,7 +701,7 @@ fail:
  */
 static int
 run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
-    const char *host_name)
+    const char *host_name, const char *agent_id)
 {
 	const struct pk_collector_ops *ops = &pk_collector_wpcap;
 	struct run run;
@@ -593,11 +714,7 @@ run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
 		log_warnx("no live capture: %s", why);
 		return 1;
 	}
-	if (cfg->hub.address[0] != '\0')
-		log_warnx("[hub] address is set, but reporting to the hub is "
-		    "not in this Windows build yet: indicators are written "
-		    "locally only (docs/windows.md)");
-	if (run_begin(&run, cfg, o, host_id, host_name, 0) != 0)
+	if (run_begin(&run, cfg, o, host_id, host_name, agent_id, 0) != 0)
 		return 1;
 	if (cfg->process.enabled)
 		etw_begin(&run, cfg);
@@ -614,7 +731,7 @@ run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
 		if (!o->service || tries >= OPEN_TRIES ||
 		    InterlockedCompareExchange(&quit, 0, 0)) {
 			log_warnx("cannot capture: %s", why);
-			return run_end(&run, ops, NULL, 0, 0);
+			return run_end(&run, ops, NULL, 0, 0, 0);
 		}
 		log_warnx("cannot capture yet: %s; trying again in %d s", why,
 		    OPEN_RETRY_MS / 1000);
@@ -636,9 +753,11 @@ run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
 				pk_procdet_tick(run.det, pk_now_us());
 			pk_engine_tick(run.e, pk_now_us());
 		}
+		if (run.hub)
+			pk_wspool_tick(&run.spool, pk_mono_us());
 	} while (r >= 0 && !InterlockedCompareExchange(&quit, 0, 0));
 	log_info("stopping");
-	return run_end(&run, ops, st, pk_now_us(), r);
+	return run_end(&run, ops, st, pk_now_us(), r, 0);
 }
 
 /* ---- the service ----------------------------------------------------------- */
@@ -647,18 +766,135 @@ struct svc_ctx {
 	struct pk_config	*cfg;
 	struct opts		*o;
 	const char		*host_id, *host_name;
+	char			 agent_id[PK_CFG_STR_MAX];
 };
+
+/*
+ * What the MSI's HUB, HUB_LISTEN, CA and TOKEN properties left in
+ * HKLM\SOFTWARE\Picket (packaging/windows/picket-agent.wxs): Hub (the
+ * hub's HTTPS API, HOST or HOST:PORT, port 8443 by default), HubListen
+ * (the agent listener, default HOST:7443), CA (the file that verifies
+ * the hub, default [hub] ca) and Token.  Empty values are absent.
+ */
+#define MSI_KEY		"SOFTWARE\\Picket"
+#define MSI_API_PORT	"8443"
+#define MSI_LISTEN_PORT	7443
+
+static int
+reg_str(HKEY k, const char *name, char *out, size_t len)
+{
+	DWORD type, n = (DWORD)len - 1;
+
+	memset(out, 0, len);
+	if (RegQueryValueExA(k, name, NULL, &type, (BYTE *)out, &n) !=
+	    ERROR_SUCCESS || type != REG_SZ || n >= len)
+		out[0] = '\0';
+	out[len - 1] = '\0';
+	return out[0] != '\0';
+}
+
+/* hub as HOST:PORT, with the API's default port when it has none. */
+static int
+msi_api(const char *hub, char *out, size_t len, char *host, size_t hlen)
+{
+	uint16_t port;
+
+	if (pk_config_split_hostport(hub, host, hlen, &port) == 0) {
+		pk_strlcpy(out, hub, len);
+		return 0;
+	}
+	snprintf(out, len, "%s%s%s:" MSI_API_PORT, strchr(hub, ':') ? "[" :
+	    "", hub, strchr(hub, ':') ? "]" : "");
+	return pk_config_split_hostport(out, host, hlen, &port);
+}
+
+/*
+ * The service's first start after an MSI install with HUB and TOKEN: the
+ * MSI's hub address becomes [hub] address where agent.ini leaves it
+ * empty (the file stays the administrator's), and with a token and no
+ * certificate yet the host enrols (agent/enroll_win32.c, into
+ * %ProgramData%\Picket) and the token is deleted.  A failed enrollment is
+ * logged and tried again at the next start; capture runs meanwhile.
+ */
+static void
+svc_first_start(struct pk_config *cfg)
+{
+	char hub[256], listen[256], ca[PK_CFG_PATH_MAX], tok[256];
+	char api[300], host[256], pd[MAX_PATH + 16], id[64], err[512];
+	struct pk_wenroll_req r;
+	HKEY k;
+
+	if (RegOpenKeyExA(HKEY_LOCAL_MACHINE, MSI_KEY, 0, KEY_QUERY_VALUE |
+	    KEY_SET_VALUE | KEY_WOW64_64KEY, &k) != ERROR_SUCCESS)
+		return;
+	if (!reg_str(k, "Hub", hub, sizeof(hub)) ||
+	    msi_api(hub, api, sizeof(api), host, sizeof(host)) != 0) {
+		if (hub[0] != '\0')
+			log_warnx("service: the MSI's HUB %s is not HOST or "
+			    "HOST:PORT", hub);
+		RegCloseKey(k);
+		return;
+	}
+	if (cfg->hub.address[0] == '\0') {
+		if (!reg_str(k, "HubListen", listen, sizeof(listen)))
+			snprintf(listen, sizeof(listen), "%s%s%s:%d",
+			    strchr(host, ':') ? "[" : "", host,
+			    strchr(host, ':') ? "]" : "", MSI_LISTEN_PORT);
+		if (pk_config_set(cfg, "hub", "address", listen, err,
+		    sizeof(err)) != 0)
+			log_warnx("service: the MSI's hub address %s: %s",
+			    listen, err);
+		else
+			log_info("service: reporting to %s (the MSI's HUB; "
+			    "[hub] address in agent.ini overrides it)", listen);
+	}
+	if (reg_str(k, "Token", tok, sizeof(tok))) {
+		if (GetFileAttributesA(cfg->hub.cert) !=
+		    INVALID_FILE_ATTRIBUTES) {
+			log_info("service: %s exists: already enrolled, the "
+			    "MSI's token is not used", cfg->hub.cert);
+			(void)RegDeleteValueA(k, "Token");
+		} else {
+			if (!reg_str(k, "CA", ca, sizeof(ca)))
+				pk_strlcpy(ca, cfg->hub.ca, sizeof(ca));
+			program_data(pd, sizeof(pd));
+			memset(&r, 0, sizeof(r));
+			r.hub = api;
+			r.token = tok;
+			r.ca = ca;
+			r.dir = pd;
+			if (pk_wenroll(&r, id, sizeof(id), err, sizeof(err),
+			    NULL) == 0) {
+				log_info("service: enrolled with %s as %s",
+				    api, id);
+				(void)RegDeleteValueA(k, "Token");
+			} else
+				log_warnx("service: enrollment with %s: %s; "
+				    "trying again at the next start", api, err);
+		}
+		SecureZeroMemory(tok, sizeof(tok));
+	}
+	RegCloseKey(k);
+}
 
 static int
 svc_body(void *arg)
 {
 	struct svc_ctx *c = arg;
-	char err[256];
+	char err[PK_CFG_PATH_MAX + 128];
 
 	/* The MSI registers the service without recovery actions. */
 	if (pk_svc_set_recovery(err, sizeof(err)) != 0)
 		log_debug("service: %s", err);
-	return run_live(c->cfg, c->o, c->host_id, c->host_name);
+	/* Enrolment may take a while: running first, the boot goes on. */
+	pk_svc_running();
+	svc_first_start(c->cfg);
+	if (c->cfg->hub.address[0] != '\0' && pk_tls_file_cn(c->cfg->hub.cert,
+	    c->agent_id, sizeof(c->agent_id), err, sizeof(err)) != 0) {
+		pk_strlcpy(c->agent_id, c->host_id, sizeof(c->agent_id));
+		log_warnx("agent id: %s; using %s", err, c->agent_id);
+	}
+	return run_live(c->cfg, c->o, c->host_id, c->host_name, c->agent_id);
 }
 
 static void
@@ -727,6 +963,7 @@ main(int argc, char **argv)
 {
 	static struct pk_config cfg;	/* large: port bitmaps */
 	char host_id[PK_CFG_STR_MAX], host_name[PK_CFG_STR_MAX];
+	char agent_id[PK_CFG_STR_MAX];
 	struct opts o;
 
 	/* Binary files and standard streams: the same bytes as on Linux. */
@@ -735,8 +972,14 @@ main(int argc, char **argv)
 	(void)_setmode(_fileno(stderr), _O_BINARY);
 	SetConsoleCtrlHandler(on_console, TRUE);
 
-	if (argc > 1 && (strcmp(argv[1], "enroll") == 0 ||
-	    strcmp(argv[1], "status") == 0)) {
+	/* `picketd enroll ...` (agent/enroll_win32.c, docs/windows.md). */
+	if (argc > 1 && strcmp(argv[1], "enroll") == 0) {
+		char pd[MAX_PATH + 16];
+
+		program_data(pd, sizeof(pd));
+		return pk_wenroll_main(argc - 1, argv + 1, pd);
+	}
+	if (argc > 1 && strcmp(argv[1], "status") == 0) {
 		fprintf(stderr, "picketd: %s is not in this Windows build yet "
 		    "(docs/windows.md)\n", argv[1]);
 		return 2;
@@ -777,9 +1020,27 @@ main(int argc, char **argv)
 	    "picketd");
 	derive_identity(&cfg, host_id, sizeof(host_id), host_name,
 	    sizeof(host_name));
+	/* As on Linux: reporting, the agent id is the certificate's CN
+	 * (what the hub derives); else the host id. */
+	pk_strlcpy(agent_id, host_id, sizeof(agent_id));
+	if (cfg.hub.address[0] != '\0') {
+		char err[PK_CFG_PATH_MAX + 128];
+
+		if (pk_tls_file_cn(cfg.hub.cert, agent_id, sizeof(agent_id),
+		    err, sizeof(err)) != 0) {
+			pk_strlcpy(agent_id, host_id, sizeof(agent_id));
+			log_warnx("agent id: %s; using %s", err, agent_id);
+		}
+	}
 	if (o.service) {
-		struct svc_ctx c = { &cfg, &o, host_id, host_name };
+		static struct svc_ctx c;
 		char why[256];
+
+		c.cfg = &cfg;
+		c.o = &o;
+		c.host_id = host_id;
+		c.host_name = host_name;
+		pk_strlcpy(c.agent_id, agent_id, sizeof(c.agent_id));
 		int rc;
 
 		if (o.output == NULL)
@@ -793,6 +1054,6 @@ main(int argc, char **argv)
 		return rc;
 	}
 	if (o.readfile == NULL)
-		return run_live(&cfg, &o, host_id, host_name);
-	return run_file(&cfg, &o, host_id, host_name);
+		return run_live(&cfg, &o, host_id, host_name, agent_id);
+	return run_file(&cfg, &o, host_id, host_name, agent_id);
 }

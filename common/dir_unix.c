@@ -105,27 +105,6 @@ write_all(int fd, const uint8_t *p, size_t len, int durable)
 	return durable ? fsync(fd) : 0;
 }
 
-/* fsync the directory path is in, so that a rename there is durable. */
-static void
-sync_parent(const char *path)
-{
-	char dir[1024];
-	const char *slash = strrchr(path, '/');
-	int dfd;
-
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if ((size_t)(slash - path) >= sizeof(dir))
-		return;
-	else
-		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
-		    (int)(slash - path), path);
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(dfd);
-		(void)close(dfd);
-	}
-}
-
 int
 pk_file_replace(const char *path, const void *buf, size_t len, int mode,
     int flags)
@@ -154,7 +133,7 @@ pk_file_replace(const char *path, const void *buf, size_t len, int mode,
 		return -1;
 	}
 	if (flags & PK_FILE_DURABLE)
-		sync_parent(path);
+		(void)pk_dir_sync_parent(path);	/* the rename, durable */
 	return 0;
 }
 

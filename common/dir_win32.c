@@ -1,9 +1,11 @@
 /*
  * dir_win32.c - directory listing on Windows (see dir.h), with
- * FindFirstFileA, names sorted as on POSIX hosts; and atomic file
- * replacement with MoveFileExA.
+ * FindFirstFileA, names sorted as on POSIX hosts; atomic file
+ * replacement with MoveFileExA; and the key and certificate file calls
+ * (CreateFileA, FlushFileBuffers, a private ACL for keys).
  */
 #include <windows.h>
+#include <sddl.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -129,5 +131,139 @@ pk_file_replace(const char *path, const void *buf, size_t len, int mode,
 		errno = ok ? EIO : saved;
 		return -1;
 	}
+	return 0;
+}
+
+/* Windows error -> errno, for the callers' messages. */
+static int
+win_errno(DWORD e)
+{
+	switch (e) {
+	case ERROR_FILE_EXISTS:
+	case ERROR_ALREADY_EXISTS:
+		return EEXIST;
+	case ERROR_FILE_NOT_FOUND:
+	case ERROR_PATH_NOT_FOUND:
+		return ENOENT;
+	case ERROR_ACCESS_DENIED:
+	case ERROR_SHARING_VIOLATION:
+		return EACCES;
+	case ERROR_DISK_FULL:
+	case ERROR_HANDLE_DISK_FULL:
+		return ENOSPC;
+	default:
+		return EIO;
+	}
+}
+
+/*
+ * A private file (no group or other bits in mode): protected DACL, full
+ * control for SYSTEM (the service) and Administrators, nothing
+ * inherited from %ProgramData%, where Users may read.
+ */
+#define PRIVATE_SDDL	"D:P(A;;FA;;;SY)(A;;FA;;;BA)"
+
+int
+pk_file_write(const char *path, const void *buf, size_t len, int mode,
+    int flags)
+{
+	SECURITY_ATTRIBUTES sa, *psa = NULL;
+	PSECURITY_DESCRIPTOR sd = NULL;
+	const uint8_t *p = buf;
+	DWORD n, e = 0;
+	HANDLE h;
+
+	if ((mode & 077) == 0) {
+		if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(
+		    PRIVATE_SDDL, SDDL_REVISION_1, &sd, NULL)) {
+			errno = EIO;
+			return -1;
+		}
+		sa.nLength = sizeof(sa);
+		sa.lpSecurityDescriptor = sd;
+		sa.bInheritHandle = FALSE;
+		psa = &sa;
+	}
+	h = CreateFileA(path, GENERIC_WRITE, 0, psa, (flags & PK_FILE_EXCL) ?
+	    CREATE_NEW : CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+	if (h == INVALID_HANDLE_VALUE)
+		e = GetLastError();
+	if (sd != NULL)
+		LocalFree(sd);
+	if (h == INVALID_HANDLE_VALUE) {
+		errno = win_errno(e);
+		return -1;
+	}
+	while (len > 0 && e == 0) {
+		if (!WriteFile(h, p, len > 65536 ? 65536 : (DWORD)len, &n,
+		    NULL) || n == 0)
+			e = GetLastError() ? GetLastError() : ERROR_WRITE_FAULT;
+		else {
+			p += n;
+			len -= n;
+		}
+	}
+	if (e == 0 && !FlushFileBuffers(h))
+		e = GetLastError();
+	if (!CloseHandle(h) && e == 0)
+		e = GetLastError();
+	if (e != 0) {
+		errno = win_errno(e);
+		return -1;
+	}
+	return 0;
+}
+
+char *
+pk_file_read_small(const char *path, size_t max, size_t *lenp)
+{
+	BY_HANDLE_FILE_INFORMATION fi;
+	uint64_t size;
+	size_t off = 0;
+	char *buf = NULL;
+	DWORD n;
+	HANDLE h;
+
+	/* OPEN_REPARSE_POINT: a link is opened as itself, then refused. */
+	h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL,
+	    OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		errno = win_errno(GetLastError());
+		return NULL;
+	}
+	if (!GetFileInformationByHandle(h, &fi) ||
+	    (fi.dwFileAttributes & (FILE_ATTRIBUTE_DIRECTORY |
+	    FILE_ATTRIBUTE_REPARSE_POINT)) ||
+	    (size = ((uint64_t)fi.nFileSizeHigh << 32) | fi.nFileSizeLow) ==
+	    0 || size > max) {
+		CloseHandle(h);
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((buf = malloc((size_t)size + 1)) == NULL) {
+		CloseHandle(h);
+		errno = ENOMEM;
+		return NULL;
+	}
+	while (off < size) {
+		if (!ReadFile(h, buf + off, (DWORD)(size - off), &n, NULL) ||
+		    n == 0) {
+			free(buf);
+			CloseHandle(h);
+			errno = EIO;
+			return NULL;
+		}
+		off += n;
+	}
+	CloseHandle(h);
+	buf[off] = '\0';
+	*lenp = off;
+	return buf;
+}
+
+int
+pk_dir_sync_parent(const char *path)
+{
+	(void)path;
 	return 0;
 }

@@ -10,14 +10,12 @@
  * 0600 with O_EXCL.  Called only through pki.h.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -30,6 +28,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "common/dir.h"
 #include "common/util.h"
 #include "transport/pki.h"
 #include "transport/tls.h"
@@ -170,39 +169,15 @@ int
 pk_pki_write_file(const char *path, const char *data, size_t len, int mode,
     int replace, char *err, size_t errlen)
 {
-	ssize_t n;
-	size_t off = 0;
-	int fd, flags = O_WRONLY | O_CREAT | O_CLOEXEC;
-
-	flags |= replace ? O_TRUNC : O_EXCL;
-	if ((fd = open(path, flags, mode)) < 0) {
+	/* The file calls are the platform's (common/dir.h), so that this
+	 * file builds for the Windows agent too. */
+	if (pk_file_write(path, data, len, mode, replace ? 0 :
+	    PK_FILE_EXCL) == -1) {
 		pk_errf(err, errlen, "%s: %s", path, errno == EEXIST ?
 		    "exists (refusing to overwrite)" : strerror(errno));
 		return -1;
 	}
-	/* The mode of an existing file (replace) or under a umask. */
-	if (fchmod(fd, (mode_t)mode) == -1)
-		goto fail;
-	while (off < len) {
-		n = write(fd, data + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		pk_errf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	return 0;
-fail:
-	pk_errf(err, errlen, "%s: %s", path, strerror(errno));
-	close(fd);
-	return -1;
 }
 
 int
@@ -864,43 +839,15 @@ static char *
 read_small(const char *path, size_t max, size_t *lenp, char *err,
     size_t errlen)
 {
-	struct stat sb;
-	char *buf = NULL;
-	size_t off = 0;
-	ssize_t n;
-	int fd;
+	char *buf = pk_file_read_small(path, max, lenp);
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		pk_errf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
+	if (buf == NULL) {
+		if (errno == EINVAL)
+			pk_errf(err, errlen, "%s: not a regular file of "
+			    "1..%zu bytes", path, max);
+		else
+			pk_errf(err, errlen, "%s: %s", path, strerror(errno));
 	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    sb.st_size <= 0 || (size_t)sb.st_size > max) {
-		pk_errf(err, errlen, "%s: not a regular file of 1..%zu bytes",
-		    path, max);
-		goto out;
-	}
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
-		pk_errf(err, errlen, "out of memory");
-		goto out;
-	}
-	while (off < (size_t)sb.st_size) {
-		n = read(fd, buf + off, (size_t)sb.st_size - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			pk_errf(err, errlen, "%s: %s", path, n < 0 ?
-			    strerror(errno) : "shorter than it said");
-			free(buf);
-			buf = NULL;
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	buf[off] = '\0';
-	*lenp = off;
-out:
-	close(fd);
 	return buf;
 }
 
@@ -935,29 +882,6 @@ out:
 	return rc;
 }
 
-/* fsync the directory holding path, so that a rename in it lasts. */
-static int
-sync_parent(const char *path)
-{
-	char dir[4096];
-	char *slash;
-	int fd, rc;
-
-	if (pk_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
-		return -1;
-	if ((slash = strrchr(dir, '/')) == NULL)
-		pk_strlcpy(dir, ".", sizeof(dir));
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 int
 pk_pki_cert_install(const char *new_path, const char *crt_path,
     const char *key_path, const char *ca_path, struct pk_pki_certinfo *ci,
@@ -971,7 +895,7 @@ pk_pki_cert_install(const char *new_path, const char *crt_path,
 	int rc = -1;
 
 	pem = read_small(new_path, PK_PKI_PEM_MAX, &len, err, errlen);
-	(void)unlink(new_path);
+	(void)remove(new_path);
 	if (pem == NULL)
 		return -1;
 	if ((x = pem_cert(pem, len, err, errlen)) == NULL ||
@@ -1003,10 +927,10 @@ pk_pki_cert_install(const char *new_path, const char *crt_path,
 		goto out;
 	if (rename(tmp, crt_path) == -1) {
 		pk_errf(err, errlen, "%s: %s", crt_path, strerror(errno));
-		(void)unlink(tmp);
+		(void)remove(tmp);
 		goto out;
 	}
-	if (sync_parent(crt_path) == -1) {
+	if (pk_dir_sync_parent(crt_path) == -1) {
 		pk_errf(err, errlen, "%s: directory not synced: %s", crt_path,
 		    strerror(errno));
 		goto out;

@@ -220,13 +220,34 @@ w_remove(const char *path)
 	return DeleteFileA(path) ? 0 : fail();
 }
 
+/*
+ * Replacing a file another handle has open fails on Windows (access
+ * denied or a sharing violation) even with FILE_SHARE_DELETE, where POSIX
+ * rename simply succeeds; the agent's two threads meet that on the ack
+ * file, which the writer reads for its statistics (one pread, then
+ * close) while the shipper's reader replaces it.  Such a hold is brief:
+ * try again a few times before failing.
+ */
+#define RENAME_TRIES	20
+#define RENAME_WAIT_MS	5
+
 static int
 w_rename(const char *from, const char *to)
 {
-	if (!MoveFileExA(from, to,
-	    MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
-		return fail();
-	return 0;
+	DWORD e = ERROR_ACCESS_DENIED;
+	int i;
+
+	for (i = 0; i < RENAME_TRIES; i++) {
+		if (MoveFileExA(from, to,
+		    MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+			return 0;
+		e = GetLastError();
+		if (e != ERROR_ACCESS_DENIED && e != ERROR_SHARING_VIOLATION)
+			break;
+		Sleep(RENAME_WAIT_MS);
+	}
+	SetLastError(e);
+	return fail();
 }
 
 static int

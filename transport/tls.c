@@ -44,6 +44,7 @@ struct pk_tls {
 	struct pk_tls_ctx *ctx;
 	SSL		*ssl;
 	int		 done;		/* handshake complete and checked */
+	int		 http;		/* pk_tls_http_client_new: no ALPN */
 	char		 cn[PK_TLS_CN_MAX + 1];
 	uint8_t		 spki[PK_TLS_SPKI_LEN];
 	char		 err[PK_TLS_ERRLEN];
@@ -514,8 +515,8 @@ check_peer(struct pk_tls *t)
 	X509 *peer;
 
 	SSL_get0_alpn_selected(t->ssl, &alpn, &alen);
-	if (alen != ALPN_WIRE_LEN - 1 ||
-	    memcmp(alpn, PK_TLS_ALPN, ALPN_WIRE_LEN - 1) != 0) {
+	if (!t->http && (alen != ALPN_WIRE_LEN - 1 ||
+	    memcmp(alpn, PK_TLS_ALPN, ALPN_WIRE_LEN - 1) != 0)) {
 		pk_strlcpy(t->err, "no ALPN: peer did not select picket/1",
 		    sizeof(t->err));
 		return -1;
@@ -844,6 +845,47 @@ pk_tls_http_client_ssl_new(struct pk_tls_ctx *ctx, const char *host,
 		return NULL;
 	}
 	return ssl;
+}
+
+struct pk_tls *
+pk_tls_http_client_new(struct pk_tls_ctx *ctx, int fd, const char *host,
+    char *err, size_t errlen)
+{
+	struct pk_tls *t;
+
+	if (ctx == NULL || ctx->server) {
+		pk_errf(err, errlen, "HTTPS needs a client context");
+		return NULL;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		pk_errf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->ctx = ctx;
+	t->http = 1;
+	if ((t->ssl = pk_tls_http_client_ssl_new(ctx, host, err,
+	    errlen)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	ERR_clear_error();
+	if (SSL_set_fd(t->ssl, fd) != 1) {
+		pk_errf(err, errlen, "SSL_set_fd: %s",
+		    pk_tls_ossl_reason("failed"));
+		pk_tls_free(t);
+		return NULL;
+	}
+	SSL_set_app_data(t->ssl, t);
+	SSL_set_connect_state(t->ssl);
+	return t;
+}
+
+const char *
+pk_tls_verify_reason(const struct pk_tls *t)
+{
+	long v = SSL_get_verify_result(t->ssl);
+
+	return v != X509_V_OK ? X509_verify_cert_error_string(v) : NULL;
 }
 
 int

@@ -145,6 +145,18 @@ struct ssl_st *pk_tls_http_client_ssl_new(struct pk_tls_ctx *ctx,
     const char *host, char *err, size_t errlen);
 int pk_tls_http_ssl_why(struct ssl_st *ssl, unsigned long e, char *out,
     size_t cap);
+/*
+ * `picketd.exe enroll` (agent/enroll_win32.c), which has no libevent: the
+ * same HTTPS client connection (a context from pk_tls_http_client_ctx_new,
+ * the hub's name checked, SNI for names, no ALPN) over a socket the
+ * caller connected and made non-blocking, driven by pk_tls_handshake,
+ * pk_tls_read and pk_tls_write like the agent's own connections.  After a
+ * failed handshake pk_tls_verify_reason() says why the hub's certificate
+ * was refused, or NULL when it was not.
+ */
+struct pk_tls *pk_tls_http_client_new(struct pk_tls_ctx *ctx, int fd,
+    const char *host, char *err, size_t errlen);
+const char *pk_tls_verify_reason(const struct pk_tls *t);
 
 /* The first reason in OpenSSL's error queue as text (a system error as
  * strerror), or fallback; empties the queue.  For transport/pki.c, the

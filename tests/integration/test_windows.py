@@ -33,6 +33,7 @@ import re
 import shutil
 import struct
 import subprocess
+import time
 
 import pytest
 
@@ -491,4 +492,357 @@ def test_msi_installs_and_removes_the_service(wine_copy, tmp_path):
     finally:
         subprocess.run(["ip", "netns", "exec", ns, "wineserver", "-k"],
                        env=wine_copy, capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+# ---- reporting to the hub (docs/windows.md, "Reporting to the hub") ------
+#
+# The Windows agent under wine against a real Linux `picket-hub serve` on
+# 127.0.0.1, with mkcerts' certificates referenced by their Linux paths
+# (wine maps / to drive Z:).
+
+
+def _scan_capture(path, sources, ports=20, t0=1700000000):
+    """sources x ports unanswered TCP SYNs to 192.0.2.10, 1 ms apart: one
+    port-scan indicator per source (picket.scan.port), so a capture with
+    as many records as a test needs.  Classic pcap, Ethernet."""
+    import socket
+    out = [struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)]
+    us = 0
+    for s in range(sources):
+        src = socket.inet_aton(f"10.{1 + s // 250}.{s % 250}.7")
+        for p in range(ports):
+            tcp = struct.pack("!HHIIBBHHH", 40000 + p, 1000 + p, 1, 0,
+                              0x50, 0x02, 64240, 0, 0)
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0,
+                             64, 6, 0, src, socket.inet_aton("192.0.2.10"))
+            frame = (b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + ip + tcp)
+            out.append(struct.pack("<IIII", t0 + us // 10**6, us % 10**6,
+                                   len(frame), len(frame)) + frame)
+            us += 1000
+    pathlib.Path(path).write_bytes(b"".join(out))
+    return str(path)
+
+
+@pytest.fixture()
+def hub(tmp_path):
+    import hubrun
+    certs = hubrun.mkcerts(tmp_path / "certs")
+    h = hubrun.Hub(tmp_path / "hub", certs)
+    yield h
+    rc, _ = h.stop()
+    assert rc == 0, h.stderr()[-2000:]
+
+
+def _hub_ini(path, hub, spool, agent="agent-1", extra=""):
+    """The test INI with a [hub] section for hub and its own spool."""
+    c = hub.certs
+    pathlib.Path(path).write_text(
+        "[rules]\n"
+        f"paths = {REPO}/rules\n"
+        "[ioc]\n"
+        f"paths = {REPO}/rules/ioc\n"
+        "[hub]\n"
+        f"address = 127.0.0.1:{hub.port}\n"
+        f"ca = {c / 'ca.crt'}\n"
+        f"cert = {c / 'agents' / f'{agent}.crt'}\n"
+        f"key = {c / 'agents' / f'{agent}.key'}\n"
+        "backoff_base = 1\nbackoff_cap = 2\n"
+        f"{extra}"
+        "[spool]\n"
+        f"dir = {spool}\n")
+    return str(path)
+
+
+def _stored(hub):
+    """Every record the hub stores, as parsed indicators, in seq order."""
+    recs = [json.loads(line) for line in
+            hub.indicators("--limit", "1000000") if line.strip()]
+    return sorted(recs, key=lambda r: r["picket"]["seq"])
+
+
+def _same(ind):
+    """An indicator without what the hub run changes on purpose: the ids
+    (module docstring) and picket.seq (the spool's numbering goes on
+    across runs, -r without a hub starts at 1 each time)."""
+    ind = _strip(json.loads(json.dumps(ind)))
+    ind["picket"].pop("seq", None)
+    return ind
+
+
+def test_reports_to_hub(wine, exe, hub, tmp_path):
+    """`wine picketd.exe -r` with [hub] address: enrols nothing (mkcerts'
+    agent-1 certificate), connects over mutual TLS, and the hub stores
+    exactly the indicators the Linux `picketd -r` prints for the same
+    captures, field by field, numbered 1..N without gap or duplicate;
+    -r waits for the ACKs, the statistics say so and the spool is
+    acknowledged to its end."""
+    caps = [str(PCAPS / "nmap_synscan.pcap"),
+            _ioc_capture(tmp_path / "ioc.pcap"),
+            _scan_capture(tmp_path / "scans.pcap", 60)]
+    caps.extend(wormgen.write_case("blaster", str(tmp_path)))
+    ini = _hub_ini(tmp_path / "agent.ini", hub, tmp_path / "spool")
+    want = []
+    for cap in caps:
+        want.extend(parse_indicators(_run_linux(cap, ini).stdout))
+        proc = _run_windows(exe, wine, cap, ini)
+        assert "hub: connected to 127.0.0.1 (test-hub)" in proc.stderr, \
+            proc.stderr[-3000:]
+        assert "hub: every record up to seq" in proc.stderr, \
+            proc.stderr[-3000:]
+        st = parse_stats(proc.stderr)
+        assert st["spool.acked_seq"] == st["spool.next_seq"] - 1
+        assert st["shipper.acked_seq"] == st["spool.next_seq"] - 1
+        assert st["shipper.protocol_errors"] == 0
+        assert st["shipper.spool_errors"] == 0
+        assert st["shipper.shutdowns_sent"] == 1
+    assert len(want) > 60
+    got = _stored(hub)
+    assert [r["picket"]["seq"] for r in got] == list(range(1, len(want) + 1))
+    assert {r["agent"]["id"] for r in got} == {"agent-1"}
+    assert [_same(r) for r in got] == [_same(r) for r in want]
+    k = hub.counters()
+    assert k["ingest_stored"] == len(want)
+    assert k["ingest_duplicates"] == 0 and k["ingest_rejected"] == 0
+    assert k["closed_by_error_protocol"] == 0
+
+
+def test_killed_and_restarted_loses_nothing(wine, exe, hub, tmp_path):
+    """SIGKILL of the wine process while it reads and ships (one record a
+    batch, so shipping takes seconds), then the same run again: the
+    second run resumes where the hub's ACKs stopped and adds its own
+    records after the first run's; the hub stores seqs 1..N, each once,
+    every one of them the indicator Linux reports (the first run's are
+    a prefix of the capture's), and the hub's listener saw duplicates at
+    most of the batches that were in flight at the kill."""
+    cap = _scan_capture(tmp_path / "scans.pcap", 800)
+    ini = _hub_ini(tmp_path / "agent.ini", hub, tmp_path / "spool",
+                   extra="batch_records = 1\n")
+    per_run = parse_indicators(_run_linux(cap, ini).stdout)
+    assert len(per_run) == 800
+    err = open(tmp_path / "first.stderr", "w")
+    agent = subprocess.Popen(["wine", exe, "-r", cap, "-c", ini],
+                             stdout=subprocess.DEVNULL, stderr=err, env=wine)
+    try:
+        deadline = time.monotonic() + 120
+        while hub.counters()["ingest_stored"] < 50:
+            assert agent.poll() is None, \
+                (tmp_path / "first.stderr").read_text()[-3000:]
+            assert time.monotonic() < deadline, "nothing stored in 120 s"
+            time.sleep(0.1)
+        agent.kill()
+    finally:
+        agent.kill()
+        agent.wait()
+        err.close()
+    first = hub.counters()["ingest_stored"]
+    proc = _run_windows(exe, wine, cap, ini)
+    # The restart found what the first run had spooled (the first `had`
+    # indicators of the capture: it was still reading when it died), the
+    # ACKed part of them marked so by the ACK file, and appended after.
+    m = re.search(r"spool \S+: records \d+\.\.(\d+) waiting, (\d+) "
+                  r"acknowledged", proc.stderr)
+    assert m, proc.stderr[-3000:]
+    had, acked = int(m.group(1)), int(m.group(2))
+    assert 50 <= first <= had, (first, had)
+    assert 1 <= acked <= first, (acked, first)
+    total = had + len(per_run)
+    assert f"hub: every record up to seq {total} acknowledged" in \
+        proc.stderr, proc.stderr[-3000:]
+    got = _stored(hub)
+    assert [r["picket"]["seq"] for r in got] == list(range(1, total + 1))
+    assert [_same(r) for r in got] == \
+        [_same(r) for r in per_run[:had] + per_run]
+    k = hub.counters()
+    assert k["ingest_stored"] == total
+    # WELCOME's stored_seq says where to resume; at most what was in
+    # flight (the hub's max_inflight, 64 here) could come twice.
+    assert k["ingest_duplicates"] <= 64, k["ingest_duplicates"]
+
+
+def test_task_refused_with_reason(wine, exe, hub, tmp_path):
+    """A task ordered for the Windows host is answered at its next
+    connection: RESULT STATE refused, with the reason the hub keeps and
+    shows (no targeted collection on Windows yet)."""
+    import hubrun
+    ini = _hub_ini(tmp_path / "agent.ini", hub, tmp_path / "spool")
+    cap = str(PCAPS / "nmap_synscan.pcap")
+    # The hub orders tasks for hosts it knows: one run first.
+    _run_windows(exe, wine, cap, ini)
+    proc = subprocess.run([str(hubrun.HUB), "task", "create", "--type",
+                           "snapshot", "--agent", "agent-1", "-c",
+                           str(hub.ini)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    tid = re.search(r"\d+", proc.stdout + proc.stderr).group(0)
+    out = _run_windows(exe, wine, cap, ini)
+    assert f"task {tid} refused: targeted collection is not available " \
+        "on Windows yet" in out.stderr, out.stderr[-3000:]
+    st = parse_stats(out.stderr)
+    assert st["shipper.tasks_refused"] == 1
+    assert st["shipper.result_frames"] == 1
+
+    def refused():
+        show = subprocess.run([str(hubrun.HUB), "task", "show", tid,
+                               "--json", "-c", str(hub.ini)],
+                              capture_output=True, text=True, timeout=60)
+        return "refused" in show.stdout and \
+            "not available on Windows yet" in show.stdout
+    deadline = time.monotonic() + 10
+    while not refused():
+        assert time.monotonic() < deadline, subprocess.run(
+            [str(hubrun.HUB), "task", "show", tid, "--json", "-c",
+             str(hub.ini)], capture_output=True, text=True).stdout
+        time.sleep(0.2)
+
+
+def test_enroll_then_report(wine, exe, tmp_path):
+    """`picketd.exe enroll` with a token from `picket-hub enroll-token
+    create` gets the host's certificate over HTTPS (the hub checked
+    against --ca), and the agent then reports with it: the hub stores the
+    capture's indicators under the id the key derives to.  An enrolled
+    directory, a used-up token and a CA that does not verify the hub are
+    refused, each with its reason."""
+    import hubrun
+    from test_enroll import start_hub, token
+    hub = start_hub(tmp_path / "h")
+    try:
+        secret, _ = token(hub)
+        d = tmp_path / "agent"
+
+        def enroll(tok, where, ca=hub.certs / "ca.crt"):
+            return subprocess.run(
+                ["wine", exe, "enroll", "--hub",
+                 f"127.0.0.1:{hub.api_port}", "--token", tok, "--ca",
+                 str(ca), "--dir", str(where)], capture_output=True,
+                text=True, timeout=120, env=wine)
+        proc = enroll(secret, d)
+        assert proc.returncode == 0, proc.stderr
+        aid = proc.stdout.strip()
+        assert re.fullmatch(r"a-[0-9a-f]{24}", aid), proc.stdout
+        for f in ("agent.key", "agent.crt", "ca.crt"):
+            assert (d / f).exists(), f
+        assert not (d / ".agent.key.new").exists()
+        listing = subprocess.run([str(hubrun.HUB), "agent", "list", "-c",
+                                  str(hub.ini)], capture_output=True,
+                                 text=True, timeout=60).stdout
+        assert aid in listing
+        # Reporting with what enrollment wrote.
+        ini = tmp_path / "agent.ini"
+        ini.write_text("[rules]\n"
+                       f"paths = {REPO}/rules\n"
+                       "[hub]\n"
+                       f"address = 127.0.0.1:{hub.port}\n"
+                       f"ca = {d / 'ca.crt'}\ncert = {d / 'agent.crt'}\n"
+                       f"key = {d / 'agent.key'}\n"
+                       f"[spool]\ndir = {tmp_path / 'spool'}\n")
+        cap = str(PCAPS / "nmap_synscan.pcap")
+        run = _run_windows(exe, wine, cap, str(ini))
+        assert f"hub: shipping to 127.0.0.1:{hub.port} as {aid}" in \
+            run.stderr, run.stderr[-2000:]
+        assert "hub: every record up to seq 1 acknowledged" in run.stderr
+        got = _stored(hub)
+        assert [r["agent"]["id"] for r in got] == [aid]
+        assert got[0]["rule"]["id"] == "picket.scan.port"
+        # Refusals.
+        again = enroll(secret, d)
+        assert again.returncode == 1
+        assert "already enrolled" in again.stderr
+        used = enroll(secret, tmp_path / "other")
+        assert used.returncode == 1
+        assert "enrollment refused by the hub (HTTP 403)" in used.stderr
+        assert not (tmp_path / "other" / "agent.key").exists()
+        assert not (tmp_path / "other" / ".agent.key.new").exists()
+        fresh, _ = token(hub)
+        other = hubrun.mkcerts(tmp_path / "otherca")
+        wrong = enroll(fresh, tmp_path / "third", ca=other / "ca.crt")
+        assert wrong.returncode == 1
+        assert "certificate verify failed" in wrong.stderr, wrong.stderr
+        usage = enroll("", tmp_path / "fourth")
+        assert usage.returncode == 2
+    finally:
+        hub.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+@pytest.mark.skipif(shutil.which("wixl") is None,
+                    reason="wixl is not installed (packaging/deps.sh)")
+def test_msi_enrolls_and_reports(wine_copy, tmp_path):
+    """`msiexec /i picket-agent.msi HUB=... TOKEN=... CA=... HUB_LISTEN=...
+    /qn`: the service enrols at its first start (the hub's API, the
+    token, the CA), deletes the token from the registry, and reports to
+    the hub: a port scan on the namespace's loopback is stored under the
+    id the host enrolled as.  Hub and wine share a network namespace of
+    their own; the prefix is a private copy."""
+    import hubrun
+    from netns import wait_for
+    from test_enroll import ca_init, token
+    msi = os.environ.get("PICKET_MSI", str(REPO / "build/pkg/picket-agent.msi"))
+    if not os.path.exists(msi):
+        pytest.fail(f"{msi} missing: run make msi first")
+    ns = f"pkmse{os.getpid() % 100000}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    data = pathlib.Path(wine_copy["WINEPREFIX"]) / "drive_c" / \
+        "ProgramData" / "Picket"
+    hub = None
+
+    def run(*args, timeout=180):
+        return subprocess.run(["ip", "netns", "exec", ns, "wine", *args],
+                              capture_output=True, text=True,
+                              env=wine_copy, timeout=timeout)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"],
+                       check=True)
+        pki = ca_init(tmp_path / "h")
+        hub = hubrun.Hub(tmp_path / "h", pki, crl=False, ns=ns)
+        secret, _ = token(hub)
+        subprocess.run(["ip", "netns", "exec", ns, "wineserver", "-p"],
+                       env=wine_copy, check=True, timeout=60)
+        subprocess.run(["ip", "netns", "exec", ns, "wine", "cmd", "/c",
+                        "exit"], env=wine_copy, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=180)
+        r = run("msiexec", "/i", msi, f"HUB=127.0.0.1:{hub.api_port}",
+                f"TOKEN={secret}", f"CA={pki / 'ca.crt'}",
+                f"HUB_LISTEN=127.0.0.1:{hub.port}", "/qn")
+        assert r.returncode == 0, r.stderr[-2000:]
+        log = data / "picketd.log"
+
+        def said(text):
+            return log.exists() and text in log.read_text()
+        assert wait_for(lambda: said("hub: connected to 127.0.0.1"),
+                        timeout=90, step=1), \
+            log.read_text()[-3000:] if log.exists() else "no log"
+        m = re.search(r"service: enrolled with 127\.0\.0\.1:\d+ as "
+                      r"(a-[0-9a-f]{24})", log.read_text())
+        assert m, log.read_text()[-3000:]
+        aid = m.group(1)
+        assert f"hub: shipping to 127.0.0.1:{hub.port} as {aid}" in \
+            log.read_text()
+        for f in ("agent.key", "agent.crt", "ca.crt"):
+            assert (data / f).exists(), f
+        q = run("reg", "query", r"HKLM\SOFTWARE\Picket", "/v", "Token")
+        assert secret not in q.stdout
+        q = run("reg", "query", r"HKLM\SOFTWARE\Picket", "/v", "Hub")
+        assert f"127.0.0.1:{hub.api_port}" in q.stdout, q.stdout
+        probe = ("import socket\n"
+                 "for p in range(20000, 20040):\n"
+                 "    s = socket.socket(); s.settimeout(1)\n"
+                 "    s.connect_ex(('127.0.0.1', p)); s.close()\n")
+        subprocess.run(["ip", "netns", "exec", ns, "python3", "-c", probe],
+                       check=True, timeout=60)
+
+        def stored():
+            return any(x["rule"]["id"] == "picket.scan.port" and
+                       x["agent"]["id"] == aid for x in _stored(hub))
+        assert wait_for(stored, timeout=60, step=1), \
+            log.read_text()[-3000:]
+        r = run("msiexec", "/x", msi, "/qn")
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert _sc_state(run) is None
+    finally:
+        subprocess.run(["ip", "netns", "exec", ns, "wineserver", "-k"],
+                       env=wine_copy, capture_output=True)
+        if hub is not None:
+            hub.stop()
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)

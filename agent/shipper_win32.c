@@ -1,0 +1,1064 @@
+/*
+ * shipper_win32.c - spool to hub on Windows (shipper_win32.h): one thread,
+ * one connection at a time, Winsock sockets in non-blocking mode (tls.c
+ * wants them so: it answers WANT_READ / WANT_WRITE) waited on with
+ * select() in slices of at most SHIP_SLICE_MS, so a stop request or new
+ * records in the spool are seen within that slice without a wake-up
+ * channel between the threads.  The rules are agent/shipper.c's and
+ * docs/protocol.md's:
+ *
+ *  - setup (TCP connect, TLS 1.3 handshake with SNI, the hub's name and
+ *    CA checked by tls.c, HELLO, WELCOME) under one deadline,
+ *    [hub] connect_timeout;
+ *  - HELLO offers version 1 only (CONFIG and APPLIED, version 2, carry
+ *    bundles, which the Windows agent does not apply yet), the agent id
+ *    is the certificate's CN, next_seq / oldest_seq / dropped from the
+ *    spool;
+ *  - sending resumes at max(stored_seq + 1, oldest_seq); batches of
+ *    consecutive records within our and WELCOME's limits (records,
+ *    inflated bytes, max_frame), deflated with the preset dictionary both
+ *    sides know, at most max_inflight unACKed;
+ *  - spool segments are deleted only when an ACK covers them;
+ *  - HEARTBEAT after heartbeat_s of sending nothing, the hub's silence
+ *    or an unACKed batch past 3 x heartbeat_s ends the session;
+ *  - TASK START is answered RESULT STATE refused (no targeted
+ *    collection on Windows yet), CANCEL with cancelled, FORGET is a
+ *    no-op;
+ *  - every failure: close, wait uniform(0, min(cap, base x 2^n))
+ *    (pk_backoff_ms), or between cap/2 and cap after ERROR VERSION or
+ *    AUTH, and try again;
+ *  - a stop drains the spool for up to 5 s, then ERROR SHUTDOWN.
+ *
+ * Not here yet (docs/windows.md): the [hub] proxy tunnel, certificate
+ * renewal (RENEW), bundles, the status file.
+ */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/shipper_win32.h"
+#include "common/log.h"
+#include "common/pktime.h"
+#include "common/util.h"
+#include "transport/batch.h"
+#include "transport/spool.h"
+#include "transport/task.h"
+
+#ifndef PICKET_VERSION
+#define PICKET_VERSION "0.0.0"
+#endif
+
+#define SHIP_SLICE_MS		200	/* longest wait between looks */
+#define SHIP_INFLIGHT_MAX	64
+#define SHIP_RBUF		16384
+#define SHIP_DEC_MAX		PK_FRAME_MAX_PAYLOAD	/* TASK specs */
+#define SHIP_CTL_MAX		1024	/* HELLO, HEARTBEAT, ERROR, RESULT */
+#define SHIP_REPLY_MAX		16	/* RESULT answers waiting */
+#define SHIP_STABLE_US		(30 * PK_USEC)
+#define SHIP_DRAIN_US		(5 * PK_USEC)
+#define SHIP_VERSION		1	/* the one version offered */
+#define MS			1000ULL
+#define NO_TASKS_REASON	"targeted collection is not available on " \
+	"Windows yet"
+
+struct inflight {
+	uint64_t	first, last;
+	uint64_t	sent_us;
+};
+
+struct reply {
+	uint64_t	id;
+	uint8_t		state;
+};
+
+/* Records of the batch being made, copied out of the spool reader. */
+struct stage {
+	uint8_t			*buf;
+	size_t			 cap, used;
+	struct pk_batch_rec	*recs;
+	uint32_t		 max, n;
+	uint64_t		 next;
+	uint64_t		 carry_seq;	/* record held over a gap */
+	uint8_t			*carry;
+	size_t			 carry_len;
+};
+
+struct pk_wship {
+	struct pk_wship_conf	 c;
+	struct pk_tls_ctx	*ctx;
+	struct pk_wlink		*link;
+	struct pk_spool_reader	*rd;
+	struct pk_wship_stats	 st;
+	HANDLE			 thread;
+	HANDLE			 stop_ev;	/* ends a backoff sleep */
+	volatile LONG		 stop;
+	uint64_t		 rng;
+	unsigned		 attempt;
+	int			 failed_auth;
+
+	SOCKET			 sock;
+	struct pk_tls		*tls;
+	struct pk_welcome	 wl;
+	struct pk_frame_dec	 dec;
+	uint8_t			*dbuf;
+	uint8_t			 rbuf[SHIP_RBUF];
+	uint8_t			*out;		/* one frame being written */
+	size_t			 out_cap, out_len, out_off;
+	uint8_t			 ctl[SHIP_CTL_MAX];
+	struct inflight		 fl[SHIP_INFLIGHT_MAX];
+	unsigned		 fl_head, fl_n;
+	uint64_t		 read_from, sent_seq;
+	uint64_t		 last_rx, last_tx, session_start;
+	struct stage		 sg;
+	struct reply		 rq[SHIP_REPLY_MAX];
+	unsigned		 rq_n;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static int
+stopping(struct pk_wship *s)
+{
+	return InterlockedCompareExchange(&s->stop, 0, 0) != 0;
+}
+
+static uint64_t
+rng_next(struct pk_wship *s)
+{
+	/* xorshift64*, as agent/shipper.c: enough to spread reconnects. */
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return s->rng * 2685821657736338717ULL;
+}
+
+static int
+ms_until(uint64_t at)
+{
+	uint64_t now = pk_mono_us();
+
+	if (at <= now)
+		return 0;
+	if ((at - now) / MS >= INT_MAX)
+		return INT_MAX;
+	return (int)((at - now + MS - 1) / MS);
+}
+
+/*
+ * select() on the connection for reading and/or writing, at most ms
+ * (and at most one slice).  1 ready, 0 not yet, -1 error.
+ */
+static int
+sock_wait(SOCKET sock, int rd, int wr, int ms)
+{
+	fd_set r, w, x;
+	struct timeval tv;
+	int n;
+
+	if (ms > SHIP_SLICE_MS || ms < 0)
+		ms = SHIP_SLICE_MS;
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_ZERO(&x);
+	if (rd)
+		FD_SET(sock, &r);
+	if (wr)
+		FD_SET(sock, &w);
+	FD_SET(sock, &x);	/* a failed non-blocking connect */
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	n = select(0, &r, &w, &x, &tv);
+	if (n == SOCKET_ERROR)
+		return -1;
+	return n > 0 ? 1 : 0;
+}
+
+/* Wait until the socket is ready or the deadline: 1, 0 deadline or
+ * stop, -1 error.  Setup only: a stop ends it at once. */
+static int
+wait_fd(struct pk_wship *s, int rd, int wr, uint64_t deadline)
+{
+	int r;
+
+	for (;;) {
+		if (stopping(s) || pk_mono_us() >= deadline)
+			return 0;
+		if ((r = sock_wait(s->sock, rd, wr, ms_until(deadline))) != 0)
+			return r;
+	}
+}
+
+/* ----------------------------------------------------- connection setup */
+
+static int
+tcp_connect(struct pk_wship *s, uint64_t deadline, char *why, size_t whylen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char portstr[8];
+	u_long nb = 1;
+	int rc, soerr;
+	int sl;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(portstr, sizeof(portstr), "%u", s->c.port);
+	if ((rc = getaddrinfo(s->c.host, portstr, &hints, &res)) != 0) {
+		snprintf(why, whylen, "resolve %s: error %d", s->c.host, rc);
+		return -1;
+	}
+	snprintf(why, whylen, "%s:%u: no address", s->c.host, s->c.port);
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		s->sock = socket(ai->ai_family, ai->ai_socktype,
+		    ai->ai_protocol);
+		if (s->sock == INVALID_SOCKET) {
+			snprintf(why, whylen, "socket: error %d",
+			    WSAGetLastError());
+			continue;
+		}
+		/* tls.c hands the socket to OpenSSL as an int (SSL_set_fd),
+		 * which OpenSSL turns back into a SOCKET: handles are small
+		 * numbers in practice; refuse one that would not survive. */
+		if ((UINT_PTR)s->sock > (UINT_PTR)INT_MAX ||
+		    ioctlsocket(s->sock, FIONBIO, &nb) != 0) {
+			snprintf(why, whylen, "socket: unusable handle");
+			goto next;
+		}
+		if (connect(s->sock, ai->ai_addr, (int)ai->ai_addrlen) == 0)
+			break;
+		if (WSAGetLastError() == WSAEWOULDBLOCK &&
+		    (rc = wait_fd(s, 0, 1, deadline)) == 1) {
+			sl = sizeof(soerr);
+			soerr = 0;
+			if (getsockopt(s->sock, SOL_SOCKET, SO_ERROR,
+			    (char *)&soerr, &sl) == 0 && soerr == 0)
+				break;
+			snprintf(why, whylen, "connect %s:%u: error %d",
+			    s->c.host, s->c.port, soerr);
+		} else
+			snprintf(why, whylen, "connect %s:%u: %s", s->c.host,
+			    s->c.port, stopping(s) ? "stopping" :
+			    "timed out or failed");
+next:
+		closesocket(s->sock);
+		s->sock = INVALID_SOCKET;
+		if (stopping(s) || pk_mono_us() >= deadline)
+			break;
+	}
+	freeaddrinfo(res);
+	return s->sock == INVALID_SOCKET ? -1 : 0;
+}
+
+/* Write a whole buffer through TLS (setup phase). */
+static int
+tls_write_all(struct pk_wship *s, const uint8_t *buf, size_t len,
+    uint64_t deadline)
+{
+	long n;
+
+	while (len > 0) {
+		n = pk_tls_write(s->tls, buf, len);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		} else if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE) {
+			if (wait_fd(s, n == PK_TLS_WANT_READ,
+			    n == PK_TLS_WANT_WRITE, deadline) != 1)
+				return -1;
+		} else
+			return -1;
+	}
+	return 0;
+}
+
+/* Read until one whole frame (setup: WELCOME or ERROR).  1 or -1. */
+static int
+read_frame(struct pk_wship *s, struct pk_frame *f, uint64_t deadline,
+    char *why, size_t whylen)
+{
+	const uint8_t *in;
+	size_t len;
+	long n;
+	int r;
+
+	for (;;) {
+		n = pk_tls_read(s->tls, s->rbuf, sizeof(s->rbuf));
+		if (n > 0) {
+			in = s->rbuf;
+			len = (size_t)n;
+			r = pk_frame_dec_next(&s->dec, &in, &len, f);
+			if (r < 0) {
+				snprintf(why, whylen, "bad frame from hub: %s",
+				    pk_frame_strerror(s->dec.err));
+				return -1;
+			}
+			if (r == 1) {
+				if (len != 0) {
+					snprintf(why, whylen, "hub sent frames "
+					    "before WELCOME was answered");
+					return -1;
+				}
+				return 1;
+			}
+			continue;
+		}
+		if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE) {
+			if (wait_fd(s, n == PK_TLS_WANT_READ,
+			    n == PK_TLS_WANT_WRITE, deadline) != 1) {
+				snprintf(why, whylen, "no WELCOME in time");
+				return -1;
+			}
+			continue;
+		}
+		/* Under TLS 1.3 the hub judges our certificate after our
+		 * side of the handshake is done: a refusal shows here. */
+		snprintf(why, whylen, "no WELCOME: %s", n == PK_TLS_CLOSED ?
+		    "hub closed the connection" : pk_tls_error(s->tls));
+		return -1;
+	}
+}
+
+static void
+conn_close(struct pk_wship *s)
+{
+	if (s->tls != NULL) {
+		(void)pk_tls_shutdown(s->tls);
+		pk_tls_free(s->tls);
+		s->tls = NULL;
+	}
+	if (s->sock != INVALID_SOCKET) {
+		closesocket(s->sock);
+		s->sock = INVALID_SOCKET;
+	}
+	s->out_len = s->out_off = 0;
+	s->fl_head = s->fl_n = 0;
+	s->sg.carry_len = 0;
+	s->rq_n = 0;
+	EnterCriticalSection(&s->link->mu);
+	s->link->connected = 0;
+	LeaveCriticalSection(&s->link->mu);
+}
+
+/* What HELLO says about the spool, from the capture thread's numbers. */
+static void
+hello_fill(struct pk_wship *s, struct pk_hello *h)
+{
+	uint64_t acked = pk_spool_reader_acked(s->rd), next, lost;
+
+	EnterCriticalSection(&s->link->mu);
+	next = s->link->next_seq;
+	lost = s->link->lost;
+	LeaveCriticalSection(&s->link->mu);
+	memset(h, 0, sizeof(*h));
+	h->ver_min = SHIP_VERSION;
+	h->ver_max = SHIP_VERSION;
+	h->next_seq = next > acked + 1 ? next : acked + 1;
+	h->oldest_seq = acked + 1;
+	h->dropped = lost;
+	h->dicts = PK_DICT_MASK;
+	pk_strlcpy(h->agent_version, PICKET_VERSION, sizeof(h->agent_version));
+	pk_strlcpy(h->agent_id, s->c.agent_id, sizeof(h->agent_id));
+	pk_strlcpy(h->host_name, s->c.host_name, sizeof(h->host_name));
+}
+
+/* One connection up to WELCOME.  0 ready, -1 failed (why says why). */
+static int
+conn_open(struct pk_wship *s, char *why, size_t whylen)
+{
+	uint64_t deadline = pk_mono_us() + s->c.connect_timeout_ms * MS;
+	char err[PK_TLS_ERRLEN];
+	struct pk_hello h;
+	struct pk_frame f;
+	struct pk_error e;
+	size_t len;
+	int r;
+
+	s->st.connects++;
+	if (tcp_connect(s, deadline, why, whylen) != 0) {
+		s->st.connect_failures++;
+		return -1;
+	}
+	if ((s->tls = pk_tls_client_new(s->ctx, (int)s->sock,
+	    s->c.server_name, err, sizeof(err))) == NULL) {
+		snprintf(why, whylen, "TLS: %s", err);
+		s->st.tls_failures++;
+		return -1;
+	}
+	while ((r = pk_tls_handshake(s->tls)) != PK_TLS_DONE) {
+		if ((r != PK_TLS_WANT_READ && r != PK_TLS_WANT_WRITE) ||
+		    wait_fd(s, r == PK_TLS_WANT_READ, r == PK_TLS_WANT_WRITE,
+		    deadline) != 1) {
+			snprintf(why, whylen, "TLS handshake with %s: %s",
+			    s->c.server_name, r == PK_TLS_WANT_READ ||
+			    r == PK_TLS_WANT_WRITE ? "timed out" :
+			    pk_tls_error(s->tls));
+			s->st.tls_failures++;
+			return -1;
+		}
+	}
+	hello_fill(s, &h);
+	if (pk_hello_encode(&h, s->ctl, sizeof(s->ctl), &len) != PK_FE_OK) {
+		snprintf(why, whylen, "cannot encode HELLO");
+		return -1;
+	}
+	pk_frame_dec_init(&s->dec, s->dbuf, SHIP_DEC_MAX);
+	if (tls_write_all(s, s->ctl, len, deadline) != 0) {
+		snprintf(why, whylen, "no WELCOME: sending HELLO: %s",
+		    pk_tls_error(s->tls));
+		return -1;
+	}
+	if (read_frame(s, &f, deadline, why, whylen) != 1)
+		return -1;
+	if (f.type == PK_FT_ERROR) {
+		s->st.refusals++;
+		if (pk_error_decode(&f, &e) != PK_FE_OK)
+			snprintf(e.msg, sizeof(e.msg), "(malformed ERROR)");
+		else if (e.code == PK_WE_VERSION || e.code == PK_WE_AUTH)
+			s->failed_auth = 1;
+		snprintf(why, whylen, "hub refused HELLO: error %u: %.300s",
+		    e.code, e.msg);
+		return -1;
+	}
+	if (f.type != PK_FT_WELCOME ||
+	    pk_welcome_decode(&f, &s->wl) != PK_FE_OK ||
+	    s->wl.version != SHIP_VERSION) {
+		s->st.protocol_errors++;
+		snprintf(why, whylen, "hub answered HELLO with a bad %s",
+		    pk_frame_type_name(f.type));
+		return -1;
+	}
+	return 0;
+}
+
+/* --------------------------------------------------------- batching */
+
+static int
+stage_add(void *arg, uint64_t seq, const uint8_t *payload, size_t len)
+{
+	struct stage *g = arg;
+
+	if (g->n > 0 && (seq != g->next || g->used + len > g->cap)) {
+		/* A gap (records lost by the spool) or no room: this
+		 * record starts the next batch.  The reader counts it as
+		 * read, hence the copy. */
+		memcpy(g->carry, payload, len);
+		g->carry_len = len;
+		g->carry_seq = seq;
+		return 1;
+	}
+	memcpy(g->buf + g->used, payload, len);
+	g->recs[g->n].seq = seq;
+	g->recs[g->n].data = (const char *)g->buf + g->used;
+	g->recs[g->n].len = len;
+	g->used += len;
+	g->n++;
+	g->next = seq + 1;
+	return g->n >= g->max;
+}
+
+/* The next BATCH into s->out: 1 made, 0 nothing, 2 a record skipped
+ * (call again), -1 spool error.  As agent/shipper.c's batch_try(). */
+static int
+batch_try(struct pk_wship *s)
+{
+	struct stage *g = &s->sg;
+	struct pk_batch_hdr hdr;
+	uint32_t max_rec = s->c.batch_records, max_raw = s->c.batch_bytes;
+	size_t head = PK_FRAME_HDR + PK_BATCH_FIXED, dlen, hl;
+	uint64_t next_from;
+	long r;
+	int err;
+	uint8_t dict;
+
+	if (max_rec > s->wl.max_batch_records)
+		max_rec = s->wl.max_batch_records;
+	if (max_raw > s->wl.max_batch_bytes)
+		max_raw = s->wl.max_batch_bytes;
+	if (max_rec > g->max)
+		max_rec = g->max;
+	g->n = 0;
+	g->used = 0;
+	if (g->carry_len > 0) {
+		uint32_t save = g->max;
+
+		g->max = max_rec;
+		(void)stage_add(g, g->carry_seq, g->carry, g->carry_len);
+		g->max = save;
+		g->carry_len = 0;
+	}
+	if (g->n < max_rec) {
+		uint32_t save = g->max;
+
+		g->max = max_rec;
+		r = pk_spool_read(s->rd, s->read_from, max_rec - g->n,
+		    max_raw > g->used ? max_raw - g->used : 1, stage_add, g,
+		    &next_from);
+		g->max = save;
+		if (r < 0) {
+			s->st.spool_errors++;
+			log_warnx("hub: reading the spool from %llu failed",
+			    (unsigned long long)s->read_from);
+			return -1;
+		}
+		if (r > 0 || next_from > s->read_from)
+			s->read_from = next_from;
+	}
+	if (g->n == 0)
+		return 0;
+	dict = s->c.level > 0 && (s->wl.dicts & (1u << PK_DICT_CURRENT)) ?
+	    PK_DICT_CURRENT : PK_DICT_NONE;
+	for (;;) {
+		err = pk_batch_build(g->recs, g->n, dict, s->c.level,
+		    s->out + head, s->wl.max_frame - PK_BATCH_FIXED, &hdr,
+		    &dlen);
+		if (err == PK_BE_OK)
+			break;
+		if (err != PK_BE_SPACE && err != PK_BE_RECORD) {
+			log_warnx("hub: cannot build a batch: %s",
+			    pk_batch_strerror(err));
+			return -1;
+		}
+		if (g->n == 1) {
+			/* One record that cannot travel: skipped; the hub
+			 * counts the gap as lost. */
+			s->st.unsendable++;
+			log_warnx("hub: record %llu cannot be sent (%s), "
+			    "skipped", (unsigned long long)g->recs[0].seq,
+			    pk_batch_strerror(err));
+			s->sent_seq = g->recs[0].seq;
+			return 2;
+		}
+		/* The first half now, the rest next time. */
+		g->n /= 2;
+		s->read_from = g->recs[g->n].seq;
+		g->carry_len = 0;
+	}
+	if (pk_batch_encode_head(&hdr, dlen, s->out, head, &hl) != PK_FE_OK ||
+	    hl != head) {
+		log_warnx("hub: cannot frame a batch of %u records",
+		    hdr.count);
+		return -1;
+	}
+	s->out_len = head + dlen;
+	s->out_off = 0;
+	s->fl[(s->fl_head + s->fl_n) % SHIP_INFLIGHT_MAX] = (struct inflight){
+		hdr.first_seq, hdr.first_seq + hdr.count - 1, pk_mono_us() };
+	s->fl_n++;
+	s->sent_seq = hdr.first_seq + hdr.count - 1;
+	s->st.batches++;
+	s->st.records += hdr.count;
+	s->st.raw_bytes += hdr.raw_len;
+	s->st.wire_bytes += dlen;
+	return 1;
+}
+
+static int
+batch_next(struct pk_wship *s)
+{
+	int r;
+
+	while ((r = batch_try(s)) == 2)
+		;
+	return r;
+}
+
+/* ------------------------------------------------------- the session */
+
+static void
+publish_acked(struct pk_wship *s, uint64_t seq)
+{
+	EnterCriticalSection(&s->link->mu);
+	if (seq > s->link->acked)
+		s->link->acked = seq;
+	LeaveCriticalSection(&s->link->mu);
+}
+
+static int
+on_ack(struct pk_wship *s, uint64_t seq, char *why, size_t whylen)
+{
+	if (seq > s->sent_seq || seq < s->st.acked_seq) {
+		snprintf(why, whylen, "ACK %llu outside what was sent",
+		    (unsigned long long)seq);
+		s->st.protocol_errors++;
+		return -1;
+	}
+	while (s->fl_n > 0 && s->fl[s->fl_head].last <= seq) {
+		s->fl_head = (s->fl_head + 1) % SHIP_INFLIGHT_MAX;
+		s->fl_n--;
+	}
+	s->st.acks++;
+	s->st.acked_seq = seq;
+	s->attempt = 0;
+	/* Segments go only now that the hub has them (rule 5). */
+	if (pk_spool_reader_ack(s->rd, seq, s->c.spool_fsync) != 0) {
+		s->st.spool_errors++;
+		log_warnx("hub: cannot record ACK %llu in the spool",
+		    (unsigned long long)seq);
+	}
+	publish_acked(s, seq);
+	return 0;
+}
+
+static void
+reply_queue(struct pk_wship *s, uint64_t id, uint8_t state)
+{
+	if (s->rq_n >= SHIP_REPLY_MAX) {
+		s->st.results_dropped++;	/* the hub sends START again */
+		return;
+	}
+	s->rq[s->rq_n].id = id;
+	s->rq[s->rq_n].state = state;
+	s->rq_n++;
+}
+
+/* A TASK: strictly decoded (malformed ends the session), then answered:
+ * no targeted collection on Windows yet. */
+static int
+on_task(struct pk_wship *s, const struct pk_frame *f, char *why,
+    size_t whylen)
+{
+	struct pk_task_frame tf;
+	int r;
+
+	if ((r = pk_task_frame_decode(f, &tf)) != PK_FE_OK) {
+		s->st.protocol_errors++;
+		snprintf(why, whylen, "malformed TASK frame from hub: %s",
+		    pk_frame_strerror(r));
+		return -1;
+	}
+	s->st.task_frames++;
+	switch (tf.op) {
+	case PK_TOP_START:
+		s->st.tasks_refused++;
+		log_info("task %llu refused: %s", (unsigned long long)tf.id,
+		    NO_TASKS_REASON);
+		reply_queue(s, tf.id, PK_TS_REFUSED);
+		break;
+	case PK_TOP_CANCEL:
+		/* never started here: nothing to stop */
+		reply_queue(s, tf.id, PK_TS_CANCELLED);
+		break;
+	default:	/* FORGET: no files kept for it */
+		break;
+	}
+	return 0;
+}
+
+/* The next RESULT STATE answer into s->out: 1 queued, 0 none. */
+static int
+reply_next(struct pk_wship *s)
+{
+	struct pk_result r;
+	size_t len;
+
+	if (s->rq_n == 0 || s->out_len != 0)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.id = s->rq[0].id;
+	r.kind = PK_RK_STATE;
+	r.state = s->rq[0].state;
+	if (r.state == PK_TS_REFUSED)
+		pk_strlcpy(r.reason, NO_TASKS_REASON, sizeof(r.reason));
+	memmove(&s->rq[0], &s->rq[1], (s->rq_n - 1) * sizeof(s->rq[0]));
+	s->rq_n--;
+	if (pk_result_encode(&r, s->out, s->out_cap, &len) != PK_FE_OK)
+		return 0;
+	s->out_len = len;
+	s->out_off = 0;
+	s->st.result_frames++;
+	return 1;
+}
+
+static void session_error(struct pk_wship *s, uint16_t code,
+    const char *msg);
+
+static int
+on_frame(struct pk_wship *s, const struct pk_frame *f, char *why,
+    size_t whylen)
+{
+	struct pk_error e;
+	uint64_t v;
+
+	switch (f->type) {
+	case PK_FT_ACK:
+		if (pk_ack_decode(f, &v) != PK_FE_OK)
+			break;
+		return on_ack(s, v, why, whylen);
+	case PK_FT_HEARTBEAT:
+		if (pk_heartbeat_decode(f, &v) != PK_FE_OK)
+			break;
+		s->st.heartbeats_received++;
+		return 0;
+	case PK_FT_TASK:
+		return on_task(s, f, why, whylen);
+	case PK_FT_CONFIG:
+	case PK_FT_APPLIED:
+		/* version 2 types in our version 1 session */
+		s->st.protocol_errors++;
+		session_error(s, PK_WE_TYPE, "not in a version 1 session");
+		snprintf(why, whylen, "hub sent %s in a version 1 session",
+		    pk_frame_type_name(f->type));
+		return -1;
+	case PK_FT_ERROR:
+		s->st.refusals++;
+		if (pk_error_decode(f, &e) != PK_FE_OK)
+			snprintf(e.msg, sizeof(e.msg), "(malformed)");
+		snprintf(why, whylen, "hub sent error %u: %.300s", e.code,
+		    e.msg);
+		return -1;
+	default:
+		break;
+	}
+	s->st.protocol_errors++;
+	if (pk_frame_dir(f->type) != 0 &&
+	    !(pk_frame_dir(f->type) & PK_FDIR_HUB))
+		session_error(s, PK_WE_STATE, "frame not from the hub's side");
+	else
+		session_error(s, PK_WE_PROTOCOL, "unexpected or malformed");
+	snprintf(why, whylen, "unexpected or malformed %s frame from hub",
+	    pk_frame_type_name(f->type));
+	return -1;
+}
+
+/* Read everything available.  0 fine, -1 connection over. */
+static int
+session_read(struct pk_wship *s, char *why, size_t whylen)
+{
+	const uint8_t *in;
+	struct pk_frame f;
+	size_t len;
+	long n;
+	int r;
+
+	for (;;) {
+		n = pk_tls_read(s->tls, s->rbuf, sizeof(s->rbuf));
+		if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE)
+			return 0;
+		if (n <= 0) {
+			snprintf(why, whylen, "%s", n == PK_TLS_CLOSED ?
+			    "hub closed the connection" : pk_tls_error(s->tls));
+			return -1;
+		}
+		s->last_rx = pk_mono_us();
+		in = s->rbuf;
+		len = (size_t)n;
+		while ((r = pk_frame_dec_next(&s->dec, &in, &len, &f)) == 1)
+			if (on_frame(s, &f, why, whylen) != 0)
+				return -1;
+		if (r < 0) {
+			s->st.protocol_errors++;
+			session_error(s, pk_frame_err_wire(s->dec.err),
+			    pk_frame_strerror(s->dec.err));
+			snprintf(why, whylen, "bad frame from hub: %s",
+			    pk_frame_strerror(s->dec.err));
+			return -1;
+		}
+	}
+}
+
+/* Write what is pending.  0 fine (maybe more to write), -1 over. */
+static int
+session_write(struct pk_wship *s, char *why, size_t whylen)
+{
+	long n;
+
+	while (s->out_off < s->out_len) {
+		n = pk_tls_write(s->tls, s->out + s->out_off,
+		    s->out_len - s->out_off);
+		if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE)
+			return 0;
+		if (n <= 0) {
+			snprintf(why, whylen, "writing to hub: %s",
+			    pk_tls_error(s->tls));
+			return -1;
+		}
+		s->out_off += (size_t)n;
+		s->last_tx = pk_mono_us();
+	}
+	s->out_len = s->out_off = 0;
+	return 0;
+}
+
+/* Best effort goodbye, only when no frame is pending: TLS wants a
+ * write it could not finish retried with the same bytes. */
+static void
+session_error(struct pk_wship *s, uint16_t code, const char *msg)
+{
+	size_t len;
+
+	if (s->out_len == 0 && pk_error_encode(code, msg, s->ctl,
+	    sizeof(s->ctl), &len) == PK_FE_OK)
+		(void)pk_tls_write(s->tls, s->ctl, len);
+}
+
+/* After WELCOME: where to start, what the hub already has. */
+static void
+session_begin(struct pk_wship *s)
+{
+	uint64_t acked = pk_spool_reader_acked(s->rd);
+
+	s->read_from = (s->wl.stored_seq > acked ? s->wl.stored_seq : acked)
+	    + 1;
+	s->sent_seq = s->read_from - 1;
+	if (s->st.acked_seq < s->sent_seq)
+		s->st.acked_seq = s->sent_seq;
+	if (s->wl.stored_seq > acked &&
+	    pk_spool_reader_ack(s->rd, s->wl.stored_seq, s->c.spool_fsync) != 0)
+		s->st.spool_errors++;
+	EnterCriticalSection(&s->link->mu);
+	/* The capture thread must never hand out a number the hub has. */
+	s->link->hub_stored = s->wl.stored_seq;
+	s->link->connected = 1;
+	LeaveCriticalSection(&s->link->mu);
+	publish_acked(s, s->sent_seq);
+	s->last_rx = s->last_tx = s->session_start = pk_mono_us();
+	s->rq_n = 0;
+}
+
+/* The welcomed connection, until it ends.  Returns with why set. */
+static void
+session(struct pk_wship *s, char *why, size_t whylen)
+{
+	uint64_t hb = (uint64_t)s->wl.heartbeat_s * PK_USEC, now;
+	uint64_t drain_until = 0;
+	size_t len;
+	int r, idle = 0, ms;
+
+	session_begin(s);
+	for (;;) {
+		if (stopping(s) && drain_until == 0)
+			drain_until = pk_mono_us() + SHIP_DRAIN_US;
+		(void)reply_next(s);
+		if (s->out_len == 0 && s->fl_n < s->wl.max_inflight &&
+		    s->fl_n < SHIP_INFLIGHT_MAX) {
+			if ((r = batch_next(s)) < 0) {
+				snprintf(why, whylen, "cannot read the spool");
+				return;
+			}
+			idle = r == 0;
+		} else
+			idle = 0;
+		if (drain_until != 0 && ((idle && s->fl_n == 0 &&
+		    s->out_len == 0) || pk_mono_us() >= drain_until)) {
+			s->st.shutdowns_sent++;
+			session_error(s, PK_WE_SHUTDOWN, "agent stopping");
+			snprintf(why, whylen, "stopping");
+			return;
+		}
+		now = pk_mono_us();
+		if (s->out_len == 0 && now - s->last_tx >= hb &&
+		    pk_heartbeat_encode(pk_now_us(), s->out, s->out_cap,
+		    &len) == PK_FE_OK) {
+			s->out_len = len;
+			s->out_off = 0;
+			s->st.heartbeats_sent++;
+		}
+		if (session_write(s, why, whylen) != 0)
+			return;
+		if (now - s->last_rx > 3 * hb ||
+		    (s->fl_n > 0 && now - s->fl[s->fl_head].sent_us > 3 * hb)) {
+			s->st.timeouts++;
+			session_error(s, PK_WE_TIMEOUT, "no answer from hub");
+			snprintf(why, whylen, "hub silent for %llu s",
+			    (unsigned long long)(3 * hb / PK_USEC));
+			return;
+		}
+		if (pk_tls_pending(s->tls) == 0) {
+			/* Busy: come back at once when the socket is ready;
+			 * idle: one slice, then look at the spool again. */
+			ms = idle ? SHIP_SLICE_MS : 50;
+			if (s->out_len == 0 && s->last_tx + hb > now &&
+			    ms_until(s->last_tx + hb) < ms)
+				ms = ms_until(s->last_tx + hb);
+			if (sock_wait(s->sock, 1, s->out_len != 0, ms) < 0) {
+				snprintf(why, whylen, "select: error %d",
+				    WSAGetLastError());
+				return;
+			}
+		}
+		if (session_read(s, why, whylen) != 0)
+			return;
+	}
+}
+
+/* ------------------------------------------------------------- thread */
+
+static DWORD WINAPI
+ship_main(LPVOID arg)
+{
+	struct pk_wship *s = arg;
+	char why[512];
+	uint64_t wait_ms;
+	int was_up;
+
+	log_info("hub: shipping to %s:%u as %s", s->c.host, s->c.port,
+	    s->c.agent_id);
+	while (!stopping(s)) {
+		why[0] = '\0';
+		s->failed_auth = 0;
+		was_up = 0;
+		if (conn_open(s, why, sizeof(why)) == 0) {
+			s->st.sessions++;
+			was_up = 1;
+			log_info("hub: connected to %s (%s), it stores up to "
+			    "seq %llu", s->c.server_name, s->wl.hub_id,
+			    (unsigned long long)s->wl.stored_seq);
+			session(s, why, sizeof(why));
+			if (pk_mono_us() - s->session_start >= SHIP_STABLE_US)
+				s->attempt = 0;
+		}
+		conn_close(s);
+		if (stopping(s))
+			break;
+		wait_ms = s->failed_auth ? s->c.backoff_cap_ms / 2 +
+		    rng_next(s) % (s->c.backoff_cap_ms / 2 + 1) :
+		    pk_backoff_ms(s->c.backoff_base_ms, s->c.backoff_cap_ms,
+		    s->attempt, rng_next(s));
+		if (s->attempt < 32)
+			s->attempt++;
+		log_warnx("hub: %s%s; next attempt in %.1f s",
+		    was_up ? "connection lost: " : "", why,
+		    (double)wait_ms / 1000.0);
+		(void)WaitForSingleObject(s->stop_ev, wait_ms > 0xfffffff0ULL ?
+		    0xfffffff0UL : (DWORD)wait_ms);
+	}
+	if (why[0] != '\0' && strcmp(why, "stopping") == 0)
+		log_info("hub: stopped, everything up to seq %llu "
+		    "acknowledged", (unsigned long long)s->st.acked_seq);
+	return 0;
+}
+
+static void
+ship_free(struct pk_wship *s)
+{
+	if (s == NULL)
+		return;
+	if (s->rd != NULL)
+		pk_spool_reader_close(s->rd);
+	if (s->stop_ev != NULL)
+		CloseHandle(s->stop_ev);
+	free(s->out);
+	free(s->dbuf);
+	free(s->sg.buf);
+	free(s->sg.carry);
+	free(s->sg.recs);
+	free(s);
+}
+
+struct pk_wship *
+pk_wship_start(const struct pk_wship_conf *c, struct pk_tls_ctx *ctx,
+    struct pk_wlink *link, char *err, size_t errlen)
+{
+	struct pk_wship *s;
+	LARGE_INTEGER qpc;
+	WSADATA wsa;
+
+	if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
+		snprintf(err, errlen, "Winsock: WSAStartup failed");
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		WSACleanup();
+		return NULL;
+	}
+	s->c = *c;
+	s->ctx = ctx;
+	s->link = link;
+	s->sock = INVALID_SOCKET;
+	if (s->c.batch_records == 0 ||
+	    s->c.batch_records > PK_BATCH_MAX_RECORDS)
+		s->c.batch_records = PK_BATCH_MAX_RECORDS;
+	if (s->c.batch_bytes == 0 || s->c.batch_bytes > PK_BATCH_MAX_RAW)
+		s->c.batch_bytes = PK_BATCH_MAX_RAW;
+	if (s->c.backoff_cap_ms < s->c.backoff_base_ms)
+		s->c.backoff_cap_ms = s->c.backoff_base_ms;
+	s->out_cap = PK_FRAME_HDR + PK_FRAME_MAX_PAYLOAD;
+	s->sg.cap = s->c.batch_bytes + PK_SPOOL_PAYLOAD_MAX;
+	s->sg.max = s->c.batch_records;
+	if ((s->out = malloc(s->out_cap)) == NULL ||
+	    (s->dbuf = malloc(SHIP_DEC_MAX)) == NULL ||
+	    (s->sg.buf = malloc(s->sg.cap)) == NULL ||
+	    (s->sg.carry = malloc(PK_SPOOL_PAYLOAD_MAX)) == NULL ||
+	    (s->sg.recs = calloc(s->sg.max, sizeof(*s->sg.recs))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if ((s->rd = pk_spool_reader_open(c->spool_dir, NULL)) == NULL) {
+		snprintf(err, errlen, "cannot read spool %s", c->spool_dir);
+		goto fail;
+	}
+	if ((s->stop_ev = CreateEventA(NULL, TRUE, FALSE, NULL)) == NULL) {
+		snprintf(err, errlen, "CreateEvent: error %lu",
+		    (unsigned long)GetLastError());
+		goto fail;
+	}
+	QueryPerformanceCounter(&qpc);
+	s->rng = (pk_now_us() ^ ((uint64_t)GetCurrentProcessId() << 32) ^
+	    (uint64_t)qpc.QuadPart) | 1;
+	if ((s->thread = CreateThread(NULL, 0, ship_main, s, 0, NULL)) ==
+	    NULL) {
+		snprintf(err, errlen, "CreateThread: error %lu",
+		    (unsigned long)GetLastError());
+		goto fail;
+	}
+	return s;
+fail:
+	ship_free(s);
+	WSACleanup();
+	return NULL;
+}
+
+int
+pk_wship_wait_acked(struct pk_wship *s, uint64_t seq, uint32_t timeout_ms)
+{
+	uint64_t until = pk_mono_us() + (uint64_t)timeout_ms * MS, acked;
+
+	for (;;) {
+		EnterCriticalSection(&s->link->mu);
+		acked = s->link->acked;
+		LeaveCriticalSection(&s->link->mu);
+		if (acked >= seq)
+			return 1;
+		if (pk_mono_us() >= until)
+			return 0;
+		Sleep(50);
+	}
+}
+
+static void
+report(const struct pk_wship *s, FILE *fp)
+{
+	const struct pk_wship_stats *t = &s->st;
+
+#define ST(f) fprintf(fp, "shipper.%s %llu\n", #f, (unsigned long long)t->f)
+	ST(connects); ST(sessions); ST(connect_failures); ST(tls_failures);
+	ST(refusals); ST(timeouts); ST(protocol_errors); ST(batches);
+	ST(records); ST(raw_bytes); ST(wire_bytes); ST(acks); ST(acked_seq);
+	ST(unsendable); ST(spool_errors); ST(heartbeats_sent);
+	ST(heartbeats_received); ST(task_frames); ST(tasks_refused);
+	ST(result_frames); ST(results_dropped); ST(shutdowns_sent);
+#undef ST
+}
+
+void
+pk_wship_stop(struct pk_wship *s, FILE *stats)
+{
+	if (s == NULL)
+		return;
+	InterlockedExchange(&s->stop, 1);
+	SetEvent(s->stop_ev);
+	/* The drain is bounded (5 s) and so is every wait in the setup
+	 * (one slice): the join cannot hang on the hub. */
+	(void)WaitForSingleObject(s->thread, INFINITE);
+	CloseHandle(s->thread);
+	if (stats != NULL)
+		report(s, stats);
+	ship_free(s);
+	WSACleanup();
+}
