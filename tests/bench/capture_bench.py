@@ -157,7 +157,7 @@ def start_picketd(pair, tmp):
     p = pair.popen(pair.b, PICKETD, "-f", "-c", cfg, "-S", RULES, "-o",
                    os.path.join(tmp, "picketd.ndjson"),
                    stdout=subprocess.DEVNULL, stderr=open(errf, "w"))
-    ok = wait_for(lambda: "running" in open(errf).read()
+    ok = wait_for(lambda: "running, host" in open(errf).read()
                   or p.poll() is not None, timeout=30)
     if not ok or p.poll() is not None:
         sys.exit("capture_bench: picketd did not start:\n" + open(errf).read())

@@ -228,7 +228,7 @@ def main():
 
         def ready():
             lines.append(agent.stderr.readline())
-            return "running" in lines[-1] or agent.poll() is not None
+            return "running, host" in lines[-1] or agent.poll() is not None
         wait_for(ready, timeout=30)
         if agent.poll() is not None:
             sys.exit("footprint: picketd did not start:\n" + "".join(lines))

@@ -303,7 +303,7 @@ def test_agent_runs_on_without_bpf(tmp_path):
                   prefix=["setpriv", "--bounding-set", drop,
                           "--inh-caps", drop, "--"])
     try:
-        assert wait_for(lambda: "running" in agent.log(), timeout=20), \
+        assert wait_for(lambda: "running, host" in agent.log(), timeout=20), \
             agent.log()
         log = agent.log()
         lines = [line for line in log.splitlines()

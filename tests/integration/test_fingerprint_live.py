@@ -34,7 +34,7 @@ def run_agent(pair, tmp_path, action):
 
     def ready():
         lines.append(agent.stderr.readline())
-        return "running" in lines[-1] or agent.poll() is not None
+        return "running, host" in lines[-1] or agent.poll() is not None
     assert wait_for(ready, timeout=20), lines
     action()
     time.sleep(1.0)

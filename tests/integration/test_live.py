@@ -32,7 +32,7 @@ def start_agent(pair, out, extra=()):
     def ready():
         line = p.stderr.readline()
         lines.append(line)
-        return "running" in line or p.poll() is not None
+        return "running, host" in line or p.poll() is not None
     assert wait_for(ready, timeout=20), lines
     assert p.poll() is None, "".join(lines) + p.stderr.read()
     return p

@@ -77,7 +77,7 @@ def test_live_capture_matches_offline(pcaps, tmp_path):
 
         def ready():
             lines.append(agent.stderr.readline())
-            return "running" in lines[-1] or agent.poll() is not None
+            return "running, host" in lines[-1] or agent.poll() is not None
         assert wait_for(ready, timeout=20), lines
         for path in files:
             r = pair.run(pair.a, "tcpreplay", RATE,
