@@ -40,6 +40,9 @@ CORE_SRCS += $(wildcard common/crc32c.c common/sha256.c transport/frame.c transp
 # Targeted collection (issue 7): the task specification both sides parse,
 # over the bounded JSON reader (portable, kept under hub/ where it began).
 CORE_SRCS += hub/jsonread.c transport/task.c
+# The agent's side of the protocol without I/O, shared by the Linux and
+# Windows shippers (agent/shipcore.c), and the spool output's formatting.
+CORE_SRCS += agent/shipcore.c agent/spoolcore.c
 # Shared-indicator bundles (issue 11): written by the hub, parsed by both.
 CORE_SRCS += $(wildcard transport/bundle.c)
 # The project's own capture-file reader (pcap and pcapng), for Windows,

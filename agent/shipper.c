@@ -7,7 +7,10 @@
  * place: close, wait a random time below an exponentially growing bound,
  * try again.  Nothing here can lose a record: the spool keeps everything
  * until an ACK covers it, and the hub stores (agent, seq) once, so a batch
- * sent twice after a lost ACK is harmless (docs/protocol.md).
+ * sent twice after a lost ACK is harmless (docs/protocol.md).  The
+ * protocol logic (HELLO, WELCOME, resume point, batches, the in-flight
+ * ring, ACKs, clocks, backoff) is agent/shipcore.c, shared with the
+ * Windows shipper; this file does the I/O, privsep and the collector.
  *
  * Idle, the shipper sleeps until something is due: a heartbeat, the
  * hub's silence limit, a certificate renewal, its status file, or a
@@ -36,6 +39,7 @@
 #include "agent/ipc.h"
 #include "agent/task_agent.h"
 #include "agent/control.h"
+#include "agent/shipcore.h"
 #include "agent/shipper.h"
 #include "common/dir.h"
 #include "common/log.h"
@@ -47,12 +51,7 @@
 #include "transport/spool.h"
 #include "transport/tls.h"
 
-#ifndef PICKET_VERSION
-#define PICKET_VERSION "0.0.0"
-#endif
-
 #define SHIP_SLICE_MS		200	/* longest sleep while busy */
-#define SHIP_INFLIGHT_MAX	64
 #define SHIP_RBUF		16384
 /* The hub sends small frames (WELCOME, ACK, HEARTBEAT, ERROR, CERT),
  * TASK, whose specification may take PK_TASK_JSON_MAX bytes, and CONFIG,
@@ -69,31 +68,12 @@
 #define SHIP_RENEW_RETRY_US	(3600 * PK_USEC)	/* after LATER */
 #define SHIP_RENEW_REFUSED_US	(86400 * PK_USEC)	/* after REFUSED */
 
-struct inflight {
-	uint64_t	first, last;
-	uint64_t	sent_us;
-};
-
-/* Records of the batch being made, copied out of the spool reader. */
-struct stage {
-	uint8_t			*buf;		/* payload bytes */
-	size_t			 cap, used;
-	struct pk_batch_rec	*recs;
-	uint32_t		 max, n;
-	uint64_t		 next;		/* seq the next record must have */
-	int			 gap;		/* stopped at a sequence gap */
-	uint64_t		 carry_seq;	/* record held over a gap */
-	uint8_t			*carry;
-	size_t			 carry_len;
-};
-
 struct pk_shipper {
 	struct pk_shipper_conf	 c;
 	struct pk_tls_ctx	*ctx;
 	struct pk_spool_reader	*rd;
 	struct pk_shipper_stats	 st;
 	uint64_t		 rng;
-	unsigned		 attempt;
 	volatile sig_atomic_t	*quit;
 	sigset_t		 sleepmask;	/* signals open while asleep */
 
@@ -104,20 +84,15 @@ struct pk_shipper {
 	/* the current connection */
 	int			 fd;
 	struct pk_tls		*tls;
-	struct pk_welcome	 wl;
+	struct pk_shipcore	 sc;		/* the protocol (shipcore.h) */
 	struct pk_frame_dec	 dec;
 	uint8_t			*dbuf;		/* decoder payload buffer */
 	uint8_t			 rbuf[SHIP_RBUF];
 	uint8_t			*out;		/* one frame being written */
 	size_t			 out_cap, out_len, out_off;
 	uint8_t			 ctl[SHIP_CTL_MAX];
-	struct inflight		 fl[SHIP_INFLIGHT_MAX];
-	unsigned		 fl_head, fl_n;
-	uint64_t		 read_from;	/* next seq to read from spool */
-	uint64_t		 sent_seq;	/* highest seq sent */
-	uint64_t		 last_rx, last_tx, session_start;
+	uint64_t		 session_start;
 	int			 failed_auth;	/* VERSION/AUTH: wait the cap */
-	struct stage		 sg;
 
 	/* certificate renewal */
 	int			 renew_wait;	/* RENEW sent, no CERT yet */
@@ -157,10 +132,10 @@ struct pk_shipper {
 static int
 status_changed(const struct pk_shipper *s)
 {
-	return s->status_sig[0] != s->st.acked_seq ||
+	return s->status_sig[0] != s->sc.n.acked_seq ||
 	    s->status_sig[1] != s->last_ack_us ||
 	    s->status_sig[2] != s->st.sessions ||
-	    s->status_sig[3] != s->st.records;
+	    s->status_sig[3] != s->sc.n.records;
 }
 
 /* When ship_status(s, 0) writes next (monotonic); UINT64_MAX never. */
@@ -189,20 +164,20 @@ ship_status(struct pk_shipper *s, int force)
 	if (!s->c.status_file || (!force && pk_mono_us() < status_due(s)))
 		return;
 	s->status_at = pk_mono_us();
-	s->status_sig[0] = s->st.acked_seq;
+	s->status_sig[0] = s->sc.n.acked_seq;
 	s->status_sig[1] = s->last_ack_us;
 	s->status_sig[2] = s->st.sessions;
-	s->status_sig[3] = s->st.records;
+	s->status_sig[3] = s->sc.n.records;
 	n = snprintf(buf, sizeof(buf), "pid %d\nupdated_us %llu\n"
 	    "state %s\nsince_us %llu\nhub %s:%u\nlast_error %s\n"
 	    "acked_seq %llu\nlast_ack_us %llu\nsessions %llu\n"
 	    "records %llu\n", (int)getpid(), (unsigned long long)pk_now_us(),
 	    s->state != NULL ? s->state : "starting",
 	    (unsigned long long)s->since_us, s->c.host, s->c.port,
-	    s->last_error, (unsigned long long)s->st.acked_seq,
+	    s->last_error, (unsigned long long)s->sc.n.acked_seq,
 	    (unsigned long long)s->last_ack_us,
 	    (unsigned long long)s->st.sessions,
-	    (unsigned long long)s->st.records);
+	    (unsigned long long)s->sc.n.records);
 	if (n > 0 && (size_t)n < sizeof(buf))
 		(void)pk_status_write(s->c.spool_dir, PK_STATUS_SHIPPER, buf,
 		    (size_t)n);
@@ -220,16 +195,6 @@ ship_state(struct pk_shipper *s, const char *state, const char *why)
 		s->last_error[strcspn(s->last_error, "\r\n")] = '\0';
 	}
 	ship_status(s, 1);
-}
-
-static uint64_t
-rng_next(struct pk_shipper *s)
-{
-	/* xorshift64*: enough to spread reconnects, seeded from the OS. */
-	s->rng ^= s->rng >> 12;
-	s->rng ^= s->rng << 25;
-	s->rng ^= s->rng >> 27;
-	return s->rng * 2685821657736338717ULL;
 }
 
 static void
@@ -326,19 +291,6 @@ ipc_drain(struct pk_shipper *s)
 	}
 }
 
-/* Milliseconds from now to a monotonic deadline, rounded up. */
-static int
-ms_until(uint64_t at)
-{
-	uint64_t now = pk_mono_us();
-
-	if (at <= now)
-		return 0;
-	if ((at - now) / MS >= INT_MAX)
-		return INT_MAX;
-	return (int)((at - now + MS - 1) / MS);
-}
-
 /*
  * poll() that lets the stop and report signals in only while it sleeps
  * (pk_shipper_run blocks them otherwise): one that arrives after the
@@ -374,7 +326,7 @@ wait_fd(struct pk_shipper *s, int fd, short events, uint64_t deadline)
 		p.fd = fd;
 		p.events = events;
 		p.revents = 0;
-		if ((r = ship_poll(s, &p, 1, ms_until(deadline))) < 0) {
+		if ((r = ship_poll(s, &p, 1, pk_sc_ms_until(deadline))) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
@@ -602,29 +554,7 @@ conn_close(struct pk_shipper *s)
 		s->fd = -1;
 	}
 	s->out_len = s->out_off = 0;
-	s->fl_head = s->fl_n = 0;
-	s->sg.gap = 0;
-	s->sg.carry_len = 0;
-}
-
-/* What HELLO says about the spool. */
-static void
-hello_fill(struct pk_shipper *s, struct pk_hello *h)
-{
-	uint64_t acked = pk_spool_reader_acked(s->rd);
-
-	memset(h, 0, sizeof(*h));
-	h->ver_min = PK_PROTO_MIN;
-	h->ver_max = PK_PROTO_MAX;
-	h->next_seq = s->have_status ? s->spool_next : acked + 1;
-	if (h->next_seq < acked + 1)
-		h->next_seq = acked + 1;
-	h->oldest_seq = acked + 1;
-	h->dropped = s->spool_lost;
-	h->dicts = PK_DICT_MASK;
-	pk_strlcpy(h->agent_version, PICKET_VERSION, sizeof(h->agent_version));
-	pk_strlcpy(h->agent_id, s->c.agent_id, sizeof(h->agent_id));
-	pk_strlcpy(h->host_name, s->c.host_name, sizeof(h->host_name));
+	pk_sc_reset(&s->sc);
 }
 
 /* One connection up to WELCOME.  0 ready, -1 failed (why says why). */
@@ -637,7 +567,6 @@ conn_open(struct pk_shipper *s, char *why, size_t whylen)
 	char err[PK_TLS_ERRLEN];
 	struct pk_hello h;
 	struct pk_frame f;
-	struct pk_error e;
 	size_t len;
 	int r;
 
@@ -670,7 +599,9 @@ conn_open(struct pk_shipper *s, char *why, size_t whylen)
 		}
 	}
 	ipc_drain(s);
-	hello_fill(s, &h);
+	pk_sc_hello(&s->sc, PK_PROTO_MIN, PK_PROTO_MAX, s->have_status ?
+	    s->spool_next : 0, s->spool_lost, s->c.agent_id, s->c.host_name,
+	    &h);
 	if (pk_hello_encode(&h, s->ctl, sizeof(s->ctl), &len) != PK_FE_OK) {
 		snprintf(why, whylen, "cannot encode HELLO");
 		return -1;
@@ -683,22 +614,12 @@ conn_open(struct pk_shipper *s, char *why, size_t whylen)
 	}
 	if (read_frame(s, &f, deadline, why, whylen) != 1)
 		return -1;
-	if (f.type == PK_FT_ERROR) {
-		s->st.refusals++;
-		if (pk_error_decode(&f, &e) != PK_FE_OK)
-			snprintf(e.msg, sizeof(e.msg), "(malformed ERROR)");
-		else if (e.code == PK_WE_VERSION || e.code == PK_WE_AUTH)
-			s->failed_auth = 1;
-		snprintf(why, whylen, "hub refused HELLO: error %u: %.300s",
-		    e.code, e.msg);
-		return -1;
-	}
-	if (f.type != PK_FT_WELCOME ||
-	    pk_welcome_decode(&f, &s->wl) != PK_FE_OK ||
-	    s->wl.version < PK_PROTO_MIN || s->wl.version > PK_PROTO_MAX) {
-		s->st.protocol_errors++;
-		snprintf(why, whylen, "hub answered HELLO with a bad %s",
-		    pk_frame_type_name(f.type));
+	if ((r = pk_sc_welcome(&s->sc, &f, PK_PROTO_MIN, PK_PROTO_MAX,
+	    &s->failed_auth, why, whylen)) != 0) {
+		if (r > 0)
+			s->st.refusals++;
+		else
+			s->st.protocol_errors++;
 		return -1;
 	}
 	return 0;
@@ -706,136 +627,17 @@ conn_open(struct pk_shipper *s, char *why, size_t whylen)
 
 /* --------------------------------------------------------- batching */
 
-static int
-stage_add(void *arg, uint64_t seq, const uint8_t *payload, size_t len)
-{
-	struct stage *g = arg;
-
-	if (g->n > 0 && (seq != g->next || g->used + len > g->cap)) {
-		/* Records were lost in between (spool full, disk error), or
-		 * this one does not fit: a batch holds consecutive records,
-		 * so this one starts the next batch.  The reader counts it
-		 * as read, hence the copy. */
-		memcpy(g->carry, payload, len);
-		g->carry_len = len;
-		g->carry_seq = seq;
-		g->gap = 1;
-		return 1;
-	}
-	memcpy(g->buf + g->used, payload, len);
-	g->recs[g->n].seq = seq;
-	g->recs[g->n].data = (const char *)g->buf + g->used;
-	g->recs[g->n].len = len;
-	g->used += len;
-	g->n++;
-	g->next = seq + 1;
-	return g->n >= g->max;
-}
-
-/*
- * Make the next BATCH frame in s->out from the spool.  1 made, 0 nothing
- * to send, 2 a record was skipped (call again), -1 spool error.
- */
-static int
-batch_try(struct pk_shipper *s)
-{
-	struct stage *g = &s->sg;
-	struct pk_batch_hdr hdr;
-	uint32_t max_rec = s->c.batch_records, max_raw = s->c.batch_bytes;
-	size_t head = PK_FRAME_HDR + PK_BATCH_FIXED, dlen, hl;
-	uint64_t next_from;
-	long r;
-	int err;
-	uint8_t dict;
-
-	if (max_rec > s->wl.max_batch_records)
-		max_rec = s->wl.max_batch_records;
-	if (max_raw > s->wl.max_batch_bytes)
-		max_raw = s->wl.max_batch_bytes;
-	if (max_rec > g->max)
-		max_rec = g->max;
-	g->n = 0;
-	g->used = 0;
-	g->gap = 0;
-	if (g->carry_len > 0) {
-		(void)stage_add(g, g->carry_seq, g->carry, g->carry_len);
-		g->carry_len = 0;
-		/* stage_add copied it; the carry buffer is free again */
-	}
-	if (g->n < max_rec) {
-		uint32_t save = g->max;
-
-		g->max = max_rec;
-		r = pk_spool_read(s->rd, s->read_from, max_rec - g->n,
-		    max_raw > g->used ? max_raw - g->used : 1, stage_add, g,
-		    &next_from);
-		g->max = save;
-		if (r < 0) {
-			s->st.spool_errors++;
-			log_warn("hub: reading the spool from %llu",
-			    (unsigned long long)s->read_from);
-			return -1;
-		}
-		if (r > 0 || next_from > s->read_from)
-			s->read_from = next_from;
-	}
-	if (g->n == 0)
-		return 0;
-	dict = s->c.level > 0 && (s->wl.dicts & (1u << PK_DICT_CURRENT)) ?
-	    PK_DICT_CURRENT : PK_DICT_NONE;
-	for (;;) {
-		err = pk_batch_build(g->recs, g->n, dict, s->c.level,
-		    s->out + head, s->wl.max_frame - PK_BATCH_FIXED, &hdr,
-		    &dlen);
-		if (err == PK_BE_OK)
-			break;
-		if (err != PK_BE_SPACE && err != PK_BE_RECORD) {
-			log_warnx("hub: cannot build a batch: %s",
-			    pk_batch_strerror(err));
-			return -1;
-		}
-		if (g->n == 1) {
-			/* One record that cannot travel (too large for the
-			 * hub's frame, or not one line of JSON): skip it;
-			 * the hub counts the gap as lost. */
-			s->st.unsendable++;
-			log_warnx("hub: record %llu cannot be sent (%s), "
-			    "skipped", (unsigned long long)g->recs[0].seq,
-			    pk_batch_strerror(err));
-			s->sent_seq = g->recs[0].seq;
-			return 2;
-		}
-		/* Send the first half now; the rest comes next time. */
-		g->n /= 2;
-		s->read_from = g->recs[g->n].seq;
-		g->carry_len = 0;
-	}
-	if (pk_batch_encode_head(&hdr, dlen, s->out, head, &hl) != PK_FE_OK ||
-	    hl != head) {
-		log_warnx("hub: cannot frame a batch of %u records (%u bytes)",
-		    hdr.count, hdr.raw_len);
-		return -1;
-	}
-	s->out_len = head + dlen;
-	s->out_off = 0;
-	s->fl[(s->fl_head + s->fl_n) % SHIP_INFLIGHT_MAX] = (struct inflight){
-		hdr.first_seq, hdr.first_seq + hdr.count - 1, pk_mono_us() };
-	s->fl_n++;
-	s->sent_seq = hdr.first_seq + hdr.count - 1;
-	s->st.batches++;
-	s->st.records += hdr.count;
-	s->st.raw_bytes += hdr.raw_len;
-	s->st.wire_bytes += dlen;
-	return 1;
-}
-
+/* The next BATCH into s->out: 1 made, 0 nothing to send, -1 error. */
 static int
 batch_next(struct pk_shipper *s)
 {
+	size_t len;
 	int r;
 
-	while ((r = batch_try(s)) == 2)
-		;
+	if ((r = pk_sc_next_batch(&s->sc, s->out, pk_mono_us(), &len)) == 1) {
+		s->out_len = len;
+		s->out_off = 0;
+	}
 	return r;
 }
 
@@ -844,32 +646,13 @@ batch_next(struct pk_shipper *s)
 static int
 on_ack(struct pk_shipper *s, uint64_t seq, char *why, size_t whylen)
 {
-	struct inflight *f;
-
-	if (seq > s->sent_seq || seq < s->st.acked_seq) {
+	if (pk_sc_ack(&s->sc, seq) != 0) {
 		snprintf(why, whylen, "ACK %llu outside what was sent",
 		    (unsigned long long)seq);
 		s->st.protocol_errors++;
 		return -1;
 	}
-	while (s->fl_n > 0) {
-		f = &s->fl[s->fl_head];
-		if (f->last > seq)
-			break;
-		s->fl_head = (s->fl_head + 1) % SHIP_INFLIGHT_MAX;
-		s->fl_n--;
-	}
-	s->st.acks++;
-	s->st.acked_seq = seq;
 	s->last_ack_us = pk_now_us();
-	s->attempt = 0;
-	if (pk_spool_reader_ack(s->rd, seq, s->c.spool_fsync) != 0) {
-		/* The hub has it; deleting is only housekeeping, and the
-		 * next ACK tries again. */
-		s->st.spool_errors++;
-		log_warnx("hub: cannot record ACK %llu in the spool",
-		    (unsigned long long)seq);
-	}
 	return 0;
 }
 
@@ -1026,11 +809,11 @@ on_config(struct pk_shipper *s, const struct pk_frame *f, char *why,
 	struct pk_bstate bst;
 	int r;
 
-	if (s->wl.version < PK_PROTO_BUNDLES) {
+	if (s->sc.wl.version < PK_PROTO_BUNDLES) {
 		s->st.protocol_errors++;
 		session_error(s, PK_WE_TYPE, "CONFIG needs protocol 2");
 		snprintf(why, whylen, "hub sent CONFIG in a version %u "
-		    "session", s->wl.version);
+		    "session", s->sc.wl.version);
 		return -1;
 	}
 	if ((r = pk_config_decode(f, &cf)) != PK_FE_OK) {
@@ -1109,7 +892,7 @@ task_next(struct pk_shipper *s)
 	size_t len;
 
 	if (s->ta == NULL || s->out_len != 0 ||
-	    pk_tagent_next(s->ta, s->out, s->out_cap, s->wl.max_frame,
+	    pk_tagent_next(s->ta, s->out, s->out_cap, s->sc.wl.max_frame,
 	    pk_mono_us(), &len) != 1)
 		return 0;
 	s->out_len = len;
@@ -1176,7 +959,7 @@ session_read(struct pk_shipper *s, char *why, size_t whylen)
 			    "hub closed the connection" : pk_tls_error(s->tls));
 			return -1;
 		}
-		s->last_rx = pk_mono_us();
+		s->sc.last_rx = pk_mono_us();
 		in = s->rbuf;
 		len = (size_t)n;
 		while ((r = pk_frame_dec_next(&s->dec, &in, &len, &f)) == 1)
@@ -1208,7 +991,7 @@ session_write(struct pk_shipper *s, char *why, size_t whylen)
 			return -1;
 		}
 		s->out_off += (size_t)n;
-		s->last_tx = pk_mono_us();
+		s->sc.last_tx = pk_mono_us();
 	}
 	s->out_len = s->out_off = 0;
 	return 0;
@@ -1267,16 +1050,12 @@ session_timeout(const struct pk_shipper *s, int idle, uint64_t hb,
 	if (!idle || drain_until != 0 || s->task_session || hb == 0 ||
 	    s->bundle_wait || s->aq_n > 0)
 		return SHIP_SLICE_MS;
-	at = s->last_rx + 3 * hb + 1;
-	if (s->out_len == 0 && s->last_tx + hb < at)
-		at = s->last_tx + hb;
-	if (s->fl_n > 0 && s->fl[s->fl_head].sent_us + 3 * hb + 1 < at)
-		at = s->fl[s->fl_head].sent_us + 3 * hb + 1;
+	at = pk_sc_wake_at(&s->sc, s->out_len == 0);
 	if ((t = renew_at(s)) < at)
 		at = t;
 	if ((t = status_due(s)) < at)
 		at = t;
-	return ms_until(at);
+	return pk_sc_ms_until(at);
 }
 
 /* The welcomed connection, until it ends.  Returns with why set. */
@@ -1284,33 +1063,25 @@ static void
 session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
     size_t whylen)
 {
-	uint64_t hb = (uint64_t)s->wl.heartbeat_s * PK_USEC, now, acked;
+	uint64_t hb = pk_sc_heartbeat_us(&s->sc), now;
 	uint64_t drain_until = 0;
 	struct pollfd p[2];
 	size_t len;
 	int np, r, idle = 0;
 
-	acked = pk_spool_reader_acked(s->rd);
-	s->read_from = (s->wl.stored_seq > acked ? s->wl.stored_seq : acked)
-	    + 1;
-	s->sent_seq = s->read_from - 1;
-	if (s->st.acked_seq < s->sent_seq)
-		s->st.acked_seq = s->sent_seq;
-	if (s->wl.stored_seq > acked &&
-	    pk_spool_reader_ack(s->rd, s->wl.stored_seq, s->c.spool_fsync) != 0)
-		s->st.spool_errors++;
+	s->session_start = pk_mono_us();
+	pk_sc_begin(&s->sc, s->session_start);
 	/* The collector must never hand out a number the hub already has. */
-	ipc_send(s, PK_IPC_HUB_STORED, s->wl.stored_seq);
+	ipc_send(s, PK_IPC_HUB_STORED, s->sc.wl.stored_seq);
 	/* Uploads wait for the hub's START: it says where it stands. */
 	if (s->ta != NULL)
 		pk_tagent_session(s->ta);
-	s->last_rx = s->last_tx = s->session_start = pk_mono_us();
 	s->renew_wait = 0;
 	s->task_session = 0;
 	/* a request of the last session is the hub's to send again */
 	s->bundle_wait = 0;
 	s->aq_n = 0;
-	if (s->wl.version >= PK_PROTO_BUNDLES) {
+	if (s->sc.wl.version >= PK_PROTO_BUNDLES) {
 		struct pk_bstate bst;
 
 		bundle_running(s, &bst);
@@ -1338,8 +1109,7 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 		s->task_turn ^= 1;
 		if (s->task_turn && drain_until == 0)
 			(void)task_next(s);
-		if (s->out_len == 0 && s->fl_n < s->wl.max_inflight &&
-		    s->fl_n < SHIP_INFLIGHT_MAX) {
+		if (s->out_len == 0 && pk_sc_can_send(&s->sc)) {
 			if ((r = batch_next(s)) < 0) {
 				snprintf(why, whylen, "cannot read the spool");
 				return;
@@ -1351,21 +1121,19 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 			idle = 0;
 		/* Read the spool once more after the stop before deciding
 		 * that everything went. */
-		if (drain_until != 0 && ((idle && s->fl_n == 0 &&
+		if (drain_until != 0 && ((idle && s->sc.fl_n == 0 &&
 		    s->out_len == 0) || pk_mono_us() >= drain_until)) {
 			session_error(s, PK_WE_SHUTDOWN, "agent stopping");
 			snprintf(why, whylen, "stopping");
 			return;
 		}
 		now = pk_mono_us();
-		if (s->out_len == 0 && now - s->last_tx >= hb &&
-		    pk_heartbeat_encode(pk_now_us(), s->ctl, sizeof(s->ctl),
-		    &len) == PK_FE_OK)
+		if (s->out_len == 0 && pk_sc_heartbeat(&s->sc, now,
+		    pk_now_us(), s->ctl, sizeof(s->ctl), &len))
 			queue_ctl(s, s->ctl, len);
 		if (session_write(s, why, whylen) != 0)
 			return;
-		if (now - s->last_rx > 3 * hb ||
-		    (s->fl_n > 0 && now - s->fl[s->fl_head].sent_us > 3 * hb)) {
+		if (pk_sc_timed_out(&s->sc, now)) {
 			s->st.timeouts++;
 			session_error(s, PK_WE_TIMEOUT, "no answer from hub");
 			snprintf(why, whylen, "hub silent for %llu s",
@@ -1417,19 +1185,20 @@ pk_shipper_new(const struct pk_shipper_conf *c, struct pk_tls_ctx *ctx,
 	if (s->c.batch_bytes > PK_BATCH_MAX_RAW)
 		s->c.batch_bytes = PK_BATCH_MAX_RAW;
 	s->out_cap = PK_FRAME_HDR + PK_FRAME_MAX_PAYLOAD;
-	s->sg.cap = s->c.batch_bytes + PK_SPOOL_PAYLOAD_MAX;
-	s->sg.max = s->c.batch_records;
 	if ((s->out = malloc(s->out_cap)) == NULL ||
-	    (s->dbuf = malloc(SHIP_DEC_MAX)) == NULL ||
-	    (s->sg.buf = malloc(s->sg.cap)) == NULL ||
-	    (s->sg.carry = malloc(PK_SPOOL_PAYLOAD_MAX)) == NULL ||
-	    (s->sg.recs = calloc(s->sg.max, sizeof(*s->sg.recs))) == NULL) {
+	    (s->dbuf = malloc(SHIP_DEC_MAX)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		pk_shipper_free(s);
 		return NULL;
 	}
 	if ((s->rd = pk_spool_reader_open(c->spool_dir, NULL)) == NULL) {
 		snprintf(err, errlen, "cannot read spool %s", c->spool_dir);
+		pk_shipper_free(s);
+		return NULL;
+	}
+	if (pk_sc_init(&s->sc, &(struct pk_sc_conf){ s->c.batch_records,
+	    s->c.batch_bytes, s->c.level, s->c.spool_fsync }, s->rd) != 0) {
+		snprintf(err, errlen, "out of memory");
 		pk_shipper_free(s);
 		return NULL;
 	}
@@ -1465,9 +1234,7 @@ pk_shipper_free(struct pk_shipper *s)
 	pk_tagent_free(s->ta);
 	free(s->out);
 	free(s->dbuf);
-	free(s->sg.buf);
-	free(s->sg.carry);
-	free(s->sg.recs);
+	pk_sc_free(&s->sc);
 	free(s);
 }
 
@@ -1475,13 +1242,23 @@ void
 pk_shipper_stats(const struct pk_shipper *s, struct pk_shipper_stats *st)
 {
 	*st = s->st;
+	/* the protocol's counters are kept by shipcore */
+	st->batches = s->sc.n.batches;
+	st->records = s->sc.n.records;
+	st->raw_bytes = s->sc.n.raw_bytes;
+	st->wire_bytes = s->sc.n.wire_bytes;
+	st->acks = s->sc.n.acks;
+	st->acked_seq = s->sc.n.acked_seq;
+	st->unsendable = s->sc.n.unsendable;
+	st->spool_errors = s->sc.n.spool_errors;
 }
 
 static void
 log_stats(const struct pk_shipper *s)
 {
-	const struct pk_shipper_stats *t = &s->st;
+	struct pk_shipper_stats all, *t = &all;
 
+	pk_shipper_stats(s, &all);
 #define ST(f) log_info("stats: shipper.%s %llu", #f, (unsigned long long)t->f)
 	ST(connects); ST(sessions); ST(connect_failures); ST(tls_failures);
 	ST(refusals); ST(timeouts); ST(protocol_errors); ST(batches);
@@ -1538,11 +1315,11 @@ pk_shipper_run(struct pk_shipper *s, volatile sig_atomic_t *quit,
 			was_up = 1;
 			ship_state(s, "connected", "");
 			log_info("hub: connected to %s (%s), it stores up to "
-			    "seq %llu", s->c.server_name, s->wl.hub_id,
-			    (unsigned long long)s->wl.stored_seq);
+			    "seq %llu", s->c.server_name, s->sc.wl.hub_id,
+			    (unsigned long long)s->sc.wl.stored_seq);
 			session(s, report, why, sizeof(why));
 			if (pk_mono_us() - s->session_start >= SHIP_STABLE_US)
-				s->attempt = 0;
+				s->sc.attempt = 0;
 		}
 		if (s->renewed && s->tls != NULL)
 			session_error(s, PK_WE_SHUTDOWN, "agent restarting "
@@ -1556,12 +1333,8 @@ pk_shipper_run(struct pk_shipper *s, volatile sig_atomic_t *quit,
 		}
 		if (*quit)
 			break;
-		wait_ms = s->failed_auth ? s->c.backoff_cap_ms / 2 +
-		    rng_next(s) % (s->c.backoff_cap_ms / 2 + 1) :
-		    pk_backoff_ms(s->c.backoff_base_ms, s->c.backoff_cap_ms,
-		    s->attempt, rng_next(s));
-		if (s->attempt < 32)
-			s->attempt++;
+		wait_ms = pk_sc_backoff_ms(&s->sc, s->c.backoff_base_ms,
+		    s->c.backoff_cap_ms, s->failed_auth, &s->rng);
 		log_warnx("hub: %s%s; next attempt in %.1f s",
 		    was_up ? "connection lost: " : "", why,
 		    (double)wait_ms / 1000.0);

@@ -4,8 +4,9 @@
  * wants them so: it answers WANT_READ / WANT_WRITE) waited on with
  * select() in slices of at most SHIP_SLICE_MS, so a stop request or new
  * records in the spool are seen within that slice without a wake-up
- * channel between the threads.  The rules are agent/shipper.c's and
- * docs/protocol.md's:
+ * channel between the threads.  The rules are docs/protocol.md's, and
+ * the protocol logic is agent/shipcore.c, which agent/shipper.c (Linux)
+ * calls too; this file does the Winsock and TLS I/O around it:
  *
  *  - setup (TCP connect, TLS 1.3 handshake with SNI, the hub's name and
  *    CA checked by tls.c, HELLO, WELCOME) under one deadline,
@@ -41,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/shipcore.h"
 #include "agent/shipper_win32.h"
 #include "common/log.h"
 #include "common/pktime.h"
@@ -49,12 +51,7 @@
 #include "transport/spool.h"
 #include "transport/task.h"
 
-#ifndef PICKET_VERSION
-#define PICKET_VERSION "0.0.0"
-#endif
-
 #define SHIP_SLICE_MS		200	/* longest wait between looks */
-#define SHIP_INFLIGHT_MAX	64
 #define SHIP_RBUF		16384
 #define SHIP_DEC_MAX		PK_FRAME_MAX_PAYLOAD	/* TASK specs */
 #define SHIP_CTL_MAX		1024	/* HELLO, HEARTBEAT, ERROR, RESULT */
@@ -66,26 +63,9 @@
 #define NO_TASKS_REASON	"targeted collection is not available on " \
 	"Windows yet"
 
-struct inflight {
-	uint64_t	first, last;
-	uint64_t	sent_us;
-};
-
 struct reply {
 	uint64_t	id;
 	uint8_t		state;
-};
-
-/* Records of the batch being made, copied out of the spool reader. */
-struct stage {
-	uint8_t			*buf;
-	size_t			 cap, used;
-	struct pk_batch_rec	*recs;
-	uint32_t		 max, n;
-	uint64_t		 next;
-	uint64_t		 carry_seq;	/* record held over a gap */
-	uint8_t			*carry;
-	size_t			 carry_len;
 };
 
 struct pk_wship {
@@ -98,23 +78,18 @@ struct pk_wship {
 	HANDLE			 stop_ev;	/* ends a backoff sleep */
 	volatile LONG		 stop;
 	uint64_t		 rng;
-	unsigned		 attempt;
 	int			 failed_auth;
 
 	SOCKET			 sock;
 	struct pk_tls		*tls;
-	struct pk_welcome	 wl;
+	struct pk_shipcore	 sc;		/* the protocol (shipcore.h) */
 	struct pk_frame_dec	 dec;
 	uint8_t			*dbuf;
 	uint8_t			 rbuf[SHIP_RBUF];
 	uint8_t			*out;		/* one frame being written */
 	size_t			 out_cap, out_len, out_off;
 	uint8_t			 ctl[SHIP_CTL_MAX];
-	struct inflight		 fl[SHIP_INFLIGHT_MAX];
-	unsigned		 fl_head, fl_n;
-	uint64_t		 read_from, sent_seq;
-	uint64_t		 last_rx, last_tx, session_start;
-	struct stage		 sg;
+	uint64_t		 session_start;
 	struct reply		 rq[SHIP_REPLY_MAX];
 	unsigned		 rq_n;
 };
@@ -125,28 +100,6 @@ static int
 stopping(struct pk_wship *s)
 {
 	return InterlockedCompareExchange(&s->stop, 0, 0) != 0;
-}
-
-static uint64_t
-rng_next(struct pk_wship *s)
-{
-	/* xorshift64*, as agent/shipper.c: enough to spread reconnects. */
-	s->rng ^= s->rng >> 12;
-	s->rng ^= s->rng << 25;
-	s->rng ^= s->rng >> 27;
-	return s->rng * 2685821657736338717ULL;
-}
-
-static int
-ms_until(uint64_t at)
-{
-	uint64_t now = pk_mono_us();
-
-	if (at <= now)
-		return 0;
-	if ((at - now) / MS >= INT_MAX)
-		return INT_MAX;
-	return (int)((at - now + MS - 1) / MS);
 }
 
 /*
@@ -188,7 +141,8 @@ wait_fd(struct pk_wship *s, int rd, int wr, uint64_t deadline)
 	for (;;) {
 		if (stopping(s) || pk_mono_us() >= deadline)
 			return 0;
-		if ((r = sock_wait(s->sock, rd, wr, ms_until(deadline))) != 0)
+		if ((r = sock_wait(s->sock, rd, wr,
+		    pk_sc_ms_until(deadline))) != 0)
 			return r;
 	}
 }
@@ -336,8 +290,7 @@ conn_close(struct pk_wship *s)
 		s->sock = INVALID_SOCKET;
 	}
 	s->out_len = s->out_off = 0;
-	s->fl_head = s->fl_n = 0;
-	s->sg.carry_len = 0;
+	pk_sc_reset(&s->sc);
 	s->rq_n = 0;
 	EnterCriticalSection(&s->link->mu);
 	s->link->connected = 0;
@@ -348,22 +301,14 @@ conn_close(struct pk_wship *s)
 static void
 hello_fill(struct pk_wship *s, struct pk_hello *h)
 {
-	uint64_t acked = pk_spool_reader_acked(s->rd), next, lost;
+	uint64_t next, lost;
 
 	EnterCriticalSection(&s->link->mu);
 	next = s->link->next_seq;
 	lost = s->link->lost;
 	LeaveCriticalSection(&s->link->mu);
-	memset(h, 0, sizeof(*h));
-	h->ver_min = SHIP_VERSION;
-	h->ver_max = SHIP_VERSION;
-	h->next_seq = next > acked + 1 ? next : acked + 1;
-	h->oldest_seq = acked + 1;
-	h->dropped = lost;
-	h->dicts = PK_DICT_MASK;
-	pk_strlcpy(h->agent_version, PICKET_VERSION, sizeof(h->agent_version));
-	pk_strlcpy(h->agent_id, s->c.agent_id, sizeof(h->agent_id));
-	pk_strlcpy(h->host_name, s->c.host_name, sizeof(h->host_name));
+	pk_sc_hello(&s->sc, SHIP_VERSION, SHIP_VERSION, next, lost,
+	    s->c.agent_id, s->c.host_name, h);
 }
 
 /* One connection up to WELCOME.  0 ready, -1 failed (why says why). */
@@ -374,7 +319,6 @@ conn_open(struct pk_wship *s, char *why, size_t whylen)
 	char err[PK_TLS_ERRLEN];
 	struct pk_hello h;
 	struct pk_frame f;
-	struct pk_error e;
 	size_t len;
 	int r;
 
@@ -414,22 +358,12 @@ conn_open(struct pk_wship *s, char *why, size_t whylen)
 	}
 	if (read_frame(s, &f, deadline, why, whylen) != 1)
 		return -1;
-	if (f.type == PK_FT_ERROR) {
-		s->st.refusals++;
-		if (pk_error_decode(&f, &e) != PK_FE_OK)
-			snprintf(e.msg, sizeof(e.msg), "(malformed ERROR)");
-		else if (e.code == PK_WE_VERSION || e.code == PK_WE_AUTH)
-			s->failed_auth = 1;
-		snprintf(why, whylen, "hub refused HELLO: error %u: %.300s",
-		    e.code, e.msg);
-		return -1;
-	}
-	if (f.type != PK_FT_WELCOME ||
-	    pk_welcome_decode(&f, &s->wl) != PK_FE_OK ||
-	    s->wl.version != SHIP_VERSION) {
-		s->st.protocol_errors++;
-		snprintf(why, whylen, "hub answered HELLO with a bad %s",
-		    pk_frame_type_name(f.type));
+	if ((r = pk_sc_welcome(&s->sc, &f, SHIP_VERSION, SHIP_VERSION,
+	    &s->failed_auth, why, whylen)) != 0) {
+		if (r > 0)
+			s->st.refusals++;
+		else
+			s->st.protocol_errors++;
 		return -1;
 	}
 	return 0;
@@ -437,133 +371,17 @@ conn_open(struct pk_wship *s, char *why, size_t whylen)
 
 /* --------------------------------------------------------- batching */
 
-static int
-stage_add(void *arg, uint64_t seq, const uint8_t *payload, size_t len)
-{
-	struct stage *g = arg;
-
-	if (g->n > 0 && (seq != g->next || g->used + len > g->cap)) {
-		/* A gap (records lost by the spool) or no room: this
-		 * record starts the next batch.  The reader counts it as
-		 * read, hence the copy. */
-		memcpy(g->carry, payload, len);
-		g->carry_len = len;
-		g->carry_seq = seq;
-		return 1;
-	}
-	memcpy(g->buf + g->used, payload, len);
-	g->recs[g->n].seq = seq;
-	g->recs[g->n].data = (const char *)g->buf + g->used;
-	g->recs[g->n].len = len;
-	g->used += len;
-	g->n++;
-	g->next = seq + 1;
-	return g->n >= g->max;
-}
-
-/* The next BATCH into s->out: 1 made, 0 nothing, 2 a record skipped
- * (call again), -1 spool error.  As agent/shipper.c's batch_try(). */
-static int
-batch_try(struct pk_wship *s)
-{
-	struct stage *g = &s->sg;
-	struct pk_batch_hdr hdr;
-	uint32_t max_rec = s->c.batch_records, max_raw = s->c.batch_bytes;
-	size_t head = PK_FRAME_HDR + PK_BATCH_FIXED, dlen, hl;
-	uint64_t next_from;
-	long r;
-	int err;
-	uint8_t dict;
-
-	if (max_rec > s->wl.max_batch_records)
-		max_rec = s->wl.max_batch_records;
-	if (max_raw > s->wl.max_batch_bytes)
-		max_raw = s->wl.max_batch_bytes;
-	if (max_rec > g->max)
-		max_rec = g->max;
-	g->n = 0;
-	g->used = 0;
-	if (g->carry_len > 0) {
-		uint32_t save = g->max;
-
-		g->max = max_rec;
-		(void)stage_add(g, g->carry_seq, g->carry, g->carry_len);
-		g->max = save;
-		g->carry_len = 0;
-	}
-	if (g->n < max_rec) {
-		uint32_t save = g->max;
-
-		g->max = max_rec;
-		r = pk_spool_read(s->rd, s->read_from, max_rec - g->n,
-		    max_raw > g->used ? max_raw - g->used : 1, stage_add, g,
-		    &next_from);
-		g->max = save;
-		if (r < 0) {
-			s->st.spool_errors++;
-			log_warnx("hub: reading the spool from %llu failed",
-			    (unsigned long long)s->read_from);
-			return -1;
-		}
-		if (r > 0 || next_from > s->read_from)
-			s->read_from = next_from;
-	}
-	if (g->n == 0)
-		return 0;
-	dict = s->c.level > 0 && (s->wl.dicts & (1u << PK_DICT_CURRENT)) ?
-	    PK_DICT_CURRENT : PK_DICT_NONE;
-	for (;;) {
-		err = pk_batch_build(g->recs, g->n, dict, s->c.level,
-		    s->out + head, s->wl.max_frame - PK_BATCH_FIXED, &hdr,
-		    &dlen);
-		if (err == PK_BE_OK)
-			break;
-		if (err != PK_BE_SPACE && err != PK_BE_RECORD) {
-			log_warnx("hub: cannot build a batch: %s",
-			    pk_batch_strerror(err));
-			return -1;
-		}
-		if (g->n == 1) {
-			/* One record that cannot travel: skipped; the hub
-			 * counts the gap as lost. */
-			s->st.unsendable++;
-			log_warnx("hub: record %llu cannot be sent (%s), "
-			    "skipped", (unsigned long long)g->recs[0].seq,
-			    pk_batch_strerror(err));
-			s->sent_seq = g->recs[0].seq;
-			return 2;
-		}
-		/* The first half now, the rest next time. */
-		g->n /= 2;
-		s->read_from = g->recs[g->n].seq;
-		g->carry_len = 0;
-	}
-	if (pk_batch_encode_head(&hdr, dlen, s->out, head, &hl) != PK_FE_OK ||
-	    hl != head) {
-		log_warnx("hub: cannot frame a batch of %u records",
-		    hdr.count);
-		return -1;
-	}
-	s->out_len = head + dlen;
-	s->out_off = 0;
-	s->fl[(s->fl_head + s->fl_n) % SHIP_INFLIGHT_MAX] = (struct inflight){
-		hdr.first_seq, hdr.first_seq + hdr.count - 1, pk_mono_us() };
-	s->fl_n++;
-	s->sent_seq = hdr.first_seq + hdr.count - 1;
-	s->st.batches++;
-	s->st.records += hdr.count;
-	s->st.raw_bytes += hdr.raw_len;
-	s->st.wire_bytes += dlen;
-	return 1;
-}
-
+/* The next BATCH into s->out: 1 made, 0 nothing to send, -1 error. */
 static int
 batch_next(struct pk_wship *s)
 {
+	size_t len;
 	int r;
 
-	while ((r = batch_try(s)) == 2)
-		;
+	if ((r = pk_sc_next_batch(&s->sc, s->out, pk_mono_us(), &len)) == 1) {
+		s->out_len = len;
+		s->out_off = 0;
+	}
 	return r;
 }
 
@@ -581,24 +399,11 @@ publish_acked(struct pk_wship *s, uint64_t seq)
 static int
 on_ack(struct pk_wship *s, uint64_t seq, char *why, size_t whylen)
 {
-	if (seq > s->sent_seq || seq < s->st.acked_seq) {
+	if (pk_sc_ack(&s->sc, seq) != 0) {
 		snprintf(why, whylen, "ACK %llu outside what was sent",
 		    (unsigned long long)seq);
 		s->st.protocol_errors++;
 		return -1;
-	}
-	while (s->fl_n > 0 && s->fl[s->fl_head].last <= seq) {
-		s->fl_head = (s->fl_head + 1) % SHIP_INFLIGHT_MAX;
-		s->fl_n--;
-	}
-	s->st.acks++;
-	s->st.acked_seq = seq;
-	s->attempt = 0;
-	/* Segments go only now that the hub has them (rule 5). */
-	if (pk_spool_reader_ack(s->rd, seq, s->c.spool_fsync) != 0) {
-		s->st.spool_errors++;
-		log_warnx("hub: cannot record ACK %llu in the spool",
-		    (unsigned long long)seq);
 	}
 	publish_acked(s, seq);
 	return 0;
@@ -744,7 +549,7 @@ session_read(struct pk_wship *s, char *why, size_t whylen)
 			    "hub closed the connection" : pk_tls_error(s->tls));
 			return -1;
 		}
-		s->last_rx = pk_mono_us();
+		s->sc.last_rx = pk_mono_us();
 		in = s->rbuf;
 		len = (size_t)n;
 		while ((r = pk_frame_dec_next(&s->dec, &in, &len, &f)) == 1)
@@ -778,7 +583,7 @@ session_write(struct pk_wship *s, char *why, size_t whylen)
 			return -1;
 		}
 		s->out_off += (size_t)n;
-		s->last_tx = pk_mono_us();
+		s->sc.last_tx = pk_mono_us();
 	}
 	s->out_len = s->out_off = 0;
 	return 0;
@@ -800,23 +605,14 @@ session_error(struct pk_wship *s, uint16_t code, const char *msg)
 static void
 session_begin(struct pk_wship *s)
 {
-	uint64_t acked = pk_spool_reader_acked(s->rd);
-
-	s->read_from = (s->wl.stored_seq > acked ? s->wl.stored_seq : acked)
-	    + 1;
-	s->sent_seq = s->read_from - 1;
-	if (s->st.acked_seq < s->sent_seq)
-		s->st.acked_seq = s->sent_seq;
-	if (s->wl.stored_seq > acked &&
-	    pk_spool_reader_ack(s->rd, s->wl.stored_seq, s->c.spool_fsync) != 0)
-		s->st.spool_errors++;
+	s->session_start = pk_mono_us();
+	pk_sc_begin(&s->sc, s->session_start);
 	EnterCriticalSection(&s->link->mu);
 	/* The capture thread must never hand out a number the hub has. */
-	s->link->hub_stored = s->wl.stored_seq;
+	s->link->hub_stored = s->sc.wl.stored_seq;
 	s->link->connected = 1;
 	LeaveCriticalSection(&s->link->mu);
-	publish_acked(s, s->sent_seq);
-	s->last_rx = s->last_tx = s->session_start = pk_mono_us();
+	publish_acked(s, s->sc.sent_seq);
 	s->rq_n = 0;
 }
 
@@ -824,7 +620,7 @@ session_begin(struct pk_wship *s)
 static void
 session(struct pk_wship *s, char *why, size_t whylen)
 {
-	uint64_t hb = (uint64_t)s->wl.heartbeat_s * PK_USEC, now;
+	uint64_t hb = pk_sc_heartbeat_us(&s->sc), now;
 	uint64_t drain_until = 0;
 	size_t len;
 	int r, idle = 0, ms;
@@ -834,8 +630,7 @@ session(struct pk_wship *s, char *why, size_t whylen)
 		if (stopping(s) && drain_until == 0)
 			drain_until = pk_mono_us() + SHIP_DRAIN_US;
 		(void)reply_next(s);
-		if (s->out_len == 0 && s->fl_n < s->wl.max_inflight &&
-		    s->fl_n < SHIP_INFLIGHT_MAX) {
+		if (s->out_len == 0 && pk_sc_can_send(&s->sc)) {
 			if ((r = batch_next(s)) < 0) {
 				snprintf(why, whylen, "cannot read the spool");
 				return;
@@ -843,7 +638,7 @@ session(struct pk_wship *s, char *why, size_t whylen)
 			idle = r == 0;
 		} else
 			idle = 0;
-		if (drain_until != 0 && ((idle && s->fl_n == 0 &&
+		if (drain_until != 0 && ((idle && s->sc.fl_n == 0 &&
 		    s->out_len == 0) || pk_mono_us() >= drain_until)) {
 			s->st.shutdowns_sent++;
 			session_error(s, PK_WE_SHUTDOWN, "agent stopping");
@@ -851,17 +646,15 @@ session(struct pk_wship *s, char *why, size_t whylen)
 			return;
 		}
 		now = pk_mono_us();
-		if (s->out_len == 0 && now - s->last_tx >= hb &&
-		    pk_heartbeat_encode(pk_now_us(), s->out, s->out_cap,
-		    &len) == PK_FE_OK) {
+		if (s->out_len == 0 && pk_sc_heartbeat(&s->sc, now,
+		    pk_now_us(), s->out, s->out_cap, &len)) {
 			s->out_len = len;
 			s->out_off = 0;
 			s->st.heartbeats_sent++;
 		}
 		if (session_write(s, why, whylen) != 0)
 			return;
-		if (now - s->last_rx > 3 * hb ||
-		    (s->fl_n > 0 && now - s->fl[s->fl_head].sent_us > 3 * hb)) {
+		if (pk_sc_timed_out(&s->sc, now)) {
 			s->st.timeouts++;
 			session_error(s, PK_WE_TIMEOUT, "no answer from hub");
 			snprintf(why, whylen, "hub silent for %llu s",
@@ -872,9 +665,9 @@ session(struct pk_wship *s, char *why, size_t whylen)
 			/* Busy: come back at once when the socket is ready;
 			 * idle: one slice, then look at the spool again. */
 			ms = idle ? SHIP_SLICE_MS : 50;
-			if (s->out_len == 0 && s->last_tx + hb > now &&
-			    ms_until(s->last_tx + hb) < ms)
-				ms = ms_until(s->last_tx + hb);
+			if (s->out_len == 0 && s->sc.last_tx + hb > now &&
+			    pk_sc_ms_until(s->sc.last_tx + hb) < ms)
+				ms = pk_sc_ms_until(s->sc.last_tx + hb);
 			if (sock_wait(s->sock, 1, s->out_len != 0, ms) < 0) {
 				snprintf(why, whylen, "select: error %d",
 				    WSAGetLastError());
@@ -906,21 +699,17 @@ ship_main(LPVOID arg)
 			s->st.sessions++;
 			was_up = 1;
 			log_info("hub: connected to %s (%s), it stores up to "
-			    "seq %llu", s->c.server_name, s->wl.hub_id,
-			    (unsigned long long)s->wl.stored_seq);
+			    "seq %llu", s->c.server_name, s->sc.wl.hub_id,
+			    (unsigned long long)s->sc.wl.stored_seq);
 			session(s, why, sizeof(why));
 			if (pk_mono_us() - s->session_start >= SHIP_STABLE_US)
-				s->attempt = 0;
+				s->sc.attempt = 0;
 		}
 		conn_close(s);
 		if (stopping(s))
 			break;
-		wait_ms = s->failed_auth ? s->c.backoff_cap_ms / 2 +
-		    rng_next(s) % (s->c.backoff_cap_ms / 2 + 1) :
-		    pk_backoff_ms(s->c.backoff_base_ms, s->c.backoff_cap_ms,
-		    s->attempt, rng_next(s));
-		if (s->attempt < 32)
-			s->attempt++;
+		wait_ms = pk_sc_backoff_ms(&s->sc, s->c.backoff_base_ms,
+		    s->c.backoff_cap_ms, s->failed_auth, &s->rng);
 		log_warnx("hub: %s%s; next attempt in %.1f s",
 		    was_up ? "connection lost: " : "", why,
 		    (double)wait_ms / 1000.0);
@@ -929,7 +718,7 @@ ship_main(LPVOID arg)
 	}
 	if (why[0] != '\0' && strcmp(why, "stopping") == 0)
 		log_info("hub: stopped, everything up to seq %llu "
-		    "acknowledged", (unsigned long long)s->st.acked_seq);
+		    "acknowledged", (unsigned long long)s->sc.n.acked_seq);
 	return 0;
 }
 
@@ -944,9 +733,7 @@ ship_free(struct pk_wship *s)
 		CloseHandle(s->stop_ev);
 	free(s->out);
 	free(s->dbuf);
-	free(s->sg.buf);
-	free(s->sg.carry);
-	free(s->sg.recs);
+	pk_sc_free(&s->sc);
 	free(s);
 }
 
@@ -979,18 +766,18 @@ pk_wship_start(const struct pk_wship_conf *c, struct pk_tls_ctx *ctx,
 	if (s->c.backoff_cap_ms < s->c.backoff_base_ms)
 		s->c.backoff_cap_ms = s->c.backoff_base_ms;
 	s->out_cap = PK_FRAME_HDR + PK_FRAME_MAX_PAYLOAD;
-	s->sg.cap = s->c.batch_bytes + PK_SPOOL_PAYLOAD_MAX;
-	s->sg.max = s->c.batch_records;
 	if ((s->out = malloc(s->out_cap)) == NULL ||
-	    (s->dbuf = malloc(SHIP_DEC_MAX)) == NULL ||
-	    (s->sg.buf = malloc(s->sg.cap)) == NULL ||
-	    (s->sg.carry = malloc(PK_SPOOL_PAYLOAD_MAX)) == NULL ||
-	    (s->sg.recs = calloc(s->sg.max, sizeof(*s->sg.recs))) == NULL) {
+	    (s->dbuf = malloc(SHIP_DEC_MAX)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	if ((s->rd = pk_spool_reader_open(c->spool_dir, NULL)) == NULL) {
 		snprintf(err, errlen, "cannot read spool %s", c->spool_dir);
+		goto fail;
+	}
+	if (pk_sc_init(&s->sc, &(struct pk_sc_conf){ s->c.batch_records,
+	    s->c.batch_bytes, s->c.level, s->c.spool_fsync }, s->rd) != 0) {
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	if ((s->stop_ev = CreateEventA(NULL, TRUE, FALSE, NULL)) == NULL) {
@@ -1034,7 +821,17 @@ pk_wship_wait_acked(struct pk_wship *s, uint64_t seq, uint32_t timeout_ms)
 static void
 report(const struct pk_wship *s, FILE *fp)
 {
-	const struct pk_wship_stats *t = &s->st;
+	struct pk_wship_stats all = s->st, *t = &all;
+
+	/* the protocol's counters are kept by shipcore */
+	all.batches = s->sc.n.batches;
+	all.records = s->sc.n.records;
+	all.raw_bytes = s->sc.n.raw_bytes;
+	all.wire_bytes = s->sc.n.wire_bytes;
+	all.acks = s->sc.n.acks;
+	all.acked_seq = s->sc.n.acked_seq;
+	all.unsendable = s->sc.n.unsendable;
+	all.spool_errors = s->sc.n.spool_errors;
 
 #define ST(f) fprintf(fp, "shipper.%s %llu\n", #f, (unsigned long long)t->f)
 	ST(connects); ST(sessions); ST(connect_failures); ST(tls_failures);

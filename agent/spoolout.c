@@ -18,8 +18,8 @@
 #include <sys/socket.h>
 
 #include "agent/ipc.h"
+#include "agent/spoolcore.h"
 #include "agent/spoolout.h"
-#include "common/json.h"
 #include "common/log.h"
 #include "common/pktime.h"
 #include "common/util.h"
@@ -29,46 +29,15 @@
 #define HEALTH_EVERY_US		(10 * PK_USEC)
 #define CHECK_EVERY_US		(100 * 1000ULL)
 
-static uint64_t
-now_mono(void)
-{
-	return pk_mono_us();
-}
-
-uint64_t
-pk_spoolout_lost(const struct pk_spool_stats *st)
-{
-	return st->dropped_full_records + st->write_errors +
-	    st->corrupt_records;
-}
-
 int
 pk_spoolout_open(struct pk_spoolout *o, const struct pk_config *cfg,
     struct pk_engine *e, int ipc_fd)
 {
-	struct pk_spool_settings set;
-	struct pk_spool_stats st;
-
 	memset(o, 0, sizeof(*o));
 	o->e = e;
 	o->ipc_fd = ipc_fd;
-	pk_spool_settings_init(&set, cfg->spool.dir);
-	set.max_bytes = cfg->spool.max_bytes;
-	set.segment_bytes = cfg->spool.segment_bytes;
-	set.sync = pk_config_spool_sync(cfg);
-	set.sync_interval_ms = (uint32_t)cfg->spool.sync_interval;
-	set.now_us = now_mono;
-	o->sync_batch = set.sync == PK_SPOOL_SYNC_BATCH;
-	if ((o->sp = pk_spool_open(&set)) == NULL)
+	if ((o->sp = pk_spoolcore_open(cfg, &o->sync_batch)) == NULL)
 		return -1;
-	pk_spool_stats(o->sp, &st);
-	log_info("spool %s: records %llu..%llu waiting, %llu acknowledged; "
-	    "recovery dropped %llu corrupt records, %llu torn bytes",
-	    cfg->spool.dir, (unsigned long long)st.oldest_seq,
-	    (unsigned long long)(st.next_seq - 1),
-	    (unsigned long long)st.acked_seq,
-	    (unsigned long long)st.corrupt_records,
-	    (unsigned long long)st.torn_bytes);
 	/* Recovery losses are reported like any other. */
 	o->reported_lost = 0;
 	pk_engine_set_next_seq(e, pk_spool_next_seq(o->sp));
@@ -85,73 +54,11 @@ pk_spoolout_write(void *arg, const char *line, size_t len,
 	(void)ind;
 	if (o->sp == NULL)	/* closed: nothing may be written any more */
 		return;
-	/* The engine's line ends with a newline; the record does not. */
-	if (len > 0 && line[len - 1] == '\n')
-		len--;
 	/* The tick has a status to send and maybe a sync to do. */
 	o->touched = 1;
-	if (pk_spool_append(o->sp, line, len, &seq) != 0) {
-		if (!o->failing) {
-			o->failing = 1;
-			o->fail_errno = errno;
-			o->failed_since = 0;
-			log_warnx("spool: cannot write (%s): indicators are "
-			    "lost until this is fixed; detection goes on",
-			    strerror(o->fail_errno));
-		}
-		o->failed_since++;
-	} else {
-		if (o->sync_batch)
-			o->unsynced = seq;
-		if (o->failing) {
-			o->failing = 0;
-			log_info("spool: writing again after losing %llu "
-			    "indicators", (unsigned long long)o->failed_since);
-		}
-	}
-	/* Keep picket.seq equal to the record's sequence number: a failed
-	 * append still used up its number. */
-	pk_engine_set_next_seq(o->e, pk_spool_next_seq(o->sp));
-}
-
-static void
-loss_details(struct json *j, const void *arg)
-{
-	const struct pk_spool_stats *st = arg;
-
-	json_u64(j, "dropped_full", st->dropped_full_records);
-	json_u64(j, "write_errors", st->write_errors);
-	json_u64(j, "disk_full_errors", st->enospc_errors);
-	json_u64(j, "corrupt", st->corrupt_records);
-	json_u64(j, "disk_bytes", st->disk_bytes);
-}
-
-/* A health indicator: how many indicators the spool lost, and why. */
-static void
-report_loss(struct pk_spoolout *o, const struct pk_spool_stats *st,
-    uint64_t lost)
-{
-	struct pk_indicator ind;
-	char msg[256];
-
-	pk_indicator_health(&ind, "agent", "picket.health.spool",
-	    "Spool health");
-	ind.severity = PK_SEV_HIGH;
-	snprintf(msg, sizeof(msg), "spool lost %llu indicators (%llu when "
-	    "full, %llu write errors of which %llu disk full, %llu corrupt)",
-	    (unsigned long long)(lost - o->reported_lost),
-	    (unsigned long long)st->dropped_full_records,
-	    (unsigned long long)st->write_errors,
-	    (unsigned long long)st->enospc_errors,
-	    (unsigned long long)st->corrupt_records);
-	ind.message = msg;
-	ind.first_seen_us = ind.last_seen_us = pk_now_us();
-	ind.count = lost - o->reported_lost;
-	pk_indicator_fingerprint(&ind, "spool", 5);
-	ind.write_details = loss_details;
-	ind.details_arg = st;
-	o->reported_lost = lost;
-	pk_engine_emit(o->e, &ind);
+	if (pk_spoolcore_append(o->sp, o->e, &o->failing, &o->failed_since,
+	    line, len, &seq) == 0 && o->sync_batch)
+		o->unsynced = seq;
 }
 
 static void
@@ -244,11 +151,12 @@ pk_spoolout_tick(struct pk_spoolout *o, uint64_t mono_us)
 	 * as the spool keeps trying. */
 	if (o->unsynced != 0 && st.durable_seq >= o->unsynced)
 		o->unsynced = 0;
-	lost = pk_spoolout_lost(&st);
+	lost = pk_spoolcore_lost(&st);
 	if (lost > o->reported_lost &&
 	    mono_us - o->health_us >= HEALTH_EVERY_US) {
 		o->health_us = mono_us;
-		report_loss(o, &st, lost);
+		pk_spoolcore_report_loss(o->e, &st, lost,
+		    &o->reported_lost);
 		pk_spool_stats(o->sp, &st);
 	}
 	if (o->ipc_fd < 0) {
@@ -297,32 +205,22 @@ pk_spoolout_timeout(const struct pk_spoolout *o, uint64_t mono_us)
 	return (int)((at - mono_us + 999) / 1000);
 }
 
+static void
+report_line(void *arg, const char *name, uint64_t v)
+{
+	void (*line)(const char *) = *(void (**)(const char *))arg;
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "spool.%s %llu", name,
+	    (unsigned long long)v);
+	line(buf);
+}
+
 void
 pk_spoolout_report(struct pk_spoolout *o, void (*line)(const char *))
 {
-	struct pk_spool_stats st;
-	char buf[128];
-
-	pk_spool_stats(o->sp, &st);
-#define SL(name, v) do {						\
-	snprintf(buf, sizeof(buf), "spool.%s %llu", name,		\
-	    (unsigned long long)(v));					\
-	line(buf);							\
-} while (0)
-	SL("records_appended", st.records_appended);
-	SL("disk_bytes", st.disk_bytes);
-	SL("segments", st.segments);
-	SL("fsyncs", st.fsyncs);
-	SL("next_seq", st.next_seq);
-	SL("oldest_seq", st.oldest_seq);
-	SL("durable_seq", st.durable_seq);
-	SL("acked_seq", st.acked_seq);
-	SL("dropped_full_records", st.dropped_full_records);
-	SL("write_errors", st.write_errors);
-	SL("enospc_errors", st.enospc_errors);
-	SL("corrupt_records", st.corrupt_records);
-	SL("ipc_bad", o->ipc_bad);
-#undef SL
+	pk_spoolcore_report(o->sp, report_line, &line);
+	report_line(&line, "ipc_bad", o->ipc_bad);
 }
 
 void

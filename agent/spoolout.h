@@ -29,7 +29,6 @@ struct pk_spoolout {
 	uint64_t		 health_us;	/* last loss report */
 	uint64_t		 reported_lost;
 	int			 failing;	/* appends failing now */
-	int			 fail_errno;
 	uint64_t		 failed_since;	/* appends lost this episode */
 	uint64_t		 ipc_bad;
 	uint64_t		 raised;	/* HUB_STORED applied */
@@ -72,8 +71,5 @@ int pk_spoolout_timeout(const struct pk_spoolout *o, uint64_t mono_us);
 void pk_spoolout_report(struct pk_spoolout *o, void (*line)(const char *));
 /* Sync and close. */
 void pk_spoolout_close(struct pk_spoolout *o);
-
-/* Records the spool has lost since it was created (status field c). */
-uint64_t pk_spoolout_lost(const struct pk_spool_stats *st);
 
 #endif

@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/spoolcore.h"
 #include "agent/spoolout_win32.h"
-#include "common/json.h"
 #include "common/log.h"
 #include "common/pktime.h"
 #include "common/util.h"
@@ -37,19 +37,6 @@ pk_wlink_free(struct pk_wlink *l)
 	DeleteCriticalSection(&l->mu);
 }
 
-static uint64_t
-now_mono(void)
-{
-	return pk_mono_us();
-}
-
-static uint64_t
-lost_of(const struct pk_spool_stats *st)
-{
-	return st->dropped_full_records + st->write_errors +
-	    st->corrupt_records;
-}
-
 /*
  * The spool's numbers for the shipper (HELLO's next_seq and dropped).
  * Losses come from the statistics, which read the ack file: taken at
@@ -63,7 +50,7 @@ publish(struct pk_wspool *o, const struct pk_spool_stats *st)
 	EnterCriticalSection(&o->link->mu);
 	o->link->next_seq = next;
 	if (st != NULL)
-		o->link->lost = lost_of(st);
+		o->link->lost = pk_spoolcore_lost(st);
 	LeaveCriticalSection(&o->link->mu);
 }
 
@@ -71,31 +58,17 @@ int
 pk_wspool_open(struct pk_wspool *o, const struct pk_config *cfg,
     struct pk_engine *e, struct pk_wlink *link)
 {
-	struct pk_spool_settings set;
 	struct pk_spool_stats st;
 
 	memset(o, 0, sizeof(*o));
 	o->e = e;
 	o->link = link;
-	pk_spool_settings_init(&set, cfg->spool.dir);
-	set.max_bytes = cfg->spool.max_bytes;
-	set.segment_bytes = cfg->spool.segment_bytes;
-	set.sync = pk_config_spool_sync(cfg);
-	set.sync_interval_ms = (uint32_t)cfg->spool.sync_interval;
-	set.now_us = now_mono;
-	if ((o->sp = pk_spool_open(&set)) == NULL) {
+	if ((o->sp = pk_spoolcore_open(cfg, NULL)) == NULL) {
 		log_warnx("spool %s: cannot open it: nothing is reported to "
 		    "the hub", cfg->spool.dir);
 		return -1;
 	}
 	pk_spool_stats(o->sp, &st);
-	log_info("spool %s: records %llu..%llu waiting, %llu acknowledged; "
-	    "recovery dropped %llu corrupt records, %llu torn bytes",
-	    cfg->spool.dir, (unsigned long long)st.oldest_seq,
-	    (unsigned long long)(st.next_seq - 1),
-	    (unsigned long long)st.acked_seq,
-	    (unsigned long long)st.corrupt_records,
-	    (unsigned long long)st.torn_bytes);
 	pk_engine_set_next_seq(e, pk_spool_next_seq(o->sp));
 	publish(o, &st);
 	return 0;
@@ -107,73 +80,13 @@ pk_wspool_write(void *arg, const char *line, size_t len,
 {
 	struct pk_wspool *o = arg;
 	uint64_t seq;
-	int err;
 
 	(void)ind;
 	if (o->sp == NULL)
 		return;
-	/* The engine's line ends with a newline; the record does not. */
-	if (len > 0 && line[len - 1] == '\n')
-		len--;
-	if (pk_spool_append(o->sp, line, len, &seq) != 0) {
-		err = errno;
-		if (!o->failing) {
-			o->failing = 1;
-			o->failed_since = 0;
-			log_warnx("spool: cannot write (%s): indicators are "
-			    "lost until this is fixed; detection goes on",
-			    strerror(err));
-		}
-		o->failed_since++;
-	} else if (o->failing) {
-		o->failing = 0;
-		log_info("spool: writing again after losing %llu indicators",
-		    (unsigned long long)o->failed_since);
-	}
-	/* A failed append still used up its number. */
-	pk_engine_set_next_seq(o->e, pk_spool_next_seq(o->sp));
+	(void)pk_spoolcore_append(o->sp, o->e, &o->failing, &o->failed_since,
+	    line, len, &seq);
 	publish(o, NULL);
-}
-
-static void
-loss_details(struct json *j, const void *arg)
-{
-	const struct pk_spool_stats *st = arg;
-
-	json_u64(j, "dropped_full", st->dropped_full_records);
-	json_u64(j, "write_errors", st->write_errors);
-	json_u64(j, "disk_full_errors", st->enospc_errors);
-	json_u64(j, "corrupt", st->corrupt_records);
-	json_u64(j, "disk_bytes", st->disk_bytes);
-}
-
-/* A health indicator: how many indicators the spool lost, and why (the
- * same indicator agent/spoolout.c makes, so the hub sees one kind). */
-static void
-report_loss(struct pk_wspool *o, const struct pk_spool_stats *st,
-    uint64_t lost)
-{
-	struct pk_indicator ind;
-	char msg[256];
-
-	pk_indicator_health(&ind, "agent", "picket.health.spool",
-	    "Spool health");
-	ind.severity = PK_SEV_HIGH;
-	snprintf(msg, sizeof(msg), "spool lost %llu indicators (%llu when "
-	    "full, %llu write errors of which %llu disk full, %llu corrupt)",
-	    (unsigned long long)(lost - o->reported_lost),
-	    (unsigned long long)st->dropped_full_records,
-	    (unsigned long long)st->write_errors,
-	    (unsigned long long)st->enospc_errors,
-	    (unsigned long long)st->corrupt_records);
-	ind.message = msg;
-	ind.first_seen_us = ind.last_seen_us = pk_now_us();
-	ind.count = lost - o->reported_lost;
-	pk_indicator_fingerprint(&ind, "spool", 5);
-	ind.write_details = loss_details;
-	ind.details_arg = st;
-	o->reported_lost = lost;
-	pk_engine_emit(o->e, &ind);
 }
 
 void
@@ -207,11 +120,12 @@ pk_wspool_tick(struct pk_wspool *o, uint64_t mono_us)
 	}
 	pk_spool_stats(o->sp, &st);
 	publish(o, &st);
-	lost = lost_of(&st);
+	lost = pk_spoolcore_lost(&st);
 	if (lost > o->reported_lost &&
 	    mono_us - o->health_us >= HEALTH_EVERY_US) {
 		o->health_us = mono_us;
-		report_loss(o, &st, lost);
+		pk_spoolcore_report_loss(o->e, &st, lost,
+		    &o->reported_lost);
 	}
 }
 
@@ -228,30 +142,19 @@ pk_wspool_last_seq(const struct pk_wspool *o)
 	return o->sp != NULL ? pk_spool_next_seq(o->sp) - 1 : 0;
 }
 
+static void
+report_line(void *arg, const char *name, uint64_t v)
+{
+	fprintf(arg, "spool.%s %llu\n", name, (unsigned long long)v);
+}
+
 void
 pk_wspool_report(struct pk_wspool *o, FILE *fp)
 {
-	struct pk_spool_stats st;
-
 	if (o->sp == NULL)
 		return;
-	pk_spool_stats(o->sp, &st);
-#define SL(name, v) fprintf(fp, "spool.%s %llu\n", name, \
-	(unsigned long long)(v))
-	SL("records_appended", st.records_appended);
-	SL("disk_bytes", st.disk_bytes);
-	SL("segments", st.segments);
-	SL("fsyncs", st.fsyncs);
-	SL("next_seq", st.next_seq);
-	SL("oldest_seq", st.oldest_seq);
-	SL("durable_seq", st.durable_seq);
-	SL("acked_seq", st.acked_seq);
-	SL("dropped_full_records", st.dropped_full_records);
-	SL("write_errors", st.write_errors);
-	SL("enospc_errors", st.enospc_errors);
-	SL("corrupt_records", st.corrupt_records);
-	SL("hub_raised", o->raised);
-#undef SL
+	pk_spoolcore_report(o->sp, report_line, fp);
+	report_line(fp, "hub_raised", o->raised);
 }
 
 void
