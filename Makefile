@@ -66,9 +66,9 @@ AGENT_SRCS := agent/main.c agent/config_ini.c agent/output.c \
 	collectors/collector.c collectors/pcap/capture.c \
 	agent/spoolout.c agent/shipper.c agent/privsep_linux.c \
 	agent/supervise_unix.c agent/control.c transport/tls.c \
-	agent/enroll.c transport/pki.c agent/agentcli.c \
+	agent/enroll.c agent/enrollmsg.c transport/pki.c agent/agentcli.c \
 	agent/task_agent.c agent/task_exec.c agent/task_sys_linux.c \
-	agent/bundle_agent.c
+	agent/bundle_agent.c agent/renew.c
 
 LIBS	:= -lpcap -linih -lpthread -lz -levent_openssl -levent -lssl -lcrypto
 # The eBPF process collector (Linux) adds its sources to AGENT_SRCS, its

@@ -31,16 +31,14 @@
 
 #include "agent/config.h"
 #include "agent/enroll.h"
-#include "common/json.h"
+#include "agent/enrollmsg.h"
 #include "common/util.h"
-#include "hub/jsonread.h"
 #include "transport/pki.h"
 #include "transport/tls.h"
 
 #define ENROLL_PATH		"/api/v1/enroll"
 #define ENROLL_TIMEOUT_S	30
 #define ANSWER_MAX		(64 * 1024)	/* the hub's JSON answer */
-#define REQ_MAX			(32 * 1024)
 #define TOKEN_MAX		128
 #define HOST_NAME_MAX_LEN	255
 #define MSG_MAX			256
@@ -231,18 +229,6 @@ out:
 	return rc;
 }
 
-/* A string field of the answer, or -1. */
-static int
-field(const struct answer *a, const char *key, char *out, size_t cap)
-{
-	struct pk_jr_val v;
-
-	if (a->body == NULL || pk_jr_find(a->body, a->len, key, &v) != 1 ||
-	    pk_jr_string(&v, out, cap) == -1)
-		return -1;
-	return 0;
-}
-
 /* Read the token from stdin for "-" (keeps it out of ps and history). */
 static int
 read_token(const char *arg, char *out, size_t cap)
@@ -287,31 +273,6 @@ prepare_dir(const char *dir, const char *key, const char *crt)
 		return -1;
 	}
 	return 0;
-}
-
-/* The request body: {"token":..,"csr":..,"host_name":..}. */
-static char *
-request_body(const char *token, const char *csr, const char *host,
-    size_t *len)
-{
-	struct json j;
-	char *buf;
-	long n;
-
-	if ((buf = malloc(REQ_MAX)) == NULL)
-		return NULL;
-	json_init(&j, buf, REQ_MAX);
-	json_obj_begin(&j, NULL);
-	json_str(&j, "token", token, 0);
-	json_str(&j, "csr", csr, 0);
-	json_str(&j, "host_name", host, 0);
-	json_obj_end(&j);
-	if ((n = json_finish(&j)) < 0) {
-		free(buf);
-		return NULL;
-	}
-	*len = (size_t)n;
-	return buf;
 }
 
 /* Copy the CA file that verified the hub to dir/ca.crt (unless it is
@@ -382,30 +343,17 @@ parse(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Check the answer and keep it.  0 with id printed, or -1. */
+/* Check the answer and keep it.  0, or -1 (said on stderr). */
 static int
 accept_answer(const struct opts *o, const struct answer *a, const char *kid,
     const char *tmpkey, const char *key, const char *crt, const char *cacrt)
 {
-	char id[PK_PKI_NAME_MAX + 1], cn[PK_PKI_NAME_MAX + 1];
-	char cid[PK_PKI_ID_LEN + 1], err[PK_PKI_ERRLEN], *pem;
+	char err[PK_PKI_ERRLEN], *pem;
 
-	if ((pem = malloc(PK_PKI_PEM_MAX + 1)) == NULL)
-		return -1;
-	if (field(a, "agent_id", id, sizeof(id)) == -1 ||
-	    field(a, "certificate", pem, PK_PKI_PEM_MAX + 1) == -1) {
-		fprintf(stderr, "picketd: enrollment: the hub's answer has no "
-		    "agent_id and certificate\n");
-		free(pem);
-		return -1;
-	}
-	if (pk_pki_cert_pem_ids(pem, strlen(pem), cn, sizeof(cn), cid,
-	    sizeof(cid), err, sizeof(err)) == -1 || strcmp(id, kid) != 0 ||
-	    strcmp(cn, kid) != 0 || strcmp(cid, kid) != 0) {
-		fprintf(stderr, "picketd: enrollment: the hub's certificate "
-		    "is not for this key (agent id %s): %s\n", kid,
-		    err[0] ? err : "wrong name or key");
-		free(pem);
+	err[0] = '\0';
+	if ((pem = pk_enroll_answer_pem(a->body, a->len, kid, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "picketd: enrollment: %s\n", err);
 		return -1;
 	}
 	if (pk_pki_write_file(crt, pem, strlen(pem), 0644, 0, err,
@@ -475,7 +423,7 @@ pk_enroll_main(int argc, char **argv)
 		    "cannot make a key");
 		goto out;
 	}
-	if ((body = request_body(token, csr, hostname, &blen)) == NULL) {
+	if ((body = pk_enroll_request(token, csr, hostname, &blen)) == NULL) {
 		fprintf(stderr, "picketd: enrollment: request too large\n");
 		goto fail;
 	}
@@ -486,7 +434,8 @@ pk_enroll_main(int argc, char **argv)
 		goto fail;
 	}
 	if (a.code != 200) {
-		if (field(&a, "error", msg, sizeof(msg)) == -1)
+		if (pk_enroll_field(a.body, a.len, "error", msg,
+		    sizeof(msg)) == -1)
 			pk_strlcpy(msg, "no reason given", sizeof(msg));
 		fprintf(stderr, "picketd: enrollment refused by the hub (HTTP "
 		    "%d): %s\n", a.code, msg);

@@ -31,10 +31,9 @@
 
 #include "agent/config.h"
 #include "agent/enroll_win32.h"
-#include "common/json.h"
+#include "agent/enrollmsg.h"
 #include "common/pktime.h"
 #include "common/util.h"
-#include "hub/jsonread.h"
 #include "transport/pki.h"
 #include "transport/tls.h"
 
@@ -42,7 +41,6 @@
 #define ENROLL_TIMEOUT_S	30
 #define HTTP_HEAD_MAX		(16 * 1024)	/* status line and headers */
 #define ANSWER_MAX		(64 * 1024)	/* the hub's JSON answer */
-#define REQ_MAX			(32 * 1024)
 #define TOKEN_MAX		128
 #define HOST_NAME_MAX_LEN	255
 #define MSG_MAX			256
@@ -364,18 +362,6 @@ out:
 
 /* ------------------------------------------------------------ enrol */
 
-/* A string field of the answer, or -1. */
-static int
-field(const struct answer *a, const char *key, char *out, size_t cap)
-{
-	struct pk_jr_val v;
-
-	if (a->body == NULL || pk_jr_find(a->body, a->len, key, &v) != 1 ||
-	    pk_jr_string(&v, out, cap) == -1)
-		return -1;
-	return 0;
-}
-
 static int
 path_in(char *out, size_t cap, const char *dir, const char *name)
 {
@@ -417,30 +403,6 @@ prepare_dir(const char *dir, const char *key, const char *crt, char *err,
 	return 0;
 }
 
-static char *
-request_body(const char *token, const char *csr, const char *host,
-    size_t *len)
-{
-	struct json j;
-	char *buf;
-	long n;
-
-	if ((buf = malloc(REQ_MAX)) == NULL)
-		return NULL;
-	json_init(&j, buf, REQ_MAX);
-	json_obj_begin(&j, NULL);
-	json_str(&j, "token", token, 0);
-	json_str(&j, "csr", csr, 0);
-	json_str(&j, "host_name", host, 0);
-	json_obj_end(&j);
-	if ((n = json_finish(&j)) < 0) {
-		free(buf);
-		return NULL;
-	}
-	*len = (size_t)n;
-	return buf;
-}
-
 /* Copy the CA that verified the hub to dir\ca.crt (unless it is it). */
 static int
 keep_ca(const char *from, const char *to, char *err, size_t errlen)
@@ -460,35 +422,17 @@ keep_ca(const char *from, const char *to, char *err, size_t errlen)
 	return rc;
 }
 
-/* Check the answer and keep it.  0, or -1 with err. */
 static int
 accept_answer(const struct pk_wenroll_req *r, const struct answer *a,
     const char *kid, const char *tmpkey, const char *key, const char *crt,
     const char *cacrt, char *err, size_t errlen)
 {
-	char id[PK_PKI_NAME_MAX + 1], cn[PK_PKI_NAME_MAX + 1];
-	char cid[PK_PKI_ID_LEN + 1], why[PK_PKI_ERRLEN], *pem;
+	char *pem;
 	int rc = -1;
 
-	if ((pem = malloc(PK_PKI_PEM_MAX + 1)) == NULL) {
-		pk_errf(err, errlen, "out of memory");
+	if ((pem = pk_enroll_answer_pem(a->body, a->len, kid, err,
+	    errlen)) == NULL)
 		return -1;
-	}
-	why[0] = '\0';
-	if (field(a, "agent_id", id, sizeof(id)) == -1 ||
-	    field(a, "certificate", pem, PK_PKI_PEM_MAX + 1) == -1) {
-		pk_errf(err, errlen, "the hub's answer has no agent_id and "
-		    "certificate");
-		goto out;
-	}
-	if (pk_pki_cert_pem_ids(pem, strlen(pem), cn, sizeof(cn), cid,
-	    sizeof(cid), why, sizeof(why)) == -1 || strcmp(id, kid) != 0 ||
-	    strcmp(cn, kid) != 0 || strcmp(cid, kid) != 0) {
-		pk_errf(err, errlen, "the hub's certificate is not for this "
-		    "key (agent id %s): %s", kid, why[0] ? why :
-		    "wrong name or key");
-		goto out;
-	}
 	if (pk_pki_write_file(crt, pem, strlen(pem), 0644, 0, err,
 	    errlen) == -1)
 		goto out;
@@ -557,7 +501,7 @@ pk_wenroll(const struct pk_wenroll_req *r, char *id, size_t idcap,
 		pk_errf(err, errlen, "%s", msg[0] ? msg : "cannot make a key");
 		goto out;
 	}
-	if ((body = request_body(r->token, csr, hostname, &blen)) == NULL) {
+	if ((body = pk_enroll_request(r->token, csr, hostname, &blen)) == NULL) {
 		pk_errf(err, errlen, "request too large");
 		goto fail;
 	}
@@ -568,7 +512,8 @@ pk_wenroll(const struct pk_wenroll_req *r, char *id, size_t idcap,
 		goto fail;
 	}
 	if (a.code != 200) {
-		if (field(&a, "error", msg, sizeof(msg)) == -1)
+		if (pk_enroll_field(a.body, a.len, "error", msg,
+		    sizeof(msg)) == -1)
 			pk_strlcpy(msg, "no reason given", sizeof(msg));
 		pk_errf(err, errlen, "enrollment refused by the hub (HTTP %d): "
 		    "%s", a.code, msg);

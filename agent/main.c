@@ -30,6 +30,7 @@
 #include "agent/ioc.h"
 #include "agent/output.h"
 #include "agent/privsep.h"
+#include "agent/renew.h"
 #include "agent/shipper.h"
 #include "agent/spoolout.h"
 #include "agent/task_agent.h"
@@ -1096,71 +1097,21 @@ shipper_conf(const struct agent *a, struct pk_shipper_conf *sc)
 	return 0;
 }
 
-/*
- * As root, before the shipper drops its privileges: a CSR for the agent's
- * key, kept for when the certificate nears its end (docs/enrollment.md).
- * Only a certificate from enrollment can be renewed: its subject is the
- * key's agent id, which the hub checks.  NULL: no renewal (said once).
- */
-static char *
-renew_prepare(const struct agent *a, int64_t *not_after)
-{
-	char err[PK_PKI_ERRLEN], id[PK_PKI_ID_LEN + 1], na[PK_TIMESTRLEN];
-	const struct pk_config *cfg = a->cfg;
-	struct pk_pki_certinfo ci;
-	struct pk_pki_key *k;
-	char *csr = NULL;
-	int soon;
-
-	if (pk_pki_cert_file_info(cfg->hub.cert, &ci, err, sizeof(err)) != 0) {
-		log_warnx("shipper: %s: no renewal", err);
-		return NULL;
-	}
-	*not_after = ci.not_after_us;
-	pk_time_format((uint64_t)ci.not_after_us, na, sizeof(na));
-	soon = (int64_t)pk_now_us() + (int64_t)cfg->hub.renew_before *
-	    (int64_t)PK_USEC >= ci.not_after_us;
-	if ((k = pk_pki_key_read(cfg->hub.key, err, sizeof(err))) == NULL) {
-		log_warnx("shipper: %s: no renewal", err);
-		return NULL;
-	}
-	if (pk_pki_key_id(k, id, sizeof(id)) != 0 || strcmp(id, ci.cn) != 0) {
-		if (soon)
-			log_warnx("shipper: %s expires %s and was not made by "
-			    "enrollment (its subject is not the key's agent "
-			    "id): replace it by hand before then",
-			    cfg->hub.cert, na);
-	} else if ((csr = pk_pki_csr_make(k, id, err, sizeof(err))) == NULL)
-		log_warnx("shipper: certificate request: %s: no renewal", err);
-	else if (soon)
-		log_info("shipper: %s expires %s: it will be renewed",
-		    cfg->hub.cert, na);
-	pk_pki_key_free(k);
-	return csr;
-}
-
 /* In the root parent: a renewed certificate waiting in the spool is
  * checked and put in place of [hub] cert. */
 static void
 renew_install(const struct agent *a)
 {
-	char path[PK_CFG_PATH_MAX + 32], err[PK_PKI_ERRLEN], na[PK_TIMESTRLEN];
+	char path[PK_CFG_PATH_MAX + 32];
 	const struct pk_config *cfg = a->cfg;
-	struct pk_pki_certinfo ci;
+	int64_t not_after;
 
 	snprintf(path, sizeof(path), "%s/%s", cfg->spool.dir,
 	    PK_SHIP_RENEWED);
 	if (access(path, F_OK) != 0)
 		return;
-	if (pk_pki_cert_install(path, cfg->hub.cert, cfg->hub.key,
-	    cfg->hub.ca, &ci, err, sizeof(err)) != 0) {
-		log_warnx("renewed certificate not installed, %s stays: %s",
-		    cfg->hub.cert, err);
-		return;
-	}
-	log_info("certificate renewed: %s is now serial %s, valid until %s",
-	    cfg->hub.cert, ci.serial, pk_time_format(
-	    (uint64_t)ci.not_after_us, na, sizeof(na)));
+	(void)pk_renew_install(path, cfg->hub.cert, cfg->hub.key, cfg->hub.ca,
+	    &not_after);
 }
 
 static void
@@ -1206,8 +1157,10 @@ shipper_main(void *arg)
 		log_warnx("shipper: %s", err);
 		return 1;
 	}
-	sc.renew_csr = renew_prepare(a, &sc.cert_not_after_us);
+	/* As root, before the shipper drops its privileges. */
 	sc.renew_before_us = a->cfg->hub.renew_before * PK_USEC;
+	sc.renew_csr = pk_renew_prepare(a->cfg->hub.cert, a->cfg->hub.key,
+	    sc.renew_before_us, &sc.cert_not_after_us);
 	if (drop_to_user(a, "shipper", 0) != 0) {
 		pk_tls_ctx_free(ctx);
 		return EXIT_CONFIG;

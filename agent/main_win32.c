@@ -450,7 +450,6 @@ struct run {
 	int			 hub;
 	struct pk_wlink		 link;
 	struct pk_wspool	 spool;
-	struct pk_tls_ctx	*tls;
 	struct pk_wship		*ship;
 	/* live with [process] enabled and ETW available; else NULL */
 	struct pk_etw		*etw;
@@ -470,19 +469,19 @@ static void
 report_begin(struct run *run, const struct pk_config *cfg,
     const char *agent_id, const char *host_name)
 {
-	struct pk_tls_client_opts to;
 	struct pk_wship_conf sc;
 	char err[PK_TLS_ERRLEN + 64];
 
 	memset(&sc, 0, sizeof(sc));
-	if (cfg->hub.proxy[0] != '\0') {
-		log_warnx("hub: [hub] proxy is not supported on Windows yet: "
-		    "not reporting (docs/windows.md)");
-		return;
-	}
 	if (pk_config_split_hostport(cfg->hub.address, sc.host,
 	    sizeof(sc.host), &sc.port) != 0) {
 		log_warnx("hub: bad [hub] address %s", cfg->hub.address);
+		return;
+	}
+	if (cfg->hub.proxy[0] != '\0' && pk_config_split_hostport(
+	    cfg->hub.proxy, sc.proxy_host, sizeof(sc.proxy_host),
+	    &sc.proxy_port) != 0) {
+		log_warnx("hub: bad [hub] proxy %s", cfg->hub.proxy);
 		return;
 	}
 	pk_strlcpy(sc.server_name, cfg->hub.server_name[0] ?
@@ -498,24 +497,18 @@ report_begin(struct run *run, const struct pk_config *cfg,
 	sc.level = (int)cfg->hub.compression;
 	pk_strlcpy(sc.agent_id, agent_id, sizeof(sc.agent_id));
 	pk_strlcpy(sc.host_name, host_name, sizeof(sc.host_name));
-
-	memset(&to, 0, sizeof(to));
-	to.ca_file = cfg->hub.ca;
-	to.cert_file = cfg->hub.cert;
-	to.key_file = cfg->hub.key;
-	to.crl_file = cfg->hub.crl[0] ? cfg->hub.crl : NULL;
-	to.spki_pin = cfg->hub.pin[0] ? cfg->hub.pin : NULL;
+	sc.renew_before_us = cfg->hub.renew_before * PK_USEC;
+	sc.tls.ca_file = cfg->hub.ca;
+	sc.tls.cert_file = cfg->hub.cert;
+	sc.tls.key_file = cfg->hub.key;
+	sc.tls.crl_file = cfg->hub.crl[0] ? cfg->hub.crl : NULL;
+	sc.tls.spki_pin = cfg->hub.pin[0] ? cfg->hub.pin : NULL;
 	pk_wlink_init(&run->link);
 	run->hub = 1;
 	if (pk_wspool_open(&run->spool, cfg, run->e, &run->link) != 0)
 		return;
 	pk_engine_add_output(run->e, pk_wspool_write, &run->spool);
-	if ((run->tls = pk_tls_client_ctx_new(&to, err, sizeof(err))) ==
-	    NULL) {
-		log_warnx("hub: %s: indicators stay in the spool", err);
-		return;
-	}
-	if ((run->ship = pk_wship_start(&sc, run->tls, &run->link, err,
+	if ((run->ship = pk_wship_start(&sc, &run->link, err,
 	    sizeof(err))) == NULL)
 		log_warnx("hub: %s: indicators stay in the spool", err);
 }
@@ -566,8 +559,6 @@ report_end(struct run *run, int offline, FILE *stats)
 	if (stats != NULL)
 		pk_wspool_report(&run->spool, stats);
 	pk_wspool_close(&run->spool);
-	pk_tls_ctx_free(run->tls);
-	run->tls = NULL;
 	pk_wlink_free(&run->link);
 	run->hub = 0;
 }

@@ -372,3 +372,34 @@ pk_sc_ms_until(uint64_t at)
 		return INT_MAX;
 	return (int)((at - now + MS - 1) / MS);
 }
+
+int
+pk_sc_proxy_request(const char *host, uint16_t port, char *out, size_t cap)
+{
+	int v6 = strchr(host, ':') != NULL, w;
+
+	w = snprintf(out, cap, "CONNECT %s%s%s:%u HTTP/1.1\r\n"
+	    "Host: %s%s%s:%u\r\n\r\n", v6 ? "[" : "", host, v6 ? "]" : "",
+	    port, v6 ? "[" : "", host, v6 ? "]" : "", port);
+	return w < 0 || (size_t)w >= cap ? -1 : w;
+}
+
+/* resp holds len bytes read so far (cap len + 1): the whole header when
+ * it ends in a blank line, else it was cut at PK_SC_PROXY_MAX. */
+int
+pk_sc_proxy_answer(char *resp, size_t len, char *why, size_t whylen)
+{
+	int code;
+
+	resp[len] = '\0';
+	if (len >= PK_SC_PROXY_MAX) {
+		snprintf(why, whylen, "proxy: response header too long");
+		return -1;
+	}
+	if (sscanf(resp, "HTTP/1.%*[01] %3d", &code) != 1 || code != 200) {
+		resp[strcspn(resp, "\r\n")] = '\0';
+		snprintf(why, whylen, "proxy refused CONNECT: %.100s", resp);
+		return -1;
+	}
+	return 0;
+}

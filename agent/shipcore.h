@@ -139,4 +139,16 @@ uint64_t pk_sc_backoff_ms(struct pk_shipcore *sc, uint32_t base_ms,
 /* Milliseconds from now to a monotonic deadline, rounded up. */
 int pk_sc_ms_until(uint64_t at);
 
+/*
+ * The HTTP CONNECT through [hub] proxy (docs/protocol.md "Connection"):
+ * the request for the hub at host:port into out (an IPv6 literal in
+ * brackets), its length or -1 when it does not fit; the response header
+ * each shipper reads byte by byte, at most PK_SC_PROXY_MAX bytes up to
+ * and including its blank line, judged: 0 a 200 answer, -1 with why.
+ */
+#define PK_SC_PROXY_MAX		8192	/* proxy response header bytes */
+int pk_sc_proxy_request(const char *host, uint16_t port, char *out,
+    size_t cap);
+int pk_sc_proxy_answer(char *resp, size_t len, char *why, size_t whylen);
+
 #endif

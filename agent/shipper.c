@@ -39,6 +39,7 @@
 #include "agent/ipc.h"
 #include "agent/task_agent.h"
 #include "agent/control.h"
+#include "agent/renew.h"
 #include "agent/shipcore.h"
 #include "agent/shipper.h"
 #include "common/dir.h"
@@ -60,13 +61,10 @@
 #define SHIP_APPLIED_MAX	8	/* APPLIED answers waiting */
 #define SHIP_BUNDLE_WAIT_US	(60 * PK_USEC)	/* for the collector */
 #define SHIP_CTL_MAX		1024	/* HELLO, HEARTBEAT, ERROR frames */
-#define SHIP_PROXY_MAX		8192	/* proxy response header bytes */
 #define SHIP_STABLE_US		(30 * PK_USEC)	/* a session this long resets
 						 * the backoff */
 #define SHIP_DRAIN_US		(5 * PK_USEC)	/* sending on after a stop */
 #define MS			1000ULL
-#define SHIP_RENEW_RETRY_US	(3600 * PK_USEC)	/* after LATER */
-#define SHIP_RENEW_REFUSED_US	(86400 * PK_USEC)	/* after REFUSED */
 
 struct pk_shipper {
 	struct pk_shipper_conf	 c;
@@ -416,23 +414,18 @@ static int
 proxy_tunnel(struct pk_shipper *s, uint64_t deadline, char *why,
     size_t whylen)
 {
-	char req[2 * PK_SHIP_HOST_MAX + 128], resp[SHIP_PROXY_MAX + 1];
+	char req[2 * PK_SHIP_HOST_MAX + 128], resp[PK_SC_PROXY_MAX + 1];
 	size_t have = 0;
 	ssize_t n;
-	int code, w, v6;
+	int w;
 
-	/* An IPv6 literal goes in brackets. */
-	v6 = strchr(s->c.host, ':') != NULL;
-	w = snprintf(req, sizeof(req), "CONNECT %s%s%s:%u HTTP/1.1\r\n"
-	    "Host: %s%s%s:%u\r\n\r\n", v6 ? "[" : "", s->c.host,
-	    v6 ? "]" : "", s->c.port, v6 ? "[" : "", s->c.host, v6 ? "]" : "",
-	    s->c.port);
-	if (w < 0 || (size_t)w >= sizeof(req) ||
+	if ((w = pk_sc_proxy_request(s->c.host, s->c.port, req,
+	    sizeof(req))) < 0 ||
 	    raw_write_all(s, req, (size_t)w, deadline) != 0) {
 		snprintf(why, whylen, "proxy: cannot send CONNECT");
 		return -1;
 	}
-	while (have < SHIP_PROXY_MAX) {
+	while (have < PK_SC_PROXY_MAX) {
 		n = recv(s->fd, resp + have, 1, 0);
 		if (n == 1) {
 			have++;
@@ -454,17 +447,7 @@ proxy_tunnel(struct pk_shipper *s, uint64_t deadline, char *why,
 			return -1;
 		}
 	}
-	resp[have] = '\0';
-	if (have >= SHIP_PROXY_MAX) {
-		snprintf(why, whylen, "proxy: response header too long");
-		return -1;
-	}
-	if (sscanf(resp, "HTTP/1.%*[01] %3d", &code) != 1 || code != 200) {
-		resp[strcspn(resp, "\r\n")] = '\0';
-		snprintf(why, whylen, "proxy refused CONNECT: %.100s", resp);
-		return -1;
-	}
-	return 0;
+	return pk_sc_proxy_answer(resp, have, why, whylen);
 }
 
 /* Write a whole buffer through TLS, waiting as asked (setup phase). */
@@ -674,13 +657,13 @@ renew_send(struct pk_shipper *s)
 {
 	if (pk_renew_encode(s->c.renew_csr, strlen(s->c.renew_csr), s->out,
 	    s->out_cap, &s->out_len) != PK_FE_OK) {
-		s->renew_next = pk_mono_us() + SHIP_RENEW_REFUSED_US;
+		s->renew_next = pk_mono_us() + PK_RENEW_REFUSED_US;
 		log_warnx("hub: cannot encode the certificate request");
 		return;
 	}
 	s->out_off = 0;
 	s->renew_wait = 1;
-	s->renew_next = pk_mono_us() + SHIP_RENEW_RETRY_US;
+	s->renew_next = pk_mono_us() + PK_RENEW_LATER_US;
 	s->st.renewals++;
 	log_info("hub: certificate expires within renew_before: asking the "
 	    "hub for a new one");
@@ -720,12 +703,7 @@ on_cert(struct pk_shipper *s, const struct pk_frame *f, char *why,
 	}
 	if (c.result != PK_CERT_ISSUED) {
 		s->st.renewals_refused++;
-		if (c.result == PK_CERT_REFUSED)
-			s->renew_next = pk_mono_us() + SHIP_RENEW_REFUSED_US;
-		log_warnx("hub: certificate not renewed (%s): %s; asking "
-		    "again in %s", c.result == PK_CERT_REFUSED ? "refused" :
-		    "later", c.msg, c.result == PK_CERT_REFUSED ? "a day" :
-		    "an hour");
+		pk_renew_declined(&c, &s->renew_next);
 		return 0;
 	}
 	if (pk_pki_cert_pem_info((const char *)c.pem, c.pem_len, &ci, err,
@@ -733,13 +711,13 @@ on_cert(struct pk_shipper *s, const struct pk_frame *f, char *why,
 	    strcmp(ci.id, s->c.agent_id) != 0 ||
 	    ci.not_after_us <= s->c.cert_not_after_us) {
 		s->st.renewals_refused++;
-		s->renew_next = pk_mono_us() + SHIP_RENEW_REFUSED_US;
+		s->renew_next = pk_mono_us() + PK_RENEW_REFUSED_US;
 		log_warnx("hub: the renewed certificate is not for this "
 		    "agent's key or ends no later: not used");
 		return 0;
 	}
 	if (renew_store(s, c.pem, c.pem_len) != 0) {
-		s->renew_next = pk_mono_us() + SHIP_RENEW_RETRY_US;
+		s->renew_next = pk_mono_us() + PK_RENEW_LATER_US;
 		log_warn("hub: cannot write the renewed certificate in %s",
 		    s->c.spool_dir);
 		return 0;

@@ -8,9 +8,9 @@
  * the protocol logic is agent/shipcore.c, which agent/shipper.c (Linux)
  * calls too; this file does the Winsock and TLS I/O around it:
  *
- *  - setup (TCP connect, TLS 1.3 handshake with SNI, the hub's name and
- *    CA checked by tls.c, HELLO, WELCOME) under one deadline,
- *    [hub] connect_timeout;
+ *  - setup (TCP connect, the HTTP CONNECT through [hub] proxy when one
+ *    is set, TLS 1.3 handshake with SNI, the hub's name and CA checked
+ *    by tls.c, HELLO, WELCOME) under one deadline, [hub] connect_timeout;
  *  - HELLO offers version 1 only (CONFIG and APPLIED, version 2, carry
  *    bundles, which the Windows agent does not apply yet), the agent id
  *    is the certificate's CN, next_seq / oldest_seq / dropped from the
@@ -28,10 +28,13 @@
  *  - every failure: close, wait uniform(0, min(cap, base x 2^n))
  *    (pk_backoff_ms), or between cap/2 and cap after ERROR VERSION or
  *    AUTH, and try again;
+ *  - RENEW when [hub] cert nears its end (agent/renew_win32.c); an
+ *    installed certificate ends the session with ERROR SHUTDOWN and the
+ *    next connection, at once, uses a TLS context made anew from it;
  *  - a stop drains the spool for up to 5 s, then ERROR SHUTDOWN.
  *
- * Not here yet (docs/windows.md): the [hub] proxy tunnel, certificate
- * renewal (RENEW), bundles, the status file.
+ * Not here yet (docs/windows.md): bundles (version 2), tasks, the
+ * status file.
  */
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -42,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/renew_win32.h"
 #include "agent/shipcore.h"
 #include "agent/shipper_win32.h"
 #include "common/log.h"
@@ -70,7 +74,9 @@ struct reply {
 
 struct pk_wship {
 	struct pk_wship_conf	 c;
-	struct pk_tls_ctx	*ctx;
+	struct pk_tls_ctx	*ctx;		/* ours: remade after a renewal */
+	struct pk_wrenew	 rn;
+	int			 renewed;	/* this session installed one */
 	struct pk_wlink		*link;
 	struct pk_spool_reader	*rd;
 	struct pk_wship_stats	 st;
@@ -150,7 +156,8 @@ wait_fd(struct pk_wship *s, int rd, int wr, uint64_t deadline)
 /* ----------------------------------------------------- connection setup */
 
 static int
-tcp_connect(struct pk_wship *s, uint64_t deadline, char *why, size_t whylen)
+tcp_connect(struct pk_wship *s, const char *host, uint16_t port,
+    uint64_t deadline, char *why, size_t whylen)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char portstr[8];
@@ -161,12 +168,12 @@ tcp_connect(struct pk_wship *s, uint64_t deadline, char *why, size_t whylen)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	snprintf(portstr, sizeof(portstr), "%u", s->c.port);
-	if ((rc = getaddrinfo(s->c.host, portstr, &hints, &res)) != 0) {
-		snprintf(why, whylen, "resolve %s: error %d", s->c.host, rc);
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	if ((rc = getaddrinfo(host, portstr, &hints, &res)) != 0) {
+		snprintf(why, whylen, "resolve %s: error %d", host, rc);
 		return -1;
 	}
-	snprintf(why, whylen, "%s:%u: no address", s->c.host, s->c.port);
+	snprintf(why, whylen, "%s:%u: no address", host, port);
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		s->sock = socket(ai->ai_family, ai->ai_socktype,
 		    ai->ai_protocol);
@@ -193,10 +200,10 @@ tcp_connect(struct pk_wship *s, uint64_t deadline, char *why, size_t whylen)
 			    (char *)&soerr, &sl) == 0 && soerr == 0)
 				break;
 			snprintf(why, whylen, "connect %s:%u: error %d",
-			    s->c.host, s->c.port, soerr);
+			    host, port, soerr);
 		} else
-			snprintf(why, whylen, "connect %s:%u: %s", s->c.host,
-			    s->c.port, stopping(s) ? "stopping" :
+			snprintf(why, whylen, "connect %s:%u: %s", host,
+			    port, stopping(s) ? "stopping" :
 			    "timed out or failed");
 next:
 		closesocket(s->sock);
@@ -206,6 +213,59 @@ next:
 	}
 	freeaddrinfo(res);
 	return s->sock == INVALID_SOCKET ? -1 : 0;
+}
+
+/*
+ * HTTP CONNECT through [hub] proxy, as agent/shipper.c does it: the
+ * response header read a byte at a time, so that nothing after it (the
+ * hub's TLS bytes) is consumed, at most PK_SC_PROXY_MAX bytes, under the
+ * setup's deadline.
+ */
+static int
+proxy_tunnel(struct pk_wship *s, uint64_t deadline, char *why,
+    size_t whylen)
+{
+	char req[2 * PK_WSHIP_HOST_MAX + 128], resp[PK_SC_PROXY_MAX + 1];
+	size_t have = 0;
+	int n, w, off = 0;
+
+	if ((w = pk_sc_proxy_request(s->c.host, s->c.port, req,
+	    sizeof(req))) < 0) {
+		snprintf(why, whylen, "proxy: cannot send CONNECT");
+		return -1;
+	}
+	while (off < w) {
+		if ((n = send(s->sock, req + off, w - off, 0)) > 0)
+			off += n;
+		else if (WSAGetLastError() != WSAEWOULDBLOCK ||
+		    wait_fd(s, 0, 1, deadline) != 1) {
+			snprintf(why, whylen, "proxy: cannot send CONNECT");
+			return -1;
+		}
+	}
+	while (have < PK_SC_PROXY_MAX) {
+		if ((n = recv(s->sock, resp + have, 1, 0)) == 1) {
+			have++;
+			if (have >= 4 && memcmp(resp + have - 4, "\r\n\r\n",
+			    4) == 0)
+				break;
+			continue;
+		}
+		if (n == 0) {
+			snprintf(why, whylen, "proxy closed the connection");
+			return -1;
+		}
+		if (WSAGetLastError() != WSAEWOULDBLOCK) {
+			snprintf(why, whylen, "proxy: error %d",
+			    WSAGetLastError());
+			return -1;
+		}
+		if (wait_fd(s, 1, 0, deadline) != 1) {
+			snprintf(why, whylen, "proxy: no answer in time");
+			return -1;
+		}
+	}
+	return pk_sc_proxy_answer(resp, have, why, whylen);
 }
 
 /* Write a whole buffer through TLS (setup phase). */
@@ -292,6 +352,7 @@ conn_close(struct pk_wship *s)
 	s->out_len = s->out_off = 0;
 	pk_sc_reset(&s->sc);
 	s->rq_n = 0;
+	pk_wrenew_session_end(&s->rn);
 	EnterCriticalSection(&s->link->mu);
 	s->link->connected = 0;
 	LeaveCriticalSection(&s->link->mu);
@@ -323,7 +384,10 @@ conn_open(struct pk_wship *s, char *why, size_t whylen)
 	int r;
 
 	s->st.connects++;
-	if (tcp_connect(s, deadline, why, whylen) != 0) {
+	if (tcp_connect(s, s->c.proxy_host[0] ? s->c.proxy_host : s->c.host,
+	    s->c.proxy_host[0] ? s->c.proxy_port : s->c.port, deadline, why,
+	    whylen) != 0 || (s->c.proxy_host[0] && proxy_tunnel(s, deadline,
+	    why, whylen) != 0)) {
 		s->st.connect_failures++;
 		return -1;
 	}
@@ -488,6 +552,7 @@ on_frame(struct pk_wship *s, const struct pk_frame *f, char *why,
 {
 	struct pk_error e;
 	uint64_t v;
+	int r;
 
 	switch (f->type) {
 	case PK_FT_ACK:
@@ -501,6 +566,15 @@ on_frame(struct pk_wship *s, const struct pk_frame *f, char *why,
 		return 0;
 	case PK_FT_TASK:
 		return on_task(s, f, why, whylen);
+	case PK_FT_CERT:
+		if ((r = pk_wrenew_answer(&s->rn, f, why, whylen)) < 0) {
+			s->st.protocol_errors++;
+			session_error(s, PK_WE_PROTOCOL, "unasked or malformed");
+			return -1;
+		}
+		/* a new certificate: this session ends, the next uses it */
+		s->renewed = r;
+		return -r;
 	case PK_FT_CONFIG:
 	case PK_FT_APPLIED:
 		/* version 2 types in our version 1 session */
@@ -630,6 +704,11 @@ session(struct pk_wship *s, char *why, size_t whylen)
 		if (stopping(s) && drain_until == 0)
 			drain_until = pk_mono_us() + SHIP_DRAIN_US;
 		(void)reply_next(s);
+		if (s->out_len == 0 && drain_until == 0 &&
+		    pk_wrenew_request(&s->rn, s->out, s->out_cap, &len)) {
+			s->out_off = 0;
+			s->out_len = len;
+		}
 		if (s->out_len == 0 && pk_sc_can_send(&s->sc)) {
 			if ((r = batch_next(s)) < 0) {
 				snprintf(why, whylen, "cannot read the spool");
@@ -681,6 +760,27 @@ session(struct pk_wship *s, char *why, size_t whylen)
 
 /* ------------------------------------------------------------- thread */
 
+/*
+ * [hub] cert was replaced: a context made from the files as they are now
+ * for the next connection.  Should that fail the old one stays: its
+ * certificate (in memory) is still valid, only nearer its end.
+ */
+static void
+ctx_renew(struct pk_wship *s)
+{
+	char err[PK_TLS_ERRLEN];
+	struct pk_tls_ctx *ctx;
+
+	if ((ctx = pk_tls_client_ctx_new(&s->c.tls, err, sizeof(err))) ==
+	    NULL) {
+		log_warnx("hub: %s: going on with the certificate loaded "
+		    "before", err);
+		return;
+	}
+	pk_tls_ctx_free(s->ctx);
+	s->ctx = ctx;
+}
+
 static DWORD WINAPI
 ship_main(LPVOID arg)
 {
@@ -689,11 +789,13 @@ ship_main(LPVOID arg)
 	uint64_t wait_ms;
 	int was_up;
 
-	log_info("hub: shipping to %s:%u as %s", s->c.host, s->c.port,
-	    s->c.agent_id);
+	log_info("hub: shipping to %s:%u as %s%s%s", s->c.host, s->c.port,
+	    s->c.agent_id, s->c.proxy_host[0] ? " through proxy " : "",
+	    s->c.proxy_host);
 	while (!stopping(s)) {
 		why[0] = '\0';
 		s->failed_auth = 0;
+		s->renewed = 0;
 		was_up = 0;
 		if (conn_open(s, why, sizeof(why)) == 0) {
 			s->st.sessions++;
@@ -705,9 +807,18 @@ ship_main(LPVOID arg)
 			if (pk_mono_us() - s->session_start >= SHIP_STABLE_US)
 				s->sc.attempt = 0;
 		}
+		if (s->renewed && s->tls != NULL)
+			session_error(s, PK_WE_SHUTDOWN, "agent reconnecting "
+			    "with its renewed certificate");
 		conn_close(s);
 		if (stopping(s))
 			break;
+		if (s->renewed) {
+			/* Linux starts a new shipper at once: so here */
+			log_info("hub: %s", why);
+			ctx_renew(s);
+			continue;
+		}
 		wait_ms = pk_sc_backoff_ms(&s->sc, s->c.backoff_base_ms,
 		    s->c.backoff_cap_ms, s->failed_auth, &s->rng);
 		log_warnx("hub: %s%s; next attempt in %.1f s",
@@ -734,12 +845,14 @@ ship_free(struct pk_wship *s)
 	free(s->out);
 	free(s->dbuf);
 	pk_sc_free(&s->sc);
+	pk_wrenew_free(&s->rn);
+	pk_tls_ctx_free(s->ctx);
 	free(s);
 }
 
 struct pk_wship *
-pk_wship_start(const struct pk_wship_conf *c, struct pk_tls_ctx *ctx,
-    struct pk_wlink *link, char *err, size_t errlen)
+pk_wship_start(const struct pk_wship_conf *c, struct pk_wlink *link,
+    char *err, size_t errlen)
 {
 	struct pk_wship *s;
 	LARGE_INTEGER qpc;
@@ -755,7 +868,6 @@ pk_wship_start(const struct pk_wship_conf *c, struct pk_tls_ctx *ctx,
 		return NULL;
 	}
 	s->c = *c;
-	s->ctx = ctx;
 	s->link = link;
 	s->sock = INVALID_SOCKET;
 	if (s->c.batch_records == 0 ||
@@ -771,6 +883,13 @@ pk_wship_start(const struct pk_wship_conf *c, struct pk_tls_ctx *ctx,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	/* First the renewal: a certificate a crash left is installed
+	 * before the context loads [hub] cert. */
+	pk_wrenew_init(&s->rn, c->tls.cert_file, c->tls.key_file,
+	    c->tls.ca_file, c->spool_dir, c->renew_before_us);
+	if ((s->ctx = pk_tls_client_ctx_new(&s->c.tls, err, errlen)) ==
+	    NULL)
+		goto fail;
 	if ((s->rd = pk_spool_reader_open(c->spool_dir, NULL)) == NULL) {
 		snprintf(err, errlen, "cannot read spool %s", c->spool_dir);
 		goto fail;
@@ -832,6 +951,8 @@ report(const struct pk_wship *s, FILE *fp)
 	all.acked_seq = s->sc.n.acked_seq;
 	all.unsendable = s->sc.n.unsendable;
 	all.spool_errors = s->sc.n.spool_errors;
+	all.renewals = s->rn.renewals;
+	all.renewals_refused = s->rn.refused;
 
 #define ST(f) fprintf(fp, "shipper.%s %llu\n", #f, (unsigned long long)t->f)
 	ST(connects); ST(sessions); ST(connect_failures); ST(tls_failures);
@@ -840,6 +961,7 @@ report(const struct pk_wship *s, FILE *fp)
 	ST(unsendable); ST(spool_errors); ST(heartbeats_sent);
 	ST(heartbeats_received); ST(task_frames); ST(tasks_refused);
 	ST(result_frames); ST(results_dropped); ST(shutdowns_sent);
+	ST(renewals); ST(renewals_refused);
 #undef ST
 }
 

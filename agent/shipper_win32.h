@@ -3,7 +3,9 @@
  * "Reporting to the hub"): spool to hub over Winsock and the mutual TLS of
  * transport/tls.c, speaking protocol version 1 of docs/protocol.md (HELLO,
  * WELCOME, BATCH deflated with the preset dictionary, ACK, HEARTBEAT,
- * ERROR; TASK answered with a refusal).  agent/shipper.c is the Linux
+ * ERROR; TASK answered with a refusal; RENEW and CERT, through
+ * agent/renew_win32.c), directly or through an HTTP CONNECT proxy.
+ * agent/shipper.c is the Linux
  * shipper (a process of its own, libevent-free poll loop, privilege
  * separation); this is the same protocol as a thread of the one Windows
  * process, meeting the capture thread only at the spool directory and
@@ -25,6 +27,12 @@ struct pk_wship_conf {
 	char		 host[PK_WSHIP_HOST_MAX];	/* hub address */
 	uint16_t	 port;
 	char		 server_name[PK_WSHIP_HOST_MAX]; /* SNI, name check */
+	char		 proxy_host[PK_WSHIP_HOST_MAX];	/* "" = direct */
+	uint16_t	 proxy_port;
+	/* [hub] ca, cert, key, crl, pin: the thread makes its TLS context
+	 * from them, and again after it renewed the certificate */
+	struct pk_tls_client_opts tls;
+	uint64_t	 renew_before_us;	/* [hub] renew_before */
 	const char	*spool_dir;
 	int		 spool_fsync;		/* ack file fsynced */
 	uint32_t	 connect_timeout_ms;
@@ -43,14 +51,15 @@ struct pk_wship_stats {
 	uint64_t	heartbeats_sent, heartbeats_received;
 	uint64_t	task_frames, tasks_refused, result_frames;
 	uint64_t	results_dropped, shutdowns_sent;
+	uint64_t	renewals, renewals_refused;
 };
 
 struct pk_wship;
 
-/* Start the thread (ctx must outlive it).  NULL with err on failure. */
+/* Start the thread (the strings c points to must outlive it).  NULL with
+ * err on failure (the TLS files among them). */
 struct pk_wship *pk_wship_start(const struct pk_wship_conf *c,
-    struct pk_tls_ctx *ctx, struct pk_wlink *link, char *err,
-    size_t errlen);
+    struct pk_wlink *link, char *err, size_t errlen);
 /*
  * Wait (on the calling thread) until the hub has ACKed every record up to
  * seq or timeout_ms passed: 1 all ACKed, 0 not (yet).

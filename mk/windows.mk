@@ -35,15 +35,16 @@ windows:
 # The agent's Windows sources: the core, the platform layer, and the parts
 # of the agent the offline modes use, and reporting to the hub (the
 # spool output and the shipper thread over transport/tls.c, which -n's
-# check of the hub certificates also uses) and enrollment (transport/pki.c
-# for the key and the request).
+# check of the hub certificates also uses), enrollment (transport/pki.c
+# for the key and the request) and renewal (agent/renew*.c).
 WINAGENT_SRCS := $(CORE_SRCS) $(WIN_SRCS) agent/main_win32.c \
 	agent/agentcli.c agent/config_ini.c agent/output.c \
 	collectors/pcap/offline.c collectors/pcap/wpcap_win32.c \
 	agent/service_win32.c \
 	collectors/etw/etw_win32.c collectors/etw/ntpath_win32.c \
 	transport/tls.c agent/spoolout_win32.c agent/shipper_win32.c \
-	agent/enroll_win32.c transport/pki.c
+	agent/renew.c agent/renew_win32.c agent/enroll_win32.c \
+	agent/enrollmsg.c transport/pki.c
 WINAGENT_OBJS := $(WINAGENT_SRCS:%.c=$(BUILD)/%.o)
 # Static libraries first, then the Windows system libraries they call
 # (OpenSSL: Winsock, CryptoAPI, the user and GDI bits of its RNG seeding).

@@ -889,7 +889,7 @@ pk_pki_cert_install(const char *new_path, const char *crt_path,
 {
 	struct pk_pki_certinfo old;
 	struct pk_pki_key *k = NULL;
-	char tmp[4096], *pem;
+	char *pem;
 	X509 *x = NULL;
 	size_t len = 0;
 	int rc = -1;
@@ -918,23 +918,15 @@ pk_pki_cert_install(const char *new_path, const char *crt_path,
 		pk_errf(err, errlen, "it expires no later than %s", crt_path);
 		goto out;
 	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", crt_path) >=
-	    sizeof(tmp)) {
-		pk_errf(err, errlen, "%s: path too long", crt_path);
-		goto out;
-	}
-	if (pk_pki_write_file(tmp, pem, len, 0644, 1, err, errlen) == -1)
-		goto out;
-	if (rename(tmp, crt_path) == -1) {
+	/* pk_file_replace: the platform's atomic, durable replace (a
+	 * rename over an existing file is not one on Windows); then the
+	 * mode enrollment gives, whatever the service's umask (a public
+	 * certificate: a failure there is no reason to keep the old one). */
+	if (pk_file_replace(crt_path, pem, len, 0644, PK_FILE_DURABLE) == -1) {
 		pk_errf(err, errlen, "%s: %s", crt_path, strerror(errno));
-		(void)remove(tmp);
 		goto out;
 	}
-	if (pk_dir_sync_parent(crt_path) == -1) {
-		pk_errf(err, errlen, "%s: directory not synced: %s", crt_path,
-		    strerror(errno));
-		goto out;
-	}
+	(void)chmod(crt_path, 0644);
 	rc = 0;
 out:
 	ERR_clear_error();

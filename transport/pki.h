@@ -6,7 +6,8 @@
  * transport/tls.c (connections) and transport/pki.c (certificates); that
  * split was decided on purpose when enrollment came.  Called by the hub's
  * enrollment endpoint and CLI (hub/enroll*.c), the agent's `picketd
- * enroll` (agent/enroll.c) and tests/unit/test_pki.c.  Every function
+ * enroll` (agent/enroll.c), its renewal (agent/renew.c, both platforms)
+ * and tests/unit/test_pki.c.  Every function
  * returns 0 / -1 or NULL, with a one-line reason in err (PK_PKI_ERRLEN
  * bytes are enough).
  */

@@ -444,6 +444,27 @@ def agent_row(hub, agent_id):
         db.close()
 
 
+def check_renewed(hub, d, agent_id, spool, old_serial, old_end):
+    """d/agent.crt was renewed: a new serial the hub recorded, a later
+    end, the same key and identity, chaining to the member CA, nothing
+    left behind.  Returns the new serial."""
+    new_serial = cert_serial(d / "agent.crt")
+    assert new_serial != old_serial
+    assert cert_end(d / "agent.crt") > old_end
+    assert pubkey(d / "agent.crt") == pubkey(d / "agent.key", False)
+    subj = openssl("x509", "-in", str(d / "agent.crt"), "-noout",
+                   "-subject", "-nameopt", "RFC2253").decode()
+    assert subj.strip() == f"subject=CN={agent_id}"
+    openssl("verify", "-CAfile", str(hub.data / "ca" / "ca.crt"),
+            "-purpose", "sslclient", str(d / "agent.crt"))
+    assert not (spool / "renewed.crt").exists()
+    assert sorted(p.name for p in d.iterdir()) == \
+        ["agent.crt", "agent.key", "ca.crt"]
+    serial, _ = agent_row(hub, agent_id)
+    assert int(serial, 16) == new_serial
+    return new_serial
+
+
 def test_agent_renews_its_certificate(tmp_path, driver, sample_lines,
                                       request):
     """An enrolled agent whose certificate is within renew_before asks
@@ -470,23 +491,11 @@ def test_agent_renews_its_certificate(tmp_path, driver, sample_lines,
         assert wait_for(lambda: "certificate renewed: " in agent.text(),
                         timeout=60), (agent.text()[-3000:],
                                       hub.stderr()[-2000:])
-        new_serial = cert_serial(d / "agent.crt")
-        assert new_serial != old_serial
-        assert cert_end(d / "agent.crt") > old_end
-        # Same key, same identity, chains to the member CA.
-        assert pubkey(d / "agent.crt") == pubkey(d / "agent.key", False)
-        subj = openssl("x509", "-in", str(d / "agent.crt"), "-noout",
-                       "-subject", "-nameopt", "RFC2253").decode()
-        assert subj.strip() == f"subject=CN={agent_id}"
-        openssl("verify", "-CAfile", str(hub.data / "ca" / "ca.crt"),
-                "-purpose", "sslclient", str(d / "agent.crt"))
+        # Same key, same identity, chains to the member CA; the hub
+        # recorded the new certificate and audited the renewal.
+        new_serial = check_renewed(hub, d, agent_id, agent.spool,
+                                   old_serial, old_end)
         assert mode(d / "agent.crt") == 0o644
-        assert not (agent.spool / "renewed.crt").exists()
-        assert sorted(p.name for p in d.iterdir()) == \
-            ["agent.crt", "agent.key", "ca.crt"]
-        # The hub recorded the new certificate and audited the renewal.
-        serial, _ = agent_row(hub, agent_id)
-        assert int(serial, 16) == new_serial
         assert any(r[0] == agent_id and r[1] == "RENEW" and r[4] == "ok"
                    for r in audit(hub))
         # The shipper started again with the new certificate: it

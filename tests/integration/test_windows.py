@@ -846,3 +846,142 @@ def test_msi_enrolls_and_reports(wine_copy, tmp_path):
         if hub is not None:
             hub.stop()
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def _renew_ini(path, hub, d, spool, extra=""):
+    """[hub] from an enrolled directory d, renew_before past the 397 days
+    enrollment gives: the certificate is due for renewal at once."""
+    pathlib.Path(path).write_text(
+        "[rules]\n"
+        f"paths = {REPO}/rules\n"
+        "[hub]\n"
+        f"address = 127.0.0.1:{hub.port}\n"
+        f"ca = {d / 'ca.crt'}\ncert = {d / 'agent.crt'}\n"
+        f"key = {d / 'agent.key'}\n"
+        "backoff_base = 1\nbackoff_cap = 2\nrenew_before = 400d\n"
+        f"{extra}"
+        f"[spool]\ndir = {spool}\n")
+    return str(path)
+
+
+def test_renews_its_certificate(wine, exe, tmp_path):
+    """An enrolled Windows agent whose certificate ends within
+    renew_before asks the hub over its connection, checks and installs
+    the new certificate itself (later end, same key, same subject,
+    chains to the CA), reconnects with it at once and reports on under
+    the same agent id; the next run asks again and is told "later"
+    without losing its session."""
+    from test_enroll import (audit, cert_end, cert_serial, check_renewed,
+                             enroll, start_hub, stored, token)
+    hub = start_hub(tmp_path / "h")
+    try:
+        secret, _ = token(hub)
+        d = tmp_path / "agent"
+        proc = enroll(hub, secret, d)
+        assert proc.returncode == 0, proc.stderr
+        aid = proc.stdout.strip()
+        old_serial, old_end = cert_serial(d / "agent.crt"), \
+            cert_end(d / "agent.crt")
+        time.sleep(1.1)     # the new certificate must end later
+        ini = _renew_ini(tmp_path / "agent.ini", hub, d, tmp_path / "spool")
+        run = _run_windows(exe, wine, str(PCAPS / "nmap_synscan.pcap"), ini)
+        err = run.stderr
+        assert "it will be renewed" in err, err[-3000:]
+        assert f"certificate renewed: {d / 'agent.crt'} is now serial" in \
+            err, err[-3000:]
+        assert "hub: certificate renewed: reconnecting with it" in err
+        assert err.count("hub: connected to") >= 2, err[-3000:]
+        new_serial = check_renewed(hub, d, aid, tmp_path / "spool",
+                                   old_serial, old_end)
+        st = parse_stats(err)
+        # The session after the renewal asked again: "later".
+        assert st["shipper.renewals"] == 2, st
+        assert st["shipper.renewals_refused"] == 1, st
+        assert "hub: every record up to seq 1 acknowledged" in err
+        assert stored(hub, aid) == 1
+        # Another run with the renewed certificate: reports under the
+        # same id; asked within the hour, the hub says later.
+        run = _run_windows(exe, wine, _scan_capture(tmp_path / "s.pcap", 5),
+                           ini)
+        err = run.stderr
+        assert "certificate not renewed (later): renewed less than an " \
+            "hour ago; asking again in an hour" in err, err[-3000:]
+        assert "hub: every record up to seq 6 acknowledged" in err, \
+            err[-3000:]
+        assert stored(hub, aid) == 6
+        assert cert_serial(d / "agent.crt") == new_serial
+        results = [r[4] for r in audit(hub) if r[1] == "RENEW"]
+        assert results == ["ok"] + \
+            ["later: renewed less than an hour ago"] * 2, results
+    finally:
+        assert hub.stop()[0] == 0
+
+
+def test_renewal_refused_keeps_reporting(wine, exe, tmp_path):
+    """A certificate the CA signed by hand for the key's own id (so the
+    agent asks) but of an agent that never enrolled: the hub refuses,
+    the agent says so, keeps its certificate and reports with it."""
+    import hashlib
+    from test_enroll import openssl, start_hub, stored
+    hub = start_hub(tmp_path / "h")
+    try:
+        d = tmp_path / "agent"
+        d.mkdir()
+        key = d / "agent.key"
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-out", str(key))
+        der = openssl("pkey", "-in", str(key), "-pubout", "-outform", "DER")
+        hid = "a-" + hashlib.sha256(der).hexdigest()[:24]
+        csr = openssl("req", "-new", "-key", str(key), "-subj", f"/CN={hid}")
+        (tmp_path / "ext.cnf").write_text("extendedKeyUsage = clientAuth\n")
+        openssl("x509", "-req", "-CA", str(hub.data / "ca" / "ca.crt"),
+                "-CAkey", str(hub.data / "ca" / "ca.key"), "-days", "2",
+                "-extfile", str(tmp_path / "ext.cnf"), "-out",
+                str(d / "agent.crt"), stdin=csr)
+        shutil.copy(hub.certs / "ca.crt", d / "ca.crt")
+        before = (d / "agent.crt").read_bytes()
+        ini = _renew_ini(tmp_path / "agent.ini", hub, d, tmp_path / "spool")
+        run = _run_windows(exe, wine, str(PCAPS / "nmap_synscan.pcap"), ini)
+        err = run.stderr
+        assert re.search(r"hub: certificate not renewed \(refused\): this "
+                         r"agent did not enroll with this hub.*; asking "
+                         r"again in a day", err), err[-3000:]
+        assert "hub: every record up to seq 1 acknowledged" in err
+        st = parse_stats(err)
+        assert st["shipper.renewals"] == 1
+        assert st["shipper.renewals_refused"] == 1
+        assert st["shipper.protocol_errors"] == 0
+        assert (d / "agent.crt").read_bytes() == before
+        assert stored(hub, hid) == 1
+    finally:
+        assert hub.stop()[0] == 0
+
+
+def test_reports_through_connect_proxy(wine, exe, hub, tmp_path):
+    """[hub] proxy: the agent asks an HTTP proxy on 127.0.0.1 to CONNECT
+    to the hub and runs TLS through the tunnel; the hub stores the run's
+    indicators, and the proxy saw the CONNECT for the hub."""
+    import hubrun
+    from test_reporting import PROXY
+    script = tmp_path / "proxy.py"
+    script.write_text(PROXY)
+    port = hubrun.free_port()
+    proxy = subprocess.Popen(["/usr/bin/python3", str(script), "127.0.0.1",
+                              str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proxy.stdout.readline().strip() == "ready"
+        ini = _hub_ini(tmp_path / "agent.ini", hub, tmp_path / "spool",
+                       extra=f"proxy = 127.0.0.1:{port}\n")
+        cap = _scan_capture(tmp_path / "scans.pcap", 30)
+        run = _run_windows(exe, wine, cap, ini)
+        assert "through proxy 127.0.0.1" in run.stderr, run.stderr[-3000:]
+        assert "hub: every record up to seq 30 acknowledged" in \
+            run.stderr, run.stderr[-3000:]
+        assert proxy.stdout.readline().strip() == \
+            f"CONNECT 127.0.0.1:{hub.port} HTTP/1.1"
+        assert [r["picket"]["seq"] for r in _stored(hub)] == \
+            list(range(1, 31))
+        assert parse_stats(run.stderr)["shipper.connect_failures"] == 0
+    finally:
+        proxy.kill()
+        proxy.wait()

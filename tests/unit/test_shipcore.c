@@ -492,6 +492,55 @@ test_clocks_and_backoff(void **state)
 	assert_true(ms <= 100);
 }
 
+/* pk_sc_proxy_answer on a copy of text, as a shipper would have read
+ * it; why kept for the caller. */
+static char proxy_why[256];
+
+static int
+proxy_answer(const char *text)
+{
+	char resp[PK_SC_PROXY_MAX + 1];
+	size_t len = strlen(text);
+
+	memcpy(resp, text, len);
+	return pk_sc_proxy_answer(resp, len, proxy_why, sizeof(proxy_why));
+}
+
+/* The CONNECT request both shippers send and how they judge the
+ * proxy's answer (docs/protocol.md "Connection"). */
+static void
+test_proxy(void **state)
+{
+	char req[600], resp[PK_SC_PROXY_MAX + 1];
+
+	(void)state;
+	assert_int_equal(pk_sc_proxy_request("hub.example", 7443, req,
+	    sizeof(req)), 61);
+	assert_string_equal(req, "CONNECT hub.example:7443 HTTP/1.1\r\n"
+	    "Host: hub.example:7443\r\n\r\n");
+	assert_true(pk_sc_proxy_request("2001:db8::1", 7443, req,
+	    sizeof(req)) > 0);
+	assert_string_equal(req, "CONNECT [2001:db8::1]:7443 HTTP/1.1\r\n"
+	    "Host: [2001:db8::1]:7443\r\n\r\n");
+	assert_int_equal(pk_sc_proxy_request("hub.example", 7443, req, 20),
+	    -1);
+
+	assert_int_equal(proxy_answer("HTTP/1.1 200 Connection "
+	    "established\r\n\r\n"), 0);
+	assert_int_equal(proxy_answer("HTTP/1.0 200 OK\r\n\r\n"), 0);
+	/* Only 200 opens the tunnel, as on Linux since the proxy came. */
+	assert_int_equal(proxy_answer("HTTP/1.1 403 Forbidden\r\nX: y\r\n"
+	    "\r\n"), -1);
+	assert_string_equal(proxy_why, "proxy refused CONNECT: HTTP/1.1 403 "
+	    "Forbidden");
+	assert_int_equal(proxy_answer("HTTP/2 200\r\n\r\n"), -1);
+	/* A header cut at the cap is refused, never read past. */
+	memset(resp, 'a', PK_SC_PROXY_MAX);
+	assert_int_equal(pk_sc_proxy_answer(resp, PK_SC_PROXY_MAX, proxy_why,
+	    sizeof(proxy_why)), -1);
+	assert_string_equal(proxy_why, "proxy: response header too long");
+}
+
 int
 main(void)
 {
@@ -512,6 +561,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_clocks_and_backoff,
 		    setup, teardown),
+		cmocka_unit_test(test_proxy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
