@@ -9,12 +9,9 @@
  * bundle's files are kept.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "agent/bundle_agent.h"
 #include "agent/engine.h"
@@ -62,52 +59,6 @@ ba_write(const char *spool, const char *name, const void *buf, size_t len)
 	return pk_file_replace(path, buf, len, 0600, PK_FILE_DURABLE);
 }
 
-/* Read a whole file of at most cap bytes: 0, -1 missing/unreadable, -2
- * too large.  *buf is malloc'd with a NUL after the bytes. */
-static int
-ba_read(const char *path, size_t cap, char **buf, size_t *len)
-{
-	struct stat sb;
-	size_t off = 0;
-	ssize_t n;
-	char *b;
-	int fd;
-
-	*buf = NULL;
-	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return -1;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return -1;
-	}
-	if ((uint64_t)sb.st_size > cap) {
-		close(fd);
-		return -2;
-	}
-	if ((b = malloc((size_t)sb.st_size + 1)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	while (off < (size_t)sb.st_size) {
-		n = read(fd, b + off, (size_t)sb.st_size - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fd);
-	if (off != (size_t)sb.st_size) {
-		free(b);
-		return -1;
-	}
-	b[off] = '\0';
-	*buf = b;
-	*len = off;
-	return 0;
-}
-
 /* "key=DIGITS\n" at *p: the number, *p moved past the line; -1 if not. */
 static int
 kv_u64(const char **p, const char *end, const char *key, uint64_t *v)
@@ -143,7 +94,7 @@ pk_bstate_read(const char *spool, struct pk_bstate *st)
 	memset(st, 0, sizeof(*st));
 	if (ba_path(path, sizeof(path), spool, "state") != 0)
 		return -1;
-	if ((r = ba_read(path, BA_SMALL_MAX, &buf, &len)) == -1)
+	if ((r = pk_file_read_max(path, BA_SMALL_MAX, &buf, &len)) == -1)
 		return errno == ENOENT ? 1 : -1;
 	if (r != 0)
 		return -1;
@@ -182,7 +133,7 @@ pk_bstatus_read(const char *spool, struct pk_bstatus *st)
 	memset(st, 0, sizeof(*st));
 	if (ba_path(path, sizeof(path), spool, "status") != 0)
 		return -1;
-	if ((r = ba_read(path, BA_SMALL_MAX, &buf, &len)) == -1)
+	if ((r = pk_file_read_max(path, BA_SMALL_MAX, &buf, &len)) == -1)
 		return errno == ENOENT ? 1 : -1;
 	if (r != 0)
 		return -1;
@@ -255,7 +206,7 @@ pk_bundle_load_file(const char *spool, uint64_t version, char **text,
 	*len = 0;
 	if (ba_vpath(path, sizeof(path), spool, version) != 0)
 		return -1;
-	return ba_read(path, PK_BUNDLE_RAW_MAX, text, len);
+	return pk_file_read_max(path, PK_BUNDLE_RAW_MAX, text, len);
 }
 
 /* ---- the shipper's half ------------------------------------------------ */
@@ -323,6 +274,176 @@ pk_bundle_receive(const char *spool, const struct pk_config_frame *cf,
 	return r;
 }
 
+void
+pk_bship_init(struct pk_bship *b, const char *spool, size_t max_entries,
+    int accept)
+{
+	memset(b, 0, sizeof(*b));
+	b->spool_dir = spool;
+	b->max_entries = max_entries;
+	b->accept = accept;
+}
+
+int
+pk_bship_decode(uint8_t version, const struct pk_frame *f,
+    struct pk_config_frame *cf, int *type_err, char *why, size_t whylen)
+{
+	int r;
+
+	*type_err = 0;
+	if (version < PK_PROTO_BUNDLES) {
+		*type_err = 1;
+		snprintf(why, whylen, "hub sent CONFIG in a version %u "
+		    "session", version);
+		return -1;
+	}
+	if ((r = pk_config_decode(f, cf)) != PK_FE_OK) {
+		snprintf(why, whylen, "malformed CONFIG frame from hub: %s",
+		    pk_frame_strerror(r));
+		return -1;
+	}
+	return 0;
+}
+
+/* Running and previous as the collector last wrote them. */
+static void
+bship_running(const struct pk_bship *b, struct pk_bstate *st)
+{
+	if (pk_bstate_read(b->spool_dir, st) != 0)
+		memset(st, 0, sizeof(*st));
+}
+
+/* Queue one APPLIED for the hub (sent between other frames). */
+static void
+bship_queue(struct pk_bship *b, uint64_t running, uint64_t previous,
+    uint64_t version, uint8_t outcome, const char *reason)
+{
+	struct pk_applied *a;
+
+	if (b->aq_n >= PK_BSHIP_QUEUE) {
+		b->st.applied_dropped++;
+		return;
+	}
+	a = &b->aq[b->aq_n++];
+	memset(a, 0, sizeof(*a));
+	a->running = running;
+	a->previous = previous;
+	a->version = version;
+	a->outcome = outcome;
+	pk_strlcpy(a->reason, reason != NULL ? reason : "", sizeof(a->reason));
+	/* one line of printable text on the wire */
+	for (size_t i = 0; a->reason[i] != '\0'; i++)
+		if ((unsigned char)a->reason[i] < 0x20 || a->reason[i] == 0x7f)
+			a->reason[i] = ' ';
+}
+
+void
+pk_bship_session(struct pk_bship *b, uint8_t version)
+{
+	struct pk_bstate bst;
+
+	b->wait = 0;
+	b->aq_n = 0;
+	if (version >= PK_PROTO_BUNDLES) {
+		bship_running(b, &bst);
+		bship_queue(b, bst.running, bst.previous, 0, PK_AO_RUNNING,
+		    "");
+	}
+}
+
+int
+pk_bship_config(struct pk_bship *b, const struct pk_config_frame *cf,
+    int have_collector, struct pk_ipc_msg *req)
+{
+	char reason[PK_ERROR_MSG_MAX + 1];
+	struct pk_bstate bst;
+
+	memset(req, 0, sizeof(*req));
+	b->st.config_frames++;
+	bship_running(b, &bst);
+	reason[0] = '\0';
+	if (b->wait)
+		snprintf(reason, sizeof(reason), "bundle %llu is still being "
+		    "applied", (unsigned long long)b->version);
+	else if (!have_collector)
+		snprintf(reason, sizeof(reason), "no collector to apply it");
+	else if (cf->op == PK_COP_APPLY)
+		(void)pk_bundle_receive(b->spool_dir, cf, b->max_entries,
+		    b->accept, reason, sizeof(reason));
+	else if (!b->accept)
+		snprintf(reason, sizeof(reason), "%s", PK_BUNDLE_OFF_REASON);
+	if (reason[0] != '\0') {
+		b->st.refused++;
+		log_warnx("hub: bundle %llu refused: %s",
+		    (unsigned long long)cf->version, reason);
+		bship_queue(b, bst.running, bst.previous, cf->version,
+		    PK_AO_REFUSED, reason);
+		return 0;
+	}
+	b->wait = 1;
+	b->version = cf->version;
+	b->since = pk_mono_us();
+	req->type = cf->op == PK_COP_APPLY ? PK_IPC_BUNDLE_NEW :
+	    PK_IPC_BUNDLE_ROLLBACK;
+	req->a = cf->version;
+	return 1;
+}
+
+void
+pk_bship_answered(struct pk_bship *b, const struct pk_ipc_msg *m,
+    int connected)
+{
+	struct pk_bstatus bs;
+
+	if (!b->wait)
+		return;
+	if (pk_bstatus_read(b->spool_dir, &bs) != 0 ||
+	    bs.version != b->version || bs.outcome != m->c ||
+	    bs.running != m->a || bs.previous != m->b) {
+		/* an older answer, or a status file this message does
+		 * not describe: keep waiting */
+		return;
+	}
+	b->wait = 0;
+	if (connected)
+		bship_queue(b, m->a, m->b, bs.version, bs.outcome, bs.reason);
+}
+
+int
+pk_bship_busy(const struct pk_bship *b)
+{
+	return b->wait || b->aq_n > 0;
+}
+
+int
+pk_bship_next(struct pk_bship *b, uint64_t now, uint8_t *out, size_t cap,
+    size_t *len)
+{
+	struct pk_bstate bst;
+
+	*len = 0;
+	if (b->wait && now - b->since >= PK_BSHIP_WAIT_US) {
+		b->wait = 0;
+		b->st.timeouts++;
+		bship_running(b, &bst);
+		bship_queue(b, bst.running, bst.previous, b->version,
+		    PK_AO_REFUSED, "the collector did not answer within 60 s");
+	}
+	if (b->aq_n == 0)
+		return 0;
+	if (pk_applied_encode(&b->aq[0], out, cap, len) != PK_FE_OK) {
+		log_warnx("hub: cannot encode APPLIED for bundle %llu",
+		    (unsigned long long)b->aq[0].version);
+		*len = 0;
+	}
+	memmove(&b->aq[0], &b->aq[1], (b->aq_n - 1) * sizeof(b->aq[0]));
+	b->aq_n--;
+	if (*len == 0)
+		return 0;
+	b->st.applied_frames++;
+	return 1;
+}
+
 /* ---- the collector's half ------------------------------------------------ */
 
 struct pk_bagent {
@@ -343,7 +464,7 @@ pk_bagent_new(const char *spool, int accept, size_t max_entries,
 	char dir[BA_PATH_MAX];
 
 	if (snprintf(dir, sizeof(dir), "%s/%s", spool, PK_BUNDLE_SUBDIR) >=
-	    (int)sizeof(dir) || (mkdir(dir, 0700) != 0 && errno != EEXIST))
+	    (int)sizeof(dir) || (pk_dir_make(dir) != 0 && errno != EEXIST))
 		return NULL;
 	if ((ba = calloc(1, sizeof(*ba))) == NULL)
 		return NULL;
@@ -426,12 +547,15 @@ static int
 sweep_one(void *arg, const char *path)
 {
 	const struct sweep *sw = arg;
-	const char *base = strrchr(path, '/'), *perr;
+	const char *base = path, *p, *perr;
 	char num[24];
 	uint64_t v;
 	size_t n;
 
-	base = base != NULL ? base + 1 : path;
+	/* pk_dir_each joins with '/' on POSIX, '\\' on Windows */
+	for (p = path; *p != '\0'; p++)
+		if (*p == '/' || *p == '\\')
+			base = p + 1;
 	n = strcspn(base, ".");
 	if (n == 0 || n >= sizeof(num))
 		return 0;
@@ -440,7 +564,7 @@ sweep_one(void *arg, const char *path)
 	if (pk_parse_u64(num, 1, BA_VERSION_MAX, &v, &perr) == 0 &&
 	    (v == sw->st->running || v == sw->st->previous))
 		return 0;
-	(void)unlink(path);
+	(void)pk_file_remove(path);
 	return 0;
 }
 
@@ -619,6 +743,30 @@ void
 pk_bagent_stats(const struct pk_bagent *ba, struct pk_bagent_stats *st)
 {
 	*st = ba->stats;
+}
+
+void
+pk_bagent_report(const struct pk_bagent *ba, uint64_t shared_matches,
+    FILE *fp)
+{
+	const struct pk_bagent_stats *st = &ba->stats;
+
+	fprintf(fp, "bundle_running %llu\nbundle_previous %llu\n"
+	    "bundles_applied %llu\nbundles_refused %llu\n"
+	    "bundles_rolled_back %llu\nbundle_entries %llu\n"
+	    "bundle_entries_ignored %llu\nbundle_corrupt %llu\n"
+	    "bundle_file_errors %llu\nbundle_apply_us %llu\n"
+	    "shared_matches %llu\n",
+	    (unsigned long long)ba->st.running,
+	    (unsigned long long)ba->st.previous,
+	    (unsigned long long)st->applied, (unsigned long long)st->refused,
+	    (unsigned long long)st->rolled_back,
+	    (unsigned long long)st->entries_loaded,
+	    (unsigned long long)st->entries_ignored,
+	    (unsigned long long)st->corrupt,
+	    (unsigned long long)st->file_errors,
+	    (unsigned long long)st->apply_us,
+	    (unsigned long long)shared_matches);
 }
 
 /* ---- picketd -n ------------------------------------------------------------ */

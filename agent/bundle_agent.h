@@ -15,8 +15,12 @@
  *                            running=R\nprevious=P\nreason=...\n", the
  *                            answer to the last request
  *
- * POSIX files only (the shipper half runs under its seccomp filter).
- * Called by agent/shipper.c, agent/main.c and tests/unit/test_bundle_agent.c.
+ * On Windows (docs/windows.md) the shipper and the collector are two
+ * threads of one process: the same files, but the messages pass through
+ * struct pk_wlink (agent/spoolout_win32.h).  File calls go through
+ * common/dir.h (the Linux shipper half runs under its seccomp filter).
+ * Called by agent/shipper.c, agent/main.c, agent/shipper_win32.c,
+ * agent/main_win32.c and tests/unit/test_bundle_agent.c.
  */
 #ifndef PICKET_BUNDLE_AGENT_H
 #define PICKET_BUNDLE_AGENT_H
@@ -74,6 +78,73 @@ int pk_bundle_load_file(const char *spool_dir, uint64_t version, char **text,
 int pk_bundle_receive(const char *spool_dir, const struct pk_config_frame *cf,
     size_t max_entries, int accept, char *reason, size_t len);
 
+/*
+ * What both platforms' shippers do around it (agent/shipper.c, a process
+ * on Linux; agent/shipper_win32.c, a thread on Windows): one request at
+ * a time with the collector, the APPLIED answers queued for the
+ * connection (at most PK_BSHIP_QUEUE, the rest counted and dropped: the
+ * hub sends again), a collector silent for PK_BSHIP_WAIT_US answered
+ * REFUSED.  How the request reaches the collector is the caller's.
+ */
+#define PK_BSHIP_QUEUE		8
+#define PK_BSHIP_WAIT_US	(60 * 1000000ULL)
+
+struct pk_bship_stats {
+	uint64_t	config_frames;	/* CONFIG frames taken */
+	uint64_t	refused;	/* refused without the collector */
+	uint64_t	applied_frames;
+	uint64_t	applied_dropped;	/* answer queue full */
+	uint64_t	timeouts;	/* collector did not answer */
+};
+
+struct pk_bship {
+	const char		*spool_dir;
+	size_t			 max_entries;	/* [bundle] max_entries */
+	int			 accept;	/* [bundle] accept */
+	int			 wait;		/* a request is with the collector */
+	uint64_t		 version;	/* ... for this version */
+	uint64_t		 since;		/* monotonic */
+	struct pk_applied	 aq[PK_BSHIP_QUEUE];
+	unsigned		 aq_n;
+	struct pk_bship_stats	 st;
+};
+
+void pk_bship_init(struct pk_bship *b, const char *spool_dir,
+    size_t max_entries, int accept);
+/*
+ * A CONFIG frame in a session of version version: 0 with *cf decoded;
+ * -1 with why (the session ends, a protocol error), *type_err 1 when the
+ * hub must first hear ERROR TYPE with PK_BSHIP_TYPE_MSG (a version 1
+ * session), 0 when the frame is malformed.
+ */
+#define PK_BSHIP_TYPE_MSG	"CONFIG needs protocol 2"
+int pk_bship_decode(uint8_t version, const struct pk_frame *f,
+    struct pk_config_frame *cf, int *type_err, char *why, size_t whylen);
+/* A session began (WELCOME of version version): a request of the last
+ * session is the hub's to send again; in version 2 APPLIED RUNNING with
+ * what spool/bundle/state says is queued. */
+void pk_bship_session(struct pk_bship *b, uint8_t version);
+/*
+ * A decoded CONFIG of a version 2 session: 1 when *req (BUNDLE_NEW or
+ * BUNDLE_ROLLBACK, a = the version) must go to the collector, 0 when it
+ * was refused here (logged, REFUSED queued): another request waits, no
+ * collector (have_collector 0), [bundle] accept = no, or an APPLY that
+ * pk_bundle_receive refused.
+ */
+int pk_bship_config(struct pk_bship *b, const struct pk_config_frame *cf,
+    int have_collector, struct pk_ipc_msg *req);
+/* The collector's BUNDLE_STATE: when it answers the waiting request (its
+ * status file says so), the answer is queued (connected 0: dropped, the
+ * hub hears the running bundle at the next session's start). */
+void pk_bship_answered(struct pk_bship *b, const struct pk_ipc_msg *m,
+    int connected);
+/* Is a request waiting or an answer queued? */
+int pk_bship_busy(const struct pk_bship *b);
+/* The next APPLIED into out (a request that waited too long is answered
+ * REFUSED first): 1 made (*len), 0 none. */
+int pk_bship_next(struct pk_bship *b, uint64_t now, uint8_t *out,
+    size_t cap, size_t *len);
+
 /* ---- the collector's half ---- */
 
 struct pk_bagent_stats {
@@ -114,6 +185,10 @@ void pk_bagent_ipc(struct pk_bagent *ba, const struct pk_ipc_msg *m,
     struct pk_ipc_msg *reply);
 void pk_bagent_state(const struct pk_bagent *ba, struct pk_bstate *st);
 void pk_bagent_stats(const struct pk_bagent *ba, struct pk_bagent_stats *st);
+/* Its numbers as "key value" lines (docs/bundles.md): bundle_running,
+ * ..., shared_matches (the engine's count, given). */
+void pk_bagent_report(const struct pk_bagent *ba, uint64_t shared_matches,
+    FILE *fp);
 
 /*
  * For `picketd -n`: the bundle the spool's state names, as

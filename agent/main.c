@@ -419,26 +419,7 @@ status_spool_line(const char *line)
 static void
 bundle_status(const struct pk_bagent *ba, struct pk_engine *e, FILE *fp)
 {
-	struct pk_bagent_stats st;
-	struct pk_bstate bs;
-
-	pk_bagent_state(ba, &bs);
-	pk_bagent_stats(ba, &st);
-	fprintf(fp, "bundle_running %llu\nbundle_previous %llu\n"
-	    "bundles_applied %llu\nbundles_refused %llu\n"
-	    "bundles_rolled_back %llu\nbundle_entries %llu\n"
-	    "bundle_entries_ignored %llu\nbundle_corrupt %llu\n"
-	    "bundle_file_errors %llu\nbundle_apply_us %llu\n"
-	    "shared_matches %llu\n",
-	    (unsigned long long)bs.running, (unsigned long long)bs.previous,
-	    (unsigned long long)st.applied, (unsigned long long)st.refused,
-	    (unsigned long long)st.rolled_back,
-	    (unsigned long long)st.entries_loaded,
-	    (unsigned long long)st.entries_ignored,
-	    (unsigned long long)st.corrupt,
-	    (unsigned long long)st.file_errors,
-	    (unsigned long long)st.apply_us,
-	    (unsigned long long)pk_engine_stats(e)->shared_matches);
+	pk_bagent_report(ba, pk_engine_stats(e)->shared_matches, fp);
 }
 
 static void

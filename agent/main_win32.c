@@ -16,7 +16,8 @@
  * set, indicators also go to the spool (agent/spoolout_win32.c) and a
  * reporting thread ships them to the hub (agent/shipper_win32.c), in live
  * runs and in -r alike (-r then waits for the hub's ACKs, at most
- * OFFLINE_ACK_WAIT_MS).  `picketd.exe enroll` is agent/enroll_win32.c.
+ * OFFLINE_ACK_WAIT_MS); the hub's shared-indicator bundles are applied
+ * here, between packets, as Linux's collector does (agent/bundle_agent.c).  `picketd.exe enroll` is agent/enroll_win32.c.
  * `status` comes later and is refused here with a pointer to the
  * documentation.
  *
@@ -47,6 +48,7 @@
 #include <string.h>
 
 #include "agent/agentcli.h"
+#include "agent/bundle_agent.h"
 #include "agent/config.h"
 #include "agent/engine.h"
 #include "agent/enroll_win32.h"
@@ -451,6 +453,7 @@ struct run {
 	struct pk_wlink		 link;
 	struct pk_wspool	 spool;
 	struct pk_wship		*ship;
+	struct pk_bagent	*ba;		/* shared-indicator bundles */
 	/* live with [process] enabled and ETW available; else NULL */
 	struct pk_etw		*etw;
 	struct pk_procdet	*det;
@@ -458,6 +461,81 @@ struct run {
 	struct pk_etwproc	*feed;
 	struct pk_iocset	*ioc;
 };
+
+/*
+ * Shared-indicator bundles (docs/bundles.md, "The agent"), as Linux's
+ * collector runs them: the bundle spool\bundle\state names runs again
+ * before the first packet.  Made before the reporting thread starts, so
+ * the two never write and read the state file at once here.  On failure
+ * (logged) no bundle runs and the shipper refuses every CONFIG.
+ */
+static void
+bundles_open(struct run *run, const struct pk_config *cfg)
+{
+	struct pk_ipc_msg m;
+
+	if ((run->ba = pk_bagent_new(cfg->spool.dir, cfg->bundle.accept,
+	    (size_t)cfg->bundle.max_entries, run->e)) == NULL) {
+		log_warn("bundle: cannot use %s\\%s: no bundle will run",
+		    cfg->spool.dir, PK_BUNDLE_SUBDIR);
+		return;
+	}
+	pk_bagent_start(run->ba, &m);	/* the shipper reads the state */
+	EnterCriticalSection(&run->link.mu);
+	run->link.bundles = 1;
+	LeaveCriticalSection(&run->link.mu);
+}
+
+/*
+ * Between packets: a request the reporting thread left in the link is
+ * applied (or refused) here, on the thread that runs the engine, and
+ * its BUNDLE_STATE goes back the same way (Linux: tasks_ipc).
+ */
+static void
+bundle_tick(struct run *run)
+{
+	struct pk_ipc_msg req, reply;
+
+	if (run->ba == NULL)
+		return;
+	EnterCriticalSection(&run->link.mu);
+	req = run->link.bundle_req;
+	run->link.bundle_req.type = 0;
+	LeaveCriticalSection(&run->link.mu);
+	if (req.type == 0)
+		return;
+	pk_bagent_ipc(run->ba, &req, &reply);
+	if (reply.type == 0)
+		return;
+	EnterCriticalSection(&run->link.mu);
+	run->link.bundle_ans = reply;
+	LeaveCriticalSection(&run->link.mu);
+}
+
+/*
+ * -r: wait for the hub's ACKs of everything up to last (bounded by
+ * OFFLINE_ACK_WAIT_MS), applying a bundle the hub sends meanwhile, until
+ * the reporting thread took its answer.  1 when all was ACKed.
+ */
+static int
+offline_wait(struct run *run, uint64_t last)
+{
+	uint64_t until = pk_mono_us() + OFFLINE_ACK_WAIT_MS * 1000ULL;
+	int acked = 0, busy;
+
+	for (;;) {
+		bundle_tick(run);
+		if (!acked)
+			acked = pk_wship_wait_acked(run->ship, last, 0);
+		EnterCriticalSection(&run->link.mu);
+		busy = run->link.bundle_req.type != 0 ||
+		    run->link.bundle_ans.type != 0;
+		LeaveCriticalSection(&run->link.mu);
+		if ((acked && !busy) || pk_mono_us() >= until)
+			return acked;
+		Sleep(50);
+	}
+}
 
 /*
  * [hub] address set: the spool as an engine output and the reporting
@@ -503,11 +581,14 @@ report_begin(struct run *run, const struct pk_config *cfg,
 	sc.tls.key_file = cfg->hub.key;
 	sc.tls.crl_file = cfg->hub.crl[0] ? cfg->hub.crl : NULL;
 	sc.tls.spki_pin = cfg->hub.pin[0] ? cfg->hub.pin : NULL;
+	sc.bundle_accept = cfg->bundle.accept;
+	sc.bundle_max_entries = (size_t)cfg->bundle.max_entries;
 	pk_wlink_init(&run->link);
 	run->hub = 1;
 	if (pk_wspool_open(&run->spool, cfg, run->e, &run->link) != 0)
 		return;
 	pk_engine_add_output(run->e, pk_wspool_write, &run->spool);
+	bundles_open(run, cfg);
 	if ((run->ship = pk_wship_start(&sc, &run->link, err,
 	    sizeof(err))) == NULL)
 		log_warnx("hub: %s: indicators stay in the spool", err);
@@ -546,7 +627,7 @@ report_end(struct run *run, int offline, FILE *stats)
 	pk_wspool_sync(&run->spool);
 	last = pk_wspool_last_seq(&run->spool);
 	if (run->ship != NULL && offline && stats != NULL && last > 0) {
-		if (pk_wship_wait_acked(run->ship, last, OFFLINE_ACK_WAIT_MS))
+		if (offline_wait(run, last))
 			log_info("hub: every record up to seq %llu "
 			    "acknowledged", (unsigned long long)last);
 		else
@@ -558,6 +639,11 @@ report_end(struct run *run, int offline, FILE *stats)
 	run->ship = NULL;
 	if (stats != NULL)
 		pk_wspool_report(&run->spool, stats);
+	if (stats != NULL && run->ba != NULL)
+		pk_bagent_report(run->ba,
+		    pk_engine_stats(run->e)->shared_matches, stats);
+	pk_bagent_free(run->ba);
+	run->ba = NULL;
 	pk_wspool_close(&run->spool);
 	pk_wlink_free(&run->link);
 	run->hub = 0;
@@ -624,8 +710,10 @@ run_file(struct pk_config *cfg, const struct opts *o, const char *host_id,
 	}
 	do {
 		r = ops->poll(st, OFFLINE_BUDGET);
-		if (run.hub)
+		if (run.hub) {
 			pk_wspool_tick(&run.spool, pk_mono_us());
+			bundle_tick(&run);
+		}
 	} while (r >= 0 && !InterlockedCompareExchange(&quit, 0, 0));
 	return run_end(&run, ops, st, pk_engine_now(run.e), r, 1);
 }
@@ -744,8 +832,10 @@ run_live(struct pk_config *cfg, const struct opts *o, const char *host_id,
 				pk_procdet_tick(run.det, pk_now_us());
 			pk_engine_tick(run.e, pk_now_us());
 		}
-		if (run.hub)
+		if (run.hub) {
 			pk_wspool_tick(&run.spool, pk_mono_us());
+			bundle_tick(&run);
+		}
 	} while (r >= 0 && !InterlockedCompareExchange(&quit, 0, 0));
 	log_info("stopping");
 	return run_end(&run, ops, st, pk_now_us(), r, 0);

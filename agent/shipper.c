@@ -58,8 +58,6 @@
  * TASK, whose specification may take PK_TASK_JSON_MAX bytes, and CONFIG,
  * whose bundle may fill a whole frame. */
 #define SHIP_DEC_MAX		PK_FRAME_MAX_PAYLOAD
-#define SHIP_APPLIED_MAX	8	/* APPLIED answers waiting */
-#define SHIP_BUNDLE_WAIT_US	(60 * PK_USEC)	/* for the collector */
 #define SHIP_CTL_MAX		1024	/* HELLO, HEARTBEAT, ERROR frames */
 #define SHIP_STABLE_US		(30 * PK_USEC)	/* a session this long resets
 						 * the backoff */
@@ -112,11 +110,7 @@ struct pk_shipper {
 
 	/* bundles (agent/bundle_agent.c): one change at a time waits for
 	 * the collector; answers wait for the connection */
-	int			 bundle_wait;	/* a request is with the collector */
-	uint64_t		 bundle_version;	/* ... for this version */
-	uint64_t		 bundle_since;	/* monotonic */
-	struct pk_applied	 aq[SHIP_APPLIED_MAX];
-	unsigned		 aq_n;
+	struct pk_bship		 bs;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -209,56 +203,6 @@ ipc_send(struct pk_shipper *s, uint8_t type, uint64_t a)
 	(void)send(s->c.ipc_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-/* Queue one APPLIED for the hub (sent between other frames). */
-static void
-applied_queue(struct pk_shipper *s, uint64_t running, uint64_t previous,
-    uint64_t version, uint8_t outcome, const char *reason)
-{
-	struct pk_applied *a;
-
-	if (s->aq_n >= SHIP_APPLIED_MAX) {
-		s->st.applied_dropped++;
-		return;
-	}
-	a = &s->aq[s->aq_n++];
-	memset(a, 0, sizeof(*a));
-	a->running = running;
-	a->previous = previous;
-	a->version = version;
-	a->outcome = outcome;
-	pk_strlcpy(a->reason, reason != NULL ? reason : "", sizeof(a->reason));
-	/* one line of printable text on the wire */
-	for (size_t i = 0; a->reason[i] != '\0'; i++)
-		if ((unsigned char)a->reason[i] < 0x20 || a->reason[i] == 0x7f)
-			a->reason[i] = ' ';
-}
-
-/*
- * The collector's BUNDLE_STATE: when a request waits, its status file
- * says which version it answered and why; that goes back as APPLIED.
- * Otherwise (the collector started) nothing is due: the hub hears the
- * running bundle at the next session's start.
- */
-static void
-bundle_answered(struct pk_shipper *s, const struct pk_ipc_msg *m)
-{
-	struct pk_bstatus bs;
-
-	if (!s->bundle_wait)
-		return;
-	if (pk_bstatus_read(s->c.spool_dir, &bs) != 0 ||
-	    bs.version != s->bundle_version || bs.outcome != m->c ||
-	    bs.running != m->a || bs.previous != m->b) {
-		/* an older answer, or a status file this message does
-		 * not describe: keep waiting */
-		return;
-	}
-	s->bundle_wait = 0;
-	if (s->tls != NULL)
-		applied_queue(s, m->a, m->b, bs.version, bs.outcome,
-		    bs.reason);
-}
-
 /* Take every waiting collector message. */
 static void
 ipc_drain(struct pk_shipper *s)
@@ -275,7 +219,7 @@ ipc_drain(struct pk_shipper *s)
 			continue;	/* a wake-up: the files say the rest */
 		if (pk_ipc_decode(buf, (size_t)n, &m) == 0 &&
 		    m.type == PK_IPC_BUNDLE_STATE) {
-			bundle_answered(s, &m);
+			pk_bship_answered(&s->bs, &m, s->tls != NULL);
 			continue;
 		}
 		if (pk_ipc_decode(buf, (size_t)n, &m) != 0 ||
@@ -764,14 +708,6 @@ on_task(struct pk_shipper *s, const struct pk_frame *f, char *why,
 static void session_error(struct pk_shipper *s, uint16_t code,
     const char *msg);
 
-/* Running and previous as the collector last wrote them. */
-static void
-bundle_running(struct pk_shipper *s, struct pk_bstate *st)
-{
-	if (pk_bstate_read(s->c.spool_dir, st) != 0)
-		memset(st, 0, sizeof(*st));
-}
-
 /*
  * A CONFIG frame (v2 sessions only): APPLY is inflated, parsed and filed
  * here, then applied by the collector; ROLLBACK goes to the collector
@@ -782,51 +718,19 @@ static int
 on_config(struct pk_shipper *s, const struct pk_frame *f, char *why,
     size_t whylen)
 {
-	char reason[PK_ERROR_MSG_MAX + 1];
 	struct pk_config_frame cf;
-	struct pk_bstate bst;
-	int r;
+	struct pk_ipc_msg m;
+	int terr;
 
-	if (s->sc.wl.version < PK_PROTO_BUNDLES) {
+	if (pk_bship_decode(s->sc.wl.version, f, &cf, &terr, why,
+	    whylen) != 0) {
 		s->st.protocol_errors++;
-		session_error(s, PK_WE_TYPE, "CONFIG needs protocol 2");
-		snprintf(why, whylen, "hub sent CONFIG in a version %u "
-		    "session", s->sc.wl.version);
+		if (terr)
+			session_error(s, PK_WE_TYPE, PK_BSHIP_TYPE_MSG);
 		return -1;
 	}
-	if ((r = pk_config_decode(f, &cf)) != PK_FE_OK) {
-		s->st.protocol_errors++;
-		snprintf(why, whylen, "malformed CONFIG frame from hub: %s",
-		    pk_frame_strerror(r));
-		return -1;
-	}
-	s->st.config_frames++;
-	bundle_running(s, &bst);
-	reason[0] = '\0';
-	if (s->bundle_wait)
-		snprintf(reason, sizeof(reason), "bundle %llu is still being "
-		    "applied", (unsigned long long)s->bundle_version);
-	else if (s->c.ipc_fd < 0)
-		snprintf(reason, sizeof(reason), "no collector to apply it");
-	else if (cf.op == PK_COP_APPLY)
-		(void)pk_bundle_receive(s->c.spool_dir, &cf,
-		    s->c.bundle_max_entries, s->c.bundle_accept, reason,
-		    sizeof(reason));
-	else if (!s->c.bundle_accept)
-		snprintf(reason, sizeof(reason), "%s", PK_BUNDLE_OFF_REASON);
-	if (reason[0] != '\0') {
-		s->st.bundles_refused++;
-		log_warnx("hub: bundle %llu refused: %s",
-		    (unsigned long long)cf.version, reason);
-		applied_queue(s, bst.running, bst.previous, cf.version,
-		    PK_AO_REFUSED, reason);
-		return 0;
-	}
-	s->bundle_wait = 1;
-	s->bundle_version = cf.version;
-	s->bundle_since = pk_mono_us();
-	ipc_send(s, cf.op == PK_COP_APPLY ? PK_IPC_BUNDLE_NEW :
-	    PK_IPC_BUNDLE_ROLLBACK, cf.version);
+	if (pk_bship_config(&s->bs, &cf, s->c.ipc_fd >= 0, &m) == 1)
+		ipc_send(s, m.type, m.a);
 	return 0;
 }
 
@@ -834,32 +738,13 @@ on_config(struct pk_shipper *s, const struct pk_frame *f, char *why,
 static int
 applied_next(struct pk_shipper *s)
 {
-	struct pk_bstate bst;
 	size_t len;
 
-	if (s->bundle_wait &&
-	    pk_mono_us() - s->bundle_since >= SHIP_BUNDLE_WAIT_US) {
-		s->bundle_wait = 0;
-		s->st.bundle_timeouts++;
-		bundle_running(s, &bst);
-		applied_queue(s, bst.running, bst.previous, s->bundle_version,
-		    PK_AO_REFUSED, "the collector did not answer within 60 s");
-	}
-	if (s->aq_n == 0 || s->out_len != 0)
-		return 0;
-	if (pk_applied_encode(&s->aq[0], s->out, s->out_cap, &len) !=
-	    PK_FE_OK) {
-		log_warnx("hub: cannot encode APPLIED for bundle %llu",
-		    (unsigned long long)s->aq[0].version);
-		len = 0;
-	}
-	memmove(&s->aq[0], &s->aq[1], (s->aq_n - 1) * sizeof(s->aq[0]));
-	s->aq_n--;
-	if (len == 0)
+	if (s->out_len != 0 || pk_bship_next(&s->bs, pk_mono_us(), s->out,
+	    s->out_cap, &len) != 1)
 		return 0;
 	s->out_len = len;
 	s->out_off = 0;
-	s->st.applied_frames++;
 	return 1;
 }
 
@@ -1026,7 +911,7 @@ session_timeout(const struct pk_shipper *s, int idle, uint64_t hb,
 	uint64_t at, t;
 
 	if (!idle || drain_until != 0 || s->task_session || hb == 0 ||
-	    s->bundle_wait || s->aq_n > 0)
+	    pk_bship_busy(&s->bs))
 		return SHIP_SLICE_MS;
 	at = pk_sc_wake_at(&s->sc, s->out_len == 0);
 	if ((t = renew_at(s)) < at)
@@ -1057,15 +942,7 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 	s->renew_wait = 0;
 	s->task_session = 0;
 	/* a request of the last session is the hub's to send again */
-	s->bundle_wait = 0;
-	s->aq_n = 0;
-	if (s->sc.wl.version >= PK_PROTO_BUNDLES) {
-		struct pk_bstate bst;
-
-		bundle_running(s, &bst);
-		applied_queue(s, bst.running, bst.previous, 0, PK_AO_RUNNING,
-		    "");
-	}
+	pk_bship_session(&s->bs, s->sc.wl.version);
 
 	for (;;) {
 		if (*s->quit && drain_until == 0) {
@@ -1154,6 +1031,8 @@ pk_shipper_new(const struct pk_shipper_conf *c, struct pk_tls_ctx *ctx,
 		return NULL;
 	}
 	s->c = *c;
+	pk_bship_init(&s->bs, s->c.spool_dir, s->c.bundle_max_entries,
+	    s->c.bundle_accept);
 	s->ctx = ctx;
 	s->fd = -1;
 	/* Until pk_shipper_run blocks some: asleep as awake. */
@@ -1229,6 +1108,12 @@ pk_shipper_stats(const struct pk_shipper *s, struct pk_shipper_stats *st)
 	st->acked_seq = s->sc.n.acked_seq;
 	st->unsendable = s->sc.n.unsendable;
 	st->spool_errors = s->sc.n.spool_errors;
+	/* and the bundles' by bundle_agent.c */
+	st->config_frames = s->bs.st.config_frames;
+	st->bundles_refused = s->bs.st.refused;
+	st->applied_frames = s->bs.st.applied_frames;
+	st->applied_dropped = s->bs.st.applied_dropped;
+	st->bundle_timeouts = s->bs.st.timeouts;
 }
 
 static void

@@ -11,10 +11,13 @@
  *  - setup (TCP connect, the HTTP CONNECT through [hub] proxy when one
  *    is set, TLS 1.3 handshake with SNI, the hub's name and CA checked
  *    by tls.c, HELLO, WELCOME) under one deadline, [hub] connect_timeout;
- *  - HELLO offers version 1 only (CONFIG and APPLIED, version 2, carry
- *    bundles, which the Windows agent does not apply yet), the agent id
- *    is the certificate's CN, next_seq / oldest_seq / dropped from the
- *    spool;
+ *  - HELLO offers versions 1..2, the agent id is the certificate's CN,
+ *    next_seq / oldest_seq / dropped from the spool;
+ *  - in a version 2 session, APPLIED RUNNING right after WELCOME; a
+ *    CONFIG is filed and judged by agent/bundle_agent.c (pk_bship_*, as
+ *    on Linux), handed to the capture thread through struct pk_wlink,
+ *    which applies it between packets, and its answer goes back as
+ *    APPLIED; CONFIG in a version 1 session is ERROR TYPE;
  *  - sending resumes at max(stored_seq + 1, oldest_seq); batches of
  *    consecutive records within our and WELCOME's limits (records,
  *    inflated bytes, max_frame), deflated with the preset dictionary both
@@ -33,8 +36,7 @@
  *    next connection, at once, uses a TLS context made anew from it;
  *  - a stop drains the spool for up to 5 s, then ERROR SHUTDOWN.
  *
- * Not here yet (docs/windows.md): bundles (version 2), tasks, the
- * status file.
+ * Not here yet (docs/windows.md): tasks, the status file.
  */
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -45,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/bundle_agent.h"
 #include "agent/renew_win32.h"
 #include "agent/shipcore.h"
 #include "agent/shipper_win32.h"
@@ -62,7 +65,6 @@
 #define SHIP_REPLY_MAX		16	/* RESULT answers waiting */
 #define SHIP_STABLE_US		(30 * PK_USEC)
 #define SHIP_DRAIN_US		(5 * PK_USEC)
-#define SHIP_VERSION		1	/* the one version offered */
 #define MS			1000ULL
 #define NO_TASKS_REASON	"targeted collection is not available on " \
 	"Windows yet"
@@ -98,6 +100,7 @@ struct pk_wship {
 	uint64_t		 session_start;
 	struct reply		 rq[SHIP_REPLY_MAX];
 	unsigned		 rq_n;
+	struct pk_bship		 bs;		/* bundles (bundle_agent.h) */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -368,7 +371,7 @@ hello_fill(struct pk_wship *s, struct pk_hello *h)
 	next = s->link->next_seq;
 	lost = s->link->lost;
 	LeaveCriticalSection(&s->link->mu);
-	pk_sc_hello(&s->sc, SHIP_VERSION, SHIP_VERSION, next, lost,
+	pk_sc_hello(&s->sc, PK_PROTO_MIN, PK_PROTO_MAX, next, lost,
 	    s->c.agent_id, s->c.host_name, h);
 }
 
@@ -422,7 +425,7 @@ conn_open(struct pk_wship *s, char *why, size_t whylen)
 	}
 	if (read_frame(s, &f, deadline, why, whylen) != 1)
 		return -1;
-	if ((r = pk_sc_welcome(&s->sc, &f, SHIP_VERSION, SHIP_VERSION,
+	if ((r = pk_sc_welcome(&s->sc, &f, PK_PROTO_MIN, PK_PROTO_MAX,
 	    &s->failed_auth, why, whylen)) != 0) {
 		if (r > 0)
 			s->st.refusals++;
@@ -546,6 +549,59 @@ reply_next(struct pk_wship *s)
 static void session_error(struct pk_wship *s, uint16_t code,
     const char *msg);
 
+/*
+ * A CONFIG (version 2 sessions only): judged and filed as on Linux
+ * (pk_bship_config), then the request waits in the link for the capture
+ * thread.  A malformed frame ends the session like any other.
+ */
+static int
+on_config(struct pk_wship *s, const struct pk_frame *f, char *why,
+    size_t whylen)
+{
+	struct pk_config_frame cf;
+	struct pk_ipc_msg req;
+	int terr, capture;
+
+	if (pk_bship_decode(s->sc.wl.version, f, &cf, &terr, why,
+	    whylen) != 0) {
+		s->st.protocol_errors++;
+		if (terr)
+			session_error(s, PK_WE_TYPE, PK_BSHIP_TYPE_MSG);
+		return -1;
+	}
+	EnterCriticalSection(&s->link->mu);
+	capture = s->link->bundles;
+	LeaveCriticalSection(&s->link->mu);
+	if (pk_bship_config(&s->bs, &cf, capture, &req) == 1) {
+		EnterCriticalSection(&s->link->mu);
+		s->link->bundle_req = req;
+		LeaveCriticalSection(&s->link->mu);
+	}
+	return 0;
+}
+
+/* The capture thread's answer, if it gave one, then the next APPLIED
+ * into s->out: 1 queued, 0 none. */
+static int
+applied_next(struct pk_wship *s)
+{
+	struct pk_ipc_msg ans;
+	size_t len;
+
+	EnterCriticalSection(&s->link->mu);
+	ans = s->link->bundle_ans;
+	s->link->bundle_ans.type = 0;
+	LeaveCriticalSection(&s->link->mu);
+	if (ans.type == PK_IPC_BUNDLE_STATE)
+		pk_bship_answered(&s->bs, &ans, 1);
+	if (s->out_len != 0 || pk_bship_next(&s->bs, pk_mono_us(), s->out,
+	    s->out_cap, &len) != 1)
+		return 0;
+	s->out_len = len;
+	s->out_off = 0;
+	return 1;
+}
+
 static int
 on_frame(struct pk_wship *s, const struct pk_frame *f, char *why,
     size_t whylen)
@@ -576,13 +632,7 @@ on_frame(struct pk_wship *s, const struct pk_frame *f, char *why,
 		s->renewed = r;
 		return -r;
 	case PK_FT_CONFIG:
-	case PK_FT_APPLIED:
-		/* version 2 types in our version 1 session */
-		s->st.protocol_errors++;
-		session_error(s, PK_WE_TYPE, "not in a version 1 session");
-		snprintf(why, whylen, "hub sent %s in a version 1 session",
-		    pk_frame_type_name(f->type));
-		return -1;
+		return on_config(s, f, why, whylen);
 	case PK_FT_ERROR:
 		s->st.refusals++;
 		if (pk_error_decode(f, &e) != PK_FE_OK)
@@ -688,6 +738,8 @@ session_begin(struct pk_wship *s)
 	LeaveCriticalSection(&s->link->mu);
 	publish_acked(s, s->sc.sent_seq);
 	s->rq_n = 0;
+	/* a request of the last session is the hub's to send again */
+	pk_bship_session(&s->bs, s->sc.wl.version);
 }
 
 /* The welcomed connection, until it ends.  Returns with why set. */
@@ -703,6 +755,8 @@ session(struct pk_wship *s, char *why, size_t whylen)
 	for (;;) {
 		if (stopping(s) && drain_until == 0)
 			drain_until = pk_mono_us() + SHIP_DRAIN_US;
+		/* a bundle's answer goes first: the hub waits for it */
+		(void)applied_next(s);
 		(void)reply_next(s);
 		if (s->out_len == 0 && drain_until == 0 &&
 		    pk_wrenew_request(&s->rn, s->out, s->out_cap, &len)) {
@@ -869,6 +923,8 @@ pk_wship_start(const struct pk_wship_conf *c, struct pk_wlink *link,
 	}
 	s->c = *c;
 	s->link = link;
+	pk_bship_init(&s->bs, s->c.spool_dir, s->c.bundle_max_entries,
+	    s->c.bundle_accept);
 	s->sock = INVALID_SOCKET;
 	if (s->c.batch_records == 0 ||
 	    s->c.batch_records > PK_BATCH_MAX_RECORDS)
@@ -953,6 +1009,11 @@ report(const struct pk_wship *s, FILE *fp)
 	all.spool_errors = s->sc.n.spool_errors;
 	all.renewals = s->rn.renewals;
 	all.renewals_refused = s->rn.refused;
+	all.config_frames = s->bs.st.config_frames;
+	all.bundles_refused = s->bs.st.refused;
+	all.applied_frames = s->bs.st.applied_frames;
+	all.applied_dropped = s->bs.st.applied_dropped;
+	all.bundle_timeouts = s->bs.st.timeouts;
 
 #define ST(f) fprintf(fp, "shipper.%s %llu\n", #f, (unsigned long long)t->f)
 	ST(connects); ST(sessions); ST(connect_failures); ST(tls_failures);
@@ -961,7 +1022,9 @@ report(const struct pk_wship *s, FILE *fp)
 	ST(unsendable); ST(spool_errors); ST(heartbeats_sent);
 	ST(heartbeats_received); ST(task_frames); ST(tasks_refused);
 	ST(result_frames); ST(results_dropped); ST(shutdowns_sent);
-	ST(renewals); ST(renewals_refused);
+	ST(renewals); ST(renewals_refused); ST(config_frames);
+	ST(bundles_refused); ST(applied_frames); ST(applied_dropped);
+	ST(bundle_timeouts);
 #undef ST
 }
 

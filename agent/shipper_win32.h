@@ -1,10 +1,11 @@
 /*
  * shipper_win32.h - the Windows agent's reporting thread (docs/windows.md,
  * "Reporting to the hub"): spool to hub over Winsock and the mutual TLS of
- * transport/tls.c, speaking protocol version 1 of docs/protocol.md (HELLO,
- * WELCOME, BATCH deflated with the preset dictionary, ACK, HEARTBEAT,
- * ERROR; TASK answered with a refusal; RENEW and CERT, through
- * agent/renew_win32.c), directly or through an HTTP CONNECT proxy.
+ * transport/tls.c, speaking protocol versions 1 and 2 of docs/protocol.md
+ * (HELLO, WELCOME, BATCH deflated with the preset dictionary, ACK,
+ * HEARTBEAT, ERROR; TASK answered with a refusal; RENEW and CERT, through
+ * agent/renew_win32.c; CONFIG and APPLIED, the bundles the capture thread
+ * applies), directly or through an HTTP CONNECT proxy.
  * agent/shipper.c is the Linux
  * shipper (a process of its own, libevent-free poll loop, privilege
  * separation); this is the same protocol as a thread of the one Windows
@@ -41,6 +42,8 @@ struct pk_wship_conf {
 	int		 level;			/* 0 plain, 1..9 deflate */
 	char		 agent_id[PK_AGENT_ID_MAX + 1];	/* certificate CN */
 	char		 host_name[PK_HOST_NAME_MAX + 1];
+	int		 bundle_accept;		/* [bundle] accept */
+	size_t		 bundle_max_entries;	/* [bundle] max_entries */
 };
 
 struct pk_wship_stats {
@@ -52,6 +55,8 @@ struct pk_wship_stats {
 	uint64_t	task_frames, tasks_refused, result_frames;
 	uint64_t	results_dropped, shutdowns_sent;
 	uint64_t	renewals, renewals_refused;
+	uint64_t	config_frames, bundles_refused, applied_frames;
+	uint64_t	applied_dropped, bundle_timeouts;
 };
 
 struct pk_wship;

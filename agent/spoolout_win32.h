@@ -9,7 +9,8 @@
  * socketpair; on Windows they are threads of one process, so the
  * socketpair's messages become a small locked structure, struct pk_wlink,
  * that both threads share (the spool's next sequence number and losses one
- * way, the hub's stored_seq and ACK the other).  Nothing else is shared:
+ * way, the hub's stored_seq and ACK the other, and the bundle messages
+ * of agent/ipc.h both ways).  Nothing else is shared:
  * the shipper reads the spool files with its own reader.  Called by
  * agent/main_win32.c; the link is also read by agent/shipper_win32.c.
  */
@@ -24,6 +25,7 @@
 #include "agent/config.h"
 #include "agent/engine.h"
 #include "agent/indicator.h"
+#include "agent/ipc.h"
 #include "transport/spool.h"
 
 /* What the two threads tell each other; every field under mu. */
@@ -36,6 +38,19 @@ struct pk_wlink {
 	uint64_t		 hub_stored;	/* last WELCOME's stored_seq */
 	uint64_t		 acked;		/* highest ACK (0: none) */
 	int			 connected;	/* past WELCOME now */
+	/*
+	 * Shared-indicator bundles (agent/bundle_agent.h): the messages
+	 * Linux's collector and shipper exchange over their socketpair,
+	 * one slot each way (type 0: empty).  The shipper files the bundle
+	 * and puts BUNDLE_NEW or BUNDLE_ROLLBACK in bundle_req; the capture
+	 * thread takes it between packets, applies it and puts its
+	 * BUNDLE_STATE in bundle_ans.  One request at a time (the shipper
+	 * waits for the answer), so one slot is enough; bundles is set
+	 * while the capture thread takes requests.
+	 */
+	struct pk_ipc_msg	 bundle_req;
+	struct pk_ipc_msg	 bundle_ans;
+	int			 bundles;
 };
 
 void pk_wlink_init(struct pk_wlink *l);

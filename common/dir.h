@@ -9,7 +9,9 @@
 #ifndef PICKET_DIR_H
 #define PICKET_DIR_H
 
+#include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #define PK_DIR_MAX_FILES 4096
 
@@ -51,12 +53,44 @@ int pk_file_replace(const char *path, const void *buf, size_t len, int mode,
 int pk_file_write(const char *path, const void *buf, size_t len, int mode,
     int flags);
 /*
- * The whole of a small regular file, not followed through a symbolic link
- * (or reparse point): 1..max bytes, malloc'd with a NUL after them, the
- * length in *len.  NULL with errno: EINVAL when it is not a regular file
- * of that size.
+ * The whole of a regular file of 0..max bytes (bundles, their state
+ * files), not followed through a symbolic link (or reparse point): 0 with
+ * *buf malloc'd (a NUL after the bytes), -1 with errno (ENOENT when
+ * absent, EINVAL when not a regular file), -2 larger than max.
  */
-char *pk_file_read_small(const char *path, size_t max, size_t *len);
+int pk_file_read_max(const char *path, size_t max, char **buf, size_t *len);
+/*
+ * The whole of a small regular file, the same way: 1..max bytes,
+ * malloc'd with a NUL after them, the length in *len.  NULL with errno:
+ * EINVAL when it is not a regular file of that size.  One body over
+ * pk_file_read_max for every host.
+ */
+static inline char *
+pk_file_read_small(const char *path, size_t max, size_t *lenp)
+{
+	char *buf;
+	int r;
+
+	if ((r = pk_file_read_max(path, max, &buf, lenp)) == -2 ||
+	    (r == 0 && *lenp == 0)) {
+		free(buf);
+		errno = EINVAL;
+		return NULL;
+	}
+	return r == 0 ? buf : NULL;
+}
+/*
+ * Rename from over to (an existing to is replaced atomically).  On
+ * Windows, where a file another handle has open cannot be replaced, the
+ * rename is tried again for up to 100 ms, and it is write-through.  0, or
+ * -1 with errno (and, on Windows, GetLastError the rename's).
+ */
+int pk_file_move(const char *from, const char *to);
+/* Make directory path (mode 0700 on POSIX; on Windows it inherits its
+ * parent's ACL): 0, or -1 with errno (EEXIST when it is there). */
+int pk_dir_make(const char *path);
+/* Delete the file path: 0, or -1 with errno. */
+int pk_file_remove(const char *path);
 /* Make a rename in path's directory durable (fsync the directory; on
  * Windows the rename's WRITE_THROUGH did it).  0 or -1 with errno. */
 int pk_dir_sync_parent(const char *path);

@@ -157,8 +157,8 @@ pk_file_write(const char *path, const void *buf, size_t len, int mode,
 	return close(fd);
 }
 
-char *
-pk_file_read_small(const char *path, size_t max, size_t *lenp)
+int
+pk_file_read_max(const char *path, size_t max, char **bufp, size_t *lenp)
 {
 	struct stat sb;
 	char *buf = NULL;
@@ -166,13 +166,19 @@ pk_file_read_small(const char *path, size_t max, size_t *lenp)
 	ssize_t n;
 	int fd, saved;
 
+	*bufp = NULL;
+	*lenp = 0;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return NULL;
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    sb.st_size <= 0 || (size_t)sb.st_size > max) {
+		return -1;
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_size < 0) {
 		(void)close(fd);
 		errno = EINVAL;
-		return NULL;
+		return -1;
+	}
+	if ((uint64_t)sb.st_size > max) {
+		(void)close(fd);
+		errno = EFBIG;
+		return -2;
 	}
 	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL)
 		goto fail;
@@ -189,14 +195,33 @@ pk_file_read_small(const char *path, size_t max, size_t *lenp)
 	}
 	(void)close(fd);
 	buf[off] = '\0';
+	*bufp = buf;
 	*lenp = off;
-	return buf;
+	return 0;
 fail:
 	saved = errno;
 	free(buf);
 	(void)close(fd);
 	errno = saved;
-	return NULL;
+	return -1;
+}
+
+int
+pk_file_move(const char *from, const char *to)
+{
+	return rename(from, to);
+}
+
+int
+pk_dir_make(const char *path)
+{
+	return mkdir(path, 0700);
+}
+
+int
+pk_file_remove(const char *path)
+{
+	return unlink(path);
 }
 
 int

@@ -92,8 +92,8 @@ pk_dir_each(const char *dir, const char *suffix, pk_dir_fn fn, void *arg)
 
 /*
  * The temporary file, then MoveFileExA with REPLACE_EXISTING (atomic on
- * NTFS) and, when durable, _commit (FlushFileBuffers) before and
- * WRITE_THROUGH for the rename.  mode: Windows has ACLs, not modes; the
+ * NTFS, pk_file_move: WRITE_THROUGH, tried again while a reader holds
+ * the file) and, when durable, _commit (FlushFileBuffers) before it.  mode: Windows has ACLs, not modes; the
  * file inherits its directory's.
  */
 int
@@ -124,9 +124,7 @@ pk_file_replace(const char *path, const void *buf, size_t len, int mode,
 	if (ok && (flags & PK_FILE_DURABLE) && _commit(fd) != 0)
 		ok = 0;
 	saved = errno;
-	if (_close(fd) != 0 || !ok || !MoveFileExA(tmp, path,
-	    MOVEFILE_REPLACE_EXISTING | ((flags & PK_FILE_DURABLE) ?
-	    MOVEFILE_WRITE_THROUGH : 0))) {
+	if (_close(fd) != 0 || !ok || pk_file_move(tmp, path) != 0) {
 		(void)DeleteFileA(tmp);
 		errno = ok ? EIO : saved;
 		return -1;
@@ -154,6 +152,36 @@ win_errno(DWORD e)
 	default:
 		return EIO;
 	}
+}
+
+/*
+ * Windows refuses to replace a file another handle has open, even one
+ * opened with FILE_SHARE_DELETE (a thread reading it: the spool's ack
+ * file, the bundle state), where POSIX rename succeeds.  Such a hold is
+ * brief: the rename is tried again, at most RENAME_TRIES times
+ * RENAME_WAIT_MS.  GetLastError stays the rename's for the caller.
+ */
+#define RENAME_TRIES	20
+#define RENAME_WAIT_MS	5
+
+int
+pk_file_move(const char *from, const char *to)
+{
+	DWORD e = 0;
+	int i;
+
+	for (i = 0; i < RENAME_TRIES; i++) {
+		if (MoveFileExA(from, to,
+		    MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+			return 0;
+		e = GetLastError();
+		if (e != ERROR_ACCESS_DENIED && e != ERROR_SHARING_VIOLATION)
+			break;
+		Sleep(RENAME_WAIT_MS);
+	}
+	errno = win_errno(e);
+	SetLastError(e);
+	return -1;
 }
 
 /*
@@ -214,8 +242,8 @@ pk_file_write(const char *path, const void *buf, size_t len, int mode,
 	return 0;
 }
 
-char *
-pk_file_read_small(const char *path, size_t max, size_t *lenp)
+int
+pk_file_read_max(const char *path, size_t max, char **bufp, size_t *lenp)
 {
 	BY_HANDLE_FILE_INFORMATION fi;
 	uint64_t size;
@@ -224,26 +252,32 @@ pk_file_read_small(const char *path, size_t max, size_t *lenp)
 	DWORD n;
 	HANDLE h;
 
+	*bufp = NULL;
+	*lenp = 0;
 	/* OPEN_REPARSE_POINT: a link is opened as itself, then refused. */
 	h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL,
 	    OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT, NULL);
 	if (h == INVALID_HANDLE_VALUE) {
 		errno = win_errno(GetLastError());
-		return NULL;
+		return -1;
 	}
 	if (!GetFileInformationByHandle(h, &fi) ||
 	    (fi.dwFileAttributes & (FILE_ATTRIBUTE_DIRECTORY |
-	    FILE_ATTRIBUTE_REPARSE_POINT)) ||
-	    (size = ((uint64_t)fi.nFileSizeHigh << 32) | fi.nFileSizeLow) ==
-	    0 || size > max) {
+	    FILE_ATTRIBUTE_REPARSE_POINT))) {
 		CloseHandle(h);
 		errno = EINVAL;
-		return NULL;
+		return -1;
+	}
+	if ((size = ((uint64_t)fi.nFileSizeHigh << 32) | fi.nFileSizeLow) >
+	    max) {
+		CloseHandle(h);
+		errno = EFBIG;
+		return -2;
 	}
 	if ((buf = malloc((size_t)size + 1)) == NULL) {
 		CloseHandle(h);
 		errno = ENOMEM;
-		return NULL;
+		return -1;
 	}
 	while (off < size) {
 		if (!ReadFile(h, buf + off, (DWORD)(size - off), &n, NULL) ||
@@ -251,14 +285,36 @@ pk_file_read_small(const char *path, size_t max, size_t *lenp)
 			free(buf);
 			CloseHandle(h);
 			errno = EIO;
-			return NULL;
+			return -1;
 		}
 		off += n;
 	}
 	CloseHandle(h);
 	buf[off] = '\0';
+	*bufp = buf;
 	*lenp = off;
-	return buf;
+	return 0;
+}
+
+/* The directory inherits its parent's ACL (%ProgramData%\Picket's). */
+int
+pk_dir_make(const char *path)
+{
+	if (!CreateDirectoryA(path, NULL)) {
+		errno = win_errno(GetLastError());
+		return -1;
+	}
+	return 0;
+}
+
+int
+pk_file_remove(const char *path)
+{
+	if (!DeleteFileA(path)) {
+		errno = win_errno(GetLastError());
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -4,8 +4,8 @@
  * them.  Native Win32, no POSIX emulation: CreateFileA with every share
  * flag (a reader may read, and the writer delete, a file another handle
  * holds open, as on POSIX), WriteFile at end of file, ReadFile with an
- * OVERLAPPED offset, FlushFileBuffers, MoveFileExA with write-through for
- * the atomic ack file.  Win32 errors are mapped to the errno values the
+ * OVERLAPPED offset, FlushFileBuffers, MoveFileExA with write-through
+ * (pk_file_move) for the atomic ack file.  Win32 errors are mapped to the errno values the
  * portable code looks at (ENOENT, ENOSPC).
  */
 #include <windows.h>
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/dir.h"
 #include "transport/spool.h"
 
 static int
@@ -226,28 +227,13 @@ w_remove(const char *path)
  * rename simply succeeds; the agent's two threads meet that on the ack
  * file, which the writer reads for its statistics (one pread, then
  * close) while the shipper's reader replaces it.  Such a hold is brief:
- * try again a few times before failing.
+ * pk_file_move (common/dir_win32.c) tries again a few times before it
+ * fails.
  */
-#define RENAME_TRIES	20
-#define RENAME_WAIT_MS	5
-
 static int
 w_rename(const char *from, const char *to)
 {
-	DWORD e = ERROR_ACCESS_DENIED;
-	int i;
-
-	for (i = 0; i < RENAME_TRIES; i++) {
-		if (MoveFileExA(from, to,
-		    MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
-			return 0;
-		e = GetLastError();
-		if (e != ERROR_ACCESS_DENIED && e != ERROR_SHARING_VIOLATION)
-			break;
-		Sleep(RENAME_WAIT_MS);
-	}
-	SetLastError(e);
-	return fail();
+	return pk_file_move(from, to) == 0 ? 0 : fail();
 }
 
 static int

@@ -985,3 +985,130 @@ def test_reports_through_connect_proxy(wine, exe, hub, tmp_path):
     finally:
         proxy.kill()
         proxy.wait()
+
+
+# Shared-indicator bundles (docs/bundles.md, "The agent"): the Windows
+# agent speaks protocol 2, applies the hub's bundle on its capture thread
+# and reports what it runs, as the Linux agent does.
+
+SHARED_IP = "192.0.2.10"	# what _scan_capture's SYNs go to
+
+
+@pytest.fixture()
+def bundle_hub(tmp_path):
+    """A real hub with one approved shared indicator, SHARED_IP from peer
+    state-a (inserted as the peering receiver keeps it, as
+    test_bundles_hub.py does), its bundle version 1 built; the API."""
+    import sqlite3
+    import hubrun
+    from apiclient import HttpsApi
+    certs = hubrun.mkcerts(tmp_path / "certs")
+    h = hubrun.Hub(tmp_path / "hub", certs,
+                   sections={"bundles": {"check_interval": "1s"}})
+    now = int(time.time() * 1e6)
+    with sqlite3.connect(h.data / "hub.db", timeout=10) as c:
+        sid = c.execute(
+            "INSERT INTO shared_indicators (peer, origin, stix_id, kind, "
+            "value, rule_ids, tlp, first_received_us, last_received_us, "
+            "state) VALUES ('state-a', 'Member state-a', "
+            "'indicator--00000000-0000-4000-8000-000000000001', 'ipv4', "
+            "?, '[]', 1, ?, ?, 1)", (SHARED_IP, now, now)).lastrowid
+    api = HttpsApi(h, certs, timeout=20)
+    tok = h.token("viewer", "viewer-1")
+
+    def get(path):
+        st, b = api.json("GET", path, tok)
+        assert st == 200, b
+        return b
+    deadline = time.monotonic() + 20
+    while get("/api/v1/bundles")["current"] != 1:
+        assert time.monotonic() < deadline, get("/api/v1/bundles")
+        time.sleep(0.2)
+    yield h, get, sid
+    rc, _ = h.stop()
+    assert rc == 0, h.stderr()[-2000:]
+
+
+def _host_bundle(get, agent="agent-1"):
+    for h in get("/api/v1/hosts")["hosts"]:
+        if h["agent_id"] == agent:
+            return h["bundle"]
+    return None
+
+
+def _run_until_bundle(exe, wine, cap, ini, get, outcome, tries=3):
+    """`-r` until the hub's hosts API says what the agent answered (the
+    first run may connect before the hub offers the bundle): the last
+    run's stderr and the host's bundle."""
+    for _ in range(tries):
+        proc = _run_windows(exe, wine, cap, ini)
+        assert "hub: every record up to seq" in proc.stderr, \
+            proc.stderr[-3000:]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            b = _host_bundle(get)
+            if b is not None and b["outcome"] == outcome:
+                return proc, b
+            time.sleep(0.2)
+    raise AssertionError((_host_bundle(get), proc.stderr[-3000:]))
+
+
+def test_applies_shared_bundle(wine, exe, bundle_hub, tmp_path):
+    """The hub offers bundle 1 (one approved shared IPv4 address) in a
+    version 2 session: the Windows agent files it in spool\\bundle,
+    applies it on the capture thread and answers APPLIED, so the hosts
+    API shows it running version 1; the next run (the bundle loaded again
+    from spool\\bundle\\state at start) reports the flows to that address
+    as picket.ioc.address with picket.shared naming the hub's shared
+    indicator and its origin, and the hub stores it for agent-1."""
+    hub, get, sid = bundle_hub
+    cap = _scan_capture(tmp_path / "scan.pcap", 1)
+    spool = tmp_path / "spool"
+    ini = _hub_ini(tmp_path / "agent.ini", hub, spool)
+    proc, b = _run_until_bundle(exe, wine, cap, ini, get, "applied")
+    assert b["running"] == 1 and b["previous"] == 0, b
+    assert "bundle: version 1 applied (1 entries" in proc.stderr, \
+        proc.stderr[-3000:]
+    st = parse_stats(proc.stderr)
+    assert st["shipper.config_frames"] == 1
+    assert st["shipper.applied_frames"] >= 2	# RUNNING, then APPLIED
+    assert st["shipper.protocol_errors"] == 0
+    assert st["bundle_running"] == 1 and st["bundles_applied"] == 1
+    assert (spool / "bundle" / "1.bundle").is_file()
+    assert (spool / "bundle" / "state").read_text() == \
+        "running=1\nprevious=0\n"
+
+    proc = _run_windows(exe, wine, cap, ini)
+    assert "bundle: running version 1 (1 entries, 0 ignored)" in \
+        proc.stderr, proc.stderr[-3000:]
+    st = parse_stats(proc.stderr)
+    assert st["shared_matches"] >= 1, proc.stderr[-3000:]
+    assert st["shipper.config_frames"] == 0	# the hub knows it runs 1
+    hits = [r for r in _stored(hub)
+            if r["rule"]["id"] == "picket.ioc.address" and
+            "shared" in r["picket"]]
+    assert hits, [r["rule"]["id"] for r in _stored(hub)]
+    for r in hits:
+        assert r["agent"]["id"] == "agent-1"
+        sh = r["picket"]["shared"]
+        assert sh["ref"] == sid and sh["origin"] == "state-a", sh
+        assert sh["kind"] == "ipv4" and sh["value"] == SHARED_IP, sh
+        assert sh["bundle"] == 1, sh
+    assert _host_bundle(get)["running"] == 1
+
+
+def test_bundle_refused_when_turned_off(wine, exe, bundle_hub, tmp_path):
+    """[bundle] accept = no: the CONFIG is answered REFUSED with the
+    reason, which the hub records for the host; nothing is filed."""
+    hub, get, _ = bundle_hub
+    cap = _scan_capture(tmp_path / "scan.pcap", 1)
+    spool = tmp_path / "spool"
+    ini = _hub_ini(tmp_path / "agent.ini", hub, spool,
+                   extra="[bundle]\naccept = no\n")
+    proc, b = _run_until_bundle(exe, wine, cap, ini, get, "refused")
+    assert b["running"] == 0, b
+    assert b["reason"] == "bundles are turned off on this host " \
+        "([bundle] accept = no)", b
+    assert "hub: bundle 1 refused: bundles are turned off" in proc.stderr
+    assert parse_stats(proc.stderr)["shipper.bundles_refused"] == 1
+    assert not (spool / "bundle" / "1.bundle").exists()
