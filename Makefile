@@ -68,7 +68,7 @@ AGENT_SRCS := agent/main.c agent/config_ini.c agent/output.c \
 	agent/supervise_unix.c agent/control.c transport/tls.c \
 	agent/enroll.c agent/enrollmsg.c transport/pki.c agent/agentcli.c \
 	agent/task_agent.c agent/task_exec.c agent/task_sys_linux.c \
-	agent/bundle_agent.c agent/renew.c
+	agent/bundle_agent.c agent/renew.c agent/shipconn.c
 
 LIBS	:= -lpcap -linih -lpthread -lz -levent_openssl -levent -lssl -lcrypto
 # The eBPF process collector (Linux) adds its sources to AGENT_SRCS, its

@@ -40,6 +40,7 @@
 #include "agent/task_agent.h"
 #include "agent/control.h"
 #include "agent/renew.h"
+#include "agent/shipconn.h"
 #include "agent/shipcore.h"
 #include "agent/shipper.h"
 #include "common/dir.h"
@@ -53,12 +54,6 @@
 #include "transport/tls.h"
 
 #define SHIP_SLICE_MS		200	/* longest sleep while busy */
-#define SHIP_RBUF		16384
-/* The hub sends small frames (WELCOME, ACK, HEARTBEAT, ERROR, CERT),
- * TASK, whose specification may take PK_TASK_JSON_MAX bytes, and CONFIG,
- * whose bundle may fill a whole frame. */
-#define SHIP_DEC_MAX		PK_FRAME_MAX_PAYLOAD
-#define SHIP_CTL_MAX		1024	/* HELLO, HEARTBEAT, ERROR frames */
 #define SHIP_STABLE_US		(30 * PK_USEC)	/* a session this long resets
 						 * the backoff */
 #define SHIP_DRAIN_US		(5 * PK_USEC)	/* sending on after a stop */
@@ -79,14 +74,8 @@ struct pk_shipper {
 
 	/* the current connection */
 	int			 fd;
-	struct pk_tls		*tls;
 	struct pk_shipcore	 sc;		/* the protocol (shipcore.h) */
-	struct pk_frame_dec	 dec;
-	uint8_t			*dbuf;		/* decoder payload buffer */
-	uint8_t			 rbuf[SHIP_RBUF];
-	uint8_t			*out;		/* one frame being written */
-	size_t			 out_cap, out_len, out_off;
-	uint8_t			 ctl[SHIP_CTL_MAX];
+	struct pk_shipconn	 cn;		/* its TLS I/O (shipconn.h) */
 	uint64_t		 session_start;
 	int			 failed_auth;	/* VERSION/AUTH: wait the cap */
 
@@ -219,7 +208,7 @@ ipc_drain(struct pk_shipper *s)
 			continue;	/* a wake-up: the files say the rest */
 		if (pk_ipc_decode(buf, (size_t)n, &m) == 0 &&
 		    m.type == PK_IPC_BUNDLE_STATE) {
-			pk_bship_answered(&s->bs, &m, s->tls != NULL);
+			pk_bship_answered(&s->bs, &m, s->cn.tls != NULL);
 			continue;
 		}
 		if (pk_ipc_decode(buf, (size_t)n, &m) != 0 ||
@@ -276,6 +265,16 @@ wait_fd(struct pk_shipper *s, int fd, short events, uint64_t deadline)
 		if (r > 0)
 			return 1;
 	}
+}
+
+/* shipconn's ops.wait: the connection's socket, as TLS asked. */
+static int
+conn_wait(void *arg, int rd, int wr, uint64_t deadline)
+{
+	struct pk_shipper *s = arg;
+
+	return wait_fd(s, s->fd, (short)((rd ? POLLIN : 0) |
+	    (wr ? POLLOUT : 0)), deadline);
 }
 
 /* ----------------------------------------------------- connection setup */
@@ -394,94 +393,14 @@ proxy_tunnel(struct pk_shipper *s, uint64_t deadline, char *why,
 	return pk_sc_proxy_answer(resp, have, why, whylen);
 }
 
-/* Write a whole buffer through TLS, waiting as asked (setup phase). */
-static int
-tls_write_all(struct pk_shipper *s, const uint8_t *buf, size_t len,
-    uint64_t deadline)
-{
-	long n;
-
-	while (len > 0) {
-		n = pk_tls_write(s->tls, buf, len);
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-		} else if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE) {
-			if (wait_fd(s, s->fd, n == PK_TLS_WANT_READ ? POLLIN :
-			    POLLOUT, deadline) != 1)
-				return -1;
-		} else
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * Read until the decoder yields one frame (setup phase: WELCOME or ERROR
- * is the only thing the hub may send).  1 frame, -1 failure.
- */
-static int
-read_frame(struct pk_shipper *s, struct pk_frame *f, uint64_t deadline,
-    char *why, size_t whylen)
-{
-	const uint8_t *in;
-	size_t len;
-	long n;
-	int r;
-
-	for (;;) {
-		n = pk_tls_read(s->tls, s->rbuf, sizeof(s->rbuf));
-		if (n > 0) {
-			in = s->rbuf;
-			len = (size_t)n;
-			r = pk_frame_dec_next(&s->dec, &in, &len, f);
-			if (r < 0) {
-				snprintf(why, whylen, "bad frame from hub: %s",
-				    pk_frame_strerror(s->dec.err));
-				return -1;
-			}
-			if (r == 1) {
-				if (len != 0) {
-					/* The hub sent more before we
-					 * answered: out of turn. */
-					snprintf(why, whylen, "hub sent frames "
-					    "before WELCOME was answered");
-					return -1;
-				}
-				return 1;
-			}
-			continue;
-		}
-		if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE) {
-			if (wait_fd(s, s->fd, n == PK_TLS_WANT_READ ? POLLIN :
-			    POLLOUT, deadline) != 1) {
-				snprintf(why, whylen, "no WELCOME in time");
-				return -1;
-			}
-			continue;
-		}
-		/* Under TLS 1.3 the hub judges our certificate after our
-		 * side of the handshake is done: a refusal shows here. */
-		snprintf(why, whylen, "no WELCOME: %s", n == PK_TLS_CLOSED ?
-		    "hub closed the connection" : pk_tls_error(s->tls));
-		return -1;
-	}
-}
-
 static void
 conn_close(struct pk_shipper *s)
 {
-	if (s->tls != NULL) {
-		(void)pk_tls_shutdown(s->tls);
-		pk_tls_free(s->tls);
-		s->tls = NULL;
-	}
+	pk_shipconn_close(&s->cn);
 	if (s->fd >= 0) {
 		close(s->fd);
 		s->fd = -1;
 	}
-	s->out_len = s->out_off = 0;
-	pk_sc_reset(&s->sc);
 }
 
 /* One connection up to WELCOME.  0 ready, -1 failed (why says why). */
@@ -491,11 +410,7 @@ conn_open(struct pk_shipper *s, char *why, size_t whylen)
 	uint64_t deadline = pk_mono_us() + s->c.connect_timeout_ms * MS;
 	const char *host = s->c.proxy_host[0] ? s->c.proxy_host : s->c.host;
 	uint16_t port = s->c.proxy_host[0] ? s->c.proxy_port : s->c.port;
-	char err[PK_TLS_ERRLEN];
 	struct pk_hello h;
-	struct pk_frame f;
-	size_t len;
-	int r;
 
 	s->st.connects++;
 	if ((s->fd = tcp_connect(s, host, port, deadline, why, whylen)) < 0) {
@@ -507,80 +422,27 @@ conn_open(struct pk_shipper *s, char *why, size_t whylen)
 		s->st.connect_failures++;
 		return -1;
 	}
-	if ((s->tls = pk_tls_client_new(s->ctx, s->fd, s->c.server_name, err,
-	    sizeof(err))) == NULL) {
-		snprintf(why, whylen, "TLS: %s", err);
-		s->st.tls_failures++;
+	if (pk_shipconn_tls(&s->cn, s->ctx, s->fd, s->c.server_name,
+	    deadline, why, whylen) != 0)
 		return -1;
-	}
-	while ((r = pk_tls_handshake(s->tls)) != PK_TLS_DONE) {
-		if ((r != PK_TLS_WANT_READ && r != PK_TLS_WANT_WRITE) ||
-		    wait_fd(s, s->fd, r == PK_TLS_WANT_READ ? POLLIN : POLLOUT,
-		    deadline) != 1) {
-			snprintf(why, whylen, "TLS handshake with %s: %s",
-			    s->c.server_name, r == PK_TLS_WANT_READ ||
-			    r == PK_TLS_WANT_WRITE ? "timed out" :
-			    pk_tls_error(s->tls));
-			s->st.tls_failures++;
-			return -1;
-		}
-	}
 	ipc_drain(s);
 	pk_sc_hello(&s->sc, PK_PROTO_MIN, PK_PROTO_MAX, s->have_status ?
 	    s->spool_next : 0, s->spool_lost, s->c.agent_id, s->c.host_name,
 	    &h);
-	if (pk_hello_encode(&h, s->ctl, sizeof(s->ctl), &len) != PK_FE_OK) {
-		snprintf(why, whylen, "cannot encode HELLO");
-		return -1;
-	}
-	pk_frame_dec_init(&s->dec, s->dbuf, SHIP_DEC_MAX);
-	if (tls_write_all(s, s->ctl, len, deadline) != 0) {
-		snprintf(why, whylen, "no WELCOME: sending HELLO: %s",
-		    pk_tls_error(s->tls));
-		return -1;
-	}
-	if (read_frame(s, &f, deadline, why, whylen) != 1)
-		return -1;
-	if ((r = pk_sc_welcome(&s->sc, &f, PK_PROTO_MIN, PK_PROTO_MAX,
-	    &s->failed_auth, why, whylen)) != 0) {
-		if (r > 0)
-			s->st.refusals++;
-		else
-			s->st.protocol_errors++;
-		return -1;
-	}
-	return 0;
-}
-
-/* --------------------------------------------------------- batching */
-
-/* The next BATCH into s->out: 1 made, 0 nothing to send, -1 error. */
-static int
-batch_next(struct pk_shipper *s)
-{
-	size_t len;
-	int r;
-
-	if ((r = pk_sc_next_batch(&s->sc, s->out, pk_mono_us(), &len)) == 1) {
-		s->out_len = len;
-		s->out_off = 0;
-	}
-	return r;
+	return pk_shipconn_hello(&s->cn, &h, deadline, &s->failed_auth, why,
+	    whylen);
 }
 
 /* ------------------------------------------------------- the session */
 
-static int
-on_ack(struct pk_shipper *s, uint64_t seq, char *why, size_t whylen)
+/* The core took an ACK (shipconn's ops.acked): for the status file. */
+static void
+on_acked(void *arg, uint64_t seq)
 {
-	if (pk_sc_ack(&s->sc, seq) != 0) {
-		snprintf(why, whylen, "ACK %llu outside what was sent",
-		    (unsigned long long)seq);
-		s->st.protocol_errors++;
-		return -1;
-	}
+	struct pk_shipper *s = arg;
+
+	(void)seq;
 	s->last_ack_us = pk_now_us();
-	return 0;
 }
 
 /* ------------------------------------------------------- renewal */
@@ -599,13 +461,13 @@ renew_due(const struct pk_shipper *s)
 static void
 renew_send(struct pk_shipper *s)
 {
-	if (pk_renew_encode(s->c.renew_csr, strlen(s->c.renew_csr), s->out,
-	    s->out_cap, &s->out_len) != PK_FE_OK) {
+	if (pk_renew_encode(s->c.renew_csr, strlen(s->c.renew_csr), s->cn.out,
+	    s->cn.out_cap, &s->cn.out_len) != PK_FE_OK) {
 		s->renew_next = pk_mono_us() + PK_RENEW_REFUSED_US;
 		log_warnx("hub: cannot encode the certificate request");
 		return;
 	}
-	s->out_off = 0;
+	s->cn.out_off = 0;
 	s->renew_wait = 1;
 	s->renew_next = pk_mono_us() + PK_RENEW_LATER_US;
 	s->st.renewals++;
@@ -705,9 +567,6 @@ on_task(struct pk_shipper *s, const struct pk_frame *f, char *why,
 	return 0;
 }
 
-static void session_error(struct pk_shipper *s, uint16_t code,
-    const char *msg);
-
 /*
  * A CONFIG frame (v2 sessions only): APPLY is inflated, parsed and filed
  * here, then applied by the collector; ROLLBACK goes to the collector
@@ -726,7 +585,8 @@ on_config(struct pk_shipper *s, const struct pk_frame *f, char *why,
 	    whylen) != 0) {
 		s->st.protocol_errors++;
 		if (terr)
-			session_error(s, PK_WE_TYPE, PK_BSHIP_TYPE_MSG);
+			pk_shipconn_error(&s->cn, PK_WE_TYPE,
+			    PK_BSHIP_TYPE_MSG);
 		return -1;
 	}
 	if (pk_bship_config(&s->bs, &cf, s->c.ipc_fd >= 0, &m) == 1)
@@ -740,11 +600,11 @@ applied_next(struct pk_shipper *s)
 {
 	size_t len;
 
-	if (s->out_len != 0 || pk_bship_next(&s->bs, pk_mono_us(), s->out,
-	    s->out_cap, &len) != 1)
+	if (s->cn.out_len != 0 || pk_bship_next(&s->bs, pk_mono_us(),
+	    s->cn.out, s->cn.out_cap, &len) != 1)
 		return 0;
-	s->out_len = len;
-	s->out_off = 0;
+	s->cn.out_len = len;
+	s->cn.out_off = 0;
 	return 1;
 }
 
@@ -754,32 +614,26 @@ task_next(struct pk_shipper *s)
 {
 	size_t len;
 
-	if (s->ta == NULL || s->out_len != 0 ||
-	    pk_tagent_next(s->ta, s->out, s->out_cap, s->sc.wl.max_frame,
-	    pk_mono_us(), &len) != 1)
+	if (s->ta == NULL || s->cn.out_len != 0 ||
+	    pk_tagent_next(s->ta, s->cn.out, s->cn.out_cap,
+	    s->sc.wl.max_frame, pk_mono_us(), &len) != 1)
 		return 0;
-	s->out_len = len;
-	s->out_off = 0;
+	s->cn.out_len = len;
+	s->cn.out_off = 0;
 	s->st.result_frames++;
 	return 1;
 }
 
+/*
+ * The hub's frames other than ACK, HEARTBEAT and ERROR (shipconn's
+ * ops.frame): 0 go on, -1 over, 1 unexpected here.
+ */
 static int
-on_frame(struct pk_shipper *s, const struct pk_frame *f, char *why,
-    size_t whylen)
+on_frame(void *arg, const struct pk_frame *f, char *why, size_t whylen)
 {
-	struct pk_error e;
-	uint64_t v;
+	struct pk_shipper *s = arg;
 
 	switch (f->type) {
-	case PK_FT_ACK:
-		if (pk_ack_decode(f, &v) != PK_FE_OK)
-			break;
-		return on_ack(s, v, why, whylen);
-	case PK_FT_HEARTBEAT:
-		if (pk_heartbeat_decode(f, &v) != PK_FE_OK)
-			break;
-		return 0;
 	case PK_FT_CERT:
 		if (!s->renew_wait)
 			break;
@@ -788,95 +642,17 @@ on_frame(struct pk_shipper *s, const struct pk_frame *f, char *why,
 		return on_task(s, f, why, whylen);
 	case PK_FT_CONFIG:
 		return on_config(s, f, why, whylen);
-	case PK_FT_ERROR:
-		s->st.refusals++;
-		if (pk_error_decode(f, &e) != PK_FE_OK)
-			snprintf(e.msg, sizeof(e.msg), "(malformed)");
-		snprintf(why, whylen, "hub sent error %u: %.300s", e.code, e.msg);
-		return -1;
 	default:
 		break;
 	}
-	s->st.protocol_errors++;
-	snprintf(why, whylen, "unexpected or malformed %s frame from hub",
-	    pk_frame_type_name(f->type));
-	return -1;
-}
-
-/* Read everything available.  0 fine, -1 connection over. */
-static int
-session_read(struct pk_shipper *s, char *why, size_t whylen)
-{
-	const uint8_t *in;
-	struct pk_frame f;
-	size_t len;
-	long n;
-	int r;
-
-	for (;;) {
-		n = pk_tls_read(s->tls, s->rbuf, sizeof(s->rbuf));
-		if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE)
-			return 0;
-		if (n <= 0) {
-			snprintf(why, whylen, "%s", n == PK_TLS_CLOSED ?
-			    "hub closed the connection" : pk_tls_error(s->tls));
-			return -1;
-		}
-		s->sc.last_rx = pk_mono_us();
-		in = s->rbuf;
-		len = (size_t)n;
-		while ((r = pk_frame_dec_next(&s->dec, &in, &len, &f)) == 1)
-			if (on_frame(s, &f, why, whylen) != 0)
-				return -1;
-		if (r < 0) {
-			s->st.protocol_errors++;
-			snprintf(why, whylen, "bad frame from hub: %s",
-			    pk_frame_strerror(s->dec.err));
-			return -1;
-		}
-	}
-}
-
-/* Write what is pending.  0 fine (maybe more to write), -1 over. */
-static int
-session_write(struct pk_shipper *s, char *why, size_t whylen)
-{
-	long n;
-
-	while (s->out_off < s->out_len) {
-		n = pk_tls_write(s->tls, s->out + s->out_off,
-		    s->out_len - s->out_off);
-		if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE)
-			return 0;
-		if (n <= 0) {
-			snprintf(why, whylen, "writing to hub: %s",
-			    pk_tls_error(s->tls));
-			return -1;
-		}
-		s->out_off += (size_t)n;
-		s->sc.last_tx = pk_mono_us();
-	}
-	s->out_len = s->out_off = 0;
-	return 0;
+	return 1;
 }
 
 static void
 queue_ctl(struct pk_shipper *s, const uint8_t *frame, size_t len)
 {
-	memcpy(s->out, frame, len);
-	s->out_len = len;
-	s->out_off = 0;
-}
-
-/* Best effort goodbye, then close. */
-static void
-session_error(struct pk_shipper *s, uint16_t code, const char *msg)
-{
-	size_t len;
-
-	if (s->out_len == 0 && pk_error_encode(code, msg, s->ctl,
-	    sizeof(s->ctl), &len) == PK_FE_OK)
-		(void)pk_tls_write(s->tls, s->ctl, len);
+	memcpy(s->cn.out, frame, len);
+	pk_shipconn_queue(&s->cn, len);
 }
 
 static void log_stats(const struct pk_shipper *s);
@@ -913,7 +689,7 @@ session_timeout(const struct pk_shipper *s, int idle, uint64_t hb,
 	if (!idle || drain_until != 0 || s->task_session || hb == 0 ||
 	    pk_bship_busy(&s->bs))
 		return SHIP_SLICE_MS;
-	at = pk_sc_wake_at(&s->sc, s->out_len == 0);
+	at = pk_sc_wake_at(&s->sc, s->cn.out_len == 0);
 	if ((t = renew_at(s)) < at)
 		at = t;
 	if ((t = status_due(s)) < at)
@@ -956,7 +732,7 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 		}
 		ship_status(s, 0);
 		ipc_drain(s);
-		if (s->out_len == 0 && drain_until == 0 && renew_due(s))
+		if (s->cn.out_len == 0 && drain_until == 0 && renew_due(s))
 			renew_send(s);
 		/* a bundle's answer goes before batches: the hub waits */
 		(void)applied_next(s);
@@ -964,8 +740,8 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 		s->task_turn ^= 1;
 		if (s->task_turn && drain_until == 0)
 			(void)task_next(s);
-		if (s->out_len == 0 && pk_sc_can_send(&s->sc)) {
-			if ((r = batch_next(s)) < 0) {
+		if (s->cn.out_len == 0 && pk_sc_can_send(&s->sc)) {
+			if ((r = pk_shipconn_batch(&s->cn)) < 0) {
 				snprintf(why, whylen, "cannot read the spool");
 				return;
 			}
@@ -977,28 +753,30 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 		/* Read the spool once more after the stop before deciding
 		 * that everything went. */
 		if (drain_until != 0 && ((idle && s->sc.fl_n == 0 &&
-		    s->out_len == 0) || pk_mono_us() >= drain_until)) {
-			session_error(s, PK_WE_SHUTDOWN, "agent stopping");
+		    s->cn.out_len == 0) || pk_mono_us() >= drain_until)) {
+			pk_shipconn_error(&s->cn, PK_WE_SHUTDOWN,
+			    "agent stopping");
 			snprintf(why, whylen, "stopping");
 			return;
 		}
 		now = pk_mono_us();
-		if (s->out_len == 0 && pk_sc_heartbeat(&s->sc, now,
-		    pk_now_us(), s->ctl, sizeof(s->ctl), &len))
-			queue_ctl(s, s->ctl, len);
-		if (session_write(s, why, whylen) != 0)
+		if (s->cn.out_len == 0 && pk_sc_heartbeat(&s->sc, now,
+		    pk_now_us(), s->cn.ctl, sizeof(s->cn.ctl), &len))
+			queue_ctl(s, s->cn.ctl, len);
+		if (pk_shipconn_write(&s->cn, why, whylen) != 0)
 			return;
 		if (pk_sc_timed_out(&s->sc, now)) {
 			s->st.timeouts++;
-			session_error(s, PK_WE_TIMEOUT, "no answer from hub");
+			pk_shipconn_error(&s->cn, PK_WE_TIMEOUT,
+			    "no answer from hub");
 			snprintf(why, whylen, "hub silent for %llu s",
 			    (unsigned long long)(3 * hb / PK_USEC));
 			return;
 		}
-		if (pk_tls_pending(s->tls) == 0) {
+		if (pk_tls_pending(s->cn.tls) == 0) {
 			np = 0;
 			p[np].fd = s->fd;
-			p[np].events = POLLIN | (s->out_len ? POLLOUT : 0);
+			p[np].events = POLLIN | (s->cn.out_len ? POLLOUT : 0);
 			p[np++].revents = 0;
 			if (s->c.ipc_fd >= 0) {
 				p[np].fd = s->c.ipc_fd;
@@ -1012,7 +790,7 @@ session(struct pk_shipper *s, volatile sig_atomic_t *report, char *why,
 				return;
 			}
 		}
-		if (session_read(s, why, whylen) != 0)
+		if (pk_shipconn_read(&s->cn, why, whylen) != 0)
 			return;
 	}
 }
@@ -1041,9 +819,13 @@ pk_shipper_new(const struct pk_shipper_conf *c, struct pk_tls_ctx *ctx,
 		s->c.batch_records = PK_BATCH_MAX_RECORDS;
 	if (s->c.batch_bytes > PK_BATCH_MAX_RAW)
 		s->c.batch_bytes = PK_BATCH_MAX_RAW;
-	s->out_cap = PK_FRAME_HDR + PK_FRAME_MAX_PAYLOAD;
-	if ((s->out = malloc(s->out_cap)) == NULL ||
-	    (s->dbuf = malloc(SHIP_DEC_MAX)) == NULL) {
+	s->cn.ops = (struct pk_shipconn_ops){ conn_wait, on_frame, on_acked,
+	    s };
+	s->cn.cnt = (struct pk_shipconn_counts){ &s->st.tls_failures,
+	    &s->st.refusals, &s->st.protocol_errors, NULL };
+	/* Linux answers the hub's protocol errors by closing. */
+	s->cn.answer_errors = 0;
+	if (pk_shipconn_init(&s->cn, &s->sc) != 0) {
 		snprintf(err, errlen, "out of memory");
 		pk_shipper_free(s);
 		return NULL;
@@ -1089,8 +871,7 @@ pk_shipper_free(struct pk_shipper *s)
 	if (s->rd != NULL)
 		pk_spool_reader_close(s->rd);
 	pk_tagent_free(s->ta);
-	free(s->out);
-	free(s->dbuf);
+	pk_shipconn_free(&s->cn);
 	pk_sc_free(&s->sc);
 	free(s);
 }
@@ -1184,9 +965,9 @@ pk_shipper_run(struct pk_shipper *s, volatile sig_atomic_t *quit,
 			if (pk_mono_us() - s->session_start >= SHIP_STABLE_US)
 				s->sc.attempt = 0;
 		}
-		if (s->renewed && s->tls != NULL)
-			session_error(s, PK_WE_SHUTDOWN, "agent restarting "
-			    "with its renewed certificate");
+		if (s->renewed && s->cn.tls != NULL)
+			pk_shipconn_error(&s->cn, PK_WE_SHUTDOWN,
+			    "agent restarting with its renewed certificate");
 		conn_close(s);
 		if (s->renewed) {
 			log_info("hub: %s", why);

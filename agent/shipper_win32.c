@@ -49,6 +49,7 @@
 
 #include "agent/bundle_agent.h"
 #include "agent/renew_win32.h"
+#include "agent/shipconn.h"
 #include "agent/shipcore.h"
 #include "agent/shipper_win32.h"
 #include "common/log.h"
@@ -59,9 +60,6 @@
 #include "transport/task.h"
 
 #define SHIP_SLICE_MS		200	/* longest wait between looks */
-#define SHIP_RBUF		16384
-#define SHIP_DEC_MAX		PK_FRAME_MAX_PAYLOAD	/* TASK specs */
-#define SHIP_CTL_MAX		1024	/* HELLO, HEARTBEAT, ERROR, RESULT */
 #define SHIP_REPLY_MAX		16	/* RESULT answers waiting */
 #define SHIP_STABLE_US		(30 * PK_USEC)
 #define SHIP_DRAIN_US		(5 * PK_USEC)
@@ -89,14 +87,8 @@ struct pk_wship {
 	int			 failed_auth;
 
 	SOCKET			 sock;
-	struct pk_tls		*tls;
 	struct pk_shipcore	 sc;		/* the protocol (shipcore.h) */
-	struct pk_frame_dec	 dec;
-	uint8_t			*dbuf;
-	uint8_t			 rbuf[SHIP_RBUF];
-	uint8_t			*out;		/* one frame being written */
-	size_t			 out_cap, out_len, out_off;
-	uint8_t			 ctl[SHIP_CTL_MAX];
+	struct pk_shipconn	 cn;		/* its TLS I/O (shipconn.h) */
 	uint64_t		 session_start;
 	struct reply		 rq[SHIP_REPLY_MAX];
 	unsigned		 rq_n;
@@ -154,6 +146,13 @@ wait_fd(struct pk_wship *s, int rd, int wr, uint64_t deadline)
 		    pk_sc_ms_until(deadline))) != 0)
 			return r;
 	}
+}
+
+/* shipconn's ops.wait: the connection's socket, as TLS asked. */
+static int
+conn_wait(void *arg, int rd, int wr, uint64_t deadline)
+{
+	return wait_fd(arg, rd, wr, deadline);
 }
 
 /* ----------------------------------------------------- connection setup */
@@ -271,89 +270,14 @@ proxy_tunnel(struct pk_wship *s, uint64_t deadline, char *why,
 	return pk_sc_proxy_answer(resp, have, why, whylen);
 }
 
-/* Write a whole buffer through TLS (setup phase). */
-static int
-tls_write_all(struct pk_wship *s, const uint8_t *buf, size_t len,
-    uint64_t deadline)
-{
-	long n;
-
-	while (len > 0) {
-		n = pk_tls_write(s->tls, buf, len);
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-		} else if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE) {
-			if (wait_fd(s, n == PK_TLS_WANT_READ,
-			    n == PK_TLS_WANT_WRITE, deadline) != 1)
-				return -1;
-		} else
-			return -1;
-	}
-	return 0;
-}
-
-/* Read until one whole frame (setup: WELCOME or ERROR).  1 or -1. */
-static int
-read_frame(struct pk_wship *s, struct pk_frame *f, uint64_t deadline,
-    char *why, size_t whylen)
-{
-	const uint8_t *in;
-	size_t len;
-	long n;
-	int r;
-
-	for (;;) {
-		n = pk_tls_read(s->tls, s->rbuf, sizeof(s->rbuf));
-		if (n > 0) {
-			in = s->rbuf;
-			len = (size_t)n;
-			r = pk_frame_dec_next(&s->dec, &in, &len, f);
-			if (r < 0) {
-				snprintf(why, whylen, "bad frame from hub: %s",
-				    pk_frame_strerror(s->dec.err));
-				return -1;
-			}
-			if (r == 1) {
-				if (len != 0) {
-					snprintf(why, whylen, "hub sent frames "
-					    "before WELCOME was answered");
-					return -1;
-				}
-				return 1;
-			}
-			continue;
-		}
-		if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE) {
-			if (wait_fd(s, n == PK_TLS_WANT_READ,
-			    n == PK_TLS_WANT_WRITE, deadline) != 1) {
-				snprintf(why, whylen, "no WELCOME in time");
-				return -1;
-			}
-			continue;
-		}
-		/* Under TLS 1.3 the hub judges our certificate after our
-		 * side of the handshake is done: a refusal shows here. */
-		snprintf(why, whylen, "no WELCOME: %s", n == PK_TLS_CLOSED ?
-		    "hub closed the connection" : pk_tls_error(s->tls));
-		return -1;
-	}
-}
-
 static void
 conn_close(struct pk_wship *s)
 {
-	if (s->tls != NULL) {
-		(void)pk_tls_shutdown(s->tls);
-		pk_tls_free(s->tls);
-		s->tls = NULL;
-	}
+	pk_shipconn_close(&s->cn);
 	if (s->sock != INVALID_SOCKET) {
 		closesocket(s->sock);
 		s->sock = INVALID_SOCKET;
 	}
-	s->out_len = s->out_off = 0;
-	pk_sc_reset(&s->sc);
 	s->rq_n = 0;
 	pk_wrenew_session_end(&s->rn);
 	EnterCriticalSection(&s->link->mu);
@@ -380,11 +304,7 @@ static int
 conn_open(struct pk_wship *s, char *why, size_t whylen)
 {
 	uint64_t deadline = pk_mono_us() + s->c.connect_timeout_ms * MS;
-	char err[PK_TLS_ERRLEN];
 	struct pk_hello h;
-	struct pk_frame f;
-	size_t len;
-	int r;
 
 	s->st.connects++;
 	if (tcp_connect(s, s->c.proxy_host[0] ? s->c.proxy_host : s->c.host,
@@ -394,62 +314,12 @@ conn_open(struct pk_wship *s, char *why, size_t whylen)
 		s->st.connect_failures++;
 		return -1;
 	}
-	if ((s->tls = pk_tls_client_new(s->ctx, (int)s->sock,
-	    s->c.server_name, err, sizeof(err))) == NULL) {
-		snprintf(why, whylen, "TLS: %s", err);
-		s->st.tls_failures++;
+	if (pk_shipconn_tls(&s->cn, s->ctx, (int)s->sock, s->c.server_name,
+	    deadline, why, whylen) != 0)
 		return -1;
-	}
-	while ((r = pk_tls_handshake(s->tls)) != PK_TLS_DONE) {
-		if ((r != PK_TLS_WANT_READ && r != PK_TLS_WANT_WRITE) ||
-		    wait_fd(s, r == PK_TLS_WANT_READ, r == PK_TLS_WANT_WRITE,
-		    deadline) != 1) {
-			snprintf(why, whylen, "TLS handshake with %s: %s",
-			    s->c.server_name, r == PK_TLS_WANT_READ ||
-			    r == PK_TLS_WANT_WRITE ? "timed out" :
-			    pk_tls_error(s->tls));
-			s->st.tls_failures++;
-			return -1;
-		}
-	}
 	hello_fill(s, &h);
-	if (pk_hello_encode(&h, s->ctl, sizeof(s->ctl), &len) != PK_FE_OK) {
-		snprintf(why, whylen, "cannot encode HELLO");
-		return -1;
-	}
-	pk_frame_dec_init(&s->dec, s->dbuf, SHIP_DEC_MAX);
-	if (tls_write_all(s, s->ctl, len, deadline) != 0) {
-		snprintf(why, whylen, "no WELCOME: sending HELLO: %s",
-		    pk_tls_error(s->tls));
-		return -1;
-	}
-	if (read_frame(s, &f, deadline, why, whylen) != 1)
-		return -1;
-	if ((r = pk_sc_welcome(&s->sc, &f, PK_PROTO_MIN, PK_PROTO_MAX,
-	    &s->failed_auth, why, whylen)) != 0) {
-		if (r > 0)
-			s->st.refusals++;
-		else
-			s->st.protocol_errors++;
-		return -1;
-	}
-	return 0;
-}
-
-/* --------------------------------------------------------- batching */
-
-/* The next BATCH into s->out: 1 made, 0 nothing to send, -1 error. */
-static int
-batch_next(struct pk_wship *s)
-{
-	size_t len;
-	int r;
-
-	if ((r = pk_sc_next_batch(&s->sc, s->out, pk_mono_us(), &len)) == 1) {
-		s->out_len = len;
-		s->out_off = 0;
-	}
-	return r;
+	return pk_shipconn_hello(&s->cn, &h, deadline, &s->failed_auth, why,
+	    whylen);
 }
 
 /* ------------------------------------------------------- the session */
@@ -463,17 +333,12 @@ publish_acked(struct pk_wship *s, uint64_t seq)
 	LeaveCriticalSection(&s->link->mu);
 }
 
-static int
-on_ack(struct pk_wship *s, uint64_t seq, char *why, size_t whylen)
+/* The core took an ACK (shipconn's ops.acked): the capture thread's
+ * pk_wship_wait_acked sees it. */
+static void
+on_acked(void *arg, uint64_t seq)
 {
-	if (pk_sc_ack(&s->sc, seq) != 0) {
-		snprintf(why, whylen, "ACK %llu outside what was sent",
-		    (unsigned long long)seq);
-		s->st.protocol_errors++;
-		return -1;
-	}
-	publish_acked(s, seq);
-	return 0;
+	publish_acked(arg, seq);
 }
 
 static void
@@ -528,7 +393,7 @@ reply_next(struct pk_wship *s)
 	struct pk_result r;
 	size_t len;
 
-	if (s->rq_n == 0 || s->out_len != 0)
+	if (s->rq_n == 0 || s->cn.out_len != 0)
 		return 0;
 	memset(&r, 0, sizeof(r));
 	r.id = s->rq[0].id;
@@ -538,16 +403,13 @@ reply_next(struct pk_wship *s)
 		pk_strlcpy(r.reason, NO_TASKS_REASON, sizeof(r.reason));
 	memmove(&s->rq[0], &s->rq[1], (s->rq_n - 1) * sizeof(s->rq[0]));
 	s->rq_n--;
-	if (pk_result_encode(&r, s->out, s->out_cap, &len) != PK_FE_OK)
+	if (pk_result_encode(&r, s->cn.out, s->cn.out_cap, &len) != PK_FE_OK)
 		return 0;
-	s->out_len = len;
-	s->out_off = 0;
+	s->cn.out_len = len;
+	s->cn.out_off = 0;
 	s->st.result_frames++;
 	return 1;
 }
-
-static void session_error(struct pk_wship *s, uint16_t code,
-    const char *msg);
 
 /*
  * A CONFIG (version 2 sessions only): judged and filed as on Linux
@@ -566,7 +428,8 @@ on_config(struct pk_wship *s, const struct pk_frame *f, char *why,
 	    whylen) != 0) {
 		s->st.protocol_errors++;
 		if (terr)
-			session_error(s, PK_WE_TYPE, PK_BSHIP_TYPE_MSG);
+			pk_shipconn_error(&s->cn, PK_WE_TYPE,
+			    PK_BSHIP_TYPE_MSG);
 		return -1;
 	}
 	EnterCriticalSection(&s->link->mu);
@@ -594,38 +457,32 @@ applied_next(struct pk_wship *s)
 	LeaveCriticalSection(&s->link->mu);
 	if (ans.type == PK_IPC_BUNDLE_STATE)
 		pk_bship_answered(&s->bs, &ans, 1);
-	if (s->out_len != 0 || pk_bship_next(&s->bs, pk_mono_us(), s->out,
-	    s->out_cap, &len) != 1)
+	if (s->cn.out_len != 0 || pk_bship_next(&s->bs, pk_mono_us(),
+	    s->cn.out, s->cn.out_cap, &len) != 1)
 		return 0;
-	s->out_len = len;
-	s->out_off = 0;
+	s->cn.out_len = len;
+	s->cn.out_off = 0;
 	return 1;
 }
 
+/*
+ * The hub's frames other than ACK, HEARTBEAT and ERROR (shipconn's
+ * ops.frame): 0 go on, -1 over, 1 unexpected here.
+ */
 static int
-on_frame(struct pk_wship *s, const struct pk_frame *f, char *why,
-    size_t whylen)
+on_frame(void *arg, const struct pk_frame *f, char *why, size_t whylen)
 {
-	struct pk_error e;
-	uint64_t v;
+	struct pk_wship *s = arg;
 	int r;
 
 	switch (f->type) {
-	case PK_FT_ACK:
-		if (pk_ack_decode(f, &v) != PK_FE_OK)
-			break;
-		return on_ack(s, v, why, whylen);
-	case PK_FT_HEARTBEAT:
-		if (pk_heartbeat_decode(f, &v) != PK_FE_OK)
-			break;
-		s->st.heartbeats_received++;
-		return 0;
 	case PK_FT_TASK:
 		return on_task(s, f, why, whylen);
 	case PK_FT_CERT:
 		if ((r = pk_wrenew_answer(&s->rn, f, why, whylen)) < 0) {
 			s->st.protocol_errors++;
-			session_error(s, PK_WE_PROTOCOL, "unasked or malformed");
+			pk_shipconn_error(&s->cn, PK_WE_PROTOCOL,
+			    "unasked or malformed");
 			return -1;
 		}
 		/* a new certificate: this session ends, the next uses it */
@@ -633,96 +490,10 @@ on_frame(struct pk_wship *s, const struct pk_frame *f, char *why,
 		return -r;
 	case PK_FT_CONFIG:
 		return on_config(s, f, why, whylen);
-	case PK_FT_ERROR:
-		s->st.refusals++;
-		if (pk_error_decode(f, &e) != PK_FE_OK)
-			snprintf(e.msg, sizeof(e.msg), "(malformed)");
-		snprintf(why, whylen, "hub sent error %u: %.300s", e.code,
-		    e.msg);
-		return -1;
 	default:
 		break;
 	}
-	s->st.protocol_errors++;
-	if (pk_frame_dir(f->type) != 0 &&
-	    !(pk_frame_dir(f->type) & PK_FDIR_HUB))
-		session_error(s, PK_WE_STATE, "frame not from the hub's side");
-	else
-		session_error(s, PK_WE_PROTOCOL, "unexpected or malformed");
-	snprintf(why, whylen, "unexpected or malformed %s frame from hub",
-	    pk_frame_type_name(f->type));
-	return -1;
-}
-
-/* Read everything available.  0 fine, -1 connection over. */
-static int
-session_read(struct pk_wship *s, char *why, size_t whylen)
-{
-	const uint8_t *in;
-	struct pk_frame f;
-	size_t len;
-	long n;
-	int r;
-
-	for (;;) {
-		n = pk_tls_read(s->tls, s->rbuf, sizeof(s->rbuf));
-		if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE)
-			return 0;
-		if (n <= 0) {
-			snprintf(why, whylen, "%s", n == PK_TLS_CLOSED ?
-			    "hub closed the connection" : pk_tls_error(s->tls));
-			return -1;
-		}
-		s->sc.last_rx = pk_mono_us();
-		in = s->rbuf;
-		len = (size_t)n;
-		while ((r = pk_frame_dec_next(&s->dec, &in, &len, &f)) == 1)
-			if (on_frame(s, &f, why, whylen) != 0)
-				return -1;
-		if (r < 0) {
-			s->st.protocol_errors++;
-			session_error(s, pk_frame_err_wire(s->dec.err),
-			    pk_frame_strerror(s->dec.err));
-			snprintf(why, whylen, "bad frame from hub: %s",
-			    pk_frame_strerror(s->dec.err));
-			return -1;
-		}
-	}
-}
-
-/* Write what is pending.  0 fine (maybe more to write), -1 over. */
-static int
-session_write(struct pk_wship *s, char *why, size_t whylen)
-{
-	long n;
-
-	while (s->out_off < s->out_len) {
-		n = pk_tls_write(s->tls, s->out + s->out_off,
-		    s->out_len - s->out_off);
-		if (n == PK_TLS_WANT_READ || n == PK_TLS_WANT_WRITE)
-			return 0;
-		if (n <= 0) {
-			snprintf(why, whylen, "writing to hub: %s",
-			    pk_tls_error(s->tls));
-			return -1;
-		}
-		s->out_off += (size_t)n;
-		s->sc.last_tx = pk_mono_us();
-	}
-	s->out_len = s->out_off = 0;
-	return 0;
-}
-
-/* Best effort goodbye, only when no frame is pending: TLS wants a
- * write it could not finish retried with the same bytes. */
-static void
-session_error(struct pk_wship *s, uint16_t code, const char *msg)
-{
-	size_t len;
-
-	if (s->out_len == 0 && pk_error_encode(code, msg, s->ctl,
-	    sizeof(s->ctl), &len) == PK_FE_OK)
-		(void)pk_tls_write(s->tls, s->ctl, len);
+	return 1;
 }
 
 /* After WELCOME: where to start, what the hub already has. */
@@ -758,13 +529,13 @@ session(struct pk_wship *s, char *why, size_t whylen)
 		/* a bundle's answer goes first: the hub waits for it */
 		(void)applied_next(s);
 		(void)reply_next(s);
-		if (s->out_len == 0 && drain_until == 0 &&
-		    pk_wrenew_request(&s->rn, s->out, s->out_cap, &len)) {
-			s->out_off = 0;
-			s->out_len = len;
+		if (s->cn.out_len == 0 && drain_until == 0 &&
+		    pk_wrenew_request(&s->rn, s->cn.out, s->cn.out_cap, &len)) {
+			s->cn.out_off = 0;
+			s->cn.out_len = len;
 		}
-		if (s->out_len == 0 && pk_sc_can_send(&s->sc)) {
-			if ((r = batch_next(s)) < 0) {
+		if (s->cn.out_len == 0 && pk_sc_can_send(&s->sc)) {
+			if ((r = pk_shipconn_batch(&s->cn)) < 0) {
 				snprintf(why, whylen, "cannot read the spool");
 				return;
 			}
@@ -772,42 +543,44 @@ session(struct pk_wship *s, char *why, size_t whylen)
 		} else
 			idle = 0;
 		if (drain_until != 0 && ((idle && s->sc.fl_n == 0 &&
-		    s->out_len == 0) || pk_mono_us() >= drain_until)) {
+		    s->cn.out_len == 0) || pk_mono_us() >= drain_until)) {
 			s->st.shutdowns_sent++;
-			session_error(s, PK_WE_SHUTDOWN, "agent stopping");
+			pk_shipconn_error(&s->cn, PK_WE_SHUTDOWN,
+			    "agent stopping");
 			snprintf(why, whylen, "stopping");
 			return;
 		}
 		now = pk_mono_us();
-		if (s->out_len == 0 && pk_sc_heartbeat(&s->sc, now,
-		    pk_now_us(), s->out, s->out_cap, &len)) {
-			s->out_len = len;
-			s->out_off = 0;
+		if (s->cn.out_len == 0 && pk_sc_heartbeat(&s->sc, now,
+		    pk_now_us(), s->cn.out, s->cn.out_cap, &len)) {
+			s->cn.out_len = len;
+			s->cn.out_off = 0;
 			s->st.heartbeats_sent++;
 		}
-		if (session_write(s, why, whylen) != 0)
+		if (pk_shipconn_write(&s->cn, why, whylen) != 0)
 			return;
 		if (pk_sc_timed_out(&s->sc, now)) {
 			s->st.timeouts++;
-			session_error(s, PK_WE_TIMEOUT, "no answer from hub");
+			pk_shipconn_error(&s->cn, PK_WE_TIMEOUT,
+			    "no answer from hub");
 			snprintf(why, whylen, "hub silent for %llu s",
 			    (unsigned long long)(3 * hb / PK_USEC));
 			return;
 		}
-		if (pk_tls_pending(s->tls) == 0) {
+		if (pk_tls_pending(s->cn.tls) == 0) {
 			/* Busy: come back at once when the socket is ready;
 			 * idle: one slice, then look at the spool again. */
 			ms = idle ? SHIP_SLICE_MS : 50;
-			if (s->out_len == 0 && s->sc.last_tx + hb > now &&
+			if (s->cn.out_len == 0 && s->sc.last_tx + hb > now &&
 			    pk_sc_ms_until(s->sc.last_tx + hb) < ms)
 				ms = pk_sc_ms_until(s->sc.last_tx + hb);
-			if (sock_wait(s->sock, 1, s->out_len != 0, ms) < 0) {
+			if (sock_wait(s->sock, 1, s->cn.out_len != 0, ms) < 0) {
 				snprintf(why, whylen, "select: error %d",
 				    WSAGetLastError());
 				return;
 			}
 		}
-		if (session_read(s, why, whylen) != 0)
+		if (pk_shipconn_read(&s->cn, why, whylen) != 0)
 			return;
 	}
 }
@@ -861,9 +634,9 @@ ship_main(LPVOID arg)
 			if (pk_mono_us() - s->session_start >= SHIP_STABLE_US)
 				s->sc.attempt = 0;
 		}
-		if (s->renewed && s->tls != NULL)
-			session_error(s, PK_WE_SHUTDOWN, "agent reconnecting "
-			    "with its renewed certificate");
+		if (s->renewed && s->cn.tls != NULL)
+			pk_shipconn_error(&s->cn, PK_WE_SHUTDOWN,
+			    "agent reconnecting with its renewed certificate");
 		conn_close(s);
 		if (stopping(s))
 			break;
@@ -896,8 +669,7 @@ ship_free(struct pk_wship *s)
 		pk_spool_reader_close(s->rd);
 	if (s->stop_ev != NULL)
 		CloseHandle(s->stop_ev);
-	free(s->out);
-	free(s->dbuf);
+	pk_shipconn_free(&s->cn);
 	pk_sc_free(&s->sc);
 	pk_wrenew_free(&s->rn);
 	pk_tls_ctx_free(s->ctx);
@@ -933,9 +705,14 @@ pk_wship_start(const struct pk_wship_conf *c, struct pk_wlink *link,
 		s->c.batch_bytes = PK_BATCH_MAX_RAW;
 	if (s->c.backoff_cap_ms < s->c.backoff_base_ms)
 		s->c.backoff_cap_ms = s->c.backoff_base_ms;
-	s->out_cap = PK_FRAME_HDR + PK_FRAME_MAX_PAYLOAD;
-	if ((s->out = malloc(s->out_cap)) == NULL ||
-	    (s->dbuf = malloc(SHIP_DEC_MAX)) == NULL) {
+	s->cn.ops = (struct pk_shipconn_ops){ conn_wait, on_frame, on_acked,
+	    s };
+	s->cn.cnt = (struct pk_shipconn_counts){ &s->st.tls_failures,
+	    &s->st.refusals, &s->st.protocol_errors,
+	    &s->st.heartbeats_received };
+	/* The hub hears why we end a session over its protocol error. */
+	s->cn.answer_errors = 1;
+	if (pk_shipconn_init(&s->cn, &s->sc) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

@@ -43,6 +43,7 @@ WINAGENT_SRCS := $(CORE_SRCS) $(WIN_SRCS) agent/main_win32.c \
 	agent/service_win32.c \
 	collectors/etw/etw_win32.c collectors/etw/ntpath_win32.c \
 	transport/tls.c agent/spoolout_win32.c agent/shipper_win32.c \
+	agent/shipconn.c \
 	agent/bundle_agent.c \
 	agent/renew.c agent/renew_win32.c agent/enroll_win32.c \
 	agent/enrollmsg.c transport/pki.c
