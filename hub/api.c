@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -478,6 +479,40 @@ api_metrics_peering(struct mbuf *m, const struct hub_peering *p)
 	    k->handshakes_refused);
 }
 
+/* The listener's event counters, as picket_hub_listener_events_total
+ * samples: label value and field of struct hub_counters. */
+#define LEV(f)	{ #f, offsetof(struct hub_counters, f) }
+static const struct {
+	const char	*name;
+	size_t		 off;
+} listener_events[] = {
+	LEV(accepted),
+	LEV(refused_limit),
+	LEV(accept_errors),
+	LEV(handshake_failures),
+	LEV(timeouts),
+	LEV(auth_failures),
+	LEV(version_failures),
+	LEV(welcomes),
+	LEV(replaced),
+	LEV(identity_conflicts),
+	LEV(peer_errors),
+	LEV(peer_closed),
+	LEV(truncated),
+	LEV(inflight_exceeded),
+	LEV(renewals),
+	LEV(renewed),
+	LEV(configs_sent),
+	LEV(bundle_reports),
+	LEV(applied),
+	LEV(refused),
+	LEV(rolled_back),
+	LEV(bundle_too_big),
+	LEV(bundle_queue_full),
+	LEV(bundle_store_errors),
+};
+#undef LEV
+
 static json_t *
 api_metrics(struct hub_api_req *r, int *status)
 {
@@ -488,7 +523,7 @@ api_metrics(struct hub_api_req *r, int *status)
 	const struct hub_counters *k = hub_listener_counters(r->api->l);
 	const struct hub_ingest_stats *is = &r->api->in->stats;
 	struct mbuf m = { NULL, 0, 0, 0 };
-	uint64_t size = 0;
+	uint64_t size = 0, v;
 	int i;
 
 	if ((m.b = malloc(8192)) == NULL)
@@ -518,47 +553,13 @@ api_metrics(struct hub_api_req *r, int *status)
 	    "commit.", is->group_max);
 	family(&m, "listener_events_total", "counter", "Agent listener "
 	    "events and errors.");
-	sample(&m, "listener_events_total", "event", "accepted", k->accepted);
-	sample(&m, "listener_events_total", "event", "refused_limit",
-	    k->refused_limit);
-	sample(&m, "listener_events_total", "event", "accept_errors",
-	    k->accept_errors);
-	sample(&m, "listener_events_total", "event", "handshake_failures",
-	    k->handshake_failures);
-	sample(&m, "listener_events_total", "event", "timeouts", k->timeouts);
-	sample(&m, "listener_events_total", "event", "auth_failures",
-	    k->auth_failures);
-	sample(&m, "listener_events_total", "event", "version_failures",
-	    k->version_failures);
-	sample(&m, "listener_events_total", "event", "welcomes", k->welcomes);
-	sample(&m, "listener_events_total", "event", "replaced", k->replaced);
-	sample(&m, "listener_events_total", "event", "identity_conflicts",
-	    k->identity_conflicts);
-	sample(&m, "listener_events_total", "event", "peer_errors",
-	    k->peer_errors);
-	sample(&m, "listener_events_total", "event", "peer_closed",
-	    k->peer_closed);
-	sample(&m, "listener_events_total", "event", "truncated",
-	    k->truncated);
-	sample(&m, "listener_events_total", "event", "inflight_exceeded",
-	    k->inflight_exceeded);
-	sample(&m, "listener_events_total", "event", "renewals",
-	    k->renewals);
-	sample(&m, "listener_events_total", "event", "renewed", k->renewed);
-	sample(&m, "listener_events_total", "event", "configs_sent",
-	    k->configs_sent);
-	sample(&m, "listener_events_total", "event", "bundle_reports",
-	    k->bundle_reports);
-	sample(&m, "listener_events_total", "event", "applied", k->applied);
-	sample(&m, "listener_events_total", "event", "refused", k->refused);
-	sample(&m, "listener_events_total", "event", "rolled_back",
-	    k->rolled_back);
-	sample(&m, "listener_events_total", "event", "bundle_too_big",
-	    k->bundle_too_big);
-	sample(&m, "listener_events_total", "event", "bundle_queue_full",
-	    k->bundle_queue_full);
-	sample(&m, "listener_events_total", "event", "bundle_store_errors",
-	    k->bundle_store_errors);
+	for (i = 0; i < (int)(sizeof(listener_events) /
+	    sizeof(listener_events[0])); i++) {
+		memcpy(&v, (const char *)k + listener_events[i].off,
+		    sizeof(v));
+		sample(&m, "listener_events_total", "event",
+		    listener_events[i].name, v);
+	}
 	family(&m, "closed_by_error_total", "counter", "Agent connections "
 	    "closed with an ERROR the hub sent, by code.");
 	for (i = 1; i < HUB_WE_SLOTS; i++)
