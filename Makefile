@@ -185,7 +185,13 @@ HUB_SRCS := $(wildcard hub/*.c)
 HUB_OBJS := $(HUB_SRCS:%.c=$(BUILD)/%.o) \
 	$(patsubst %.c,$(BUILD)/%.o,$(wildcard transport/tls.c transport/conn.c \
 	transport/pki.c))
-HUB_LIBS := -levent_openssl -levent -ljansson -lssl -lcrypto -lsqlite3 -linih -lz -lpthread -lm
+HUB_LIBS := -levent_openssl -levent -ljansson -lssl -lcrypto -lsqlite3 -lpq -linih -lz -lpthread -lm
+# The PostgreSQL store (hub/store_pg*.c) and the test fixture that makes
+# its schemas include libpq's header, which Debian keeps in its own
+# directory.
+PQ_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+$(BUILD)/hub/store_pg_%.o: CPPFLAGS_ALL += $(PQ_CFLAGS)
+$(BUILD)/hub/store_pg.o $(BUILD)/tests/unit/hubfix.o: CPPFLAGS_ALL += $(PQ_CFLAGS)
 ifneq ($(HUB_SRCS),)
 all: $(BUILD)/picket-hub
 endif

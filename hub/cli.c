@@ -34,15 +34,23 @@ hub_cli_config(const char *conf, struct hub_config *c)
 }
 
 struct hub_store *
-hub_cli_store(const char *data_dir, const char *db)
+hub_cli_store(const struct hub_config *c, const char *db)
 {
 	struct hub_store *st;
 	char path[HUB_PATH_MAX + 16];
 
+	if (db == NULL && strcmp(c->store_backend, "postgresql") == 0) {
+		if (hub_store_pg.open(&st, c->store_dsn) == -1) {
+			fprintf(stderr, "picket-hub: cannot open the "
+			    "PostgreSQL store ([store] dsn)\n");
+			return NULL;
+		}
+		return st;
+	}
 	if (db != NULL)
 		pk_strlcpy(path, db, sizeof(path));
 	else
-		snprintf(path, sizeof(path), "%s/hub.db", data_dir);
+		snprintf(path, sizeof(path), "%s/hub.db", c->data_dir);
 	if (hub_store_sqlite.open(&st, path) == -1) {
 		fprintf(stderr, "picket-hub: cannot open store %s\n", path);
 		return NULL;
@@ -64,13 +72,13 @@ hub_cli_open(const struct hub_cli_where *w, char *data_dir, size_t cap)
 			else
 				pk_strlcpy(data_dir, ".", cap);
 		}
-		return hub_cli_store(NULL, w->db);
+		return hub_cli_store(NULL, w->db);	/* SQLite: no config */
 	}
 	if (hub_cli_config(w->conf, &c) == -1)
 		return NULL;
 	if (data_dir != NULL)
 		pk_strlcpy(data_dir, c.data_dir, cap);
-	return hub_cli_store(c.data_dir, w->db);
+	return hub_cli_store(&c, w->db);
 }
 
 void

@@ -32,8 +32,10 @@ struct hub_cli_where {
  */
 int hub_cli_config(const char *conf, struct hub_config *c);
 
-/* Open db, or data_dir/hub.db when db is NULL.  NULL when it fails (said). */
-struct hub_store *hub_cli_store(const char *data_dir, const char *db);
+/* Open the SQLite file db when it is given (c may then be NULL), else c's
+ * store: [store] backend postgresql with its dsn, or data_dir/hub.db.
+ * NULL when it fails (said). */
+struct hub_store *hub_cli_store(const struct hub_config *c, const char *db);
 
 /*
  * The store of w: --db alone needs no configuration; otherwise the

@@ -31,20 +31,24 @@ struct hub_opt {
 	size_t		 size;		/* strings: the field's size */
 	const char	*def;
 	uint64_t	 lo, hi;
+	const char	*choices;	/* HT_STR: "a|b", NULL = any text */
 };
 
 #define HS(sec, n, f, def) { sec, n, HT_STR, offsetof(struct hub_config, f), \
-	sizeof(((struct hub_config *)0)->f), def, 0, 0 }
+	sizeof(((struct hub_config *)0)->f), def, 0, 0, NULL }
 #define HL(sec, n, f) { sec, n, HT_LIST, offsetof(struct hub_config, f), \
-	sizeof(((struct hub_config *)0)->f), "", 0, 0 }
+	sizeof(((struct hub_config *)0)->f), "", 0, 0, NULL }
 #define HU(sec, n, f, def, lo, hi) { sec, n, HT_UINT, \
-	offsetof(struct hub_config, f), sizeof(uint64_t), def, lo, hi }
+	offsetof(struct hub_config, f), sizeof(uint64_t), def, lo, hi, NULL }
 #define HD(sec, n, f, def, lo, hi) { sec, n, HT_DUR, \
-	offsetof(struct hub_config, f), sizeof(uint64_t), def, lo, hi }
+	offsetof(struct hub_config, f), sizeof(uint64_t), def, lo, hi, NULL }
 #define HZ(sec, n, f, def, lo, hi) { sec, n, HT_SIZE, \
-	offsetof(struct hub_config, f), sizeof(uint64_t), def, lo, hi }
+	offsetof(struct hub_config, f), sizeof(uint64_t), def, lo, hi, NULL }
+#define HC(sec, n, f, def, choices) { sec, n, HT_STR, \
+	offsetof(struct hub_config, f), sizeof(((struct hub_config *)0)->f), \
+	def, 0, 0, choices }
 #define HA(sec, n, f, def) { sec, n, HT_ADDR, offsetof(struct hub_config, f), \
-	sizeof(((struct hub_config *)0)->f), def, 0, 0 }
+	sizeof(((struct hub_config *)0)->f), def, 0, 0, NULL }
 
 static const struct hub_opt hub_opts[] = {
 	HS("hub", "data_dir", data_dir, "/var/lib/picket-hub"),
@@ -91,7 +95,28 @@ static const struct hub_opt hub_opts[] = {
 	    PK_BUNDLE_MAX_ENTRIES),
 	HD("bundles", "check_interval", bundles_check_interval, "5s", 1, 3600),
 	HU("bundles", "keep", bundles_keep, "50", 2, 100000),
+	/* docs/scaling.md: several hubs over one PostgreSQL database */
+	HC("store", "backend", store_backend, "sqlite", "sqlite|postgresql"),
+	HS("store", "dsn", store_dsn, ""),
 };
+
+/* Is value one of the "|"-separated choices? */
+static int
+choice_ok(const char *choices, const char *value)
+{
+	size_t n = strlen(value);
+	const char *p = choices, *bar;
+
+	for (;;) {
+		bar = strchr(p, '|');
+		if ((size_t)(bar != NULL ? bar - p : (ptrdiff_t)strlen(p)) == n &&
+		    strncmp(p, value, n) == 0)
+			return 1;
+		if (bar == NULL)
+			return 0;
+		p = bar + 1;
+	}
+}
 
 /* "" or host:port, [v6]:port: the shape only (the listener resolves it). */
 static int
@@ -139,6 +164,10 @@ opt_apply(struct hub_config *c, const struct hub_opt *o, const char *value,
 	if (o->type == HT_STR || o->type == HT_LIST || o->type == HT_ADDR) {
 		if (o->type == HT_ADDR && addr_ok(value, err) == -1)
 			return -1;
+		if (o->choices != NULL && !choice_ok(o->choices, value)) {
+			*err = "not one of the accepted values";
+			return -1;
+		}
 		if (strlen(value) >= o->size) {
 			*err = "value too long";
 			return -1;

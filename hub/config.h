@@ -50,6 +50,9 @@ struct hub_config {
 	uint64_t	bundles_max_entries;	/* entries of one bundle */
 	uint64_t	bundles_check_interval;	/* seconds */
 	uint64_t	bundles_keep;		/* newest versions kept */
+	/* [store] (docs/scaling.md) */
+	char		store_backend[16];	/* "sqlite" or "postgresql" */
+	char		store_dsn[1024];	/* libpq connection string */
 };
 
 void hub_config_defaults(struct hub_config *c);

@@ -60,7 +60,7 @@ cli_audit(const struct hub_config *c, const char *action, const char *target,
 {
 	struct hub_store *st;
 
-	if ((st = hub_cli_store(c->data_dir, NULL)) == NULL)
+	if ((st = hub_cli_store(c, NULL)) == NULL)
 		return;
 	hub_cli_audit(st, action, target, result);
 	st->ops->close(st);
@@ -389,7 +389,7 @@ hub_cmd_enroll_token(int argc, char **argv)
 		return 2;
 	}
 	if (hub_cli_config(conf, &c) == -1 ||
-	    (st = hub_cli_store(c.data_dir, NULL)) == NULL)
+	    (st = hub_cli_store(&c, NULL)) == NULL)
 		return 1;
 	if (strcmp(sub, "list") == 0) {
 		printf("%-6s %-16s %-9s %-27s %-27s %s\n", "ID", "TAG", "USES",
@@ -478,7 +478,7 @@ hub_cmd_agent(int argc, char **argv)
 		return 2;
 	}
 	if (hub_cli_config(conf, &c) == -1 ||
-	    (st = hub_cli_store(c.data_dir, NULL)) == NULL)
+	    (st = hub_cli_store(&c, NULL)) == NULL)
 		return 1;
 	if (strcmp(sub, "list") == 0) {
 		printf("%-26s %-24s %-16s %-27s %-27s %s\n", "ID", "HOST",

@@ -42,6 +42,7 @@
 #include "hub/api.h"
 #include "hub/auth.h"
 #include "hub/bundles.h"
+#include "hub/cli.h"
 #include "hub/config.h"
 #include "hub/enroll.h"
 #include "hub/incidents.h"
@@ -122,25 +123,26 @@ db_path(const char *conf, const char *db, char *out, size_t cap,
 	return 0;
 }
 
+/* --db (a SQLite file) or the configuration's store ([store]). */
 static struct hub_store *
-store_open(const char *path)
+store_open(const struct hub_config *c, const char *db)
 {
-	struct hub_store *st;
-
-	if (hub_store_sqlite.open(&st, path) == -1) {
-		fprintf(stderr, "picket-hub: cannot open store %s\n", path);
-		return NULL;
-	}
-	return st;
+	return hub_cli_store(c, db);
 }
 
-/* Delete indicators older than retention_days, a chunk per transaction. */
+/* Delete indicators older than retention_days, a chunk per transaction;
+ * with several hubs on one database only the one that leads the job. */
 static int
 retention(struct hub_store *st, uint64_t days)
 {
 	uint64_t deleted = 0;
+	int mine = 0;
 
 	if (days == 0)
+		return 0;
+	if (st->ops->lead(st, HUB_LEAD_RETENTION, &mine) == -1)
+		return -1;
+	if (!mine)
 		return 0;
 	if (st->ops->retention(st, (int64_t)pk_now_us() - (int64_t)(days *
 	    86400) * 1000000, RETENTION_CHUNK, &deleted) == -1) {
@@ -408,7 +410,7 @@ cmd_serve(int argc, char **argv)
 		log_warn("%s", c.data_dir);
 		return 1;
 	}
-	if ((st = store_open(path)) == NULL)
+	if ((st = store_open(&c, NULL)) == NULL)
 		return 1;
 	if (retention(st, c.retention_days) == -1) {
 		st->ops->close(st);
@@ -421,7 +423,9 @@ cmd_serve(int argc, char **argv)
 		st->ops->close(st);
 		return 1;
 	}
-	log_info("store %s open", path);
+	/* never the dsn: it may hold a password */
+	log_info("store %s open", strcmp(c.store_backend, "postgresql") == 0 ?
+	    "postgresql ([store] dsn)" : path);
 	if (hub_enroll_init(&c) == -1) {
 		hub_ingest_free(&in);
 		st->ops->close(st);
@@ -515,7 +519,7 @@ cmd_indicators(int argc, char **argv)
 	}
 	if (db_path(conf, db, path, sizeof(path), &c) == -1)
 		return 1;
-	if ((st = store_open(path)) == NULL)
+	if ((st = store_open(&c, db)) == NULL)
 		return 1;
 	if (!json)
 		printf("%-27s %-16s %6s %-32s %3s %-15s %s %s\n", "TIME",
@@ -676,7 +680,7 @@ cmd_import(int argc, char **argv)
 		fprintf(stderr, "picket-hub: %s\n", why);
 		return 1;
 	}
-	if ((st = store_open(path)) == NULL) {
+	if ((st = store_open(&c, db)) == NULL) {
 		free(buf);
 		return 1;
 	}
@@ -778,7 +782,7 @@ cmd_token(int argc, char **argv)
 	}
 	if (db_path(conf, db, path, sizeof(path), &c) == -1)
 		return 1;
-	if ((st = store_open(path)) == NULL)
+	if ((st = store_open(&c, db)) == NULL)
 		return 1;
 	if (strcmp(sub, "list") == 0) {
 		printf("%-24s %-9s %-27s %s\n", "NAME", "ROLE", "CREATED",

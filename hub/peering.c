@@ -813,9 +813,14 @@ push_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hub_peering *p = arg;
 	size_t i;
+	int mine = 0;
 
 	(void)fd;
 	(void)what;
+	/* several hubs on one database share the peers' cursors and
+	 * sequences: one of them pushes (docs/scaling.md) */
+	if (p->st->ops->lead(p->st, HUB_LEAD_PEERING, &mine) == -1 || !mine)
+		return;
 	for (i = 0; i < p->npeers; i++)
 		push_peer(p->peers[i]);
 }

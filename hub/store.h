@@ -724,7 +724,18 @@ struct hub_store_ops {
 	 * limit. */
 	int	(*shared_matches)(struct hub_store *st, int64_t id,
 		    uint64_t limit, hub_row_fn fn, void *arg);
+
+	/* Several hubs over one database (docs/scaling.md): is this hub
+	 * the one that runs job (enum hub_lead)?  The first hub to ask
+	 * keeps the job until its connection to the database ends, so a
+	 * hub that dies frees it for the next one that asks.  With one
+	 * hub (SQLite) the answer is always yes. */
+	int	(*lead)(struct hub_store *st, int job, int *mine);
 };
+
+/* Work only one of several hubs may do at a time. */
+enum hub_lead { HUB_LEAD_PEERING = 0, HUB_LEAD_RETENTION = 1,
+	HUB_LEAD_N };
 
 /* Every backend's handle starts with this. */
 struct hub_store {
@@ -732,6 +743,8 @@ struct hub_store {
 };
 
 extern const struct hub_store_ops hub_store_sqlite;
+/* PostgreSQL (hub/store_pg.c): target is a libpq connection string. */
+extern const struct hub_store_ops hub_store_pg;
 
 /* The schema version this code writes (docs/schema-hub.md). */
 #define HUB_SCHEMA_VERSION	9

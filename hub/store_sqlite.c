@@ -3379,6 +3379,16 @@ sq_shared_matches(struct hub_store *st, int64_t id, uint64_t limit,
 	return sq_each(s, q, sq_find_row, &cb, "shared matches");
 }
 
+/* One hub per SQLite file: every job is this hub's. */
+static int
+sq_lead(struct hub_store *st, int job, int *mine)
+{
+	(void)st;
+	(void)job;
+	*mine = 1;
+	return 0;
+}
+
 const struct hub_store_ops hub_store_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -3470,4 +3480,5 @@ const struct hub_store_ops hub_store_sqlite = {
 	.shared_reach = sq_shared_reach,
 	.shared_reached_hosts = sq_shared_reached_hosts,
 	.shared_matches = sq_shared_matches,
+	.lead = sq_lead,
 };

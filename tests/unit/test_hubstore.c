@@ -21,7 +21,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "hub/ingest.h"
 #include "hub/jsonread.h"
@@ -120,15 +119,11 @@ test_newer_schema_refused(void **state)
 {
 	struct hubfix *f = *state;
 	struct hub_store *st2 = NULL;
-	sqlite3 *db;
 
 	f->st->ops->close(f->st);
 	f->st = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET "
-	    "version = 99", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	assert_int_equal(hub_store_sqlite.open(&st2, f->path), -1);
+	hubfix_sql(f, "UPDATE schema_version SET version = 99");
+	assert_int_equal(hubfix_ops()->open(&st2, f->path), -1);
 	assert_null(st2);
 }
 
@@ -212,6 +207,14 @@ test_retention_chunks(void **state)
 	assert_int_equal(count(f, &q), 5);
 	assert_int_equal(f->st->ops->retention(f->st, 21, 4, &deleted), 0);
 	assert_int_equal(deleted, 0);
+	if (hubfix_pg() != NULL) {
+		/* a sequence never starts over: every old row goes */
+		assert_int_equal(f->st->ops->retention(f->st, 1000, 3,
+		    &deleted), 0);
+		assert_int_equal(deleted, 5);
+		assert_int_equal(count(f, &q), 0);
+		return;
+	}
 	/* All are old: the newest stays, so rowids never start over */
 	assert_int_equal(f->st->ops->retention(f->st, 1000, 3, &deleted), 0);
 	assert_int_equal(deleted, 4);
@@ -220,6 +223,55 @@ test_retention_chunks(void **state)
 	assert_int_equal(f->st->ops->retention(f->st, 1000, 3, &deleted), 0);
 	assert_int_equal(deleted, 1);
 	assert_int_equal(count(f, &q), 1);
+}
+
+/*
+ * PostgreSQL keeps indicators in one partition per ingest day: retention
+ * drops the days wholly before the cutoff (no row by row delete) and
+ * deletes the rest of the cutoff's day, and a resent (agent, seq) is
+ * still refused when its first copy is in another day.
+ */
+static void
+test_retention_drops_days(void **state)
+{
+	struct hubfix *f = *state;
+	struct hub_query q = { 0 };
+	const int64_t day = (int64_t)86400 * 1000000;
+	const int64_t d0 = 20000;	/* 2024-10-04 */
+	char rec[2048], sql[256];
+	uint64_t deleted = 0;
+	int64_t d;
+	int i;
+
+	if (hubfix_pg() == NULL)
+		skip();
+	for (d = d0; d < d0 + 3; d++) {
+		snprintf(sql, sizeof(sql), "CREATE TABLE indicators_d%lld "
+		    "PARTITION OF indicators FOR VALUES FROM (%lld) TO (%lld)",
+		    (long long)d, (long long)(d * day),
+		    (long long)((d + 1) * day));
+		hubfix_sql(f, sql);
+	}
+	mkrec(rec, sizeof(rec), "2010-01-01T00:00:00Z", "alert", "a",
+	    "picket.scan.port", 1);
+	/* 10 rows a day over three days, plus the same seq a day later */
+	for (i = 0; i < 30; i++)
+		assert_int_equal(put(f, "agent-a", (uint64_t)i + 1, d0 * day +
+		    (i / 10) * day + i, rec), 1);
+	assert_int_equal(put(f, "agent-a", 5, (d0 + 2) * day + 99, rec), 0);
+	assert_int_equal(hubfix_sql_int(f, "SELECT count(*) FROM "
+	    "indicators_d20001"), 10);
+	/* the cutoff: day d0 + 1, row 15 of the stream (i = 14) */
+	assert_int_equal(f->st->ops->retention(f->st, (d0 + 1) * day + 15,
+	    4, &deleted), 0);
+	assert_int_equal(deleted, 10 + 5);	/* day d0, i = 10..14 */
+	assert_int_equal(hubfix_sql_int(f, "SELECT count(*) FROM pg_class "
+	    "WHERE relname = 'indicators_d20000' AND relnamespace = "
+	    "current_schema()::regnamespace"), 0);
+	assert_int_equal(hubfix_sql_int(f, "SELECT count(*) FROM pg_class "
+	    "WHERE relname = 'indicators_d20001' AND relnamespace = "
+	    "current_schema()::regnamespace"), 1);
+	assert_int_equal(count(f, &q), 15);
 }
 
 static void
@@ -409,32 +461,33 @@ test_ingest_batches(void **state)
 /* ------------------------------------------------------------ group commit */
 
 /*
- * The real SQLite store behind a table that counts the transaction calls
+ * The real store behind a table that counts the transaction calls
  * and can make the group's commit fail (as a full disk would: the group
  * is rolled back and group_commit says -1).
  */
 static struct hub_store_ops wrap;
+static const struct hub_store_ops *base;
 static int n_begin, n_commit, n_gjoin, n_gcommit, fail_gcommit;
 
 static int
 w_begin(struct hub_store *st)
 {
 	n_begin++;
-	return hub_store_sqlite.begin(st);
+	return base->begin(st);
 }
 
 static int
 w_commit(struct hub_store *st)
 {
 	n_commit++;
-	return hub_store_sqlite.commit(st);
+	return base->commit(st);
 }
 
 static int
 w_group_join(struct hub_store *st)
 {
 	n_gjoin++;
-	return hub_store_sqlite.group_join(st);
+	return base->group_join(st);
 }
 
 static int
@@ -442,17 +495,18 @@ w_group_commit(struct hub_store *st)
 {
 	n_gcommit++;
 	if (fail_gcommit) {
-		(void)hub_store_sqlite.group_rollback(st);
-		(void)hub_store_sqlite.group_commit(st);
+		(void)base->group_rollback(st);
+		(void)base->group_commit(st);
 		return -1;
 	}
-	return hub_store_sqlite.group_commit(st);
+	return base->group_commit(st);
 }
 
 static void
 wrap_store(struct hubfix *f)
 {
-	wrap = hub_store_sqlite;
+	base = hubfix_ops();
+	wrap = *base;
 	wrap.begin = w_begin;
 	wrap.commit = w_commit;
 	wrap.group_join = w_group_join;
@@ -465,19 +519,7 @@ wrap_store(struct hubfix *f)
 static int
 committed_rows(struct hubfix *f)
 {
-	sqlite3 *db;
-	sqlite3_stmt *q;
-	int n;
-
-	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM "
-	    "indicators", -1, &q, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	n = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return n;
+	return (int)hubfix_sql_int(f, "SELECT count(*) FROM indicators");
 }
 
 /* One BATCH of n records from first for agent: *ack. */
@@ -679,6 +721,8 @@ main(void)
 		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_retention_chunks, setup,
 		    hubfix_teardown),
+		cmocka_unit_test_setup_teardown(test_retention_drops_days,
+		    setup, hubfix_teardown),
 		cmocka_unit_test(test_jsonread),
 		cmocka_unit_test(test_extract),
 		cmocka_unit_test_setup_teardown(test_ingest_batches, setup,

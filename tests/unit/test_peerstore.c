@@ -27,7 +27,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "hub/config.h"
 #include "hub/ingest.h"
@@ -409,28 +408,18 @@ test_alerts_after_commits_the_group(void **state)
 {
 	struct hubfix *f = *state;
 	struct rows r;
-	sqlite3 *db;
-	sqlite3_stmt *q;
-	int n = -1;
 
 	assert_int_equal(f->st->ops->group_join(f->st), 0);
 	assert_int_equal(put(f, "g1", 1, "alert", "2026-01-02T10:00:00Z", 70),
 	    1);
 	/* another connection cannot see the group's row yet */
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM "
-	    "indicators", -1, &q, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 0);
-	sqlite3_reset(q);
+	assert_int_equal(hubfix_sql_int(f, "SELECT count(*) FROM indicators"),
+	    0);
 	r = after(f, 0, 0);
 	assert_int_equal(r.n, 1);
 	/* now it can: the read committed the group */
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	n = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	assert_int_equal(n, 1);
+	assert_int_equal(hubfix_sql_int(f, "SELECT count(*) FROM indicators"),
+	    1);
 	/* and the group's outcome is still reported as success */
 	assert_int_equal(f->st->ops->group_commit(f->st), 0);
 }
@@ -808,18 +797,7 @@ by_rule(struct hubfix *f, const char *rule, int state)
 static int
 rule_rows(struct hubfix *f)
 {
-	sqlite3 *db;
-	sqlite3_stmt *q;
-	int n;
-
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM "
-	    "shared_rule_ids", -1, &q, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	n = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return n;
+	return (int)hubfix_sql_int(f, "SELECT count(*) FROM shared_rule_ids");
 }
 
 /*
