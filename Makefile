@@ -87,7 +87,7 @@ UNIT_EXTRA_test_config := $(BUILD)/agent/config_ini.o -linih
 
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all deps check check-unit check-asan check-wine check-integration asan-picketd \
+.PHONY: all deps check check-unit check-asan check-pg check-wine check-integration asan-picketd \
 	check-bench-smoke bench \
 	check-fuzz fuzz run docs clean unit
 .DEFAULT_GOAL := all
@@ -130,6 +130,12 @@ asan-picketd:
 
 check-wine:
 	@sh tests/wine/run.sh
+
+# The hub's store suites again, on a real PostgreSQL server (plain and
+# ASan+UBSan builds; tests/pg/run.sh starts and stops the server).
+check-pg: unit
+	$(ASAN_MAKE) unit
+	@sh tests/pg/run.sh $(CURDIR)/$(BUILD) $(CURDIR)/build/asan
 
 check-integration: all asan-picketd
 	# The packages and the Windows agent have their own targets, which
@@ -256,6 +262,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) check-unit
 	$(MAKE) check-asan
+	$(MAKE) check-pg
 	$(MAKE) check-integration
 	$(MAKE) check-packages
 	$(MAKE) check-wine

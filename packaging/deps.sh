@@ -22,6 +22,10 @@
 #   tcpreplay                  replays captures onto a veth for the live tests
 #   libz-mingw-w64-dev         zlib for the Windows build of the transport
 #   libsqlite3-dev             the hub's default store
+#   libpq-dev postgresql       the hub's PostgreSQL store (several hubs over
+#                              one database) and the server its tests start
+#                              (tests/pg/pgserver.sh: a private cluster on a
+#                              Unix socket; Debian's own cluster is unused)
 #   libevent-dev libjansson-dev
 #                              the hub's HTTPS API (libevent's evhttp with its
 #                              OpenSSL bufferevents) and its JSON (jansson)
@@ -48,7 +52,8 @@ libcmocka-dev clang libclang-rt-14-dev gcc-mingw-w64-x86-64 wine wine64
 dpkg-dev python3 python3-pytest python3-jsonschema python3-scapy tcpdump
 iproute2 curl dnsutils procps tcpreplay libbpf-dev libelf-dev bpftool
 libz-mingw-w64-dev libsqlite3-dev libevent-dev libjansson-dev chromium
-poppler-utils debootstrap lintian rpm time tshark wixl msitools"
+poppler-utils debootstrap lintian rpm time tshark wixl msitools libpq-dev
+postgresql"
 BACKPORTS_PKGS="suricata"
 
 say() { printf 'deps: %s\n' "$*"; }

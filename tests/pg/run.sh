@@ -1,0 +1,26 @@
+#!/bin/sh
+# tests/pg/run.sh BUILD... - the hub's store suites against PostgreSQL
+# (make check-pg).  Starts a private server (tests/pg/pgserver.sh) in a
+# fresh directory, runs every unit test that opens its store through
+# tests/unit/hubfix.c with PICKET_TEST_PG set (each fixture makes a schema
+# of its own and drops it), once per build directory given (the plain and
+# the ASan+UBSan builds), then stops the server.  The same binaries
+# without PICKET_TEST_PG are the SQLite runs of make check-unit.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+suites="test_hubstore test_hubtasks test_peerstore test_outbreak test_stix
+test_share test_incidents test_bundles_hub"
+dir=$(mktemp -d /tmp/picket-pg-check.XXXXXX)
+chmod 755 "$dir"
+trap 'sh "$here/pgserver.sh" stop "$dir/srv"; rm -rf "$dir"' EXIT INT TERM
+dsn=$(sh "$here/pgserver.sh" start "$dir/srv")
+echo "== PostgreSQL: $dsn"
+export PICKET_TEST_PG="$dsn"
+for build in "$@"; do
+	for t in $suites; do
+		echo "== $build/tests/$t (PostgreSQL)"
+		"$build/tests/$t"
+	done
+done
+echo "check-pg: every store suite passed on PostgreSQL"
