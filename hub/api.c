@@ -96,6 +96,7 @@ struct hub_api {
 	struct hub_peering	*peering;	/* NULL: off */
 	struct hub_bundles	*bundles;	/* NULL: no serving side */
 	char			 data_dir[HUB_PATH_MAX];
+	char			 results_dir[HUB_PATH_MAX];	/* task results */
 	uint64_t		 max_body;
 	uint64_t		 max_conns;
 	uint64_t		 conns;		/* HTTPS connections open */
@@ -185,9 +186,9 @@ hub_api_tasks(const struct hub_api *a)
 }
 
 const char *
-hub_api_data_dir(const struct hub_api *a)
+hub_api_results_dir(const struct hub_api *a)
 {
-	return a->data_dir;
+	return a->results_dir;
 }
 
 /* ---- helpers the handler files share (api.h) */
@@ -1842,6 +1843,12 @@ hub_api_new(const struct hub_config *c, struct event_base *base,
 	a->l = l;
 	a->max_body = c->api_max_body;
 	pk_strlcpy(a->data_dir, c->data_dir, sizeof(a->data_dir));
+	if (hub_config_results_dir(c, a->results_dir, sizeof(a->results_dir))
+	    == -1) {
+		log_warnx("api: results directory name too long");
+		hub_api_free(a);
+		return NULL;
+	}
 	a->max_conns = c->api_max_connections > 0 ? c->api_max_connections :
 	    1;
 	(void)hub_ui_set_dir(c->ui_dir);	/* same size: cannot fail */

@@ -146,7 +146,8 @@ struct hub_sharing;
  * pusher both call this. */
 int hub_api_sharing_load(struct hub_sharing *sh, char *name, size_t namecap,
     const struct hub_config *c);
-const char *hub_api_data_dir(const struct hub_api *a);
+/* Where task results live ([tasks] results_dir or data_dir/tasks). */
+const char *hub_api_results_dir(const struct hub_api *a);
 
 /* The task endpoints (hub/api_tasks.c, docs/api.md). */
 json_t *hub_api_task_create(struct hub_api_req *r, int *status);

@@ -534,7 +534,7 @@ hub_api_task_result(struct hub_api_req *r, int *status)
 		return hub_api_error(status, 404, "task %lld has no host "
 		    "%.64s", (long long)id, r->arg2);
 	}
-	if (hub_task_result_path(hub_api_data_dir(r->api), id, h.agent_id,
+	if (hub_task_result_path(hub_api_results_dir(r->api), id, h.agent_id,
 	    type, path, sizeof(path)) == -1) {
 		hub_api_audit(r, "task.download", target, "500");
 		return hub_api_error(status, 500, "result path too long");

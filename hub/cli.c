@@ -59,25 +59,31 @@ hub_cli_store(const struct hub_config *c, const char *db)
 }
 
 struct hub_store *
-hub_cli_open(const struct hub_cli_where *w, char *data_dir, size_t cap)
+hub_cli_open(const struct hub_cli_where *w, char *results_dir, size_t cap)
 {
 	struct hub_config c;
 	char *slash;
+	size_t n;
 
 	if (w->conf == NULL && w->db != NULL) {
-		if (data_dir != NULL) {
-			pk_strlcpy(data_dir, w->db, cap);
-			if ((slash = strrchr(data_dir, '/')) != NULL)
+		if (results_dir != NULL) {
+			pk_strlcpy(results_dir, w->db, cap);
+			if ((slash = strrchr(results_dir, '/')) != NULL)
 				*slash = '\0';
 			else
-				pk_strlcpy(data_dir, ".", cap);
+				pk_strlcpy(results_dir, ".", cap);
+			n = strlen(results_dir);
+			if (pk_strlcpy(results_dir + n, "/tasks", cap - n) >=
+			    cap - n)
+				return NULL;
 		}
 		return hub_cli_store(NULL, w->db);	/* SQLite: no config */
 	}
 	if (hub_cli_config(w->conf, &c) == -1)
 		return NULL;
-	if (data_dir != NULL)
-		pk_strlcpy(data_dir, c.data_dir, cap);
+	if (results_dir != NULL && hub_config_results_dir(&c, results_dir,
+	    cap) == -1)
+		return NULL;
 	return hub_cli_store(&c, w->db);
 }
 

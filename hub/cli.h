@@ -40,12 +40,13 @@ struct hub_store *hub_cli_store(const struct hub_config *c, const char *db);
 /*
  * The store of w: --db alone needs no configuration; otherwise the
  * configuration is loaded (its data_dir made) and --db, when given,
- * still names the database.  data_dir (may be NULL) gets the data
- * directory: the configuration's, or with --db alone the database's
- * own directory.  NULL when it fails (said).
+ * still names the database.  results_dir (may be NULL) gets where task
+ * results live: the configuration's ([tasks] results_dir, or
+ * data_dir/tasks), or with --db alone the database's directory's tasks/.
+ * NULL when it fails (said).
  */
-struct hub_store *hub_cli_open(const struct hub_cli_where *w, char *data_dir,
-    size_t cap);
+struct hub_store *hub_cli_open(const struct hub_cli_where *w,
+    char *results_dir, size_t cap);
 
 /* One audit row for a command-line change: actor "cli", role admin. */
 void hub_cli_audit(struct hub_store *st, const char *action,

@@ -98,7 +98,23 @@ static const struct hub_opt hub_opts[] = {
 	/* docs/scaling.md: several hubs over one PostgreSQL database */
 	HC("store", "backend", store_backend, "sqlite", "sqlite|postgresql"),
 	HS("store", "dsn", store_dsn, ""),
+	/* several hubs share one directory for task results (a mount every
+	 * hub has), so an upload resumed through another hub continues the
+	 * same file and any hub serves the download (docs/scaling.md) */
+	HS("tasks", "results_dir", tasks_results_dir, ""),
 };
+
+int
+hub_config_results_dir(const struct hub_config *c, char *out, size_t cap)
+{
+	int n;
+
+	if (c->tasks_results_dir[0] != '\0')
+		n = snprintf(out, cap, "%s", c->tasks_results_dir);
+	else
+		n = snprintf(out, cap, "%s/tasks", c->data_dir);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
 
 /* Is value one of the "|"-separated choices? */
 static int

@@ -53,7 +53,13 @@ struct hub_config {
 	/* [store] (docs/scaling.md) */
 	char		store_backend[16];	/* "sqlite" or "postgresql" */
 	char		store_dsn[1024];	/* libpq connection string */
+	char		tasks_results_dir[HUB_PATH_MAX];	/* "" = data_dir/tasks */
 };
+
+/* Where task results live: [tasks] results_dir, or data_dir/tasks.  -1
+ * when it does not fit cap. */
+int hub_config_results_dir(const struct hub_config *c, char *out,
+    size_t cap);
 
 void hub_config_defaults(struct hub_config *c);
 /* Read path over the defaults; problems to errfp.  0 or -1. */

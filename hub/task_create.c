@@ -292,7 +292,7 @@ hub_task_create(struct hub_store *st, const char *spec, size_t len,
 }
 
 int
-hub_task_result_path(const char *data_dir, int64_t id, const char *agent_id,
+hub_task_result_path(const char *results_dir, int64_t id, const char *agent_id,
     int type, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -316,7 +316,7 @@ hub_task_result_path(const char *data_dir, int64_t id, const char *agent_id,
 	name[o] = '\0';
 	if (agent_id[i] != '\0' || o == 0)
 		return -1;
-	n = snprintf(out, cap, "%s/tasks/%lld/%s.%s", data_dir, (long long)id,
+	n = snprintf(out, cap, "%s/%lld/%s.%s", results_dir, (long long)id,
 	    name, type == PK_TASK_PCAP ? "pcap" : "ndjson");
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }

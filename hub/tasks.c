@@ -61,7 +61,7 @@ struct hub_tasks {
 	struct hub_store	*st;
 	struct hub_listener	*l;
 	struct event		*timer;
-	char			 data_dir[HUB_PATH_MAX];
+	char			 results_dir[HUB_PATH_MAX];
 	int64_t			 last_id;	/* highest task dispatched */
 	int64_t			 last_cancel;	/* newest cancel applied */
 	uint64_t		 total_bytes;	/* result bytes held */
@@ -89,7 +89,6 @@ hub_tasks_new(const struct hub_config *c, struct hub_store *st,
 {
 	struct timeval tv = { 1, 0 };
 	struct hub_tasks *t;
-	char dir[HUB_PATH_MAX + 16];
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		log_warn("tasks");
@@ -97,10 +96,14 @@ hub_tasks_new(const struct hub_config *c, struct hub_store *st,
 	}
 	t->st = st;
 	t->max_total = c->tasks_max_total_bytes;
-	pk_strlcpy(t->data_dir, c->data_dir, sizeof(t->data_dir));
-	snprintf(dir, sizeof(dir), "%s/tasks", c->data_dir);
-	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
-		log_warn("%s", dir);
+	if (hub_config_results_dir(c, t->results_dir,
+	    sizeof(t->results_dir)) == -1) {
+		log_warnx("tasks: results directory name too long");
+		free(t);
+		return NULL;
+	}
+	if (mkdir(t->results_dir, 0750) == -1 && errno != EEXIST) {
+		log_warn("%s", t->results_dir);
 		free(t);
 		return NULL;
 	}
@@ -150,9 +153,9 @@ hub_tasks_total_bytes(const struct hub_tasks *t)
 }
 
 const char *
-hub_tasks_data_dir(const struct hub_tasks *t)
+hub_tasks_results_dir(const struct hub_tasks *t)
 {
-	return t->data_dir;
+	return t->results_dir;
 }
 
 void
@@ -700,7 +703,7 @@ task_info(struct hub_tasks *t, int64_t id, struct tinfo *out)
 	return 0;
 }
 
-/* Make data_dir/tasks/<id>/ and open the host's result file. */
+/* Make <results_dir>/<id>/ and open the host's result file. */
 static int
 result_open(struct hub_tasks *t, int64_t id, const char *agent_id, int type,
     char *path, size_t cap)
@@ -708,7 +711,7 @@ result_open(struct hub_tasks *t, int64_t id, const char *agent_id, int type,
 	char *slash;
 	int fd;
 
-	if (hub_task_result_path(t->data_dir, id, agent_id, type, path, cap)
+	if (hub_task_result_path(t->results_dir, id, agent_id, type, path, cap)
 	    == -1)
 		return -1;
 	if ((slash = strrchr(path, '/')) == NULL)
@@ -793,7 +796,7 @@ result_sync(struct hub_tasks *t, const struct hub_task_host *h, int type)
 	char path[HUB_PATH_MAX + 128], *slash;
 	int fd, rc;
 
-	if (hub_task_result_path(t->data_dir, h->task_id, h->agent_id, type,
+	if (hub_task_result_path(t->results_dir, h->task_id, h->agent_id, type,
 	    path, sizeof(path)) == -1)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {

@@ -56,11 +56,12 @@ int hub_task_create(struct hub_store *st, const char *spec, size_t len,
 void hub_task_reason_clean(char *s);
 
 /*
- * The result file of a task on one host: data_dir/tasks/<id>/<agent>.pcap
+ * The result file of a task on one host: <results_dir>/<id>/<agent>.pcap
  * for pcap, .ndjson otherwise (agent ids outside [A-Za-z0-9._-] are
- * %-escaped).  0, or -1 when it does not fit cap.
+ * %-escaped); results_dir is hub_config_results_dir's ([tasks]
+ * results_dir, or data_dir/tasks).  0, or -1 when it does not fit cap.
  */
-int hub_task_result_path(const char *data_dir, int64_t id,
+int hub_task_result_path(const char *results_dir, int64_t id,
     const char *agent_id, int type, char *out, size_t cap);
 
 /* Counters for /metrics and SIGUSR1 (docs/hub.md). */
@@ -104,7 +105,7 @@ int hub_tasks_cancel(struct hub_tasks *t, int64_t id, const char *actor,
 const struct hub_task_stats *hub_tasks_stats(const struct hub_tasks *t);
 /* Result bytes the hub holds for every task. */
 uint64_t hub_tasks_total_bytes(const struct hub_tasks *t);
-const char *hub_tasks_data_dir(const struct hub_tasks *t);
+const char *hub_tasks_results_dir(const struct hub_tasks *t);
 
 /* The counters as "tasks_<name> value" lines (SIGUSR1, docs/hub.md). */
 void hub_tasks_print(const struct hub_tasks *t, FILE *fp);

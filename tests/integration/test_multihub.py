@@ -16,8 +16,9 @@ test in a schema of its own.  The checks:
   database holds every sequence number 1..20,000 exactly once with the
   record the agent spooled under it;
 - a task created through hub A's API reaches an agent connected to hub B
-  (B's one-second poll of the tasks table) and its outcome, reported to
-  B, is what A's API shows;
+  (B's one-second poll of the tasks table); its result, uploaded through
+  B into the hubs' shared results directory, downloads from A byte for
+  byte, and A's API shows it done;
 - only one hub pushes to peers and runs retention (advisory locks): the
   other takes the job over when the first one dies."""
 import json
@@ -128,8 +129,11 @@ def lines():
 
 
 def two_hubs(tmp, certs, dsn, **kw):
-    a = Hub(tmp / "a", certs, sections=store(dsn), name="hub-a", **kw)
-    b = Hub(tmp / "b", certs, sections=store(dsn), name="hub-b", **kw)
+    """Hubs A and B on one database, sharing one task results directory
+    (a mount every hub has, in production)."""
+    sec = {**store(dsn), "tasks": {"results_dir": tmp / "results"}}
+    a = Hub(tmp / "a", certs, sections=sec, name="hub-a", **kw)
+    b = Hub(tmp / "b", certs, sections=sec, name="hub-b", **kw)
     return a, b
 
 
@@ -283,15 +287,24 @@ def test_task_created_on_one_hub_reaches_an_agent_on_the_other(
         took = time.monotonic() - t0
         assert (t.id, t.op) == (tid, hp.TOP_START)
         assert took < 3.0, took             # B's poll is every second
-        c.send(hp.result_state(tid, hp.TS_REFUSED,
-                               reason="policy: snapshot not allowed"))
+        # the result goes up through B and comes down through A
+        rows = b"".join(json.dumps({"process": {"pid": i}}).encode() + b"\n"
+                        for i in range(200))
+        c.send(hp.result_state(tid, hp.TS_RUNNING))
+        c.send(hp.result_data(tid, 0, rows[:3000]))
+        c.send(hp.result_data(tid, 3000, rows[3000:], deflate=True))
+        c.send(hp.result_state(tid, hp.TS_DONE, len(rows), 200))
 
         def state():
             st2, b2 = api.json("GET", f"/api/v1/tasks/{tid}", tok)
             assert st2 == 200, b2
             return b2["hosts"][0]
-        assert wait_for(lambda: state()["state"] == "refused", timeout=10)
-        assert state()["reason"] == "policy: snapshot not allowed"
+        assert wait_for(lambda: state()["state"] == "done", timeout=10), \
+            state()
+        st, _, got = api.raw("GET", f"/api/v1/tasks/{tid}/results/agent-2",
+                             tok)
+        assert st == 200, got
+        assert got == rows
         c.close()
     finally:
         for h in (a, b):

@@ -369,16 +369,16 @@ test_result_path(void **state)
 	char p[256];
 
 	(void)state;
-	assert_int_equal(hub_task_result_path("/d", 7, "agent-1.x_y",
+	assert_int_equal(hub_task_result_path("/d/tasks", 7, "agent-1.x_y",
 	    PK_TASK_PCAP, p, sizeof(p)), 0);
 	assert_string_equal(p, "/d/tasks/7/agent-1.x_y.pcap");
-	assert_int_equal(hub_task_result_path("/d", 7, "a/../b c",
+	assert_int_equal(hub_task_result_path("/d/tasks", 7, "a/../b c",
 	    PK_TASK_SNAPSHOT, p, sizeof(p)), 0);
 	assert_string_equal(p, "/d/tasks/7/a%2F..%2Fb%20c.ndjson");
-	assert_int_equal(hub_task_result_path("/d", 7, "", PK_TASK_PCAP, p,
-	    sizeof(p)), -1);
-	assert_int_equal(hub_task_result_path("/d", 7, "agent", PK_TASK_PCAP,
-	    p, 10), -1);
+	assert_int_equal(hub_task_result_path("/d/tasks", 7, "", PK_TASK_PCAP,
+	    p, sizeof(p)), -1);
+	assert_int_equal(hub_task_result_path("/d/tasks", 7, "agent",
+	    PK_TASK_PCAP, p, 10), -1);
 }
 
 int
