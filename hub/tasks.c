@@ -57,6 +57,20 @@ struct tinfo {
 	uint64_t	 max_bytes;
 };
 
+/*
+ * Several hubs over one database (docs/scaling.md): a cancel is stamped
+ * with the clock of the hub that made it, which may be behind this one's,
+ * and its transaction may commit after a later one.  So the poll looks
+ * back CANCEL_SKEW_US before the newest cancel it applied and skips those
+ * it has sent out already (the last CANCEL_SEEN; an older one sent again
+ * is a CANCEL the agent ignores).
+ */
+#define CANCEL_SKEW_US	((int64_t)10 * 1000000)
+#define CANCEL_SEEN	256
+
+struct hub_tasks;
+static int	cancel_seen(struct hub_tasks *, int64_t, int64_t);
+
 struct hub_tasks {
 	struct hub_store	*st;
 	struct hub_listener	*l;
@@ -64,6 +78,9 @@ struct hub_tasks {
 	char			 results_dir[HUB_PATH_MAX];
 	int64_t			 last_id;	/* highest task dispatched */
 	int64_t			 last_cancel;	/* newest cancel applied */
+	/* cancels already sent out, for the look-back window below */
+	int64_t			 fanned[CANCEL_SEEN][2];	/* id, when */
+	size_t			 nfanned;
 	uint64_t		 total_bytes;	/* result bytes held */
 	uint64_t		 max_total;	/* [tasks] max_total_bytes */
 	struct hub_task_stats	 k;
@@ -406,6 +423,7 @@ hub_tasks_cancel(struct hub_tasks *t, int64_t id, const char *actor,
 	if (*found) {
 		t->k.cancelled++;
 		fan_cancel(t, id, now);
+		(void)cancel_seen(t, id, now);
 		t->last_cancel = PK_MAX(t->last_cancel, now);
 	}
 	return 0;
@@ -538,6 +556,21 @@ expire(struct hub_tasks *t, int64_t now)
 	free(x.v);
 }
 
+/* Has this cancel (task id, time) been sent out?  If not, remember it. */
+static int
+cancel_seen(struct hub_tasks *t, int64_t id, int64_t when)
+{
+	size_t i, n = PK_MIN(t->nfanned, (size_t)CANCEL_SEEN);
+
+	for (i = 0; i < n; i++)
+		if (t->fanned[i][0] == id && t->fanned[i][1] == when)
+			return 1;
+	i = t->nfanned++ % CANCEL_SEEN;
+	t->fanned[i][0] = id;
+	t->fanned[i][1] = when;
+	return 0;
+}
+
 void
 hub_tasks_poll(struct hub_tasks *t)
 {
@@ -548,8 +581,8 @@ hub_tasks_poll(struct hub_tasks *t)
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return;
 	x->t = t;
-	if (t->st->ops->task_scan(t->st, t->last_id, t->last_cancel, scan_row,
-	    x) == -1)
+	if (t->st->ops->task_scan(t->st, t->last_id, t->last_cancel -
+	    CANCEL_SKEW_US, scan_row, x) == -1)
 		t->k.store_errors++;
 	for (i = 0; i < x->n; i++) {
 		if (x->v[i].spec != NULL) {
@@ -560,9 +593,11 @@ hub_tasks_poll(struct hub_tasks *t)
 				    x->v[i].spec_len);
 			t->last_id = PK_MAX(t->last_id, x->v[i].id);
 		}
-		if (x->v[i].cancelled_us > t->last_cancel) {
+		if (x->v[i].cancelled_us > 0 && !cancel_seen(t, x->v[i].id,
+		    x->v[i].cancelled_us)) {
 			fan_cancel(t, x->v[i].id, x->v[i].cancelled_us);
-			t->last_cancel = x->v[i].cancelled_us;
+			t->last_cancel = PK_MAX(t->last_cancel,
+			    x->v[i].cancelled_us);
 			t->k.cancelled++;
 		}
 		free(x->v[i].spec);

@@ -18,7 +18,8 @@ test in a schema of its own.  The checks:
 - a task created through hub A's API reaches an agent connected to hub B
   (B's one-second poll of the tasks table); its result, uploaded through
   B into the hubs' shared results directory, downloads from A byte for
-  byte, and A's API shows it done;
+  byte, and A's API shows it done; a cancel made on A reaches the agent
+  on B;
 - only one hub pushes to peers and runs retention (advisory locks): the
   other takes the job over when the first one dies."""
 import json
@@ -305,6 +306,23 @@ def test_task_created_on_one_hub_reaches_an_agent_on_the_other(
                              tok)
         assert st == 200, got
         assert got == rows
+        # a cancel made on A reaches the agent on B too
+        st, body = api.json("POST", "/api/v1/tasks", tok, {
+            "task": {"type": "pcap", "duration": 600},
+            "targets": {"agents": ["agent-2"]}})
+        assert st == 201, body
+        t = c.expect_task(timeout=10)
+        if (t.id, t.op) == (tid, hp.TOP_FORGET):     # the first one's
+            t = c.expect_task(timeout=10)
+        assert (t.id, t.op) == (body["id"], hp.TOP_START)
+        c.send(hp.result_state(t.id, hp.TS_RUNNING))
+        assert wait_for(lambda: api.json(
+            "GET", f"/api/v1/tasks/{t.id}", tok)[1]["hosts"][0]["state"]
+            == "running", timeout=10)
+        st, _ = api.json("POST", f"/api/v1/tasks/{t.id}/cancel", tok, b"")
+        assert st == 200
+        t2 = c.expect_task(timeout=10)
+        assert (t2.id, t2.op) == (t.id, hp.TOP_CANCEL)
         c.close()
     finally:
         for h in (a, b):
