@@ -387,14 +387,51 @@ pg_p_bytes(struct pg_params *p, const void *v, size_t len)
 	pg_p_textn(p, v, len);		/* bytea's binary form: its bytes */
 }
 
+static int	pg_prepare_ins(struct pg_store *);
+static void	pg_txn_reset(struct pg_store *);
+static void	pg_notice(void *, const char *);
+
+/*
+ * The server went away (restart, failover of the database, a cut
+ * link): reconnect once, here, so that the next statement works.  What
+ * the lost session held is gone with it: an open group fails (its ACKs
+ * are never sent, the agents send again), the prepared insert is made
+ * again and the jobs this hub led are asked for anew.
+ */
+static void
+pg_reconnect(struct pg_store *s)
+{
+	if (s->grp_open)
+		s->grp_failed = 1;
+	pg_txn_reset(s);
+	s->leads = 0;
+	PQreset(s->conn);
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		log_warnx("store: PostgreSQL is unreachable; trying again "
+		    "at the next statement");
+		return;
+	}
+	PQsetNoticeProcessor(s->conn, pg_notice, NULL);
+	if (pg_exec(s, "SET client_min_messages = warning") == -1 ||
+	    pg_prepare_ins(s) == -1)
+		return;
+	log_info("store: reconnected to PostgreSQL");
+}
+
 int
 pg_fail(struct pg_store *s, const char *what, const PGresult *r)
 {
 	const char *m = r != NULL ? PQresultErrorMessage(r) : "";
+	static int depth;
 
 	if (m == NULL || m[0] == '\0')
 		m = PQerrorMessage(s->conn);
 	log_warnx("store: %s: %.*s", what, (int)strcspn(m, "\n"), m);
+	if (PQstatus(s->conn) == CONNECTION_BAD && depth == 0) {
+		depth++;
+		pg_reconnect(s);
+		depth--;
+	}
 	return -1;
 }
 
@@ -886,6 +923,22 @@ pg_notice(void *arg, const char *msg)
 	log_debug("store: %.*s", (int)strcspn(msg, "\n"), msg);
 }
 
+/* The insert every indicator goes through, parsed once per session. */
+static int
+pg_prepare_ins(struct pg_store *s)
+{
+	PGresult *r = PQprepare(s->conn, "pk_ins", "INSERT INTO "
+	    "indicators (" PG_IND_COLS ") VALUES ($1, $2, $3, $4, $5, "
+	    "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+	    "$18, $19, $20, $21) ON CONFLICT DO NOTHING", 0, NULL);
+	int ok = r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		pg_fail(s, "prepare", r);
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
 /* Open dsn and migrate it to schema version `to`. */
 static int
 pg_open_to(struct hub_store **out, const char *dsn, int to)
@@ -899,7 +952,14 @@ pg_open_to(struct hub_store **out, const char *dsn, int to)
 		return -1;
 	}
 	s->base.ops = &hub_store_pg;
-	s->conn = PQconnectdb(dsn);
+	{
+		/* the dsn's own application_name wins over this one */
+		const char *keys[] = { "dbname", "fallback_application_name",
+		    NULL };
+		const char *vals[] = { dsn, "picket-hub", NULL };
+
+		s->conn = PQconnectdbParams(keys, vals, 1);
+	}
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		log_warnx("store: postgresql: %.*s", (int)strcspn(
 		    PQerrorMessage(s->conn), "\n"), PQerrorMessage(s->conn));
@@ -912,19 +972,8 @@ pg_open_to(struct hub_store **out, const char *dsn, int to)
 		goto fail;
 	if (to >= 1 && pg_parts_ahead(s, (int64_t)pk_now_us()) == -1)
 		goto fail;
-	if (to >= HUB_SCHEMA_VERSION) {
-		PGresult *r = PQprepare(s->conn, "pk_ins", "INSERT INTO "
-		    "indicators (" PG_IND_COLS ") VALUES ($1, $2, $3, $4, $5, "
-		    "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
-		    "$18, $19, $20, $21) ON CONFLICT DO NOTHING", 0, NULL);
-
-		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-			pg_fail(s, "prepare", r);
-			PQclear(r);
-			goto fail;
-		}
-		PQclear(r);
-	}
+	if (to >= HUB_SCHEMA_VERSION && pg_prepare_ins(s) == -1)
+		goto fail;
 	*out = &s->base;
 	return 0;
 fail:
@@ -1279,7 +1328,9 @@ pg_lead(struct hub_store *st, int job, int *mine)
 		return -1;
 	if (got) {
 		s->leads |= 1u << job;
-		log_info("store: this hub now runs job %d for every hub", job);
+		log_info("store: this hub now runs %s for every hub",
+		    job == HUB_LEAD_PEERING ? "the pushes to peers" :
+		    "retention");
 	}
 	*mine = got;
 	return 0;

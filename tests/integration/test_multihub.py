@@ -9,6 +9,8 @@ test in a schema of its own.  The checks:
   the ACK arrived) is stored once: B's WELCOME already names A's stored
   sequence, B ACKs the repeat without a new row, and an overlapping batch
   adds only the new sequence numbers; the API of either hub shows them;
+- the hub's database session is killed: it reconnects by itself and
+  nothing is lost or stored twice;
 - a real agent moves from hub A to hub B mid-stream: the agent reaches
   "the hub" through a TCP load balancer in the hubs' namespace that sends
   each new connection to the first hub that answers; A is killed with
@@ -169,6 +171,37 @@ def test_batch_resent_to_another_hub_is_stored_once(tmp_path, certs, db,
     finally:
         for h in (a, b):
             assert h.stop()[0] == 0
+
+
+def test_database_connection_lost_and_back(tmp_path, certs, db, lines):
+    """The hub's database session is killed between two batches (what a
+    database restart does): the batch in flight is not ACKed or is
+    stored, the hub reconnects by itself, and after the agent sends
+    again every record is there once."""
+    dsn = f"{db} application_name=mh_lost"
+    h = Hub(tmp_path / "h", certs, sections=store(dsn), name="hub-a")
+    try:
+        c, w = h.agent("agent-1")
+        assert c.send_batch(1, lines[:10]) == 10
+        assert psql(db, "SELECT count(*) FROM (SELECT "
+                    "pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                    "application_name = 'mh_lost') AS k") != "0"
+        try:
+            c.send(hp.batch(11, lines[10:20]))
+            f = c.recv_frame(timeout=5)
+        except (OSError, hp.ProtocolError):
+            f = None
+        c.close()
+        assert wait_for(lambda: "reconnected to PostgreSQL" in h.stderr(),
+                        timeout=10), h.stderr()[-2000:]
+        c, w = h.agent("agent-1")
+        assert w.stored_seq in (10, 20), (w.stored_seq, f)
+        assert c.send_batch(w.stored_seq + 1,
+                            lines[w.stored_seq:30]) == 30
+        c.close()
+        assert stored(db) == (30, 30, 30)
+    finally:
+        assert h.stop()[0] == 0
 
 
 # ------------------------------------------------------------ failover
@@ -334,19 +367,19 @@ def test_task_created_on_one_hub_reaches_an_agent_on_the_other(
 def test_one_hub_runs_the_shared_jobs(tmp_path, certs, db):
     a = Hub(tmp_path / "a", certs, sections=store(db), name="hub-a",
             retention_days=30)
-    assert wait_for(lambda: "now runs job 1" in a.stderr(), timeout=10)
+    assert wait_for(lambda: "now runs retention" in a.stderr(), timeout=10)
     b = Hub(tmp_path / "b", certs, sections=store(db), name="hub-b",
             retention_days=30)
     try:
         time.sleep(1)
-        assert "now runs job" not in b.stderr()
+        assert "now runs retention" not in b.stderr()
         a.proc.kill()
         a.proc.wait()
         # B asks again at its next retention round: restart it to ask now
         assert b.stop()[0] == 0
         b = Hub(tmp_path / "b2", certs, sections=store(db), name="hub-b",
                 retention_days=30)
-        assert wait_for(lambda: "now runs job 1" in b.stderr(), timeout=10)
+        assert wait_for(lambda: "now runs retention" in b.stderr(), timeout=10)
     finally:
         for h in (a, b):
             if h.proc.poll() is None:
