@@ -1,7 +1,8 @@
 # Picket - plain Makefile.  Objects go under $(BUILD) (default build/).
 #
 #   make            build/picketd
-#   make check      install deps, build, unit tests (plain, ASan+UBSan,
+#   make check      install deps, build, unit tests (plain, ASan+UBSan, the
+#                   hub store suites on PostgreSQL,
 #                   mingw under wine), integration tests, 30 s of each fuzzer
 #   make run        install deps, build, run the agent live, indicators on stdout
 #   make fuzz       run each fuzzer for FUZZ_SECONDS (default 300)
@@ -235,6 +236,7 @@ check-bench-smoke: all $(BUILD)/bench/batch_bench $(BUILD)/bench/pcap_read
 		/usr/bin/python3 tests/bench/ship_bench.py --smoke
 	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKET_HUB=$(CURDIR)/$(BUILD)/picket-hub \
 		/usr/bin/python3 tests/bench/agent_load.py --smoke
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/multihub_load.py --smoke
 
 # Every benchmark at full size, each several times (issue 9; slow: tens of
 # minutes).  Figures go to docs/performance.md.  Not part of make check.
@@ -252,6 +254,7 @@ bench: deps all $(BUILD)/bench/pcap_read $(BUILD)/bench/batch_bench \
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/ship_bench.py
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/agent_load.py -n 1000
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/task_dispatch.py -n 1000
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/multihub_load.py
 	@if sh tests/bench/ebpf_bench.sh --smoke $(CURDIR)/$(BUILD)/picketd \
 		>/dev/null 2>&1; then sh tests/bench/ebpf_bench.sh \
 		$(CURDIR)/$(BUILD)/picketd; else echo "ebpf_bench: cannot run" \

@@ -134,8 +134,8 @@ def test_hub_deb_contents(debs):
                check=True).stdout.split()
     assert conff == ["/etc/picket/hub.ini"]
     dep = deb_field(debs[1], "Depends")
-    for lib in ("adduser", "libsqlite3-0", "libjansson4", "libssl3",
-                "libevent-2.1-7", "libinih1", "zlib1g", "libc6"):
+    for lib in ("adduser", "libsqlite3-0", "libpq5", "libjansson4",
+                "libssl3", "libevent-2.1-7", "libinih1", "zlib1g", "libc6"):
         assert re.search(rf"\b{re.escape(lib)}\b", dep), dep
 
 
@@ -183,8 +183,8 @@ def test_rpm_files_and_requires(rpms):
                  "/usr/share/man/man8/picket-hub.8.gz"):
         assert path in hfiles, path
     hreq = rpm_q(hub, "--requires")
-    for soname in ("libsqlite3.so.0()(64bit)", "libjansson.so.4()(64bit)",
-                   "libssl.so.3()(64bit)"):
+    for soname in ("libsqlite3.so.0()(64bit)", "libpq.so.5()(64bit)",
+                   "libjansson.so.4()(64bit)", "libssl.so.3()(64bit)"):
         assert soname in hreq, hreq
 
 
