@@ -139,103 +139,155 @@ hub_parse_time(const char *s, int64_t *us)
 	return pk_time_parse(s, 0, us);
 }
 
-/* A required or optional string field; 0 found, 1 absent, -1 bad. */
-static int
-get_str(const char *s, size_t len, const char *path, char *out, size_t cap)
-{
-	struct pk_jr_val v;
-	int rc;
+/*
+ * The columns hub_extract takes from an indicator, by where they sit:
+ * "" is the top-level object, else the member object of that name
+ * ("picket.shared" is picket's member "shared").  One walk over the
+ * record fills them all (the record is read twice in all: validated,
+ * then walked), where a lookup per column read it seventeen times.  The
+ * first occurrence of a key wins, as a lookup by path would find it.
+ */
+enum { XT_STR, XT_INT };
+enum { XR_OPT, XR_REQ };		/* absent: fine / refused */
 
-	out[0] = '\0';
-	rc = pk_jr_find(s, len, path, &v);
-	if (rc <= 0)
-		return rc == 0 ? 1 : -1;
-	return pk_jr_string(&v, out, cap) == 0 ? 0 : -1;
+struct xfield {
+	const char	*obj, *key;
+	int		 type, req;
+	size_t		 off, cap;	/* strings: the column */
+	int64_t		 min, max;	/* integers */
+};
+
+#define XS(o, k, r, f) { o, k, XT_STR, r, \
+	offsetof(struct hub_indicator, f), \
+	sizeof(((struct hub_indicator *)0)->f), 0, 0 }
+#define XI(o, k, r, lo, hi) { o, k, XT_INT, r, 0, 0, lo, hi }
+
+enum { XF_SEVERITY = 12, XF_COUNT, XF_PORT, XF_SHARED, XF_N };
+static const struct xfield xfields[XF_N] = {
+	XS("", "@timestamp", XR_REQ, timestamp),
+	XS("event", "kind", XR_REQ, event_kind),
+	XS("rule", "id", XR_REQ, rule_id),
+	XS("rule", "name", XR_REQ, rule_name),
+	XS("rule", "ruleset", XR_REQ, ruleset),
+	XS("network", "direction", XR_REQ, direction),
+	XS("picket", "fingerprint", XR_REQ, fingerprint),
+	XS("picket", "first_seen", XR_REQ, first_seen),
+	XS("picket", "last_seen", XR_REQ, last_seen),
+	XS("source", "ip", XR_OPT, source_ip),
+	XS("destination", "ip", XR_OPT, destination_ip),
+	XS("network", "transport", XR_OPT, transport),
+	XI("event", "severity", XR_REQ, 0, 100),		/* XF_SEVERITY */
+	XI("picket", "count", XR_REQ, 1, INT64_MAX),		/* XF_COUNT */
+	XI("destination", "port", XR_OPT, 0, 65535),		/* XF_PORT */
+	/* a bundle entry's match names the shared indicator it came from
+	 * (docs/peering.md): a positive integer, else ignored */
+	XI("picket.shared", "ref", XR_OPT, 1, INT64_MAX),	/* XF_SHARED */
+};
+#undef XS
+#undef XI
+
+/* The objects that hold columns; the walk descends into these only. */
+static const char *const xobjs[] = { "event", "rule", "network", "picket",
+	"source", "destination", "picket.shared" };
+
+struct xstate {
+	struct hub_indicator	*d;
+	int			 seen[XF_N];	/* 1 found, -1 bad */
+	int64_t			 ints[XF_N];
+	int			 objs_seen;	/* bit per xobjs[] */
+};
+
+static int
+xobj_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < PK_NELEM(xobjs); i++)
+		if (strcmp(xobjs[i], name) == 0)
+			return (int)i;
+	return -1;
 }
 
+/* The members of object c, the object called obj: take its columns and
+ * descend into picket.shared.  0, or -1 malformed. */
 static int
-get_int(const char *s, size_t len, const char *path, int64_t min,
-    int64_t max, int64_t *out)
+x_walk(struct xstate *x, const char *obj, const struct pk_jr_val *c)
 {
+	struct pk_jr_iter it;
 	struct pk_jr_val v;
-	int rc;
+	char key[PK_JR_KEY_MAX + 1], sub[2 * PK_JR_KEY_MAX + 2];
+	const struct xfield *f;
+	size_t i;
+	int r, oi;
 
-	rc = pk_jr_find(s, len, path, &v);
-	if (rc <= 0)
-		return rc == 0 ? 1 : -1;
-	return pk_jr_int(&v, min, max, out);
+	if (pk_jr_iter_init(&it, c) == -1)
+		return -1;
+	it.long_keys = 1;	/* other keys may be long; ours are not */
+	while ((r = pk_jr_iter_next(&it, key, sizeof(key), &v)) == 1) {
+		if (key[0] == '\0')
+			continue;
+		for (i = 0; i < XF_N; i++) {
+			f = &xfields[i];
+			if (x->seen[i] || strcmp(f->obj, obj) != 0 ||
+			    strcmp(f->key, key) != 0)
+				continue;
+			if (f->type == XT_STR)
+				x->seen[i] = pk_jr_string(&v, (char *)x->d +
+				    f->off, f->cap) == 0 ? 1 : -1;
+			else
+				x->seen[i] = pk_jr_int(&v, f->min, f->max,
+				    &x->ints[i]) == 0 ? 1 : -1;
+			break;
+		}
+		if (v.type != PK_JR_OBJECT)
+			continue;
+		if (obj[0] == '\0')
+			pk_strlcpy(sub, key, sizeof(sub));
+		else
+			snprintf(sub, sizeof(sub), "%s.%s", obj, key);
+		if ((oi = xobj_index(sub)) == -1 || (x->objs_seen & 1 << oi))
+			continue;
+		x->objs_seen |= 1 << oi;
+		if (x_walk(x, sub, &v) == -1)
+			return -1;
+	}
+	return r == 0 ? 0 : -1;
 }
 
 int
 hub_extract(const char *s, size_t len, struct hub_indicator *d)
 {
-	static const struct {
-		const char	*path;
-		size_t		 off;
-		size_t		 cap;
-	} req[] = {
-#define F(p, f) { p, offsetof(struct hub_indicator, f), \
-	sizeof(((struct hub_indicator *)0)->f) }
-		F("@timestamp", timestamp),
-		F("event.kind", event_kind),
-		F("rule.id", rule_id),
-		F("rule.name", rule_name),
-		F("rule.ruleset", ruleset),
-		F("network.direction", direction),
-		F("picket.fingerprint", fingerprint),
-		F("picket.first_seen", first_seen),
-		F("picket.last_seen", last_seen),
-	}, opt[] = {
-		F("source.ip", source_ip),
-		F("destination.ip", destination_ip),
-		F("network.transport", transport),
-#undef F
-	};
-	int64_t v;
+	struct xstate x;
+	struct pk_jr_val root;
 	size_t i;
 
 	memset(d, 0, sizeof(*d));
+	memset(&x, 0, sizeof(x));
+	x.d = d;
 	d->destination_port = -1;
-	if (len == 0 || s[0] != '{' || pk_jr_validate(s, len) == -1)
+	if (len == 0 || s[0] != '{' || pk_jr_validate(s, len) == -1 ||
+	    pk_jr_root(s, len, &root) == -1 || x_walk(&x, "", &root) == -1)
 		return -1;
-	for (i = 0; i < PK_NELEM(req); i++)
-		if (get_str(s, len, req[i].path, (char *)d + req[i].off,
-		    req[i].cap) != 0 || ((char *)d)[req[i].off] == '\0')
+	for (i = 0; i < XF_N; i++) {
+		if (i == XF_SHARED)
+			continue;		/* a bad one is counted, below */
+		if (x.seen[i] == -1 || (x.seen[i] == 0 &&
+		    xfields[i].req == XR_REQ))
 			return -1;
-	for (i = 0; i < PK_NELEM(opt); i++)
-		if (get_str(s, len, opt[i].path, (char *)d + opt[i].off,
-		    opt[i].cap) == -1)
+		/* a required text column may not be empty */
+		if (xfields[i].type == XT_STR && xfields[i].req == XR_REQ &&
+		    ((char *)d)[xfields[i].off] == '\0')
 			return -1;
+	}
 	if (hub_parse_time(d->timestamp, &d->ts_us) == -1)
 		return -1;
-	if (get_int(s, len, "event.severity", 0, 100, &v) != 0)
-		return -1;
-	d->severity = (int)v;
-	if (get_int(s, len, "picket.count", 1, INT64_MAX, &v) != 0)
-		return -1;
-	d->count = (uint64_t)v;
-	switch (get_int(s, len, "destination.port", 0, 65535, &v)) {
-	case 0:
-		d->destination_port = (int)v;
-		break;
-	case 1:
-		break;
-	default:
-		return -1;
-	}
-	/* A bundle entry's match names the shared indicator it came from
-	 * (docs/peering.md): a positive integer, else ignored (-1 marks it
-	 * for the counter, never the store). */
-	switch (get_int(s, len, "picket.shared.ref", 1, INT64_MAX, &v)) {
-	case 0:
-		d->shared_ref = v;
-		break;
-	case 1:
-		break;
-	default:
-		d->shared_ref = -1;
-		break;
-	}
+	d->severity = (int)x.ints[XF_SEVERITY];
+	d->count = (uint64_t)x.ints[XF_COUNT];
+	if (x.seen[XF_PORT] == 1)
+		d->destination_port = (int)x.ints[XF_PORT];
+	/* -1 marks a bad reference for the counter, never the store */
+	d->shared_ref = x.seen[XF_SHARED] == 1 ? x.ints[XF_SHARED] :
+	    x.seen[XF_SHARED] == -1 ? -1 : 0;
 	d->json = s;
 	d->json_len = len;
 	return 0;

@@ -448,6 +448,7 @@ pk_jr_iter_init(struct pk_jr_iter *it, const struct pk_jr_val *c)
 	it->pos = 1;		/* past the bracket */
 	it->object = c->type == PK_JR_OBJECT;
 	it->state = 0;
+	it->long_keys = 0;
 	return 0;
 }
 
@@ -481,9 +482,15 @@ pk_jr_iter_next(struct pk_jr_iter *it, char *key, size_t keycap,
 	if (it->object) {
 		k0 = r.pos;
 		if (r.pos >= r.len || r.s[r.pos] != '"' || jr_string(&r) == -1 ||
-		    key == NULL || jr_decode(r.s + k0, r.pos - k0, key,
-		    keycap) == -1)
+		    key == NULL || keycap == 0)
 			goto bad;
+		/* the string is well formed: decoding fails only when it
+		 * does not fit */
+		if (jr_decode(r.s + k0, r.pos - k0, key, keycap) == -1) {
+			if (!it->long_keys)
+				goto bad;
+			key[0] = '\0';
+		}
 		jr_ws(&r);
 		if (r.pos >= r.len || r.s[r.pos] != ':')
 			goto bad;

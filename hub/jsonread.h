@@ -67,6 +67,9 @@ struct pk_jr_iter {
 	size_t		 len, pos;
 	int		 object;
 	int		 state;		/* 0 before the first, 1 inside, 2 done */
+	/* set after init: a key longer than keycap comes back as "" (the
+	 * caller looks for short keys only) instead of being malformed */
+	int		 long_keys;
 };
 
 /* The whole document s[0..len) as one value: 0, or -1 if malformed. */

@@ -62,6 +62,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* accept4 */
 #endif
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -153,6 +154,7 @@ struct conn {
 	char			 cn[PK_TLS_CN_MAX + 1];	/* = agent id */
 	struct pk_frame_dec	 dec;
 	uint8_t			*big;		/* max_frame bytes, READY */
+	size_t			 big_len;	/* its mapping's length */
 	uint64_t		 t_accept;	/* monotonic µs */
 	uint64_t		 t_rx;		/* last byte received */
 	uint64_t		 t_tx;		/* last frame queued */
@@ -418,6 +420,48 @@ tq_clear(struct conn *c, int keep_started)
 	}
 }
 
+/*
+ * A READY connection's frame buffer ([hub] max_frame, 1 MiB by default)
+ * is its own anonymous mapping: untouched it costs no memory, and after a
+ * large frame (a BATCH) its pages are given back, so an agent idle
+ * between batches holds a page of it, not the size of its last batch.
+ * Thousands of idle agents are what a hub mostly holds (docs/hub.md).
+ */
+#define BIG_TRIM	(64 * 1024)	/* frames from this size give back */
+
+static int
+big_new(struct hub_listener *l, struct conn *c)
+{
+	void *p = mmap(NULL, l->max_frame, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	c->big = p;
+	c->big_len = l->max_frame;
+	return 0;
+}
+
+static void
+big_free(struct hub_listener *l, struct conn *c)
+{
+	(void)l;
+	if (c->big != NULL)
+		(void)munmap(c->big, c->big_len);
+	c->big = NULL;
+	c->big_len = 0;
+}
+
+/* After a frame of len bytes was handled (its payload is no longer
+ * used): give its pages back when it was large. */
+static void
+big_trim(struct conn *c, size_t len)
+{
+	if (c->big != NULL && len >= BIG_TRIM)
+		(void)madvise(c->big, PK_MIN(len, c->big_len),
+		    MADV_DONTNEED);
+}
+
 /* Close now: close_notify if TLS is healthy, socket, buffers. */
 static void
 conn_drop(struct hub_listener *l, struct conn *c)
@@ -437,8 +481,7 @@ conn_drop(struct hub_listener *l, struct conn *c)
 	c->armed = 0;
 	close(c->fd);
 	c->fd = -1;
-	free(c->big);
-	c->big = NULL;
+	big_free(l, c);
 	tq_clear(c, 0);
 	c->dead = 1;
 	l->ndead++;
@@ -879,7 +922,7 @@ handle_hello(struct hub_listener *l, struct conn *c, const struct pk_frame *f,
 	}
 	/* The host row and stored_seq are the group's until it commits. */
 	hold(c);
-	if ((c->big = malloc(l->max_frame)) == NULL)
+	if (big_new(l, c) == -1)
 		return conn_fail(l, c, PK_WE_INTERNAL, "out of memory");
 	/* Between frames: the HELLO payload in c->hello is no longer used. */
 	pk_frame_dec_init(&c->dec, c->big, l->max_frame);
@@ -1327,6 +1370,7 @@ conn_feed(struct hub_listener *l, struct conn *c, uint64_t now)
 			l->k.frames_in++;
 			if (handle_frame(l, c, &f, now) == -1)
 				return -1;
+			big_trim(c, f.len);
 		}
 	}
 	c->in_pos = c->in_len = 0;

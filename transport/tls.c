@@ -253,8 +253,11 @@ ctx_common(const SSL_METHOD *m, const char *ca, const char *cert,
 		goto fail;
 	X509_VERIFY_PARAM_set_hostflags(SSL_CTX_get0_param(ssl),
 	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	/* RELEASE_BUFFERS: an idle connection gives its 16 KiB read and
+	 * write buffers back (agents are idle between batches; a hub
+	 * holds thousands of them) */
 	SSL_CTX_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	/* No resumption: each connection proves its certificate afresh. */
 	SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(ssl, SSL_OP_NO_TICKET);
