@@ -376,6 +376,22 @@ pg_p_u64(struct pg_params *p, uint64_t v)
 }
 
 void
+pg_p_limit(struct pg_params *p, uint64_t limit)
+{
+	if (limit == 0 || limit > (uint64_t)INT64_MAX)
+		pg_p_null(p);
+	else
+		pg_p_i64(p, (int64_t)limit);
+}
+
+int
+pg_row_i64(const PGresult *r, int i, void *arg)
+{
+	*(int64_t *)arg = pg_i64(r, i, 0);
+	return 0;
+}
+
+void
 pg_p_null(struct pg_params *p)
 {
 	pg_p_text(p, NULL);

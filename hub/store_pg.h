@@ -85,6 +85,17 @@ int	pg_null(const PGresult *r, int i, int col);
 /* A bytea column (hex text form) into exactly len bytes: 0 or -1. */
 int	pg_bytes(const PGresult *r, int i, int col, uint8_t *out, size_t len);
 
+/* A callback and its argument, carried through pg_each to a row
+ * function (fn is the store.h callback type the row function calls). */
+struct pg_cb {
+	void	*fn;
+	void	*arg;
+};
+/* A row function: the first column into *(int64_t *)arg. */
+int	pg_row_i64(const PGresult *r, int i, void *arg);
+/* A LIMIT parameter: 0 (or more than a BIGINT holds) is NULL, all rows. */
+void	pg_p_limit(struct pg_params *p, uint64_t limit);
+
 /* Every write that is not the group's first commits the open group
  * (store.h): call this before writing outside the group. */
 void	pg_settle(struct pg_store *s);

@@ -206,12 +206,6 @@ struct pg_etokens_cb {
 	void		*arg;
 };
 
-static int
-pg_id_row(const PGresult *r, int i, void *arg)
-{
-	*(int64_t *)arg = pg_i64(r, i, 0);
-	return 0;
-}
 
 int
 pg_etoken_add(struct hub_store *st, const struct hub_enroll_token *t,
@@ -236,7 +230,7 @@ pg_etoken_add(struct hub_store *st, const struct hub_enroll_token *t,
 	pg_p_u64(&p, t->uses_max);
 	return pg_one(s, "INSERT INTO enroll_tokens (hash, tag, created_us, "
 	    "expires_us, uses_max) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-	    &p, pg_id_row, id, &found, "enroll token");
+	    &p, pg_row_i64, id, &found, "enroll token");
 }
 
 static void

@@ -15,20 +15,7 @@
 #include "hub/store_pg.h"
 
 /* A caller's callback and its argument, for the row functions. */
-struct pgi_cb {
-	void	*fn;
-	void	*arg;
-};
 
-/* A limit of 0 (or one no BIGINT holds) is "all": LIMIT NULL. */
-static void
-pgi_p_limit(struct pg_params *p, uint64_t limit)
-{
-	if (limit == 0 || limit > (uint64_t)INT64_MAX)
-		pg_p_null(p);
-	else
-		pg_p_i64(p, (int64_t)limit);
-}
 
 static const char *
 pgi_or_empty(const char *v)
@@ -47,7 +34,7 @@ pgi_or_empty(const char *v)
 static int
 pgi_inc_row(const PGresult *r, int i, void *arg)
 {
-	struct pgi_cb *cb = arg;
+	struct pg_cb *cb = arg;
 	struct hub_incident inc;
 
 	memset(&inc, 0, sizeof(inc));
@@ -67,12 +54,6 @@ pgi_inc_row(const PGresult *r, int i, void *arg)
 	return ((hub_incident_fn)cb->fn)(cb->arg, &inc);
 }
 
-static int
-pgi_id_row(const PGresult *r, int i, void *arg)
-{
-	*(int64_t *)arg = pg_i64(r, i, 0);
-	return 0;
-}
 
 int
 pg_incident_add(struct hub_store *st, const struct hub_incident *i,
@@ -93,7 +74,7 @@ pg_incident_add(struct hub_store *st, const struct hub_incident *i,
 	pg_p_i64(&p, i->since_us);
 	if (pg_one(s, "INSERT INTO incidents (title, state, owner, "
 	    "created_us, created_by, since_us) VALUES ($1, $2, $3, $4, $5, "
-	    "$6) RETURNING id", &p, pgi_id_row, id, &found,
+	    "$6) RETURNING id", &p, pg_row_i64, id, &found,
 	    "incident") == -1)
 		return -1;
 	return found ? 0 : -1;
@@ -103,7 +84,7 @@ int
 pg_incident_get(struct hub_store *st, int64_t id, hub_incident_fn fn,
     void *arg, int *found)
 {
-	struct pgi_cb cb = { (void *)fn, arg };
+	struct pg_cb cb = { (void *)fn, arg };
 	struct pg_params p;
 
 	pg_p_init(&p);
@@ -116,13 +97,13 @@ int
 pg_incident_list(struct hub_store *st, int64_t before_id, uint64_t limit,
     int state, hub_incident_fn fn, void *arg)
 {
-	struct pgi_cb cb = { (void *)fn, arg };
+	struct pg_cb cb = { (void *)fn, arg };
 	struct pg_params p;
 
 	pg_p_init(&p);
 	pg_p_i64(&p, before_id);
 	pg_p_i64(&p, state);
-	pgi_p_limit(&p, limit);
+	pg_p_limit(&p, limit);
 	/* The list never carries the reports: they can be large.  The
 	 * casts keep $1 and $2 BIGINT (a bare "$1 = 0" would be int4). */
 	return pg_each((struct pg_store *)st, "SELECT id, state, title, "
@@ -195,7 +176,7 @@ pg_inc_link_add(struct hub_store *st, const struct hub_inc_link_row *l,
 static int
 pgi_link_row(const PGresult *r, int i, void *arg)
 {
-	struct pgi_cb *cb = arg;
+	struct pg_cb *cb = arg;
 	struct hub_inc_link_row l;
 
 	memset(&l, 0, sizeof(l));
@@ -212,12 +193,12 @@ int
 pg_inc_links(struct hub_store *st, int64_t id, uint64_t limit,
     hub_inc_link_fn fn, void *arg)
 {
-	struct pgi_cb cb = { (void *)fn, arg };
+	struct pg_cb cb = { (void *)fn, arg };
 	struct pg_params p;
 
 	pg_p_init(&p);
 	pg_p_i64(&p, id);
-	pgi_p_limit(&p, limit);
+	pg_p_limit(&p, limit);
 	return pg_each((struct pg_store *)st, "SELECT incident_id, kind, "
 	    "value, added_us, added_by FROM incident_links WHERE "
 	    "incident_id = $1 ORDER BY seq LIMIT $2::bigint", &p,
@@ -245,7 +226,7 @@ pg_inc_event_add(struct hub_store *st, const struct hub_inc_event *e)
 static int
 pgi_event_row(const PGresult *r, int i, void *arg)
 {
-	struct pgi_cb *cb = arg;
+	struct pg_cb *cb = arg;
 	struct hub_inc_event e;
 
 	memset(&e, 0, sizeof(e));
@@ -262,12 +243,12 @@ int
 pg_inc_events(struct hub_store *st, int64_t id, uint64_t limit,
     hub_inc_event_fn fn, void *arg)
 {
-	struct pgi_cb cb = { (void *)fn, arg };
+	struct pg_cb cb = { (void *)fn, arg };
 	struct pg_params p;
 
 	pg_p_init(&p);
 	pg_p_i64(&p, id);
-	pgi_p_limit(&p, limit);
+	pg_p_limit(&p, limit);
 	return pg_each((struct pg_store *)st, "SELECT id, incident_id, "
 	    "ts_us, kind, actor, text FROM incident_events WHERE "
 	    "incident_id = $1 ORDER BY ts_us, id LIMIT $2::bigint", &p,
@@ -324,7 +305,7 @@ pg_inc_counts(struct hub_store *st, int64_t id, uint64_t *links,
 static int
 pgi_peer_row(const PGresult *r, int i, void *arg)
 {
-	struct pgi_cb *cb = arg;
+	struct pg_cb *cb = arg;
 	struct hub_peer p;
 
 	memset(&p, 0, sizeof(p));
@@ -401,7 +382,7 @@ int
 pg_peer_get(struct hub_store *st, const char *name, hub_peer_fn fn,
     void *arg, int *found)
 {
-	struct pgi_cb cb = { (void *)fn, arg };
+	struct pg_cb cb = { (void *)fn, arg };
 	struct pg_params p;
 
 	pg_p_init(&p);
@@ -414,7 +395,7 @@ pg_peer_get(struct hub_store *st, const char *name, hub_peer_fn fn,
 int
 pg_peer_list(struct hub_store *st, hub_peer_fn fn, void *arg)
 {
-	struct pgi_cb cb = { (void *)fn, arg };
+	struct pg_cb cb = { (void *)fn, arg };
 
 	return pg_each((struct pg_store *)st, PGI_PEER_COLS "ORDER BY name "
 	    "COLLATE \"C\"", NULL, pgi_peer_row, &cb, "peers");

@@ -33,10 +33,6 @@
 	"last_seen_us, last_seq, dropped, rejected"
 
 /* A caller's callback and its argument, passed through pg_each. */
-struct pg_cb {
-	void	*fn;
-	void	*arg;
-};
 
 /*
  * A statement built from fixed pieces: only placeholders ($n) are
@@ -71,16 +67,6 @@ pg_sql_add(struct pg_sql *q, const char *fmt, ...)
 	q->len += (size_t)n;
 }
 
-/* LIMIT $n: 0 (and what does not fit a BIGINT) is every row, as
- * SQLite's LIMIT -1; NULL is PostgreSQL's "no limit". */
-static void
-pg_p_limit(struct pg_params *p, uint64_t limit)
-{
-	if (limit == 0 || limit > (uint64_t)INT64_MAX)
-		pg_p_null(p);
-	else
-		pg_p_i64(p, (int64_t)limit);
-}
 
 /* ------------------------------------------------------------ hosts */
 
@@ -474,7 +460,7 @@ pg_alerts_after(struct hub_store *st, int64_t after_rowid, uint64_t limit,
 /* ------------------------------------------------------------ tasks */
 
 static int
-pg_id_row(const PGresult *r, int i, void *arg)
+pg_agent_id_row(const PGresult *r, int i, void *arg)
 {
 	struct pg_cb *cb = arg;
 
@@ -511,6 +497,6 @@ pg_task_reported(struct hub_store *st, int what, const char *value,
 	pg_p_init(&p);
 	pg_p_text(&p, value);
 	pg_p_i64(&p, since_us);
-	return pg_each((struct pg_store *)st, sql[what], &p, pg_id_row, &cb,
+	return pg_each((struct pg_store *)st, sql[what], &p, pg_agent_id_row, &cb,
 	    "reported");
 }

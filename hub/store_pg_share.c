@@ -32,20 +32,7 @@
 #define PG_SHARED_SQL_MAX	1024
 
 /* A callback and its argument, for the row readers. */
-struct pg_cb {
-	void	*fn;
-	void	*arg;
-};
 
-/* LIMIT $n: 0 or a value past INT64_MAX means all (SQL NULL). */
-static void
-pg_p_limit(struct pg_params *p, uint64_t limit)
-{
-	if (limit == 0 || limit > (uint64_t)INT64_MAX)
-		pg_p_null(p);
-	else
-		pg_p_i64(p, (int64_t)limit);
-}
 
 static int
 pg_i64_row(const PGresult *r, int i, void *arg)

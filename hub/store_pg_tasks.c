@@ -39,10 +39,6 @@
 	"t.created_by, t.expires_us, t.cancelled_us, t.targets, " \
 	PG_THOST_COLS " FROM tasks t"
 
-struct pg_task_cb {
-	void	*fn;
-	void	*arg;
-};
 
 /* Columns 0..7 of PG_TASK_COLS; spec points into r. */
 static void
@@ -78,7 +74,7 @@ pg_thost_fill(const PGresult *r, int i, int at, struct hub_task_host *h)
 static int
 pg_tasks_row(const PGresult *r, int i, void *arg)
 {
-	struct pg_task_cb *cb = arg;
+	struct pg_cb *cb = arg;
 	struct hub_task t;
 
 	pg_task_fill(r, i, &t);
@@ -88,7 +84,7 @@ pg_tasks_row(const PGresult *r, int i, void *arg)
 static int
 pg_pairs_row(const PGresult *r, int i, void *arg)
 {
-	struct pg_task_cb *cb = arg;
+	struct pg_cb *cb = arg;
 	struct hub_task t;
 	struct hub_task_host h;
 
@@ -106,12 +102,6 @@ struct pg_task_add {
 	int64_t			 *id;
 };
 
-static int
-pg_id_row(const PGresult *r, int i, void *arg)
-{
-	*(int64_t *)arg = pg_i64(r, i, 0);
-	return 0;
-}
 
 /*
  * Host rows agents[from .. from + n) of task id, queued, in one
@@ -168,7 +158,7 @@ pg_task_add_txn(struct pg_store *s, void *arg)
 	pg_p_text(&p, t->targets);
 	if (pg_one(s, "INSERT INTO tasks (spec, type, created_us, created_by, "
 	    "expires_us, targets) VALUES ($1, $2, $3, $4, $5, $6) "
-	    "RETURNING id", &p, pg_id_row, a->id, &found, "task") == -1)
+	    "RETURNING id", &p, pg_row_i64, a->id, &found, "task") == -1)
 		return -1;
 	if (!found)
 		return -1;
@@ -202,7 +192,7 @@ int
 pg_task_get(struct hub_store *st, int64_t id, hub_task_fn fn, void *arg,
     int *found)
 {
-	struct pg_task_cb cb = { (void *)fn, arg };
+	struct pg_cb cb = { (void *)fn, arg };
 	struct pg_params p;
 
 	pg_p_init(&p);
@@ -215,7 +205,7 @@ int
 pg_task_list(struct hub_store *st, int64_t before_id, uint64_t limit,
     hub_task_fn fn, void *arg)
 {
-	struct pg_task_cb cb = { (void *)fn, arg };
+	struct pg_cb cb = { (void *)fn, arg };
 	struct pg_params p;
 
 	pg_p_init(&p);
@@ -237,7 +227,7 @@ int
 pg_task_scan(struct hub_store *st, int64_t after_id, int64_t cancelled_after,
     hub_task_fn fn, void *arg)
 {
-	struct pg_task_cb cb = { (void *)fn, arg };
+	struct pg_cb cb = { (void *)fn, arg };
 	struct pg_params p;
 
 	pg_p_init(&p);
@@ -252,7 +242,7 @@ pg_task_scan(struct hub_store *st, int64_t after_id, int64_t cancelled_after,
 static int
 pg_thosts_row(const PGresult *r, int i, void *arg)
 {
-	struct pg_task_cb *cb = arg;
+	struct pg_cb *cb = arg;
 	struct hub_task_host h;
 
 	pg_thost_fill(r, i, 0, &h);
@@ -266,7 +256,7 @@ int
 pg_task_hosts(struct hub_store *st, int64_t task_id, hub_task_host_fn fn,
     void *arg)
 {
-	struct pg_task_cb cb = { (void *)fn, arg };
+	struct pg_cb cb = { (void *)fn, arg };
 	struct pg_params p;
 
 	pg_p_init(&p);
@@ -352,7 +342,7 @@ int
 pg_task_open_for(struct hub_store *st, const char *agent_id,
     hub_task_pair_fn fn, void *arg)
 {
-	struct pg_task_cb cb = { (void *)fn, arg };
+	struct pg_cb cb = { (void *)fn, arg };
 	struct pg_params p;
 
 	pg_p_init(&p);
@@ -370,7 +360,7 @@ int
 pg_task_expiring(struct hub_store *st, int64_t now_us, hub_task_pair_fn fn,
     void *arg)
 {
-	struct pg_task_cb cb = { (void *)fn, arg };
+	struct pg_cb cb = { (void *)fn, arg };
 	struct pg_params p;
 
 	pg_p_init(&p);
