@@ -35,10 +35,6 @@
 
 #define PG_DAY_US	((int64_t)86400 * 1000000)
 #define PG_AHEAD_DAYS	7		/* partitions made ahead of today */
-/* advisory lock keys: the schema, the partitions */
-#define PG_LOCK_SCHEMA	"1885956865"
-#define PG_LOCK_PARTS	"1885956866"
-#define PG_LOCK_LEAD	((int64_t)1885956880)	/* + enum hub_lead */
 #define PG_JSON_MAX	(64 * 1024 * 1024)
 
 /*
@@ -1339,7 +1335,8 @@ pg_lead(struct hub_store *st, int job, int *mine)
 	}
 	pg_p_init(&p);
 	pg_p_i64(&p, PG_LOCK_LEAD + job);
-	if (pg_one(s, "SELECT pg_try_advisory_lock($1::bigint)", &p,
+	if (pg_one(s, "SELECT pg_try_advisory_lock(hashtext(current_schema()), "
+	    "$1::integer)", &p,
 	    pg_lead_row, &got, &found, "lead") == -1)
 		return -1;
 	if (got) {

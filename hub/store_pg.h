@@ -20,6 +20,17 @@
 
 #define PG_PARAM_MAX	32
 
+/*
+ * Advisory lock keys.  Each is the pair (hash of the schema, number), so
+ * the stores of several members, or of several tests, in one database
+ * (each in its own schema, through search_path) never wait on each
+ * other's locks or take each other's jobs.
+ */
+#define PG_LOCK_SCHEMA	"hashtext(current_schema()), 1"	/* migrations */
+#define PG_LOCK_PARTS	"hashtext(current_schema()), 2"	/* partitions */
+#define PG_LOCK_TASKS	"hashtext(current_schema()), 4"	/* task ids */
+#define PG_LOCK_LEAD	16	/* + enum hub_lead: session locks */
+
 struct pg_store {
 	struct hub_store	 base;		/* first: hub_store * casts */
 	PGconn			*conn;

@@ -24,9 +24,6 @@
 #include "hub/store_pg.h"
 #include "transport/task.h"
 
-/* The advisory lock task_add holds: two int4 keys, so it is apart from
- * store_pg.c's single-key locks (schema, partitions). */
-#define PG_LOCK_TASKS	"SELECT pg_advisory_xact_lock(1885956865, 4)"
 /* Host rows per INSERT: $1 the task, $2 the time, the rest agents. */
 #define PG_THOSTS_BATCH	(PG_PARAM_MAX - 2)
 
@@ -147,7 +144,8 @@ pg_task_add_txn(struct pg_store *s, void *arg)
 	int found;
 
 	/* held to the commit: tasks become visible in id order */
-	if (pg_exec(s, PG_LOCK_TASKS) == -1)
+	if (pg_exec(s, "SELECT pg_advisory_xact_lock(" PG_LOCK_TASKS ")") ==
+	    -1)
 		return -1;
 	pg_p_init(&p);
 	pg_p_textn(&p, t->spec, t->spec_len);

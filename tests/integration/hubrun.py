@@ -11,10 +11,19 @@ binary is PICKET_HUB (default build/picket-hub).
 
 The HTTPS API ([api] listen) always gets a free port of its own on the
 hub's address (Hub.api_port; api_port=0 writes listen = "" and turns it
-off), so that no two test hubs fight over the default 8443."""
+off), so that no two test hubs fight over the default 8443.
+
+With PICKET_TEST_HUB_PG=<libpq connection string> in the environment
+every Hub that is not given a [store] keeps its store in a fresh schema
+of that PostgreSQL server instead of data_dir/hub.db (tests/pg/run.sh
+runs the API, UI, task and incident suites so); Hub.sql() and
+Hub.where() let a test read the store and point the command line at it
+on either backend."""
+import hashlib
 import os
 import pathlib
 import signal
+import sqlite3
 import socket
 import subprocess
 import time
@@ -29,6 +38,21 @@ HUB = pathlib.Path(os.environ.get("PICKET_HUB", REPO / "build" / "picket-hub"))
 MKCERTS = REPO / "packaging" / "mkcerts.sh"
 UI_DIR = REPO / "hub" / "ui"     # the web UI from the tree (docs/ui.md)
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+PG = os.environ.get("PICKET_TEST_HUB_PG") or None
+
+
+def psql(dsn, sql, *args):
+    """Rows of sql on dsn, '?' replaced by args as quoted literals."""
+    for a in args:
+        lit = "NULL" if a is None else (
+            str(a) if isinstance(a, int) else
+            "'" + str(a).replace("'", "''") + "'")
+        sql = sql.replace("?", lit, 1)
+    p = subprocess.run(["psql", dsn, "-qAtX", "-v", "ON_ERROR_STOP=1",
+                        "-F", "\x1f", "-c", sql], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return [tuple(line.split("\x1f")) for line in p.stdout.splitlines()]
 
 
 def mkcerts(out, *args):
@@ -76,6 +100,17 @@ class Hub:
         self.sharing = dict(sharing or {})
         # any other sections: {"bundles": {"check_interval": "1s"}}
         self.sections = dict(sections or {})
+        self.dsn = None
+        if PG and "store" not in self.sections:
+            # one schema per data directory (in this test process), as
+            # SQLite has one file: a hub started again on the same
+            # directory finds its store
+            name = "hub_" + hashlib.sha256(f"{os.getpid()}:{self.data}"
+                                           .encode()).hexdigest()[:24]
+            psql(PG, f"CREATE SCHEMA IF NOT EXISTS {name}")
+            self.dsn = f"{PG} options='-c search_path={name}'"
+            self.sections["store"] = {"backend": "postgresql",
+                                      "dsn": self.dsn}
         for _ in range(5):      # the free port may be taken meanwhile
             self.port = port or free_port()
             self.api_port = free_port() if api_port is None else api_port
@@ -190,11 +225,43 @@ class Hub:
         return rc, parse_counters(text.rsplit("info: counters", 1)[-1])
 
     def indicators(self, *args):
-        proc = subprocess.run([str(HUB), "indicators", "--db",
-                               str(self.data / "hub.db"), "--json", *args],
+        proc = subprocess.run([str(HUB), "indicators", *self.where(),
+                               "--json", *args],
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout.splitlines()
+
+    def where(self):
+        """The command line's store options: --db for SQLite, -c hub.ini
+        for PostgreSQL (whose dsn is in the configuration)."""
+        if self.dsn:
+            return ["-c", str(self.ini)]
+        return ["--db", str(self.data / "hub.db")]
+
+    def sql(self, query, *args):
+        """Rows of query ('?' parameters) on the store, whichever it is;
+        PostgreSQL's come back as text."""
+        if self.dsn:
+            return psql(self.dsn, query, *args)
+        db = sqlite3.connect(str(self.data / "hub.db"), timeout=30)
+        try:
+            rows = db.execute(query, args).fetchall()
+            db.commit()
+            return rows
+        finally:
+            db.close()
+
+    def dump(self):
+        """Every byte of the store: the SQLite file, or the schema's
+        rows as pg_dump writes them."""
+        if self.dsn:
+            schema = self.dsn.rsplit("search_path=", 1)[1].rstrip("'")
+            p = subprocess.run(["pg_dump", "--data-only", "-n", schema,
+                                "-d", PG], capture_output=True,
+                               timeout=120)
+            assert p.returncode == 0, p.stderr
+            return p.stdout
+        return (self.data / "hub.db").read_bytes()
 
 
 def send_batch(conn, first, records):

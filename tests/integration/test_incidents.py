@@ -580,10 +580,8 @@ def test_cli_with_the_hub_stopped(tmp_path, certs):
     c.close()
     rc, _ = h.stop()
     assert rc == 0
-    db = str(h.data / "hub.db")
-
     def run(*args, check=True):
-        p = subprocess.run([str(HUB), "incident", *args, "--db", db],
+        p = subprocess.run([str(HUB), "incident", *args, *h.where()],
                            capture_output=True, text=True, timeout=60)
         if check:
             assert p.returncode == 0, p.stderr

@@ -14,7 +14,6 @@ create, cancel and download is audited.  The hub is PICKET_HUB (default
 build/picket-hub)."""
 import json
 import socket
-import sqlite3
 import subprocess
 import time
 
@@ -294,13 +293,10 @@ def test_targets_reported_and_tags(env):
                    {"reported": {"rule": "no.such.rule"}})
     assert st == 400 and "no host" in e["error"]
     # Tags come from enrollment (the agents table).
-    db = sqlite3.connect(h.data / "hub.db")
     for a in ("agent-6", "agent-7"):
-        db.execute("INSERT INTO agents (agent_id, tag, spki, enrolled_us, "
-                   "cert_serial, not_after_us) VALUES (?, 'lab', '', 1, "
-                   "'1', 1)", (a,))
-    db.commit()
-    db.close()
+        h.sql("INSERT INTO agents (agent_id, tag, spki, enrolled_us, "
+              "cert_serial, not_after_us) VALUES (?, 'lab', '', 1, "
+              "'1', 1)", a)
     st, b3 = create(env, {"type": "snapshot"}, {"tags": ["lab"],
                                                 "agents": ["agent-7"]})
     assert st == 201 and b3["hosts"] == 2, b3

@@ -276,17 +276,10 @@ class Agent:
 
 def stored(hub, agent_id, rule=None):
     try:
-        db = sqlite3.connect(f"file:{hub.data / 'hub.db'}?mode=ro",
-                             uri=True, timeout=30)
-    except sqlite3.OperationalError:
+        rows = hub.sql("SELECT json FROM indicators WHERE agent_id = ?",
+                       agent_id)
+    except (sqlite3.OperationalError, AssertionError):
         return 0
-    try:
-        rows = db.execute("SELECT json FROM indicators WHERE agent_id = ?",
-                          (agent_id,)).fetchall()
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        db.close()
     if rule is None:
         return len(rows)
     return sum(1 for (j,) in rows if json.loads(j)["rule"]["id"] == rule)
