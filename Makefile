@@ -134,7 +134,7 @@ check-wine:
 
 # The hub's store suites again, on a real PostgreSQL server (plain and
 # ASan+UBSan builds; tests/pg/run.sh starts and stops the server).
-check-pg: unit
+check-pg: all unit
 	$(ASAN_MAKE) unit
 	@sh tests/pg/run.sh $(CURDIR)/$(BUILD) $(CURDIR)/build/asan
 
