@@ -400,6 +400,7 @@ pg_p_bytes(struct pg_params *p, const void *v, size_t len)
 }
 
 static int	pg_prepare_ins(struct pg_store *);
+static int	pg_session(struct pg_store *);
 static void	pg_txn_reset(struct pg_store *);
 static void	pg_notice(void *, const char *);
 
@@ -424,8 +425,7 @@ pg_reconnect(struct pg_store *s)
 		return;
 	}
 	PQsetNoticeProcessor(s->conn, pg_notice, NULL);
-	if (pg_exec(s, "SET client_min_messages = warning") == -1 ||
-	    pg_prepare_ins(s) == -1)
+	if (pg_session(s) == -1 || pg_prepare_ins(s) == -1)
 		return;
 	log_info("store: reconnected to PostgreSQL");
 }
@@ -503,6 +503,11 @@ pg_cmd(struct pg_store *s, const char *sql, const struct pg_params *p,
 	return 0;
 }
 
+/*
+ * The whole result is read before the first row() call: row functions
+ * may call the store again (the hosts list asks each host's bundle), and
+ * a connection streaming one query (single-row mode) cannot run another.
+ */
 int
 pg_each(struct pg_store *s, const char *sql, const struct pg_params *p,
     pg_row_fn row, void *arg, const char *what)
@@ -935,6 +940,17 @@ pg_notice(void *arg, const char *msg)
 	log_debug("store: %.*s", (int)strcspn(msg, "\n"), msg);
 }
 
+/*
+ * Session settings: warnings only (not the notices of IF NOT EXISTS);
+ * no JIT, whose compile time (a second and more) dwarfs the short
+ * indexed queries the hub runs (tests/bench/pg_scale.py).
+ */
+static int
+pg_session(struct pg_store *s)
+{
+	return pg_exec(s, "SET client_min_messages = warning; SET jit = off");
+}
+
 /* The insert every indicator goes through, parsed once per session. */
 static int
 pg_prepare_ins(struct pg_store *s)
@@ -979,8 +995,7 @@ pg_open_to(struct hub_store **out, const char *dsn, int to)
 		return -1;
 	}
 	PQsetNoticeProcessor(s->conn, pg_notice, NULL);
-	if (pg_exec(s, "SET client_min_messages = warning") == -1 ||
-	    pg_migrate(s, to) == -1)
+	if (pg_session(s) == -1 || pg_migrate(s, to) == -1)
 		goto fail;
 	if (to >= 1 && pg_parts_ahead(s, (int64_t)pk_now_us()) == -1)
 		goto fail;
@@ -1290,11 +1305,15 @@ pg_retention(struct hub_store *st, int64_t cutoff_us, uint32_t chunk,
 		pg_p_init(&p);
 		pg_p_i64(&p, cutoff_us);
 		pg_p_i64(&p, chunk);
+		/* the outer ingest_us bound keeps the join to the
+		 * cutoff's day and the default partition: without it
+		 * each chunk read every partition (283 rows/s at 14
+		 * million rows, tests/bench/pg_scale.py) */
 		if (pg_cmd(s, "DELETE FROM indicators AS i USING (SELECT "
 		    "agent_id, seq, ingest_us FROM indicators WHERE ingest_us "
-		    "< $1 LIMIT $2) AS o WHERE i.agent_id = o.agent_id AND "
-		    "i.seq = o.seq AND i.ingest_us = o.ingest_us", &p, &n,
-		    "retention") == -1)
+		    "< $1 LIMIT $2) AS o WHERE i.ingest_us < $1 AND "
+		    "i.agent_id = o.agent_id AND i.seq = o.seq AND "
+		    "i.ingest_us = o.ingest_us", &p, &n, "retention") == -1)
 			return -1;
 		*deleted += n;
 	} while (n == chunk);
