@@ -237,6 +237,7 @@ check-bench-smoke: all $(BUILD)/bench/batch_bench $(BUILD)/bench/pcap_read
 	PICKETD=$(CURDIR)/$(BUILD)/picketd PICKET_HUB=$(CURDIR)/$(BUILD)/picket-hub \
 		/usr/bin/python3 tests/bench/agent_load.py --smoke
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/multihub_load.py --smoke
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/pg_scale.py --smoke
 
 # Every benchmark at full size, each several times (issue 9; slow: tens of
 # minutes).  Figures go to docs/performance.md.  Not part of make check.
@@ -255,6 +256,7 @@ bench: deps all $(BUILD)/bench/pcap_read $(BUILD)/bench/batch_bench \
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/agent_load.py -n 1000
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/task_dispatch.py -n 1000
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/multihub_load.py
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/pg_scale.py --rows 14000000
 	@if sh tests/bench/ebpf_bench.sh --smoke $(CURDIR)/$(BUILD)/picketd \
 		>/dev/null 2>&1; then sh tests/bench/ebpf_bench.sh \
 		$(CURDIR)/$(BUILD)/picketd; else echo "ebpf_bench: cannot run" \
