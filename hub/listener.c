@@ -62,6 +62,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* accept4 */
 #endif
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -1472,6 +1473,19 @@ conn_io(struct hub_listener *l, struct conn *c, uint64_t now)
 		c->again = 1;
 }
 
+/* Bytes from the agent that the hub has not handled yet: in our buffer,
+ * decrypted in OpenSSL, or in the socket's receive queue. */
+static int
+input_waits(const struct conn *c)
+{
+	int n = 0;
+
+	if (c->in_pos < c->in_len || (c->tls != NULL &&
+	    pk_tls_pending(c->tls) > 0))
+		return 1;
+	return c->fd >= 0 && ioctl(c->fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 /* Timers of one connection; returns when it next needs a look. */
 static uint64_t
 conn_timers(struct hub_listener *l, struct conn *c, uint64_t now)
@@ -1498,6 +1512,12 @@ conn_timers(struct hub_listener *l, struct conn *c, uint64_t now)
 		break;
 	case CS_READY:
 		dl = c->t_rx + 3 * l->hb_us;
+		if (now >= dl && input_waits(c)) {
+			/* the agent spoke; the hub has not read it yet (a
+			 * backlog of batches ahead of it): not silence */
+			c->t_rx = now;
+			dl = now + 3 * l->hb_us;
+		}
 		if (now >= dl) {
 			l->k.timeouts++;
 			conn_fail(l, c, PK_WE_TIMEOUT, "nothing received for "
