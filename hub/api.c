@@ -602,7 +602,8 @@ api_metrics(struct hub_api_req *r, int *status)
  * host's identity kept connecting from two places (a cloned machine).
  */
 static json_t *
-host_json(const struct hub_api *a, const struct hub_host *h, int connected)
+host_json(const struct hub_api *a, const struct hub_host *h, int connected,
+    json_t *bundle)
 {
 	char addr_a[96], addr_b[96];
 	uint64_t flips;
@@ -622,7 +623,8 @@ host_json(const struct hub_api *a, const struct hub_host *h, int connected)
 	    "dropped", hub_api_jint(h->dropped),
 	    "rejected", hub_api_jint(h->rejected), "connected", connected,
 	    "identity_conflict", conflict,
-	    "bundle", hub_api_host_bundle(a->st, h->agent_id));
+	    "bundle", bundle != NULL ? bundle :
+	    hub_api_host_bundle(a->st, h->agent_id));
 }
 
 struct hosts_ctx {
@@ -631,7 +633,36 @@ struct hosts_ctx {
 	const char	**ids;
 	size_t		  nids;
 	int		  oom;
+	/* every agent's bundle row, read once, by agent id */
+	struct hub_agent_bundle *b;
+	size_t		  nb, capb;
 };
+
+static int
+bundle_row(void *arg, const struct hub_agent_bundle *a)
+{
+	struct hosts_ctx *x = arg;
+	struct hub_agent_bundle *v;
+	size_t cap;
+
+	if (x->nb == x->capb) {
+		cap = x->capb ? x->capb * 2 : 256;
+		if ((v = reallocarray(x->b, cap, sizeof(*v))) == NULL) {
+			x->oom = 1;
+			return 1;
+		}
+		x->b = v;
+		x->capb = cap;
+	}
+	x->b[x->nb++] = *a;
+	return 0;
+}
+
+static int
+cmp_bundle(const void *key, const void *elt)
+{
+	return strcmp(key, ((const struct hub_agent_bundle *)elt)->agent_id);
+}
 
 static int
 cmp_id(const void *key, const void *elt)
@@ -651,7 +682,9 @@ host_row(void *arg, const struct hub_host *h)
 	struct hosts_ctx *x = arg;
 	json_t *o;
 
-	o = host_json(x->api, h, is_connected(x->ids, x->nids, h->agent_id));
+	o = host_json(x->api, h, is_connected(x->ids, x->nids, h->agent_id),
+	    hub_api_bundle_json(x->nb > 0 ? bsearch(h->agent_id, x->b, x->nb,
+	    sizeof(*x->b), cmp_bundle) : NULL));
 	if (o == NULL || json_array_append_new(x->arr, o) == -1) {
 		x->oom = 1;
 		return 1;
@@ -662,15 +695,19 @@ host_row(void *arg, const struct hub_host *h)
 static json_t *
 api_hosts(struct hub_api_req *r, int *status)
 {
-	struct hosts_ctx x = { NULL, NULL, NULL, 0, 0 };
+	struct hosts_ctx x;
 	int rc;
 
+	memset(&x, 0, sizeof(x));
 	x.api = r->api;
 	if ((x.arr = json_array()) == NULL)
 		return hub_api_error(status, 500, "out of memory");
 	x.nids = hub_listener_ready_ids(r->api->l, &x.ids);
-	rc = r->st->ops->hosts(r->st, host_row, &x);
+	rc = r->st->ops->agent_bundles(r->st, bundle_row, &x);
+	if (rc == 0 && !x.oom)
+		rc = r->st->ops->hosts(r->st, host_row, &x);
 	free(x.ids);
+	free(x.b);
 	if (rc == -1 || x.oom) {
 		json_decref(x.arr);
 		return hub_api_error(status, 500, "store unavailable");
@@ -716,7 +753,7 @@ api_host(struct hub_api_req *r, int *status)
 		json_decref(rules);
 		return hub_api_error(status, 500, "store unavailable");
 	}
-	if ((o = host_json(r->api, &h, conn)) == NULL) {
+	if ((o = host_json(r->api, &h, conn, NULL)) == NULL) {
 		json_decref(rules);
 		return hub_api_error(status, 500, "out of memory");
 	}

@@ -262,6 +262,21 @@ hub_api_shared_detail(struct hub_store *st, int64_t id, json_t *o)
 /* ------------------------------------------------------------ hosts */
 
 json_t *
+hub_api_bundle_json(const struct hub_agent_bundle *a)
+{
+	if (a == NULL)
+		return json_null();
+	return json_pack("{s:o,s:o,s:s,s:o,s:o,s:o}",
+	    "running", hub_api_jint(a->running),
+	    "previous", hub_api_jint(a->previous),
+	    "outcome", a->outcome >= 0 && a->outcome <= PK_AO_LAST ?
+	    outcomes[a->outcome] : "unknown",
+	    "reason", hub_json_str(a->reason),
+	    "reported", hub_api_jtime(a->reported_us),
+	    "applied", hub_api_jtime(a->applied_us));
+}
+
+json_t *
 hub_api_host_bundle(struct hub_store *st, const char *agent_id)
 {
 	struct hub_agent_bundle a;
@@ -270,12 +285,5 @@ hub_api_host_bundle(struct hub_store *st, const char *agent_id)
 	if (st->ops->agent_bundle_get(st, agent_id, &a, &found) == -1 ||
 	    !found)
 		return json_null();
-	return json_pack("{s:o,s:o,s:s,s:o,s:o,s:o}",
-	    "running", hub_api_jint(a.running),
-	    "previous", hub_api_jint(a.previous),
-	    "outcome", a.outcome >= 0 && a.outcome <= PK_AO_LAST ?
-	    outcomes[a.outcome] : "unknown",
-	    "reason", hub_json_str(a.reason),
-	    "reported", hub_api_jtime(a.reported_us),
-	    "applied", hub_api_jtime(a.applied_us));
+	return hub_api_bundle_json(&a);
 }

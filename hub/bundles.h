@@ -137,6 +137,8 @@ int hub_api_shared_reach(struct hub_store *st, int64_t id, json_t *o);
 int hub_api_shared_detail(struct hub_store *st, int64_t id, json_t *o);
 /* The "bundle" of a host row: an object, or JSON null. */
 json_t *hub_api_host_bundle(struct hub_store *st, const char *agent_id);
+/* The same from a row already read (NULL: the host has none). */
+json_t *hub_api_bundle_json(const struct hub_agent_bundle *a);
 
 /* `picket-hub bundle list|show|rollback` (hub/bundle_cli.c). */
 int hub_cmd_bundle(int argc, char **argv);

@@ -405,6 +405,8 @@ struct hub_reached_host {
 };
 
 typedef int (*hub_bundle_fn)(void *arg, const struct hub_bundle_row *b);
+typedef int (*hub_agent_bundle_fn)(void *arg,
+    const struct hub_agent_bundle *a);
 typedef int (*hub_reached_fn)(void *arg, const struct hub_reached_host *h);
 typedef int (*hub_member_fn)(void *arg, int64_t shared_id);
 
@@ -714,6 +716,10 @@ struct hub_store_ops {
 		    const struct hub_agent_bundle *a, uint64_t version);
 	int	(*agent_bundle_get)(struct hub_store *st, const char *agent_id,
 		    struct hub_agent_bundle *a, int *found);
+	/* Every agent's row, by agent id (bytewise): the hosts list reads
+	 * them once instead of one query per host. */
+	int	(*agent_bundles)(struct hub_store *st, hub_agent_bundle_fn fn,
+		    void *arg);
 	/* Reach and matches of shared indicator id. */
 	int	(*shared_reach)(struct hub_store *st, int64_t id,
 		    struct hub_shared_reach *r);

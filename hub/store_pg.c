@@ -1462,6 +1462,7 @@ const struct hub_store_ops hub_store_pg = {
 	.bundle_members = pg_bundle_members,
 	.agent_bundle_put = pg_agent_bundle_put,
 	.agent_bundle_get = pg_agent_bundle_get,
+	.agent_bundles = pg_agent_bundles,
 	.shared_reach = pg_shared_reach,
 	.shared_reached_hosts = pg_shared_reached_hosts,
 	.shared_matches = pg_shared_matches,

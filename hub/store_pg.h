@@ -252,6 +252,7 @@ int	pg_agent_bundle_put(struct hub_store *, const struct hub_agent_bundle *,
 	    uint64_t);
 int	pg_agent_bundle_get(struct hub_store *, const char *,
 	    struct hub_agent_bundle *, int *);
+int	pg_agent_bundles(struct hub_store *, hub_agent_bundle_fn, void *);
 int	pg_shared_reach(struct hub_store *, int64_t, struct hub_shared_reach *);
 int	pg_shared_reached_hosts(struct hub_store *, int64_t, uint64_t,
 	    hub_reached_fn, void *);

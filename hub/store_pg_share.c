@@ -884,6 +884,28 @@ pg_agent_bundle_get(struct hub_store *st, const char *agent_id,
 	return 0;
 }
 
+static int
+pg_agent_bundles_row(const PGresult *r, int i, void *arg)
+{
+	struct pg_cb *cb = arg;
+	struct hub_agent_bundle a;
+
+	memset(&a, 0, sizeof(a));
+	(void)pg_agent_bundle_row(r, i, &a);
+	return ((hub_agent_bundle_fn)cb->fn)(cb->arg, &a);
+}
+
+int
+pg_agent_bundles(struct hub_store *st, hub_agent_bundle_fn fn, void *arg)
+{
+	struct pg_cb cb = { (void *)fn, arg };
+
+	return pg_each((struct pg_store *)st, "SELECT agent_id, running, "
+	    "previous, outcome, reason, reported_us, applied_us FROM "
+	    "agent_bundle ORDER BY agent_id COLLATE \"C\"", NULL,
+	    pg_agent_bundles_row, &cb, "agent bundles");
+}
+
 /* Reports that a host ran a version: not a refusal, version >= 1. */
 #define PG_REACHED "FROM agent_bundle_events e JOIN bundle_members m ON " \
 	"m.version = e.version WHERE m.shared_id = $1 AND e.outcome != 2 " \

@@ -3280,6 +3280,36 @@ sq_agent_bundle_get(struct hub_store *st, const char *agent_id,
 	return 0;
 }
 
+struct sq_abs {
+	hub_agent_bundle_fn	 fn;
+	void			*arg;
+};
+
+static int
+sq_agent_bundles_row(sqlite3_stmt *q, void *arg)
+{
+	struct sq_abs *x = arg;
+	struct hub_agent_bundle a;
+
+	memset(&a, 0, sizeof(a));
+	(void)sq_agent_bundle_row(q, &a);
+	return x->fn(x->arg, &a);
+}
+
+static int
+sq_agent_bundles(struct hub_store *st, hub_agent_bundle_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)st;
+	struct sq_abs x = { fn, arg };
+	sqlite3_stmt *q;
+
+	if (sq_prepare(s, "SELECT agent_id, running, previous, outcome, "
+	    "reason, reported_us, applied_us FROM agent_bundle ORDER BY "
+	    "agent_id", &q) == -1)
+		return -1;
+	return sq_each(s, q, sq_agent_bundles_row, &x, "agent bundles");
+}
+
 /* Reports that a host ran a version: not a refusal, version >= 1. */
 #define SQ_REACHED "FROM agent_bundle_events e JOIN bundle_members m ON " \
 	"m.version = e.version WHERE m.shared_id = ?1 AND e.outcome != 2 " \
@@ -3477,6 +3507,7 @@ const struct hub_store_ops hub_store_sqlite = {
 	.bundle_members = sq_bundle_members,
 	.agent_bundle_put = sq_agent_bundle_put,
 	.agent_bundle_get = sq_agent_bundle_get,
+	.agent_bundles = sq_agent_bundles,
 	.shared_reach = sq_shared_reach,
 	.shared_reached_hosts = sq_shared_reached_hosts,
 	.shared_matches = sq_shared_matches,

@@ -392,10 +392,27 @@ test_retention(void **state)
 }
 
 /* APPLIED reports give reach; picket.shared.ref gives matches. */
+struct abs {
+	struct hub_agent_bundle	 v[4];
+	size_t			 n;
+};
+
+static int
+abs_row(void *arg, const struct hub_agent_bundle *a)
+{
+	struct abs *x = arg;
+
+	if (x->n == 4)
+		return 1;
+	x->v[x->n++] = *a;
+	return 0;
+}
+
 static void
 test_reach_and_matches(void **state)
 {
 	struct hubfix *f = *state;
+	struct abs abs;
 	struct hub_agent_bundle a;
 	struct hub_shared_reach r;
 	char json[1024];
@@ -456,6 +473,22 @@ test_reach_and_matches(void **state)
 	assert_int_equal(r.match_hosts, 1);
 	assert_true(r.first_match_us > 0);
 	assert_int_equal(r.first_match_us, r.last_match_us);
+	/* the whole list, by agent id (the hosts page reads it once; "B"
+	 * sorts before "a" bytewise on both backends) */
+	snprintf(a.agent_id, sizeof(a.agent_id), "B-agent");
+	a.outcome = PK_AO_APPLIED;
+	a.running = 1;
+	a.reason[0] = '\0';
+	assert_int_equal(f->st->ops->agent_bundle_put(f->st, &a, 1), 0);
+	memset(&abs, 0, sizeof(abs));
+	assert_int_equal(f->st->ops->agent_bundles(f->st, abs_row, &abs), 0);
+	assert_int_equal(abs.n, 3);
+	assert_string_equal(abs.v[0].agent_id, "B-agent");
+	assert_string_equal(abs.v[1].agent_id, "agent-1");
+	assert_int_equal(abs.v[1].running, 1);
+	assert_int_equal(abs.v[1].applied_us, 3000);
+	assert_string_equal(abs.v[2].agent_id, "agent-2");
+	assert_string_equal(abs.v[2].reason, "line 5: bad");
 }
 
 /* A schema 7 database upgrades with its rows. */
