@@ -1095,10 +1095,14 @@ pg_insert(struct hub_store *st, const struct hub_indicator *d, int *is_new)
 	 * outside one gets its own, as SQLite's autocommit would */
 	if (!s->txn)
 		return pg_txn(s, pg_insert_txn, &one);
+	/* a failure is tried again a minute later, not at every row */
 	if (d->ingest_us >= s->covered_until_us - PG_DAY_US &&
-	    pg_parts_ahead(s, d->ingest_us) == -1)
+	    d->ingest_us >= s->parts_retry_us &&
+	    pg_parts_ahead(s, d->ingest_us) == -1) {
+		s->parts_retry_us = d->ingest_us + (int64_t)60 * 1000000;
 		log_warnx("store: no partition ahead; rows go to the default "
-		    "partition");
+		    "partition until one can be made");
+	}
 	if (pg_lock_agent(s, d->agent_id) == -1)
 		return -1;
 	if ((int64_t)d->seq <= s->lock_last_seq)

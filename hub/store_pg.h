@@ -44,6 +44,7 @@ struct pg_store {
 	int64_t			 lock_last_seq;
 	int			 lock_has_row;
 	int64_t			 covered_until_us;	/* partitions made */
+	int64_t			 parts_retry_us;	/* after a failure */
 	unsigned		 leads;		/* HUB_LEAD_* bits held */
 };
 
