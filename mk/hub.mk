@@ -31,6 +31,11 @@ UNIT_EXTRA_test_stix := $(HUBFIX_OBJ) $(HUB_VIEW_OBJS) $(HUB_STORE_OBJS) \
 $(BUILD)/tests/test_outbreak $(BUILD)/tests/test_stix: $(HUBFIX_OBJ) \
 	$(HUB_VIEW_OBJS) $(HUB_STORE_OBJS)
 
+# hub_extract, the columns of every record an agent sends (hub/ingest.c;
+# tests/fuzz/fuzz_extract.c).
+FUZZ_EXTRA_fuzz_extract := $(FUZZ_BUILD)/obj/hub/ingest.o
+$(FUZZ_BUILD)/fuzz_extract: $(FUZZ_BUILD)/obj/hub/ingest.o
+
 # The API's path and query-string checks (hub/apiparam.c, portable C).
 $(FUZZ_BUILD)/fuzz_api_params: tests/fuzz/fuzz_api_params.c hub/apiparam.c common/util.c \
 	common/pktime.c
