@@ -176,7 +176,7 @@ static const struct xfield xfields[XF_N] = {
 	XS("source", "ip", XR_OPT, source_ip),
 	XS("destination", "ip", XR_OPT, destination_ip),
 	XS("network", "transport", XR_OPT, transport),
-	XI("event", "severity", XR_REQ, 0, 100),		/* XF_SEVERITY */
+	XI("event", "severity", XR_REQ, 0, 100),	/* XF_SEVERITY */
 	XI("picket", "count", XR_REQ, 1, INT64_MAX),		/* XF_COUNT */
 	XI("destination", "port", XR_OPT, 0, 65535),		/* XF_PORT */
 	/* a bundle entry's match names the shared indicator it came from
@@ -270,7 +270,7 @@ hub_extract(const char *s, size_t len, struct hub_indicator *d)
 		return -1;
 	for (i = 0; i < XF_N; i++) {
 		if (i == XF_SHARED)
-			continue;		/* a bad one is counted, below */
+			continue;	/* a bad one is counted, below */
 		if (x.seen[i] == -1 || (x.seen[i] == 0 &&
 		    xfields[i].req == XR_REQ))
 			return -1;

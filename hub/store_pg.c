@@ -797,12 +797,11 @@ pg_version(struct hub_store *st, int *version)
 }
 
 /*
- * Bring the schema up to `to`, one step per transaction, each under the
- * schema lock so that hubs starting together migrate once.  `to` is
- * HUB_SCHEMA_VERSION except in the upgrade tests (pg_migrate_to).
+ * Bring the schema up to HUB_SCHEMA_VERSION, one step per transaction,
+ * each under the schema lock so that hubs starting together migrate once.
  */
 static int
-pg_migrate(struct pg_store *s, int to)
+pg_migrate(struct pg_store *s)
 {
 	char sql[80];
 	int v;
@@ -818,7 +817,8 @@ pg_migrate(struct pg_store *s, int to)
 			    "this hub (%d)", v, HUB_SCHEMA_VERSION);
 			goto fail;
 		}
-		if (v >= to || (size_t)v >= PK_NELEM(pg_migrations)) {
+		if (v >= HUB_SCHEMA_VERSION ||
+		    (size_t)v >= PK_NELEM(pg_migrations)) {
 			pg_abort(s);
 			return 0;
 		}
@@ -893,9 +893,10 @@ pg_make_parts(struct pg_store *s, int64_t from, int64_t to)
 	}
 	for (d = from; d <= to && rc == 0; d++) {
 		snprintf(sql, sizeof(sql), "BEGIN; SELECT "
-		    "pg_advisory_xact_lock(" PG_LOCK_PARTS "); CREATE TABLE IF NOT "
-		    "EXISTS indicators_d%" PRId64 " PARTITION OF indicators "
-		    "FOR VALUES FROM (%" PRId64 ") TO (%" PRId64 "); COMMIT",
+		    "pg_advisory_xact_lock(" PG_LOCK_PARTS "); "
+		    "CREATE TABLE IF NOT EXISTS indicators_d%" PRId64
+		    " PARTITION OF indicators FOR VALUES FROM (%" PRId64
+		    ") TO (%" PRId64 "); COMMIT",
 		    d, d * PG_DAY_US, (d + 1) * PG_DAY_US);
 		if (pg_side_exec(s->side, sql) == -1) {
 			(void)pg_side_exec(s->side, "ROLLBACK");
@@ -967,9 +968,9 @@ pg_prepare_ins(struct pg_store *s)
 	return ok ? 0 : -1;
 }
 
-/* Open dsn and migrate it to schema version `to`. */
+/* Open dsn, migrate it, make the partitions ahead, prepare the insert. */
 static int
-pg_open_to(struct hub_store **out, const char *dsn, int to)
+pg_open(struct hub_store **out, const char *dsn)
 {
 	struct pg_store *s;
 
@@ -995,11 +996,9 @@ pg_open_to(struct hub_store **out, const char *dsn, int to)
 		return -1;
 	}
 	PQsetNoticeProcessor(s->conn, pg_notice, NULL);
-	if (pg_session(s) == -1 || pg_migrate(s, to) == -1)
-		goto fail;
-	if (to >= 1 && pg_parts_ahead(s, (int64_t)pk_now_us()) == -1)
-		goto fail;
-	if (to >= HUB_SCHEMA_VERSION && pg_prepare_ins(s) == -1)
+	if (pg_session(s) == -1 || pg_migrate(s) == -1 ||
+	    pg_parts_ahead(s, (int64_t)pk_now_us()) == -1 ||
+	    pg_prepare_ins(s) == -1)
 		goto fail;
 	*out = &s->base;
 	return 0;
@@ -1008,24 +1007,6 @@ fail:
 	return -1;
 }
 
-static int
-pg_open(struct hub_store **out, const char *dsn)
-{
-	return pg_open_to(out, dsn, HUB_SCHEMA_VERSION);
-}
-
-int
-pg_migrate_to(const char *dsn, int version)
-{
-	struct hub_store *st;
-
-	if (version < 0 || version > HUB_SCHEMA_VERSION)
-		return -1;
-	if (pg_open_to(&st, dsn, version) == -1)
-		return -1;
-	pg_close(st);
-	return 0;
-}
 
 /* ------------------------------------------------------------ insert */
 

@@ -133,8 +133,6 @@ int	pg_host_seen(struct hub_store *, const char *, const char *, uint64_t,
 	    int64_t);
 int	pg_host_settle(struct hub_store *, const char *, uint64_t, uint64_t,
 	    int64_t);
-/* For the upgrade tests: migrate dsn's database to an older version. */
-int	pg_migrate_to(const char *dsn, int version);
 /* store_pg_ind.c: hosts and indicators read by the API and UI */
 int	pg_host_get(struct hub_store *, const char *, struct hub_host *,
 	    int *);

@@ -556,6 +556,6 @@ pg_task_reported(struct hub_store *st, int what, const char *value,
 	pg_p_init(&p);
 	pg_p_text(&p, value);
 	pg_p_i64(&p, since_us);
-	return pg_each((struct pg_store *)st, sql[what], &p, pg_agent_id_row, &cb,
-	    "reported");
+	return pg_each((struct pg_store *)st, sql[what], &p, pg_agent_id_row,
+	    &cb, "reported");
 }

@@ -117,8 +117,8 @@ pg_thosts_add(struct pg_store *s, const struct pg_task_add *a, size_t from,
 	off = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO task_hosts "
 	    "(task_id, agent_id, state, updated_us) VALUES ");
 	for (k = 0; k < n; k++) {
-		w = snprintf(sql + off, sizeof(sql) - off, "%s($1, $%zu, 1, $2)",
-		    k > 0 ? ", " : "", k + 3);
+		w = snprintf(sql + off, sizeof(sql) - off,
+		    "%s($1, $%zu, 1, $2)", k > 0 ? ", " : "", k + 3);
 		if (w < 0 || (size_t)w >= sizeof(sql) - off)
 			return -1;
 		off += (size_t)w;

@@ -26,13 +26,8 @@ test in a schema of its own.  The checks:
   other takes the job over when the first one dies."""
 import json
 import os
-import pathlib
-import random
-import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
