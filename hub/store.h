@@ -1,8 +1,8 @@
 /*
  * store.h - the hub's storage interface.  The hub talks to its database
  * only through this table of functions, so that SQLite (store_sqlite.c,
- * the default, one hub) and later PostgreSQL (several hubs, one database)
- * are interchangeable.  Rows carry the columns the UI filters on, taken
+ * the default, one hub) and PostgreSQL (store_pg*.c: several hubs, one
+ * database) are interchangeable.  Rows carry the columns the UI filters on, taken
  * out of the indicator JSON by hub/ingest.c, plus the JSON itself.  The
  * schema is in docs/schema-hub.md.  Called by hub/ingest.c, hub/main.c,
  * hub/api.c and the unit tests; never by the agent.
@@ -424,7 +424,8 @@ typedef int (*hub_inc_event_fn)(void *arg, const struct hub_inc_event *e);
 /* Every function returns 0 or -1 (errors go to the hub's log). */
 struct hub_store_ops {
 	const char	*name;
-	/* target: a file path for SQLite, a connection string later. */
+	/* target: a file path for SQLite, a libpq connection string for
+	 * PostgreSQL. */
 	int	(*open)(struct hub_store **st, const char *target);
 	void	(*close)(struct hub_store *st);
 	int	(*schema_version)(struct hub_store *st, int *version);
