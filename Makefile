@@ -228,7 +228,7 @@ check-bench-smoke: all $(BUILD)/bench/batch_bench $(BUILD)/bench/pcap_read
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/throughput.py --smoke
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/footprint.py --smoke
 	PICKETD=$(CURDIR)/$(BUILD)/picketd /usr/bin/python3 \
-		tests/bench/capture_bench.py --smoke
+		tests/bench/capture_bench.py --smoke --cpu-limit 50
 	PICKETD=$(CURDIR)/$(BUILD)/picketd /usr/bin/python3 \
 		tests/bench/wire.py --smoke
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/latency.py --smoke
@@ -249,6 +249,9 @@ bench: deps all $(BUILD)/bench/pcap_read $(BUILD)/bench/batch_bench \
 	$(BUILD)/bench/rules_bench
 	$(BUILD)/bench/batch_bench tests/bench/indicators-sample.ndjson
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/capture_bench.py
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/capture_bench.py \
+		--cpu-limit 25 --rates 50000,100000,150000,200000,max \
+		--tools picketd,suricata,suricata-pcap
 	$(BENCH_ENV) BATCH_BENCH=$(CURDIR)/$(BUILD)/bench/batch_bench \
 		/usr/bin/python3 tests/bench/wire.py
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/latency.py

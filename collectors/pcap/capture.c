@@ -3,10 +3,12 @@
  *
  * Live: one pcap handle per configured interface ("any" by default), each
  * read by its own capture thread that copies frames into a ring
- * (ring.h); the engine's thread drains the rings.  Capture therefore never
- * waits for detection: if detection falls behind, the ring fills and the
- * agent drops and counts, while the kernel's buffer keeps draining.  A
- * pipe wakes the engine's thread when a ring goes from empty to not empty.
+ * (ring.h); the engine's thread drains the rings.  A short stall of
+ * detection is absorbed by the ring and then the kernel's buffer.  When
+ * the ring is full the capture thread waits for room (cap_wait_room)
+ * rather than copy frames only to drop them, so under overload the
+ * kernel drops, at no CPU cost, and detection keeps the CPU.  A pipe
+ * wakes the engine's thread when a ring goes from empty to not empty.
  * Kernel drops, interface drops and the agent's own drops are reported in
  * the statistics and, every [pcap] health_interval, as a health indicator.
  *
@@ -53,6 +55,11 @@ struct cap_handle {
 	pthread_t		 thread;
 	int			 running;
 	_Atomic int		 failed;	/* thread hit a read error */
+	pthread_mutex_t		 mu;		/* with room: ring full */
+	pthread_cond_t		 room;
+	int			 sync_ok;	/* mu and room initialised */
+	_Atomic int		 waiting;	/* the thread waits for room */
+	_Atomic uint64_t	 ring_waits;	/* ... how many times */
 	struct pcap_stat	 last;		/* at the last health report */
 	uint64_t		 last_agent_drops;
 };
@@ -92,6 +99,42 @@ cap_cb(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
 	    ts);
 }
 
+/*
+ * The ring is full: detection is behind.  Copying the frame only to drop
+ * it would take CPU from detection just when it lacks it most: under a
+ * CPU quota (the unit's CPUQuota=50%) that turned an overload into a
+ * collapse (capture_bench --cpu-limit 25, 150,000 packets/s: the engine
+ * analysed a third of what it does at 100,000).  So the thread stops
+ * reading; the kernel's buffer fills and the kernel drops what does not
+ * fit, counted in pcap.IF.dropped.  The engine signals after it has
+ * taken frames (cap_signal_room); a stop signals too.
+ */
+static void
+cap_wait_room(struct cap_handle *ch, uint32_t caplen)
+{
+	atomic_fetch_add(&ch->ring_waits, 1);
+	pthread_mutex_lock(&ch->mu);
+	atomic_store(&ch->waiting, 1);
+	/* Pairs with the fence in cap_signal_room: either the engine sees
+	 * waiting or this thread sees the room the engine made. */
+	atomic_thread_fence(memory_order_seq_cst);
+	while (!pk_ring_fits(&ch->ring, caplen) && !atomic_load(&ch->c->stop))
+		pthread_cond_wait(&ch->room, &ch->mu);
+	atomic_store(&ch->waiting, 0);
+	pthread_mutex_unlock(&ch->mu);
+}
+
+static void
+cap_signal_room(struct cap_handle *ch)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!atomic_load(&ch->waiting))
+		return;
+	pthread_mutex_lock(&ch->mu);
+	pthread_cond_signal(&ch->room);
+	pthread_mutex_unlock(&ch->mu);
+}
+
 /* Live, on the capture thread: copy the frame into the ring. */
 static void
 cap_push(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
@@ -101,6 +144,8 @@ cap_push(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
 	    (uint64_t)h->ts.tv_usec;
 	char one = 1;
 
+	if (!pk_ring_fits(&ch->ring, h->caplen))
+		cap_wait_room(ch, h->caplen);
 	if (pk_ring_push(&ch->ring, ts, bytes, h->caplen, h->len) == 1 &&
 	    write(ch->c->wake[1], &one, 1) < 0 && errno != EAGAIN)
 		atomic_store(&ch->failed, 1);
@@ -233,6 +278,15 @@ cap_open_live_one(struct capture *c, const struct pk_config *cfg,
 		pcap_close(p);
 		return -1;
 	}
+	if (pthread_mutex_init(&ch->mu, NULL) != 0 ||
+	    pthread_cond_init(&ch->room, NULL) != 0) {
+		snprintf(err, errlen, "%s: cannot make the capture ring's "
+		    "lock", ifname);
+		pk_ring_destroy(&ch->ring);
+		pcap_close(p);
+		return -1;
+	}
+	ch->sync_ok = 1;
 	c->nh++;
 	ch->c = c;
 	ch->p = p;
@@ -395,6 +449,8 @@ cap_poll(void *st, int budget)
 				    f.data, f.caplen, f.wirelen, f.ts_us);
 				pk_ring_pop(&c->h[i].ring);
 			}
+			if (n > 0)
+				cap_signal_room(&c->h[i]);
 			total += n;
 			more |= n == 64;
 		}
@@ -545,6 +601,8 @@ cap_stats(void *st, FILE *fp)
 	for (i = 0; i < c->nh; i++) {
 		fprintf(fp, "pcap.%s.agent_dropped %llu\n", c->h[i].name,
 		    (unsigned long long)atomic_load(&c->h[i].ring.dropped));
+		fprintf(fp, "pcap.%s.ring_waits %llu\n", c->h[i].name,
+		    (unsigned long long)atomic_load(&c->h[i].ring_waits));
 		if (pcap_stats(c->h[i].p, &ps) != 0)
 			continue;
 		fprintf(fp, "pcap.%s.received %u\n", c->h[i].name, ps.ps_recv);
@@ -562,8 +620,13 @@ cap_close(void *st)
 
 	atomic_store(&c->stop, 1);
 	for (i = 0; i < c->nh; i++)
-		if (c->h[i].running)
+		if (c->h[i].running) {
 			pcap_breakloop(c->h[i].p);
+			/* A thread waiting for room sees the stop. */
+			pthread_mutex_lock(&c->h[i].mu);
+			pthread_cond_signal(&c->h[i].room);
+			pthread_mutex_unlock(&c->h[i].mu);
+		}
 	for (i = 0; i < c->nh; i++)
 		if (c->h[i].running) {
 			pthread_join(c->h[i].thread, NULL);
@@ -574,6 +637,10 @@ cap_close(void *st)
 		pcap_close(c->h[c->nh].p);
 		if (!c->offline)
 			pk_ring_destroy(&c->h[c->nh].ring);
+		if (c->h[c->nh].sync_ok) {
+			pthread_mutex_destroy(&c->h[c->nh].mu);
+			pthread_cond_destroy(&c->h[c->nh].room);
+		}
 	}
 	if (c->wake[0] >= 0)
 		close(c->wake[0]);

@@ -161,7 +161,7 @@ struct fpd {
 	uint64_t		 now;
 	/* counters */
 	uint64_t		 payloads, windows, sampled, pkt_capped;
-	uint64_t		 tls_skipped, http_trimmed;
+	uint64_t		 tls_skipped, http_trimmed, midstream;
 	uint64_t		 nbitmaps, bitmaps_denied, nomem;
 	uint64_t		 detections, reports, covered, inbound_dispersed;
 	/* known fingerprints (a bundle's) */
@@ -1085,23 +1085,36 @@ fp_packet(void *st, const struct pk_pktctx *c)
 	uint8_t role;
 	size_t i;
 	const struct pk_shared *bsh = pk_engine_shared(d->e);
-	int known = pk_shared_nfingerprints(bsh) > 0;
+	int known = pk_shared_nfingerprints(bsh) > 0, sent;
 
 	/*
 	 * The initiator's payloads are counted (responses are never worms
 	 * here); with a bundle's fingerprints loaded, responses are hashed
 	 * too, for the known set only: a download of a known worm counts.
+	 * A TCP flow picked up midstream (its first packet was not a SYN:
+	 * the agent started late, or capture lost the handshake under load)
+	 * has a guessed initiator, often the server: its payloads are
+	 * treated as responses.  Counting them would make a busy server's
+	 * replies look sent, and cost the most when capture is already
+	 * behind (a capture losing 60% in bursts spent a third of its time
+	 * here, twice the cost per packet).
 	 */
-	if (p == NULL || c->flow == NULL || (c->dir != PK_DIR_FWD && !known) ||
+	if (p == NULL || c->flow == NULL ||
 	    (p->proto != PK_PROTO_TCP && p->proto != PK_PROTO_UDP) ||
 	    p->payload == NULL || p->payload_len < d->k)
+		return;
+	sent = c->dir == PK_DIR_FWD &&
+	    (p->proto != PK_PROTO_TCP || c->flow->saw_syn);
+	if (!sent && c->dir == PK_DIR_FWD)
+		d->midstream++;
+	if (!sent && !known)
 		return;
 	fp_clock(d, p->ts_us);
 	if (is_tls_handshake(p)) {
 		d->tls_skipped++;
 		return;
 	}
-	if (c->dir != PK_DIR_FWD) {
+	if (!sent) {
 		d->known_payloads++;
 		collect(d, c, &ps);
 		known_check(d, c, &ps, bsh);
@@ -1260,6 +1273,7 @@ fp_stats(void *st, FILE *fp)
 		{ "packet_cap_reached", d->pkt_capped },
 		{ "tls_skipped", d->tls_skipped },
 		{ "http_headers_skipped", d->http_trimmed },
+		{ "midstream_skipped", d->midstream },
 		{ "bitmaps", d->nbitmaps },
 		{ "bitmaps_denied", d->bitmaps_denied },
 		{ "nomem", d->nomem },

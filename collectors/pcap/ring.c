@@ -53,6 +53,17 @@ pk_ring_destroy(struct pk_ring *r)
 }
 
 int
+pk_ring_fits(struct pk_ring *r, uint32_t caplen)
+{
+	size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+	size_t need = rec_size(caplen), off = head & (r->size - 1);
+	size_t skip = need > r->size - off ? r->size - off : 0;
+
+	return need > r->size / 2 || need + skip <= r->size - (head - tail);
+}
+
+int
 pk_ring_push(struct pk_ring *r, uint64_t ts_us, const uint8_t *data,
     uint32_t caplen, uint32_t wirelen)
 {

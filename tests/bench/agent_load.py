@@ -408,8 +408,8 @@ def main():
           f"{marks['cpu_loaded'][0] - cpu_c:.2f} s for the batches, "
           f"{cpu1 - cpu0:.2f} s in all")
     keys = ("accepted", "welcomes", "refused_limit", "accept_errors",
-            "handshake_failures", "timeouts", "peer_closed", "batches",
-            "ingest_stored", "heartbeats_in")
+            "handshake_waits", "handshake_failures", "timeouts",
+            "peer_closed", "batches", "ingest_stored", "heartbeats_in")
     print("  hub counters: " + ", ".join(f"{x} {counters.get(x, 0)}"
                                          for x in keys))
     errs = {x: v for x, v in counters.items()

@@ -29,6 +29,17 @@ anything.
 
     /usr/bin/python3 tests/bench/capture_bench.py [--smoke] [--runs N]
         [--rates 10000,50000,max] [--tools picketd,suricata,...] [--pcap F]
+        [--cpu-limit PERCENT]
+
+--cpu-limit gives every tool the same CPU budget: PERCENT of one core
+(a cgroup's CPU quota, 10 ms period: cgroup v2 cpu.max or v1
+cpu.cfs_quota_us), the tool pinned to the last CPU and tcpreplay to the
+first.  Unconstrained, on this 2-core machine no tool drops anything up
+to the fastest rate one tcpreplay sends, so there is no rate at which
+"Suricata starts dropping"; with the same small budget each tool drops
+from the rate its own cost per packet allows, and the rates and the
+drops beyond them can be compared.  The cgroup's throttling counters are
+printed with each run, to show the budget was what limited it.
 
 Needs root (namespaces).  Not part of `make check` except as --smoke: the
 first 2,000 packets of the 5 MB capture at 5,000 packets/s, once for
@@ -256,7 +267,96 @@ def stop_tcpdump(p, errf):
             "dropped": max(drop, 0), "alerts": -1}
 
 
-def run_one(pair, tool, pcap, limit, loops, rate, tmp):
+class CpuLimit:
+    """One cgroup with a CPU quota for the tool under test (--cpu-limit).
+    cgroup v2 when its root offers the cpu controller, else the v1 cpu
+    hierarchy; anything else is refused with the reason.  The tool joins
+    it before exec (preexec), so every process and thread it starts is
+    inside."""
+
+    PERIOD_US = 10000   # short: a 4 MB ring must outlast one throttle
+
+    def __init__(self, percent):
+        self.percent = percent
+        name = f"picket-capbench-{os.getpid()}"
+        v2 = "/sys/fs/cgroup"
+        v1 = "/sys/fs/cgroup/cpu"
+        quota = max(1000, int(self.PERIOD_US * percent / 100))
+        if "cpu" in _read(os.path.join(v2, "cgroup.controllers")).split():
+            _write(os.path.join(v2, "cgroup.subtree_control"), "+cpu",
+                   ok_fail=True)
+            self.dir = os.path.join(v2, name)
+            os.makedirs(self.dir, exist_ok=True)
+            _write(os.path.join(self.dir, "cpu.max"),
+                   f"{quota} {self.PERIOD_US}")
+            self.v2 = True
+        elif os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
+            self.dir = os.path.join(v1, name)
+            os.makedirs(self.dir, exist_ok=True)
+            _write(os.path.join(self.dir, "cpu.cfs_period_us"),
+                   str(self.PERIOD_US))
+            _write(os.path.join(self.dir, "cpu.cfs_quota_us"), str(quota))
+            self.v2 = False
+        else:
+            sys.exit("capture_bench: --cpu-limit needs the cgroup cpu "
+                     "controller (v2 cpu.max or v1 cpu.cfs_quota_us); "
+                     "neither is mounted")
+        self.last = os.cpu_count() - 1
+
+    def enter(self):
+        """preexec_fn: this process into the cgroup, on the last CPU."""
+        with open(os.path.join(self.dir, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+        os.sched_setaffinity(0, {self.last})
+
+    def throttled(self):
+        """(periods, throttled periods, throttled seconds) so far."""
+        st = {}
+        for line in _read(os.path.join(self.dir, "cpu.stat")).splitlines():
+            k, _, v = line.partition(" ")
+            st[k] = int(v or 0)
+        us = st.get("throttled_usec", st.get("throttled_time", 0) // 1000)
+        return st.get("nr_periods", 0), st.get("nr_throttled", 0), us / 1e6
+
+    def close(self):
+        for _ in range(50):
+            try:
+                os.rmdir(self.dir)
+                return
+            except OSError:
+                time.sleep(0.1)   # the last tool is still exiting
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _write(path, text, ok_fail=False):
+    try:
+        with open(path, "w") as f:
+            f.write(text)
+    except OSError as e:
+        if not ok_fail:
+            sys.exit(f"capture_bench: {path}: {e}")
+
+
+def run_one(pair, tool, pcap, limit, loops, rate, tmp, cg=None):
+    if cg is not None:
+        pair_popen = pair.popen
+        pair.popen = lambda ns, *a, **kw: pair_popen(
+            ns, *a, preexec_fn=cg.enter, **kw)
+    try:
+        return run_tool(pair, tool, pcap, limit, loops, rate, tmp, cg)
+    finally:
+        if cg is not None:
+            pair.popen = pair_popen
+
+
+def run_tool(pair, tool, pcap, limit, loops, rate, tmp, cg):
     if tool == "picketd":
         p, errf = start_picketd(pair, tmp)
     elif tool.startswith("suricata"):
@@ -266,7 +366,10 @@ def run_one(pair, tool, pcap, limit, loops, rate, tmp):
         p, errf = start_tcpdump(pair, tmp)
     time.sleep(0.5)
     cpu0 = cpu_seconds(inner_pid(p))
+    thr0 = cg.throttled() if cg is not None else (0, 0, 0.0)
     args = ["tcpreplay", "-q", f"--loop={loops}", "-i", "veth-pka"]
+    if cg is not None:
+        args = ["taskset", "-c", "0"] + args
     if limit:
         args.append(f"--limit={limit}")
     args += ["--topspeed"] if rate == "max" else [f"--pps={rate}"]
@@ -275,6 +378,7 @@ def run_one(pair, tool, pcap, limit, loops, rate, tmp):
     elapsed = time.monotonic() - t0
     time.sleep(1.5)     # the kernel hands over what it buffered
     cpu = cpu_seconds(inner_pid(p)) - cpu0
+    thr1 = cg.throttled() if cg is not None else (0, 0, 0.0)
     if tool == "picketd":
         r = stop_picketd(p, errf)
     elif tool.startswith("suricata"):
@@ -289,7 +393,8 @@ def run_one(pair, tool, pcap, limit, loops, rate, tmp):
         if "Rated:" in line and m:
             pps = float(m.group(1))
     r.update(tool=tool, rate=rate, sent=sent, seconds=elapsed, cpu=cpu,
-             pps=pps)
+             pps=pps, periods=thr1[0] - thr0[0],
+             throttled=thr1[1] - thr0[1], throttled_s=thr1[2] - thr0[2])
     return r
 
 
@@ -332,6 +437,8 @@ def main():
                     default="10000,50000,100000,150000,200000,max")
     ap.add_argument("--tools", default=",".join(TOOLS))
     ap.add_argument("--pcap", help="replay this capture instead")
+    ap.add_argument("--cpu-limit", type=float, metavar="PERCENT",
+                    help="every tool gets this share of one core")
     o = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("capture_bench: needs root (network namespaces)")
@@ -351,10 +458,24 @@ def main():
     if any(t.startswith("suricata") for t in tools):
         ver = subprocess.run(["suricata", "-V"], capture_output=True,
                              text=True).stdout.strip()
+    cg = CpuLimit(o.cpu_limit) if o.cpu_limit else None
+    budget = "no CPU limit" if cg is None else (
+        f"each tool limited to {o.cpu_limit:g}% of CPU {cg.last} "
+        f"({'cgroup v2' if cg.v2 else 'cgroup v1'}, {cg.PERIOD_US // 1000} "
+        "ms period), tcpreplay on CPU 0")
     print(f"capture benchmark: {os.path.basename(pcap)} ({npk:,} packets"
           f"{' sent' if o.smoke else ''}), {', '.join(tools)}, one at a time "
-          f"on one veth; {runs} run(s); {os.cpu_count()} CPUs; "
+          f"on one veth; {budget}; {runs} run(s); {os.cpu_count()} CPUs; "
           f"load {os.getloadavg()[0]:.2f}; {ver}")
+    try:
+        res = measure(o, cg, pcap, tools, rates, runs, npk)
+    finally:
+        if cg is not None:
+            cg.close()
+    report(o, cg, tools, rates, res)
+
+
+def measure(o, cg, pcap, tools, rates, runs, npk):
     res = {}
     with tempfile.TemporaryDirectory() as tmp, Pair() as pair:
         os.chmod(tmp, 0o755)
@@ -366,18 +487,31 @@ def main():
             limit = npk if rate == "max" else min(npk, int(rate * SECONDS))
             for run in range(runs):
                 for tool in tools:
-                    r = run_one(pair, tool, pcap, limit, 1, rate, tmp)
+                    r = run_one(pair, tool, pcap, limit, 1, rate, tmp,
+                                cg)
                     res.setdefault((rate, tool), []).append(r)
+                    thr = "" if cg is None else (
+                        f" throttled {r['throttled']}/{r['periods']} "
+                        f"periods, {r['throttled_s']:.2f} s")
                     print(f"  {str(rate):>7} run {run + 1} {tool:14s} "
                           f"sent {r['sent']:>8,} at {r['pps']:>8,.0f}/s "
                           f"received {r['received']:>8,} dropped "
                           f"{r['kernel_drop']:>6,}+{r['agent_drop']:>6,} "
-                          f"cpu {r['cpu']:5.2f} s alerts {r['alerts']}",
-                          flush=True)
+                          f"cpu {r['cpu']:5.2f} s alerts {r['alerts']}"
+                          f"{thr}", flush=True)
+    return res
+
+
+def pct(r):
+    """Share of what was sent that the tool dropped, in percent."""
+    return 100.0 * r["dropped"] / r["sent"] if r["sent"] > 0 else None
+
+
+def report(o, cg, tools, rates, res):
     print()
     print("| rate (pps) | tool | sent | achieved pps | received | "
-          "kernel drops | agent drops | CPU s | alerts |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "kernel drops | agent drops | drops % | CPU s | alerts |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for rate in rates:
         for tool in tools:
             rs = res[(rate, tool)]
@@ -386,6 +520,7 @@ def main():
                   f"{med([r['received'] for r in rs])} | "
                   f"{med([r['kernel_drop'] for r in rs])} | "
                   f"{med([r['agent_drop'] for r in rs])} | "
+                  f"{med([pct(r) for r in rs], '{:.1f}')} | "
                   f"{med([r['cpu'] for r in rs], '{:.2f}')} | "
                   f"{med([r['alerts'] for r in rs])} |")
     print()
@@ -403,6 +538,9 @@ def main():
             if r["sent"] <= 0 or r["received"] < 0:
                 sys.exit(f"capture benchmark smoke: {tool} printed no "
                          "figures")
+            if cg is not None and r["periods"] <= 0:
+                sys.exit(f"capture benchmark smoke: {tool} ran outside "
+                         "its CPU-limited cgroup")
 
 
 if __name__ == "__main__":

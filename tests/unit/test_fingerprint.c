@@ -93,7 +93,8 @@ ed_record(struct rec *r, struct pk_indicator *ind)
 struct harness {
 	struct pk_engine	 eng;
 	struct pk_config	 cfg;
-	struct pk_flow		 flow;	/* the packets' flow: only non-NULL matters */
+	struct pk_flow		 flow;	/* the packets' flow: TCP's began with
+					 * a SYN unless a test says not */
 	void			*st;
 	int			 no_home;	/* home_net empty */
 };
@@ -118,6 +119,7 @@ h_new(int offline, void (*tune)(struct pk_config *))
 		tune(&h->cfg);
 	assert_true(pk_detector_fingerprint.enabled(&h->cfg));
 	h->eng.offline = offline;
+	h->flow.saw_syn = 1;
 	h->st = pk_detector_fingerprint.init(&h->eng, &h->cfg);
 	assert_non_null(h->st);
 	return h;
@@ -447,6 +449,37 @@ test_server_responses_ignored(void **state)
 	h_flush(h, t);
 	assert_int_equal(h->eng.n, 0);
 	assert_int_equal(h_stat(h, "fingerprint.windows_hashed"), 0);
+	h_free(h);
+}
+
+/*
+ * TCP flows picked up midstream (no SYN seen) have a guessed initiator:
+ * their payloads are not counted as sent, however many destinations the
+ * same bytes reach; UDP, which has no handshake, still is.
+ */
+static void
+test_midstream_tcp_not_counted(void **state)
+{
+	struct harness *h = h_new(1, NULL);
+	uint64_t t = T0;
+	unsigned i;
+
+	(void)state;
+	h->flow.saw_syn = 0;
+	t = spread(h, me, worm, sizeof(worm), 1, 30, t);
+	h_flush(h, t);
+	assert_int_equal(h->eng.n, 0);
+	assert_int_equal(h_stat(h, "fingerprint.midstream_skipped"), 30);
+	assert_int_equal(h_stat(h, "fingerprint.windows_hashed"), 0);
+	for (i = 0; i < 30; i++, t += SEC)
+		h_send(h, PK_PROTO_UDP, me, ext(100 + i), 1434, PK_DIR_FWD,
+		    worm, sizeof(worm), t, NULL);
+	h_flush(h, t);
+	assert_int_equal(h->eng.n, 1);
+	assert_int_equal(h->eng.rec[0].transport, PK_PROTO_UDP);
+	assert_int_equal(detail_num(&h->eng.rec[0], "distinct_destinations"),
+	    30);
+	assert_int_equal(h_stat(h, "fingerprint.midstream_skipped"), 30);
 	h_free(h);
 }
 
@@ -907,6 +940,7 @@ main(void)
 		cmocka_unit_test(test_covered_part_carries_group),
 		cmocka_unit_test(test_one_destination_many_times),
 		cmocka_unit_test(test_server_responses_ignored),
+		cmocka_unit_test(test_midstream_tcp_not_counted),
 		cmocka_unit_test(test_inbound_dispersion_counted_only),
 		cmocka_unit_test(test_random_payloads_none),
 		cmocka_unit_test(test_eviction_counted),
