@@ -153,9 +153,12 @@ static const struct opt pcap_opts[] = {
 	    "Kernel capture buffer per interface; packets that arrive while "
 	    "it is full are dropped and counted."),
 	O_SIZE(pcap, ring_size, "4M", 256 * KIB, GIB,
-	    "Buffer between each interface's capture thread and detection; "
-	    "when detection falls behind and it fills, packets are dropped "
-	    "and counted as the agent's own drops."),
+	    "Buffer between each interface's capture thread and detection. "
+	    "When detection falls behind and it fills, the capture thread "
+	    "stops reading until detection makes room (pcap.IF.ring_waits), "
+	    "so the kernel's buffer takes the rest and the kernel drops what "
+	    "does not fit: no CPU goes into copying packets that would be "
+	    "dropped."),
 	O_DUR(pcap, health_interval, "300s", 0, DAY,
 	    "How often capture health (packets received, dropped by the "
 	    "kernel, dropped by the agent) is reported as an indicator; 0 "
@@ -333,6 +336,15 @@ static const struct opt process_opts[] = {
 	    "and counted."),
 	O_SIZE(process, argv_bytes, "1k", 64, 16 * KIB,
 	    "Bytes of a new program's arguments that are recorded."),
+	O_SIZE(process, ring_size, "8M", 256 * KIB, 1 * GIB,
+	    "Kernel ring buffer that carries process events to the agent "
+	    "(eBPF, Linux), rounded up to a power of two; events that find "
+	    "it full are "
+	    "lost and counted (health indicator).  It is kernel memory "
+	    "mapped twice into the agent, so its RSS shows twice this; a "
+	    "smaller ring saves memory, a larger one rides out longer "
+	    "stalls (docs/performance.md).  Read when the process collector "
+	    "starts."),
 	O_SIZE(process, hash_max_size, "64M", 1 * MIB, 4 * GIB,
 	    "Largest executable whose SHA-256 is computed; larger ones are "
 	    "reported without a hash and counted."),

@@ -116,6 +116,7 @@ struct pk_config {
 		struct pk_portset listen_allow;
 		uint64_t	max_processes;
 		uint64_t	argv_bytes;
+		uint64_t	ring_size;		/* BPF ring buffer bytes */
 		uint64_t	hash_max_size;
 		uint64_t	recent_write;		/* seconds */
 		uint64_t	rate_limit;		/* events/s per process */

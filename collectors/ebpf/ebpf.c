@@ -272,7 +272,7 @@ load_skel(const struct pk_config *cfg, int *present, char *why, size_t len)
 {
 	struct proc_bpf *skel;
 	struct bpf_program *prog;
-	size_t i;
+	size_t i, rb;
 	int np;
 
 	libbpf_set_print(libbpf_print);
@@ -286,6 +286,16 @@ load_skel(const struct pk_config *cfg, int *present, char *why, size_t len)
 	skel->rodata->rate_limit = (uint32_t)cfg->process.rate_limit;
 	skel->rodata->argv_max = (uint32_t)PK_MIN(cfg->process.argv_bytes,
 	    (uint64_t)PK_EV_ARGV_MAX - 1);
+	/* A ring buffer's size is a power of two and whole pages. */
+	for (rb = (size_t)sysconf(_SC_PAGESIZE); rb < cfg->process.ring_size &&
+	    rb < (size_t)1 << 30; rb <<= 1)
+		;
+	if (bpf_map__set_max_entries(skel->maps.rb, (uint32_t)rb) != 0) {
+		snprintf(why, len, "cannot size the ring buffer: %s",
+		    strerror(errno));
+		proc_bpf__destroy(skel);
+		return NULL;
+	}
 	np = fill_prefixes(skel, cfg->process.persistence_paths, 0);
 	skel->rodata->nprefix = (uint32_t)(np > 0 ? np : 0);
 	for (i = 0; i < NHOOKS; i++) {

@@ -55,7 +55,7 @@ const volatile __u32 nprefix = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);	/* the loader may change it */
+	__uint(max_entries, 8 << 20);	/* [process] ring_size: the loader sets it */
 } rb SEC(".maps");
 
 struct {

@@ -4,6 +4,8 @@
 #
 #   sh tests/bench/ebpf_bench.sh [--smoke] [PICKETD]
 #
+# PICKET_BENCH_PROCESS="ring_size = 1M" adds lines to the agent's [process].
+#
 # The workload (tests/bench/ebpf_load.c) does fork + exec(/bin/true) + wait
 # and one refused TCP connect per round, on every CPU.  It runs:
 #   1. alone (baseline),
@@ -41,6 +43,7 @@ cat > "$TMP/picket.ini" <<INI
 interfaces = lo
 [process]
 rate_limit = 1000000
+${PICKET_BENCH_PROCESS:-}
 INI
 
 load() { "$TMP/load" "$1" "$2" $PORT | awk '{print $2}'; }

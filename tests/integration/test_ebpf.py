@@ -316,6 +316,41 @@ def test_agent_runs_on_without_bpf(tmp_path):
         assert agent.stop() == 0
 
 
+def ringbuf_sizes(pid):
+    """max_entries of every BPF ring buffer map pid and its children hold
+    (fdinfo of their bpf-map descriptors; map_type 27 is a ring buffer)."""
+    pids = [pid] + [int(c) for c in pathlib.Path(
+        f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    sizes = []
+    for p in pids:
+        fdinfo = pathlib.Path(f"/proc/{p}/fdinfo")
+        for f in fdinfo.iterdir():
+            try:
+                info = dict(line.split(":", 1) for line in
+                            f.read_text().splitlines() if ":" in line)
+            except OSError:
+                continue
+            if info.get("map_type", "").strip() == "27":
+                sizes.append(int(info["max_entries"]))
+    return sizes
+
+
+@pytest.mark.parametrize("ring,want", [("", 8 << 20), ("700k", 1 << 20)])
+def test_process_ring_size(tmp_path, ring, want):
+    """[process] ring_size sizes the kernel ring buffer, rounded up to a
+    power of two; the default is 8M."""
+    conf = "[pcap]\ninterfaces = lo\nfilter = udp port 9\n"
+    if ring:
+        conf += f"[process]\nring_size = {ring}\n"
+    agent = Agent(tmp_path, conf)
+    try:
+        assert wait_for(lambda: "hooks attached" in agent.log(),
+                        timeout=30), agent.log()
+        assert ringbuf_sizes(agent.proc.pid) == [want]
+    finally:
+        assert agent.stop() == 0
+
+
 def test_check_reports_hooks():
     """picketd -n says which hooks would load (needs the lead's -n call:
     skipped until main.c calls pk_ebpf_check)."""
