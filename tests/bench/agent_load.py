@@ -17,7 +17,8 @@ load, hub RSS before and with N connected (KiB per connection), hub CPU
 seconds, refused or failed connections and the hub's counters.
 
     /usr/bin/python3 tests/bench/agent_load.py [--smoke] [-n N] [-b B]
-        [-k K] [--hub-nofile M]
+        [-k K] [--hub-nofile M] [--hub-opt NAME=VALUE ...]
+        [--timeout S] [--retry-for S]
 
 Agent certificates (packaging/mkcerts.sh with every id, about 36 ms an
 agent) are cached in /var/cache/picket/loadcerts-N (ids load-0001...),
@@ -31,6 +32,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import resource
 import select
 import shutil
@@ -206,6 +208,7 @@ class Agent:
         self.failed = None          # "stage: error" when it failed
         self.welcomed = None        # monotonic time of WELCOME
         self.acked = 0              # batches ACKed
+        self.attempts = 0           # connections tried
 
     async def frame(self, timeout):
         """The next frame that is not a HEARTBEAT."""
@@ -229,7 +232,26 @@ class Agent:
             raise hp.ProtocolError(f"got {hp.TYPE_NAMES.get(f.type)}")
         return v
 
-    async def connect(self, host, port, timeout):
+    async def connect(self, host, port, timeout, retry_until=0.0):
+        """Connect and HELLO; with retry_until (monotonic), a failed
+        attempt is tried again after the agent's backoff (random 0-5 s,
+        doubling up to 30 s), as picketd does, until that time."""
+        while True:
+            self.failed = None
+            self.attempts += 1
+            await self._connect(host, port, timeout)
+            if self.failed is None or time.monotonic() >= retry_until:
+                return
+            if self.writer is not None:
+                self.writer.close()
+                self.writer = None
+            delay = random.uniform(0, min(30.0, 5.0 * 2 ** (
+                self.attempts - 1)))
+            if time.monotonic() + delay >= retry_until:
+                return
+            await asyncio.sleep(delay)
+
+    async def _connect(self, host, port, timeout):
         stage = "connect"
         try:
             self.reader, self.writer = await asyncio.wait_for(
@@ -264,12 +286,12 @@ class Agent:
             self.writer.close()
 
 
-async def load(agents, hub, tpl, b, k, timeout, marks):
+async def load(agents, hub, tpl, b, k, timeout, marks, retry_for=0.0):
     """Connect all, measure with all connected, then the batches."""
     t0 = time.monotonic()
     marks["connect_start"] = t0
-    await asyncio.gather(*(a.connect(hub.host, hub.port, timeout)
-                           for a in agents))
+    await asyncio.gather(*(a.connect(hub.host, hub.port, timeout,
+                                     t0 + retry_for) for a in agents))
     marks["connected"] = time.monotonic()
     await asyncio.sleep(1.0)          # let the hub settle its buffers
     marks["rss_connected"] = proc_cpu_rss(hub.proc.pid)
@@ -300,6 +322,14 @@ def main():
     ap.add_argument("--timeout", type=float, default=60.0,
                     help="seconds an agent waits for each step")
     ap.add_argument("--keep", action="store_true", help="keep the tmp dir")
+    ap.add_argument("--retry-for", type=float, default=0.0, metavar="S",
+                    help="agents whose connection fails try again with "
+                    "picketd's backoff for this many seconds (default: "
+                    "one attempt each)")
+    ap.add_argument("--hub-opt", action="append", default=[],
+                    metavar="NAME=VALUE",
+                    help="a [hub] option for the hub (repeatable), e.g. "
+                    "max_handshakes=1024")
     o = ap.parse_args()
     n = o.n or (20 if o.smoke else 1000)
     b = o.b or (2 if o.smoke else 5)
@@ -320,9 +350,11 @@ def main():
     hub_limit = o.hub_nofile or hard
     resource.setrlimit(resource.RLIMIT_NOFILE, (hub_limit, hard))
     try:
+        opts = {"handshake_timeout": int(max(10, o.timeout)),
+                "max_connections": max(10000, n + 100)}
+        opts.update(x.split("=", 1) for x in o.hub_opt)
         hub = hubrun.Hub(pathlib.Path(tmp) / "hub", pathlib.Path(certs),
-                         handshake_timeout=int(max(10, o.timeout)),
-                         max_connections=max(10000, n + 100))
+                         **opts)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     poll = None
@@ -338,7 +370,8 @@ def main():
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         time.sleep(3.0 if not o.smoke else 1.0)   # idle API samples
         marks = {}
-        asyncio.run(load(agents, hub, tpl, b, k, o.timeout, marks))
+        asyncio.run(load(agents, hub, tpl, b, k, o.timeout, marks,
+                         o.retry_for))
         time.sleep(1.0 if o.smoke else 2.0)       # idle again afterwards
         marks["idle_after"] = time.monotonic()
         poll.stdin.close()
@@ -380,7 +413,8 @@ def main():
           f"{mk_s:.1f} s)")
     print(f"  connections: {len(ok)} of {n} got WELCOME, last after "
           f"{last_w - marks['connect_start']:.2f} s "
-          f"(all attempts done in {conn_s:.2f} s), {len(failed)} failed")
+          f"(all attempts done in {conn_s:.2f} s), {len(failed)} failed; "
+          f"{sum(a.attempts for a in agents)} attempts")
     reasons = {}
     for a in failed:
         key = a.failed.split(":")[0] + ": " + a.failed.split(" ")[1] \
