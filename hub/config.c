@@ -58,7 +58,6 @@ static const struct hub_opt hub_opts[] = {
 	HS("hub", "name", name, ""),
 	HU("hub", "heartbeat", heartbeat, "30", 1, 3600),
 	HU("hub", "handshake_timeout", handshake_timeout, "10", 1, 300),
-	HU("hub", "max_handshakes", max_handshakes, "128", 1, 65536),
 	HU("hub", "max_frame", max_frame, "1048576", 4096,
 	    PK_FRAME_MAX_PAYLOAD),
 	HU("hub", "max_batch_records", max_batch_records, "10000", 1,

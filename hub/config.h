@@ -22,7 +22,6 @@ struct hub_config {
 	char		name[PK_HUB_ID_MAX + 1];	/* hub_id; "" = host */
 	uint64_t	heartbeat;		/* seconds; silence limit is 3x */
 	uint64_t	handshake_timeout;	/* seconds for TLS + HELLO */
-	uint64_t	max_handshakes;		/* TLS handshakes in flight */
 	uint64_t	max_frame;		/* payload bytes, in WELCOME */
 	uint64_t	max_batch_records;
 	uint64_t	max_batch_bytes;	/* inflated NDJSON bytes */

@@ -81,7 +81,6 @@
 
 #include <event2/event.h>
 
-#include "common/dlist.h"
 #include "common/log.h"
 #include "common/pktime.h"
 #include "common/util.h"
@@ -129,9 +128,6 @@ struct conn {
 	int			 state;
 	int			 dead;		/* dropped; freed by reap() */
 	int			 tls_up;	/* handshake done */
-	int			 hs_counted;	/* one of l->nhs */
-	int			 hs_waiting;	/* in l->hs_wait, no TLS yet */
-	struct pk_dlink		 hs_link;	/* ... its place there */
 	int			 tls_broken;	/* fatal TLS error: no shutdown */
 	int			 hs_want;	/* POLLIN/POLLOUT */
 	int			 rd_want;	/* what the read side waits for */
@@ -206,9 +202,6 @@ struct hub_listener {
 	size_t			 nconns, cap;
 	size_t			 ndead;		/* dropped, not yet reaped */
 	uint64_t		 max_conns;
-	size_t			 nhs;		/* handshakes in flight */
-	size_t			 max_hs;
-	struct pk_dlist		 hs_wait;	/* accepted, waiting: a slot */
 	uint64_t		 hb_us;		/* heartbeat interval */
 	uint64_t		 hs_us;		/* handshake + HELLO limit */
 	uint32_t		 max_frame;
@@ -362,8 +355,6 @@ hub_listener_new(const struct hub_config *c, struct hub_ingest *in,
 	l->base = base;
 	l->lfd = -1;
 	l->max_conns = c->max_connections;
-	l->max_hs = (size_t)c->max_handshakes;
-	pk_dlist_init(&l->hs_wait);
 	l->hb_s = (uint16_t)c->heartbeat;
 	l->hb_us = c->heartbeat * PK_USEC;
 	l->hs_us = c->handshake_timeout * PK_USEC;
@@ -472,84 +463,12 @@ big_trim(struct conn *c, size_t len)
 		    MADV_DONTNEED);
 }
 
-/*
- * Handshakes in flight are bounded ([hub] max_handshakes).  A storm of
- * reconnecting agents would otherwise start thousands of TLS handshakes
- * at once: each holds OpenSSL's handshake state until the CPU gets to
- * it, all of them progress slowly together, and the heap they leave
- * fragmented stays with the process (51 KiB per idle agent after 1,000
- * connected at once, against 33 KiB with this bound).  Connections past
- * the bound are still accepted, so none waits in the kernel's accept
- * queue (where a full queue drops SYNs and clients back off for seconds),
- * but they get no TLS state and are not read until a slot frees, in the
- * order they came (hs_wait).  The handshake timeout starts with the
- * handshake, not at accept.
- */
-static void conn_drop(struct hub_listener *, struct conn *);
-static void conn_arm(struct hub_listener *, struct conn *, uint64_t);
-
-static void
-hs_start(struct hub_listener *l, struct conn *c, uint64_t now)
-{
-	char err[PK_TLS_ERRLEN];
-	ssize_t n;
-	char b;
-
-	/* An agent that gave up while it waited has closed: no TLS for it. */
-	n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR)) {
-		l->k.peer_closed++;
-		conn_drop(l, c);
-		return;
-	}
-	if ((c->tls = pk_tls_server_new(l->ctx, c->fd, err, sizeof(err))) ==
-	    NULL) {
-		log_warnx("%s: %s", c->peer, err);
-		conn_drop(l, c);
-		return;
-	}
-	c->hs_counted = 1;
-	l->nhs++;
-	c->hs_want = POLLIN;
-	c->t_accept = c->t_rx = c->t_tx = now;
-	conn_arm(l, c, now);
-}
-
-/* A handshake ended (done or dropped): the longest waiting starts. */
-static void
-hs_release(struct hub_listener *l, struct conn *c)
-{
-	struct conn *next;
-	uint64_t now;
-
-	if (c->hs_waiting) {
-		pk_dlist_unlink(&l->hs_wait, &c->hs_link);
-		c->hs_waiting = 0;
-		return;
-	}
-	if (!c->hs_counted)
-		return;
-	c->hs_counted = 0;
-	l->nhs--;
-	if (l->lfd == -1)
-		return;		/* stopping: no new handshakes */
-	now = pk_mono_us();
-	while (l->nhs < l->max_hs && l->hs_wait.head != NULL) {
-		next = PK_DLIST_FIRST(&l->hs_wait, struct conn, hs_link);
-		pk_dlist_unlink(&l->hs_wait, &next->hs_link);
-		next->hs_waiting = 0;
-		hs_start(l, next, now);
-	}
-}
-
 /* Close now: close_notify if TLS is healthy, socket, buffers. */
 static void
 conn_drop(struct hub_listener *l, struct conn *c)
 {
 	if (c->dead)
 		return;
-	hs_release(l, c);
 	if (c->tls != NULL) {
 		if (c->tls_up && !c->tls_broken)
 			(void)pk_tls_shutdown(c->tls);
@@ -735,7 +654,6 @@ conn_fail(struct hub_listener *l, struct conn *c, uint16_t code,
 		queued(l, c, rc, n, pk_mono_us());
 	}
 	tq_clear(c, 1);		/* a half-written frame goes first */
-	hs_release(l, c);
 	c->state = CS_CLOSING;
 	c->t_close = pk_mono_us() + CLOSE_GRACE_US;
 	return -1;
@@ -875,6 +793,8 @@ replace_older(struct hub_listener *l, struct conn *c)
 }
 
 /* ------------------------------------------------------------ group */
+
+static void conn_arm(struct hub_listener *, struct conn *, uint64_t);
 
 /*
  * Before a store write: open a group unless one is open, and make sure
@@ -1528,7 +1448,6 @@ conn_handshake(struct hub_listener *l, struct conn *c, uint64_t now)
 	pk_strlcpy(c->cn, cn != NULL ? cn : "", sizeof(c->cn));
 	c->tls_up = 1;
 	c->state = CS_HELLO;
-	hs_release(l, c);
 	c->rd_want = POLLIN;
 	c->wr_want = POLLOUT;
 	c->t_rx = now;
@@ -1541,8 +1460,6 @@ static void
 conn_io(struct hub_listener *l, struct conn *c, uint64_t now)
 {
 	c->again = 0;
-	if (c->hs_waiting)
-		return;
 	if (c->state == CS_HANDSHAKE && conn_handshake(l, c, now) != 0)
 		return;
 	if (conn_flush(l, c) == -1)
@@ -1581,18 +1498,6 @@ conn_timers(struct hub_listener *l, struct conn *c, uint64_t now)
 	case CS_HANDSHAKE:
 	case CS_HELLO:
 		dl = c->t_accept + l->hs_us;
-		if (c->hs_waiting) {
-			/* Waited a whole handshake_timeout for a slot: its
-			 * agent (connect_timeout, 10 s by default) has given
-			 * up, and a handshake now would be work for nobody. */
-			if (now < dl)
-				return dl;
-			l->k.timeouts++;
-			log_debug("%s: no handshake slot within %llus",
-			    c->peer, (unsigned long long)(l->hs_us / PK_USEC));
-			conn_drop(l, c);
-			return UINT64_MAX;
-		}
 		if (now < dl)
 			return dl;
 		l->k.timeouts++;
@@ -1647,7 +1552,7 @@ conn_events(const struct conn *c)
 
 	switch (c->state) {
 	case CS_HANDSHAKE:
-		return c->hs_waiting ? 0 : (short)c->hs_want;
+		return (short)c->hs_want;
 	case CS_CLOSING:
 		return out_ready(c) > 0 || tq_ready(c) ? (short)c->wr_want : 0;
 	default:
@@ -1793,6 +1698,7 @@ static int
 conn_new(struct hub_listener *l, int fd, const char *peer, uint64_t now)
 {
 	struct conn *c;
+	char err[PK_TLS_ERRLEN];
 	int on = 1;
 
 	if (grow(l) == -1 || (c = calloc(1, sizeof(*c))) == NULL) {
@@ -1811,20 +1717,19 @@ conn_new(struct hub_listener *l, int fd, const char *peer, uint64_t now)
 	}
 	/* ACK and HEARTBEAT are tiny and latency matters more. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if ((c->tls = pk_tls_server_new(l->ctx, fd, err, sizeof(err))) ==
+	    NULL) {
+		log_warnx("%s: %s", peer, err);
+		conn_free(c);
+		return -1;
+	}
 	c->state = CS_HANDSHAKE;
+	c->hs_want = POLLIN;
 	c->t_accept = c->t_rx = c->t_tx = now;
 	pk_strlcpy(c->peer, peer, sizeof(c->peer));
 	l->conns[l->nconns++] = c;
 	l->k.active++;
 	log_debug("%s: accepted", peer);
-	if (l->nhs < l->max_hs) {
-		hs_start(l, c, now);	/* drops it itself on failure */
-		return 0;
-	}
-	/* No slot: it waits, unread and without TLS state (hs_release). */
-	l->k.handshake_waits++;
-	c->hs_waiting = 1;
-	pk_dlist_append(&l->hs_wait, &c->hs_link);
 	conn_arm(l, c, now);
 	return 0;
 }
@@ -2142,7 +2047,6 @@ hub_counters_print(const struct hub_counters *k,
 	kv(&o, "", "accepted", k->accepted);
 	kv(&o, "", "refused_limit", k->refused_limit);
 	kv(&o, "", "accept_errors", k->accept_errors);
-	kv(&o, "", "handshake_waits", k->handshake_waits);
 	kv(&o, "", "handshake_failures", k->handshake_failures);
 	kv(&o, "", "timeouts", k->timeouts);
 	kv(&o, "", "auth_failures", k->auth_failures);

@@ -37,7 +37,6 @@ struct hub_counters {
 	uint64_t	accepted;		/* TCP connections taken in */
 	uint64_t	refused_limit;		/* closed at once: max_connections */
 	uint64_t	accept_errors;		/* accept() failed (EMFILE...) */
-	uint64_t	handshake_waits;	/* accepting held: max_handshakes */
 	uint64_t	handshake_failures;	/* TLS refused or broke */
 	uint64_t	timeouts;		/* handshake/HELLO late, or silent */
 	uint64_t	auth_failures;		/* HELLO agent_id != certificate */

@@ -18,7 +18,13 @@ seconds, refused or failed connections and the hub's counters.
 
     /usr/bin/python3 tests/bench/agent_load.py [--smoke] [-n N] [-b B]
         [-k K] [--hub-nofile M] [--hub-opt NAME=VALUE ...]
-        [--timeout S] [--retry-for S]
+        [--timeout S] [--connect-timeout S] [--retry-for S]
+
+A reconnection storm as the field has one: --connect-timeout 10
+--retry-for 300 makes every agent give up an attempt after picketd's
+default connect_timeout and try again with picketd's backoff (random 0-5
+s, doubling up to 30 s); the attempts are counted.  --hub-opt passes
+[hub] options to the hub.
 
 Agent certificates (packaging/mkcerts.sh with every id, about 36 ms an
 agent) are cached in /var/cache/picket/loadcerts-N (ids load-0001...),
@@ -286,11 +292,13 @@ class Agent:
             self.writer.close()
 
 
-async def load(agents, hub, tpl, b, k, timeout, marks, retry_for=0.0):
+async def load(agents, hub, tpl, b, k, timeout, marks, retry_for=0.0,
+               connect_timeout=None):
     """Connect all, measure with all connected, then the batches."""
     t0 = time.monotonic()
     marks["connect_start"] = t0
-    await asyncio.gather(*(a.connect(hub.host, hub.port, timeout,
+    await asyncio.gather(*(a.connect(hub.host, hub.port,
+                                     connect_timeout or timeout,
                                      t0 + retry_for) for a in agents))
     marks["connected"] = time.monotonic()
     await asyncio.sleep(1.0)          # let the hub settle its buffers
@@ -322,6 +330,9 @@ def main():
     ap.add_argument("--timeout", type=float, default=60.0,
                     help="seconds an agent waits for each step")
     ap.add_argument("--keep", action="store_true", help="keep the tmp dir")
+    ap.add_argument("--connect-timeout", type=float, metavar="S",
+                    help="seconds for TCP, TLS and HELLO/WELCOME together "
+                    "(default --timeout; picketd's connect_timeout is 10)")
     ap.add_argument("--retry-for", type=float, default=0.0, metavar="S",
                     help="agents whose connection fails try again with "
                     "picketd's backoff for this many seconds (default: "
@@ -329,7 +340,7 @@ def main():
     ap.add_argument("--hub-opt", action="append", default=[],
                     metavar="NAME=VALUE",
                     help="a [hub] option for the hub (repeatable), e.g. "
-                    "max_handshakes=1024")
+                    "max_inflight=16")
     o = ap.parse_args()
     n = o.n or (20 if o.smoke else 1000)
     b = o.b or (2 if o.smoke else 5)
@@ -371,7 +382,7 @@ def main():
         time.sleep(3.0 if not o.smoke else 1.0)   # idle API samples
         marks = {}
         asyncio.run(load(agents, hub, tpl, b, k, o.timeout, marks,
-                         o.retry_for))
+                         o.retry_for, o.connect_timeout))
         time.sleep(1.0 if o.smoke else 2.0)       # idle again afterwards
         marks["idle_after"] = time.monotonic()
         poll.stdin.close()
@@ -442,8 +453,8 @@ def main():
           f"{marks['cpu_loaded'][0] - cpu_c:.2f} s for the batches, "
           f"{cpu1 - cpu0:.2f} s in all")
     keys = ("accepted", "welcomes", "refused_limit", "accept_errors",
-            "handshake_waits", "handshake_failures", "timeouts",
-            "peer_closed", "batches", "ingest_stored", "heartbeats_in")
+            "handshake_failures", "timeouts", "peer_closed", "batches",
+            "ingest_stored", "heartbeats_in")
     print("  hub counters: " + ", ".join(f"{x} {counters.get(x, 0)}"
                                          for x in keys))
     errs = {x: v for x, v in counters.items()
