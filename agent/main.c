@@ -602,8 +602,9 @@ run_live(struct coll_state *cs)
 	struct pollfd pfd[PK_COLL_MAX_FDS * MAX_COLLECTORS + 2];
 	int fds[PK_COLL_MAX_FDS], owner[PK_COLL_MAX_FDS * MAX_COLLECTORS + 2];
 	int pending[PK_COLL_MAX_FDS * MAX_COLLECTORS + 2];
-	int i, k, n, r, busy = 0, npfd = 0, changed = 0;
-	uint64_t last_tick = 0, seq;
+	int polled[MAX_COLLECTORS];
+	int i, j, k, n, r, t, pass, eager, busy = 0, npfd = 0, changed = 0;
+	uint64_t last_tick = 0, seq, recall_at = 0, now, us;
 
 	for (i = 0; i < nrun; i++) {
 		n = run[i].ops->fds(run[i].st, fds, PK_COLL_MAX_FDS);
@@ -633,29 +634,58 @@ run_live(struct coll_state *cs)
 	while (!quit) {
 		/* A collector that used its whole budget has more waiting:
 		 * come straight back instead of sleeping. */
-		if (poll(pfd, (nfds_t)npfd, busy ? 0 :
-		    loop_timeout(cs, last_tick)) < 0 && errno != EINTR)
+		t = busy ? 0 : loop_timeout(cs, last_tick);
+		now = pk_mono_us();
+		if (recall_at != 0 && t != 0)
+			t = recall_at <= now ? 0 : PK_MIN(t,
+			    (int)((recall_at - now + 999) / 1000));
+		if (poll(pfd, (nfds_t)npfd, t) < 0 && errno != EINTR)
 			fatal("poll");
 		busy = 0;
-		for (k = 0; k < npfd; k++) {
+		/* The recall (below) only had to wake the loop. */
+		if (recall_at != 0 && pk_mono_us() >= recall_at)
+			recall_at = 0;
+		memset(polled, 0, sizeof(polled));
+		/*
+		 * Two passes.  First the collectors that wake the loop only
+		 * now and then (those with recall_us): they are polled on
+		 * every turn, which costs nothing when they are empty, and
+		 * before the others because their events explain what the
+		 * others see (a process's connect comes before its SYN, and
+		 * the scan the SYNs make is attributed to that process).
+		 * Then the rest, when woken or pending.
+		 */
+		for (k = 0; k < 2 * npfd; k++) {
+			pass = k >= npfd;
+			j = k % npfd;
 			/* Between packets: the engine is not in use. */
-			if (owner[k] == -2 && (pfd[k].revents & POLLIN)) {
+			if (!pass && owner[j] == -2 &&
+			    (pfd[j].revents & POLLIN)) {
 				collector_reload(cs, ctl_fd);
 				changed = 1;
 			}
-			if (owner[k] < 0)
+			if (owner[j] < 0)
 				continue;
-			if (!(pfd[k].revents & (POLLIN | POLLERR | POLLHUP)) &&
-			    !pending[k])
+			eager = run[owner[j]].ops->recall_us != NULL;
+			if (eager == pass || (eager && polled[owner[j]]))
 				continue;
-			r = run[owner[k]].ops->poll(run[owner[k]].st,
+			if (!eager && !(pfd[j].revents & (POLLIN | POLLERR |
+			    POLLHUP)) && !pending[j])
+				continue;
+			polled[owner[j]] = 1;
+			r = run[owner[j]].ops->poll(run[owner[j]].st,
 			    MAIN_BUDGET);
 			if (r == PK_COLL_ERROR)
 				quit = 1;
 			if (r > 0)
 				changed = 1;
-			pending[k] = r >= MAIN_BUDGET;
-			busy |= pending[k];
+			/* Events it did not wake us for may follow. */
+			if (r > 0 && eager && (us = run[owner[j]].ops->recall_us(
+			    run[owner[j]].st)) > 0 && (recall_at == 0 ||
+			    pk_mono_us() + us < recall_at))
+				recall_at = pk_mono_us() + us;
+			pending[j] = r >= MAIN_BUDGET;
+			busy |= pending[j];
 		}
 		if (so != NULL)
 			pk_spoolout_tick(so, pk_mono_us());

@@ -55,6 +55,14 @@ struct pk_collector_ops {
 	 * not yet delivered), within a short bound of time.  May be NULL.
 	 */
 	void		(*drain)(void *st);
+	/*
+	 * Live, after a poll that handled events: within how many
+	 * microseconds poll should be called again even without a wakeup
+	 * (0: no need).  For a source that wakes the agent only now and
+	 * then during a burst (ebpf.c), so the last events of one are not
+	 * left waiting.  May be NULL.
+	 */
+	uint64_t	(*recall_us)(void *st);
 	/* About once a second (wall time, live only); may be NULL. */
 	void		(*tick)(void *st, uint64_t now_us);
 	/* name value lines for the statistics report */

@@ -45,6 +45,12 @@
 #define BTF_PATH	"/sys/kernel/btf/vmlinux"
 #define HEALTH_US	(60ULL * 1000000ULL)
 #define BUDGET_STOP	(-EBUSY)	/* our callback's "enough for now" */
+/*
+ * The programs wake the agent at most every PK_EV_WAKE_NS during a burst
+ * (proc.bpf.c); records submitted in between are read when it looks
+ * again this long after reading any.
+ */
+#define RECALL_US	(PK_EV_WAKE_NS / 1000 + 2000)
 
 #define CAP_SYS_ADMIN_BIT	21
 #define CAP_PERFMON_BIT		38
@@ -508,6 +514,14 @@ ebpf_poll(void *st, int budget)
 	return c->handled;
 }
 
+static uint64_t
+ebpf_recall(void *st)
+{
+	struct ebpf *c = st;
+
+	return c->handled > 0 ? RECALL_US : 0;
+}
+
 /* Sum of one counter over every CPU and every event type. */
 static void
 read_counters(struct ebpf *c, uint64_t sum[PK_CNT_SLOTS])
@@ -731,6 +745,7 @@ const struct pk_collector_ops pk_collector_ebpf = {
 	.start = ebpf_start,
 	.fds = ebpf_fds,
 	.poll = ebpf_poll,
+	.recall_us = ebpf_recall,
 	.tick = ebpf_tick,
 	.stats = ebpf_stats,
 	.close = ebpf_close,

@@ -55,8 +55,45 @@ const volatile __u32 nprefix = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);	/* [process] ring_size: the loader sets it */
+	__uint(max_entries, 8 << 20);	/* [process] ring_size sets it */
 } rb SEC(".maps");
+
+/*
+ * When a record wakes the agent.  By default the kernel wakes the reader
+ * for each record that finds it caught up; a reader that keeps up goes
+ * back to sleep after every record, so a burst of execs costs a wakeup
+ * and two context switches per event, which was half the agent's time
+ * in that burst.  Here a record wakes it only when the last wakeup is
+ * PK_EV_WAKE_NS old or an eighth of the ring is waiting: a lone event
+ * still wakes it at once, a burst at most every PK_EV_WAKE_NS.  Records
+ * that did not wake it are read when it looks again after reading
+ * (ebpf.c, recall), so the end of a burst does not wait for the next.
+ * Two CPUs may both decide to wake it: harmless.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_wake SEC(".maps");
+
+static __always_inline __u64
+wake_flags(void)
+{
+	__u32 k = 0;
+	__u64 *last = bpf_map_lookup_elem(&last_wake, &k);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (last == NULL)
+		return 0;
+	if (now - *last >= PK_EV_WAKE_NS ||
+	    bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >=
+	    bpf_ringbuf_query(&rb, BPF_RB_RING_SIZE) / 8) {
+		*last = now;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return BPF_RB_NO_WAKEUP;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -438,7 +475,8 @@ handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (total > sizeof(r->b))
 		return 0;
 	fill_hdr(&e->h, PK_EV_EXEC, (__u32)total, tgid);
-	if (bpf_ringbuf_output(&rb, r->b, total, 0) != 0)
+	if (bpf_ringbuf_output(&rb, r->b, total,
+	    wake_flags()) != 0)
 		count(PK_EV_EXEC, PK_CNT_LOST);
 	else
 		count(PK_EV_EXEC, PK_CNT_SENT);
@@ -462,7 +500,7 @@ BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	fill_hdr(&e->h, PK_EV_FORK, sizeof(*e), ptgid);
 	e->child = ctgid;
 	e->pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 	return 0;
 }
 
@@ -489,7 +527,7 @@ handle_exit(struct trace_event_raw_sched_process_exit *ctx)
 	fill_hdr(&e->h, PK_EV_EXIT, sizeof(*e), tgid);
 	e->code = BPF_CORE_READ(t, exit_code);
 	e->pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 	return 0;
 }
 
@@ -539,7 +577,7 @@ emit_conn(__u32 tgid, __u8 phase, __u8 proto, const struct pconn *pc,
 	e->dport = pc->dport;
 	e->err = err;
 	__builtin_memcpy(e->daddr, pc->daddr, 16);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 }
 
 /* The deferred TCP attempt: the port is bound now (tcp_v4_connect). */
@@ -561,7 +599,7 @@ emit_tcp_attempt(__u32 tgid, const struct pconn *pc)
 	e->dport = pc->dport;
 	__builtin_memcpy(e->saddr, pc->saddr, 16);
 	__builtin_memcpy(e->daddr, pc->daddr, 16);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 }
 
 SEC("tracepoint/syscalls/sys_enter_connect")
@@ -658,7 +696,7 @@ handle_sock_state(struct trace_event_raw_inet_sock_set_state *tp)
 			__builtin_memcpy(l->addr, ctx->saddr, 4);
 		else
 			__builtin_memcpy(l->addr, ctx->saddr_v6, 16);
-		bpf_ringbuf_submit(l, 0);
+		bpf_ringbuf_submit(l, wake_flags());
 		return 0;
 	}
 	if (ctx->oldstate == TCP_CLOSE && ctx->newstate == TCP_SYN_SENT) {
@@ -727,7 +765,7 @@ handle_sock_state(struct trace_event_raw_inet_sock_set_state *tp)
 		__builtin_memcpy(e->saddr, ctx->saddr_v6, 16);
 		__builtin_memcpy(e->daddr, ctx->daddr_v6, 16);
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 	return 0;
 }
 
@@ -852,7 +890,8 @@ open_exit(long ret)
 		bpf_probe_read_kernel(&r->b[sizeof(*e)], plen,
 		    &pb->b[off & PMASK]);
 	fill_hdr(&e->h, PK_EV_OPEN, sizeof(*e) + plen, tgid);
-	if (bpf_ringbuf_output(&rb, r->b, sizeof(*e) + plen, 0) != 0)
+	if (bpf_ringbuf_output(&rb, r->b, sizeof(*e) + plen,
+	    wake_flags()) != 0)
 		count(PK_EV_OPEN, PK_CNT_LOST);
 	else
 		count(PK_EV_OPEN, PK_CNT_SENT);
@@ -896,7 +935,7 @@ handle_ptrace(struct trace_event_raw_sys_enter *ctx)
 	fill_hdr(&e->h, PK_EV_PTRACE, sizeof(*e), tgid);
 	e->request = req;
 	e->target = (__u32)ctx->args[1];
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 	return 0;
 }
 
@@ -917,7 +956,7 @@ handle_memfd(struct trace_event_raw_sys_enter *ctx)
 	__builtin_memset(e->name, 0, sizeof(e->name));
 	bpf_probe_read_user_str(e->name, sizeof(e->name),
 	    (void *)ctx->args[0]);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 	return 0;
 }
 
@@ -938,6 +977,6 @@ handle_module(struct module_load_args *ctx)
 	__builtin_memset(e->name, 0, sizeof(e->name));
 	bpf_probe_read_kernel_str(e->name, sizeof(e->name),
 	    (char *)ctx + (ctx->data_loc_name & 0xFFFF));
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 	return 0;
 }

@@ -61,6 +61,12 @@ enum pk_ev_type {
 #define PK_EV_REC_MAX		(PK_EV_PATH_MAX + PK_EV_FNAME_MAX + \
 				 PK_EV_ARGV_MAX + 256)
 
+/*
+ * During a burst the programs wake the agent at most once per this many
+ * nanoseconds, or when an eighth of the ring is waiting (proc.bpf.c).
+ */
+#define PK_EV_WAKE_NS		10000000ULL	/* 10 ms */
+
 /* In-kernel prefix filter for PK_EV_OPEN */
 #define PK_PREFIX_MAX		32
 #define PK_PREFIX_LEN		64
