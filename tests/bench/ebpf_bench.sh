@@ -4,7 +4,9 @@
 #
 #   sh tests/bench/ebpf_bench.sh [--smoke] [PICKETD]
 #
-# PICKET_BENCH_PROCESS="ring_size = 1M" adds lines to the agent's [process].
+# PICKET_BENCH_PROCESS="ring_size = 1M" adds lines to the agent's [process];
+# PICKET_BENCH_RUNS=N repeats the baseline / picketd / auditd rounds (3):
+# each run is printed, then the median [range] of each ratio.
 #
 # The workload (tests/bench/ebpf_load.c) does fork + exec(/bin/true) + wait
 # and one refused TCP connect per round, on every CPU.  It runs:
@@ -27,7 +29,8 @@ PICKETD=${1:-$REPO/build/picketd}
 W=$(nproc)
 N=4000
 STEPS="1 2 4 8"
-[ $SMOKE = 1 ] && { N=300; STEPS="$W"; }
+RUNS=${PICKET_BENCH_RUNS:-3}
+[ $SMOKE = 1 ] && { N=300; STEPS="$W"; RUNS=1; }
 PORT=9	# discard: nothing listens, connects are refused at once
 
 TMP=$(mktemp -d)
@@ -73,17 +76,38 @@ stop_agent() {
 counter() { grep "stats: process.kernel\..*\.$1 " "$TMP/err.txt" | tail -n 9 |
 	awk '{s += $NF} END {print s + 0}'; }
 
-base=$(load "$W" "$N")
-echo "baseline:        $base rounds/s ($W workers x $N)"
+# median [min-max] of the numbers in file $1
+summary() { sort -n "$1" | awk '{v[NR] = $1} END {if (NR == 0) {print "-"; exit}
+	m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	printf "%.3f [%.3f-%.3f] over %d runs", m, v[1], v[NR], NR}'; }
+ratio() { echo "$1 $2" | awk '{printf "%.3f", $1 / $2}'; }
 
-start_agent
-with=$(load "$W" "$N")
-stop_agent
-echo "picketd:         $with rounds/s  ratio $(echo "$with $base" | awk '{printf "%.3f", $1 / $2}')"
-echo "                 lost $(counter lost), rate-limited $(counter rate_limited)"
-
+HAVE_AUDIT=0
 if [ $SMOKE = 0 ]; then
 	if command -v auditd >/dev/null && command -v auditctl >/dev/null; then
+		HAVE_AUDIT=1
+	else
+		echo "auditd:          not installed (apt install auditd)"
+	fi
+fi
+: > "$TMP/r.picketd"
+: > "$TMP/r.auditd"
+LOST=0
+run=1
+while [ $run -le $RUNS ]; do
+	[ $RUNS -gt 1 ] && echo "run $run of $RUNS:"
+	base=$(load "$W" "$N")
+	echo "baseline:        $base rounds/s ($W workers x $N)"
+
+	start_agent
+	with=$(load "$W" "$N")
+	stop_agent
+	ratio "$with" "$base" >> "$TMP/r.picketd"
+	echo "picketd:         $with rounds/s  ratio $(ratio "$with" "$base")"
+	echo "                 lost $(counter lost), rate-limited $(counter rate_limited)"
+	LOST=$((LOST + $(counter lost)))
+
+	if [ $HAVE_AUDIT = 1 ]; then
 		auditd -n >/dev/null 2>&1 &
 		AUD=$!
 		sleep 1
@@ -95,11 +119,14 @@ if [ $SMOKE = 0 ]; then
 		auditctl -D >/dev/null
 		auditctl -e 0 >/dev/null
 		kill $AUD; wait $AUD 2>/dev/null || true
-		echo "auditd:          $aud rounds/s  ratio $(echo "$aud $base" | awk '{printf "%.3f", $1 / $2}')"
-	else
-		echo "auditd:          not installed (apt install auditd)"
+		ratio "$aud" "$base" >> "$TMP/r.auditd"
+		echo "auditd:          $aud rounds/s  ratio $(ratio "$aud" "$base")"
 	fi
-fi
+	run=$((run + 1))
+done
+echo "picketd ratio to the baseline: $(summary "$TMP/r.picketd"), $LOST events lost"
+[ $HAVE_AUDIT = 1 ] &&
+	echo "auditd ratio to the baseline:  $(summary "$TMP/r.auditd")"
 
 echo "exec rate steps with picketd (workers: rounds/s, lost, rate-limited):"
 for w in $STEPS; do

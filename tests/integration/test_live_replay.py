@@ -101,3 +101,55 @@ def test_live_capture_matches_offline(pcaps, tmp_path):
         d = h["picket"]["details"]
         assert d["agent_dropped"] == d["kernel_dropped"] == 0, d
     assert "stats: pcap.any.agent_dropped 0" in err
+
+
+def test_overload_drops_in_the_kernel(pcaps, tmp_path):
+    """When detection cannot keep up, the capture thread waits for room in
+    its ring instead of copying frames only to drop them: the kernel
+    drops, the agent's own drop counter stays 0, and the agent still
+    stops cleanly.  Detection is starved on purpose: the agent runs in a
+    cgroup with 5% of one core (as tests/bench/capture_bench.py
+    --cpu-limit does), its ring at the 256k minimum, and SYN scans are
+    replayed at top speed."""
+    sys.path.insert(0, str(REPO / "tests" / "bench"))
+    from capture_bench import CpuLimit
+    try:
+        cg = CpuLimit(5)
+    except SystemExit as e:
+        pytest.skip(str(e))
+    cfg = tmp_path / "agent.ini"
+    cfg.write_text("[network]\nhome_net = 10.201.0.0/24\n"
+                   "[pcap]\ninterfaces = veth-pkb\nring_size = 256k\n"
+                   "buffer_size = 1M\nhealth_interval = 0\n"
+                   "[process]\nenabled = no\n")
+    try:
+        with Pair() as pair:
+            agent = pair.popen(pair.b, binary(), "-f", "-c", str(cfg),
+                               "-o", str(tmp_path / "out.ndjson"),
+                               text=True, preexec_fn=cg.enter)
+            lines = []
+
+            def ready():
+                lines.append(agent.stderr.readline())
+                return ("running, host" in lines[-1] or
+                        agent.poll() is not None)
+            assert wait_for(ready, timeout=30), lines
+            r = pair.run(pair.a, "tcpreplay", "--topspeed", "--loop=50",
+                         "-i", "veth-pka", str(pcaps / "nmap_synscan.pcap"),
+                         timeout=120)
+            assert r.returncode == 0, r.stderr
+            agent.send_signal(signal.SIGTERM)
+            _, err = agent.communicate(timeout=30)
+            assert agent.returncode == 0, err
+    finally:
+        cg.close()
+
+    def stat(name):
+        m = re.search(rf"stats: pcap\.veth-pkb\.{name} (\d+)", err)
+        assert m, err
+        return int(m.group(1))
+    assert stat("ring_waits") > 0           # the ring did fill
+    assert stat("dropped") > 0              # ... and the kernel dropped
+    assert stat("agent_dropped") == 0       # never the agent itself
+    m = re.search(r"stats: pcap\.frames (\d+)", err)
+    assert m and int(m.group(1)) > 0, err   # and detection went on
