@@ -245,7 +245,7 @@ bench: deps all $(BUILD)/bench/pcap_read $(BUILD)/bench/batch_bench \
 		$(BUILD)/bench/rules_bench
 	@test -x /usr/bin/time || apt-get install -y --no-install-recommends time
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/throughput.py
-	$(BENCH_ENV) /usr/bin/python3 tests/bench/footprint.py
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/footprint.py --runs 3
 	$(BUILD)/bench/rules_bench
 	$(BUILD)/bench/batch_bench tests/bench/indicators-sample.ndjson
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/capture_bench.py
@@ -256,7 +256,9 @@ bench: deps all $(BUILD)/bench/pcap_read $(BUILD)/bench/batch_bench \
 		/usr/bin/python3 tests/bench/wire.py
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/latency.py
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/ship_bench.py
-	$(BENCH_ENV) /usr/bin/python3 tests/bench/agent_load.py -n 1000
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/agent_load.py -n 1000 --runs 3
+	$(BENCH_ENV) /usr/bin/python3 tests/bench/agent_load.py -n 10000 -b 2 -k 50 \
+		--connect-timeout 10 --retry-for 300
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/task_dispatch.py -n 1000
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/multihub_load.py
 	$(BENCH_ENV) /usr/bin/python3 tests/bench/pg_scale.py --rows 14000000

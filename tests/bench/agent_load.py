@@ -18,7 +18,7 @@ seconds, refused or failed connections and the hub's counters.
 
     /usr/bin/python3 tests/bench/agent_load.py [--smoke] [-n N] [-b B]
         [-k K] [--hub-nofile M] [--hub-opt NAME=VALUE ...]
-        [--timeout S] [--connect-timeout S] [--retry-for S]
+        [--timeout S] [--connect-timeout S] [--retry-for S] [--runs N]
 
 A reconnection storm as the field has one: --connect-timeout 10
 --retry-for 300 makes every agent give up an attempt after picketd's
@@ -45,6 +45,7 @@ import shutil
 import socket
 import sqlite3
 import ssl
+import statistics
 import struct
 import subprocess
 import sys
@@ -330,6 +331,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=60.0,
                     help="seconds an agent waits for each step")
     ap.add_argument("--keep", action="store_true", help="keep the tmp dir")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="repeat with a fresh hub; then median and range")
     ap.add_argument("--connect-timeout", type=float, metavar="S",
                     help="seconds for TCP, TLS and HELLO/WELCOME together "
                     "(default --timeout; picketd's connect_timeout is 10)")
@@ -353,10 +356,37 @@ def main():
         sys.exit(f"agent_load: RLIMIT_NOFILE hard limit {hard} is below "
                  f"{n} agents")
 
-    import hubrun                # imports pytest; not needed for --poll
-    import pathlib
     certs, mk_s = certs_for(n)
     tpl = template()
+    figs = []
+    for run in range(o.runs):
+        if o.runs > 1:
+            print(f"run {run + 1} of {o.runs}:")
+        figs.append(run_once(o, n, b, k, hard, certs, mk_s, tpl))
+    if o.runs > 1:
+        print(f"agent_load: {o.runs} runs, median [range]:")
+        for key, name, fmt in SUMMARY:
+            xs = sorted(f[key] for f in figs)
+            print(f"  {name:34s} {fmt.format(statistics.median(xs))} "
+                  f"[{fmt.format(xs[0])}-{fmt.format(xs[-1])}]")
+
+
+# What the summary of several runs shows: figure, label, format.
+SUMMARY = (
+    ("connect_s", "all connected after, s", "{:.2f}"),
+    ("failed", "agents failed", "{:.0f}"),
+    ("ind_s", "indicators/s stored", "{:,.0f}"),
+    ("kib_conn", "hub KiB per connection", "{:.1f}"),
+    ("api_p99", "API p99 under load, ms", "{:.1f}"),
+    ("hub_cpu", "hub CPU in all, s", "{:.2f}"),
+)
+
+
+def run_once(o, n, b, k, hard, certs, mk_s, tpl):
+    """One hub, n agents, the batches; prints the figures and returns
+    the ones SUMMARY names."""
+    import hubrun                # imports pytest; not needed for --poll
+    import pathlib
     tmp = tempfile.mkdtemp(prefix="pk-agentload-")
     hub_limit = o.hub_nofile or hard
     resource.setrlimit(resource.RLIMIT_NOFILE, (hub_limit, hard))
@@ -475,6 +505,11 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     else:
         print(f"  kept {tmp}")
+    return {"connect_s": last_w - marks["connect_start"],
+            "failed": len(failed), "ind_s": nb * k / batch_s,
+            "kib_conn": per, "api_p99": pct([r[3] * 1000 for r in during],
+                                             .99),
+            "hub_cpu": cpu1 - cpu0}
 
 
 if __name__ == "__main__":

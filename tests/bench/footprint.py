@@ -3,7 +3,7 @@
 the benchmark traffic, and the hub's RSS per connected agent.
 
     /usr/bin/python3 tests/bench/footprint.py [--smoke] [--idle S]
-        [--pcap FILE] [--mbps N] [--idle-only]
+        [--pcap FILE] [--mbps N] [--idle-only] [--runs N]
 
 picketd captures live on one end of a veth pair in a network namespace
 made here (tests/integration/netns.py Pair), with the worm rules and
@@ -28,6 +28,7 @@ import argparse
 import os
 import pathlib
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -127,7 +128,8 @@ def print_idle(label, pid, secs):
           f"(voluntary context switches, /proc/PID/task/*/status)")
     for rate, p, t, name in per:
         print(f"    {rate:7.2f}/s  pid {p} tid {t} {name}")
-    return c1, r1, h1, n1
+    return (c1, r1, h1, n1), {"rss": r1 / 1024,
+                              "cpu": 100 * ns / 1e9 / el, "wake": total}
 
 
 def idle_with_hub(secs):
@@ -145,8 +147,9 @@ def idle_with_hub(secs):
             a = te.Agent(tmp, hub, d)
             a.start()
             time.sleep(3.0)
-            print_idle("idle with a hub,", a.proc.pid, secs)
+            _, figs = print_idle("idle with a hub,", a.proc.pid, secs)
             a.stop()
+            return figs
         finally:
             if a is not None:
                 a.kill()
@@ -200,19 +203,9 @@ def replay(pair, pcap, rate):
     return sent, time.monotonic() - t0
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--idle", type=float)
-    ap.add_argument("--pcap")
-    ap.add_argument("--mbps", type=float, default=100)
-    ap.add_argument("--idle-only", action="store_true",
-                    help="the two idle measurements only")
-    o = ap.parse_args()
-    idle = o.idle or (3 if o.smoke else 60)
-    if os.geteuid() != 0:
-        sys.exit("footprint: needs root (network namespaces)")
-    pcap = None if o.idle_only else (o.pcap or capture(o.smoke))
+def one_run(o, idle, pcap):
+    """The agent idle, under the replays, and idle with a hub: printed,
+    and the figures returned."""
     print(f"footprint: picketd live on a veth, worm rules; {os.cpu_count()} "
           f"CPUs, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="pk-foot-") as tmp, \
@@ -233,7 +226,7 @@ def main():
         if agent.poll() is not None:
             sys.exit("footprint: picketd did not start:\n" + "".join(lines))
         time.sleep(1.0)
-        c1, r1, h1, n1 = print_idle("idle", agent.pid, idle)
+        (c1, r1, h1, n1), figs = print_idle("idle", agent.pid, idle)
         if o.idle_only:
             agent.send_signal(signal.SIGTERM)
             agent.communicate(timeout=60)
@@ -248,10 +241,13 @@ def main():
                   f"in {secs:.1f} s; picketd CPU {c2 - c1:.2f} s "
                   f"({100 * (c2 - c1) / secs:.0f}% of a core), RSS "
                   f"{r2 / 1024:.1f} MiB, peak {h2 / 1024:.1f} MiB")
+            figs[f"replay_{rate}_cpu"] = 100 * (c2 - c1) / secs
+            figs[f"replay_{rate}_rss"] = r2 / 1024
             c1 = c2
         if o.idle_only:
-            idle_with_hub(idle)
-            return 0
+            figs.update({"hub_" + k: v for k, v in
+                         idle_with_hub(idle).items()})
+            return figs
         agent.send_signal(signal.SIGTERM)
         _, err = agent.communicate(timeout=60)
         got = stat(err, "pcap.frames")
@@ -263,13 +259,58 @@ def main():
               f"stream.memcap_refused {stat(err, 'stream.memcap_refused')}")
         if o.smoke and (got <= 0 or r1 <= 0):
             sys.exit("footprint smoke run printed no figures")
-    idle_with_hub(idle)
+    figs.update({"hub_" + k: v for k, v in idle_with_hub(idle).items()})
+    return figs
+
+
+# Labels of the figures summarised over several runs.
+LABELS = {"rss": "idle RSS, MiB", "cpu": "idle CPU, % of a core",
+          "wake": "idle wake-ups/s", "hub_rss": "idle with a hub: RSS, MiB",
+          "hub_cpu": "idle with a hub: CPU, % of a core",
+          "hub_wake": "idle with a hub: wake-ups/s"}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--idle", type=float)
+    ap.add_argument("--pcap")
+    ap.add_argument("--mbps", type=float, default=100)
+    ap.add_argument("--idle-only", action="store_true",
+                    help="the two idle measurements only")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="repeat the agent's measurements; then median "
+                    "and range")
+    o = ap.parse_args()
+    idle = o.idle or (3 if o.smoke else 60)
+    if os.geteuid() != 0:
+        sys.exit("footprint: needs root (network namespaces)")
+    pcap = None if o.idle_only else (o.pcap or capture(o.smoke))
+    runs = []
+    for run in range(o.runs):
+        if o.runs > 1:
+            print(f"run {run + 1} of {o.runs}:")
+        runs.append(one_run(o, idle, pcap))
+    if o.runs > 1:
+        print(f"footprint: {o.runs} runs, median [range]:")
+        for key in runs[0]:
+            xs = sorted(r[key] for r in runs if key in r)
+            label = LABELS.get(key) or (
+                f"replay at {key.split('_')[1]}: "
+                + ("CPU, % of a core" if key.endswith("cpu") else
+                   "RSS, MiB"))
+            print(f"  {label:40s} {statistics.median(xs):.3f} "
+                  f"[{xs[0]:.3f}-{xs[-1]:.3f}]")
+    if o.idle_only:
+        return 0
     print("\n  hub RSS per connected agent (tests/bench/agent_load.py):")
     argv = ["/usr/bin/python3", os.path.join(HERE, "agent_load.py")]
     argv += ["--smoke"] if o.smoke else ["-n", "200"]
+    argv += ["--runs", str(o.runs)]
     p = subprocess.run(argv, capture_output=True, text=True)
     for line in p.stdout.splitlines():
-        if "hub RSS" in line or "connections:" in line or "smoke OK" in line:
+        if "hub RSS" in line or "connections:" in line or \
+                "smoke OK" in line or "KiB per connection" in line:
             print("  " + line.strip())
     if p.returncode != 0:
         sys.exit(f"agent_load failed:\n{p.stdout[-2000:]}{p.stderr[-2000:]}")

@@ -22,6 +22,7 @@ import json
 import os
 import pathlib
 import ssl
+import statistics
 import sys
 import tempfile
 import time
@@ -95,13 +96,20 @@ async def run(n, rounds):
         failed = [a.failed for a in agents if a.failed]
         assert not failed, failed[:3]
         print(f"{n} agents connected")
+        got = []
         for r in range(rounds):
             t_post, first, last, run_ = await one_round(
                 agents, hub, os.path.join(certs, "ca.crt"), token)
+            got.append((t_post, first, last, run_))
             print(f"round {r + 1}: POST answered {t_post * 1000:.1f} ms, "
                   f"first START {first * 1000:.1f} ms, last START "
                   f"{last * 1000:.1f} ms, all running in the API "
                   f"{run_ * 1000:.1f} ms")
+        for i, name in enumerate(("POST answered", "first START",
+                                  "last START", "all running")):
+            xs = sorted(g[i] * 1000 for g in got)
+            print(f"{name:14s} median {statistics.median(xs):.1f} ms "
+                  f"[{xs[0]:.1f}-{xs[-1]:.1f}] over {len(xs)} rounds")
         k = hub.counters()
         print({x: v for x, v in k.items() if x.startswith("tasks_")})
         for a in agents:
