@@ -46,7 +46,6 @@ import socket
 import sqlite3
 import ssl
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile

@@ -154,7 +154,7 @@ def inner_pid(wrapper):
     return wrapper.pid
 
 
-def start_picketd(pair, tmp):
+def start_picketd(pair, tmp, pre=None):
     cfg = os.path.join(tmp, "agent.ini")
     with open(cfg, "w") as f:
         f.write(f"[network]\nhome_net = 10.0.0.0/8\n"
@@ -167,7 +167,8 @@ def start_picketd(pair, tmp):
         os.unlink(os.path.join(tmp, "picketd.ndjson"))   # -o appends
     p = pair.popen(pair.b, PICKETD, "-f", "-c", cfg, "-S", RULES, "-o",
                    os.path.join(tmp, "picketd.ndjson"),
-                   stdout=subprocess.DEVNULL, stderr=open(errf, "w"))
+                   stdout=subprocess.DEVNULL, stderr=open(errf, "w"),
+                   preexec_fn=pre)
     ok = wait_for(lambda: "running, host" in open(errf).read()
                   or p.poll() is not None, timeout=30)
     if not ok or p.poll() is not None:
@@ -196,7 +197,7 @@ def count_lines(path):
         return -1
 
 
-def start_suricata(pair, tmp, mode):
+def start_suricata(pair, tmp, mode, pre=None):
     conf = os.path.join(tmp, "suricata.yaml")
     with open(conf, "w") as f:
         f.write(SURI_YAML.format(iface=IFACE, buf=f"{BUFFER_MB}mb",
@@ -208,7 +209,7 @@ def start_suricata(pair, tmp, mode):
     cap = f"--af-packet={IFACE}" if mode == "afp" else f"--pcap={IFACE}"
     p = pair.popen(pair.b, "suricata", "-c", conf, "-S", RULES, cap, "-l",
                    out, "-k", "none", stdout=open(errf, "w"),
-                   stderr=subprocess.STDOUT)
+                   stderr=subprocess.STDOUT, preexec_fn=pre)
     ok = wait_for(lambda: "Engine started" in open(errf).read()
                   or p.poll() is not None, timeout=60)
     if not ok or p.poll() is not None:
@@ -243,12 +244,12 @@ def stop_suricata(p, errf):
             "dropped": max(drop, 0), "alerts": alerts}
 
 
-def start_tcpdump(pair, tmp):
+def start_tcpdump(pair, tmp, pre=None):
     errf = os.path.join(tmp, "tcpdump.err")
     p = pair.popen(pair.b, "tcpdump", "-p", "-i", IFACE, "-w",
                    os.path.join(tmp, "peer.pcap"), "-B",
                    str(BUFFER_MB * 1024), stdout=subprocess.DEVNULL,
-                   stderr=open(errf, "w"))
+                   stderr=open(errf, "w"), preexec_fn=pre)
     wait_for(lambda: "listening on" in open(errf).read()
              or p.poll() is not None, timeout=20)
     return p, errf
@@ -345,25 +346,15 @@ def _write(path, text, ok_fail=False):
 
 
 def run_one(pair, tool, pcap, limit, loops, rate, tmp, cg=None):
-    if cg is not None:
-        pair_popen = pair.popen
-        pair.popen = lambda ns, *a, **kw: pair_popen(
-            ns, *a, preexec_fn=cg.enter, **kw)
-    try:
-        return run_tool(pair, tool, pcap, limit, loops, rate, tmp, cg)
-    finally:
-        if cg is not None:
-            pair.popen = pair_popen
-
-
-def run_tool(pair, tool, pcap, limit, loops, rate, tmp, cg):
+    pre = cg.enter if cg is not None else None
     if tool == "picketd":
-        p, errf = start_picketd(pair, tmp)
+        p, errf = start_picketd(pair, tmp, pre)
     elif tool.startswith("suricata"):
         p, errf = start_suricata(pair, tmp,
-                                 "pcap" if tool.endswith("pcap") else "afp")
+                                 "pcap" if tool.endswith("pcap") else "afp",
+                                 pre)
     else:
-        p, errf = start_tcpdump(pair, tmp)
+        p, errf = start_tcpdump(pair, tmp, pre)
     time.sleep(0.5)
     cpu0 = cpu_seconds(inner_pid(p))
     thr0 = cg.throttled() if cg is not None else (0, 0, 0.0)
