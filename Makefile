@@ -3,7 +3,7 @@
 #   make            build/picketd
 #   make check      install deps, build, unit tests (plain, ASan+UBSan, the
 #                   hub store suites on PostgreSQL,
-#                   mingw under wine), integration tests, 30 s of each fuzzer
+#                   mingw under wine), integration tests, 20 s of each fuzzer
 #   make run        install deps, build, run the agent live, indicators on stdout
 #   make fuzz       run each fuzzer for FUZZ_SECONDS (default 300)
 #   make docs       regenerate docs/configuration.md from the option tables
@@ -183,7 +183,7 @@ fuzz: fuzz-build
 
 check-fuzz:
 	$(MAKE) -j2 fuzz-build
-	@sh tests/fuzz/run.sh 30 $(FUZZ_BINS)
+	@sh tests/fuzz/run.sh 20 $(FUZZ_BINS)
 
 # The hub (issue 5 onwards): built once its sources exist.  tls.c
 # (connections) and pki.c (certificates) are the files that include

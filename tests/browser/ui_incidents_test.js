@@ -211,6 +211,13 @@ async function main() {
 		await page.selectOption('#inc-collect-type', 'snapshot');
 		await page.click('#inc-collect button[type=submit]');
 		const taskId = await newId(page, 'tasks');
+		/*
+		 * The hash names the task before its page has replaced the
+		 * incident's; going back before then would leave the old
+		 * incident page (without the task) in view, and incidentPage()
+		 * would find it.  Wait for the task's page first.
+		 */
+		await page.locator('#task-hosts').waitFor();
 		await page.goto(URL_ + '#/incidents/' + id);
 		await incidentPage(page, id);
 		assert.equal(await page.locator(`#inc-tasks a[href="#/tasks/${

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run libFuzzer targets for a fixed time each.  Called by `make check-fuzz`
-# (30 s each, part of `make check`) and `make fuzz` (FUZZ_SECONDS each),
+# (20 s each, part of `make check`) and `make fuzz` (FUZZ_SECONDS each),
 # FUZZ_JOBS at a time.
 #
 #   sh tests/fuzz/run.sh SECONDS BIN...
