@@ -55,6 +55,9 @@ struct pk_hasher {
 	struct pk_hres	 r[PK_HASH_QUEUE];
 	size_t		 rhead, rn;
 	size_t		 outstanding;	/* asked, result not yet taken */
+	/* collector's thread only: nothing outstanding and the wake pipe
+	 * read empty since, so pk_hasher_result has nothing to look at */
+	int		 quiet;
 	/* cache: collector's thread only */
 	struct centry	*b[CACHE_BUCKETS];
 	struct pk_dlist	 lru;
@@ -376,6 +379,7 @@ pk_hasher_request(struct pk_hasher *h, const struct pk_filekey *key,
 	pk_strlcpy(rq->path, path != NULL ? path : "", sizeof(rq->path));
 	h->qn++;
 	h->outstanding++;
+	h->quiet = 0;
 	pthread_cond_signal(&h->cv);
 	pthread_mutex_unlock(&h->mu);
 	return PK_HASH_PENDING;
@@ -386,12 +390,24 @@ pk_hasher_result(struct pk_hasher *h, struct pk_hres *out)
 {
 	struct centry *c;
 	char drain[64];
+	int idle;
 
+	/*
+	 * The collector asks on every turn of its loop.  outstanding is
+	 * written only on this thread, and the worker writes a result's
+	 * wake byte before the result can be taken, so once the pipe was
+	 * read empty with nothing outstanding no byte or result can come
+	 * until the next request: no lock, no read().
+	 */
+	if (h->quiet)
+		return 0;
 	pthread_mutex_lock(&h->mu);
 	if (h->rn == 0) {
+		idle = h->outstanding == 0;
 		pthread_mutex_unlock(&h->mu);
 		while (read(h->wake[0], drain, sizeof(drain)) > 0)
 			;
+		h->quiet = idle;
 		return 0;
 	}
 	*out = h->r[h->rhead];
