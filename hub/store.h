@@ -754,6 +754,6 @@ extern const struct hub_store_ops hub_store_sqlite;
 extern const struct hub_store_ops hub_store_pg;
 
 /* The schema version this code writes (docs/schema-hub.md). */
-#define HUB_SCHEMA_VERSION	9
+#define HUB_SCHEMA_VERSION	10
 
 #endif

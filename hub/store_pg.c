@@ -300,6 +300,9 @@ static const char *const pg_migrations[] = {
 	"ON CONFLICT DO NOTHING; "
 	"EXCEPTION WHEN others THEN NULL; "
 	"END; END LOOP; END $$;",
+	/* 9 -> 10: indicators_ts goes; indicators_page begins with ts_us
+	 * and serves what it did (as in the SQLite store) */
+	"DROP INDEX IF EXISTS indicators_ts;",
 };
 
 /* ------------------------------------------------------------ helpers */

@@ -127,6 +127,38 @@ test_newer_schema_refused(void **state)
 	assert_null(st2);
 }
 
+/*
+ * A schema 9 store (with the ts_us index that version 10 drops) upgrades
+ * with its rows, and time ranges still select them.
+ */
+static void
+test_migration_from_9(void **state)
+{
+	struct hubfix *f = *state;
+	struct hub_query q = { 0 };
+	char rec[2048];
+	int v = -1;
+
+	mkrec(rec, sizeof(rec), "2010-04-18T21:41:52Z", "alert", "a",
+	    "picket.scan.port", 1);
+	assert_int_equal(put(f, "agent-a", 1, 100, rec), 1);
+	mkrec(rec, sizeof(rec), "2012-04-18T21:41:52Z", "alert", "a",
+	    "picket.scan.port", 1);
+	assert_int_equal(put(f, "agent-a", 2, 100, rec), 1);
+	hubfix_downgrade(f, "CREATE INDEX indicators_ts ON indicators(ts_us);"
+	    "UPDATE schema_version SET version = 9");
+	assert_int_equal(f->st->ops->schema_version(f->st, &v), 0);
+	assert_int_equal(v, HUB_SCHEMA_VERSION);
+	assert_int_equal(hubfix_sql_int(f, f->schema[0] != '\0' ?
+	    "SELECT count(*) FROM pg_indexes WHERE schemaname = "
+	    "current_schema() AND indexname = 'indicators_ts'" :
+	    "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+	    "name = 'indicators_ts'"), 0);
+	assert_int_equal(count(f, &q), 2);
+	q.since_us = INT64_C(1293840000000000);	/* 2011-01-01 */
+	assert_int_equal(count(f, &q), 1);
+}
+
 static void
 test_duplicates_ignored(void **state)
 {
@@ -715,6 +747,8 @@ main(void)
 		    setup, hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 		    setup, hubfix_teardown),
+		cmocka_unit_test_setup_teardown(test_migration_from_9, setup,
+		    hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_ignored,
 		    setup, hubfix_teardown),
 		cmocka_unit_test_setup_teardown(test_queries, setup,

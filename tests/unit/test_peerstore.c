@@ -905,8 +905,7 @@ test_migration_from_8(void **state)
 	    "ALTER TABLE peers DROP COLUMN send_excerpts; "
 	    "UPDATE schema_version SET version = 8");
 	assert_int_equal(f->st->ops->schema_version(f->st, &v), 0);
-	assert_int_equal(v, 9);
-	assert_int_equal(HUB_SCHEMA_VERSION, 9);
+	assert_int_equal(v, HUB_SCHEMA_VERSION);
 	assert_int_equal(rule_rows(f), 3);
 	r = by_rule(f, "sid:2001", -1);
 	assert_int_equal(r.n, 2);
