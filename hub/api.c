@@ -12,9 +12,8 @@
  * unknown method: 501) with a canned HTML page; libevent 2.1 has no hook
  * for those, so a callback on each connection's output buffer swaps that
  * page for our JSON before a byte of it is written (http_error_json).
- * Open connections are counted (an ex_data slot on each connection's SSL
- * tells us when libevent frees it); at [api] max_connections the evhttp
- * listener is paused and a plain event accepts and closes what comes.
+ * Open connections are counted and bounded by [api] max_connections
+ * (hub/conncap.c, which the peering listener shares).
  * /metrics counts answers by route and status class and times them.
  * Called by hub/main.c.
  */
@@ -37,11 +36,6 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
-
-/* Only for SSL ex_data: the one place libevent 2.1 lets us see an HTTP
- * connection end (see api_ssl_gone). */
-#include <openssl/ssl.h>
 
 #include "common/log.h"
 #include "common/pktime.h"
@@ -51,6 +45,7 @@
 #include "hub/enroll.h"
 #include "hub/outbreak.h"
 #include "hub/bundles.h"
+#include "hub/conncap.h"
 #include "hub/peering.h"
 #include "hub/stix.h"
 #include "hub/tasks.h"
@@ -71,8 +66,6 @@
 #define ROUTE_OTHER		(ROUTES_MAX + 1)	/* no route: 400/404 */
 #define ROUTE_CLASSES		(ROUTES_MAX + 2)
 #define LAT_BUCKETS		13
-#define REFUSE_LOG_US		(60 * PK_USEC)	/* one line a minute */
-#define REFUSE_BURST		64	/* accepts per wakeup at the cap */
 #define CANNED_MAX		1024	/* evhttp's error pages are ~250 B */
 
 /* Latency histogram bounds, µs, and as Prometheus "le" labels. */
@@ -98,13 +91,7 @@ struct hub_api {
 	char			 data_dir[HUB_PATH_MAX];
 	char			 results_dir[HUB_PATH_MAX];	/* task results */
 	uint64_t		 max_body;
-	uint64_t		 max_conns;
-	uint64_t		 conns;		/* HTTPS connections open */
-	uint64_t		 refused_limit;	/* closed at once: at the cap */
-	uint64_t		 refused_logged;	/* mono µs of the last line */
-	struct event		*refuse;	/* accept-and-close at the cap */
-	int			 at_cap;
-	int			 err_paused;	/* accept failed: 100 ms pause */
+	struct hub_conncap	 cap;		/* [api] max_connections */
 	/* Answers by route class and status class; handling time by route
 	 * class (lat: per bucket, the last one +Inf). */
 	uint64_t		 req[ROUTE_CLASSES][STATUS_CLASSES];
@@ -114,10 +101,6 @@ struct hub_api {
 	uint64_t		 stix_exports, stix_redacted, stix_names;
 	uint64_t		 bev_failures;
 	uint64_t		 audit_failures;
-	struct evconnlistener	*lev;		/* evhttp's, for its errors */
-	struct event		*resume;	/* re-enable after EMFILE */
-	uint64_t		 accept_errors;
-	uint64_t		 accept_err_logged;
 	struct hub_sharing	 sharing;	/* STIX export */
 	char			 share_name[PK_HUB_ID_MAX + 1];
 };
@@ -443,6 +426,7 @@ static void
 api_metrics_peering(struct mbuf *m, const struct hub_peering *p)
 {
 	const struct hub_peering_stats *k = hub_peering_stats(p);
+	const struct hub_conncap *cc = hub_peering_conncap(p);
 
 	family(m, "peer_bundles_out_total", "counter", "Bundles pushed to "
 	    "peers, by outcome.");
@@ -478,6 +462,13 @@ api_metrics_peering(struct mbuf *m, const struct hub_peering *p)
 	metric(m, "peer_handshakes_refused_total", "counter", "Peering "
 	    "TLS handshakes refused: no enabled peer's CA.",
 	    k->handshakes_refused);
+	metric(m, "peer_connections", "gauge", "Connections open on the "
+	    "peering listener now.", cc->conns);
+	metric(m, "peer_refused_limit_total", "counter", "Peering "
+	    "connections closed at once: [peering] max_connections reached.",
+	    cc->refused);
+	metric(m, "peer_accept_errors_total", "counter", "Peering accept() "
+	    "failures (out of descriptors...).", cc->accept_errors);
 }
 
 /* The listener's event counters, as picket_hub_listener_events_total
@@ -1078,12 +1069,12 @@ api_metrics_http(struct mbuf *m, const struct hub_api *a)
 	size_t i, c;
 
 	metric(m, "api_connections", "gauge", "HTTPS API connections open "
-	    "now.", a->conns);
+	    "now.", a->cap.conns);
 	metric(m, "api_refused_limit_total", "counter", "API connections "
 	    "closed at once: [api] max_connections reached.",
-	    a->refused_limit);
+	    a->cap.refused);
 	metric(m, "api_accept_errors_total", "counter", "API accept() "
-	    "failures (out of descriptors...).", a->accept_errors);
+	    "failures (out of descriptors...).", a->cap.accept_errors);
 	family(m, "api_requests_total", "counter", "API and UI requests "
 	    "answered, by route and status class.");
 	for (i = 0; i < ROUTE_CLASSES; i++) {
@@ -1623,144 +1614,6 @@ http_error_json(struct evbuffer *b, const struct evbuffer_cb_info *info,
 
 /* ------------------------------------------------------------ connections */
 
-/*
- * The count of open connections.  libevent frees an SSL bufferevent
- * from a finalizer that can run late (even in event_base_free, after
- * hub_api_free), so the SSL's ex_data holds the API pointer and the free
- * callback counts only while that API is the live one.
- */
-static int conn_idx = -1;
-static struct hub_api *live_api;
-
-static void api_listen_sync(struct hub_api *);
-
-static void
-api_ssl_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
-    void *argp)
-{
-	struct hub_api *a = ptr;
-
-	(void)parent;
-	(void)ad;
-	(void)idx;
-	(void)argl;
-	(void)argp;
-	if (a == NULL || a != live_api)
-		return;
-	if (a->conns > 0)
-		a->conns--;
-	if (a->at_cap && a->conns < a->max_conns) {
-		a->at_cap = 0;
-		api_listen_sync(a);
-	}
-}
-
-/*
- * Which of the two watchers of the listening socket runs: evhttp's
- * listener below the cap, the refuser at it, neither while accept()
- * fails (EMFILE...) for 100 ms.
- */
-static void
-api_listen_sync(struct hub_api *a)
-{
-	if (a->lev == NULL)
-		return;
-	if (!a->err_paused && !a->at_cap)
-		evconnlistener_enable(a->lev);
-	else
-		evconnlistener_disable(a->lev);
-	if (a->refuse != NULL) {
-		if (!a->err_paused && a->at_cap)
-			event_add(a->refuse, NULL);
-		else
-			event_del(a->refuse);
-	}
-}
-
-static void
-api_accept_resume(evutil_socket_t fd, short what, void *arg)
-{
-	struct hub_api *a = arg;
-
-	(void)fd;
-	(void)what;
-	a->err_paused = 0;
-	api_listen_sync(a);
-}
-
-/*
- * accept() failed (out of descriptors, most likely): libevent would retry
- * at once, for ever, at full speed.  Pause accepting for 100 ms instead,
- * like the agent listener, and say so at most once a second.
- */
-static void
-api_accept_failed(struct hub_api *a, int e)
-{
-	struct timeval tv = { 0, 100 * 1000 };
-	uint64_t now = pk_mono_us();
-
-	a->accept_errors++;
-	if (now - a->accept_err_logged >= PK_USEC) {
-		a->accept_err_logged = now;
-		log_warnx("api: accept: %s (%llu so far); pausing 100 ms",
-		    evutil_socket_error_to_string(e),
-		    (unsigned long long)a->accept_errors);
-	}
-	if (a->resume == NULL)
-		a->resume = evtimer_new(a->base, api_accept_resume, a);
-	if (a->resume == NULL)
-		return;			/* better spin than go deaf */
-	a->err_paused = 1;
-	api_listen_sync(a);
-	evtimer_add(a->resume, &tv);
-}
-
-/* The listener's callbacks get evhttp's pointer, not ours: hence
- * live_api. */
-static void
-api_accept_error(struct evconnlistener *lev, void *arg)
-{
-	(void)lev;
-	(void)arg;
-	if (live_api != NULL)
-		api_accept_failed(live_api, EVUTIL_SOCKET_ERROR());
-}
-
-/*
- * At the cap: take what waits (REFUSE_BURST a turn) and close it before
- * TLS starts, so a flood costs a descriptor for microseconds.  Counted,
- * and logged at most once a minute.
- */
-static void
-api_refuse(evutil_socket_t fd, short what, void *arg)
-{
-	struct hub_api *a = arg;
-	uint64_t now;
-	int i, s, e;
-
-	(void)what;
-	for (i = 0; i < REFUSE_BURST; i++) {
-		if ((s = accept(fd, NULL, NULL)) == -1) {
-			e = errno;
-			if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR &&
-			    e != ECONNABORTED)
-				api_accept_failed(a, e);
-			break;
-		}
-		close(s);
-		a->refused_limit++;
-	}
-	now = pk_mono_us();
-	if (a->refused_limit > 0 && (a->refused_logged == 0 ||
-	    now - a->refused_logged >= REFUSE_LOG_US)) {
-		a->refused_logged = now;
-		log_warnx("api: %llu connections open, [api] max_connections "
-		    "reached: closing new ones at once (%llu so far)",
-		    (unsigned long long)a->conns,
-		    (unsigned long long)a->refused_limit);
-	}
-}
-
 /* evhttp's accept made a connection: its TLS bufferevent. */
 static struct bufferevent *
 make_bev(struct event_base *base, void *arg)
@@ -1773,9 +1626,7 @@ make_bev(struct event_base *base, void *arg)
 		a->bev_failures++;
 		return NULL;
 	}
-	/* counted from here; SSL_free (api_ssl_gone) uncounts it */
-	if (conn_idx >= 0 && SSL_set_ex_data(ssl, conn_idx, a) == 1)
-		a->conns++;
+	hub_conncap_count(&a->cap, ssl);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
@@ -1790,11 +1641,7 @@ make_bev(struct event_base *base, void *arg)
 	if (evbuffer_add_cb(bufferevent_get_output(bev), http_error_json, a) ==
 	    NULL)
 		a->bev_failures++;	/* only the HTML pages stay HTML */
-	/* Full: the listener stops after this one (libevent checks). */
-	if (a->conns >= a->max_conns && !a->at_cap) {
-		a->at_cap = 1;
-		api_listen_sync(a);
-	}
+	hub_conncap_check(&a->cap);
 	return bev;
 }
 
@@ -1886,8 +1733,6 @@ hub_api_new(const struct hub_config *c, struct event_base *base,
 		hub_api_free(a);
 		return NULL;
 	}
-	a->max_conns = c->api_max_connections > 0 ? c->api_max_connections :
-	    1;
 	(void)hub_ui_set_dir(c->ui_dir);	/* same size: cannot fail */
 	if (sharing_init(a, c) == -1) {
 		hub_api_free(a);
@@ -1927,23 +1772,11 @@ hub_api_new(const struct hub_config *c, struct event_base *base,
 		hub_api_free(a);
 		return NULL;
 	}
-	a->lev = evhttp_bound_socket_get_listener(bs);
-	evconnlistener_set_error_cb(a->lev, api_accept_error);
-	if ((a->refuse = event_new(base, evconnlistener_get_fd(a->lev),
-	    EV_READ | EV_PERSIST, api_refuse, a)) == NULL) {
-		log_warnx("api: event_new failed");
+	if (hub_conncap_start(&a->cap, base, bs, c->api_max_connections,
+	    "api", "[api] max_connections") == -1) {
 		hub_api_free(a);
 		return NULL;
 	}
-	/* One slot for the whole process: every SSL's free calls
-	 * api_ssl_gone, which ignores those that are not the API's. */
-	if (conn_idx < 0 && (conn_idx = SSL_get_ex_new_index(0, NULL, NULL,
-	    NULL, api_ssl_gone)) < 0) {
-		log_warnx("api: SSL_get_ex_new_index failed");
-		hub_api_free(a);
-		return NULL;
-	}
-	live_api = a;
 	return a;
 }
 
@@ -1952,13 +1785,7 @@ hub_api_free(struct hub_api *a)
 {
 	if (a == NULL)
 		return;
-	if (live_api == a)
-		live_api = NULL;	/* late SSL frees count nothing now */
-	a->lev = NULL;
-	if (a->resume != NULL)
-		event_free(a->resume);
-	if (a->refuse != NULL)
-		event_free(a->refuse);	/* before evhttp closes its fd */
+	hub_conncap_stop(&a->cap);	/* before evhttp closes its fd */
 	if (a->http != NULL)
 		evhttp_free(a->http);
 	pk_tls_ctx_free(a->tls);

@@ -90,6 +90,8 @@ static const struct hub_opt hub_opts[] = {
 	    4096, 256ULL * 1024 * 1024),
 	HU("peering", "max_bundle_objects", peering_max_bundle_objects,
 	    "5000", 11, 100000),
+	HU("peering", "max_connections", peering_max_connections, "64", 1,
+	    4096),
 	/* the bundle format's own cap bounds max_entries (transport/bundle.h) */
 	HU("bundles", "max_entries", bundles_max_entries, "20000", 1,
 	    PK_BUNDLE_MAX_ENTRIES),

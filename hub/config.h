@@ -46,6 +46,7 @@ struct hub_config {
 	uint64_t	peering_push_interval;	/* seconds */
 	uint64_t	peering_max_bundle_bytes;
 	uint64_t	peering_max_bundle_objects;
+	uint64_t	peering_max_connections;	/* the listener's */
 	/* [bundles] (docs/peering.md, "From shared indicators to detection") */
 	uint64_t	bundles_max_entries;	/* entries of one bundle */
 	uint64_t	bundles_check_interval;	/* seconds */

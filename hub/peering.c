@@ -40,6 +40,7 @@
 #include "common/pktime.h"
 #include "common/util.h"
 #include "hub/auth.h"
+#include "hub/conncap.h"
 #include "hub/listener.h"
 #include "hub/peering.h"
 #include "hub/share.h"
@@ -125,6 +126,8 @@ struct hub_peering {
 	int			 untracked_said;
 	/* the listener: NULL http when [peering] listen is "" */
 	struct evhttp		*http;
+	struct hub_conncap	 cap;	/* [peering] max_connections */
+	uint64_t		 max_conns;
 	struct pk_tls_ctx	*srv;
 	char			*trust;		/* fingerprints srv trusts */
 	struct evdns_base	*dns;		/* for peer URLs with names */
@@ -894,6 +897,7 @@ make_bev(struct event_base *base, void *arg)
 	/* NULL: evhttp falls back to plain text, which on_request refuses */
 	if (p->srv == NULL || (ssl = pk_tls_http_ssl_new(p->srv)) == NULL)
 		return NULL;
+	hub_conncap_count(&p->cap, ssl);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
@@ -901,6 +905,7 @@ make_bev(struct event_base *base, void *arg)
 		return NULL;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	hub_conncap_check(&p->cap);
 	return bev;
 }
 
@@ -1166,6 +1171,7 @@ on_request(struct evhttp_request *req, void *arg)
 static int
 listen_start(struct hub_peering *p, const char *addr)
 {
+	struct evhttp_bound_socket *bs;
 	int fd;
 
 	if ((p->http = evhttp_new(p->base)) == NULL) {
@@ -1188,12 +1194,13 @@ listen_start(struct hub_peering *p, const char *addr)
 	if ((fd = hub_listen_on(addr)) == -1)
 		return -1;
 	/* evhttp owns fd from here. */
-	if (evhttp_accept_socket_with_handle(p->http, fd) == NULL) {
+	if ((bs = evhttp_accept_socket_with_handle(p->http, fd)) == NULL) {
 		log_warnx("peering: cannot accept on %s", addr);
 		evutil_closesocket(fd);
 		return -1;
 	}
-	return 0;
+	return hub_conncap_start(&p->cap, p->base, bs, p->max_conns,
+	    "peering", "[peering] max_connections");
 }
 
 /* ------------------------------------------------------------ life */
@@ -1223,6 +1230,8 @@ hub_peering_new(const struct hub_config *c, struct hub_store *st,
 	    c->peering_max_bundle_bytes : 4u << 20;
 	p->max_objects = c->peering_max_bundle_objects > 1 ?
 	    c->peering_max_bundle_objects : 5000;
+	p->max_conns = c->peering_max_connections > 0 ?
+	    c->peering_max_connections : 64;
 	if (c->peering_listen[0] != '\0') {
 		/* The files are checked now, not at the first peer. */
 		struct pk_tls_ctx *probe = pk_tls_peer_server_ctx_new(p->cert,
@@ -1270,6 +1279,7 @@ hub_peering_free(struct hub_peering *p)
 		event_free(p->push_ev);
 	for (i = 0; i < p->npeers; i++)
 		peer_free(p->peers[i]);
+	hub_conncap_stop(&p->cap);	/* before evhttp closes its fd */
 	if (p->http != NULL)
 		evhttp_free(p->http);
 	if (p->dns != NULL)
@@ -1285,6 +1295,12 @@ hub_peering_stats(const struct hub_peering *p)
 	return &p->k;
 }
 
+const struct hub_conncap *
+hub_peering_conncap(const struct hub_peering *p)
+{
+	return &p->cap;
+}
+
 void
 hub_peering_print(const struct hub_peering *p, FILE *fp)
 {
@@ -1297,7 +1313,9 @@ hub_peering_print(const struct hub_peering *p, FILE *fp)
 	    "peering_bundles_duplicate %llu\npeering_bundles_refused_in %llu\n"
 	    "peering_objects_refused %llu\npeering_shared_new %llu\n"
 	    "peering_shared_updated %llu\npeering_handshakes_refused %llu\n"
-	    "peering_excerpts_sent %llu\npeering_excerpts_withheld %llu\n",
+	    "peering_excerpts_sent %llu\npeering_excerpts_withheld %llu\n"
+	    "peering_connections %llu\npeering_connections_refused %llu\n"
+	    "peering_accept_errors %llu\n",
 	    p->npeers, (unsigned long long)k->bundles_sent,
 	    (unsigned long long)k->bundles_refused,
 	    (unsigned long long)k->push_failures,
@@ -1312,5 +1330,8 @@ hub_peering_print(const struct hub_peering *p, FILE *fp)
 	    (unsigned long long)k->shared_updated,
 	    (unsigned long long)k->handshakes_refused,
 	    (unsigned long long)k->excerpts_sent,
-	    (unsigned long long)k->excerpts_withheld);
+	    (unsigned long long)k->excerpts_withheld,
+	    (unsigned long long)p->cap.conns,
+	    (unsigned long long)p->cap.refused,
+	    (unsigned long long)p->cap.accept_errors);
 }

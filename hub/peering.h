@@ -20,6 +20,7 @@
 #include "hub/store.h"
 
 struct event_base;
+struct hub_conncap;
 struct hub_peering;
 
 struct hub_peering_stats {
@@ -49,6 +50,8 @@ struct hub_peering *hub_peering_new(const struct hub_config *c,
     const struct hub_sharing *sh);
 void hub_peering_free(struct hub_peering *p);
 const struct hub_peering_stats *hub_peering_stats(const struct hub_peering *p);
+/* The listener's connection count and refusals (all 0 when it is off). */
+const struct hub_conncap *hub_peering_conncap(const struct hub_peering *p);
 /* "peering_<name> value" lines (SIGUSR1, docs/hub.md). */
 void hub_peering_print(const struct hub_peering *p, FILE *fp);
 

@@ -163,3 +163,59 @@ def test_push_resume_and_refusal(members):
     assert k["peering_bundles_received"] >= 1, k
     assert "handshake refused" in b.stderr()
     assert len(shared(b)) == 2
+
+
+def held(port):
+    """A connection the peering listener keeps open (it waits for our
+    ClientHello), or None when it closed it at once."""
+    s = socket.create_connection(("127.0.0.1", port), 5)
+    s.settimeout(1.0)
+    try:
+        if s.recv(1) == b"":
+            s.close()
+            return None
+    except socket.timeout:
+        return s
+    except OSError:
+        s.close()
+        return None
+    s.close()
+    pytest.fail("the listener spoke first")
+
+
+def test_listener_connection_cap(tmp_path):
+    """[peering] max_connections (hub/conncap.c): two idle connections fill
+    the listener, the third is closed at once, before TLS, counted and
+    logged once; when one goes the listener takes connections again."""
+    ca = mkcerts(tmp_path / "certs", "-t")
+    port = free_port()
+    hub = Hub(tmp_path / "hub", ca, api_port=0, name="hub-cap",
+              peering={"listen": f"127.0.0.1:{port}", "push_interval": PUSH,
+                       "max_connections": "2"})
+    idle = []
+    try:
+        idle = [held(port), held(port)]
+        assert None not in idle, idle
+        assert held(port) is None
+        k = hub.counters()
+        assert k["peering_connections"] == 2, k
+        assert k["peering_connections_refused"] == 1, k
+        idle.pop().close()
+        tries = 1                   # refusals until the hub saw the close
+        deadline = time.monotonic() + 10
+        while (c := held(port)) is None:
+            assert time.monotonic() < deadline, "never accepted again"
+            tries += 1
+        idle.append(c)
+        k = hub.counters()
+        assert k["peering_connections"] == 2, k
+        assert k["peering_connections_refused"] == tries, k
+        assert k["peering_accept_errors"] == 0, k
+    finally:
+        for c in idle:
+            if c is not None:
+                c.close()
+        hub.stop()
+    # Logged once, not once per refusal (at most a line a minute).
+    assert hub.stderr().count("[peering] max_connections reached") == 1, \
+        hub.stderr()

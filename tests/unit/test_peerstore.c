@@ -948,6 +948,8 @@ test_config_peering(void **state)
 		{ "max_bundle_bytes", "-4M" },
 		{ "max_bundle_objects", "1" },
 		{ "max_bundle_objects", "5000000" },
+		{ "max_connections", "0" },
+		{ "max_connections", "5000" },
 		{ "listen", "7444" },
 		{ "listen", "hub:0" },
 		{ "listen", "hub:65536" },
@@ -971,6 +973,7 @@ test_config_peering(void **state)
 	assert_int_equal(c.peering_push_interval, 30);
 	assert_int_equal(c.peering_max_bundle_bytes, 4 * 1024 * 1024);
 	assert_int_equal(c.peering_max_bundle_objects, 5000);
+	assert_int_equal(c.peering_max_connections, 64);
 
 	assert_int_equal(hub_config_set(&c, "peering", "push_interval", "5m",
 	    &err), 0);
@@ -984,6 +987,9 @@ test_config_peering(void **state)
 	assert_int_equal(hub_config_set(&c, "peering", "max_bundle_objects",
 	    "200", &err), 0);
 	assert_int_equal(c.peering_max_bundle_objects, 200);
+	assert_int_equal(hub_config_set(&c, "peering", "max_connections",
+	    "8", &err), 0);
+	assert_int_equal(c.peering_max_connections, 8);
 	assert_int_equal(hub_config_set(&c, "peering", "listen",
 	    "0.0.0.0:7444", &err), 0);
 	assert_string_equal(c.peering_listen, "0.0.0.0:7444");
