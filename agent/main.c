@@ -524,6 +524,7 @@ collector_reload(struct coll_state *cs, int fd)
 	struct pk_config *nc, *cfg = cs->a->cfg;
 	char *buf, err[512];
 	ssize_t r;
+	int i;
 
 	if ((buf = malloc(RELOAD_MAX + 1)) == NULL)
 		return;
@@ -557,6 +558,9 @@ collector_reload(struct coll_state *cs, int fd)
 	cfg->agent.log_level = nc->agent.log_level;
 	if (!cs->a->o->debug)
 		log_setlevel(nc->agent.log_level);
+	for (i = 0; i < cs->nrun; i++)
+		if (cs->run[i].ops->reload != NULL)
+			cs->run[i].ops->reload(cs->run[i].st, cfg);
 	free(cs->live);
 	cs->live = nc;
 	cs->reloads++;

@@ -65,6 +65,13 @@ struct pk_collector_ops {
 	uint64_t	(*recall_us)(void *st);
 	/* About once a second (wall time, live only); may be NULL. */
 	void		(*tick)(void *st, uint64_t now_us);
+	/*
+	 * The engine took a new configuration (SIGHUP: rules, IOC lists):
+	 * take what the collector keeps of it itself.  cfg is the running
+	 * configuration, already updated.  Cannot refuse; a problem is
+	 * logged and the collector keeps what it had.  May be NULL.
+	 */
+	void		(*reload)(void *st, const struct pk_config *cfg);
 	/* name value lines for the statistics report */
 	void		(*stats)(void *st, FILE *fp);
 	void		(*close)(void *st);

@@ -514,6 +514,35 @@ ebpf_poll(void *st, int budget)
 	return c->handled;
 }
 
+/*
+ * SIGHUP: the executable hashes are checked against the reloaded [ioc]
+ * lists (the engine reloaded its own copy for the network side).  A
+ * list that cannot be read whole keeps the running set, as the engine
+ * would have refused the reload for it.
+ */
+static void
+ebpf_reload(void *st, const struct pk_config *cfg)
+{
+	struct ebpf *c = st;
+	struct pk_iocset *set = NULL;
+	int problems = 0;
+
+	if (cfg->ioc.enabled) {
+		set = pk_ioc_load(cfg, NULL, &problems);
+		if (set == NULL) {
+			log_warnx("ebpf: IOC lists not reloaded: out of "
+			    "memory; keeping the running ones");
+			return;
+		}
+	}
+	pk_procdet_set_ioc(c->det, set);
+	pk_iocset_free(c->ioc);
+	c->ioc = set;
+	log_info("ebpf: executable hashes now checked against %s%s",
+	    set != NULL ? "the reloaded IOC lists" : "no IOC list",
+	    problems > 0 ? " (with problems, logged above)" : "");
+}
+
 static uint64_t
 ebpf_recall(void *st)
 {
@@ -747,6 +776,7 @@ const struct pk_collector_ops pk_collector_ebpf = {
 	.poll = ebpf_poll,
 	.recall_us = ebpf_recall,
 	.tick = ebpf_tick,
+	.reload = ebpf_reload,
 	.stats = ebpf_stats,
 	.close = ebpf_close,
 };

@@ -1182,6 +1182,32 @@ pk_procdet_hash_all(struct pk_procdet *d)
 	pk_proctable_foreach(d->pt, hash_all_one, d);
 }
 
+struct ioc_arg {
+	struct pk_procdet	*d;
+	const struct pk_iocset	*old;
+};
+
+static void
+recheck_one(struct pk_proc *p, void *arg)
+{
+	struct ioc_arg *a = arg;
+	struct pk_ioc_match m;
+
+	if (p->hash_state == PK_HASH_DONE && a->d->ioc != NULL &&
+	    pk_ioc_match_sha256(a->d->ioc, p->sha256, &m) &&
+	    (a->old == NULL || !pk_ioc_match_sha256(a->old, p->sha256, &m)))
+		check_ioc(a->d, p, a->d->now);
+}
+
+void
+pk_procdet_set_ioc(struct pk_procdet *d, const struct pk_iocset *ioc)
+{
+	struct ioc_arg a = { d, d->ioc };
+
+	d->ioc = ioc;
+	pk_proctable_foreach(d->pt, recheck_one, &a);
+}
+
 void
 pk_procdet_tick(struct pk_procdet *d, uint64_t now_us)
 {

@@ -70,6 +70,13 @@ void pk_procdet_hash(struct pk_procdet *d, const struct pk_filekey *key,
     int state, const uint8_t sha256[32], uint64_t now_us);
 /* Ask hashes for every known process (after seeding). */
 void pk_procdet_hash_all(struct pk_procdet *d);
+/*
+ * Check hashes against new IOC lists (a reload; NULL: none): running
+ * processes whose hash the new lists name and the old did not are
+ * reported now, not at their next exec.  The old set is the caller's
+ * to free, after this returns.
+ */
+void pk_procdet_set_ioc(struct pk_procdet *d, const struct pk_iocset *ioc);
 void pk_procdet_tick(struct pk_procdet *d, uint64_t now_us);
 void pk_procdet_flush(struct pk_procdet *d, uint64_t now_us);
 void pk_procdet_stats(struct pk_procdet *d, FILE *fp);

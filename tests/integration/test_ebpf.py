@@ -293,6 +293,43 @@ def test_fingerprints_have_no_pids(live):
     assert len(fps) == 1
 
 
+def test_hash_listed_by_a_reload_is_reported(live):
+    """A hash added to the IOC lists, then SIGHUP: a process that was
+    already running the program (hashed under the old lists, so not
+    reported) is reported at the reload, not at its next start."""
+    agent, work, _, _ = live
+    late = work / "late_sleep"
+    late.write_bytes(pathlib.Path("/bin/sleep").read_bytes() +
+                     os.urandom(32))
+    late.chmod(0o755)
+    want = sha256(late)
+
+    def reported():
+        return [o for o in agent.lines()
+                if o["rule"]["id"] == "picket.process.ioc_hash" and
+                o["threat"]["indicator"]["name"] == want]
+
+    running = subprocess.Popen([str(late), "120"])
+    try:
+        time.sleep(2)               # seen and hashed: listed nowhere yet
+        assert not reported()
+        (work / "ioc" / "later.txt").write_text(f"{want} test-later\n")
+        said = agent.log().count("hashes now checked against")
+        agent.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: agent.log().count(
+            "hashes now checked against") > said, timeout=30), agent.log()
+        found = agent.find("picket.process.ioc_hash",
+                           lambda o: o["threat"]["indicator"]["name"] ==
+                           want)
+        assert found, agent.lines()
+        assert found[0]["threat"]["indicator"]["provider"] == "later"
+        assert proc_of(found[0])["pid"] == running.pid
+        assert proc_of(found[0])["executable"] == str(late)
+    finally:
+        running.kill()
+        running.wait()
+
+
 def test_agent_runs_on_without_bpf(tmp_path):
     """Without CAP_BPF/CAP_SYS_ADMIN/CAP_PERFMON the collector says why in
     one line and the packet collector keeps the agent running."""
