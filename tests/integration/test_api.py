@@ -24,7 +24,7 @@ import urllib.parse
 import pytest
 
 import hubproto as hp
-from conftest import PCAPS, analyse
+from conftest import PCAPS, REPO, analyse
 from hubrun import HUB, Hub, mkcerts
 
 BASE_TS = 1767225600          # 2026-01-01T00:00:00Z
@@ -631,6 +631,21 @@ def test_metrics_is_prometheus_text(env):
                       "/api/v1/shared/{id}/reject", "/api/v1/shared/{id}",
                       "/api/v1/bundles", "/api/v1/bundles/{id}",
                       "/api/v1/bundles/rollback", "ui", "other"}, routes
+
+
+def test_every_metric_family_is_documented(env):
+    """Each family /metrics announces is named, in full, in docs/api.md's
+    table or docs/hub.md (which lists the peering families)."""
+    api, t = env["api"], env["tok"]["viewer"]
+    _, text, _ = api.get("/metrics", t)
+    families = {line.split(" ")[2] for line in text.splitlines()
+                if line.startswith("# TYPE ")}
+    assert len(families) >= 30, families
+    docs = (REPO / "docs" / "api.md").read_text() + \
+        (REPO / "docs" / "hub.md").read_text()
+    missing = sorted(f for f in families
+                     if not re.search(re.escape(f) + r"(?![a-z_])", docs))
+    assert not missing, missing
 
 
 def requests_by(values):
