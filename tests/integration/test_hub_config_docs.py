@@ -3,10 +3,12 @@ its documents name: docs/hub.md's configuration table, picket-hub.ini(5)
 and the packaged packaging/hub.ini, whose commented-out lines show each
 default.  (The agent's three are generated from agent/config.c instead;
 test_cli.py checks those.)  An option added to the code without its
-documentation, or documented but not accepted, fails here."""
+documentation, or documented but not accepted, fails here; so does a
+counter a running hub prints that docs/hub.md does not explain."""
 import re
 
 from conftest import REPO
+from hubrun import Hub, free_port, mkcerts
 
 HUB_OPT = re.compile(r'\bH([A-Z])\("(\w+)",\s*"(\w+)",\s*\w+(?:,\s*"([^"]*)")?')
 
@@ -76,3 +78,25 @@ def test_the_packaged_file_names_every_option_with_its_default():
         # certificate paths) are the package's choice
         if commented and opts[k] is not None:
             assert value == opts[k], (k, value, opts[k])
+
+
+def test_every_counter_is_in_the_guide(tmp_path):
+    """Each counter a running hub prints on SIGUSR1 (peering on, so its
+    counters are there too) is named in docs/hub.md; the per-code
+    closed_by_error_NAME lines by their pattern and list of codes."""
+    certs = mkcerts(tmp_path / "pki", "-a", "agent-1")
+    hub = Hub(tmp_path / "hub", certs,
+              peering={"listen": f"127.0.0.1:{free_port()}"})
+    try:
+        names = set(hub.counters())
+    finally:
+        hub.stop()
+    assert len(names) >= 100, names
+    text = (REPO / "docs" / "hub.md").read_text()
+    codes = re.search(r"`closed_by_error_NAME` \| [^|]*\|", text).group(0)
+    missing = sorted(
+        n for n in names
+        if f"`{n}`" not in text and not (
+            n.startswith("closed_by_error_") and
+            f"`{n[len('closed_by_error_'):]}`" in codes))
+    assert not missing, missing
