@@ -800,9 +800,8 @@ pk_engine_report(struct pk_engine *e, FILE *fp)
 	fprintf(fp, "indicators %llu\n", (unsigned long long)e->stats.indicators);
 	fprintf(fp, "indicators_dropped %llu\n",
 	    (unsigned long long)e->stats.indicators_dropped);
-	if (e->shared != NULL || e->stats.shared_matches > 0)
-		fprintf(fp, "shared.matches %llu\n",
-		    (unsigned long long)e->stats.shared_matches);
+	/* shared_matches: the bundle agent's lines have it (only it sets
+	 * e->shared) */
 }
 
 void

@@ -151,6 +151,14 @@ on_signal(int sig)
 		quit = 1;
 }
 
+/* A child's PK_SUP_SIG_REPORT: its supervisor passes on a SIGUSR1. */
+static void
+on_child_report(int sig)
+{
+	(void)sig;
+	report = 1;
+}
+
 static int
 parse_args(int argc, char **argv, struct opts *o)
 {
@@ -751,7 +759,9 @@ run_live(struct coll_state *cs)
 /*
  * The parent reloads on SIGHUP; a child ignores one (the parent tells the
  * collector what to reload), so `kill -HUP` of the whole process group
- * does what it does to the parent alone.
+ * does what it does to the parent alone.  SIGUSR1 likewise: the parent
+ * passes it on as PK_SUP_SIG_REPORT (supervise.h), and a child ignores a
+ * SIGUSR1 of its own.
  */
 static void
 setup_signals(int child)
@@ -763,13 +773,18 @@ setup_signals(int child)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	if (!child)
+	if (!child) {
+		sigaction(SIGUSR1, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);
+	}
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	if (child)
+	if (child) {
 		sigaction(SIGHUP, &sa, NULL);
+		sigaction(SIGUSR1, &sa, NULL);
+		sa.sa_handler = on_child_report;
+		sigaction(PK_SUP_SIG_REPORT, &sa, NULL);
+	}
 }
 
 /* -o / [output] file, opened before privileges go. */
@@ -1975,11 +1990,22 @@ sup_wake(struct pk_sup_child *kids, int n, void *arg)
 {
 	struct agent *a = arg;
 
+	int i;
+
 	a->kids = kids;
 	a->nkids = n;
 	if (hup) {
 		hup = 0;
 		reload(a, kids, n);
+	}
+	/* SIGUSR1: each child logs its statistics (on_child_report). */
+	if (report) {
+		report = 0;
+		for (i = 0; i < n; i++)
+			if (kids[i].pid > 0 && kill((pid_t)kids[i].pid,
+			    PK_SUP_SIG_REPORT) != 0 && errno != ESRCH)
+				log_warn("%s: kill %d", kids[i].name,
+				    kids[i].pid);
 	}
 }
 

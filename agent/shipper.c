@@ -43,6 +43,7 @@
 #include "agent/shipconn.h"
 #include "agent/shipcore.h"
 #include "agent/shipper.h"
+#include "agent/supervise.h"
 #include "common/dir.h"
 #include "common/log.h"
 #include "common/pktime.h"
@@ -941,12 +942,12 @@ pk_shipper_run(struct pk_shipper *s, volatile sig_atomic_t *quit,
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, PK_SUP_SIG_REPORT);
 	sigprocmask(SIG_BLOCK, &block, &orig);
 	s->sleepmask = orig;
 	sigdelset(&s->sleepmask, SIGTERM);
 	sigdelset(&s->sleepmask, SIGINT);
-	sigdelset(&s->sleepmask, SIGUSR1);
+	sigdelset(&s->sleepmask, PK_SUP_SIG_REPORT);
 	log_info("hub: shipping to %s:%u%s%s", s->c.host, s->c.port,
 	    s->c.proxy_host[0] ? " through proxy " : "", s->c.proxy_host);
 	while (!*quit) {

@@ -221,6 +221,7 @@ pk_spoolout_report(struct pk_spoolout *o, void (*line)(const char *))
 {
 	pk_spoolcore_report(o->sp, report_line, &line);
 	report_line(&line, "ipc_bad", o->ipc_bad);
+	report_line(&line, "hub_raised", o->raised);
 }
 
 void

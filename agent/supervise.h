@@ -17,6 +17,17 @@
 
 #define PK_SUP_MAX_CHILDREN	8
 
+/*
+ * What a supervisor sends its children to have them log their
+ * statistics: it takes SIGUSR1 itself and the children ignore theirs, so
+ * signalling every process of the agent (systemctl kill) gives one report
+ * from each child.  A real-time signal, since those queue: one sent
+ * while the child still holds a group SIGUSR1 pending is not merged
+ * into it.  A child ignores it (and SIGUSR1) until its own handler is in
+ * place; by default either would kill it.
+ */
+#define PK_SUP_SIG_REPORT	(SIGRTMIN)
+
 struct pk_sup_child {
 	const char	*name;		/* "collector", "shipper" */
 	/* Runs in the child; its return value is the exit status. */

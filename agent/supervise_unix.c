@@ -37,7 +37,8 @@
 #define SUP_KILL_WAIT_MS 5000
 
 /* Signals blocked except while sleeping (see supervise.h). */
-static const int sup_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+static const int sup_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+	SIGUSR1 };
 
 static uint64_t
 now_ms(void)
@@ -161,6 +162,11 @@ sup_child_main(struct pk_sup_child *c, pid_t parent)
 	/* EINVAL for SIGKILL, SIGSTOP and libc's reserved signals: fine. */
 	for (sig = 1; sig < NSIG; sig++)
 		(void)sigaction(sig, &sa, NULL);
+	/* A request for statistics that comes before the child has its
+	 * handler must not kill it (supervise.h, PK_SUP_SIG_REPORT). */
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGUSR1, &sa, NULL);
+	(void)sigaction(PK_SUP_SIG_REPORT, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	_exit(c->run(c->arg));

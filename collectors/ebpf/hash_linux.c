@@ -358,8 +358,13 @@ pk_hasher_request(struct pk_hasher *h, const struct pk_filekey *key,
 		}
 		return c->state;
 	}
-	if (key->size > h->max_size)
-		return PK_HASH_TOO_BIG;	/* no need to remember it */
+	if (key->size > h->max_size) {
+		/* no need to remember it; counted with the worker's */
+		pthread_mutex_lock(&h->mu);
+		h->too_big++;
+		pthread_mutex_unlock(&h->mu);
+		return PK_HASH_TOO_BIG;
+	}
 	pthread_mutex_lock(&h->mu);
 	if (h->outstanding >= PK_HASH_QUEUE) {
 		pthread_mutex_unlock(&h->mu);

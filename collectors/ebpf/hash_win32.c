@@ -318,8 +318,10 @@ pk_hasher_request(struct pk_hasher *h, const struct pk_filekey *key,
 		}
 		return c->state;
 	}
-	if (key->size > h->max_size)
-		return PK_HASH_TOO_BIG;	/* no need to remember it */
+	if (key->size > h->max_size) {
+		h->too_big++;		/* no need to remember it */
+		return PK_HASH_TOO_BIG;
+	}
 	if (c->used && c->state == PK_HASH_PENDING) {
 		h->queue_full++;	/* its slot is held by one waiting */
 		return PK_HASH_NONE;

@@ -5,7 +5,8 @@
  * process's.  A result arrives through the wake descriptor with the
  * file's SHA-256; once it is taken the descriptor is quiet again (a
  * descriptor left readable would make the agent's poll loop spin); the
- * cache answers the second request; a changed identity fails.
+ * cache answers the second request; a changed identity fails; a file
+ * over the size limit is refused and counted.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -164,6 +165,37 @@ test_several_then_quiet(void **state)
 	assert_int_equal(pk_hasher_result(f->h, &r), 0);
 }
 
+/* A file over max_size is turned away before the queue, and counted. */
+static void
+test_too_big_counted(void **state)
+{
+	struct fx *f = *state;
+	struct pk_hasher *h;
+	char err[256], buf[4096];
+	uint8_t out[32];
+	FILE *fp;
+	size_t n;
+	int i;
+
+	h = pk_hasher_new(f->key.size - 1, err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(pk_hasher_start(h, err, sizeof(err)), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pk_hasher_request(h, &f->key,
+		    (uint32_t)getpid(), f->exe, out), PK_HASH_TOO_BIG);
+	assert_false(readable(h, 50));
+	fp = tmpfile();
+	assert_non_null(fp);
+	pk_hasher_stats(h, fp);
+	rewind(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	assert_non_null(strstr(buf, "process.hash.too_big 2\n"));
+	assert_non_null(strstr(buf, "process.hash.hashed 0\n"));
+	pk_hasher_free(h);
+}
+
 int
 main(void)
 {
@@ -171,6 +203,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_result_then_quiet, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_several_then_quiet, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_too_big_counted, setup,
 		    teardown),
 	};
 
