@@ -1989,7 +1989,6 @@ static void
 sup_wake(struct pk_sup_child *kids, int n, void *arg)
 {
 	struct agent *a = arg;
-
 	int i;
 
 	a->kids = kids;
