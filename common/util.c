@@ -267,6 +267,13 @@ pk_hexval(int c)
 	return -1;
 }
 
+void
+pk_wrap32_add(uint64_t *total, uint32_t *last, uint32_t now)
+{
+	*total += (uint32_t)(now - *last);
+	*last = now;
+}
+
 uint64_t
 pk_backoff_ms(uint64_t base_ms, uint64_t cap_ms, unsigned attempt,
     uint64_t r)

@@ -63,6 +63,13 @@ void pk_hex(const uint8_t *in, size_t len, char *out);
 uint64_t pk_backoff_ms(uint64_t base_ms, uint64_t cap_ms, unsigned attempt,
     uint64_t r);
 
+/*
+ * A 32-bit counter that wraps (libpcap's ps_recv, ps_drop) followed as a
+ * 64-bit total: add the distance from *last to now, keep now.  Exact as
+ * long as it is looked at before the counter moves on by 2^32.
+ */
+void pk_wrap32_add(uint64_t *total, uint32_t *last, uint32_t now);
+
 /* printf into err (errlen bytes; nothing if err is NULL or errlen 0):
  * the one-line reasons functions hand back to their callers. */
 void pk_errf(char *err, size_t errlen, const char *fmt, ...)

@@ -62,6 +62,10 @@ struct cap_handle {
 	_Atomic uint64_t	 ring_waits;	/* ... how many times */
 	struct pcap_stat	 last;		/* at the last health report */
 	uint64_t		 last_agent_drops;
+	/* libpcap's counters are 32 bits: followed as 64-bit totals,
+	 * looked at every second (cap_tick) */
+	uint64_t		 recv_total, drop_total, ifdrop_total;
+	uint32_t		 recv_seen, drop_seen, ifdrop_seen;
 };
 
 struct capture {
@@ -563,13 +567,30 @@ cap_health(struct capture *c, struct cap_handle *ch)
 	c->health_reports++;
 }
 
+/* Bring the 64-bit totals up to libpcap's counters. */
+static void
+cap_totals(struct cap_handle *ch)
+{
+	struct pcap_stat ps;
+
+	if (pcap_stats(ch->p, &ps) != 0)
+		return;
+	pk_wrap32_add(&ch->recv_total, &ch->recv_seen, ps.ps_recv);
+	pk_wrap32_add(&ch->drop_total, &ch->drop_seen, ps.ps_drop);
+	pk_wrap32_add(&ch->ifdrop_total, &ch->ifdrop_seen, ps.ps_ifdrop);
+}
+
 static void
 cap_tick(void *st, uint64_t now_us)
 {
 	struct capture *c = st;
 	int i;
 
-	if (c->offline || c->health_us == 0)
+	if (c->offline)
+		return;
+	for (i = 0; i < c->nh; i++)
+		cap_totals(&c->h[i]);
+	if (c->health_us == 0)
 		return;
 	if (c->next_health == 0) {
 		c->next_health = now_us + c->health_us;
@@ -586,7 +607,6 @@ static void
 cap_stats(void *st, FILE *fp)
 {
 	struct capture *c = st;
-	struct pcap_stat ps;
 	int i;
 
 	fprintf(fp, "pcap.frames %llu\n", (unsigned long long)c->frames);
@@ -603,12 +623,13 @@ cap_stats(void *st, FILE *fp)
 		    (unsigned long long)atomic_load(&c->h[i].ring.dropped));
 		fprintf(fp, "pcap.%s.ring_waits %llu\n", c->h[i].name,
 		    (unsigned long long)atomic_load(&c->h[i].ring_waits));
-		if (pcap_stats(c->h[i].p, &ps) != 0)
-			continue;
-		fprintf(fp, "pcap.%s.received %u\n", c->h[i].name, ps.ps_recv);
-		fprintf(fp, "pcap.%s.dropped %u\n", c->h[i].name, ps.ps_drop);
-		fprintf(fp, "pcap.%s.if_dropped %u\n", c->h[i].name,
-		    ps.ps_ifdrop);
+		cap_totals(&c->h[i]);
+		fprintf(fp, "pcap.%s.received %llu\n", c->h[i].name,
+		    (unsigned long long)c->h[i].recv_total);
+		fprintf(fp, "pcap.%s.dropped %llu\n", c->h[i].name,
+		    (unsigned long long)c->h[i].drop_total);
+		fprintf(fp, "pcap.%s.if_dropped %llu\n", c->h[i].name,
+		    (unsigned long long)c->h[i].ifdrop_total);
 	}
 }
 

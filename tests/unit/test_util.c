@@ -284,6 +284,29 @@ test_hostname(void **state)
 	assert_true(pk_hostname_ok((const uint8_t *)"ab.", 2));
 }
 
+/* libpcap's 32-bit counters as 64-bit totals, across a wrap. */
+static void
+test_wrap32(void **state)
+{
+	uint64_t total = 0;
+	uint32_t last = 0;
+
+	(void)state;
+	pk_wrap32_add(&total, &last, 1000);
+	assert_int_equal(total, 1000);
+	pk_wrap32_add(&total, &last, 1000);	/* nothing new */
+	assert_int_equal(total, 1000);
+	pk_wrap32_add(&total, &last, UINT32_MAX - 5);
+	assert_int_equal(total, (uint64_t)UINT32_MAX - 5);
+	pk_wrap32_add(&total, &last, 10);	/* wrapped: 16 more */
+	assert_int_equal(total, (uint64_t)UINT32_MAX + 11);
+	assert_int_equal(last, 10);
+	pk_wrap32_add(&total, &last, 4000000000u);
+	pk_wrap32_add(&total, &last, 3000000000u);	/* wrapped again */
+	assert_int_equal(total, (uint64_t)UINT32_MAX + 1 + 3000000000ull +
+	    (uint64_t)UINT32_MAX + 1);
+}
+
 int
 main(void)
 {
@@ -298,6 +321,7 @@ main(void)
 		cmocka_unit_test(test_fnv),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_hostname),
+		cmocka_unit_test(test_wrap32),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
