@@ -91,7 +91,8 @@ class NsAgent:
     def children(self):
         """{"collector": pid, "shipper": pid} from /proc.  A child the
         supervisor reaps between the two reads (one a test just killed)
-        is left out."""
+        is left out: its comm is gone (ENOENT) or, opened just before it
+        went, cannot be read (ESRCH)."""
         out = {}
         with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/"
                   "children") as f:
@@ -100,7 +101,7 @@ class NsAgent:
             try:
                 with open(f"/proc/{pid}/comm") as c:
                     out[c.read().strip().replace("pk-", "")] = pid
-            except FileNotFoundError:
+            except (FileNotFoundError, ProcessLookupError):
                 pass
         return out
 
