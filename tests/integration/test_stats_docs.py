@@ -99,3 +99,13 @@ key = {pki / "agents" / "agent-1.key"}
     for prefix in ("pcap.<if>.", "process.kernel.", "spool.", "shipper."):
         assert any(n.startswith(prefix) for n in names), (prefix, names)
     assert missing(names, documented()) == []
+
+    # The kernel's counts are read (followed as 64-bit totals from
+    # libpcap's 32-bit ones), not left at 0: the shipper's refused
+    # connections alone put packets on lo.
+    text = err.read_text()
+
+    def last(name):
+        return int(re.findall(rf"stats: {re.escape(name)} (\d+)", text)[-1])
+    assert last("pcap.frames") > 0, text
+    assert last("pcap.lo.received") >= last("pcap.frames"), text
